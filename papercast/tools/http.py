@@ -1,0 +1,229 @@
+"""One shared HTTP policy for every paper source.
+
+Sources are public, unauthenticated and rate limited (arXiv asks for >= 3 s between requests on one
+connection; Hugging Face answers 429 with ``Retry-After``/``RateLimit`` headers). Putting retries,
+backoff, the per-host pacing and the give-up rule in one place keeps each source a plain parser and
+makes every failure surface the same way: a one-line :class:`SourceError` naming the source.
+
+Nothing here logs headers or query strings, so a key placed in either can never leak into logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "papercast/0.1 (+https://github.com/papercast; research-paper agent)"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+Sleep = Callable[[float], Awaitable[Any]]
+Clock = Callable[[], float]
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class SourceError(RuntimeError):
+    """A source could not deliver. ``str()`` is one line that names the source."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.message = " ".join(str(message).split())
+        super().__init__(f"{source}: {self.message}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. Tests pass ``base_delay=0`` and a recording ``sleep`` so nothing waits."""
+
+    retries: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    max_total_seconds: float = 90.0
+    sleep: Sleep = field(default=asyncio.sleep)
+    clock: Clock = field(default=time.monotonic)
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def make_client(*, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` with our User-Agent, timeouts and redirects followed.
+
+    A handful of keep-alive connections is plenty: arXiv pacing serialises its own requests.
+    """
+    return httpx.AsyncClient(
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+        timeout=timeout,
+        follow_redirects=True,
+        transport=transport,
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+    )
+
+
+# ----------------------------------------------------------------------------- per-host pacing
+
+class _HostGate:
+    """Serialises requests to one host and keeps ``min_interval`` seconds between them."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.last: float | None = None
+
+
+# Keyed by client so gates never outlive (or cross event loops with) the client they pace.
+_GATES: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, _HostGate]] = weakref.WeakKeyDictionary()
+
+
+def _gate(client: httpx.AsyncClient, host: str) -> _HostGate:
+    per_client = _GATES.setdefault(client, {})
+    return per_client.setdefault(host, _HostGate())
+
+
+# ----------------------------------------------------------------------------- wait hints
+
+def retry_after_seconds(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """Seconds the server asked us to wait, from ``Retry-After`` or the ``RateLimit`` headers.
+
+    ``Retry-After`` is either delta-seconds or an HTTP date. ``RateLimit-Reset`` is delta-seconds
+    (an epoch value is accepted too); the structured ``RateLimit: ...;t=N`` / ``reset=N`` forms also.
+    """
+    value = headers.get("retry-after")
+    if value:
+        value = value.strip()
+        if re.fullmatch(r"\d+(\.\d+)?", value):
+            return float(value)
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    for name in ("ratelimit-reset", "x-ratelimit-reset"):
+        reset = headers.get(name)
+        if reset and re.fullmatch(r"\d+(\.\d+)?", reset.strip()):
+            seconds = float(reset)
+            if seconds > 1e9:  # an epoch timestamp, not a delta
+                seconds = seconds - (now or datetime.now(UTC)).timestamp()
+            return max(0.0, seconds)
+    combined = headers.get("ratelimit")
+    if combined:
+        m = re.search(r"(?:\bt|reset)\s*=\s*(\d+(?:\.\d+)?)", combined)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def _backoff(policy: RetryPolicy, attempt: int) -> float:
+    """Exponential backoff with jitter (half fixed, half random) so clients spread out."""
+    delay = min(policy.max_delay, policy.base_delay * (2 ** attempt))
+    return delay * (0.5 + random.random() / 2)
+
+
+def _where(url: str) -> str:
+    """Host and path only: query strings may carry keys and never go into messages or logs."""
+    parsed = httpx.URL(url)
+    return f"{parsed.host}{parsed.path}"
+
+
+# ----------------------------------------------------------------------------- request
+
+async def request(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    source: str = "http",
+    retries: int | None = None,
+    max_total_seconds: float | None = None,
+    min_interval: float = 0.0,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> httpx.Response:
+    """Send one request under the shared policy and return a 2xx/3xx response.
+
+    Retries connect errors, timeouts, 429 and 5xx with backoff, honouring server wait hints; other
+    4xx fail at once. Gives up with :class:`SourceError` (naming ``source``) when attempts or the
+    total time budget run out. ``min_interval`` > 0 serialises requests to the host and spaces them.
+    """
+    retries = policy.retries if retries is None else retries
+    budget = policy.max_total_seconds if max_total_seconds is None else max_total_seconds
+    started = policy.clock()
+    where = _where(url)
+    attempt = 0
+    while True:
+        problem, wait_hint, response = await _attempt(client, method, url, params, source, min_interval,
+                                                      policy)
+        if problem is None and response is not None:
+            return response
+        if response is not None and response.status_code not in RETRY_STATUSES:
+            raise SourceError(source, f"{problem} from {where}")
+        if attempt >= retries:
+            raise SourceError(source, f"{problem} from {where}; gave up after {attempt + 1} attempts")
+        delay = wait_hint if wait_hint is not None else _backoff(policy, attempt)
+        elapsed = policy.clock() - started
+        if elapsed + delay > budget:
+            hint = f"; server asked to wait {delay:.0f} s" if wait_hint is not None else ""
+            raise SourceError(source, f"{problem} from {where}; gave up after {elapsed:.0f} s{hint}")
+        log.info("%s: %s from %s; retry %d/%d in %.1f s", source, problem, where, attempt + 1, retries, delay)
+        await policy.sleep(delay)
+        attempt += 1
+
+
+async def _attempt(client: httpx.AsyncClient, method: str, url: str, params: Mapping[str, Any] | None,
+                   source: str, min_interval: float, policy: RetryPolicy
+                   ) -> tuple[str | None, float | None, httpx.Response | None]:
+    """One try: (problem or None, server wait hint, response). Transport errors become a problem."""
+    try:
+        if min_interval > 0:
+            response = await _paced_send(client, method, url, params, min_interval, policy)
+        else:
+            response = await client.request(method, url, params=params)
+    except _TRANSIENT_ERRORS as exc:
+        return _describe(exc), None, None
+    except httpx.HTTPError as exc:  # invalid URL, too many redirects, ...: not worth retrying
+        raise SourceError(source, f"{_describe(exc)} for {_where(url)}") from exc
+    if response.status_code < 400:
+        return None, None, response
+    hint = retry_after_seconds(response.headers) if response.status_code in RETRY_STATUSES else None
+    return f"HTTP {response.status_code}", hint, response
+
+
+async def _paced_send(client: httpx.AsyncClient, method: str, url: str, params: Mapping[str, Any] | None,
+                      min_interval: float, policy: RetryPolicy) -> httpx.Response:
+    """Send while holding the host gate, after waiting out the host's minimum interval."""
+    gate = _gate(client, httpx.URL(url).host)
+    async with gate.lock:
+        if gate.last is not None:
+            wait = gate.last + min_interval - policy.clock()
+            if wait > 0:
+                await policy.sleep(wait)
+        try:
+            response = await client.request(method, url, params=params)
+            await response.aread()
+            return response
+        finally:
+            gate.last = policy.clock()
+
+
+def _describe(exc: Exception) -> str:
+    """A short, header-free description of a transport error."""
+    kind = type(exc).__name__
+    text = " ".join(str(exc).split())
+    return f"{kind}: {text}" if text else kind
