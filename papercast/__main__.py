@@ -1,0 +1,5 @@
+"""``python -m papercast``."""
+
+from papercast.cli import main
+
+raise SystemExit(main())

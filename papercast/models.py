@@ -1,0 +1,216 @@
+"""The data shapes every part of papercast agrees on.
+
+Pydantic models sit at the boundaries: papers from any source, profiles, feedback,
+recommendations and summaries. `Paper` keeps unknown API fields (``extra="allow"``)
+so nothing a source tells us is thrown away.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# New-style ids: 2401.01234 (4+4 since 2007-04, 4+5 since 2015). Old-style: astro-ph/0601001,
+# math.GT/0309136.
+_NEW_ID = re.compile(r"(\d{4}\.\d{4,5})(v\d+)?")
+_OLD_ID = re.compile(r"([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?", re.IGNORECASE)
+
+
+class InvalidPaperId(ValueError):
+    """Raised when a string does not contain a recognisable arXiv id."""
+
+
+def normalize_arxiv_id(raw: str) -> str:
+    """Return the canonical arXiv id without version.
+
+    Accepts ``2401.01234v2``, ``arXiv:2401.01234``, abs/pdf/HF URLs, ``oai:arXiv.org:...``
+    and old-style ids like ``astro-ph/0601001v1``.
+    """
+    text = str(raw).strip()
+    if not text:
+        raise InvalidPaperId("empty paper id")
+    # Strip URL and prefix noise but keep the tail that carries the id.
+    tail = re.sub(r"^(?:https?://[^/]+/(?:abs|pdf|papers|html)/|oai:arxiv\.org:|arxiv:)", "", text,
+                  flags=re.IGNORECASE)
+    tail = re.sub(r"\.pdf$", "", tail, flags=re.IGNORECASE).strip("/ ")
+    m = _NEW_ID.fullmatch(tail)
+    if m:
+        return m.group(1)
+    m = _OLD_ID.fullmatch(tail)
+    if m:
+        archive, number = m.group(1).split("/")
+        # ``math.GT/0309136`` is ``math/0309136``: the subject class is not part of the id.
+        return f"{archive.split('.')[0].lower()}/{number}"
+    raise InvalidPaperId(f"not an arXiv id: {raw!r}")
+
+
+def is_arxiv_id(raw: str) -> bool:
+    try:
+        normalize_arxiv_id(raw)
+    except InvalidPaperId:
+        return False
+    return True
+
+
+class Paper(BaseModel):
+    """A paper as papercast knows it. ``id`` is the arXiv id without version."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    title: str
+    abstract: str = ""
+    authors: list[str] = Field(default_factory=list)
+    published: date | None = None
+    categories: list[str] = Field(default_factory=list)
+    upvotes: int | None = None
+    sources: list[str] = Field(default_factory=list)  # "hf", "arxiv", "import", ...
+    # Hugging Face Daily Papers fields (None when unknown).
+    hf_date: date | None = None  # the Daily Papers list the paper was on
+    num_comments: int | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = Field(default_factory=list)
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    organization: str | None = None
+    comment: str | None = None  # arXiv comment (pages, venue)
+
+    @field_validator("id")
+    @classmethod
+    def _normalize_id(cls, value: str) -> str:
+        return normalize_arxiv_id(value)
+
+    @field_validator("title", "abstract")
+    @classmethod
+    def _collapse_ws(cls, value: str) -> str:
+        return " ".join(str(value).split())
+
+    @field_validator("published", "hf_date", mode="before")
+    @classmethod
+    def _parse_date(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 10:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+        return value
+
+    @property
+    def url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def hf_url(self) -> str:
+        return f"https://huggingface.co/papers/{self.id}"
+
+    @property
+    def embedding_text(self) -> str:
+        """What the embedding model reads: title and abstract."""
+        return f"{self.title}. {self.abstract}".strip()
+
+    @property
+    def first_author(self) -> str:
+        return self.authors[0] if self.authors else ""
+
+    def merged_with(self, other: Paper) -> Paper:
+        """One record from two sources: fields of ``other`` fill and refresh ours.
+
+        arXiv metadata (abstract, categories) and HF fields (upvotes, ai_*) come together;
+        a non-empty value never gets replaced by an empty one.
+        """
+        mine = self.model_dump()
+        theirs = other.model_dump()
+        for key, value in theirs.items():
+            if key == "sources":
+                mine["sources"] = sorted(set(mine.get("sources") or []) | set(value or []))
+            elif value not in (None, "", [], {}):
+                if key == "upvotes" and mine.get("upvotes") is not None:
+                    mine[key] = max(mine[key], value)
+                else:
+                    mine[key] = value
+        return Paper.model_validate(mine)
+
+
+FeedbackKind = Literal["like", "dislike", "save", "dismiss"]
+
+
+class Feedback(BaseModel):
+    paper_id: str
+    kind: FeedbackKind
+    at: datetime
+
+
+class Profile(BaseModel):
+    """A named interest profile. Feedback lives with it (liked/disliked/saved/dismissed)."""
+
+    name: str
+    interests: str = ""
+    keywords: list[str] = Field(default_factory=list)
+    excluded_keywords: list[str] = Field(default_factory=list)
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    feedback: list[Feedback] = Field(default_factory=list)
+    created: datetime | None = None
+    updated: datetime | None = None
+
+    def ids(self, kind: FeedbackKind) -> list[str]:
+        return [f.paper_id for f in self.feedback if f.kind == kind]
+
+    @property
+    def liked(self) -> list[str]:
+        return self.ids("like")
+
+    @property
+    def disliked(self) -> list[str]:
+        return self.ids("dislike")
+
+    @property
+    def saved(self) -> list[str]:
+        return self.ids("save")
+
+    @property
+    def dismissed(self) -> list[str]:
+        return self.ids("dismiss")
+
+
+class Recommendation(BaseModel):
+    paper: Paper
+    score: float
+    reasons: list[str] = Field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `recommend --json` item shape of the CLI contract."""
+        return {
+            "id": self.paper.id,
+            "title": self.paper.title,
+            "score": round(self.score, 4),
+            "reasons": self.reasons,
+            "published": self.paper.published.isoformat() if self.paper.published else None,
+            "url": self.paper.url,
+            "authors": self.paper.authors,
+            "upvotes": self.paper.upvotes,
+        }
+
+
+class Summary(BaseModel):
+    """A structured summary. ``model`` names who wrote it ("offline" for the extractive one)."""
+
+    paper_id: str
+    tldr: str
+    contributions: list[str] = Field(default_factory=list)
+    method: str = ""
+    results: str = ""
+    limitations: str = ""
+    keywords: list[str] = Field(default_factory=list)
+    model: str = "offline"
+    prompt_version: str = ""
+    created: datetime | None = None
+
+    @property
+    def is_offline(self) -> bool:
+        return self.model == "offline"

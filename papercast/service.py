@@ -1,0 +1,251 @@
+"""The one façade: the CLI, the TUI and the agent's tools call only this.
+
+``Papercast`` holds the settings and opens the heavy parts (Chroma, the embedding model,
+litellm, the SQLite file) lazily on first use, so constructing it is free. Errors a user can
+cause are raised as ``UserError`` (bad input, exit 2); failures of the outside world (network,
+LLM) as ``RuntimeFailure`` (exit 1). Both carry a one-line message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from papercast.config import Settings, load_settings
+from papercast.errors import RuntimeFailure, UserError  # noqa: F401  (re-exported for callers)
+from papercast.models import (
+    FeedbackKind,
+    InvalidPaperId,
+    Paper,
+    Profile,
+    Recommendation,
+    Summary,
+    normalize_arxiv_id,
+)
+
+if TYPE_CHECKING:
+    from papercast.store.papers import PaperStore, UpsertResult
+    from papercast.store.profiles import ProfileStore
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SAMPLE_PAPERS = DATA_DIR / "sample.jsonl.gz"
+SAMPLE_EMBEDDINGS = DATA_DIR / "sample_embeddings.npz"
+STARTER_PROFILE = "default"
+STARTER_INTERESTS = ("efficient fine-tuning of LLMs, long-context modelling and long-output generation")
+
+Progress = Callable[[int, int], None]
+
+
+def parse_date(text: str | date | None, what: str = "date") -> date | None:
+    """A ``YYYY-MM-DD`` date (also ``today`` / ``yesterday``), or a UserError naming the bad value."""
+    if text is None or isinstance(text, date):
+        return text
+    value = text.strip().lower()
+    if value == "today":
+        return date.today()
+    if value == "yesterday":
+        return date.fromordinal(date.today().toordinal() - 1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"invalid {what} {text!r}: use YYYY-MM-DD") from None
+
+
+def normalize_ids(ids: Iterable[str]) -> list[str]:
+    """Canonical ids, or a UserError naming every id that is not an arXiv id."""
+    out, bad = [], []
+    for raw in ids:
+        try:
+            out.append(normalize_arxiv_id(raw))
+        except InvalidPaperId:
+            bad.append(raw)
+    if bad:
+        raise UserError(f"not an arXiv id: {', '.join(bad)}")
+    return list(dict.fromkeys(out))
+
+
+@dataclass
+class ImportReport:
+    files: list[str] = field(default_factory=list)
+    parsed: int = 0
+    errors: list[str] = field(default_factory=list)
+    result: UpsertResult | None = None
+
+
+@dataclass
+class FetchReport:
+    papers: list[Paper] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    result: UpsertResult | None = None
+
+
+@dataclass
+class ReadingList:
+    """A ranked list and the window it came from (``note`` says when a fallback window was used)."""
+
+    items: list[Recommendation]
+    since: date | None
+    until: date | None
+    note: str | None = None
+    llm_notes: list[str] = field(default_factory=list)
+
+
+class Papercast:
+    """The papercast service for one home directory."""
+
+    def __init__(self, settings: Settings | None = None, *, embed: Callable[[Sequence[str]], np.ndarray] | None = None):
+        self.settings = settings or load_settings()
+        self._embed = embed
+
+    # -- parts, opened on first use ------------------------------------------------------
+    @cached_property
+    def store(self) -> PaperStore:
+        from papercast.store.papers import PaperStore
+
+        return PaperStore(self.settings, embed=self._embed)
+
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        from papercast.store.profiles import ProfileStore
+
+        return ProfileStore(self.settings.db_path)
+
+    @property
+    def mode(self) -> str:
+        return self.settings.mode_label
+
+    # -- papers in -----------------------------------------------------------------------
+    def ensure_sample(self, progress: Progress | None = None) -> int:
+        """Load the bundled sample into an empty store; returns how many papers were loaded."""
+        if self.store.count() > 0:
+            return 0
+        from papercast.tools.sources.files import parse_file
+
+        parsed = parse_file(SAMPLE_PAPERS)
+        with np.load(SAMPLE_EMBEDDINGS) as shipped:
+            known = dict(zip(shipped["ids"].tolist(), shipped["vectors"].astype(np.float32), strict=True))
+        self.store.upsert(parsed.papers, embeddings=known, progress=progress)
+        return len(parsed.papers)
+
+    def import_files(self, paths: Sequence[str | Path], progress: Progress | None = None) -> ImportReport:
+        """Import corpus JSONL(.gz), HF daily_papers JSON or arXiv Atom files.
+
+        Malformed entries are reported (with line numbers) and skipped; the rest is stored.
+        """
+        from papercast.tools.sources.files import parse_file
+
+        missing = [str(p) for p in paths if not Path(p).is_file()]
+        if missing:
+            raise UserError(f"no such file: {', '.join(missing)}")
+        report = ImportReport()
+        papers: list[Paper] = []
+        for path in paths:
+            parsed = parse_file(Path(path))
+            report.files.append(str(path))
+            report.errors.extend(parsed.errors)
+            papers.extend(parsed.papers)
+        report.parsed = len(papers)
+        report.result = self.store.upsert(papers, progress=progress)
+        return report
+
+    def fetch(self, source: str = "all", *, day: date | None = None, since: date | None = None,
+              until: date | None = None, categories: Sequence[str] = (), query: str | None = None,
+              progress: Progress | None = None, client: Any = None) -> FetchReport:
+        """Fetch from the sources and store what came back (even when a source failed)."""
+        return asyncio.run(self.afetch(source, day=day, since=since, until=until, categories=categories,
+                                       query=query, progress=progress, client=client))
+
+    async def afetch(self, source: str = "all", *, day: date | None = None, since: date | None = None,
+                     until: date | None = None, categories: Sequence[str] = (), query: str | None = None,
+                     progress: Progress | None = None, client: Any = None) -> FetchReport:
+        from papercast.tools.sources.fetch import fetch_papers
+
+        if source not in ("hf", "arxiv", "all"):
+            raise UserError(f"unknown source {source!r}: use hf, arxiv or all")
+        if since and until and since > until:
+            raise UserError(f"--since {since} is after --until {until}")
+        result = await fetch_papers(source, date=day, since=since, until=until,
+                                    categories=tuple(categories) or self.settings.arxiv_categories,
+                                    query=query, client=client)
+        report = FetchReport(papers=result.papers, errors=list(result.errors), notes=list(result.notes))
+        if result.papers:
+            report.result = await asyncio.to_thread(self.store.upsert, result.papers, progress=progress)
+        return report
+
+    # -- papers out ----------------------------------------------------------------------
+    def get_paper(self, paper_id: str) -> Paper:
+        pid = normalize_ids([paper_id])[0]
+        paper = self.store.get(pid)
+        if paper is None:
+            raise UserError(f"unknown paper id: {paper_id}")
+        return paper
+
+    def get_papers(self, ids: Sequence[str]) -> list[Paper]:
+        """Papers for ids; a UserError names every id the store does not hold."""
+        wanted = normalize_ids(ids)
+        missing = self.store.missing(wanted)
+        if missing:
+            raise UserError(f"unknown paper id{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+        return self.store.get_many(wanted)
+
+    def list_papers(self, n: int = 20, *, since: date | None = None, until: date | None = None,
+                    category: str | None = None) -> list[Paper]:
+        return self.store.latest(n, since=since, until=until, category=category)
+
+    def search(self, query: str, n: int = 10, *, since: date | None = None,
+               until: date | None = None) -> list[tuple[Paper, float]]:
+        if not query.strip():
+            raise UserError("empty search query")
+        return self.store.search(query, n, since=since, until=until)
+
+    def similar(self, paper_id: str, n: int = 5) -> list[tuple[Paper, float]]:
+        return self.store.similar(self.get_paper(paper_id).id, n)
+
+    def count(self) -> int:
+        return self.store.count()
+
+    # -- profiles and feedback -------------------------------------------------------------
+    def active_profile(self, name: str | None = None) -> Profile:
+        """The named profile, or the active one; creates the starter profile on first use."""
+        if name:
+            return self.profiles.get(name)  # UnknownProfile is a UserError
+        profile, _created = self.profiles.ensure_default(STARTER_PROFILE, STARTER_INTERESTS)
+        return profile
+
+    def feedback(self, ids: Sequence[str], kind: FeedbackKind, *, profile: str | None = None,
+                 undo: bool = False) -> Profile:
+        """Record (or undo) like/dislike/save/dismiss for papers; unknown ids change nothing."""
+        papers = self.get_papers(ids)
+        target = self.active_profile(profile)
+        pids = [p.id for p in papers]
+        if undo:
+            return self.profiles.remove_feedback(target.name, pids, kind)
+        return self.profiles.add_feedback(target.name, pids, kind)
+
+    # -- ranking -------------------------------------------------------------------------
+    def recommend(self, *, profile: str | None = None, n: int = 20, since: date | None = None,
+                  until: date | None = None, use_llm: bool = True) -> ReadingList:
+        from papercast.tools.rank import recommend
+
+        target = self.active_profile(profile)
+        ranked = recommend(self.store, target, since=since, until=until, n=n)
+        reading = ReadingList(items=ranked.items, since=ranked.since, until=ranked.until, note=ranked.note)
+        if use_llm and not self.settings.offline and reading.items:
+            from papercast.tools.summarize import rerank
+
+            reading.items, reading.llm_notes = rerank(self, target, reading.items)
+        return reading
+
+    # -- summaries, digest, usage (the LLM layer) --------------------------------------------
+    def summarize(self, ids: Sequence[str], *, use_llm: bool = True) -> list[Summary]:
+        from papercast.tools.summarize import summarize_papers
+
+        return summarize_papers(self, self.get_papers(ids), use_llm=use_llm)
