@@ -24,7 +24,8 @@ def main() -> int:
     from papercast.models import Paper
     from papercast.store.embeddings import get_embedder
 
-    rows = [json.loads(line) for line in gzip.open(CORPUS, "rt", encoding="utf-8")]
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
     picked = [r for r in rows if (r["upvotes"] is not None and r["published"] >= "2026-08-01")
               or (r["upvotes"] is None and r["published"] >= "2026-07-01")]
     picked.sort(key=lambda r: r["id"])

@@ -206,8 +206,7 @@ class PaperStore:
             vectors: dict[str, np.ndarray] = {p.id: np.asarray(known[p.id], dtype=np.float32)
                                                for p in chunk if p.id in known}
             if need:
-                base = done
-                report = (lambda n: progress(base + n, total)) if progress else None
+                report = (lambda n, base=done: progress(base + n, total)) if progress else None
                 fresh = self.embed_texts([p.embedding_text for p in need], progress=report)
                 vectors.update(zip([p.id for p in need], fresh, strict=True))
                 done += len(need)
