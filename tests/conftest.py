@@ -1,0 +1,126 @@
+"""Shared fixtures: a papercast home in a tmp dir, the bundled sample, and a real Chroma server.
+
+Everything is offline. The environment is scrubbed so a developer's own PAPERCAST_* settings or
+API keys never leak into a test: tests run in offline mode unless they point papercast at the
+loopback LLM server themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+for _name in list(os.environ):
+    if _name.startswith("PAPERCAST_"):
+        del os.environ[_name]
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "data" / "fixtures"
+CORPUS = SHARED / "data" / "papers.jsonl.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``chroma run`` on 127.0.0.1, started once per session and stopped by its PID."""
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    log = (path / "server.log").open("wb")
+    proc = subprocess.Popen([chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
+                            stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"chroma server did not start: {(path / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(params=["embedded"])
+def chroma_mode(request: pytest.FixtureRequest) -> str:
+    """Which store backend a test runs on; store tests parametrize it over both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, chroma_mode: str, request: pytest.FixtureRequest):
+    """Settings for a fresh home in tmp; on a Chroma server when ``chroma_mode`` is "server"."""
+    from papercast.config import load_settings
+
+    chroma_url = None
+    if chroma_mode == "server":
+        chroma_url = request.getfixturevalue("chroma_server")
+        _reset_server_collection(chroma_url)
+    return load_settings(home=tmp_path / "home", chroma_url=chroma_url)
+
+
+def _reset_server_collection(url: str) -> None:
+    from papercast.config import load_settings
+    from papercast.store.papers import COLLECTION, make_client
+
+    client = make_client(load_settings(home="/nonexistent", chroma_url=url))
+    try:
+        client.delete_collection(COLLECTION)
+    except Exception:  # not there yet
+        pass
+
+
+@pytest.fixture
+def empty_app(settings):
+    """The service on an empty home (offline mode)."""
+    from papercast.service import Papercast
+
+    return Papercast(settings)
+
+
+@pytest.fixture
+def app(empty_app):
+    """The service with the bundled sample (452 real papers, precomputed embeddings) loaded."""
+    empty_app.ensure_sample()
+    return empty_app
