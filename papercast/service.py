@@ -212,7 +212,7 @@ class Papercast:
     def count(self) -> int:
         return self.store.count()
 
-    # -- profiles and feedback -------------------------------------------------------------
+    # -- profiles and feedback (owner: ranking/profiles; edit only inside this section) ------
     def active_profile(self, name: str | None = None) -> Profile:
         """The named profile, or the active one; creates the starter profile on first use."""
         if name:
@@ -230,7 +230,7 @@ class Papercast:
             return self.profiles.remove_feedback(target.name, pids, kind)
         return self.profiles.add_feedback(target.name, pids, kind)
 
-    # -- ranking -------------------------------------------------------------------------
+    # -- ranking (owner: ranking/profiles) -----------------------------------------------------
     def recommend(self, *, profile: str | None = None, n: int = 20, since: date | None = None,
                   until: date | None = None, use_llm: bool = True) -> ReadingList:
         from papercast.tools.rank import recommend
@@ -244,8 +244,10 @@ class Papercast:
             reading.items, reading.llm_notes = rerank(self, target, reading.items)
         return reading
 
-    # -- summaries, digest, usage (the LLM layer) --------------------------------------------
+    # -- summaries, re-ranking, digest, usage (owner: LLM layer) -------------------------------
     def summarize(self, ids: Sequence[str], *, use_llm: bool = True) -> list[Summary]:
         from papercast.tools.summarize import summarize_papers
 
         return summarize_papers(self, self.get_papers(ids), use_llm=use_llm)
+
+    # -- agent: chat and the daily graph (owner: agent) ----------------------------------------
