@@ -149,7 +149,8 @@ def one_line_validation(exc: ValidationError) -> str:
     """The first pydantic error as ``field: message`` — pydantic's own text spans many lines."""
     first = exc.errors()[0]
     loc = ".".join(str(part) for part in first.get("loc", ())) or "record"
-    return f"{loc}: {first.get('msg', 'invalid')}"
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{loc}: {message}"
 
 
 def parse_daily_papers(data: Any, *, listing_date: date | None = None,

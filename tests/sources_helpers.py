@@ -1,0 +1,133 @@
+"""Shared helpers for the source tests: fixture paths, a replaying transport and a fake clock.
+
+Only the HTTP transport is replaced (``httpx.MockTransport``); everything of ours runs for real.
+The fake clock advances when our code "sleeps", so backoff and pacing are asserted without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import httpx
+
+from papercast.tools.http import RetryPolicy
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures"
+CORPUS = FIXTURES.parent / "papers.jsonl.gz"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def fixture_json(name: str) -> Any:
+    return json.loads(fixture_bytes(name))
+
+
+@dataclass
+class FakeClock:
+    """A monotonic clock that only moves when the code under test sleeps."""
+
+    now: float = 0.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def fast_policy(clock: FakeClock | None = None, *, retries: int = 3, max_total_seconds: float = 60.0,
+                base_delay: float = 0.0) -> RetryPolicy:
+    clock = clock or FakeClock()
+    return RetryPolicy(retries=retries, base_delay=base_delay, max_delay=30.0,
+                       max_total_seconds=max_total_seconds, sleep=clock.sleep, clock=clock)
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@dataclass
+class Recorder:
+    """Wraps a handler and keeps every request it saw."""
+
+    handler: Handler
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.handler(request)
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self))
+
+    def params(self, key: str) -> list[str | None]:
+        return [r.url.params.get(key) for r in self.requests]
+
+
+def sequence(*responses: httpx.Response | Exception) -> Handler:
+    """Answer with each response in turn (raising exceptions), repeating the last one forever."""
+    queue = list(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        item = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return handler
+
+
+def json_response(data: Any, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, content=json.dumps(data).encode(), headers={"content-type": "application/json"})
+
+
+def xml_response(content: bytes | str, status: int = 200) -> httpx.Response:
+    body = content.encode() if isinstance(content, str) else content
+    return httpx.Response(status, content=body, headers={"content-type": "application/atom+xml"})
+
+
+def hf_items_with_ids(ids: list[str], template_file: str = "hf_daily_papers_2026-08-21.json") -> list[dict]:
+    """Real HF items (cycled) whose ids are replaced, to build pages of any size."""
+    template = fixture_json(template_file)
+    items = []
+    for index, paper_id in enumerate(ids):
+        item = json.loads(json.dumps(template[index % len(template)]))
+        item["paper"]["id"] = paper_id
+        items.append(item)
+    return items
+
+
+def atom_entry(paper_id: str, title: str, *, abstract: str | None = "An abstract.",
+               categories: tuple[str, ...] = ("cs.AI",), comment: str | None = None,
+               authors: tuple[str, ...] = ("Ada Lovelace",), published: str = "2026-08-20T17:00:00Z") -> str:
+    """One arXiv API ``<entry>`` in the current format (primary category, then category terms)."""
+    parts = [f"<id>http://arxiv.org/abs/{paper_id}v1</id>", f"<title>{escape(title)}</title>",
+             f"<published>{published}</published>", f"<updated>{published}</updated>"]
+    if abstract is not None:
+        parts.append(f"<summary>{escape(abstract)}</summary>")
+    parts += [f"<author><name>{escape(a)}</name></author>" for a in authors]
+    if comment:
+        parts.append(f"<arxiv:comment>{escape(comment)}</arxiv:comment>")
+    if categories:
+        parts.append(f'<arxiv:primary_category term="{categories[0]}"/>')
+    parts += [f'<category term="{c}" scheme="http://arxiv.org/schemas/atom"/>' for c in categories]
+    return "<entry>" + "".join(parts) + "</entry>"
+
+
+def atom_feed(entries: list[str], total: int | None = None) -> str:
+    """An arXiv API feed around the given entries."""
+    total = len(entries) if total is None else total
+    return ("<?xml version='1.0' encoding='UTF-8'?>"
+            '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom" '
+            'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
+            "<title>arXiv Query</title>"
+            f"<opensearch:totalResults>{total}</opensearch:totalResults>"
+            + "".join(entries) + "</feed>")
