@@ -6,9 +6,13 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sources_helpers import FakeClock, Recorder, fast_policy, sequence
 
 from papercast.tools.http import USER_AGENT, SourceError, make_client, request, retry_after_seconds
+
+try:  # tests/ may or may not be a package; the helper module sits beside this file
+    from sources_helpers import FakeClock, Recorder, fast_policy, sequence
+except ModuleNotFoundError:
+    from tests.sources_helpers import FakeClock, Recorder, fast_policy, sequence
 
 URL = "https://example.org/api/items"
 

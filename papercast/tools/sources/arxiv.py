@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from papercast.models import InvalidPaperId, Paper, normalize_arxiv_id
 from papercast.tools.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
+from papercast.tools.sources.hf import one_line_validation
 
 SOURCE = "arxiv"
 API_URL = "https://export.arxiv.org/api/query"
@@ -198,8 +199,8 @@ def paper_from_entry(entry: Element) -> tuple[Paper, str]:
     except InvalidPaperId as exc:
         raise ValueError(str(exc)) from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ValueError(f"{raw_id}: {'.'.join(map(str, first.get('loc', ())))}: {first.get('msg')}") from exc
+        message = one_line_validation(exc)
+        raise ValueError(message if raw_id in message else f"{raw_id}: {message}") from exc
     return paper, announce
 
 
