@@ -1,0 +1,357 @@
+"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for offline LLM tests.
+
+Tests point litellm at it with model ``openai/test-model`` and ``api_base=server.api_base``, so every
+call takes litellm's real HTTP path (openai SDK, httpx, SSE parsing) and only the model is scripted.
+Stdlib only (``http.server.ThreadingHTTPServer`` in a daemon thread); starting one costs ~1 ms.
+
+API
+---
+``LLMServer(responder=None)`` — ``start()`` / ``stop()`` (also a context manager).
+    ``url``       ``http://127.0.0.1:PORT``
+    ``api_base``  ``http://127.0.0.1:PORT/v1`` (what papercast's ``api_base`` setting takes)
+    ``queue(*replies)``  scripted replies, served first-in first-out, one per request
+    ``responder``        ``(request_json) -> Reply | str | dict | None``, asked when the queue is empty
+                         (a ``str`` is text content, a ``dict`` is JSON content, ``None`` = the default)
+    ``default``          the reply when neither has one (``Reply.text("ok")``)
+    ``requests``         every request body (parsed JSON), in arrival order
+    ``log``              ``RecordedRequest(path, headers, body)`` for each request
+    ``prompts()``        each request's messages joined as one text, for "was X sent?" assertions
+
+Routes: ``POST /v1/chat/completions`` and ``POST /chat/completions``; ``GET /v1/models``.
+
+``Reply`` kinds (class-method constructors):
+    ``Reply.text("...")``                      plain assistant content
+    ``Reply.json({...})``                      content that is the JSON dump of an object
+    ``Reply.tool_calls(("name", {args}), ...)`` OpenAI ``tool_calls`` (ids ``call_N``, arguments as strings)
+    ``Reply.error(429, retry_after=1)``        an HTTP error in OpenAI's error shape (+ Retry-After header)
+    ``Reply.error(500)``                       a server error
+    ``Reply.text("...", delay=5)``             answer after a delay (for timeouts; ``stop()`` cuts it short)
+    ``Reply.truncated("{\\"tldr\\": \\"abc")``   finish_reason ``"length"``
+Any reply streams as SSE when the request says ``"stream": true`` (role chunk, content in pieces,
+tool-call deltas with the arguments split across chunks, a finish chunk, then a usage chunk with
+``choices: []`` and ``data: [DONE]``); ``Reply(stream=False)`` forces a plain JSON body.
+
+``usage`` is realistic: ``prompt_tokens`` ≈ characters of all message contents // 4 (+4 per message),
+``completion_tokens`` ≈ characters of the output // 4 (at least 1), unless ``Reply.usage`` overrides it.
+
+pytest helpers
+--------------
+    from llm_server import Reply, llm_server, llm_settings   # noqa: F401  (fixtures are imported by name)
+
+``llm_server``   function-scoped fixture: a started ``LLMServer``, stopped after the test.
+``llm_settings`` fixture: the conftest ``settings`` pointed at ``llm_server`` (model ``openai/test-model``)
+                 with ``OPENAI_API_KEY`` set to ``DUMMY_API_KEY`` via monkeypatch.
+``point_settings(server, settings, monkeypatch, **overrides)`` does the same for any Settings.
+``DUMMY_API_KEY`` is recognisable on purpose: tests assert it never appears in papercast's output/files.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+DUMMY_API_KEY = "sk-papercast-test-KEY-must-never-leak-7f3a9c"
+TEST_MODEL = "openai/test-model"
+
+
+@dataclass
+class Reply:
+    """One scripted answer. Use the class-method constructors; fields are for fine control."""
+
+    content: str | None = None
+    calls: list[dict[str, Any]] | None = None  # OpenAI tool_calls: {"id", "type", "function"}
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    error_message: str = ""
+    delay: float = 0.0
+    finish_reason: str | None = None  # default: "tool_calls" with tool calls, else "stop"
+    stream: bool | None = None  # None = as the request asks; False = never stream
+    usage: dict[str, int] | None = None  # override the computed token counts
+
+    @classmethod
+    def text(cls, content: str, **kw: Any) -> Reply:
+        return cls(content=content, **kw)
+
+    @classmethod
+    def json(cls, obj: Any, **kw: Any) -> Reply:
+        return cls(content=json.dumps(obj), **kw)
+
+    @classmethod
+    def tool_calls(cls, *calls: tuple[str, Any], content: str | None = None, **kw: Any) -> Reply:
+        built = []
+        for i, (name, args) in enumerate(calls):
+            arguments = args if isinstance(args, str) else json.dumps(args)
+            built.append({"id": f"call_{i + 1}", "type": "function",
+                          "function": {"name": name, "arguments": arguments}})
+        return cls(content=content, calls=built, **kw)
+
+    @classmethod
+    def error(cls, status: int, message: str = "", *, retry_after: float | None = None, **kw: Any) -> Reply:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        return cls(status=status, headers=headers,
+                   error_message=message or {429: "Rate limit reached", 500: "The server had an error"}.get(
+                       status, f"error {status}"), **kw)
+
+    @classmethod
+    def truncated(cls, content: str, **kw: Any) -> Reply:
+        return cls(content=content, finish_reason="length", **kw)
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):  # content parts
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    parts = [content or ""]
+    for call in message.get("tool_calls") or []:
+        parts.append(call.get("function", {}).get("arguments", ""))
+    return "".join(str(p) for p in parts)
+
+
+def count_usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
+    """Token counts like a real tokenizer would roughly give: ~4 characters per token."""
+    if reply.usage is not None:
+        return dict(reply.usage)
+    messages = body.get("messages") or []
+    prompt = sum(len(_message_text(m)) // 4 + 4 for m in messages)
+    if body.get("tools"):
+        prompt += len(json.dumps(body["tools"])) // 4
+    out = len(reply.content or "") + sum(len(c["function"]["arguments"]) + len(c["function"]["name"])
+                                         for c in reply.calls or [])
+    completion = max(1, out // 4)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+class LLMServer:
+    """The scripted server. Thread-safe: litellm may send requests concurrently."""
+
+    def __init__(self, responder: Callable[[dict[str, Any]], Reply | str | dict | None] | None = None) -> None:
+        self.responder = responder
+        self.default = Reply.text("ok")
+        self.requests: list[dict[str, Any]] = []
+        self.log: list[RecordedRequest] = []
+        self._queue: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._counter = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> LLMServer:
+        server = self
+
+        class Handler(_Handler):
+            owner = server
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="llm-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes delayed replies
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> LLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "server not started"
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/v1"
+
+    # -- scripting ------------------------------------------------------------------------------
+    def queue(self, *replies: Reply | str | dict) -> LLMServer:
+        with self._lock:
+            self._queue.extend(_as_reply(r) for r in replies)
+        return self
+
+    @property
+    def pending(self) -> int:
+        """Queued replies not yet served."""
+        with self._lock:
+            return len(self._queue)
+
+    def prompts(self) -> list[str]:
+        """Each request's messages as one text ("role: content" lines)."""
+        return ["\n".join(f"{m.get('role')}: {_message_text(m)}" for m in body.get("messages") or [])
+                for body in list(self.requests)]
+
+    def _next_reply(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.requests.append(body)
+            if self._queue:
+                return self._queue.popleft()
+        if self.responder is not None:
+            got = self.responder(body)
+            if got is not None:
+                return _as_reply(got)
+        return self.default
+
+    def _next_id(self) -> str:
+        with self._lock:
+            self._counter += 1
+            return f"chatcmpl-test{self._counter:04d}"
+
+
+def _as_reply(value: Reply | str | dict) -> Reply:
+    if isinstance(value, Reply):
+        return value
+    if isinstance(value, str):
+        return Reply.text(value)
+    return Reply.json(value)
+
+
+def _chunks(text: str, size: int = 12) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)] or []
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: LLMServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet test output
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path.rstrip("/") in ("/v1/models", "/models"):
+            self._send_json(200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
+        else:
+            self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if self.path.split("?")[0].rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._send_json(400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}})
+            return
+        owner = self.owner
+        owner.log.append(RecordedRequest(self.path, dict(self.headers.items()), body))
+        reply = owner._next_reply(body)
+        if reply.delay and owner._stopping.wait(reply.delay):
+            self.close_connection = True
+            return
+        if reply.status >= 400:
+            kind = {429: "rate_limit_exceeded", 500: "server_error"}.get(reply.status, "invalid_request_error")
+            self._send_json(reply.status, {"error": {"message": reply.error_message, "type": kind,
+                                                     "param": None, "code": kind}}, reply.headers)
+            return
+        model = str(body.get("model") or "test-model")
+        usage = count_usage(body, reply)
+        finish = reply.finish_reason or ("tool_calls" if reply.calls else "stop")
+        if body.get("stream") and reply.stream is not False:
+            self._stream(owner._next_id(), model, reply, finish, usage)
+            return
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.calls:
+            message["tool_calls"] = reply.calls
+        self._send_json(200, {
+            "id": owner._next_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": usage, "system_fingerprint": "fp_test",
+        }, reply.headers)
+
+    # -- responses --------------------------------------------------------------------------------
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, cid: str, model: str, reply: Reply, finish: str, usage: dict[str, int]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        created = int(time.time())
+
+        def chunk(delta: dict[str, Any] | None, finish_reason: str | None = None,
+                  extra: dict[str, Any] | None = None) -> None:
+            choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                                                 "logprobs": None}]
+            payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                       "system_fingerprint": "fp_test", "choices": choices, **(extra or {})}
+            self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+            self.wfile.flush()
+
+        chunk({"role": "assistant", "content": ""})
+        for piece in _chunks(reply.content or ""):
+            chunk({"content": piece})
+        for index, call in enumerate(reply.calls or []):
+            fn = call["function"]
+            chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                   "function": {"name": fn["name"], "arguments": ""}}]})
+            for piece in _chunks(fn["arguments"], 8):
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+        chunk({}, finish)
+        chunk(None, extra={"usage": usage})
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+# -- pytest fixtures --------------------------------------------------------------------------------
+def point_settings(server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Any:
+    """``settings`` pointed at ``server`` (model ``openai/test-model``), with a dummy OPENAI_API_KEY."""
+    monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
+    return settings.with_overrides(model=TEST_MODEL, api_base=server.api_base, **overrides)
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    """A started scripted server, stopped after the test."""
+    server = LLMServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def llm_settings(llm_server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The test home's settings pointed at ``llm_server``."""
+    return point_settings(llm_server, settings, monkeypatch)
