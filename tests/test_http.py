@@ -76,6 +76,13 @@ async def test_client_error_is_not_retried() -> None:
     assert len(rec.requests) == 1
 
 
+async def test_client_error_carries_the_servers_short_reason() -> None:
+    rec = Recorder(sequence(httpx.Response(400, json={"error": "Invalid date format"})))
+    async with rec.client() as client:
+        with pytest.raises(SourceError, match=r"^hf: HTTP 400 from example.org/api/items \(Invalid date format\)$"):
+            await request(client, "GET", URL, source="hf", policy=fast_policy())
+
+
 async def test_server_wait_beyond_the_time_budget_gives_up_at_once() -> None:
     clock = FakeClock()
     rec = Recorder(sequence(httpx.Response(429, headers={"Retry-After": "600"})))

@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+from papercast.errors import RuntimeFailure
+
 log = logging.getLogger(__name__)
 
 USER_AGENT = "papercast/0.1 (+https://github.com/papercast; research-paper agent)"
@@ -36,8 +38,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
-class SourceError(RuntimeError):
-    """A source could not deliver. ``str()`` is one line that names the source."""
+class SourceError(RuntimeFailure):
+    """A source could not deliver. ``str()`` is one line that names the source.
+
+    A :class:`RuntimeFailure`, so the CLI reports it as one line and exits 1.
+    """
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
@@ -173,7 +178,7 @@ async def request(
         if problem is None and response is not None:
             return response
         if response is not None and response.status_code not in RETRY_STATUSES:
-            raise SourceError(source, f"{problem} from {where}")
+            raise SourceError(source, f"{problem} from {where}{_error_detail(response)}")
         if attempt >= retries:
             raise SourceError(source, f"{problem} from {where}; gave up after {attempt + 1} attempts")
         delay = wait_hint if wait_hint is not None else _backoff(policy, attempt)
@@ -220,6 +225,20 @@ async def _paced_send(client: httpx.AsyncClient, method: str, url: str, params: 
             return response
         finally:
             gate.last = policy.clock()
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The server's own short reason from a JSON ``{"error": ...}`` body, e.g. HF's "Invalid date"."""
+    if "json" not in response.headers.get("content-type", ""):
+        return ""
+    try:
+        reason = response.json().get("error")
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(reason, str) or not reason.strip():
+        return ""
+    reason = " ".join(reason.split())
+    return f" ({reason[:117] + '...' if len(reason) > 120 else reason})"
 
 
 def _describe(exc: Exception) -> str:

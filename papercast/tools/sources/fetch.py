@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from papercast.errors import UserError
 from papercast.models import Paper
 from papercast.tools.http import DEFAULT_POLICY, RetryPolicy, SourceError, make_client
 from papercast.tools.sources import arxiv, hf
@@ -33,8 +34,6 @@ ARXIV_MAX_QUERY_RESULTS = 200  # newest matches of a query without dates
 class FetchResult(BaseModel):
     """Papers (one record per id), one-line errors naming their source, and notes for the user."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
     papers: list[Paper] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -49,26 +48,26 @@ def _as_date(value: DateLike, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValueError(f"{name} must be a date like 2026-08-21, got {value!r}") from None
+        raise UserError(f"{name} must be a date like 2026-08-21, got {value!r}") from None
 
 
 def resolve_window(date_: DateLike, since: DateLike, until: DateLike,
                    today: date) -> tuple[date, date] | None:
-    """``(first, last)`` day of the request, or None for "today's lists". Bad combinations -> ValueError."""
+    """``(first, last)`` day of the request, or None for "today's lists". Bad combinations -> UserError."""
     day, start, end = _as_date(date_, "date"), _as_date(since, "since"), _as_date(until, "until")
     if day is not None and (start is not None or end is not None):
-        raise ValueError("give either a date or a since/until range, not both")
+        raise UserError("give either a date or a since/until range, not both")
     if day is not None:
         return day, day
     if end is not None and start is None:
-        raise ValueError("until needs since")
+        raise UserError("until needs since")
     if start is None:
         return None
     end = end or today
     if start > end:
-        raise ValueError(f"since ({start}) is after until ({end})")
+        raise UserError(f"since ({start}) is after until ({end})")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise ValueError(f"date range too long ({(end - start).days + 1} days; at most {MAX_RANGE_DAYS})")
+        raise UserError(f"date range too long ({(end - start).days + 1} days; at most {MAX_RANGE_DAYS})")
     return start, end
 
 
@@ -88,11 +87,12 @@ async def fetch_papers(
 ) -> FetchResult:
     """Fetch papers from ``source`` ("hf", "arxiv" or "all").
 
-    Raises ``ValueError`` (one line) for an unknown source or bad dates, and :class:`SourceError`
+    Raises :class:`~papercast.errors.UserError` (a ``ValueError``; one line) for an unknown source or
+    bad dates, and :class:`SourceError`
     when a single requested source fails — or, with "all", when every source fails.
     """
     if source not in (*SOURCES, "all"):
-        raise ValueError(f"unknown source {source!r}; choose hf, arxiv or all")
+        raise UserError(f"unknown source {source!r}; choose hf, arxiv or all")
     now = _as_date(today, "today") or hf.today_utc()
     window = resolve_window(date, since, until, now)
     wanted = SOURCES if source == "all" else (source,)
@@ -165,8 +165,6 @@ class _Job:
             result.papers = [p for p in result.papers if hf.matches_query(p, self.query)]
             result.notes.append(f"hf: kept {len(result.papers)} papers matching {self.query!r} "
                                 "(title, abstract and keywords).")
-        if self.categories and self.window is not None:
-            result.notes.append("hf: Daily Papers carry no arXiv categories; --category applies to arXiv.")
         return result
 
     async def arxiv(self, client: httpx.AsyncClient) -> FetchResult:

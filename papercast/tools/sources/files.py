@@ -14,7 +14,7 @@ import zlib
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from papercast.models import InvalidPaperId, Paper
 from papercast.tools.http import SourceError
@@ -26,8 +26,6 @@ FileKind = Literal["jsonl", "hf-json", "papers-json", "arxiv-atom"]
 
 class ParseResult(BaseModel):
     """What a file held: valid papers (duplicates merged), one-line errors, and the detected kind."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     papers: list[Paper] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)

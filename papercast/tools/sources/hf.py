@@ -209,7 +209,7 @@ async def fetch_listing(client: httpx.AsyncClient, *, day: date | None = None, w
         fresh = [p for p in papers if p.id not in seen]
         seen.update(p.id for p in fresh)
         result.papers.extend(fresh)
-        if len(data) < PAGE_SIZE or not fresh:
+        if not isinstance(data, list) or len(data) < PAGE_SIZE or not fresh:
             break
     return result
 
