@@ -1,0 +1,54 @@
+"""``papercast recommend``: the personal reading list, best first, with the reasons for each paper."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from papercast.cli import EXIT_OK, emit_json, make_service, warn
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("recommend", help="your reading list: the window's best papers for a profile")
+    p.add_argument("--profile", help="profile to rank for (default: the active one)")
+    p.add_argument("-n", type=int, default=20, help="how many papers (default 20)")
+    p.add_argument("--since", help="first day, YYYY-MM-DD (default: 7 days before --until)")
+    p.add_argument("--until", help="last day, YYYY-MM-DD (default: the newest paper in the store)")
+    p.add_argument("--json", action="store_true", help="a JSON array, best first")
+    p.add_argument("--no-llm", action="store_true", help="skip the LLM re-ranking even when a model is set")
+    p.set_defaults(handler=cmd_recommend)
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from papercast.errors import UserError
+    from papercast.service import parse_date
+
+    since = parse_date(args.since, "--since")
+    until = parse_date(args.until, "--until")
+    if args.n < 1:
+        raise UserError(f"-n must be at least 1, got {args.n}")
+    app = make_service(args)
+    loaded = app.ensure_sample()
+    if loaded:
+        warn(f"empty store: loaded the bundled sample of {loaded} papers")
+    reading = app.recommend(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
+    if reading.note:
+        warn(reading.note)
+    for note in reading.llm_notes:
+        warn(note)
+    if args.json:
+        emit_json([r.to_json() for r in reading.items])
+        return EXIT_OK
+    profile = app.active_profile(args.profile)
+    window = f"{reading.since} .. {reading.until}" if reading.since else "all papers"
+    print(f"Reading list for profile {profile.name} ({window}) — {app.mode}")
+    for rank, rec in enumerate(reading.items, 1):
+        paper = rec.paper
+        votes = f"  ▲{paper.upvotes}" if paper.upvotes else ""
+        print(f"{rank:>2}. {paper.title}")
+        print(f"    {paper.id}  {paper.published or ''}  score {rec.score:.2f}{votes}")
+        for reason in rec.reasons:
+            print(f"    · {reason}")
+    if not reading.items:
+        print("nothing to recommend: every paper in the window is read, dismissed or excluded")
+    return EXIT_OK
