@@ -230,6 +230,65 @@ class Papercast:
             return self.profiles.remove_feedback(target.name, pids, kind)
         return self.profiles.add_feedback(target.name, pids, kind)
 
+    def profile_list(self) -> list[Profile]:
+        """All profiles (the starter one is created on first use, so never an empty list)."""
+        self.active_profile()
+        return self.profiles.list()
+
+    def active_profile_name(self) -> str:
+        return self.active_profile().name
+
+    def profile_show(self, name: str | None = None) -> Profile:
+        return self.active_profile(name)
+
+    def profile_create(self, name: str, *, interests: str = "", keywords: Sequence[str] = (),
+                       excluded_keywords: Sequence[str] = (), authors: Sequence[str] = (),
+                       categories: Sequence[str] = (), use: bool = False) -> Profile:
+        """A new profile (ProfileExists if the name is taken); ``use`` makes it the active one."""
+        created = self.profiles.create(name, interests=interests, keywords=keywords,
+                                       excluded_keywords=excluded_keywords, authors=authors,
+                                       categories=categories)
+        return self.profiles.use(created.name) if use else created
+
+    def profile_update(self, name: str | None = None, **changes: Any) -> Profile:
+        """Change a profile's fields (see ``ProfileStore.update`` for the field names)."""
+        return self.profiles.update(self.active_profile(name).name, **changes)
+
+    def profile_rename(self, old: str, new: str) -> Profile:
+        return self.profiles.rename(old, new)
+
+    def profile_delete(self, name: str) -> None:
+        self.profiles.delete(name)
+
+    def profile_use(self, name: str) -> Profile:
+        return self.profiles.use(name)
+
+    def import_likes(self, path: str | Path, profile: str | None = None) -> list[str]:
+        """Like every paper named in a file of arXiv ids or a BibTeX export.
+
+        Nothing is fetched: ids the store does not hold are left out and reported on the returned
+        list's ``missing`` attribute (entries without an arXiv id on ``skipped``). Returns the
+        liked ids.
+        """
+        from papercast.tools.bibtex import ImportedLikes, parse_likes
+
+        file = Path(path)
+        if not file.is_file():
+            raise UserError(f"no such file: {path}")
+        try:
+            parsed = parse_likes(file.read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc}") from None
+        if not parsed.ids:
+            raise UserError(f"no arXiv ids found in {path}")
+        target = self.active_profile(profile)
+        missing = set(self.store.missing(parsed.ids))
+        present = [i for i in parsed.ids if i not in missing]
+        if present:
+            self.profiles.add_feedback(target.name, present, "like")
+        return ImportedLikes(present, missing=[i for i in parsed.ids if i in missing], skipped=parsed.skipped,
+                             profile=target.name)
+
     # -- ranking (owner: ranking/profiles) -----------------------------------------------------
     def recommend(self, *, profile: str | None = None, n: int = 20, since: date | None = None,
                   until: date | None = None, use_llm: bool = True) -> ReadingList:
