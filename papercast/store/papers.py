@@ -115,9 +115,11 @@ def make_client(settings: Settings) -> Any:
 class PaperStore:
     """Papers in Chroma. Opening is lazy: importing chromadb costs over a second."""
 
-    def __init__(self, settings: Settings, embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> None:
+    def __init__(self, settings: Settings, embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+                 write_chunk: int = WRITE_CHUNK) -> None:
         self.settings = settings
         self._embed = embed
+        self._write_chunk = write_chunk
         self._client: Any = None
         self._collection: Any = None
 
@@ -200,8 +202,8 @@ class PaperStore:
                         progress: Callable[[int, int], None] | None) -> None:
         total = sum(1 for p in papers if p.id not in known)
         done = 0
-        for start in range(0, len(papers), WRITE_CHUNK):
-            chunk = papers[start:start + WRITE_CHUNK]
+        for start in range(0, len(papers), self._write_chunk):
+            chunk = papers[start:start + self._write_chunk]
             need = [p for p in chunk if p.id not in known]
             vectors: dict[str, np.ndarray] = {p.id: np.asarray(known[p.id], dtype=np.float32)
                                                for p in chunk if p.id in known}
