@@ -36,7 +36,7 @@ tool-call deltas with the arguments split across chunks, a finish chunk, then a 
 
 pytest helpers
 --------------
-    from llm_server import Reply, llm_server, llm_settings   # noqa: F401  (fixtures are imported by name)
+    from tests.llm_server import Reply, llm_server, llm_settings  # noqa: F401  (fixtures import by name)
 
 ``llm_server``   function-scoped fixture: a started ``LLMServer``, stopped after the test.
 ``llm_settings`` fixture: the conftest ``settings`` pointed at ``llm_server`` (model ``openai/test-model``)
