@@ -16,6 +16,7 @@ from papercast.tools.sources.fetch import fetch_papers
 try:  # tests/ may or may not be a package; the helper module sits beside this file
     from sources_helpers import (
         FIXTURES,
+        FakeClock,
         Recorder,
         atom_entry,
         atom_feed,
@@ -28,6 +29,7 @@ try:  # tests/ may or may not be a package; the helper module sits beside this f
 except ModuleNotFoundError:
     from tests.sources_helpers import (
         FIXTURES,
+        FakeClock,
         Recorder,
         atom_entry,
         atom_feed,
@@ -214,12 +216,12 @@ async def test_old_style_id_list_lookup() -> None:
 
 # ----------------------------------------------------------------------------- daily listing
 
-def listing_handler(*, api_fails: bool = False) -> Recorder:
+def listing_handler(*, api_fails: bool = False, path: str = "/atom/cs.AI") -> Recorder:
     """RSS from the fixture; the API answers id_list lookups with fuller records (or always 500s)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.host == "rss.arxiv.org":
-            assert request.url.path == "/atom/cs.AI"
+            assert request.url.path == path
             return xml_response(fixture_bytes("arxiv_rss_cs.AI.xml"))
         if api_fails:
             return httpx.Response(500)
@@ -369,3 +371,33 @@ async def test_single_failing_source_raises_its_error() -> None:
 async def test_bad_requests_raise_value_error(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         await fetch_papers(**kwargs)
+
+
+async def test_arxiv_pages_are_spaced_by_the_etiquette_interval() -> None:
+    clock = FakeClock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        start = int(request.url.params["start"])
+        count = 100 if start == 0 else 5
+        entries = [atom_entry(f"2608.{40000 + start + i}", f"Paper {start + i}") for i in range(count)]
+        return xml_response(atom_feed(entries, total=105))
+
+    rec = Recorder(handler)
+    async with rec.client() as client:
+        result = await fetch_papers("arxiv", date="2026-08-20", categories=["cs.AI"], client=client,
+                                    arxiv_min_interval=3.0, policy=fast_policy(clock))
+    assert len(result.papers) == 105
+    assert clock.sleeps == [3.0]  # one wait, between the two requests
+
+
+async def test_query_without_dates_searches_newest_first_with_default_categories_note() -> None:
+    rec = Recorder(lambda request: xml_response(fixture_bytes("arxiv_query_testing.xml")))
+    async with rec.client() as client:
+        result = await fetch_papers("arxiv", query="testing", client=client, arxiv_min_interval=0,
+                                    policy=fast_policy())
+    assert rec.params("search_query") == ["all:testing"] and rec.params("max_results") == ["100"]
+    assert len(result.papers) == 10 and result.notes == []
+    rec = listing_handler(path="/atom/cs.AI+cs.CL+cs.LG")
+    async with rec.client() as client:
+        result = await fetch_papers("arxiv", client=client, arxiv_min_interval=0, policy=fast_policy())
+    assert "using cs.AI, cs.CL, cs.LG" in result.notes[0]

@@ -153,7 +153,7 @@ class _Job:
     policy: RetryPolicy
 
     async def hf(self, client: httpx.AsyncClient) -> FetchResult:
-        """HF lists for the window (or today with fallback); query/categories filtered locally."""
+        """HF lists for the window (or today with fallback); a query filters locally (HF has no search)."""
         if self.window is None:
             got = await hf.fetch_day(client, self.today, fallback=True, policy=self.policy)
         elif self.window[0] == self.window[1]:
@@ -174,15 +174,16 @@ class _Job:
         if not categories and not self.query:
             categories = DEFAULT_ARXIV_CATEGORIES
             notes.append(f"arxiv: no --category given; using {', '.join(categories)}.")
-        kwargs = {"min_interval": self.arxiv_min_interval, "policy": self.policy}
+        pace, policy = self.arxiv_min_interval, self.policy
         if self.window is None and not self.query:
-            got = await arxiv.fetch_listing(client, categories, include_cross=self.include_cross, **kwargs)
+            got = await arxiv.fetch_listing(client, categories, include_cross=self.include_cross,
+                                            min_interval=pace, policy=policy)
         else:
             since, until = self.window or (None, None)
             search_query = arxiv.build_search_query(categories=categories, query=self.query,
                                                     since=since, until=until)
             cap = ARXIV_MAX_RESULTS if self.window is not None else ARXIV_MAX_QUERY_RESULTS
-            got = await arxiv.search(client, search_query, max_results=cap, **kwargs)
+            got = await arxiv.search(client, search_query, max_results=cap, min_interval=pace, policy=policy)
             if not got.papers and self.window is not None:
                 got.notes.append(f"arxiv: nothing submitted {_span(*self.window)} matches.")
         return FetchResult(papers=got.papers, errors=[f"arxiv: {e}" for e in got.errors],
