@@ -107,10 +107,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     from papercast.store.papers import paper_to_json
 
     app = make_service(args)
+    window = _dates(args)  # bad dates fail before anything is loaded
     loaded = app.ensure_sample()
     if loaded:
         warn(f"empty store: loaded the bundled sample of {loaded} papers")
-    papers = app.list_papers(args.n, category=args.category, **_dates(args))
+    papers = app.list_papers(args.n, category=args.category, **window)
     if args.json:
         emit_json([paper_to_json(p) for p in papers])
     else:
