@@ -23,7 +23,7 @@ from papercast.models import Paper
 from papercast.store.embeddings import get_embedder
 from papercast.store.papers import PaperStore
 
-from .conftest import CORPUS, REPO
+from conftest import CORPUS, REPO
 
 BOTH = pytest.mark.parametrize("chroma_mode", ["embedded", "server"], indirect=True)
 
