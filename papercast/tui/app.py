@@ -1,0 +1,309 @@
+"""The papercast TUI: the app factory, background tasks and app-wide state.
+
+Start-up is built for a fast first paint: this module imports only Textual and papercast's light
+modules. The store (chromadb), the embedding model, litellm and langgraph are opened by the
+service on first use, and the first use happens in a worker after the frame is on screen.
+Tests and the benchmark build the app with ``create_app`` and drive it with ``App.run_test``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from papercast.tui.background import AppStatus, FailedTask, Progress, TaskState, Throttle, one_line
+from papercast.tui.commands import PapercastCommands
+from papercast.tui.window import Window
+
+SCREEN_NAMES = ("reading", "trending", "chat", "profile")
+
+
+def pick_theme(environ: dict[str, str] | None = None) -> str:
+    """Follow the terminal: ``PAPERCAST_THEME`` wins, else ``COLORFGBG`` says light or dark."""
+    env = os.environ if environ is None else environ
+    if env.get("PAPERCAST_THEME"):
+        return env["PAPERCAST_THEME"]
+    fgbg = env.get("COLORFGBG", "")
+    background = fgbg.split(";")[-1] if fgbg else ""
+    if background.isdigit() and int(background) in (7, 15):
+        return "textual-light"
+    return "textual-dark"
+
+
+def _modes() -> dict[str, Callable[[], Any]]:
+    """Screens are built on first switch; importing them lazily keeps the first paint small."""
+
+    def reading() -> Any:
+        from papercast.tui.screens.lists import ReadingListScreen
+
+        return ReadingListScreen()
+
+    def trending() -> Any:
+        from papercast.tui.screens.lists import TrendingScreen
+
+        return TrendingScreen()
+
+    def chat() -> Any:
+        from papercast.tui.screens.chat import ChatScreen
+
+        return ChatScreen()
+
+    def profile() -> Any:
+        from papercast.tui.screens.profile import ProfileScreen
+
+        return ProfileScreen()
+
+    return {"reading": reading, "trending": trending, "chat": chat, "profile": profile}
+
+
+class PapercastApp(App[int]):
+    """Reading list, trending, paper, chat and profile screens over one ``Papercast`` service."""
+
+    CSS_PATH = "papercast.tcss"
+    TITLE = "papercast"
+    MODES = _modes()
+    COMMANDS = App.COMMANDS | {PapercastCommands}
+    BINDINGS = [
+        Binding("1", "goto('reading')", "List"),
+        Binding("2", "goto('trending')", "Trending"),
+        Binding("3", "goto('chat')", "Chat"),
+        Binding("4", "goto('profile')", "Profile"),
+        Binding("question_mark", "help", "Help"),
+        Binding("R", "retry", "Retry", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    status_version: reactive[int] = reactive(0, init=False)
+    # Bumped when papers or the profile changed; list screens re-load when they see a new value.
+    data_version: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, service: Any, *, screen: str = "reading", today: date | None = None,
+                 window: str = "week", theme: str | None = None, animations: bool = True,
+                 fetch_client: Callable[[], Any] | None = None,
+                 browser: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        if screen not in SCREEN_NAMES:
+            raise ValueError(f"unknown screen {screen!r}: use one of {', '.join(SCREEN_NAMES)}")
+        self.service = service
+        self.start_screen = screen
+        self._today = today
+        self.window = Window.preset(window, self.today)
+        self._theme_name = theme or pick_theme()
+        self._animations = animations
+        self._fetch_client = fetch_client
+        self._browser = browser
+        self.status = AppStatus(mode=_mode_text(service))
+        self.ready = False  # the store is open and the sample loaded
+        self.last_failed: FailedTask | None = None
+        self.chat_thread: str | None = None
+
+    # -- clock and start-up --------------------------------------------------------------
+    @property
+    def today(self) -> date:
+        """The app's clock; frozen in tests and snapshots."""
+        return self._today or date.today()
+
+    def on_mount(self) -> None:
+        if not self._animations:
+            self.animation_level = "none"
+        self.theme = self._theme_name
+        self.switch_mode(self.start_screen)
+        self.start_task("startup", "Opening the paper store", self._startup, self._started, retry=True)
+        self.set_interval(2.0, self._poll_cost)
+
+    def _startup(self, progress: Progress) -> dict[str, Any]:
+        """Open the store (first chromadb import), load the sample into an empty one, make a profile."""
+        service = self.service
+        loaded = 0
+        if service.count() == 0:
+            self.call_from_thread(self.notify, "Empty paper store: loading the bundled sample papers…",
+                                  title="First start")
+            loaded = service.ensure_sample(progress=progress)
+        from papercast.tui.screens.profile import is_fresh
+
+        profile = service.active_profile()  # creates the starter profile on first start
+        return {"count": service.count(), "loaded": loaded, "created_profile": is_fresh(profile),
+                "profile": profile.name}
+
+    def _started(self, result: dict[str, Any]) -> None:
+        self.ready = True
+        self.status.count = result["count"]
+        if result["loaded"]:
+            self.notify(f"Loaded {result['loaded']} sample papers. Press r to fetch today's papers.",
+                        title="Sample loaded")
+        if result["created_profile"]:
+            self.notify(f"Created the starter profile {result['profile']!r}. Press 4 to edit its interests, "
+                        "or use `papercast profile set`.", title="Starter profile", timeout=10)
+        self.bump_status()
+        self.data_version += 1
+
+    # -- app-wide state ------------------------------------------------------------------
+    def bump_status(self) -> None:
+        self.status_version += 1
+
+    def papers_changed(self, count: int | None = None) -> None:
+        """The store changed: update the count and make every list re-load."""
+        if count is not None:
+            self.status.count = count
+        self.bump_status()
+        self.data_version += 1
+
+    def _poll_cost(self) -> None:
+        """Read the session LLM cost if the LLM layer is loaded; never import it just for this."""
+        module = sys.modules.get("papercast.tools.llm")
+        if module is None:
+            return
+        for name in ("session_cost", "session_cost_usd", "total_cost"):
+            getter = getattr(module, name, None)
+            if callable(getter):
+                try:
+                    cost = float(getter())
+                except Exception:  # the accessor is best-effort status, never a crash
+                    return
+                if cost != self.status.cost:
+                    self.status.cost = cost
+                    self.bump_status()
+                return
+
+    # -- background tasks ----------------------------------------------------------------
+    def start_task(self, key: str, label: str, fn: Callable[[Progress], Any],
+                   on_done: Callable[[Any], None] | None = None, *, retry: bool = True) -> bool:
+        """Run ``fn(progress)`` in a thread worker, shown in the status bar; False if already running."""
+        if key in self.status.tasks:
+            self.notify(f"{label} is already running.", severity="warning")
+            return False
+        self.status.tasks[key] = TaskState(key, label)
+        self.bump_status()
+        throttle = Throttle()
+
+        def progress(done: int, total: int) -> None:
+            if throttle.ready(done, total):
+                self._from_thread(self._task_progress, key, done, total)
+
+        def body() -> None:
+            try:
+                result = fn(progress)
+            except Exception as exc:
+                self._from_thread(self._task_failed, key, label, fn, on_done, exc, retry)
+                return
+            self._from_thread(self._task_done, key, result, on_done)
+
+        self.run_worker(body, thread=True, group=key, name=label, exit_on_error=False)
+        return True
+
+    def _from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the app is shutting down: nobody left to tell
+            self.call_from_thread(callback, *args)
+
+    def _task_progress(self, key: str, done: int, total: int) -> None:
+        task = self.status.tasks.get(key)
+        if task:
+            task.done, task.total = done, total
+            self.bump_status()
+
+    def _task_done(self, key: str, result: Any, on_done: Callable[[Any], None] | None) -> None:
+        self.status.tasks.pop(key, None)
+        self.bump_status()
+        if on_done is not None:
+            on_done(result)
+
+    def _task_failed(self, key: str, label: str, fn: Callable[[Progress], Any],
+                     on_done: Callable[[Any], None] | None, exc: BaseException, retry: bool) -> None:
+        self.status.tasks.pop(key, None)
+        self.bump_status()
+        cause = one_line(exc)
+        self.report_error(f"{label} failed", cause,
+                          retry=FailedTask(key, label, fn, on_done, cause) if retry else None)
+
+    def report_error(self, title: str, cause: str, retry: FailedTask | None = None) -> None:
+        """One notification with the one-line cause; remember the task so ``R`` can run it again."""
+        if retry is not None:
+            self.last_failed = retry
+            cause += " — press R to retry"
+        self.notify(cause, title=title, severity="error", timeout=8)
+
+    def action_retry(self) -> None:
+        failed = self.last_failed
+        if failed is None:
+            self.notify("Nothing to retry.")
+            return
+        self.last_failed = None
+        self.start_task(failed.key, failed.label, failed.fn, failed.on_done)
+
+    # -- fetch ---------------------------------------------------------------------------
+    def action_refresh_papers(self) -> None:
+        """Fetch today's papers from all sources in the background; lists re-rank when they land."""
+        self.start_task("fetch", "Fetching new papers", self._fetch, self._fetched)
+
+    def _fetch(self, progress: Progress) -> Any:
+        client = self._fetch_client() if self._fetch_client else None
+        report = self.service.fetch("all", progress=progress, client=client)
+        if report.errors and not report.papers:
+            from papercast.errors import RuntimeFailure
+
+            raise RuntimeFailure("; ".join(report.errors))
+        return report, self.service.count()
+
+    def _fetched(self, outcome: tuple[Any, int]) -> None:
+        report, count = outcome
+        result = report.result
+        added = result.added if result else 0
+        self.notify(f"Fetched {len(report.papers)} papers ({added} new).", title="Fetch finished")
+        for error in report.errors:
+            self.notify(error, title="A source failed", severity="warning", timeout=8)
+        self.papers_changed(count)
+
+    # -- navigation ----------------------------------------------------------------------
+    def action_goto(self, name: str) -> None:
+        if self.current_mode != name:
+            self.switch_mode(name)
+
+    def action_help(self) -> None:
+        from papercast.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def open_paper(self, paper_id: str, reasons: list[str] | None = None) -> None:
+        from papercast.tui.screens.paper import PaperScreen
+
+        self.push_screen(PaperScreen(paper_id, reasons=reasons or []))
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """Open a link in the browser (tests pass ``browser=`` to see the link instead)."""
+        if self._browser is not None:
+            self._browser(url)
+        else:
+            super().open_url(url, new_tab=new_tab)
+        self.notify(url, title="Opened in the browser", timeout=3)
+
+
+def _mode_text(service: Any) -> str:
+    """Plainly which mode is active: ``offline mode`` or ``LLM: <model>``."""
+    settings = getattr(service, "settings", None)
+    model = getattr(settings, "model", None)
+    return f"LLM: {model}" if model else "offline mode (no LLM)"
+
+
+def create_app(service: Any, **options: Any) -> PapercastApp:
+    """The app factory the CLI, the tests and the benchmark use. Options: see ``PapercastApp``."""
+    return PapercastApp(service, **options)
+
+
+def run_app(service: Any, screen: str | None = None, **options: Any) -> int:
+    """Run the TUI in this terminal; returns the exit code for the CLI."""
+    app = create_app(service, screen=screen or "reading", **options)
+    result = app.run()
+    return int(result or 0)
+
+
+CSS_FILE = Path(__file__).with_name("papercast.tcss")

@@ -1,0 +1,89 @@
+"""Typed messages between workers, widgets and screens.
+
+Workers never touch widgets: they post one of these and the receiving screen updates itself on
+the event loop. Keeping the payloads typed makes the data flow of the TUI readable in one file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+from papercast.models import Paper, Profile, Summary
+from papercast.tui.widgets.paper_list import Row
+
+
+class ListLoaded(Message):
+    """Rows for a paper list arrived from a worker (ranking, trending or search).
+
+    ``generation`` lets the screen drop a stale result when a newer request was made meanwhile
+    (a quick like after a dislike must not be overwritten by the older ranking).
+    """
+
+    def __init__(self, rows: list[Row], generation: int, *, title: str = "", note: str | None = None,
+                 keep_index: int | None = None) -> None:
+        super().__init__()
+        self.rows = rows
+        self.generation = generation
+        self.title = title
+        self.note = note
+        self.keep_index = keep_index
+
+
+class OpenPaper(Message):
+    """Ask the app to open the paper screen (from a list row, a chat link or a picker)."""
+
+    def __init__(self, paper_id: str, reasons: list[str] | None = None) -> None:
+        super().__init__()
+        self.paper_id = paper_id
+        self.reasons = reasons or []
+
+
+class PaperLoaded(Message):
+    """The paper screen's details: the paper and its neighbours in the store."""
+
+    def __init__(self, paper: Paper, similar: list[tuple[Paper, float]]) -> None:
+        super().__init__()
+        self.paper = paper
+        self.similar = similar
+
+
+class SummaryReady(Message):
+    def __init__(self, summary: Summary) -> None:
+        super().__init__()
+        self.summary = summary
+
+
+class StoreChanged(Message):
+    """The store gained papers (sample loaded, fetch finished): lists refresh, the status bar counts."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+
+class ProfileChanged(Message):
+    """The active profile or its contents changed: every list re-ranks."""
+
+    def __init__(self, profile: Profile | None = None) -> None:
+        super().__init__()
+        self.profile = profile
+
+
+class ChatEventReceived(Message):
+    """One event of a streamed agent answer (``papercast.agent.state.ChatEvent``) for turn ``turn``."""
+
+    def __init__(self, event: Any, turn: int) -> None:
+        super().__init__()
+        self.event = event
+        self.turn = turn
+
+
+class ChatFailed(Message):
+    """The chat turn failed; ``cause`` is one line."""
+
+    def __init__(self, cause: str, turn: int) -> None:
+        super().__init__()
+        self.cause = cause
+        self.turn = turn

@@ -1,0 +1,1 @@
+"""The screens: reading list, trending, search, paper, chat, profile, help and small dialogs."""

@@ -1,0 +1,264 @@
+"""Chat with the agent: a message log and an input; answers stream in as Markdown.
+
+A turn runs in a thread worker that drives ``service.achat_stream`` on the chat loop
+(``papercast.tui.loop``) and posts every event back as a ``ChatEventReceived``. Tokens go into a
+``MarkdownStream``; tool calls become compact status lines; the log is anchored to the bottom,
+so it follows the answer only while the user has not scrolled up. Paper ids in answers become
+``paper:`` links, and ``ctrl+o`` lists the papers mentioned so far.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Markdown, Static
+
+from papercast.tui.background import one_line
+from papercast.tui.loop import LoopThread
+from papercast.tui.messages import ChatEventReceived, ChatFailed
+from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage, linkify, paper_ids
+from papercast.tui.widgets.status_bar import StatusBar
+
+WELCOME = ("Ask about papers in your library: *what's new on long-context attention?*, "
+           "*compare 2408.01234 with similar work*. `ctrl+n` new thread · `ctrl+t` threads · "
+           "`ctrl+o` open a mentioned paper.")
+
+
+class ChatScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+n", "new_thread", "New thread"),
+        Binding("ctrl+t", "threads", "Threads"),
+        Binding("ctrl+o", "open_mentioned", "Open paper"),
+        Binding("escape", "leave_input", "Leave input", show=False),
+        Binding("i", "focus_input", "Type", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turn = 0
+        self.streaming = False
+        self.mentioned: dict[str, str] = {}  # paper id -> title ("" when unknown)
+        self._answer: AgentMessage | None = None
+        self._stream: Any = None
+        self._tools: dict[str, ToolLine] = {}
+        self._loop = LoopThread()
+
+    @property
+    def service(self) -> Any:
+        return self.app.service  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Chat", id="chat-title", classes="screen-title")
+        with VerticalScroll(id="chat-log"):
+            yield Markdown(WELCOME, id="chat-welcome", classes="hint")
+        yield Input(placeholder="Ask the agent… (enter to send)", id="chat-input")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#chat-log", VerticalScroll).anchor()
+        self._update_title()
+        self._take_draft()
+
+    def on_screen_resume(self) -> None:
+        self._take_draft()
+
+    def on_unmount(self) -> None:
+        self._loop.stop()
+
+    def _take_draft(self) -> None:
+        app: Any = self.app
+        box = self.query_one("#chat-input", Input)
+        draft = getattr(app, "chat_draft", None)
+        if draft:
+            box.value = draft
+            app.chat_draft = None
+        box.focus()
+
+    def _update_title(self) -> None:
+        thread = getattr(self.app, "chat_thread", None)
+        self.query_one("#chat-title", Static).update(
+            f"Chat · thread {thread}" if thread else "Chat · new thread")
+
+    # -- sending -------------------------------------------------------------------------------
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        if self.streaming:
+            self.notify("The agent is still answering.", severity="warning")
+            return
+        event.input.value = ""
+        await self.send(text)
+
+    async def send(self, text: str) -> None:
+        log = self.query_one("#chat-log", VerticalScroll)
+        self.turn += 1
+        self.streaming = True
+        self._tools = {}
+        self._answer = AgentMessage()
+        await log.mount(UserMessage(text))
+        await log.mount(self._answer)
+        self._stream = Markdown.get_stream(self._answer)
+        app: Any = self.app
+        app.status.tasks[f"chat-{self.turn}"] = _task(f"chat-{self.turn}", "Agent answering")
+        app.bump_status()
+        self.run_worker(partial(self._run_turn, text, app.chat_thread, self.turn), thread=True,
+                        group="chat", exit_on_error=False)
+
+    def _run_turn(self, text: str, thread_id: str | None, turn: int) -> None:
+        stream_fn = getattr(self.service, "achat_stream", None)
+        if stream_fn is None:
+            self.post_message(ChatFailed("the agent is not available in this build", turn))
+            return
+
+        async def consume() -> None:
+            async for event in stream_fn(text, thread_id=thread_id):
+                self.post_message(ChatEventReceived(event, turn))
+
+        try:
+            self._loop.run(consume())
+        except Exception as exc:
+            self.post_message(ChatFailed(one_line(exc), turn))
+
+    # -- receiving -----------------------------------------------------------------------------
+    async def on_chat_event_received(self, message: ChatEventReceived) -> None:
+        if message.turn != self.turn or self._answer is None:
+            return
+        event = message.event
+        kind = getattr(event, "kind", "")
+        if kind == "token":
+            self._answer.text += event.text
+            await self._stream.write(event.text)
+        elif kind == "tool_start":
+            line = ToolLine(event.tool, dict(event.args or {}))
+            self._tools[event.call_id or event.tool] = line
+            await self.query_one("#chat-log").mount(line, before=self._answer)
+        elif kind == "tool_end":
+            line = self._tools.get(event.call_id or event.tool)
+            if line is None:
+                line = ToolLine(event.tool, {})
+                await self.query_one("#chat-log").mount(line, before=self._answer)
+            line.finish(bool(event.ok), event.text)
+        elif kind == "final":
+            await self._finish(getattr(event, "answer", None))
+
+    async def _finish(self, answer: Any) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        text = getattr(answer, "text", None) or (self._answer.text if self._answer else "")
+        if self._answer is not None:
+            self._answer.text = text
+            await self._answer.update(linkify(text))
+        if answer is not None:
+            app: Any = self.app
+            app.chat_thread = getattr(answer, "thread_id", None) or app.chat_thread
+            for pid, title in getattr(answer, "papers", []) or []:
+                self.mentioned[pid] = title
+            if getattr(answer, "offline", False):
+                await self.query_one("#chat-log").mount(
+                    Static("offline answer: retrieved from your library without an LLM "
+                           "(set PAPERCAST_MODEL for written answers)", classes="tool-line"))
+        for pid in paper_ids(text):
+            self.mentioned.setdefault(pid, "")
+        self._done()
+
+    def on_chat_failed(self, message: ChatFailed) -> None:
+        if message.turn != self.turn:
+            return
+        if self._answer is not None:
+            self._answer.update(f"*The agent failed: {message.cause}*")
+        self.app.report_error("Chat failed", message.cause)  # type: ignore[attr-defined]
+        self._done()
+
+    def _done(self) -> None:
+        self.streaming = False
+        app: Any = self.app
+        app.status.tasks.pop(f"chat-{self.turn}", None)
+        app.bump_status()
+        self._update_title()
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        href = event.href
+        if href.startswith("paper:"):
+            self.app.open_paper(href.removeprefix("paper:"))  # type: ignore[attr-defined]
+        else:
+            self.app.open_url(href)
+
+    # -- threads and papers --------------------------------------------------------------------
+    def action_new_thread(self) -> None:
+        app: Any = self.app
+        app.chat_thread = None
+        self.turn += 1  # drop events of a turn still streaming
+        self.streaming = False
+        log = self.query_one("#chat-log", VerticalScroll)
+        for child in list(log.children):
+            if child.id != "chat-welcome":
+                child.remove()
+        self.mentioned.clear()
+        self._update_title()
+        self.notify("New chat thread.")
+
+    def action_threads(self) -> None:
+        def load() -> None:
+            try:
+                threads = list(self.service.list_threads())
+            except Exception as exc:
+                self.app.call_from_thread(self.app.report_error, "Could not list threads", one_line(exc))  # type: ignore[attr-defined]
+                return
+            self.app.call_from_thread(self._pick_thread, threads)
+
+        self.run_worker(load, thread=True, group="threads", exit_on_error=False)
+
+    def _pick_thread(self, threads: list[Any]) -> None:
+        if not threads:
+            self.notify("No earlier threads yet.")
+            return
+        from papercast.tui.screens.dialogs import ChoiceDialog
+
+        options = []
+        for info in threads:
+            updated = getattr(info, "updated", None)
+            when = updated.strftime("%Y-%m-%d %H:%M") if updated else ""
+            options.append((info.id, f"{info.title}  [{when} · {getattr(info, 'turns', '?')} turns]"))
+        self.app.push_screen(ChoiceDialog("Resume a thread", options), self._thread_chosen)
+
+    def _thread_chosen(self, thread_id: str | None) -> None:
+        if not thread_id:
+            return
+        self.action_new_thread()
+        app: Any = self.app
+        app.chat_thread = thread_id
+        self._update_title()
+        self.query_one("#chat-log").mount(Static(f"Resumed thread {thread_id}: the agent remembers it.",
+                                                 classes="tool-line"))
+
+    def action_open_mentioned(self) -> None:
+        if not self.mentioned:
+            self.notify("No papers mentioned yet.")
+            return
+        from papercast.tui.screens.dialogs import ChoiceDialog
+
+        options = [(pid, f"{pid}  {title}".strip()) for pid, title in self.mentioned.items()]
+        self.app.push_screen(ChoiceDialog("Open a paper", options),
+                             lambda pid: self.app.open_paper(pid) if pid else None)  # type: ignore[attr-defined]
+
+    def action_leave_input(self) -> None:
+        self.query_one("#chat-log").focus()
+
+    def action_focus_input(self) -> None:
+        self.query_one("#chat-input", Input).focus()
+
+
+def _task(key: str, label: str) -> Any:
+    from papercast.tui.background import TaskState
+
+    return TaskState(key, label)

@@ -1,0 +1,51 @@
+"""The help screen (``?``): every key, grouped by screen."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# papercast keys
+
+**Everywhere** — `1` reading list · `2` trending · `3` chat · `4` profile · `?` help ·
+`ctrl+p` command palette · `R` retry the last failed task · `q` quit
+
+**Reading list / trending / search**
+
+| key | action |
+|---|---|
+| `j` `k` / arrows | move |
+| `enter` | open the paper |
+| `l` / `d` / `s` | like / dislike / save (again to undo) — the ranking updates at once |
+| `x` | dismiss (hidden from now on) · `u` undo the last action |
+| `o` / `p` | open the abs page / the PDF in the browser |
+| `r` | fetch new papers in the background |
+| `/` | search the library · `w` switch window · `P` switch profile |
+
+**Paper** — `l` `d` `s` feedback · `o` abs · `p` PDF · `h` Hugging Face page ·
+`c` ask the agent about it · `enter` on a similar paper opens it · `escape` back
+
+**Chat** — `enter` send · `ctrl+n` new thread · `ctrl+t` threads ·
+`ctrl+o` open a paper mentioned in the chat · `escape` leave the input
+
+**Profile** — `ctrl+s` save (re-ranks) · `ctrl+n` new · `ctrl+r` rename · `ctrl+l` switch ·
+`ctrl+d` delete · `delete` on a liked/disliked/saved paper removes it
+
+The status bar says which mode is active: *offline mode* (no LLM: extractive summaries and
+retrieval-based answers) or the LLM model name from `PAPERCAST_MODEL`.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,432 @@
+"""Paper list screens: the reading list (home), trending and library search.
+
+They share one base: the list, its keys (like/dislike/save/dismiss/undo/open/refresh/search/
+window/profile) and the load cycle. Loading always happens in a thread worker; the result comes
+back as a ``ListLoaded`` message tagged with a generation so a stale ranking never overwrites a
+newer one. Feedback is shown at once (marks, a dismissed row disappears), recorded in a worker,
+and — on the reading list — followed by a re-rank in the same worker.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
+
+from papercast.models import Profile
+from papercast.tui.background import FailedTask, one_line
+from papercast.tui.messages import ListLoaded
+from papercast.tui.widgets.paper_list import PaperList, Row
+from papercast.tui.widgets.status_bar import StatusBar
+from papercast.tui.window import PRESETS, Window, describe
+
+LIST_SIZE = 50
+TRENDING_SIZE = 100
+OPPOSITE = {"like": "dislike", "dislike": "like"}
+
+
+def marks_for(profile: Profile) -> dict[str, set[str]]:
+    """paper id -> the feedback kinds it has, from one pass over the profile."""
+    out: dict[str, set[str]] = {}
+    for item in profile.feedback:
+        out.setdefault(item.paper_id, set()).add(item.kind)
+    return out
+
+
+@dataclass
+class UndoEntry:
+    row: Row
+    kind: str
+    was_undo: bool  # the action removed feedback (pressing l on a liked paper)
+    index: int | None = None
+
+
+@dataclass
+class Loaded:
+    rows: list[Row]
+    title: str
+    note: str | None = None
+
+
+class PaperListScreen(Screen):
+    """The shared list screen. Subclasses say how to load rows and whether feedback re-ranks."""
+
+    BINDINGS = [
+        Binding("l", "feedback('like')", "Like"),
+        Binding("d", "feedback('dislike')", "Dislike"),
+        Binding("s", "feedback('save')", "Save"),
+        Binding("x", "hide", "Dismiss"),
+        Binding("u", "undo", "Undo"),
+        Binding("o", "browse('abs')", "Abs page", show=False),
+        Binding("p", "browse('pdf')", "PDF", show=False),
+        Binding("r", "app.refresh_papers", "Refresh"),
+        Binding("slash", "search", "Search"),
+        Binding("w", "window", "Window"),
+        Binding("P", "switch_profile", "Profile", show=False),
+    ]
+
+    reranks = False  # does feedback change the order of this list?
+    heading = "Papers"
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.generation = 0  # the newest load requested
+        self.applied_generation = 0  # the newest load shown
+        self.loaded_version = -1  # the app's data_version this list reflects
+        self.undo_stack: list[UndoEntry] = []
+        self.last_update = 0.0  # perf_counter() when rows were last shown (the benchmark reads it)
+
+    @property
+    def service(self) -> Any:
+        return self.app.service  # type: ignore[attr-defined]
+
+    @property
+    def papers(self) -> PaperList:
+        return self.query_one("#papers", PaperList)
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.heading, id="list-title", classes="screen-title")
+        yield from self.compose_top()
+        yield Static(id="list-note", classes="note")
+        yield PaperList(id="papers")
+        yield LoadingIndicator(id="list-loading")
+        yield Static(id="list-empty", classes="empty")
+        yield StatusBar()
+        yield Footer()
+
+    def compose_top(self) -> ComposeResult:
+        """Widgets between the title and the list (the search input)."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.query_one("#list-note").display = False
+        self.query_one("#list-empty").display = False
+        self.watch(self.app, "data_version", self._data_changed, init=False)
+        if getattr(self.app, "ready", False):
+            self.reload()
+
+    # -- loading ---------------------------------------------------------------------------
+    def _data_changed(self, version: int) -> None:
+        if version != self.loaded_version and self.is_current:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        if getattr(self.app, "ready", False) and self.loaded_version != self.app.data_version:  # type: ignore[attr-defined]
+            self.reload()
+
+    def load_rows(self, *, interactive: bool = False) -> Loaded:
+        """Runs in a worker thread. ``interactive`` is True for re-ranks right after a key press."""
+        raise NotImplementedError
+
+    def reload(self, *, keep_index: int | None = None) -> None:
+        self.loaded_version = self.app.data_version  # type: ignore[attr-defined]
+        self.generation += 1
+        if not self.papers.rows:
+            self.query_one("#list-loading").display = True
+        self.run_worker(partial(self._load_in_thread, self.generation, keep_index, False),
+                        thread=True, group="load", exit_on_error=False)
+
+    def _load_in_thread(self, generation: int, keep_index: int | None, interactive: bool) -> None:
+        try:
+            loaded = self.load_rows(interactive=interactive)
+        except Exception as exc:
+            self.app.call_from_thread(self._load_failed, exc)
+            return
+        self.post_message(ListLoaded(loaded.rows, generation, title=loaded.title, note=loaded.note,
+                                     keep_index=keep_index))
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self.query_one("#list-loading").display = False
+        app: Any = self.app
+
+        def retry_load(_progress: Any) -> Loaded:
+            return self.load_rows()
+
+        def show(loaded: Loaded) -> None:
+            self.generation += 1
+            self.post_message(ListLoaded(loaded.rows, self.generation, title=loaded.title, note=loaded.note))
+
+        app.report_error(f"Loading the {self.heading.lower()} failed", one_line(exc),
+                         retry=FailedTask(f"load-{self.heading}", f"Loading the {self.heading.lower()}",
+                                          retry_load, show, one_line(exc)))
+
+    def on_list_loaded(self, message: ListLoaded) -> None:
+        message.stop()
+        if message.generation < self.generation:
+            return  # a newer load is on its way
+        self.applied_generation = message.generation
+        self.query_one("#list-loading").display = False
+        self.query_one("#list-title", Static).update(message.title)
+        note = self.query_one("#list-note", Static)
+        note.update(message.note or "")
+        note.display = bool(message.note)
+        self.papers.show_rows(message.rows, keep_index=message.keep_index)
+        empty = self.query_one("#list-empty", Static)
+        empty.update(self.empty_text())
+        empty.display = not message.rows
+        self.last_update = time.perf_counter()
+
+    def empty_text(self) -> str:
+        return "No papers here. Press r to fetch today's papers or w to pick another window."
+
+    # -- opening ---------------------------------------------------------------------------
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        row = self.papers.current
+        if row is not None:
+            self.app.open_paper(row.paper.id, row.reasons)  # type: ignore[attr-defined]
+
+    def action_browse(self, which: str) -> None:
+        row = self.papers.current
+        if row is not None:
+            self.app.open_url(row.paper.pdf_url if which == "pdf" else row.paper.url)
+
+    # -- feedback --------------------------------------------------------------------------
+    def action_feedback(self, kind: str) -> None:
+        row = self.papers.current
+        if row is None:
+            return
+        undo = kind in row.marks
+        self.undo_stack.append(UndoEntry(row, kind, undo))
+        self._mark(row, kind, remove=undo)
+        self._send(row.paper.id, kind, undo)
+
+    def _mark(self, row: Row, kind: str, *, remove: bool) -> None:
+        if remove:
+            row.marks.discard(kind)
+        else:
+            row.marks.add(kind)
+            if kind in OPPOSITE:
+                row.marks.discard(OPPOSITE[kind])
+        self.papers.refresh_row(row.paper.id)
+
+    def action_hide(self) -> None:
+        row = self.papers.current
+        if row is None:
+            return
+        index = self.papers.remove_row(row.paper.id)
+        self.undo_stack.append(UndoEntry(row, "dismiss", False, index))
+        self._send(row.paper.id, "dismiss", False)
+        empty = self.query_one("#list-empty", Static)
+        empty.update(self.empty_text())
+        empty.display = not self.papers.rows
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.notify("Nothing to undo.")
+            return
+        entry = self.undo_stack.pop()
+        pid = entry.row.paper.id
+        if entry.kind == "dismiss":
+            rows = list(self.papers.rows)
+            at = min(entry.index or 0, len(rows))
+            rows.insert(at, entry.row)
+            self.papers.show_rows(rows, keep_index=at)
+            self.query_one("#list-empty").display = False
+            self._send(pid, "dismiss", True)
+            return
+        index = self.papers.index_of(pid)
+        row = self.papers.rows[index] if index is not None else entry.row
+        self._mark(row, entry.kind, remove=not entry.was_undo)
+        self._send(pid, entry.kind, not entry.was_undo)
+
+    def _send(self, paper_id: str, kind: str, undo: bool) -> None:
+        """Record feedback in a worker; on ranked lists, re-rank right after in the same worker."""
+        generation = self.generation = self.generation + 1 if self.reranks else self.generation
+        keep = self.papers.highlighted
+        self.run_worker(partial(self._feedback_in_thread, paper_id, kind, undo, generation, keep),
+                        thread=True, group="feedback", exit_on_error=False)
+
+    def _feedback_in_thread(self, paper_id: str, kind: str, undo: bool, generation: int,
+                            keep: int | None) -> None:
+        service = self.service
+        try:
+            service.feedback([paper_id], kind, undo=undo)
+            if not undo and kind in OPPOSITE:
+                service.feedback([paper_id], OPPOSITE[kind], undo=True)
+        except Exception as exc:
+            self.app.call_from_thread(self.app.report_error, f"Could not save {kind}", one_line(exc))  # type: ignore[attr-defined]
+            return
+        self.app.call_from_thread(self._feedback_recorded)
+        if self.reranks:
+            self._load_in_thread(generation, keep, True)
+
+    def _feedback_recorded(self) -> None:
+        """Other screens re-load when they next show; this one re-ranks itself."""
+        app: Any = self.app
+        self.loaded_version = app.data_version + 1
+        app.data_version += 1
+
+    # -- window, profile, search -----------------------------------------------------------
+    def action_window(self) -> None:
+        app: Any = self.app
+        options = [(kind, describe(kind, *_span(kind, app))) for kind in PRESETS]
+        options.append(("custom", "custom range…"))
+        self.app.push_screen(
+            _choice("Show papers from", options, app.window.kind), self._window_chosen)
+
+    def _window_chosen(self, kind: str | None) -> None:
+        app: Any = self.app
+        if kind is None:
+            return
+        if kind == "custom":
+            from papercast.tui.screens.dialogs import PromptDialog
+
+            current = f"{app.window.since or ''}..{app.window.until or ''}" if app.window.since else ""
+            self.app.push_screen(PromptDialog("Date range (YYYY-MM-DD..YYYY-MM-DD)", value=current,
+                                              placeholder="2026-08-01..2026-08-20"), self._custom_chosen)
+            return
+        app.window = Window.preset(kind, app.today)
+        app.data_version += 1
+
+    def _custom_chosen(self, text: str | None) -> None:
+        if not text:
+            return
+        try:
+            window = Window.parse(text)
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        app: Any = self.app
+        app.window = window
+        app.data_version += 1
+
+    def action_switch_profile(self) -> None:
+        try:
+            profiles = self.service.profile_list()
+            active = self.service.active_profile().name
+        except Exception as exc:
+            self.app.report_error("Profiles unavailable", one_line(exc))  # type: ignore[attr-defined]
+            return
+        names = [getattr(p, "name", p) for p in profiles]
+        self.app.push_screen(_choice("Rank for profile", [(n, n) for n in names], active),
+                             self._profile_chosen)
+
+    def _profile_chosen(self, name: str | None) -> None:
+        if not name:
+            return
+
+        def use(_progress: Any) -> str:
+            self.service.profile_use(name)
+            return name
+
+        def done(chosen: str) -> None:
+            self.notify(f"Ranking for profile {chosen!r}.")
+            self.app.data_version += 1  # type: ignore[attr-defined]
+
+        self.app.start_task("profile", f"Switching to {name}", use, done)  # type: ignore[attr-defined]
+
+    def action_search(self) -> None:
+        self.app.push_screen(SearchScreen())
+
+
+def _span(kind: str, app: Any) -> tuple[Any, Any]:
+    window = Window.preset(kind, app.today)
+    return window.since, window.until
+
+
+def _choice(title: str, options: list[tuple[str, str]], selected: str | None) -> Screen:
+    from papercast.tui.screens.dialogs import ChoiceDialog
+
+    return ChoiceDialog(title, options, selected=selected)
+
+
+class ReadingListScreen(PaperListScreen):
+    """Home: the active profile's ranked list for the window; feedback re-ranks at once."""
+
+    reranks = True
+    heading = "Reading list"
+
+    def load_rows(self, *, interactive: bool = False) -> Loaded:
+        app: Any = self.app
+        window: Window = app.window
+        service = self.service
+        profile = service.active_profile()
+        reading = service.recommend(n=LIST_SIZE, since=window.since, until=window.until,
+                                    use_llm=not interactive)
+        marks = marks_for(profile)
+        rows = [Row(r.paper, r.score, list(r.reasons), set(marks.get(r.paper.id, ())))
+                for r in reading.items if "dismiss" not in marks.get(r.paper.id, ())]
+        notes = [n for n in [reading.note, *getattr(reading, "llm_notes", [])] if n]
+        shown = describe(window.kind, reading.since, reading.until) if not reading.note else window.label
+        return Loaded(rows, f"Reading list · {profile.name} · {shown}", " ".join(notes) or None)
+
+
+class TrendingScreen(PaperListScreen):
+    """The window's papers by Hugging Face upvotes, like the Daily Papers page."""
+
+    heading = "Trending"
+
+    def load_rows(self, *, interactive: bool = False) -> Loaded:
+        app: Any = self.app
+        window: Window = app.window
+        service = self.service
+        papers = service.list_papers(100_000, since=window.since, until=window.until)
+        note = None
+        if not papers and window.until is not None:
+            latest = service.list_papers(1)
+            if latest and latest[0].published:
+                span = (window.until - window.since) if window.since else None
+                last = latest[0].published
+                first = last - span if span is not None else None
+                papers = service.list_papers(100_000, since=first, until=last)
+                note = f"No papers in {window.label}; showing the latest in the store ({describe('custom', first, last)})."
+        voted = [p for p in papers if p.upvotes is not None and p.upvotes >= 0]
+        ranked = sorted(voted or papers, key=lambda p: (-(p.upvotes or 0), -(p.published.toordinal() if p.published else 0), p.id))
+        marks = marks_for(service.active_profile())
+        rows = [Row(p, None, [], set(marks.get(p.id, ()))) for p in ranked[:TRENDING_SIZE]
+                if "dismiss" not in marks.get(p.id, ())]
+        return Loaded(rows, f"Trending on Hugging Face · {window.label}", note)
+
+    def empty_text(self) -> str:
+        return "No papers with Hugging Face upvotes in this window. Press w for another window."
+
+
+class SearchScreen(PaperListScreen):
+    """Semantic search over the whole library; ``escape`` goes back."""
+
+    heading = "Search"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("slash", "focus_query", "Search", show=False)]
+
+    def __init__(self, query: str = "") -> None:
+        super().__init__()
+        self.query_text = query
+
+    def compose_top(self) -> ComposeResult:
+        yield Input(value=self.query_text, placeholder="search titles and abstracts…", id="search-query")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#search-query", Input).focus()
+
+    def load_rows(self, *, interactive: bool = False) -> Loaded:
+        if not self.query_text:
+            return Loaded([], "Search the library")
+        results = self.service.search(self.query_text, 30)
+        marks = marks_for(self.service.active_profile())
+        rows = [Row(p, None, [], set(marks.get(p.id, ())), extra=f"match {s:.2f}") for p, s in results]
+        return Loaded(rows, f"Search · {self.query_text!r} · {len(rows)} results")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_text = event.value.strip()
+        self.reload()
+        self.papers.focus()
+
+    def empty_text(self) -> str:
+        return "Type a query and press enter." if not self.query_text else "Nothing matched."
+
+    def action_focus_query(self) -> None:
+        self.query_one("#search-query", Input).focus()
+
+    def action_search(self) -> None:
+        self.action_focus_query()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

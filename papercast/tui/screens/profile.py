@@ -1,0 +1,247 @@
+"""The interest profile editor: interests, keywords, excluded keywords, authors, categories,
+the liked / disliked / saved papers, and create / rename / switch / delete.
+
+Saving writes through ``service.profile_update`` in a worker and bumps the app's data version, so
+every list re-ranks for the new profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from papercast.models import Paper, Profile
+from papercast.tui.background import one_line
+from papercast.tui.widgets.status_bar import StatusBar
+
+LIST_FIELDS = (("keywords", "Keywords"), ("excluded_keywords", "Excluded keywords"),
+               ("authors", "Followed authors"), ("categories", "arXiv categories"))
+FEEDBACK = (("like", "Liked"), ("dislike", "Disliked"), ("save", "Saved"))
+
+
+def split_list(text: str) -> list[str]:
+    """``a, b; c`` -> ``["a", "b", "c"]`` (commas or semicolons; blanks dropped)."""
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def is_fresh(profile: Profile, seconds: float = 30.0) -> bool:
+    """True for a profile created moments ago with no feedback (the starter profile on first start)."""
+    created = profile.created
+    if created is None or profile.feedback:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - created).total_seconds() < seconds
+
+
+@dataclass
+class ProfileData:
+    profile: Profile
+    papers: dict[str, Paper] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+
+class ProfileScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+n", "new", "New", priority=True),
+        Binding("ctrl+r", "rename", "Rename", priority=True),
+        Binding("ctrl+l", "switch", "Switch", priority=True),
+        Binding("ctrl+d", "delete_profile", "Delete", priority=True),
+        Binding("delete", "remove_feedback", "Remove paper", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: ProfileData | None = None
+        self.loaded_version = -1
+
+    @property
+    def service(self) -> Any:
+        return self.app.service  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Profile", id="profile-title", classes="screen-title")
+        with VerticalScroll(id="profile-body"):
+            yield Label("Interests (plain words; the ranking embeds them)", classes="field-label")
+            yield TextArea(id="interests", soft_wrap=True, show_line_numbers=False)
+            for key, label in LIST_FIELDS:
+                yield Label(f"{label} (comma-separated)", classes="field-label")
+                yield Input(id=f"field-{key}")
+            with Horizontal(id="profile-buttons"):
+                yield Button("Save ^s", id="btn-save", variant="primary")
+                yield Button("New ^n", id="btn-new")
+                yield Button("Rename ^r", id="btn-rename")
+                yield Button("Switch ^l", id="btn-switch")
+                yield Button("Delete ^d", id="btn-delete", variant="error")
+            for kind, label in FEEDBACK:
+                yield Label(f"{label} papers (delete removes)", classes="field-label")
+                yield OptionList(id=f"list-{kind}", classes="feedback-list")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "data_version", self._data_changed, init=False)
+        self.reload()
+
+    def _data_changed(self, version: int) -> None:
+        if version != self.loaded_version and self.is_current:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.loaded_version != self.app.data_version:  # type: ignore[attr-defined]
+            self.reload()
+
+    # -- loading -------------------------------------------------------------------------------
+    def reload(self) -> None:
+        self.loaded_version = self.app.data_version  # type: ignore[attr-defined]
+        self.run_worker(self._load, thread=True, group="profile-load", exclusive=True, exit_on_error=False)
+
+    def _load(self) -> None:
+        try:
+            profile = self.service.active_profile()
+            names = [p.name for p in self.service.profile_list()]
+            ids = list(dict.fromkeys(f.paper_id for f in profile.feedback if f.kind != "dismiss"))
+            papers: dict[str, Paper] = {}
+            if ids:
+                try:
+                    papers = {p.id: p for p in self.service.get_papers(ids)}
+                except Exception:  # a paper left the store: show its id without a title
+                    papers = {}
+        except Exception as exc:
+            self.app.call_from_thread(self.app.report_error, "Could not load the profile", one_line(exc))  # type: ignore[attr-defined]
+            return
+        self.app.call_from_thread(self._show, ProfileData(profile, papers, names))
+
+    def _show(self, data: ProfileData) -> None:
+        self.data = data
+        profile = data.profile
+        others = [n for n in data.names if n != profile.name]
+        title = f"Profile · {profile.name} (active)"
+        if others:
+            title += f" · others: {', '.join(others)}"
+        self.query_one("#profile-title", Static).update(title)
+        self.query_one("#interests", TextArea).text = profile.interests
+        for key, _label in LIST_FIELDS:
+            self.query_one(f"#field-{key}", Input).value = ", ".join(getattr(profile, key))
+        for kind, _label in FEEDBACK:
+            box = self.query_one(f"#list-{kind}", OptionList)
+            box.clear_options()
+            ids = profile.ids(kind)  # type: ignore[arg-type]
+            if not ids:
+                box.add_option(Option("(none)", id=None, disabled=True))
+            for pid in ids:
+                paper = data.papers.get(pid)
+                box.add_option(Option(f"{pid}  {paper.title if paper else ''}".rstrip(), id=pid))
+
+    # -- saving --------------------------------------------------------------------------------
+    def form(self) -> dict[str, Any]:
+        changes: dict[str, Any] = {"interests": self.query_one("#interests", TextArea).text}
+        for key, _label in LIST_FIELDS:
+            changes[key] = split_list(self.query_one(f"#field-{key}", Input).value)
+        return changes
+
+    def action_save(self) -> None:
+        if self.data is None:
+            return
+        name, changes = self.data.profile.name, self.form()
+
+        def save(_progress: Any) -> Profile:
+            return self.service.profile_update(name, **changes)
+
+        self.app.start_task("profile", "Saving the profile", save, self._saved)  # type: ignore[attr-defined]
+
+    def _saved(self, profile: Profile) -> None:
+        self.notify(f"Saved {profile.name!r}. The reading list re-ranks.", title="Profile saved")
+        self.app.data_version += 1  # type: ignore[attr-defined]
+
+    def _run(self, label: str, fn: Any, done_message: str) -> None:
+        """Run a profile change in the background, then re-load everything that depends on it."""
+
+        def after(_result: Any) -> None:
+            self.notify(done_message)
+            self.app.data_version += 1  # type: ignore[attr-defined]
+
+        self.app.start_task("profile", label, lambda _p: fn(), after)  # type: ignore[attr-defined]
+
+    # -- create / rename / switch / delete -----------------------------------------------------
+    def action_new(self) -> None:
+        from papercast.tui.screens.dialogs import PromptDialog
+
+        def created(name: str | None) -> None:
+            if name:
+                self._run(f"Creating {name}", lambda: self.service.profile_create(name, use=True),
+                          f"Created profile {name!r} and switched to it.")
+
+        self.app.push_screen(PromptDialog("New profile name", placeholder="e.g. vision"), created)
+
+    def action_rename(self) -> None:
+        if self.data is None:
+            return
+        from papercast.tui.screens.dialogs import PromptDialog
+
+        old = self.data.profile.name
+
+        def renamed(new: str | None) -> None:
+            if new and new != old:
+                self._run(f"Renaming {old}", lambda: self.service.profile_rename(old, new),
+                          f"Renamed {old!r} to {new!r}.")
+
+        self.app.push_screen(PromptDialog(f"Rename {old!r} to", value=old), renamed)
+
+    def action_switch(self) -> None:
+        if self.data is None:
+            return
+        from papercast.tui.screens.dialogs import ChoiceDialog
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self._run(f"Switching to {name}", lambda: self.service.profile_use(name),
+                          f"Ranking for profile {name!r}.")
+
+        options = [(n, n) for n in self.data.names]
+        self.app.push_screen(ChoiceDialog("Switch to profile", options, selected=self.data.profile.name), chosen)
+
+    def action_delete_profile(self) -> None:
+        if self.data is None:
+            return
+        from papercast.tui.screens.dialogs import ChoiceDialog
+
+        name = self.data.profile.name
+
+        def confirmed(answer: str | None) -> None:
+            if answer == "delete":
+                self._run(f"Deleting {name}", lambda: self.service.profile_delete(name),
+                          f"Deleted profile {name!r}.")
+
+        self.app.push_screen(ChoiceDialog(f"Delete profile {name!r} and its feedback?",
+                                          [("cancel", "Keep it"), ("delete", f"Delete {name}")]), confirmed)
+
+    def action_remove_feedback(self) -> None:
+        focused = self.focused
+        if not isinstance(focused, OptionList) or focused.id is None or not focused.id.startswith("list-"):
+            return
+        kind = focused.id.removeprefix("list-")
+        index = focused.highlighted
+        if index is None:
+            return
+        pid = focused.get_option_at_index(index).id
+        if not pid:
+            return
+        self._run(f"Removing {pid}", lambda: self.service.feedback([pid], kind, undo=True),
+                  f"Removed {pid} from {kind}d papers." if kind != "save" else f"Removed {pid} from saved papers.")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {"btn-save": self.action_save, "btn-new": self.action_new, "btn-rename": self.action_rename,
+                   "btn-switch": self.action_switch, "btn-delete": self.action_delete_profile}
+        action = actions.get(event.button.id or "")
+        if action:
+            action()

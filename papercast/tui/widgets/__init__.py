@@ -1,0 +1,1 @@
+"""Reusable widgets: the paper list, the status bar and the chat log pieces."""
