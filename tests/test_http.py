@@ -9,10 +9,7 @@ import pytest
 
 from papercast.tools.http import USER_AGENT, SourceError, make_client, request, retry_after_seconds
 
-try:  # tests/ may or may not be a package; the helper module sits beside this file
-    from sources_helpers import FakeClock, Recorder, fast_policy, sequence
-except ModuleNotFoundError:
-    from tests.sources_helpers import FakeClock, Recorder, fast_policy, sequence
+from sources_helpers import FakeClock, Recorder, fast_policy, sequence
 
 URL = "https://example.org/api/items"
 
@@ -66,6 +63,21 @@ async def test_persistent_timeouts_and_connect_errors_become_source_error() -> N
         with pytest.raises(SourceError, match=r"^hf: ReadTimeout: slow from example.org/api/items; gave up"):
             await request(client, "GET", URL, source="hf", policy=fast_policy(retries=2))
     assert len(rec.requests) == 3
+
+
+async def test_no_network_fails_at_once_without_retries() -> None:
+    """A DNS failure means no network: one line, no backoff for the user to sit through."""
+    clock = FakeClock()
+
+    def offline(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    rec = Recorder(offline)
+    async with rec.client() as client:
+        with pytest.raises(SourceError, match="hf: cannot resolve example.org \\(no network\\?\\)"):
+            await request(client, "GET", URL, source="hf", policy=fast_policy(clock))
+    assert len(rec.requests) == 1
+    assert clock.sleeps == []
 
 
 async def test_client_error_is_not_retried() -> None:

@@ -12,10 +12,7 @@ import pytest
 from papercast.tools.http import SourceError
 from papercast.tools.sources.files import parse_file
 
-try:  # tests/ may or may not be a package; the helper module sits beside this file
-    from sources_helpers import CORPUS, FIXTURES, fixture_bytes, fixture_json
-except ModuleNotFoundError:
-    from tests.sources_helpers import CORPUS, FIXTURES, fixture_bytes, fixture_json
+from sources_helpers import CORPUS, FIXTURES, fixture_bytes, fixture_json
 
 RECORD = {"id": "2608.19880", "title": "EnvHarness", "abstract": "Static worlds, awakened.",
           "authors": ["Chengsong Huang"], "published": "2026-08-20", "categories": ["cs.AI"], "upvotes": 163}

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import random
 import re
+import socket
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -201,6 +202,8 @@ async def _attempt(client: httpx.AsyncClient, method: str, url: str, params: Map
         else:
             response = await client.request(method, url, params=params)
     except _TRANSIENT_ERRORS as exc:
+        if _is_name_resolution_failure(exc):  # offline: retrying only makes the user wait
+            raise SourceError(source, f"cannot resolve {httpx.URL(url).host} (no network?)") from exc
         return _describe(exc), None, None
     except httpx.HTTPError as exc:  # invalid URL, too many redirects, ...: not worth retrying
         raise SourceError(source, f"{_describe(exc)} for {_where(url)}") from exc
@@ -208,6 +211,17 @@ async def _attempt(client: httpx.AsyncClient, method: str, url: str, params: Map
         return None, None, response
     hint = retry_after_seconds(response.headers) if response.status_code in RETRY_STATUSES else None
     return f"HTTP {response.status_code}", hint, response
+
+
+def _is_name_resolution_failure(exc: BaseException) -> bool:
+    """True when a connect error comes from DNS (no network), seen through the exception chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror) or "Name or service not known" in str(seen) \
+                or "Temporary failure in name resolution" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def _paced_send(client: httpx.AsyncClient, method: str, url: str, params: Mapping[str, Any] | None,
