@@ -1,0 +1,343 @@
+"""Recommendation quality: papercast against the tools researchers use, on simulated users.
+
+Protocol (issue 3): a simulated user is a written interest text plus liked papers drawn with a
+fixed seed from one arXiv area, published before 2026-01-01. The candidate pool is every paper
+with known categories published 2026-01-01 .. 2026-06-30; a candidate is relevant when it carries
+the user's area. Categories are the labels, so every paper is imported with ``categories``
+emptied and no ranker sees them. papercast is driven through its real service, profile and
+ranking code on a tmp home (``store.upsert`` with the cached corpus vectors is the real import
+path minus the model). Users are split: "tune" users were used while designing the ranker,
+"held-out" users were written up front and not looked at until the design was fixed.
+
+Baselines on the same users and pool: random; popularity (HF upvotes); tf-idf cosine to the
+interests + liked abstracts; tf-idf + embedding blend; arxiv-sanity-lite (tf-idf 1-2-grams, 20k
+features, min_df 5, max_df 0.1, sublinear tf, LinearSVC C=0.01 balanced, liked positive, every
+other pre-2026 paper negative); zotero-arxiv-daily (mean embedding cosine to the liked papers).
+Metrics averaged over users: nDCG@20, P@10, AP@100.
+
+Run: .venv/bin/python bench/recommend_quality.py  (needs bench/.cache/corpus_embeddings.npz)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from corpus_cache import CACHE, corpus_embeddings, corpus_rows  # noqa: E402
+
+POOL_SINCE, POOL_UNTIL = date(2026, 1, 1), date(2026, 6, 30)
+HOME = ROOT / "bench" / ".cache" / "quality-home"
+RESULTS = ROOT / "bench" / "results"
+SEED = 20260101
+
+
+@dataclass(frozen=True)
+class User:
+    area: str
+    interests: str
+    split: str  # "tune" or "held-out"
+
+
+USERS = [
+    # -- tune: looked at while designing the ranker ------------------------------------------------
+    User("cs.RO", "robot manipulation and grasping, legged locomotion, motion planning, "
+         "vision-language-action models for robots, sim-to-real transfer", "tune"),
+    User("cs.CR", "security and privacy of machine learning systems: jailbreaks and prompt injection, "
+         "adversarial attacks, backdoors, differential privacy, malware and intrusion detection", "tune"),
+    User("math.RT", "representation theory of Lie algebras and quantum groups, categorification, "
+         "Hecke algebras, modular representations of finite groups", "tune"),
+    User("q-bio.NC", "computational neuroscience: neural coding, models of cortical circuits, "
+         "brain decoding from fMRI and EEG, spiking neural networks and learning in the brain", "tune"),
+    User("cs.IR", "information retrieval and recommender systems: dense retrieval, learning to rank, "
+         "sequential recommendation, retrieval-augmented generation, query understanding", "tune"),
+    User("stat.ML", "statistical learning theory, Bayesian inference and uncertainty quantification, "
+         "causal inference, Gaussian processes, generalization bounds", "tune"),
+    User("cs.HC", "human-computer interaction: user studies of AI assistants, accessibility, "
+         "visualization, how people use and trust LLM tools, participatory design", "tune"),
+    User("cs.CL", "natural language processing: machine translation, multilingual and low-resource "
+         "languages, evaluation of language models, syntax and semantics", "tune"),
+    # -- held-out: written up front, not tuned on ----------------------------------------------------
+    User("cs.CV", "computer vision: object detection and segmentation, 3D reconstruction, "
+         "video understanding, image generation with diffusion models", "held-out"),
+    User("cs.SE", "software engineering: LLMs for code generation and program repair, testing and "
+         "fuzzing, static analysis, developer productivity", "held-out"),
+    User("eess.SY", "control systems: model predictive control, stability of nonlinear systems, "
+         "power grids, safe control with learning in the loop", "held-out"),
+    User("q-bio.QM", "quantitative biology: protein structure and design, single-cell data analysis, "
+         "drug discovery with machine learning, genomics", "held-out"),
+    User("cs.GR", "computer graphics: neural rendering, Gaussian splatting, character animation, "
+         "geometry processing and mesh generation", "held-out"),
+    User("math.QA", "quantum algebra: quantum groups, Hopf algebras, vertex operator algebras, "
+         "tensor categories and topological quantum field theory", "held-out"),
+    User("cs.MA", "multi-agent systems: cooperation and communication among LLM agents, multi-agent "
+         "reinforcement learning, agent-based simulation, negotiation", "held-out"),
+    User("cs.CY", "computers and society: AI ethics, fairness and bias, AI policy and regulation, "
+         "impact of AI on education and labour", "held-out"),
+    User("cs.LG", "machine learning: optimization for deep learning, representation learning, "
+         "reinforcement learning, efficient training of large models", "held-out"),
+    User("physics.med-ph", "medical physics: radiotherapy planning, medical imaging reconstruction "
+         "for CT and MRI, dosimetry, imaging biomarkers", "held-out"),
+]
+
+
+# -- metrics ------------------------------------------------------------------------------------------
+def ndcg_at(ranked: list[str], relevant: set[str], k: int = 20) -> float:
+    dcg = sum(1 / math.log2(i + 2) for i, pid in enumerate(ranked[:k]) if pid in relevant)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(k, len(relevant))))
+    return dcg / ideal if ideal else 0.0
+
+
+def precision_at(ranked: list[str], relevant: set[str], k: int = 10) -> float:
+    return sum(pid in relevant for pid in ranked[:k]) / k
+
+
+def ap_at(ranked: list[str], relevant: set[str], k: int = 100) -> float:
+    hits, total = 0, 0.0
+    for i, pid in enumerate(ranked[:k]):
+        if pid in relevant:
+            hits += 1
+            total += hits / (i + 1)
+    return total / min(len(relevant), k) if relevant else 0.0
+
+
+def metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
+    return {"nDCG@20": ndcg_at(ranked, relevant), "P@10": precision_at(ranked, relevant),
+            "AP@100": ap_at(ranked, relevant)}
+
+
+# -- data -------------------------------------------------------------------------------------------
+def wait_for_cache(timeout: float = 3600) -> None:
+    """The corpus vectors are built by another process; wait for its file instead of re-embedding."""
+    deadline = time.monotonic() + timeout
+    while not CACHE.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{CACHE} did not appear; build it with bench/corpus_cache.py")
+        time.sleep(10)
+    time.sleep(1)
+
+
+def load_corpus() -> tuple[list[dict], dict[str, np.ndarray]]:
+    from papercast.models import normalize_arxiv_id
+
+    rows = [r for r in corpus_rows() if r.get("categories")]
+    for r in rows:
+        r["id"] = normalize_arxiv_id(r["id"])
+    wait_for_cache()
+    return rows, corpus_embeddings()
+
+
+def draw_likes(rows: list[dict], area: str, k: int) -> list[str]:
+    """k liked papers from the area, published before 2026; a fixed seed per area. The first five
+    of the twenty are the five, so 20 likes extend the 5-like user."""
+    candidates = sorted(r["id"] for r in rows if area in r["categories"] and r["published"] < "2026-01-01")
+    rng = np.random.default_rng(SEED + zlib.crc32(area.encode()))
+    order = rng.permutation(len(candidates))
+    return [candidates[i] for i in order[:k]]
+
+
+def build_service(rows: list[dict], vectors: dict[str, np.ndarray]):
+    """A Papercast service on a tmp-like home holding every benchmark paper, categories emptied."""
+    from papercast.config import load_settings
+    from papercast.models import Paper
+    from papercast.service import Papercast
+
+    app = Papercast(load_settings(home=HOME))
+    if app.store.count() != len(rows):
+        papers = [Paper.model_validate({**r, "categories": []}) for r in rows]
+        started = time.perf_counter()
+        app.store.upsert(papers, embeddings={p.id: vectors[p.id] for p in papers})
+        print(f"imported {len(papers)} papers in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    assert app.store.count() == len(rows)
+    return app
+
+
+# -- rankers ----------------------------------------------------------------------------------------
+def papercast_ranker(app, user: User, liked: list[str], tag: str, n: int = 100) -> list[str]:
+    from papercast.tools.rank import recommend
+
+    name = f"{user.area.replace('.', '-')}-{tag}"
+    if app.profiles.exists(name):
+        app.profile_delete(name)
+    app.profile_create(name, interests=user.interests)
+    if liked:
+        app.feedback(liked, "like", profile=name)
+    result = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=n)
+    assert (result.since, result.until) == (POOL_SINCE, POOL_UNTIL), result.note
+    return [r.paper.id for r in result.items]
+
+
+class Baselines:
+    """The comparison rankers, fitted once on the same papers (scikit-learn: benchmark only)."""
+
+    def __init__(self, rows: list[dict], vectors: dict[str, np.ndarray], pool: list[dict]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.rows = rows
+        self.pool = pool
+        self.pool_ids = [r["id"] for r in pool]
+        self.text = {r["id"]: f"{r['title']}. {r['abstract']}" for r in rows}
+        self.pre = [r["id"] for r in rows if r["published"] < "2026-01-01"]
+        self.pool_vecs = np.stack([vectors[i] for i in self.pool_ids]).astype(np.float32)
+        self.vectors = vectors
+        # Plain tf-idf (for the cosine baselines), fitted on every benchmark paper.
+        self.tfidf = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2)
+        self.tfidf.fit([self.text[r["id"]] for r in rows])
+        self.pool_tfidf = self.tfidf.transform([self.text[i] for i in self.pool_ids])
+        # arxiv-sanity-lite's features.
+        self.sanity = TfidfVectorizer(input="content", encoding="utf-8", decode_error="replace",
+                                      strip_accents="unicode", lowercase=True, analyzer="word",
+                                      stop_words="english", token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+                                      ngram_range=(1, 2), max_features=20000, norm="l2", use_idf=True,
+                                      smooth_idf=True, sublinear_tf=True, max_df=0.1, min_df=5)
+        all_ids = self.pre + self.pool_ids
+        matrix = self.sanity.fit_transform([self.text[i] for i in all_ids])
+        self.sanity_pre = matrix[: len(self.pre)]
+        self.sanity_pool = matrix[len(self.pre):]
+        self.upvotes = np.array([r.get("upvotes") or 0 for r in pool], dtype=np.float32)
+
+    def _top(self, scores: np.ndarray, n: int = 100) -> list[str]:
+        return [self.pool_ids[i] for i in np.argsort(-scores, kind="stable")[:n]]
+
+    def random(self, user: User, liked: list[str]) -> list[str]:
+        rng = np.random.default_rng(SEED + zlib.crc32(user.area.encode()) + 1)
+        return self._top(rng.random(len(self.pool_ids)))
+
+    def popularity(self, user: User, liked: list[str]) -> list[str]:
+        return self._top(self.upvotes)
+
+    def tfidf_scores(self, user: User, liked: list[str]) -> np.ndarray:
+        query = " ".join([user.interests] + [self.text[i] for i in liked])
+        q = self.tfidf.transform([query])
+        return (self.pool_tfidf @ q.T).toarray().ravel()
+
+    def tfidf_cosine(self, user: User, liked: list[str]) -> list[str]:
+        return self._top(self.tfidf_scores(user, liked))
+
+    def embedding_scores(self, user: User, liked: list[str]) -> np.ndarray:
+        from papercast.store.embeddings import get_embedder
+
+        q = [get_embedder().embed([user.interests])[0]] + [self.vectors[i] for i in liked]
+        centroid = np.mean(q, axis=0)
+        return self.pool_vecs @ (centroid / np.linalg.norm(centroid))
+
+    def tfidf_embedding_blend(self, user: User, liked: list[str]) -> list[str]:
+        def z(x: np.ndarray) -> np.ndarray:
+            return (x - x.mean()) / (x.std() or 1)
+
+        return self._top(0.5 * z(self.tfidf_scores(user, liked)) + 0.5 * z(self.embedding_scores(user, liked)))
+
+    def arxiv_sanity(self, user: User, liked: list[str]) -> list[str]:
+        from sklearn.svm import LinearSVC
+
+        if not liked:
+            return self.tfidf_cosine(user, liked)
+        y = np.array([pid in set(liked) for pid in self.pre], dtype=int)
+        clf = LinearSVC(class_weight="balanced", verbose=0, max_iter=10000, tol=1e-6, C=0.01)
+        clf.fit(self.sanity_pre, y)
+        return self._top(clf.decision_function(self.sanity_pool))
+
+    def zotero_embedding(self, user: User, liked: list[str]) -> list[str]:
+        if not liked:
+            return self._top(self.embedding_scores(user, liked))
+        liked_vecs = np.stack([self.vectors[i] for i in liked])
+        return self._top((self.pool_vecs @ liked_vecs.T).mean(axis=1))
+
+
+# -- the run ----------------------------------------------------------------------------------------
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", help="comma-separated method names to run")
+    parser.add_argument("--split", choices=["tune", "held-out", "all"], default="all")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    rows, vectors = load_corpus()
+    pool = [r for r in rows if POOL_SINCE.isoformat() <= r["published"][:10] <= POOL_UNTIL.isoformat()]
+    users = [u for u in USERS if args.split in ("all", u.split)]
+    print(f"{len(rows)} papers, pool {len(pool)}, {len(users)} users", file=sys.stderr)
+    app = build_service(rows, vectors)
+    base = Baselines(rows, vectors, pool)
+
+    methods: dict[str, tuple[int, object]] = {
+        "random": (5, base.random),
+        "popularity (HF upvotes)": (5, base.popularity),
+        "tf-idf cosine (5 likes)": (5, base.tfidf_cosine),
+        "tf-idf + embedding blend (5 likes)": (5, base.tfidf_embedding_blend),
+        "arxiv-sanity-lite SVM (5 likes)": (5, base.arxiv_sanity),
+        "zotero-arxiv-daily embedding (5 likes)": (5, base.zotero_embedding),
+        "arxiv-sanity-lite SVM (20 likes)": (20, base.arxiv_sanity),
+        "zotero-arxiv-daily embedding (20 likes)": (20, base.zotero_embedding),
+        "papercast, interests only (0 likes)": (0, None),
+        "papercast (5 likes)": (5, None),
+        "papercast (20 likes)": (20, None),
+    }
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",")]
+        methods = {k: v for k, v in methods.items() if any(w in k for w in wanted)}
+
+    per_user: dict[str, dict[str, dict[str, float]]] = {m: {} for m in methods}
+    timings: dict[str, float] = {m: 0.0 for m in methods}
+    for user in users:
+        pool_relevant = {r["id"] for r in pool if user.area in r["categories"]}
+        likes20 = draw_likes(rows, user.area, 20)
+        for method, (k, fn) in methods.items():
+            liked = likes20[:k]
+            t0 = time.perf_counter()
+            ranked = papercast_ranker(app, user, liked, f"{k}") if fn is None else fn(user, liked)
+            timings[method] += time.perf_counter() - t0
+            assert set(ranked) <= set(base.pool_ids) and len(ranked) == 100, method
+            per_user[method][user.area] = metrics(ranked, pool_relevant)
+
+    def mean(method: str, split: str | None, metric: str) -> float:
+        vals = [m[metric] for area, m in per_user[method].items()
+                if split is None or next(u.split for u in users if u.area == area) == split]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    table = []
+    for method in methods:
+        row = {"method": method, "ms_per_user": 1000 * timings[method] / len(users)}
+        for split, label in ((None, "all"), ("tune", "tune"), ("held-out", "held-out")):
+            for metric in ("nDCG@20", "P@10", "AP@100"):
+                row[f"{metric} {label}"] = mean(method, split, metric)
+        table.append(row)
+
+    n_tune = sum(u.split == "tune" for u in users)
+    print(f"\nRecommendation quality: {len(users)} users ({n_tune} tune, {len(users) - n_tune} held-out), "
+          f"pool {len(pool)} papers ({POOL_SINCE} .. {POOL_UNTIL})\n")
+    header = f"{'method':<42} {'nDCG@20':>8} {'P@10':>6} {'AP@100':>7} | {'nDCG tune':>9} {'held-out':>8} | {'ms/user':>7}"
+    print(header)
+    print("-" * len(header))
+    for row in table:
+        print(f"{row['method']:<42} {row['nDCG@20 all']:>8.3f} {row['P@10 all']:>6.3f} {row['AP@100 all']:>7.3f} | "
+              f"{row['nDCG@20 tune']:>9.3f} {row['nDCG@20 held-out']:>8.3f} | {row['ms_per_user']:>7.0f}")
+    print("\nnDCG@20 per user (area: " + ", ".join(
+        f"{m.split(' (')[0].split(',')[0][:12]}" for m in methods) + ")")
+    for user in users:
+        cells = " ".join(f"{per_user[m][user.area]['nDCG@20']:.2f}" for m in methods)
+        print(f"  {user.area:<15} {user.split:<9} {cells}")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "recommend_quality.json"
+    out.write_text(json.dumps({"users": [u.__dict__ for u in users], "pool": len(pool), "table": table,
+                               "per_user": per_user, "seconds": time.perf_counter() - started}, indent=2))
+    print(f"\nwritten {out} ({time.perf_counter() - started:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

