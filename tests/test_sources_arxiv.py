@@ -13,32 +13,18 @@ from papercast.tools.http import SourceError
 from papercast.tools.sources import arxiv
 from papercast.tools.sources.fetch import fetch_papers
 
-try:  # tests/ may or may not be a package; the helper module sits beside this file
-    from sources_helpers import (
-        FIXTURES,
-        FakeClock,
-        Recorder,
-        atom_entry,
-        atom_feed,
-        fast_policy,
-        fixture_bytes,
-        fixture_json,
-        json_response,
-        xml_response,
-    )
-except ModuleNotFoundError:
-    from tests.sources_helpers import (
-        FIXTURES,
-        FakeClock,
-        Recorder,
-        atom_entry,
-        atom_feed,
-        fast_policy,
-        fixture_bytes,
-        fixture_json,
-        json_response,
-        xml_response,
-    )
+ sources_helpers import (
+    FIXTURES,
+    FakeClock,
+    Recorder,
+    atom_entry,
+    atom_feed,
+    fast_policy,
+    fixture_bytes,
+    fixture_json,
+    json_response,
+    xml_response,
+)
 
 XML_FILES = sorted(p.name for p in FIXTURES.glob("arxiv_*.xml"))
 EXPECTED_COUNTS = {

@@ -12,28 +12,16 @@ from papercast.tools.http import SourceError
 from papercast.tools.sources import hf
 from papercast.tools.sources.fetch import fetch_papers
 
-try:  # tests/ may or may not be a package; the helper module sits beside this file
-    from sources_helpers import (
-        FIXTURES,
-        Recorder,
-        fast_policy,
-        fixture_bytes,
-        fixture_json,
-        hf_items_with_ids,
-        json_response,
-        sequence,
-    )
-except ModuleNotFoundError:
-    from tests.sources_helpers import (
-        FIXTURES,
-        Recorder,
-        fast_policy,
-        fixture_bytes,
-        fixture_json,
-        hf_items_with_ids,
-        json_response,
-        sequence,
-    )
+ sources_helpers import (
+    FIXTURES,
+    Recorder,
+    fast_policy,
+    fixture_bytes,
+    fixture_json,
+    hf_items_with_ids,
+    json_response,
+    sequence,
+)
 
 HF_FILES = sorted(p.name for p in FIXTURES.glob("hf_daily_papers_*.json"))
 
