@@ -13,7 +13,7 @@ from papercast.tools.http import SourceError
 from papercast.tools.sources import arxiv
 from papercast.tools.sources.fetch import fetch_papers
 
- sources_helpers import (
+from sources_helpers import (
     FIXTURES,
     FakeClock,
     Recorder,

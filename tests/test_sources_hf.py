@@ -12,7 +12,7 @@ from papercast.tools.http import SourceError
 from papercast.tools.sources import hf
 from papercast.tools.sources.fetch import fetch_papers
 
- sources_helpers import (
+from sources_helpers import (
     FIXTURES,
     Recorder,
     fast_policy,
