@@ -82,9 +82,13 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(params=["embedded"])
+# The whole suite runs on a Chroma server with PAPERCAST_TEST_CHROMA=server; store tests always run on both.
+DEFAULT_CHROMA_MODE = os.environ.get("PAPERCAST_TEST_CHROMA", "embedded")
+
+
+@pytest.fixture(params=[DEFAULT_CHROMA_MODE])
 def chroma_mode(request: pytest.FixtureRequest) -> str:
-    """Which store backend a test runs on; store tests parametrize it over both."""
+    """Which store backend a test runs on: "embedded" or "server"."""
     return str(request.param)
 
 
