@@ -1,0 +1,196 @@
+"""The LLM layer's tables in the home SQLite file: summaries, the response cache and usage per run.
+
+* ``summaries`` — one row per (paper, model, prompt version): a summary is written once per model and
+  prompt, and shown with the model that wrote it.
+* ``llm_cache`` — every successful model answer, keyed by a hash of (model, prompt version, purpose,
+  messages): the same request is never paid twice, across processes.
+* ``llm_calls`` — one row per request actually sent (tokens, cost or NULL when the model has no
+  price), grouped by run id, so ``papercast usage`` can show what each command cost.
+
+No API key ever reaches these tables: rows hold prompts built from papers and profiles, the
+model's answers and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from papercast.models import Summary
+from papercast.store.db import connect, ensure_schema
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS summaries (
+    paper_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (paper_id, model, prompt_version)
+);
+CREATE TABLE IF NOT EXISTS llm_cache (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    response TEXT NOT NULL,
+    finish_reason TEXT,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_runs (
+    run_id TEXT PRIMARY KEY,
+    started TEXT NOT NULL,
+    command TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS llm_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    model TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL,
+    cached INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS llm_calls_run ON llm_calls(run_id);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class CachedAnswer:
+    response: str
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+
+
+@dataclass
+class RunUsage:
+    """What one run (one command / process) spent. ``cost_usd`` is None when no call had a price."""
+
+    run_id: str
+    started: str
+    command: str
+    model: str
+    calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    unpriced_calls: int = 0  # calls whose model has no known price
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "started": self.started, "command": self.command, "model": self.model,
+                "calls": self.calls, "cached_calls": self.cached_calls, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "total_tokens": self.total_tokens,
+                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+                "cost_known": self.unpriced_calls == 0}
+
+
+class LLMStore:
+    """Summaries, cached answers and usage rows in ``papercast.db``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._ready = False
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        if not self._ready:
+            ensure_schema(conn, SCHEMA)
+            self._ready = True
+        return conn
+
+    # -- summaries -----------------------------------------------------------------------------
+    def get_summary(self, paper_id: str, model: str, prompt_version: str) -> Summary | None:
+        row = self.conn.execute("SELECT data FROM summaries WHERE paper_id=? AND model=? AND prompt_version=?",
+                                (paper_id, model, prompt_version)).fetchone()
+        return Summary.model_validate_json(row["data"]) if row else None
+
+    def put_summary(self, summary: Summary) -> None:
+        with self.conn as conn:
+            conn.execute("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?, ?)",
+                         (summary.paper_id, summary.model, summary.prompt_version, summary.model_dump_json(),
+                          _now()))
+
+    def summaries_for(self, paper_id: str) -> list[Summary]:
+        """Every stored summary of a paper, newest first."""
+        rows = self.conn.execute("SELECT data FROM summaries WHERE paper_id=? ORDER BY created DESC",
+                                 (paper_id,)).fetchall()
+        return [Summary.model_validate_json(r["data"]) for r in rows]
+
+    # -- response cache ------------------------------------------------------------------------
+    def get_cached(self, key: str) -> CachedAnswer | None:
+        row = self.conn.execute("SELECT response, finish_reason, prompt_tokens, completion_tokens, cost_usd "
+                                "FROM llm_cache WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        return CachedAnswer(row["response"], row["finish_reason"], row["prompt_tokens"],
+                            row["completion_tokens"], row["cost_usd"])
+
+    def put_cached(self, key: str, *, model: str, prompt_version: str, purpose: str, answer: CachedAnswer) -> None:
+        with self.conn as conn:
+            conn.execute("INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (key, model, prompt_version, purpose, answer.response, answer.finish_reason,
+                          answer.prompt_tokens, answer.completion_tokens, answer.cost_usd, _now()))
+
+    def cache_size(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM llm_cache").fetchone()[0])
+
+    # -- usage ---------------------------------------------------------------------------------
+    def record_call(self, run_id: str, *, command: str, model: str, purpose: str, prompt_tokens: int,
+                    completion_tokens: int, cost_usd: float | None, cached: bool = False) -> None:
+        now = _now()
+        with self.conn as conn:
+            conn.execute("INSERT OR IGNORE INTO llm_runs VALUES (?, ?, ?, ?)", (run_id, now, command, model))
+            conn.execute("INSERT INTO llm_calls (run_id, at, model, purpose, prompt_tokens, completion_tokens, "
+                         "cost_usd, cached) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (run_id, now, model, purpose, prompt_tokens, completion_tokens, cost_usd, int(cached)))
+
+    _USAGE_SQL = (
+        "SELECT r.run_id, r.started, r.command, r.model, "
+        "SUM(1 - c.cached) AS calls, SUM(c.cached) AS cached_calls, "
+        "SUM(CASE WHEN c.cached THEN 0 ELSE c.prompt_tokens END) AS pt, "
+        "SUM(CASE WHEN c.cached THEN 0 ELSE c.completion_tokens END) AS ct, "
+        "SUM(CASE WHEN c.cached THEN 0 ELSE c.cost_usd END) AS cost, "
+        "SUM(CASE WHEN c.cached = 0 AND c.cost_usd IS NULL THEN 1 ELSE 0 END) AS unpriced "
+        "FROM llm_runs r JOIN llm_calls c ON c.run_id = r.run_id {where} "
+        "GROUP BY r.run_id ORDER BY r.started DESC, r.rowid DESC LIMIT ?")
+
+    def runs(self, limit: int = 20) -> list[RunUsage]:
+        """Usage per run, newest first (cache hits are counted apart and cost nothing)."""
+        rows = self.conn.execute(self._USAGE_SQL.format(where=""), (limit,)).fetchall()
+        return [self._usage(r) for r in rows]
+
+    def run(self, run_id: str) -> RunUsage | None:
+        row = self.conn.execute(self._USAGE_SQL.format(where="WHERE r.run_id = ?"), (run_id, 1)).fetchone()
+        return self._usage(row) if row else None
+
+    @staticmethod
+    def _usage(r: sqlite3.Row) -> RunUsage:
+        return RunUsage(r["run_id"], r["started"], r["command"], r["model"], r["calls"] or 0,
+                        r["cached_calls"] or 0, r["pt"] or 0, r["ct"] or 0, r["cost"], r["unpriced"] or 0)
+
+
+def summary_to_json(summary: Summary) -> dict[str, Any]:
+    """The JSON shape of a summary on the command line."""
+    return json.loads(summary.model_dump_json())

@@ -1,0 +1,171 @@
+"""LLM re-ranking of the top of a reading list, with a one-line reason per paper.
+
+Only the ranker's top K (``settings.rerank_top_k``) go to the model, in small batches, so the cost
+stays a small multiple of the list shown rather than of the whole day. The model gives each paper a
+relevance score 1–10 and a reason; the score is blended with the ranker's (both scaled to [0, 1]
+over the top K) and mapped back into the ranker's score range, so re-ranked papers stay above the
+ones the model never saw. Papers' text is untrusted: it goes in escaped ``<paper>`` blocks and the
+system prompt says instructions inside are data. A batch the model fails on keeps the ranker's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from papercast.models import Profile, Recommendation
+from papercast.tools.llm import (
+    UNTRUSTED_RULE,
+    BudgetExceeded,
+    LLMClient,
+    LLMUnavailable,
+    escape_data,
+    extract_json,
+    one_line,
+    paper_block,
+    run_sync,
+)
+
+if TYPE_CHECKING:
+    from papercast.service import Papercast
+
+PROMPT_VERSION = "rerank-v1"
+BATCH = 10
+LLM_WEIGHT = 0.5  # share of the blended score that comes from the model
+REASON_PREFIX = "LLM"
+
+SYSTEM_PROMPT = f"""You judge how relevant research papers are to one reader, whose interests are given
+between <reader> tags. {UNTRUSTED_RULE}
+Score every paper from 1 (irrelevant to the reader) to 10 (exactly what they follow) on topic fit alone,
+and give a one-line reason of at most 20 words that names the connection (or its absence).
+Reply with one JSON object and nothing else:
+{{"scores": [{{"id": "<paper id>", "score": <integer 1-10>, "reason": "<one line>"}}, ...]}}"""
+
+
+def profile_block(profile: Profile) -> str:
+    """The reader's interests as delimited data (the user wrote them, but they still never become rules)."""
+    lines = ["<reader>"]
+    if profile.interests:
+        lines.append(f"interests: {escape_data(profile.interests)}")
+    if profile.keywords:
+        lines.append(f"keywords: {escape_data(', '.join(profile.keywords))}")
+    if profile.excluded_keywords:
+        lines.append(f"not interested in: {escape_data(', '.join(profile.excluded_keywords))}")
+    if profile.authors:
+        lines.append(f"follows authors: {escape_data(', '.join(profile.authors))}")
+    if profile.categories:
+        lines.append(f"categories: {escape_data(', '.join(profile.categories))}")
+    lines.append("</reader>")
+    return "\n".join(lines)
+
+
+def rerank_messages(profile: Profile, items: Sequence[Recommendation]) -> list[dict[str, str]]:
+    papers = "\n".join(paper_block(r.paper, abstract_chars=900) for r in items)
+    ids = ", ".join(r.paper.id for r in items)
+    return [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": f"{profile_block(profile)}\n\nScore these {len(items)} papers "
+                                        f"(ids: {ids}).\n<papers>\n{papers}\n</papers>"}]
+
+
+def parse_scores(text: str, finish_reason: str | None, wanted: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """id -> (score 1..10, reason) for the wanted ids the answer scores; ValueError when unusable."""
+    if finish_reason == "length":
+        raise ValueError("the answer was cut off (finish_reason=length)")
+    try:
+        data: Any = extract_json(text)
+    except (ValueError, TypeError):
+        raise ValueError("not valid JSON") from None
+    rows = data.get("scores", data.get("papers")) if isinstance(data, dict) else data
+    if isinstance(rows, dict):  # {"id": {"score":..}} or {"id": 7}
+        rows = [{"id": k, **(v if isinstance(v, dict) else {"score": v})} for k, v in rows.items()]
+    if not isinstance(rows, list):
+        raise ValueError('no "scores" list')
+    allowed = set(wanted)
+    out: dict[str, tuple[int, str]] = {}
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        pid = str(row.get("id", "")).strip()
+        if pid not in allowed or pid in out:
+            continue
+        try:
+            score = round(float(row.get("score")))
+        except (TypeError, ValueError):
+            continue
+        out[pid] = (min(10, max(1, score)), one_line(str(row.get("reason") or ""), 200))
+    if not out:
+        raise ValueError("no scores for the papers asked about")
+    return out
+
+
+async def score_batch(client: LLMClient, profile: Profile,
+                      items: Sequence[Recommendation]) -> dict[str, tuple[int, str]]:
+    """Scores for one batch; one repair request when the first answer is unusable."""
+    messages = rerank_messages(profile, items)
+    wanted = [r.paper.id for r in items]
+    answer = await client.complete(messages, purpose="rerank", prompt_version=PROMPT_VERSION, json_mode=True,
+                                   max_tokens=60 + 45 * len(items))
+    try:
+        return parse_scores(answer.text, answer.finish_reason, wanted)
+    except ValueError as problem:
+        repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
+                  {"role": "user", "content": f"That answer was not usable: {problem}. Reply with only the JSON "
+                                              "object, one short entry per paper id."}]
+        answer = await client.complete(repair, purpose="rerank-repair", prompt_version=PROMPT_VERSION,
+                                       json_mode=True, max_tokens=80 + 60 * len(items))
+        return parse_scores(answer.text, answer.finish_reason, wanted)
+
+
+def blend(items: Sequence[Recommendation], scores: dict[str, tuple[int, str]],
+          weight: float = LLM_WEIGHT) -> list[Recommendation]:
+    """Re-sorted copies of ``items`` with blended scores in the ranker's range and the model's reasons."""
+    if not items:
+        return []
+    lo = min(r.score for r in items)
+    hi = max(r.score for r in items)
+    span = hi - lo
+    out = []
+    for r in items:
+        norm = (r.score - lo) / span if span > 0 else 0.5
+        if r.paper.id in scores:
+            value, reason = scores[r.paper.id]
+            mixed = (1 - weight) * norm + weight * (value - 1) / 9
+            note = f"{REASON_PREFIX} {value}/10: {reason}" if reason else f"{REASON_PREFIX} {value}/10"
+            reasons = [*r.reasons, note]
+        else:
+            mixed, reasons = norm, list(r.reasons)
+        score = lo + mixed * (span if span > 0 else 1e-6)  # never below the papers the model did not see
+        out.append(r.model_copy(update={"score": float(score), "reasons": reasons}))
+    out.sort(key=lambda r: -r.score)
+    return out
+
+
+async def arerank(app: Papercast, profile: Profile,
+                  items: list[Recommendation]) -> tuple[list[Recommendation], list[str]]:
+    """The list with its top K re-ranked by the model, and notices (empty when all went well)."""
+    k = max(0, int(app.settings.rerank_top_k))
+    if app.settings.offline or not items or k == 0:
+        return items, []
+    client = app.llm
+    top, rest = items[:k], items[k:]
+    batches = [top[i:i + BATCH] for i in range(0, len(top), BATCH)]
+    scores: dict[str, tuple[int, str]] = {}
+    notes: list[str] = []
+
+    async def run(batch: list[Recommendation]) -> None:
+        try:
+            scores.update(await score_batch(client, profile, batch))
+        except (LLMUnavailable, BudgetExceeded) as exc:
+            notes.append(f"LLM re-ranking skipped for {len(batch)} papers: {exc}")
+        except ValueError as exc:
+            notes.append(f"LLM re-ranking skipped for {len(batch)} papers: the model's answer was unusable ({exc})")
+
+    await asyncio.gather(*(run(b) for b in batches))
+    reranked = blend(top, scores) if scores else list(top)
+    return reranked + rest, list(dict.fromkeys(one_line(n) for n in notes))
+
+
+def rerank(app: Papercast, profile: Profile, items: list[Recommendation]) -> tuple[list[Recommendation], list[str]]:
+    """Sync entry used by ``Papercast.recommend``."""
+    return run_sync(arerank(app, profile, items))

@@ -1,0 +1,336 @@
+"""Structured paper summaries: written by the model when one is set, extractive offline otherwise.
+
+* LLM summaries ask for one JSON object (the provider's JSON mode where litellm supports it), are
+  validated and normalised with pydantic (``tldr`` one sentence of at most 30 words, at most four
+  contributions, ...). Invalid or truncated JSON gets one repair request; if that fails too, or the
+  model is unreachable or the budget is spent, the paper gets the offline summary, labelled as a
+  fallback. Model output can never crash a run.
+* Offline summaries are extractive: the abstract's most central sentences by the bundled embedder
+  (cosine to the paper's own stored embedding plus the sentences' mean), plus Hugging Face's
+  ``ai_summary`` / ``ai_keywords`` when the paper has them.
+* Every summary is stored per (paper, model, prompt version), so it is written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from papercast.models import Paper, Summary
+from papercast.tools.llm import (
+    UNTRUSTED_RULE,
+    BudgetExceeded,
+    LLMClient,
+    LLMUnavailable,
+    extract_json,
+    one_line,
+    paper_block,
+    run_sync,
+)
+
+if TYPE_CHECKING:
+    from papercast.service import Papercast
+
+PROMPT_VERSION = "summary-v1"
+OFFLINE_MODEL = "offline"
+OFFLINE_VERSION = "extractive-v1"
+FALLBACK = "fallback: "  # prompt_version prefix of an offline summary standing in for a failed LLM one
+TLDR_WORDS = 30
+MAX_CONTRIBUTIONS = 4
+MAX_KEYWORDS = 8
+
+SYSTEM_PROMPT = f"""You write structured summaries of research papers for a busy researcher.
+{UNTRUSTED_RULE}
+Use only what the paper text says. Reply with one JSON object and nothing else, with these keys:
+  "tldr": one sentence of at most 30 words saying what the paper does and finds,
+  "contributions": a list of at most 4 short strings,
+  "method": one or two sentences,
+  "results": one or two sentences with the key numbers when given,
+  "limitations": one sentence, or "not stated" when the text does not say,
+  "keywords": a list of 3 to 8 short lowercase phrases."""
+
+REPAIR_PROMPT = ("Your previous answer was not usable: {problem}. Reply again with only the complete JSON "
+                 "object described in the instructions, valid JSON, under 200 words in total.")
+
+
+# -- validation ------------------------------------------------------------------------------------------
+def _words_cap(text: str, limit: int) -> str:
+    words = text.split()
+    return text if len(words) <= limit else " ".join(words[:limit]).rstrip(",;:") + "…"
+
+
+def first_sentence(text: str) -> str:
+    parts = split_sentences(text)
+    return parts[0] if parts else text.strip()
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items = re.split(r"\n+|;\s+|(?:^|\s)[-•*]\s+", value) if "\n" in value or ";" in value else [value]
+        return [i.strip(" -•*\t") for i in items if i and i.strip(" -•*\t")]
+    if isinstance(value, list | tuple):
+        return [" ".join(str(i).split()) for i in value if str(i).strip()]
+    return [str(value)]
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return " ".join(" ".join(str(i).split()) for i in value)
+    return " ".join(str(value).split())
+
+
+class SummaryDraft(BaseModel):
+    """What the model must give; normalises near-misses instead of rejecting them."""
+
+    tldr: str = Field(min_length=3)
+    contributions: list[str] = Field(default_factory=list)
+    method: str = ""
+    results: str = ""
+    limitations: str = ""
+    keywords: list[str] = Field(default_factory=list)
+
+    @field_validator("tldr", mode="before")
+    @classmethod
+    def _tldr(cls, value: Any) -> str:
+        text = first_sentence(_as_text(value))
+        return _words_cap(text, TLDR_WORDS)
+
+    @field_validator("contributions", mode="before")
+    @classmethod
+    def _contributions(cls, value: Any) -> list[str]:
+        return [one_line(c, 300) for c in _as_list(value)][:MAX_CONTRIBUTIONS]
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _keywords(cls, value: Any) -> list[str]:
+        items = _as_list(value.split(",") if isinstance(value, str) else value)
+        return list(dict.fromkeys(k.lower().strip(" .") for k in items if k.strip(" .")))[:MAX_KEYWORDS]
+
+    @field_validator("method", "results", "limitations", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        return one_line(_as_text(value), 600)
+
+
+def parse_summary(text: str, finish_reason: str | None = "stop") -> SummaryDraft:
+    """The validated summary in a model answer; ValueError says what is wrong with it."""
+    if finish_reason == "length":
+        raise ValueError("the answer was cut off (finish_reason=length)")
+    try:
+        data = extract_json(text)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not valid JSON ({one_line(str(exc), 80)})") from None
+    if isinstance(data, dict) and isinstance(data.get("summary"), dict):
+        data = data["summary"]
+    if not isinstance(data, dict):
+        raise ValueError("the JSON is not an object")
+    try:
+        return SummaryDraft.model_validate(data)
+    except ValidationError as exc:
+        fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
+        raise ValueError(f"missing or invalid fields: {fields or 'unknown'}") from None
+
+
+def summary_label(summary: Summary) -> str:
+    """How a summary is labelled wherever it is shown."""
+    if summary.is_offline:
+        if summary.prompt_version.startswith(FALLBACK):
+            return f"offline summary ({summary.prompt_version[len(FALLBACK):]})"
+        return "offline summary"
+    return f"summary by {summary.model}"
+
+
+# -- offline, extractive ---------------------------------------------------------------------------------
+_ABBREV = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|cf|Fig|Eq|Sec|approx|resp|w\.r\.t)\.", re.IGNORECASE)
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
+_METHOD = re.compile(r"\b(we (propose|introduce|present|develop|design|train|use)|our (method|approach|model|"
+                     r"framework)|framework|architecture|algorithm|approach)\b", re.IGNORECASE)
+_RESULTS = re.compile(r"\b(outperform\w*|achiev\w*|improv\w*|results?|state[- ]of[- ]the[- ]art|sota|"
+                      r"experiments? (show|demonstrate)|surpass\w*|gains?|accuracy)\b|\d+(\.\d+)?\s?%",
+                      re.IGNORECASE)
+_LIMITS = re.compile(r"\b(limitation\w*|fails? to|does not|remain\w* (challenging|open))\b", re.IGNORECASE)
+_CONTRIB = re.compile(r"\b(we (propose|introduce|present|show|release|develop|find|demonstrate)|"
+                      r"this (paper|work)|our contributions?)\b", re.IGNORECASE)
+_CONNECTIVE = re.compile(r"^(first|second|third|fourth|finally|moreover|furthermore|additionally|also|however|"
+                         r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this end|"
+                         r"this|these|it|they|such)\b", re.IGNORECASE)
+_STOP_WORDS = """a an the and or of for to in on with without by from as at is are was were be been being this that
+these those we our us it its their they them which who whom whose what when where how than then there here such
+can could may might will would shall should do does did done not no nor but also into over under between
+across via using use used based new novel paper work approach method methods model models results show shows
+propose proposed present introduce study task tasks data while both more most other each however only very
+large small high low first two three one further well including within among through thus therefore"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an abstract (abbreviations like "e.g." and "et al." do not end one)."""
+    protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x00"), " ".join(text.split()))
+    parts = [p.replace("\x00", ".").strip() for p in _SPLIT.split(protected)]
+    return [p for p in parts if len(p.split()) >= 3]
+
+
+def _keywords(paper: Paper, limit: int = 6) -> list[str]:
+    if paper.ai_keywords:
+        return [k.lower() for k in paper.ai_keywords][:MAX_KEYWORDS]
+    counts: Counter[str] = Counter()
+    for weight, text in ((3, paper.title), (1, paper.abstract)):
+        for word in re.findall(r"[A-Za-z][A-Za-z0-9\-]{2,}", text):
+            low = word.lower()
+            if low not in _STOP and len(low) > 3:
+                counts[low] += weight
+    return [w for w, _ in counts.most_common(limit)]
+
+
+def _best(sentences: list[str], order: list[int], pattern: re.Pattern[str], used: set[int]) -> str:
+    for i in order:
+        if i not in used and pattern.search(sentences[i]):
+            used.add(i)
+            return sentences[i]
+    return ""
+
+
+def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_vector: np.ndarray | None,
+                       sentences: list[str] | None = None) -> Summary:
+    """The offline summary from the abstract's sentences ranked by centrality."""
+    sentences = sentences if sentences is not None else split_sentences(paper.abstract)
+    order = list(range(len(sentences)))
+    if sentences and sentence_vectors is not None and len(sentence_vectors) == len(sentences):
+        centre = sentence_vectors.mean(axis=0)
+        if paper_vector is not None:
+            centre = centre / max(float(np.linalg.norm(centre)), 1e-9) + paper_vector / max(
+                float(np.linalg.norm(paper_vector)), 1e-9)
+        centre = centre / max(float(np.linalg.norm(centre)), 1e-9)
+        scores = sentence_vectors @ centre
+        # Central sentences first, but prefer ones that say what the paper does over list items
+        # ("Third, ...") and connectives that need the previous sentence to make sense.
+        bonus = [0.08 * bool(_CONTRIB.search(s)) - 0.12 * bool(_CONNECTIVE.match(s)) for s in sentences]
+        order = sorted(order, key=lambda i: -(float(scores[i]) + bonus[i]))
+    used: set[int] = set()
+    if paper.ai_summary:
+        tldr = _words_cap(first_sentence(paper.ai_summary), TLDR_WORDS)
+    elif order:
+        used.add(order[0])
+        tldr = _words_cap(sentences[order[0]], TLDR_WORDS)
+    else:
+        tldr = _words_cap(paper.title, TLDR_WORDS)
+    method = _best(sentences, order, _METHOD, used)
+    results = _best(sentences, order, _RESULTS, used)
+    limitations = _best(sentences, order, _LIMITS, used)
+    contributions = [sentences[i] for i in order if i not in used and _CONTRIB.search(sentences[i])]
+    if len(contributions) < 2:
+        contributions += [sentences[i] for i in order if i not in used and sentences[i] not in contributions]
+    return Summary(paper_id=paper.id, tldr=tldr, contributions=contributions[:3], method=method, results=results,
+                   limitations=limitations, keywords=_keywords(paper), model=OFFLINE_MODEL,
+                   prompt_version=OFFLINE_VERSION, created=datetime.now(UTC))
+
+
+def offline_summaries(app: Papercast, papers: Sequence[Paper]) -> dict[str, Summary]:
+    """Extractive summaries (stored ones reused); all new sentences embedded in one batch."""
+    store = app.llm_store
+    out: dict[str, Summary] = {}
+    todo: list[Paper] = []
+    for paper in papers:
+        known = store.get_summary(paper.id, OFFLINE_MODEL, OFFLINE_VERSION)
+        if known is not None:
+            out[paper.id] = known
+        else:
+            todo.append(paper)
+    if not todo:
+        return out
+    split = {p.id: split_sentences(p.abstract) for p in todo}
+    flat = [s for p in todo for s in split[p.id]]
+    vectors = app.store.embed_texts(flat) if flat else np.zeros((0, 384), dtype=np.float32)
+    try:
+        stored = app.store.embeddings([p.id for p in todo])
+    except Exception:  # a paper not in the store (e.g. built by hand) still gets a summary
+        stored = {}
+    start = 0
+    for paper in todo:
+        count = len(split[paper.id])
+        summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id), split[paper.id])
+        start += count
+        store.put_summary(summary)
+        out[paper.id] = summary
+    return out
+
+
+# -- with the model --------------------------------------------------------------------------------------
+def summary_messages(paper: Paper) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": "Summarize this paper.\n\n" + paper_block(paper, abstract_chars=4000)}]
+
+
+async def llm_summary(client: LLMClient, paper: Paper) -> tuple[Summary | None, str | None]:
+    """(summary, None), or (None, why the model's answers were unusable). Model errors propagate."""
+    messages = summary_messages(paper)
+    answer = await client.complete(messages, purpose="summary", prompt_version=PROMPT_VERSION, json_mode=True,
+                                   max_tokens=700)
+    try:
+        draft = parse_summary(answer.text, answer.finish_reason)
+    except ValueError as problem:
+        repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
+                  {"role": "user", "content": REPAIR_PROMPT.format(problem=problem)}]
+        answer = await client.complete(repair, purpose="summary-repair", prompt_version=PROMPT_VERSION,
+                                       json_mode=True, max_tokens=900)
+        try:
+            draft = parse_summary(answer.text, answer.finish_reason)
+        except ValueError as again:
+            return None, f"the model's answer was unusable twice: {again}"
+    return Summary(paper_id=paper.id, **draft.model_dump(), model=client.model, prompt_version=PROMPT_VERSION,
+                   created=datetime.now(UTC)), None
+
+
+async def asummarize_papers(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
+    """Summaries in the order of ``papers``; never raises for model trouble (falls back, with notices)."""
+    settings = app.settings
+    if not use_llm or settings.offline:
+        found = offline_summaries(app, papers)
+        return [found[p.id] for p in papers]
+    client = app.llm
+    store = app.llm_store
+    result: dict[str, Summary] = {}
+    failed: dict[str, str] = {}
+    todo = []
+    for paper in papers:
+        known = store.get_summary(paper.id, client.model, PROMPT_VERSION)
+        if known is not None:
+            result[paper.id] = known
+        else:
+            todo.append(paper)
+
+    async def one(paper: Paper) -> None:
+        try:
+            summary, problem = await llm_summary(client, paper)
+        except (LLMUnavailable, BudgetExceeded) as exc:
+            failed[paper.id] = "model unavailable" if isinstance(exc, LLMUnavailable) else "LLM budget reached"
+            return
+        if summary is None:
+            failed[paper.id] = "the model's answer was unusable"
+            client.notice(f"summary of {paper.id}: {problem}; used the offline summary")
+            return
+        store.put_summary(summary)
+        result[paper.id] = summary
+
+    await asyncio.gather(*(one(p) for p in todo))
+    if failed:
+        fallback = offline_summaries(app, [p for p in papers if p.id in failed])
+        for pid, why in failed.items():
+            result[pid] = fallback[pid].model_copy(update={"prompt_version": FALLBACK + why})
+    return [result[p.id] for p in papers]
+
+
+def summarize_papers(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
+    """Sync entry for the service (also safe inside a running event loop)."""
+    return run_sync(asummarize_papers(app, papers, use_llm=use_llm))
