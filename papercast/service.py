@@ -33,6 +33,9 @@ from papercast.models import (
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore, UpsertResult
     from papercast.store.profiles import ProfileStore
+    from papercast.store.summaries import LLMStore, RunUsage
+    from papercast.tools.digest import Digest
+    from papercast.tools.llm import LLMClient, Usage
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SAMPLE_PAPERS = DATA_DIR / "sample.jsonl.gz"
@@ -298,15 +301,53 @@ class Papercast:
         ranked = recommend(self.store, target, since=since, until=until, n=n)
         reading = ReadingList(items=ranked.items, since=ranked.since, until=ranked.until, note=ranked.note)
         if use_llm and not self.settings.offline and reading.items:
-            from papercast.tools.summarize import rerank
+            from papercast.tools.rerank import rerank
 
             reading.items, reading.llm_notes = rerank(self, target, reading.items)
         return reading
 
     # -- summaries, re-ranking, digest, usage (owner: LLM layer) -------------------------------
+    @cached_property
+    def llm_store(self) -> LLMStore:
+        """Summaries, the LLM response cache and usage per run (tables in the home SQLite file)."""
+        from papercast.store.summaries import LLMStore
+
+        return LLMStore(self.settings.db_path)
+
+    @cached_property
+    def llm(self) -> LLMClient:
+        """The model client of this run (one run id per service); LLMUnavailable in offline mode."""
+        from papercast.tools.llm import LLMClient
+
+        return LLMClient(self.settings, self.llm_store)
+
+    def llm_usage(self) -> Usage:
+        """Tokens and cost of this run so far (zero in offline mode)."""
+        from papercast.tools.llm import Usage
+
+        if self.settings.offline or "llm" not in self.__dict__:
+            return Usage()
+        return self.llm.usage
+
+    def llm_notices(self) -> list[str]:
+        """One-line notices of this run's LLM work (unreachable model, budget reached, fallbacks)."""
+        return list(self.llm.notices) if "llm" in self.__dict__ else []
+
     def summarize(self, ids: Sequence[str], *, use_llm: bool = True) -> list[Summary]:
+        """Structured summaries (stored ones reused); offline extractive ones without a model."""
         from papercast.tools.summarize import summarize_papers
 
         return summarize_papers(self, self.get_papers(ids), use_llm=use_llm)
+
+    def digest(self, profile: str | None = None, n: int = 10, since: date | None = None,
+               until: date | None = None, *, use_llm: bool = True) -> Digest:
+        """The reading list of the window with TL;DRs, an overview and this run's LLM usage."""
+        from papercast.tools.digest import build_digest
+
+        return build_digest(self, profile=profile, n=n, since=since, until=until, use_llm=use_llm)
+
+    def usage_runs(self, limit: int = 20) -> list[RunUsage]:
+        """LLM tokens and cost per run, newest first."""
+        return self.llm_store.runs(limit)
 
     # -- agent: chat and the daily graph (owner: agent) ----------------------------------------
