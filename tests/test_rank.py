@@ -7,6 +7,7 @@ tests do not see each other's feedback.
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date
 
 import numpy as np
@@ -115,15 +116,14 @@ def test_dismissed_never_returns_and_excluded_keywords_hide_papers(app):
 
 
 def test_followed_author_keyword_and_category_reasons_name_real_signals(app):
-    name = profile(app, interests=ASTRO, authors=["W. J. Percival"], keywords=["weak lensing"],
-                   categories=["math.RT"])
+    name = profile(app, interests=ASTRO, authors=["W. J. Percival"], keywords=["weak lensing"])
     items = app.recommend(profile=name, n=40, use_llm=False, **ALL).items
     by_author = [r for r in items if "by an author you follow: W. J. Percival" in r.reasons]
     assert by_author and all("W. J. Percival" in r.paper.authors for r in by_author)
     kw = [r for r in items if "mentions your keyword: 'weak lensing'" in r.reasons]
-    assert kw and all("weak lensing" in r.paper.embedding_text.lower() for r in kw)
-    cat = [r for r in items if "in your category: math.RT" in r.reasons]
-    assert cat and all("math.RT" in r.paper.categories for r in cat)
+    assert kw and all(re.search(r"weak[\s-]+lensing", r.paper.embedding_text, re.I) for r in kw)
+    cats = app.recommend(profile=profile(app, categories=["math.RT"]), n=10, use_llm=False, **ALL).items
+    assert all("in your category: math.RT" in r.reasons and "math.RT" in r.paper.categories for r in cats)
     for r in items:
         for reason in r.reasons:
             if reason.startswith("trending on HF: "):

@@ -34,12 +34,16 @@ import numpy as np
 
 from papercast.errors import UserError
 from papercast.models import Paper, Profile, Recommendation
-from papercast.tools.lexical import bm25_for, normalize_phrase, phrase_in, surface_forms, tokens
+from papercast.tools.lexical import BM25, bm25_for, normalize_phrase, phrase_in, surface_forms, tokens
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
 
 DEFAULT_DAYS = 7
+# Plain-cosine thresholds (MiniLM) above which a reason says "matches" / "similar": below them a
+# paper can still rank (it is the best the window has) but the reasons do not overstate it.
+MATCH_COSINE = 0.35
+LIKE_COSINE = 0.5
 
 
 @dataclass
@@ -57,13 +61,14 @@ class Weights:
     interest: float = 1.0
     lexical: float = 0.5
     liked: float = 1.0
+    liked_lexical: float = 0.3
     disliked: float = 0.6
     classifier: float = 0.8
     prf: float = 0.6
     author: float = 2.0
     category: float = 1.0
     popularity: float = 0.1
-    recency: float = 0.05
+    recency: float = 0.1  # the oldest paper of the window loses this much
     diversity: float = 0.3  # MMR penalty for near-duplicates of what is already above
     prf_top: int = 20
     knn: int = 3
@@ -251,54 +256,74 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     return RankResult(items=items, since=since, until=until, note=note)
 
 
-def rank_papers(store: PaperStore, profile: Profile, papers: list[Paper], matrix: np.ndarray | None,
-                *, n: int, weights: Weights | None = None, reference: date | None = None) -> list[Recommendation]:
-    """Rank given papers (with their embeddings) for a profile. Separate from the window logic
-    so benchmarks and tests can rank any candidate set through the same code."""
-    w = weights or WEIGHTS
-    if not papers or matrix is None:
-        return []
+@dataclass
+class Signals:
+    """Per-paper signals for one profile over one candidate set, before weighting.
+
+    Kept apart from the weighting so the benchmark can try weights without recomputing them,
+    and so the reasons can quote the same numbers the score used.
+    """
+
+    papers: list[Paper]
+    emb: np.ndarray  # unit vectors
+    cen: np.ndarray  # unit vectors after removing the candidates' mean
+    values: dict[str, np.ndarray]  # raw signal values (standardized when combined)
+    flags: dict[str, np.ndarray]  # 0/1 signals (authors, categories): not standardized
+    n_liked: int = 0
+    queries: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    raw_sims: np.ndarray | None = None  # (queries, papers) plain cosine
+    like_raw: np.ndarray | None = None  # (liked, papers) plain cosine
+    pos_ids: list[str] = field(default_factory=list)
+    liked_titles: dict[str, str] = field(default_factory=dict)
+    kw_hits: list[list[str]] = field(default_factory=list)
+    index: BM25 | None = None
+    q_terms: list[str] = field(default_factory=list)
+    by_author: list[str | None] = field(default_factory=list)
+    in_cat: list[str | None] = field(default_factory=list)
+    age_days: np.ndarray | None = None
+    span_days: int = 7
+
+
+def compute_signals(store: PaperStore, profile: Profile, papers: list[Paper], matrix: np.ndarray,
+                    reference: date | None = None) -> Signals | None:
+    """Every signal for the papers the profile may see (read, dismissed, excluded are dropped)."""
     read = set(profile.liked) | set(profile.disliked) | set(profile.saved) | set(profile.dismissed)
     texts = [normalize_phrase(p.embedding_text) for p in papers]
     excluded = [k for k in profile.excluded_keywords if normalize_phrase(k)]
     keep = [i for i, p in enumerate(papers)
             if p.id not in read and not any(phrase_in(k, texts[i]) for k in excluded)]
     if not keep:
-        return []
+        return None
     papers = [papers[i] for i in keep]
     texts = [texts[i] for i in keep]
     emb = _unit(np.asarray(matrix, dtype=np.float32)[keep])
     mean = emb.mean(axis=0) if len(emb) > 1 else np.zeros(emb.shape[1], dtype=np.float32)
     cen = _unit(emb - mean)
-
-    total = np.zeros(len(papers), dtype=np.float32)
-    signals: dict[str, np.ndarray] = {}
+    sig = Signals(papers=papers, emb=emb, cen=cen, values={}, flags={})
 
     # Interests and keywords, semantically.
-    phrases = interest_phrases(profile.interests)
-    queries = list(dict.fromkeys(([profile.interests] if profile.interests.strip() else []) + phrases
-                                 + list(profile.keywords)))
-    phrase_sims = np.zeros((0, len(papers)), dtype=np.float32)
-    if queries:
-        qv = _unit(embed_texts(store, queries) - mean)
-        phrase_sims = qv @ cen.T  # (queries, papers)
+    sig.phrases = interest_phrases(profile.interests)
+    sig.queries = list(dict.fromkeys(([profile.interests] if profile.interests.strip() else []) + sig.phrases
+                                     + list(profile.keywords)))
+    sig.raw_sims = np.zeros((0, len(papers)), dtype=np.float32)
+    if sig.queries:
+        q_raw = embed_texts(store, sig.queries)
+        phrase_sims = _unit(q_raw - mean) @ cen.T  # centred: for scoring
+        sig.raw_sims = _unit(q_raw) @ emb.T  # plain cosine: for the reasons' absolute thresholds
         # The whole text and the best single interest both count: a paper on one of two topics
         # is a match, a paper touching both is a better one.
-        interest = 0.5 * phrase_sims[0] + 0.5 * phrase_sims.max(axis=0)
-        signals["interest"] = interest
-        total += w.interest * _z(interest)
+        sig.values["interest"] = 0.5 * phrase_sims[0] + 0.5 * phrase_sims.max(axis=0)
 
     # Lexical: BM25 of interests and keywords (keywords weigh double), plus exact keyword phrases.
-    index = bm25_for([p.id for p in papers], [p.embedding_text for p in papers])
-    q_terms = tokens(profile.interests)
+    sig.index = bm25_for([p.id for p in papers], [p.embedding_text for p in papers])
+    sig.q_terms = tokens(profile.interests)
     kw_terms = [t for k in profile.keywords for t in tokens(k)]
-    lex_weights = {t: 2.0 for t in kw_terms}
-    lexical = index.score(q_terms + kw_terms, lex_weights)
-    kw_hits = [[k for k in profile.keywords if phrase_in(k, text)] for text in texts]
-    lexical = lexical / (float(lexical.max()) or 1.0) + 0.5 * np.array([len(h) > 0 for h in kw_hits], np.float32)
-    if q_terms or kw_terms:
-        signals["lexical"] = lexical
-        total += w.lexical * _z(lexical)
+    lexical = sig.index.score(sig.q_terms + kw_terms, {t: 2.0 for t in kw_terms})
+    sig.kw_hits = [[k for k in profile.keywords if phrase_in(k, text)] for text in texts]
+    if sig.q_terms or kw_terms:
+        has_kw = np.array([len(h) > 0 for h in sig.kw_hits], np.float32)
+        sig.values["lexical"] = lexical / (float(lexical.max()) or 1.0) + 0.5 * has_kw
 
     # Feedback: nearness to liked (and saved) papers, away from disliked ones.
     pos_ids = list(dict.fromkeys(profile.liked + profile.saved))
@@ -306,30 +331,36 @@ def rank_papers(store: PaperStore, profile: Profile, papers: list[Paper], matrix
     vecs = store.embeddings(pos_ids + neg_ids) if (pos_ids or neg_ids) else {}
     pos_ids = [i for i in pos_ids if i in vecs]
     neg_ids = [i for i in neg_ids if i in vecs]
+    sig.pos_ids, sig.n_liked = pos_ids, len(pos_ids)
     like_sims = None
     if pos_ids:
-        pv = _unit(np.stack([vecs[i] for i in pos_ids]) - mean)
+        liked_papers = store.get_many(pos_ids)
+        sig.liked_titles = {p.id: p.title for p in liked_papers}
+        p_raw = np.stack([vecs[i] for i in pos_ids])
+        pv = _unit(p_raw - mean)
         like_sims = pv @ cen.T  # (liked, papers)
-        k = min(w.knn, len(pos_ids))
+        sig.like_raw = _unit(p_raw) @ emb.T
+        k = min(WEIGHTS.knn, len(pos_ids))
         knn = np.sort(like_sims, axis=0)[-k:].mean(axis=0)
-        centroid = cen @ _unit(pv.mean(axis=0))
-        liked = 0.5 * knn + 0.5 * centroid
-        signals["liked"] = liked
-        # Likes count more as there are more of them; the interests text still anchors the list.
-        total += w.liked * min(1.0, 0.4 + 0.15 * len(pos_ids)) * _z(liked)
+        sig.values["liked"] = 0.5 * knn + 0.5 * (cen @ _unit(pv.mean(axis=0)))
+        # The liked papers' own words, BM25-weighted: exact terms of the area.
+        terms: dict[str, float] = {}
+        for paper in liked_papers:
+            for t in set(tokens(paper.embedding_text)):
+                terms[t] = terms.get(t, 0.0) + 1.0
+        sig.values["liked_lexical"] = sig.index.score(list(terms), terms)
     if neg_ids:
         nv = _unit(np.stack([vecs[i] for i in neg_ids]) - mean)
         dis = (nv @ cen.T).max(axis=0)
         ref = like_sims.max(axis=0) if like_sims is not None else np.zeros_like(dis)
         # Only the part of the dislike-nearness that exceeds the like-nearness counts against.
-        penalty = np.clip(dis - ref, 0, None)
-        signals["disliked"] = dis
-        total -= w.disliked * _z(penalty) * (penalty > 0)
+        sig.values["disliked"] = np.clip(dis - ref, 0, None)
 
-    # A classifier on the profile's own feedback, once there is enough of it.
+    # A classifier on the profile's own feedback, once there is enough of it: liked papers
+    # against the candidates (mostly not relevant) and the disliked ones.
     if len(pos_ids) >= 5:
         rng = np.random.default_rng(0)
-        bg = rng.choice(len(cen), size=min(len(cen), 300), replace=False)
+        bg = rng.choice(len(cen), size=min(len(cen), 500), replace=False)
         x_parts = [pv, cen[bg]]
         y_parts = [np.ones(len(pv)), np.zeros(len(bg))]
         w_parts = [np.full(len(pv), len(bg) / len(pv)), np.ones(len(bg))]
@@ -338,41 +369,66 @@ def rank_papers(store: PaperStore, profile: Profile, papers: list[Paper], matrix
             y_parts.append(np.zeros(len(nv)))
             w_parts.append(np.full(len(nv), 0.5 * len(bg) / len(nv)))
         beta = fit_logistic(np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts), l2=2.0)
-        clf = cen @ beta[:-1].astype(np.float32)
-        signals["classifier"] = clf
-        total += w.classifier * _z(clf)
-
-    # Pseudo-relevance feedback: the first pass's top papers define the area.
-    if w.prf and (queries or pos_ids) and len(papers) > 2 * w.prf_top:
-        top = np.argsort(-total)[: w.prf_top]
-        prf = cen @ _unit(cen[top].mean(axis=0))
-        signals["prf"] = prf
-        total += w.prf * _z(prf)
+        sig.values["classifier"] = cen @ beta[:-1].astype(np.float32)
 
     # Authors, categories, popularity, recency.
     followed = {_name_key(a): a for a in profile.authors if _name_key(a)}
-    by_author = [_author_match(p, followed) if followed else None for p in papers]
-    total += w.author * np.array([a is not None for a in by_author], np.float32)
+    sig.by_author = [_author_match(p, followed) if followed else None for p in papers]
+    sig.flags["author"] = np.array([a is not None for a in sig.by_author], np.float32)
     cats = {c.lower() for c in profile.categories}
-    in_cat = [next((c for c in p.categories if c.lower() in cats), None) if cats else None for p in papers]
-    total += w.category * np.array([c is not None for c in in_cat], np.float32)
+    sig.in_cat = [next((c for c in p.categories if c.lower() in cats), None) if cats else None for p in papers]
+    sig.flags["category"] = np.array([c is not None for c in sig.in_cat], np.float32)
     upvotes = np.array([max(p.upvotes or 0, 0) for p in papers], np.float32)
     if upvotes.max() > 0:
-        total += w.popularity * _z(np.log1p(upvotes))
-    ref_day = reference or max((p.published for p in papers if p.published), default=None)
-    if ref_day:
-        age = np.array([(ref_day - p.published).days if p.published else 30 for p in papers], np.float32)
-        total -= w.recency * np.clip(age, 0, 60) / 7.0
+        sig.values["popularity"] = np.log1p(upvotes)
+    days = [p.published for p in papers if p.published]
+    if days:
+        ref_day = reference or max(days)
+        sig.age_days = np.array([(ref_day - p.published).days if p.published else 0 for p in papers], np.float32)
+        sig.span_days = max(1, (ref_day - min(days)).days)
+    return sig
 
-    order = _mmr(total, cen, n, w.diversity)
-    lookup = {pid: p for pid, p in zip(pos_ids, store.get_many(pos_ids), strict=False)} if pos_ids else {}
-    liked_titles = {p.id: p.title for p in lookup.values()}
-    out = []
-    for i in order:
-        reasons = _reasons(i, papers[i], signals, phrases, profile, queries, phrase_sims, like_sims, pos_ids,
-                           liked_titles, kw_hits[i], index, q_terms, by_author[i], in_cat[i])
-        out.append(Recommendation(paper=papers[i], score=float(total[i]), reasons=reasons))
-    return out
+
+def combine(sig: Signals, w: Weights) -> np.ndarray:
+    """The score: weighted standardized signals, then pseudo-relevance feedback."""
+    v = {k: _z(x) for k, x in sig.values.items()}
+    total = np.zeros(len(sig.papers), dtype=np.float32)
+    total += w.interest * v.get("interest", 0)
+    total += w.lexical * v.get("lexical", 0)
+    if "liked" in v:
+        # Likes count more as there are more of them; the interests text still anchors the list.
+        scale = min(1.0, 0.6 + 0.1 * sig.n_liked) if "interest" in v else 1.0
+        total += w.liked * scale * v["liked"] + w.liked_lexical * scale * v["liked_lexical"]
+    if "disliked" in sig.values:
+        total -= w.disliked * v["disliked"] * (sig.values["disliked"] > 0)
+    total += w.classifier * v.get("classifier", 0)
+    if w.prf and ("interest" in v or "liked" in v) and len(sig.papers) > 2 * w.prf_top:
+        # Pseudo-relevance feedback: the first pass's top papers define the area.
+        top = np.argsort(-total)[: w.prf_top]
+        prf = sig.cen @ _unit(sig.cen[top].mean(axis=0))
+        sig.values["prf"] = prf
+        total += w.prf * _z(prf)
+    total += w.author * sig.flags["author"] + w.category * sig.flags["category"]
+    total += w.popularity * v.get("popularity", 0)
+    if sig.age_days is not None:
+        total -= w.recency * sig.age_days / sig.span_days
+    return total
+
+
+def rank_papers(store: PaperStore, profile: Profile, papers: list[Paper], matrix: np.ndarray | None,
+                *, n: int, weights: Weights | None = None, reference: date | None = None) -> list[Recommendation]:
+    """Rank given papers (with their embeddings) for a profile. Separate from the window logic
+    so benchmarks and tests can rank any candidate set through the same code."""
+    w = weights or WEIGHTS
+    if not papers or matrix is None:
+        return []
+    sig = compute_signals(store, profile, papers, matrix, reference)
+    if sig is None:
+        return []
+    total = combine(sig, w)
+    order = _mmr(total, sig.cen, n, w.diversity)
+    return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=_reasons(i, sig, profile))
+            for i in order]
 
 
 def _mmr(score: np.ndarray, cen: np.ndarray, n: int, diversity: float) -> list[int]:
@@ -394,53 +450,49 @@ def _mmr(score: np.ndarray, cen: np.ndarray, n: int, diversity: float) -> list[i
     return chosen
 
 
-def _reasons(i: int, paper: Paper, signals: dict[str, np.ndarray], phrases: list[str], profile: Profile,
-             queries: list[str], phrase_sims: np.ndarray, like_sims: np.ndarray | None, pos_ids: list[str],
-             liked_titles: dict[str, str], kw_hits: list[str], index, q_terms: list[str],
-             author: str | None, category: str | None) -> list[str]:
+def _reasons(i: int, sig: Signals, profile: Profile) -> list[str]:
     """Short strings naming the signals that put paper ``i`` on the list, strongest first."""
+    paper = sig.papers[i]
     out: list[tuple[float, str]] = []
-    if author:
-        out.append((10.0, f"by an author you follow: {author}"))
-    for kw in kw_hits[:2]:
+    z = {k: float(_z(x)[i]) for k, x in sig.values.items()}
+    if sig.by_author[i]:
+        out.append((10.0, f"by an author you follow: {sig.by_author[i]}"))
+    for kw in sig.kw_hits[i][:2]:
         out.append((5.0, f"mentions your keyword: '{kw}'"))
-    if "interest" in signals and len(queries):
-        z = _z(signals["interest"])[i]
-        if z > 0.5:
-            candidates = phrases or [profile.interests]
-            cand_idx = [queries.index(c) for c in candidates if c in queries]
-            best = max(cand_idx, key=lambda j: phrase_sims[j, i]) if cand_idx else 0
-            out.append((float(z), f"matches your interest: '{queries[best]}'"))
-    if like_sims is not None and pos_ids:
-        j = int(np.argmax(like_sims[:, i]))
-        z = _z(signals["liked"])[i]
-        if z > 0.5 and pos_ids[j] in liked_titles:
-            out.append((float(z) + 0.1, f"similar to a paper you liked: {liked_titles[pos_ids[j]]}"))
-    if "classifier" in signals and _z(signals["classifier"])[i] > 1.0:
-        out.append((float(_z(signals["classifier"])[i]) - 0.5,
-                    f"fits the pattern of your {len(pos_ids)} liked/saved papers"))
-    if "lexical" in signals:
+    if sig.queries and sig.raw_sims is not None:
+        candidates = sig.phrases or [profile.interests]
+        cand_idx = [sig.queries.index(c) for c in candidates if c in sig.queries] or [0]
+        best = max(cand_idx, key=lambda j: sig.raw_sims[j, i])
+        if sig.raw_sims[best, i] >= MATCH_COSINE:
+            out.append((2.0 + float(sig.raw_sims[best, i]), f"matches your interest: '{sig.queries[best]}'"))
+    if sig.like_raw is not None:
+        j = int(np.argmax(sig.like_raw[:, i]))
+        if sig.like_raw[j, i] >= LIKE_COSINE and sig.pos_ids[j] in sig.liked_titles:
+            out.append((2.5 + float(sig.like_raw[j, i]),
+                        f"similar to a paper you liked: {sig.liked_titles[sig.pos_ids[j]]}"))
+    if z.get("classifier", 0) > 1.5:
+        out.append((z["classifier"] - 0.5, f"fits the pattern of your {sig.n_liked} liked/saved papers"))
+    if "lexical" in z and sig.index is not None:
         forms = surface_forms(profile.interests)
-        found = [forms.get(t, t) for t in index.matched_terms(i, q_terms)]
+        found = [forms.get(t, t) for t in sig.index.matched_terms(i, sig.q_terms)]
         # "long-context" makes "long" and "context" redundant.
         parts = {p for t in found if "-" in t for p in t.split("-")}
         terms = [t for t in found if t not in parts][:3]
-        z = _z(signals["lexical"])[i]
-        if terms and z > 0.5 and not kw_hits:
-            out.append((float(z) - 0.3, f"uses your terms: {', '.join(terms)}"))
-    if category:
-        out.append((1.0, f"in your category: {category}"))
+        if terms and z["lexical"] > 0.5 and not sig.kw_hits[i]:
+            out.append((z["lexical"] - 0.3, f"uses your terms: {', '.join(terms)}"))
+    if sig.in_cat[i]:
+        out.append((1.0, f"in your category: {sig.in_cat[i]}"))
     if (paper.upvotes or 0) >= 20:
         out.append((0.8, f"trending on HF: {paper.upvotes} upvotes"))
     if not out:
-        if "prf" in signals and _z(signals["prf"])[i] > 0.5:
-            out.append((0.0, "close to the area of your top matches"))
-        elif queries:
-            j = int(np.argmax(phrase_sims[:, i]))
-            out.append((0.0, f"closest in this window to your interest: '{queries[j]}'"))
+        if z.get("prf", 0) > 1.5:
+            out.append((0.0, "in the same area as your top matches"))
+        elif sig.queries and sig.raw_sims is not None:
+            j = int(np.argmax(sig.raw_sims[:, i]))
+            out.append((0.0, f"a loose match: among this window's closest to '{sig.queries[j]}'"))
         elif paper.upvotes:
             out.append((0.0, f"popular on HF: {paper.upvotes} upvotes"))
         else:
-            out.append((0.0, "recent paper in this window (your profile has no interests yet)"))
+            out.append((0.0, "recent paper in this window (your profile has no interests or likes yet)"))
     out.sort(key=lambda r: -r[0])
     return [text for _, text in out[:4]]
