@@ -39,6 +39,7 @@ class Settings:
     rerank_top_k: int = 30
     sources: tuple[str, ...] = ("hf", "arxiv")
     arxiv_categories: tuple[str, ...] = ("cs.CL", "cs.LG", "cs.AI", "cs.CV")
+    arxiv_min_interval: float = 3.0  # arXiv's API etiquette: at least 3 s between requests
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None
@@ -85,6 +86,7 @@ _ENV = {
     "rerank_top_k": "PAPERCAST_RERANK_TOP_K",
     "sources": "PAPERCAST_SOURCES",
     "arxiv_categories": "PAPERCAST_ARXIV_CATEGORIES",
+    "arxiv_min_interval": "PAPERCAST_ARXIV_MIN_INTERVAL",
     "smtp_host": "PAPERCAST_SMTP_HOST",
     "smtp_port": "PAPERCAST_SMTP_PORT",
     "smtp_user": "PAPERCAST_SMTP_USER",

@@ -177,7 +177,8 @@ class Papercast:
             raise UserError(f"--since {since} is after --until {until}")
         result = await fetch_papers(source, date=day, since=since, until=until,
                                     categories=tuple(categories) or self.settings.arxiv_categories,
-                                    query=query, client=client)
+                                    query=query, client=client,
+                                    arxiv_min_interval=self.settings.arxiv_min_interval)
         report = FetchReport(papers=result.papers, errors=list(result.errors), notes=list(result.notes))
         if result.papers:
             report.result = await asyncio.to_thread(self.store.upsert, result.papers, progress=progress)
@@ -351,3 +352,60 @@ class Papercast:
         return self.llm_store.runs(limit)
 
     # -- agent: chat and the daily graph (owner: agent) ----------------------------------------
+    if TYPE_CHECKING:  # class-scope names for the annotations below (the agent imports langgraph lazily)
+        from collections.abc import AsyncIterator
+
+        from papercast.agent.state import ChatAnswer, ChatEvent, DailyReport, ThreadInfo
+
+    def chat(self, message: str, thread_id: str | None = None, *, profile: str | None = None) -> ChatAnswer:
+        """One chat turn, answered in full (a new thread when ``thread_id`` is None).
+
+        Synchronous: for the CLI and scripts. Inside an event loop (the TUI) use ``achat_stream``.
+        """
+        return asyncio.run(self.achat(message, thread_id, profile=profile))
+
+    async def achat(self, message: str, thread_id: str | None = None, *,
+                    profile: str | None = None) -> ChatAnswer:
+        answer = None
+        async for event in self.achat_stream(message, thread_id, profile=profile):
+            if event.kind == "final":
+                answer = event.answer
+        assert answer is not None  # stream_turn always ends with the final event
+        return answer
+
+    def achat_stream(self, message: str, thread_id: str | None = None, *,
+                     profile: str | None = None) -> AsyncIterator[ChatEvent]:
+        """A chat turn as events: ``token``, ``tool_start``, ``tool_end`` and, last, ``final``.
+
+        See ``papercast.agent.state`` for the event fields. The thread persists in
+        ``settings.checkpoint_path``; ``final.answer.thread_id`` names it for the next turn.
+        """
+        from papercast.agent.chat import stream_turn
+
+        return stream_turn(self, message, thread_id, profile=profile)
+
+    def list_threads(self) -> list[ThreadInfo]:
+        """Stored conversations, most recently used first."""
+        from papercast.agent.chat import list_threads
+
+        return list_threads(self.settings.checkpoint_path)
+
+    async def athread_messages(self, thread_id: str) -> list[dict[str, Any]]:
+        """A stored thread's messages for display: ``{"role", "text", ...}`` in order."""
+        from papercast.agent.chat import thread_messages
+
+        return await thread_messages(self, thread_id)
+
+    def daily(self, profile: str | None = None, out: str | Path | None = None, email: str | None = None,
+              **options: Any) -> DailyReport:
+        """The daily graph: fetch -> store -> rank -> summarize -> digest, then write and/or email it.
+
+        ``options`` go to ``papercast.agent.daily.run_daily`` (n, sources, client, policy, today, say).
+        """
+        return asyncio.run(self.adaily(profile, out, email, **options))
+
+    async def adaily(self, profile: str | None = None, out: str | Path | None = None, email: str | None = None,
+                     **options: Any) -> DailyReport:
+        from papercast.agent.daily import run_daily
+
+        return await run_daily(self, profile=profile, out=out, email=email, **options)
