@@ -1,0 +1,194 @@
+"""Running chat turns: threads on disk, streamed events, the answer of a turn.
+
+Threads live in ``settings.checkpoint_path`` (``threads.db``): langgraph's ``AsyncSqliteSaver`` keeps
+the messages (so another process continues a thread), and a small ``papercast_threads`` table next to
+it keeps what a thread list needs (title, times, turns) without reading every checkpoint.
+
+One turn = one run of the chat graph on the thread, streamed with ``stream_mode="custom"``: the nodes
+write token / tool events as they happen and ``stream_turn`` turns them into ``ChatEvent``s, then
+reads the final state and yields the ``final`` event with the ``ChatAnswer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from papercast.agent.guard import paper_ids_in
+from papercast.agent.state import ChatAnswer, ChatEvent, ThreadInfo, ToolRecord
+from papercast.errors import UserError
+
+if TYPE_CHECKING:
+    from papercast.service import Papercast
+
+DEFAULT_MAX_STEPS = 8
+MAX_MESSAGE_CHARS = 20_000
+_THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_THREADS_SQL = """CREATE TABLE IF NOT EXISTS papercast_threads (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
+    turns INTEGER NOT NULL DEFAULT 0)"""
+
+
+def new_thread_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def check_thread_id(thread_id: str) -> str:
+    if not _THREAD_ID.match(thread_id or ""):
+        raise UserError(f"invalid thread id {thread_id!r}: use letters, digits, '-', '_' or '.' (max 64)")
+    return thread_id
+
+
+# -- the thread list ----------------------------------------------------------------------------------
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(_THREADS_SQL)
+    return conn
+
+
+def record_turn(path: Path, thread_id: str, message: str) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    title = " ".join(message.split())
+    title = title if len(title) <= 80 else title[:79] + "…"
+    with closing(_connect(path)) as conn, conn:
+        conn.execute("INSERT INTO papercast_threads (id, title, created, updated, turns) VALUES (?, ?, ?, ?, 1) "
+                     "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, turns = turns + 1",
+                     (thread_id, title, now, now))
+
+
+def list_threads(path: Path) -> list[ThreadInfo]:
+    if not path.exists():
+        return []
+    with closing(_connect(path)) as conn:
+        rows = conn.execute("SELECT id, title, created, updated, turns FROM papercast_threads "
+                            "ORDER BY updated DESC, id").fetchall()
+    return [ThreadInfo(id=r[0], title=r[1], created=datetime.fromisoformat(r[2]),
+                       updated=datetime.fromisoformat(r[3]), turns=int(r[4])) for r in rows]
+
+
+def thread_exists(path: Path, thread_id: str) -> bool:
+    if not path.exists():
+        return False
+    with closing(_connect(path)) as conn:
+        return conn.execute("SELECT 1 FROM papercast_threads WHERE id = ?", (thread_id,)).fetchone() is not None
+
+
+# -- a turn ----------------------------------------------------------------------------------------------
+def _model_config(app: Papercast) -> Any:
+    if app.settings.offline:
+        return None
+    from papercast.agent.llm_node import ModelConfig
+
+    extra = app.settings.extra or {}
+    return ModelConfig(client=app.llm, context_window=extra.get("chat_context_window"),
+                       max_steps=int(extra.get("chat_max_steps", DEFAULT_MAX_STEPS)))
+
+
+async def stream_turn(app: Papercast, message: str, thread_id: str | None = None, *,
+                      profile: str | None = None) -> AsyncIterator[ChatEvent]:
+    """Run one turn on a thread; yield its events, the ``final`` one last (see ``state``)."""
+    from langchain_core.messages import HumanMessage
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from langgraph.errors import GraphRecursionError
+
+    from papercast.agent.graph import build_chat_graph, recursion_limit
+    from papercast.agent.prompts import system_prompt
+
+    text = message.strip()
+    if not text:
+        raise UserError("empty chat message")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise UserError(f"chat message too long ({len(text)} characters; at most {MAX_MESSAGE_CHARS})")
+    tid = check_thread_id(thread_id) if thread_id else new_thread_id()
+    model = _model_config(app)
+    target = await asyncio.to_thread(app.active_profile, profile)
+    count = await asyncio.to_thread(app.count)
+    system = system_prompt(profile=target.name, count=count)
+    graph = build_chat_graph(app, model=model, system=system, profile=target.name)
+    max_steps = model.max_steps if model else 4
+    config = {"configurable": {"thread_id": tid}, "recursion_limit": recursion_limit(max_steps)}
+    path = app.settings.checkpoint_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    turn_input = {"messages": [HumanMessage(content=text)], "steps": 0, "stopped": False, "fallback": ""}
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        compiled = graph.compile(checkpointer=saver)
+        before = await compiled.aget_state(config)
+        start = len(before.values.get("messages", [])) if before and before.values else 0
+        backstop = False
+        try:
+            async for event in compiled.astream(turn_input, config, stream_mode="custom"):
+                yield ChatEvent(**event)
+        except GraphRecursionError:
+            backstop = True
+        state = (await compiled.aget_state(config)).values
+    await asyncio.to_thread(record_turn, path, tid, text)
+    answer = build_answer(state, start, tid, offline=model is None, backstop=backstop)
+    yield ChatEvent(kind="final", text=answer.text, answer=answer)
+
+
+def build_answer(state: dict[str, Any], start: int, thread_id: str, *, offline: bool,
+                 backstop: bool = False) -> ChatAnswer:
+    """The ChatAnswer of the turn whose messages start at index ``start`` of the thread."""
+    from papercast.agent.llm_node import step_limit_message
+
+    messages = state.get("messages", [])
+    turn = messages[start:]
+    known: dict[str, str] = {}
+    for m in messages:  # titles of every paper a tool showed in this thread
+        if m.type == "tool":
+            known.update({pid: title for pid, title in (m.artifact or {}).get("papers", [])})
+    calls = {c["id"]: (c["name"], c["args"]) for m in turn if m.type == "ai" for c in m.tool_calls}
+    calls.update({c["id"]: (c.get("name") or "", {}) for m in turn if m.type == "ai" for c in m.invalid_tool_calls})
+    tools = []
+    for m in turn:
+        if m.type == "tool":
+            name, args = calls.get(m.tool_call_id, (m.name or "", {}))
+            text = (m.artifact or {}).get("text") or ""
+            tools.append(ToolRecord(name=name, args=args, ok=m.status != "error",
+                                    preview=text.strip().split("\n", 1)[0][:120]))
+    last = turn[-1] if turn else None
+    stopped = bool(state.get("stopped")) or backstop
+    text = str(last.content) if last is not None and last.type == "ai" and not last.tool_calls else ""
+    if backstop and not text:
+        text = step_limit_message(state.get("steps", 0))
+    cited = [(pid, known[pid]) for pid in sorted(paper_ids_in(text), key=text.find) if pid in known]
+    usage = [m.usage_metadata for m in turn if m.type == "ai" and getattr(m, "usage_metadata", None)]
+    cost = sum(float((m.response_metadata or {}).get("cost_usd") or 0.0) for m in turn if m.type == "ai")
+    return ChatAnswer(text=text, thread_id=thread_id, offline=offline or bool(state.get("fallback")),
+                      papers=cited, tools=tools, stopped=stopped,
+                      prompt_tokens=sum(u.get("input_tokens", 0) for u in usage),
+                      completion_tokens=sum(u.get("output_tokens", 0) for u in usage), cost_usd=cost)
+
+
+async def thread_messages(app: Papercast, thread_id: str) -> list[dict[str, Any]]:
+    """A thread as the TUI shows it: ``{"role": "user"|"assistant"|"tool", "text", "tool"?}`` in order."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from papercast.agent.graph import build_chat_graph
+
+    check_thread_id(thread_id)
+    path = app.settings.checkpoint_path
+    if not path.exists():
+        return []
+    graph = build_chat_graph(app, model=None, system="")
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        state = await graph.compile(checkpointer=saver).aget_state({"configurable": {"thread_id": thread_id}})
+    out: list[dict[str, Any]] = []
+    for m in (state.values or {}).get("messages", []):
+        if m.type == "human":
+            out.append({"role": "user", "text": str(m.content)})
+        elif m.type == "ai" and m.content and not m.tool_calls:
+            out.append({"role": "assistant", "text": str(m.content)})
+        elif m.type == "tool":
+            out.append({"role": "tool", "tool": m.name, "ok": m.status != "error",
+                        "text": ((m.artifact or {}).get("text") or "").split("\n", 1)[0][:120]})
+    return out

@@ -1,0 +1,248 @@
+"""The daily pipeline's nodes: fetch -> store -> rank -> summarize -> digest (wired in ``graph``).
+
+Each node does one thing and never stops the pipeline for an outside failure: a source that fails
+(HTTP 500, no network), a store write that fails, a model that is unreachable — each becomes a
+one-line entry in ``errors`` and the next node works with what there is. Without network the digest
+is built from the papers already stored, and says so. Only bad input (an unknown profile) raises.
+
+The LLM layer already falls back to offline results when the model fails (extractive summaries,
+the unre-ranked list, a computed overview); the digest node reports that as an error of this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from papercast.agent.state import DailyReport, DailyState
+from papercast.errors import RuntimeFailure, UserError
+
+if TYPE_CHECKING:
+    from papercast.service import Papercast
+
+log = logging.getLogger(__name__)
+
+_OFFLINE_HINTS = ("ConnectError", "ConnectTimeout", "name resolution", "Name or service not known",
+                  "Network is unreachable", "nodename nor servname")
+
+
+@dataclass
+class DailyRun:
+    """What one run of the daily graph works with (the graph's nodes are bound to it)."""
+
+    app: Papercast
+    profile: str
+    n: int = 10
+    sources: tuple[str, ...] = ("hf", "arxiv")
+    use_llm: bool = True
+    client: Any = None  # an httpx.AsyncClient for the sources (tests pass a MockTransport one)
+    policy: Any = None  # a papercast.tools.http.RetryPolicy (tests pass one that does not sleep)
+    today: date | None = None
+    say: Callable[[str], None] = field(default=lambda _line: None)  # progress lines for -v
+
+
+def looks_offline(error: str) -> bool:
+    return any(hint in error for hint in _OFFLINE_HINTS)
+
+
+async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
+    """Every configured source at once; one failing source is an error line, the others count."""
+    from papercast.tools.sources.fetch import fetch_papers
+
+    app = run.app
+
+    async def one(source: str) -> tuple[str, Any, str | None]:
+        kwargs: dict[str, Any] = {"client": run.client, "today": run.today}
+        if run.policy is not None:
+            kwargs["policy"] = run.policy
+        if source == "arxiv":
+            kwargs["categories"] = app.settings.arxiv_categories
+        try:
+            return source, await fetch_papers(source, **kwargs), None
+        except Exception as exc:  # SourceError, a bad source name, a bug in one source
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            return source, None, text if text.startswith(f"{source}:") else f"{source}: {text}"
+
+    outcomes = await asyncio.gather(*(one(s) for s in run.sources))
+    papers, fetched, errors, notes, failures = [], {}, [], [], []
+    for source, result, error in outcomes:
+        if error is not None:
+            errors.append(error)
+            failures.append(error)
+            fetched[source] = 0
+            run.say(f"fetch {error}")
+            continue
+        papers.extend(result.papers)
+        fetched[source] = len(result.papers)
+        errors.extend(result.errors)
+        notes.extend(result.notes)
+        run.say(f"fetch {source}: {len(result.papers)} papers")
+    offline = bool(run.sources) and len(failures) == len(run.sources) and all(map(looks_offline, failures))
+    if offline:
+        notes.append("no network: the digest is built from the papers already stored")
+    return {"papers": papers, "fetched": fetched, "offline_network": offline, "errors": errors, "notes": notes}
+
+
+async def store(state: DailyState, run: DailyRun) -> dict[str, Any]:
+    """Store everything fetched (papers seen by two sources become one record)."""
+    papers = state.get("papers") or []
+    if not papers:
+        return {"stored": {}}
+    try:
+        result = await asyncio.to_thread(run.app.store.upsert, papers)
+    except Exception as exc:
+        return {"stored": {}, "errors": [f"store: {' '.join(str(exc).split())}"]}
+    stored = {"added": result.added, "updated": result.updated + result.reembedded, "unchanged": result.unchanged}
+    run.say(f"store: {stored['added']} new, {stored['updated']} updated, {stored['unchanged']} unchanged")
+    return {"stored": stored, "papers": []}  # the papers are in the store now; keep the state small
+
+
+async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
+    """The profile's reading list of the latest window (re-ranked by the model when one is set)."""
+    app = run.app
+    llm_on = run.use_llm and not app.settings.offline
+    depth = max(run.n, app.settings.rerank_top_k) if llm_on else run.n
+    try:
+        reading = await asyncio.to_thread(app.recommend, profile=run.profile, n=depth, use_llm=llm_on)
+    except RuntimeFailure as exc:
+        if not llm_on:
+            return {"recommendations": [], "errors": [f"rank: {exc}"]}
+        reading = await asyncio.to_thread(app.recommend, profile=run.profile, n=run.n, use_llm=False)
+        return _ranked(reading, run, errors=[f"rank: the model failed ({exc}); used the offline ranking"])
+    return _ranked(reading, run)
+
+
+def _ranked(reading: Any, run: DailyRun, errors: list[str] | None = None) -> dict[str, Any]:
+    items = reading.items[:run.n]
+    run.say(f"rank: {len(items)} papers from {reading.since} to {reading.until}")
+    return {"recommendations": items, "window": [reading.since, reading.until], "window_note": reading.note,
+            "errors": errors or [], "notes": list(reading.llm_notes)}
+
+
+async def summarize(state: DailyState, run: DailyRun) -> dict[str, Any]:
+    """Summaries of the picks; the model's when it answers, extractive ones otherwise."""
+    app = run.app
+    ids = [r.paper.id for r in state.get("recommendations") or []]
+    if not ids:
+        return {"summaries": {}}
+    llm_on = run.use_llm and not app.settings.offline
+    try:
+        summaries = await asyncio.to_thread(app.summarize, ids, use_llm=llm_on)
+    except RuntimeFailure as exc:
+        summaries = await asyncio.to_thread(app.summarize, ids, use_llm=False)
+        run.say(f"summarize: the model failed ({exc}); extractive summaries")
+        return {"summaries": {s.paper_id: s for s in summaries},
+                "errors": [f"summarize: the model failed ({exc}); used extractive summaries"]}
+    run.say(f"summarize: {len(summaries)} summaries")
+    return {"summaries": {s.paper_id: s for s in summaries}}
+
+
+async def digest(state: DailyState, run: DailyRun) -> dict[str, Any]:
+    """Markdown, HTML and JSON of the digest, with this run's errors in its notices."""
+    from papercast.tools import digest as render
+
+    app = run.app
+    recs = state.get("recommendations") or []
+    summaries = state.get("summaries") or {}
+    items = [render.DigestItem(r, summaries[r.paper.id]) for r in recs if r.paper.id in summaries]
+    since, until = (state.get("window") or [None, None])[:2]
+    count = await asyncio.to_thread(_window_count, app, since, until)
+    label = render.window_label(since, until)
+    errors: list[str] = []
+    overview, by = None, "computed"
+    if items and run.use_llm and not app.settings.offline:
+        profile = await asyncio.to_thread(app.active_profile, run.profile)
+        overview = await render.llm_overview(app, profile, items)
+        by = app.settings.model or "computed"
+    if overview is None:
+        overview, by = render.computed_overview(run.profile, items, label, count), "computed"
+    unreachable = getattr(app.llm, "unreachable", None) if "llm" in app.__dict__ else None
+    if unreachable:
+        errors.append(f"llm: {unreachable}; used offline results")
+    notices = list(dict.fromkeys([*app.llm_notices(), *(state.get("errors") or []), *errors]))
+    said = ["no network: built from the papers already stored" if state.get("offline_network") else None,
+            state.get("window_note")]
+    note = "; ".join(s for s in said if s) or None
+    if not items:
+        note = "no papers in the store yet: run `papercast fetch` or `papercast import FILE`"
+    result = render.Digest(profile=run.profile, items=items, since=since, until=until, overview=overview,
+                           overview_by=by, mode=app.settings.model or "offline", usage=app.llm_usage(),
+                           generated=datetime.now(UTC), window_count=count, note=note, notices=notices)
+    return {"digest_md": render.render_markdown(result), "digest_html": render.render_html(result),
+            "digest_json": render.to_json(result), "errors": errors}
+
+
+def _window_count(app: Papercast, since: date | None, until: date | None) -> int:
+    if since is None and until is None:
+        return 0
+    try:
+        return len(app.store.window(since, until)[0])
+    except Exception:  # a count for the overview is not worth failing the digest
+        return 0
+
+
+# -- a whole run ----------------------------------------------------------------------------------------
+async def run_daily(app: Papercast, *, profile: str | None = None, out: str | Path | None = None,
+                    email: str | None = None, n: int = 10, sources: Sequence[str] | None = None,
+                    use_llm: bool = True, client: Any = None, policy: Any = None, today: date | None = None,
+                    say: Callable[[str], None] | None = None, tls_context: Any = None) -> DailyReport:
+    """Run the daily graph, then write the digest to ``out`` and/or email it to ``email``.
+
+    Bad input (unknown profile, bad address, email without SMTP settings) raises ``UserError`` before
+    anything is fetched. Everything else is reported in the returned ``DailyReport``.
+    """
+    from papercast.agent.graph import build_daily_graph
+    from papercast.tools.email import check_address
+
+    if n < 1:
+        raise UserError(f"-n must be at least 1, got {n}")
+    target = await asyncio.to_thread(app.active_profile, profile)
+    if email is not None:
+        check_address(email)
+        if not app.settings.smtp_host:
+            raise UserError("--email needs PAPERCAST_SMTP_HOST (and _PORT, _USER, _PASSWORD)")
+    run = DailyRun(app=app, profile=target.name, n=n, sources=tuple(sources or app.settings.sources),
+                   use_llm=use_llm, client=client, policy=policy, today=today, say=say or (lambda _line: None))
+    graph = build_daily_graph(run).compile()
+    state = await graph.ainvoke({"profile": target.name, "n": n, "sources": list(run.sources),
+                                 "errors": [], "notes": []})
+    report = DailyReport(profile=target.name, fetched=dict(state.get("fetched") or {}),
+                         stored=dict(state.get("stored") or {}),
+                         recommended=[r.paper.id for r in state.get("recommendations") or []],
+                         summarized=len(state.get("summaries") or {}), markdown=state.get("digest_md", ""),
+                         html=state.get("digest_html", ""), offline_network=bool(state.get("offline_network")),
+                         errors=list(dict.fromkeys(state.get("errors") or [])),
+                         notes=list(dict.fromkeys(state.get("notes") or [])))
+    if not report.ok:
+        return report
+    if out is not None:
+        try:
+            _write_atomic(Path(out), report.markdown)
+            report.out = str(out)
+        except OSError as exc:
+            report.errors.append(f"cannot write {out}: {exc.strerror or exc}")
+    if email is not None:
+        from papercast.tools.email import send_email
+
+        day = (state.get("window") or [None, None])[1] or date.today()
+        subject = f"papercast digest {day}: {len(report.recommended)} papers for {target.name}"
+        try:
+            await asyncio.to_thread(send_email, app.settings, email, subject=subject, text=report.markdown,
+                                    html=report.html, tls_context=tls_context)
+            report.emailed = email
+        except RuntimeFailure as exc:
+            report.errors.append(f"email: {exc}")
+    return report
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a cron run never leaves half a digest."""
+    path = path.expanduser()
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

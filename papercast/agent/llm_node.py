@@ -1,0 +1,164 @@
+"""The chat graph's model helpers: one streamed litellm call with OpenAI-format tool schemas.
+
+Why no LangChain chat model: every call must go through litellm and the LLM layer
+(``papercast.tools.llm.LLMClient``: model choice, api_base, retries, usage and cost accounting,
+budget), and calling it with OpenAI-format messages and tool schemas is the shortest path. The
+layer rebuilds the full response (tool-call arguments arrive in pieces); tool calls whose arguments
+are not valid JSON are kept as ``invalid_tool_calls`` so the tool node can tell the model.
+
+Long threads: the thread on disk is never trimmed; only the copy sent to the model is, to the
+model's context window (litellm's model map and token counter), dropping whole old turns first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from papercast.agent.prompts import STEP_LIMIT_NOTE
+from papercast.errors import RuntimeFailure
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONTEXT_WINDOW = 8192
+ANSWER_RESERVE = 1024  # tokens kept free for the answer
+
+
+@dataclass
+class ModelConfig:
+    """How the chat calls its model. ``client`` is the LLM layer's ``LLMClient`` for this turn."""
+
+    client: Any
+    context_window: int | None = None  # None: from litellm's model map
+    max_steps: int = 8
+
+    @property
+    def model(self) -> str:
+        return str(self.client.model)
+
+
+# -- message conversion ------------------------------------------------------------------------------
+def to_openai(message: Any) -> dict[str, Any]:
+    """A LangChain message as an OpenAI chat message (tool calls with their raw argument strings)."""
+    kind = message.type
+    if kind == "system":
+        return {"role": "system", "content": message.content}
+    if kind == "human":
+        return {"role": "user", "content": message.content}
+    if kind == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    out: dict[str, Any] = {"role": "assistant", "content": message.content or None}
+    calls = [{"id": c["id"], "type": "function",
+              "function": {"name": c["name"], "arguments": json.dumps(c["args"])}} for c in message.tool_calls]
+    calls += [{"id": c["id"], "type": "function",
+               "function": {"name": c.get("name") or "", "arguments": c.get("args") or ""}}
+              for c in message.invalid_tool_calls]
+    if calls:
+        out["tool_calls"] = calls
+    return out
+
+
+def context_window(model: str, configured: int | None) -> int:
+    if configured:
+        return configured
+    from papercast.tools.llm import load_litellm
+
+    try:
+        info = load_litellm().get_model_info(model)
+        return int(info.get("max_input_tokens") or info.get("max_tokens") or DEFAULT_CONTEXT_WINDOW)
+    except Exception:  # a model litellm's map does not know (local servers, new names)
+        return DEFAULT_CONTEXT_WINDOW
+
+
+def count_tokens(model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    from papercast.tools.llm import load_litellm
+
+    try:
+        return int(load_litellm().token_counter(model=model, messages=messages, tools=tools))
+    except Exception:  # never let counting break a turn: ~4 characters per token
+        return sum(len(json.dumps(m)) for m in messages) // 4 + len(json.dumps(tools or [])) // 4
+
+
+def turn_starts(messages: list[dict[str, Any]]) -> list[int]:
+    """Indexes of user messages: the only places a thread can be cut without orphaning tool results."""
+    return [i for i, m in enumerate(messages) if m["role"] == "user"]
+
+
+def trim(model: str, system: dict[str, Any], history: list[dict[str, Any]], tools: list[dict[str, Any]],
+         window: int, counter: Callable[..., int] = count_tokens) -> list[dict[str, Any]]:
+    """System prompt + the most recent whole turns that fit ``window`` (minus the answer reserve).
+
+    The current turn is always kept (it is what the user is asking about now).
+    """
+    budget = max(window - min(ANSWER_RESERVE, window // 4), 256)
+    starts = turn_starts(history)
+    if counter(model, [system, *history], tools) <= budget or len(starts) <= 1:
+        return [system, *history]
+    # Binary search the earliest turn start whose suffix fits.
+    lo, hi = 0, len(starts) - 1  # hi is always kept
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if counter(model, [system, *history[starts[mid]:]], tools) <= budget:
+            hi = mid
+        else:
+            lo = mid + 1
+    kept = history[starts[lo]:]
+    log.debug("trimmed %d of %d messages to fit %d tokens", starts[lo], len(history), budget)
+    return [system, *kept]
+
+
+# -- the call ------------------------------------------------------------------------------------------
+@dataclass
+class ModelReply:
+    content: str
+    tool_calls: list[dict[str, Any]]  # {"name", "args", "id"}
+    invalid_tool_calls: list[dict[str, Any]]  # {"name", "args" (raw string), "id", "error"}
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+def parse_tool_calls(raw_calls: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    valid, invalid = [], []
+    for i, call in enumerate(raw_calls or []):
+        fn = call.function if hasattr(call, "function") else call["function"]
+        name = getattr(fn, "name", None) if not isinstance(fn, dict) else fn.get("name")
+        arguments = getattr(fn, "arguments", None) if not isinstance(fn, dict) else fn.get("arguments")
+        call_id = (call.id if hasattr(call, "id") else call.get("id")) or f"call_{i}"
+        try:
+            args = json.loads(arguments or "{}")
+            if not isinstance(args, dict):
+                raise ValueError("arguments must be a JSON object")
+        except ValueError as exc:
+            invalid.append({"name": name or "", "args": arguments or "", "id": call_id, "error": str(exc),
+                            "type": "invalid_tool_call"})
+            continue
+        valid.append({"name": name or "", "args": args, "id": call_id, "type": "tool_call"})
+    return valid, invalid
+
+
+async def complete(client: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                   on_token: Callable[[str], None]) -> ModelReply:
+    """Stream one completion through the LLM layer (``LLMClient.stream``: retries, usage, cost).
+
+    Tokens go to ``on_token`` as they arrive; the full reply (with tool calls) is returned.
+    """
+    answer = None
+    async for event in client.stream(messages, purpose="chat", tools=tools):
+        if event.text:
+            on_token(event.text)
+        if event.answer is not None:
+            answer = event.answer
+    if answer is None:
+        raise RuntimeFailure(f"the model {client.model} returned an empty response")
+    valid, invalid = parse_tool_calls(answer.tool_calls)
+    return ModelReply(content=answer.text or "", tool_calls=valid, invalid_tool_calls=invalid,
+                      prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
+                      cost_usd=answer.cost_usd or 0.0)
+
+
+def step_limit_message(steps: int) -> str:
+    return STEP_LIMIT_NOTE.format(steps=steps)

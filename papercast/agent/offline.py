@@ -1,0 +1,172 @@
+"""Chat without a model: the offline "planner" that stands in for the LLM node.
+
+With ``PAPERCAST_MODEL`` unset, chat still answers. This node reads the user's message with simple
+patterns, asks for the same tools the model would (so the same tool node, guard, streaming events
+and thread persistence apply), and then writes the answer from the tool outputs: the best-matching
+papers with an id and a one-line extract each, or the result of the profile command. Every answer
+starts with the label "offline answer".
+
+Recognised: "add X to my interests", "remove X from my interests", "follow AUTHOR", "unfollow
+AUTHOR", "like/dislike/save/dismiss ID...", "summarize ID", "compare ID ID", "similar to ID",
+"papers like the X one I liked", "what should I read (today)?", "fetch today's HF papers", a bare
+paper id; anything else is a library search.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from papercast.agent.guard import paper_ids_in
+from papercast.agent.prompts import unwrap_tool_output
+from papercast.agent.state import OFFLINE_LABEL
+from papercast.agent.tools import terms
+
+Call = tuple[str, dict[str, Any]]
+
+_Q = r"""['"“”‘’]?"""
+_ADD = re.compile(rf"\b(?:add|include|track)\s+{_Q}(?P<x>.+?){_Q}\s+(?:to|in|into)\s+(?:my\s+)?"
+                  r"(?:interests?|keywords?|profile|topics?)\b", re.I)
+_REMOVE = re.compile(rf"\b(?:remove|drop|delete)\s+{_Q}(?P<x>.+?){_Q}\s+from\s+(?:my\s+)?"
+                     r"(?:interests?|keywords?|profile|topics?)\b", re.I)
+_INTERESTED = re.compile(rf"\bi(?:'m| am)\s+(?:also\s+)?interested\s+in\s+{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
+_FOLLOW = re.compile(rf"^\s*(?:please\s+)?follow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
+_UNFOLLOW = re.compile(rf"^\s*(?:please\s+)?unfollow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$",
+                       re.I)
+_SET_INTERESTS = re.compile(rf"\b(?:set|change|replace)\s+my\s+interests\s+(?:to|with)\s+{_Q}(?P<x>.+?){_Q}\s*[.?!]*$",
+                            re.I)
+_FEEDBACK = re.compile(r"\b(?P<undo>un|undo\s+)?(?P<kind>dislike|like|save|bookmark|dismiss|hide)\b", re.I)
+_SUMMARIZE = re.compile(r"\b(summari[sz]e|summary|tl;?dr)\b", re.I)
+_COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference)\b", re.I)
+_SIMILAR = re.compile(r"\b(similar|related|more like|papers like)\b", re.I)
+_LIKED_ONE = re.compile(r"\blike\s+the\s+(?P<x>.+?)\s+(?:one|paper)s?\s+i\s+(?:liked|saved|loved)\b", re.I)
+_RECOMMEND = re.compile(r"\b(what should i read|recommend|reading list|for me today|what'?s new for me|"
+                        r"anything (?:good|new|interesting))\b", re.I)
+_FETCH = re.compile(r"\b(fetch|download|pull|refresh)\b", re.I)
+_FILLER = re.compile(r"\b(find|search|show|me|look|for|papers?|about|on|any|some|please|the|are|there|"
+                     r"what|which|is|do|you|have|i|want|to|read|articles?|works?)\b", re.I)
+_KIND = {"like": "like", "dislike": "dislike", "save": "save", "bookmark": "save", "dismiss": "dismiss",
+         "hide": "dismiss"}
+
+
+def _new_id() -> str:
+    return f"offline_{uuid.uuid4().hex[:12]}"
+
+
+def _search_query(message: str) -> str:
+    cleaned = " ".join(_FILLER.sub(" ", re.sub(r"[?!.,;:]", " ", message)).split())
+    return cleaned or message.strip()
+
+
+def plan(message: str) -> list[Call]:
+    """The tool calls that answer ``message`` (first step of a turn)."""
+    text = message.strip()
+    ids = sorted(paper_ids_in(text), key=text.find)
+    for pattern, build in (
+        (_SET_INTERESTS, lambda x: {"interests": x}),
+        (_ADD, lambda x: {"add_keywords": [x]}),
+        (_REMOVE, lambda x: {"remove_keywords": [x]}),
+        (_INTERESTED, lambda x: {"add_keywords": [x]}),
+        (_UNFOLLOW, lambda x: {"remove_authors": [x]}),
+        (_FOLLOW, lambda x: {"add_authors": [x]}),
+    ):
+        m = pattern.search(text)
+        if m:
+            return [("update_profile", build(" ".join(m.group("x").split())))]
+    if _FETCH.search(text):
+        lowered = text.lower()
+        source = "hf" if re.search(r"\b(hf|hugging\s*face)\b", lowered) else (
+            "arxiv" if "arxiv" in lowered else "all")
+        day = re.search(r"\b\d{4}-\d{2}-\d{2}\b", text)
+        return [("fetch_papers", {"source": source, **({"date": day.group(0)} if day else {})})]
+    if ids:
+        fb = _FEEDBACK.search(text)
+        if fb and not _LIKED_ONE.search(text) and not _SIMILAR.search(text):
+            kind = _KIND[fb.group("kind").lower()]
+            undo = bool(fb.group("undo"))
+            return [("give_feedback", {"id": i, "kind": kind, **({"undo": True} if undo else {})}) for i in ids]
+        if len(ids) >= 2 and (_COMPARE.search(text) or " and " in text.lower()):
+            return [("compare_papers", {"ids": ids[:5]})]
+        if _SUMMARIZE.search(text):
+            return [("summarize_paper", {"id": i}) for i in ids[:3]]
+        if _SIMILAR.search(text):
+            return [("similar_papers", {"id": ids[0]})]
+        return [("get_paper", {"id": i}) for i in ids[:3]]
+    if _LIKED_ONE.search(text):
+        return [("get_profile", {})]
+    if _RECOMMEND.search(text):
+        return [("recommend", {"n": 10})]
+    return [("search_library", {"query": _search_query(text), "n": 5})]
+
+
+def follow_up(message: str, done: list[Any]) -> list[Call]:
+    """Second step, for "papers like the X one I liked": pick the liked paper, then find similar ones."""
+    m = _LIKED_ONE.search(message)
+    if not m or len(done) != 1 or done[0].name != "get_profile":
+        return []
+    liked = [tuple(p) for p in (done[0].artifact or {}).get("papers", [])]
+    wanted = set(terms(m.group("x"))) or {m.group("x").lower()}
+    best = max(liked, key=lambda p: len(wanted & set(terms(p[1]))), default=None)
+    if best is not None and wanted & set(terms(best[1])):
+        return [("similar_papers", {"id": best[0], "n": 5})]
+    return [("search_library", {"query": m.group("x"), "n": 5})]
+
+
+@dataclass
+class OfflineStep:
+    """What the offline node decided: more tool calls, or the final text."""
+
+    calls: list[Call]
+    text: str = ""
+
+
+def step(messages: list[Any]) -> OfflineStep:
+    """Plan the next calls of the current turn, or compose its answer from the tool outputs."""
+    start = max((i for i, m in enumerate(messages) if m.type == "human"), default=-1)
+    message = messages[start].content if start >= 0 else ""
+    done = [m for m in messages[start + 1:] if m.type == "tool"]
+    if not done:
+        return OfflineStep(plan(str(message)))
+    more = follow_up(str(message), done)
+    if more and len([m for m in messages[start + 1:] if m.type == "ai"]) < 2:
+        return OfflineStep(more)
+    if _LIKED_ONE.search(str(message)) and len(done) > 1:
+        return OfflineStep([], compose(done[1:], _liked_intro(str(message), done[1])))
+    return OfflineStep([], compose(done))
+
+
+def _liked_intro(message: str, found: Any) -> str:
+    m = _LIKED_ONE.search(message)
+    what = m.group("x") if m else "that"
+    if found.name == "similar_papers":
+        return f"Papers similar to the liked {what} paper [{_start_id(found)}]:"
+    return f"None of your liked papers matches {what!r}; library search instead:"
+
+
+def _start_id(found: Any) -> str:
+    """The paper a ``similar_papers`` output started from (its first line names it)."""
+    text = (found.artifact or {}).get("text") or ""
+    ids = paper_ids_in(text.split("\n", 1)[0])
+    return next(iter(ids), "?")
+
+
+def compose(done: list[Any], intro: str = "") -> str:
+    parts = [f"{OFFLINE_LABEL} (no LLM configured; set PAPERCAST_MODEL for written answers):", ""]
+    if intro:
+        parts += [intro, ""]
+    for message in done:
+        text = (message.artifact or {}).get("text") or unwrap_tool_output(str(message.content))
+        if message.status == "error":
+            text = f"could not {message.name.replace('_', ' ')}: {text.removeprefix('error: ')}"
+        parts.append(text)
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def as_ai_message(result: OfflineStep) -> Any:
+    from langchain_core.messages import AIMessage
+
+    calls = [{"name": name, "args": args, "id": _new_id(), "type": "tool_call"} for name, args in result.calls]
+    return AIMessage(content=result.text, tool_calls=calls, response_metadata={"model": "offline"})

@@ -1,0 +1,155 @@
+"""Typed state of the two graphs, and the events and results their callers see.
+
+This module imports nothing heavy (no langgraph, no litellm): the TUI imports ``ChatEvent`` at start-up.
+The graph states are ``TypedDict``s whose reducers are plain functions; the chat messages are
+LangChain message objects, merged by langgraph's ``add_messages`` (imported when first used).
+
+Chat events (what ``Papercast.achat_stream`` yields, in order)::
+
+    tool_start  tool, args, call_id        the agent is about to run a tool
+    tool_end    tool, call_id, ok, text    the tool finished (text: a one-line preview of its output)
+    token       text                       a piece of the answer as the model writes it
+    final       answer (ChatAnswer)        the turn is over; always the last event, exactly once
+
+Tokens of a step that ends in tool calls are streamed too (models sometimes "think aloud" before
+calling tools); a consumer that only wants the answer can use ``final.answer.text``.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypedDict
+
+EventKind = Literal["token", "tool_start", "tool_end", "final"]
+OFFLINE_LABEL = "offline answer"
+
+
+def merge_messages(left: list[Any], right: list[Any] | Any) -> list[Any]:
+    """langgraph's ``add_messages`` reducer (append, replace by id, ``RemoveMessage``), imported lazily."""
+    from langgraph.graph.message import add_messages
+
+    return add_messages(left, right)  # type: ignore[return-value]
+
+
+# -- chat ---------------------------------------------------------------------------------------
+class ChatState(TypedDict, total=False):
+    """One conversation thread, as the SQLite checkpointer stores it.
+
+    ``messages`` is the whole thread (never trimmed on disk; only the copy sent to the model is).
+    ``steps`` counts model calls in the current turn; the model node stops calling tools when it
+    reaches ``max_steps`` — the graceful recursion limit (langgraph's own limit is the backstop).
+    """
+
+    messages: Annotated[list[Any], merge_messages]
+    steps: int
+    stopped: bool  # the turn hit the step limit
+    fallback: str  # why the model failed this turn ("" = it did not): the rest of the turn is offline
+
+
+@dataclass
+class ToolRecord:
+    """One tool call of a turn: what ran, with which arguments, and whether it worked."""
+
+    name: str
+    args: dict[str, Any]
+    ok: bool
+    preview: str = ""  # first line of the output (or the error)
+
+
+@dataclass
+class ChatAnswer:
+    """The result of one chat turn.
+
+    ``papers`` are the ``(id, title)`` of the papers the answer cites (ids that appear in the text and
+    that a tool of this turn returned). ``offline`` marks a retrieval answer written without a model.
+    """
+
+    text: str
+    thread_id: str
+    offline: bool = False
+    papers: list[tuple[str, str]] = field(default_factory=list)
+    tools: list[ToolRecord] = field(default_factory=list)
+    stopped: bool = False  # the step limit ended the turn
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text, "thread_id": self.thread_id, "offline": self.offline,
+            "papers": [{"id": i, "title": t} for i, t in self.papers],
+            "tools": [{"name": t.name, "args": t.args, "ok": t.ok} for t in self.tools],
+            "stopped": self.stopped,
+            "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                      "cost_usd": self.cost_usd},
+        }
+
+
+@dataclass
+class ChatEvent:
+    """One streamed event of a chat turn (see the module docstring for the order)."""
+
+    kind: EventKind
+    text: str = ""  # token: the piece; tool_end: output preview (or the error)
+    tool: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    call_id: str = ""
+    ok: bool = True
+    answer: ChatAnswer | None = None  # final only
+
+
+@dataclass
+class ThreadInfo:
+    """A stored conversation: id, title (its first message, shortened) and when it was used."""
+
+    id: str
+    title: str
+    created: datetime
+    updated: datetime
+    turns: int
+
+
+# -- daily ---------------------------------------------------------------------------------------
+class DailyState(TypedDict, total=False):
+    """The daily pipeline's state. ``errors`` and ``notes`` accumulate across nodes (one line each)."""
+
+    profile: str | None
+    n: int
+    sources: list[str]
+    papers: list[Any]  # Paper objects fetched this run (all sources)
+    fetched: dict[str, int]  # source -> papers fetched
+    stored: dict[str, int]  # added / updated / unchanged
+    offline_network: bool  # every source failed to connect: built from the store
+    recommendations: list[Any]  # Recommendation, best first
+    window: list[Any]  # [since, until] of the ranked window (dates or None)
+    window_note: str | None  # the ranker used another window than asked (said in the digest)
+    summaries: dict[str, Any]  # paper id -> Summary
+    digest_md: str
+    digest_html: str
+    digest_json: Any
+    errors: Annotated[list[str], operator.add]
+    notes: Annotated[list[str], operator.add]
+
+
+@dataclass
+class DailyReport:
+    """What ``papercast daily`` did. ``ok`` is False only when no digest could be built."""
+
+    profile: str
+    fetched: dict[str, int] = field(default_factory=dict)
+    stored: dict[str, int] = field(default_factory=dict)
+    recommended: list[str] = field(default_factory=list)  # paper ids in digest order
+    summarized: int = 0
+    markdown: str = ""
+    html: str = ""
+    out: str | None = None
+    emailed: str | None = None
+    offline_network: bool = False
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.recommended)
