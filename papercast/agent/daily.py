@@ -62,6 +62,7 @@ async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
             kwargs["policy"] = run.policy
         if source == "arxiv":
             kwargs["categories"] = app.settings.arxiv_categories
+            kwargs["arxiv_min_interval"] = app.settings.arxiv_min_interval
         try:
             return source, await fetch_papers(source, **kwargs), None
         except Exception as exc:  # SourceError, a bad source name, a bug in one source
