@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,8 @@ from papercast.tui.commands import PapercastCommands
 from papercast.tui.window import Window
 
 SCREEN_NAMES = ("reading", "trending", "chat", "profile")
+# Never imported before the first paint (each costs seconds on two cores).
+HEAVY_MODULES = ("chromadb", "litellm", "langgraph", "onnxruntime")
 
 
 def pick_theme(environ: dict[str, str] | None = None) -> str:
@@ -105,6 +108,9 @@ class PapercastApp(App[int]):
         self.ready = False  # the store is open and the sample loaded
         self.last_failed: FailedTask | None = None
         self.chat_thread: str | None = None
+        self.chat_draft: str | None = None
+        self.first_paint_at: float | None = None
+        self.heavy_at_first_paint: list[str] = []
 
     # -- clock and start-up --------------------------------------------------------------
     @property
@@ -117,8 +123,14 @@ class PapercastApp(App[int]):
             self.animation_level = "none"
         self.theme = self._theme_name
         self.switch_mode(self.start_screen)
-        self.start_task("startup", "Opening the paper store", self._startup, self._started, retry=True)
+        # Open the store only after the first frame is painted: the chromadb import holds the GIL.
+        self.call_after_refresh(self._after_first_paint)
         self.set_interval(2.0, self._poll_cost)
+
+    def _after_first_paint(self) -> None:
+        self.first_paint_at = time.perf_counter()
+        self.heavy_at_first_paint = sorted(m for m in HEAVY_MODULES if m in sys.modules)
+        self.start_task("startup", "Opening the paper store", self._startup, self._started, retry=True)
 
     def _startup(self, progress: Progress) -> dict[str, Any]:
         """Open the store (first chromadb import), load the sample into an empty one, make a profile."""

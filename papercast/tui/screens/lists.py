@@ -72,6 +72,7 @@ class PaperListScreen(Screen):
     ]
 
     reranks = False  # does feedback change the order of this list?
+    triage = False  # does feedback take the paper out of this list (the ranker drops read papers)?
     heading = "Papers"
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
@@ -193,6 +194,9 @@ class PaperListScreen(Screen):
         if row is None:
             return
         undo = kind in row.marks
+        if self.triage and not undo:
+            self._take_out(row, kind)
+            return
         self.undo_stack.append(UndoEntry(row, kind, undo))
         self._mark(row, kind, remove=undo)
         self._send(row.paper.id, kind, undo)
@@ -204,15 +208,20 @@ class PaperListScreen(Screen):
             row.marks.add(kind)
             if kind in OPPOSITE:
                 row.marks.discard(OPPOSITE[kind])
-        self.papers.refresh_row(row.paper.id)
+        if self.papers.index_of(row.paper.id) is not None:
+            self.papers.refresh_row(row.paper.id)
 
     def action_hide(self) -> None:
         row = self.papers.current
-        if row is None:
-            return
+        if row is not None:
+            self._take_out(row, "dismiss")
+
+    def _take_out(self, row: Row, kind: str) -> None:
+        """Feedback that removes the paper from this list at once (undo puts it back)."""
         index = self.papers.remove_row(row.paper.id)
-        self.undo_stack.append(UndoEntry(row, "dismiss", False, index))
-        self._send(row.paper.id, "dismiss", False)
+        self._mark(row, kind, remove=False)
+        self.undo_stack.append(UndoEntry(row, kind, False, index))
+        self._send(row.paper.id, kind, False)
         empty = self.query_one("#list-empty", Static)
         empty.update(self.empty_text())
         empty.display = not self.papers.rows
@@ -223,13 +232,14 @@ class PaperListScreen(Screen):
             return
         entry = self.undo_stack.pop()
         pid = entry.row.paper.id
-        if entry.kind == "dismiss":
+        if entry.index is not None and self.papers.index_of(pid) is None:
             rows = list(self.papers.rows)
-            at = min(entry.index or 0, len(rows))
+            at = min(entry.index, len(rows))
+            entry.row.marks.discard(entry.kind)
             rows.insert(at, entry.row)
             self.papers.show_rows(rows, keep_index=at)
             self.query_one("#list-empty").display = False
-            self._send(pid, "dismiss", True)
+            self._send(pid, entry.kind, True)
             return
         index = self.papers.index_of(pid)
         row = self.papers.rows[index] if index is not None else entry.row
@@ -341,6 +351,7 @@ class ReadingListScreen(PaperListScreen):
     """Home: the active profile's ranked list for the window; feedback re-ranks at once."""
 
     reranks = True
+    triage = True  # liked, disliked, saved and dismissed papers count as read: the ranker drops them
     heading = "Reading list"
 
     def load_rows(self, *, interactive: bool = False) -> Loaded:

@@ -1,0 +1,202 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_tui_helpers are redefined as arguments)
+"""The reading list (home): load, navigate, open, feedback that re-ranks, dismiss/undo, windows,
+search, trending, browser links and a failing fetch — all through the real app and service."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from test_tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
+
+from papercast.tui.screens.lists import ReadingListScreen, SearchScreen, TrendingScreen
+from papercast.tui.screens.paper import PaperScreen
+
+
+async def test_reading_list_loads_navigates_and_opens(tui, app):
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        assert isinstance(screen, ReadingListScreen)
+        rows = screen.papers.rows
+        assert len(rows) > 10
+        ranked = app.recommend(n=50, since=tui.window.since, until=tui.window.until, use_llm=False)
+        assert row_ids(screen) == [r.paper.id for r in ranked.items], "the list shows the ranker's order"
+        assert all(r.reasons for r in rows[:5]), "every top row says why it was picked"
+        title = str(screen.query_one("#list-title").render())
+        assert "default" in title and "this week" in title
+        assert tui.status.count == app.count() == 452
+
+        await pilot.press("j", "j")
+        assert screen.papers.highlighted == 2
+        await pilot.press("k")
+        assert screen.papers.highlighted == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(tui.screen, PaperScreen), what="the paper screen")
+        assert tui.screen.paper_id == rows[1].paper.id
+        assert tui.screen.reasons == rows[1].reasons
+        await pilot.press("escape")
+        assert tui.screen is screen
+
+
+async def test_like_and_dislike_re_rank_at_once(tui, app):
+    """Feedback triages the paper out of the list (the ranker drops read papers) and re-ranks the rest."""
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        before = row_ids(screen)
+        liked = before[8]
+        for _ in range(8):
+            await pilot.press("j")
+        generation = screen.applied_generation
+        await pilot.press("l")
+        assert liked not in row_ids(screen)[:8], "out of the list at once"
+        await wait_loaded(pilot, screen, after=generation)
+        assert liked in app.active_profile().liked
+        after_like = row_ids(screen)
+        assert screen.papers.highlighted == 8, "the cursor stays in place: the next paper is under it"
+        rest = [i for i in before if i != liked]
+        assert after_like[:20] != rest[:20], "the order changed beyond the removed paper"
+        similar = {p.id for p, _ in app.similar(liked, 10)}
+        moved_up = [i for i in after_like[:20] if i in similar and (i not in rest or after_like.index(i) < rest.index(i))]
+        assert moved_up, "papers close to the liked one moved up"
+
+        top = after_like[0]
+        screen.papers.highlighted = 0
+        generation = screen.applied_generation
+        await pilot.press("d")
+        await wait_loaded(pilot, screen, after=generation)
+        assert top in app.active_profile().disliked
+        after_dislike = row_ids(screen)
+        assert top not in after_dislike
+        rest = [i for i in after_like if i != top]
+        assert after_dislike[:20] != rest[:20]
+
+        generation = screen.applied_generation
+        await pilot.press("u")  # undo the dislike: back at the top, the ranking as before
+        assert row_ids(screen)[0] == top
+        await wait_loaded(pilot, screen, after=generation)
+        assert top not in app.active_profile().disliked
+        assert row_ids(screen)[:10] == after_like[:10]
+
+
+async def test_dismiss_hides_and_undo_brings_back(tui, app):
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        gone = row_ids(screen)[0]
+        generation = screen.applied_generation
+        await pilot.press("x")
+        assert gone not in row_ids(screen), "hidden at once"
+        await wait_loaded(pilot, screen, after=generation)
+        assert gone not in row_ids(screen), "and after the re-rank"
+        assert gone in app.active_profile().dismissed
+
+        generation = screen.applied_generation
+        await pilot.press("u")
+        assert row_ids(screen)[0] == gone, "undo puts it back where it was"
+        await wait_loaded(pilot, screen, after=generation)
+        assert gone in row_ids(screen)
+        assert gone not in app.active_profile().dismissed
+
+        await pilot.press("u")  # nothing left to undo: a notification, no crash
+        assert any("Nothing to undo" in n.message for n in notifications(tui))
+
+
+async def test_window_switch_and_browser_links(tui):
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        week = len(screen.papers.rows)
+        first = screen.papers.rows[0].paper
+        await pilot.press("o", "p")
+        assert tui.opened_urls == [first.url, first.pdf_url]
+
+        generation = screen.applied_generation
+        await pilot.press("w")
+        await wait_for(pilot, lambda: tui.screen is not screen, what="the window dialog")
+        await pilot.press("down", "enter")  # today -> this week is highlighted; one down = last 30 days
+        await wait_loaded(pilot, screen, after=generation)
+        assert tui.window.kind == "month"
+        assert "last 30 days" in str(screen.query_one("#list-title").render())
+        assert len(screen.papers.rows) >= week
+
+        generation = screen.applied_generation
+        await pilot.press("w")
+        await wait_for(pilot, lambda: tui.screen is not screen)
+        await pilot.press("end", "enter")  # custom range…
+        await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "PromptDialog")
+        tui.screen.query_one("Input").value = ""
+        await pilot.press(*"2026-08-17..2026-08-18", "enter")
+        await wait_loaded(pilot, screen, after=generation)
+        assert tui.window.kind == "custom"
+        dates = {r.paper.published.isoformat() for r in screen.papers.rows}
+        assert dates <= {"2026-08-17", "2026-08-18"} and dates
+
+
+async def test_search_the_library(tui):
+    async with tui.run_test(size=(100, 32)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("slash")
+        search = await wait_for(pilot, lambda: isinstance(tui.screen, SearchScreen) and tui.screen)
+        await pilot.press(*"speculative decoding", "enter")
+        await wait_for(pilot, lambda: search.papers.rows, what="search results")
+        titles = " ".join(r.paper.title + r.paper.abstract for r in search.papers.rows[:3]).lower()
+        assert "decoding" in titles or "speculative" in titles
+        await pilot.press("escape")
+        assert isinstance(tui.screen, ReadingListScreen)
+
+
+async def test_trending_orders_by_upvotes_with_the_same_keys(tui, app):
+    async with tui.run_test(size=(100, 32)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("2")
+        screen = await wait_for(pilot, lambda: isinstance(tui.screen, TrendingScreen) and tui.screen)
+        await wait_loaded(pilot, screen)
+        votes = [r.paper.upvotes for r in screen.papers.rows]
+        assert votes and votes == sorted(votes, reverse=True)
+        top = row_ids(screen)[0]
+        await pilot.press("s")
+        await wait_for(pilot, lambda: top in app.active_profile().saved, what="the save to land")
+        await pilot.press("x")
+        assert top not in row_ids(screen)
+        await pilot.press("1")
+        assert isinstance(tui.screen, ReadingListScreen)
+
+
+def _failing_client() -> httpx.AsyncClient:
+    async def refuse(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.5)  # a slow source: the UI must keep responding meanwhile
+        return httpx.Response(404, text="not here")
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+
+
+async def test_failed_fetch_is_a_notification_and_can_be_retried(app):
+    tui = make_tui(app, fetch_client=_failing_client)
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        await pilot.press("r")
+        assert "fetch" in tui.status.tasks
+        await pilot.press("j")  # keys keep working while the fetch runs
+        assert screen.papers.highlighted == 1
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(tui)), what="an error")
+        error = next(n for n in notifications(tui) if n.severity == "error")
+        assert "\n" not in error.message and "press R to retry" in error.message
+        assert "fetch" not in tui.status.tasks and tui.last_failed is not None
+        tui.clear_notifications()
+        await pilot.press("R")
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(tui)), what="the retry")
+        assert tui.is_running
+
+
+@pytest.mark.parametrize("size", [(80, 24)])
+async def test_small_terminal_and_help(tui, size):
+    async with tui.run_test(size=size) as pilot:
+        screen = await wait_loaded(pilot)
+        assert screen.papers.size.height > 5
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "HelpScreen")
+        await pilot.press("escape")
+        assert tui.screen is screen
+        started = time.perf_counter()
+        await pilot.press("j")
+        assert time.perf_counter() - started < 1.0
