@@ -14,7 +14,7 @@ API
                          (a ``str`` is text content, a ``dict`` is JSON content, ``None`` = the default)
     ``default``          the reply when neither has one (``Reply.text("ok")``)
     ``requests``         every request body (parsed JSON), in arrival order
-    ``log``              ``RecordedRequest(path, headers, body)`` for each request
+    ``log``              ``RecordedRequest(path, headers, body)`` for each request (header names lower-case)
     ``prompts()``        each request's messages joined as one text, for "was X sent?" assertions
 
 Routes: ``POST /v1/chat/completions`` and ``POST /chat/completions``; ``GET /v1/models``.
@@ -36,18 +36,23 @@ tool-call deltas with the arguments split across chunks, a finish chunk, then a 
 
 pytest helpers
 --------------
-    from tests.llm_server import Reply, llm_server, llm_settings  # noqa: F401  (fixtures import by name)
+    from llm_server import Reply, llm_server, llm_settings  # noqa: F401  (fixtures are used by name)
+(tests/ is a plain directory on sys.path; ``from tests.llm_server import ...`` if it becomes a package)
 
 ``llm_server``   function-scoped fixture: a started ``LLMServer``, stopped after the test.
 ``llm_settings`` fixture: the conftest ``settings`` pointed at ``llm_server`` (model ``openai/test-model``)
                  with ``OPENAI_API_KEY`` set to ``DUMMY_API_KEY`` via monkeypatch.
 ``point_settings(server, settings, monkeypatch, **overrides)`` does the same for any Settings.
+``PaperModel()`` is a responder that answers papercast's own prompts (re-ranking scores, summary JSON,
+the digest overview) like a well-behaved model: ``LLMServer(responder=PaperModel())``.
 ``DUMMY_API_KEY`` is recognisable on purpose: tests assert it never appears in papercast's output/files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -265,7 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}})
             return
         owner = self.owner
-        owner.log.append(RecordedRequest(self.path, dict(self.headers.items()), body))
+        owner.log.append(RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         reply = owner._next_reply(body)
         if reply.delay and owner._stopping.wait(reply.delay):
             self.close_connection = True
@@ -355,3 +360,53 @@ def llm_server() -> Iterator[LLMServer]:
 def llm_settings(llm_server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The test home's settings pointed at ``llm_server``."""
     return point_settings(llm_server, settings, monkeypatch)
+
+
+# -- a scripted "paper model" for papercast's own prompts ------------------------------------------------
+_PAPER_BLOCK = re.compile(r'<paper id="([^"]+)">(.*?)</paper>', re.DOTALL)
+
+
+def paper_blocks(text: str) -> list[tuple[str, str]]:
+    """(id, escaped block text) of each ``<paper id=...>`` block in a prompt."""
+    return _PAPER_BLOCK.findall(text)
+
+
+def default_score(paper_id: str, block: str) -> int:
+    """A deterministic 1..10 "relevance" per paper id (what an honest model might answer)."""
+    return 1 + int(hashlib.sha1(paper_id.encode()).hexdigest(), 16) % 10
+
+
+@dataclass
+class PaperModel:
+    """A responder that answers papercast's three prompts like a well-behaved model would.
+
+    * re-ranking ("Score these N papers"): ``{"scores": [{"id", "score", "reason"}]}`` using ``score``;
+    * summaries ("Summarize this paper"): a valid summary JSON naming the paper's title;
+    * the digest overview ("Today's picks"): two sentences of text.
+    It reads only what is inside ``<paper>`` blocks for scores, so a test can tell whether papercast
+    put text outside them. ``seen`` counts each kind of request.
+    """
+
+    score: Callable[[str, str], int] = default_score
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def __call__(self, body: dict[str, Any]) -> Reply | None:
+        user = "\n".join(_message_text(m) for m in body.get("messages") or [] if m.get("role") == "user")
+        blocks = paper_blocks(user)
+        if "Score these" in user:
+            self.seen["rerank"] = self.seen.get("rerank", 0) + 1
+            return Reply.json({"scores": [{"id": pid, "score": self.score(pid, block),
+                                           "reason": f"topic fit of {pid}"} for pid, block in blocks]})
+        if "Summarize this paper" in user and blocks:
+            self.seen["summary"] = self.seen.get("summary", 0) + 1
+            pid, block = blocks[0]
+            title = re.search(r"title: (.*)", block)
+            name = title.group(1).strip() if title else pid
+            return Reply.json({"tldr": f"{name} is summarized in one short sentence.",
+                               "contributions": [f"contribution of {pid}"], "method": "a method",
+                               "results": "some results", "limitations": "not stated",
+                               "keywords": ["alpha", "beta"]})
+        if "Today's picks" in user:
+            self.seen["overview"] = self.seen.get("overview", 0) + 1
+            return Reply.text(f"Today brings {len(blocks)} papers worth reading. They share a common theme.")
+        return None

@@ -208,6 +208,7 @@ def cache_key(model: str, prompt_version: str, purpose: str, payload: Any) -> st
 
 
 # -- the client -------------------------------------------------------------------------------------------
+MAX_RETRY_AFTER = 30.0
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 
 
@@ -356,8 +357,8 @@ class LLMClient:
                         self.unreachable = str(failure)
                     raise failure from None
                 delay = min(self.max_backoff, self.backoff * (2 ** attempt)) * random.uniform(0.8, 1.2)
-                if retry_after is not None:
-                    delay = max(delay, min(retry_after, self.max_backoff))
+                if retry_after is not None:  # the server knows best, within reason
+                    delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
                 log.debug("LLM call failed (%s); retry %d in %.2fs", reason, attempt + 1, delay)
                 attempt += 1
                 await asyncio.sleep(delay)
@@ -379,7 +380,8 @@ class LLMClient:
             return False, "the prompt is longer than the model's context window", None
         if isinstance(exc, litellm.BadRequestError):
             return False, f"the provider refused the request: {one_line(str(exc), 160)}", None
-        if isinstance(exc, litellm.APIConnectionError) and not isinstance(status, int):
+        if _is_connection_error(exc) or (isinstance(exc, litellm.APIConnectionError)
+                                         and not isinstance(status, int)):
             return True, "connection failed", retry_after
         if isinstance(status, int):
             return status in _RETRYABLE_STATUS, f"HTTP {status}", retry_after
@@ -441,6 +443,20 @@ class LLMClient:
         self.store.record_call(self.run_id, command=self.command, model=self.model, purpose=purpose,
                                prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
                                cost_usd=answer.cost_usd, cached=answer.cached)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """litellm reports a refused connection as a 500 "Connection error."; look at the causes instead."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        name = type(seen).__name__
+        if isinstance(seen, ConnectionError) or name in ("ConnectError", "ClientConnectorError",
+                                                         "ClientConnectionError", "ServerDisconnectedError"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "connection error" in str(exc).lower()
 
 
 def _retry_after(exc: BaseException) -> float | None:
