@@ -162,7 +162,7 @@ class ChatScreen(Screen):
             app.chat_thread = getattr(answer, "thread_id", None) or app.chat_thread
             for pid, title in getattr(answer, "papers", []) or []:
                 self.mentioned[pid] = title
-            if getattr(answer, "offline", False):
+            if getattr(answer, "offline", False) and "offline" not in text[:200]:
                 await self.query_one("#chat-log").mount(
                     Static("offline answer: retrieved from your library without an LLM "
                            "(set PAPERCAST_MODEL for written answers)", classes="tool-line"))
@@ -238,8 +238,38 @@ class ChatScreen(Screen):
         app: Any = self.app
         app.chat_thread = thread_id
         self._update_title()
-        self.query_one("#chat-log").mount(Static(f"Resumed thread {thread_id}: the agent remembers it.",
-                                                 classes="tool-line"))
+
+        def load() -> None:
+            history_fn = getattr(self.service, "athread_messages", None)
+            try:
+                history = self._loop.run(history_fn(thread_id)) if history_fn else []
+            except Exception as exc:
+                self.app.call_from_thread(self.app.report_error, "Could not load the thread", one_line(exc))  # type: ignore[attr-defined]
+                return
+            self.app.call_from_thread(self._show_history, thread_id, history)
+
+        self.run_worker(load, thread=True, group="threads", exit_on_error=False)
+
+    async def _show_history(self, thread_id: str, history: list[dict[str, Any]]) -> None:
+        """Re-draw a resumed thread: user lines, tool lines and the answers (with paper links)."""
+        log = self.query_one("#chat-log", VerticalScroll)
+        for item in history:
+            role, text = item.get("role"), str(item.get("text", ""))
+            if role == "user":
+                await log.mount(UserMessage(text))
+            elif role == "tool":
+                line = ToolLine(str(item.get("tool", "tool")), {})
+                await log.mount(line)
+                line.finish(bool(item.get("ok", True)), text)
+            else:
+                answer = AgentMessage()
+                answer.text = text
+                await log.mount(answer)
+                await answer.update(linkify(text))
+                for pid in paper_ids(text):
+                    self.mentioned.setdefault(pid, "")
+        await log.mount(Static(f"Resumed thread {thread_id}: the agent remembers it.", classes="tool-line"))
+        log.scroll_end(animate=False)
 
     def action_open_mentioned(self) -> None:
         if not self.mentioned:

@@ -23,13 +23,19 @@ TOOL_VERBS = {
 }
 
 
+# ``[2408.01234]`` (how the agent cites) when it is not already a Markdown link.
+BRACKETED_ID = re.compile(r"\[(\d{4}\.\d{4,5})(v\d+)?\](?!\()")
+ANY_ID = re.compile(r"(?<![\w/.])(\d{4}\.\d{4,5})(?:v\d+)?(?!\w)")
+
+
 def paper_ids(text: str) -> list[str]:
-    """arXiv ids mentioned in a text, first mention first."""
-    return list(dict.fromkeys(m.group(1) for m in PAPER_ID.finditer(text)))
+    """arXiv ids mentioned in a text (bare, bracketed or linked), first mention first."""
+    return list(dict.fromkeys(m.group(1) for m in ANY_ID.finditer(text)))
 
 
 def linkify(text: str) -> str:
-    """Turn bare paper ids into ``paper:`` links that open the paper screen."""
+    """Turn cited and bare paper ids into ``paper:`` links that open the paper screen."""
+    text = BRACKETED_ID.sub(lambda m: f"[{m.group(1)}{m.group(2) or ''}](paper:{m.group(1)})", text)
     return PAPER_ID.sub(lambda m: f"[{m.group(0)}](paper:{m.group(1)})", text)
 
 

@@ -1,0 +1,98 @@
+# ruff: noqa: F811  (pytest fixtures imported from helper modules are redefined as arguments)
+"""The chat screen: a streamed answer with tool lines (offline and with the scripted loopback LLM),
+threads listed and resumed, and paper ids in answers opening the paper screen."""
+
+from __future__ import annotations
+
+from test_tui_helpers import make_tui, tui, wait_for, wait_loaded  # noqa: F401
+
+from papercast.tui.messages import ChatEventReceived
+from papercast.tui.screens.chat import ChatScreen
+from papercast.tui.screens.paper import PaperScreen
+from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage
+
+from llm_server import Reply, llm_server, llm_settings  # noqa: F401
+
+
+async def _ask(pilot, text: str) -> ChatScreen:
+    chat = pilot.app.screen
+    assert isinstance(chat, ChatScreen)
+    await pilot.press(*text, "enter")
+    await wait_for(pilot, lambda: chat.turn >= 1 and not chat.streaming, timeout=60, what="the answer")
+    await pilot.pause()
+    return chat
+
+
+async def test_offline_chat_streams_an_answer_with_tool_lines_and_paper_links(tui):
+    async with tui.run_test(size=(100, 32)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("3")
+        chat = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChatScreen) and pilot.app.screen)
+        await _ask(pilot, "speculative decoding")
+        answers = list(chat.query(AgentMessage))
+        assert len(answers) == 1 and answers[0].text.strip()
+        tools = list(chat.query(ToolLine))
+        assert tools and all(str(t.render()).startswith(("✓", "✗")) for t in tools), "tool lines finished"
+        shown = [answers[0].text] + [str(s.render()) for s in chat.query(".tool-line")]
+        assert any("offline answer" in text for text in shown), "the offline mode is said plainly"
+        assert tui.chat_thread, "the thread id of the answer is kept for the next turn"
+        assert "offline" in tui.status.mode and not tui.status.tasks
+
+        assert chat.mentioned, "papers the answer cites can be opened"
+        first = next(iter(chat.mentioned))
+        assert f"(paper:{first})" in answers[0].source
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == "ChoiceDialog")
+        await pilot.press("enter")
+        paper = await wait_for(pilot, lambda: isinstance(pilot.app.screen, PaperScreen) and pilot.app.screen)
+        assert paper.paper_id == first
+        await pilot.press("escape")
+        assert pilot.app.screen is chat
+
+
+async def test_threads_are_listed_and_resumed(tui):
+    async with tui.run_test(size=(100, 32)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChatScreen))
+        chat = await _ask(pilot, "long context")
+        thread = tui.chat_thread
+        await pilot.press("ctrl+n")
+        assert tui.chat_thread is None and not list(chat.query(UserMessage))
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == "ChoiceDialog", timeout=30)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: list(chat.query(UserMessage)), timeout=30, what="the thread history")
+        assert tui.chat_thread == thread
+        assert "long context" in str(chat.query(UserMessage).first().render())
+        assert list(chat.query(AgentMessage)), "the earlier answer is shown again"
+
+
+async def test_llm_chat_streams_tokens_and_tool_calls(llm_server, llm_settings, app):
+    from papercast.service import Papercast
+
+    service = Papercast(llm_settings)  # same home as ``app``: the sample is already loaded
+    paper = app.list_papers(1)[0]
+    answer = f"The closest match is {paper.id}: it speeds up decoding with a small draft model."
+    events: list[ChatEventReceived] = []
+    tui = make_tui(service)
+    async with tui.run_test(size=(100, 32),
+                            message_hook=lambda m: events.append(m) if isinstance(m, ChatEventReceived) else None) as pilot:
+        await wait_loaded(pilot)  # the list's LLM re-rank has had its (default) replies by now
+        await pilot.pause(0.2)
+        llm_server.queue(Reply.tool_calls(("search_library", {"query": "speculative decoding"})),
+                         Reply.text(answer))
+        assert tui.status.mode == "LLM: openai/test-model"
+        await pilot.press("3")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChatScreen))
+        chat = await _ask(pilot, "what is new in speculative decoding?")
+        kinds = [e.event.kind for e in events]
+        assert kinds.count("token") > 1, "the answer arrived in pieces"
+        assert kinds.index("tool_start") < kinds.index("tool_end") < kinds.index("final")
+        tool = chat.query(ToolLine).first()
+        assert str(tool.render()).startswith("✓ search_library")
+        shown = chat.query(AgentMessage).first()
+        assert shown.text == answer
+        assert f"[{paper.id}](paper:{paper.id})" in shown.source
+        assert paper.id in chat.mentioned
+        assert any("speculative decoding" in p for p in llm_server.prompts())
