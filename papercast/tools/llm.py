@@ -28,6 +28,7 @@ import random
 import re
 import sys
 import threading
+import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,9 @@ def load_litellm() -> ModuleType:
     """Import litellm (slow) with a local cost map and without its debug chatter."""
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     os.environ.setdefault("LITELLM_LOG", "ERROR")
-    import litellm
+    with warnings.catch_warnings():  # pydantic schema warnings from litellm's types mean nothing to a user
+        warnings.simplefilter("ignore")
+        import litellm
 
     litellm.suppress_debug_info = True
     litellm.drop_params = True  # providers without JSON mode get the request without it

@@ -1,0 +1,178 @@
+"""Summaries: offline extractive ones, and LLM ones through the loopback server (valid, invalid then
+valid, truncated, near-miss JSON, model down), stored once per model and prompt, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from papercast.models import Paper
+from papercast.service import Papercast
+from papercast.tools.llm import load_litellm
+from papercast.tools.summarize import (
+    PROMPT_VERSION,
+    parse_summary,
+    split_sentences,
+    summary_label,
+)
+
+try:
+    from llm_server import PaperModel, Reply, llm_server, llm_settings  # noqa: F401
+except ImportError:  # tests/ as a package
+    from tests.llm_server import PaperModel, Reply, llm_server, llm_settings  # noqa: F401
+
+FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
+GOOD = {"tldr": "A method that compresses the KV cache with no loss.", "contributions": ["one", "two"],
+        "method": "Block-sparse attention.", "results": "2x faster.", "limitations": "not stated",
+        "keywords": ["kv cache", "attention"]}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def litellm_module():
+    return load_litellm()
+
+
+@pytest.fixture
+def llm_app(llm_settings):
+    app = Papercast(llm_settings.with_overrides(extra=FAST))
+    app.ensure_sample()
+    return app
+
+
+def sample_ids(app: Papercast, n: int) -> list[str]:
+    return [p.id for p in app.store.latest(n)]
+
+
+# -- offline ----------------------------------------------------------------------------------------
+def test_offline_summary_is_extractive_labelled_and_stored(app):
+    paper = app.store.latest(1)[0]
+    [summary] = app.summarize([paper.id])
+    assert summary.model == "offline" and summary_label(summary) == "offline summary"
+    sentences = split_sentences(paper.abstract)
+    assert summary.tldr.rstrip("…") and any(s.startswith(summary.tldr.rstrip("…")) for s in sentences)
+    assert len(summary.tldr.split()) <= 30
+    assert summary.contributions and all(c in sentences for c in summary.contributions)
+    assert summary.keywords
+    assert app.llm_store.get_summary(paper.id, "offline", summary.prompt_version) == summary
+    assert app.summarize([paper.id]) == [summary]
+
+
+def test_offline_tldr_is_the_most_central_sentence(app):
+    """Among sentences that are not list items, the TL;DR is the one nearest the paper's embedding."""
+    paper = next(p for p in app.store.latest(40) if len(split_sentences(p.abstract)) >= 5)
+    [summary] = app.summarize([paper.id])
+    sentences = split_sentences(paper.abstract)
+    vectors = app.store.embed_texts(sentences)
+    stored = app.store.embeddings([paper.id])[paper.id]
+    centre = vectors.mean(axis=0) / np.linalg.norm(vectors.mean(axis=0)) + stored / np.linalg.norm(stored)
+    scores = vectors @ (centre / np.linalg.norm(centre))
+    chosen = next(i for i, s in enumerate(sentences) if s.startswith(summary.tldr.rstrip("…")))
+    assert scores[chosen] >= np.median(scores)
+
+
+def test_offline_summary_uses_hf_ai_summary_and_keywords(app):
+    paper = Paper(id="2611.00001", title="Sparse Prefill", abstract="We propose a thing. It works well on "
+                  "long inputs. Results show gains of 20% on RULER.", ai_summary="Sparse prefill makes long "
+                  "prompts cheap.", ai_keywords=["Sparse Attention", "Prefill"], sources=["hf"])
+    app.store.upsert([paper], embeddings={paper.id: np.ones(384, dtype=np.float32) / np.sqrt(384)})
+    [summary] = app.summarize([paper.id])
+    assert summary.tldr == "Sparse prefill makes long prompts cheap."
+    assert summary.keywords == ["sparse attention", "prefill"]
+    assert "20%" in summary.results
+
+
+# -- with the model ---------------------------------------------------------------------------------
+def test_llm_summary_is_validated_stored_and_never_asked_twice(llm_app, llm_server):
+    model = PaperModel()
+    llm_server.responder = model
+    ids = sample_ids(llm_app, 3)
+    summaries = llm_app.summarize(ids)
+    assert [s.paper_id for s in summaries] == ids
+    assert all(s.model == "openai/test-model" and s.prompt_version == PROMPT_VERSION for s in summaries)
+    assert summary_label(summaries[0]) == "summary by openai/test-model"
+    assert len(llm_server.requests) == 3
+    body = llm_server.requests[0]
+    assert body["response_format"] == {"type": "json_object"}
+    system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+    assert "untrusted data" in system and "<paper id=" in user
+    # A new process (new service, new run) gets them from the store: zero requests.
+    again = Papercast(llm_app.settings).summarize(ids)
+    assert again == summaries and len(llm_server.requests) == 3
+
+
+def test_invalid_json_then_valid(llm_app, llm_server):
+    llm_server.queue(Reply.text('Sure! {"tldr": "broken, "contributions": ['), Reply.json(GOOD))
+    [summary] = llm_app.summarize(sample_ids(llm_app, 1))
+    assert summary.tldr == GOOD["tldr"] and summary.model == "openai/test-model"
+    assert len(llm_server.requests) == 2
+    repair = llm_server.requests[1]["messages"]
+    assert repair[-2]["role"] == "assistant" and "not valid JSON" in repair[-1]["content"]
+
+
+def test_truncated_twice_falls_back_to_the_labelled_offline_summary(llm_app, llm_server):
+    cut = json.dumps(GOOD)[:40]
+    llm_server.queue(Reply.truncated(cut), Reply.truncated(cut))
+    [summary] = llm_app.summarize(sample_ids(llm_app, 1))
+    assert summary.model == "offline"
+    assert summary_label(summary) == "offline summary (the model's answer was unusable)"
+    assert len(llm_server.requests) == 2
+    assert "cut off" in llm_server.requests[1]["messages"][-1]["content"]
+    assert any("used the offline summary" in n for n in llm_app.llm_notices())
+    # The bad answers are cached: a new run pays nothing for the same request.
+    assert Papercast(llm_app.settings).summarize(sample_ids(llm_app, 1))[0].model == "offline"
+    assert len(llm_server.requests) == 2
+
+
+def test_near_miss_json_is_normalised(llm_app, llm_server):
+    long_tldr = " ".join(["word"] * 50) + ". A second sentence."
+    llm_server.queue(Reply.text("```json\n" + json.dumps({
+        "tldr": long_tldr, "contributions": [f"c{i}" for i in range(6)], "method": ["a", "b"],
+        "results": None, "keywords": "Alpha, Beta , gamma"}) + "\n```"))
+    [summary] = llm_app.summarize(sample_ids(llm_app, 1))
+    assert summary.model == "openai/test-model"
+    assert len(summary.tldr.split()) == 30 and "second" not in summary.tldr
+    assert summary.contributions == ["c0", "c1", "c2", "c3"]
+    assert summary.keywords == ["alpha", "beta", "gamma"] and summary.method == "a b" and summary.results == ""
+    assert len(llm_server.requests) == 1
+
+
+def test_model_down_gives_offline_summaries_with_one_notice(llm_app, llm_server):
+    llm_server.default = Reply.error(500)
+    summaries = llm_app.summarize(sample_ids(llm_app, 3))
+    assert all(summary_label(s) == "offline summary (model unavailable)" for s in summaries)
+    notices = llm_app.llm_notices()
+    assert len([n for n in notices if "cannot get an answer" in n]) == 1
+    assert len(llm_server.requests) <= 2 * 3  # retries for the first, then every later call fails fast
+
+
+@pytest.mark.parametrize("text", ["", "null", "[]", '{"tldr": 5}', '{"tldr": ""}', "{" * 5000, '"just a string"',
+                                  '{"summary": {"tldr": "Nested but fine, really."}}'])
+def test_parse_summary_rejects_garbage_with_valueerror_only(text):
+    try:
+        draft = parse_summary(text)
+    except ValueError:
+        return
+    assert draft.tldr  # the nested one is accepted
+
+
+# -- CLI ------------------------------------------------------------------------------------------------
+def test_cli_summarize_unknown_id_is_one_line_exit_2(app, capsys):
+    from papercast.cli import main
+
+    code = main(["--home", str(app.settings.home), "summarize", "2101.00001", "not-an-id-at-all"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "not-an-id-at-all" in err
+    code = main(["--home", str(app.settings.home), "summarize", "2101.00001"])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown paper id: 2101.00001" in err
+
+
+def test_cli_summarize_json_offline(app, capsys):
+    from papercast.cli import main
+
+    pid = sample_ids(app, 1)[0]
+    assert main(["--home", str(app.settings.home), "summarize", pid, "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["paper_id"] == pid and row["label"] == "offline summary" and row["tldr"]
