@@ -138,7 +138,7 @@ async def stream_turn(app: Papercast, message: str, thread_id: str | None = None
 def build_answer(state: dict[str, Any], start: int, thread_id: str, *, offline: bool,
                  backstop: bool = False) -> ChatAnswer:
     """The ChatAnswer of the turn whose messages start at index ``start`` of the thread."""
-    from papercast.agent.llm_node import step_limit_message
+    from papercast.agent.llm_node import ordered_calls, step_limit_message
 
     messages = state.get("messages", [])
     turn = messages[start:]
@@ -146,11 +146,12 @@ def build_answer(state: dict[str, Any], start: int, thread_id: str, *, offline: 
     for m in messages:  # titles of every paper a tool showed in this thread
         if m.type == "tool":
             known.update({pid: title for pid, title in (m.artifact or {}).get("papers", [])})
-    calls = {c["id"]: (c["name"], c["args"]) for m in turn if m.type == "ai" for c in m.tool_calls}
-    calls.update({c["id"]: (c.get("name") or "", {}) for m in turn if m.type == "ai" for c in m.invalid_tool_calls})
+    calls: dict[str, tuple[str, dict[str, Any]]] = {}
     tools = []
-    for m in turn:
-        if m.type == "tool":
+    for m in turn:  # ids are only unique within one AI message (some servers reuse "call_1")
+        if m.type == "ai":
+            calls = {c["id"]: (c.get("name") or "", c["args"] if c["valid"] else {}) for c in ordered_calls(m)}
+        elif m.type == "tool":
             name, args = calls.get(m.tool_call_id, (m.name or "", {}))
             text = (m.artifact or {}).get("text") or ""
             tools.append(ToolRecord(name=name, args=args, ok=m.status != "error",

@@ -92,7 +92,8 @@ def build_chat_graph(app: Any, *, model: ModelConfig | None, system: str, profil
             content=reply.content, tool_calls=reply.tool_calls, invalid_tool_calls=reply.invalid_tool_calls,
             usage_metadata={"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens,
                             "total_tokens": reply.prompt_tokens + reply.completion_tokens},
-            response_metadata={"model": model.model, "cost_usd": reply.cost_usd})
+            response_metadata={"model": model.model, "cost_usd": reply.cost_usd},
+            additional_kwargs={"call_order": reply.call_order})
         return {"messages": [message], "steps": steps + 1}
 
     async def tools(state: ChatState) -> dict[str, Any]:

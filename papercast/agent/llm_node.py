@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from papercast.agent.prompts import STEP_LIMIT_NOTE
@@ -52,13 +52,27 @@ def to_openai(message: Any) -> dict[str, Any]:
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
     out: dict[str, Any] = {"role": "assistant", "content": message.content or None}
     calls = [{"id": c["id"], "type": "function",
-              "function": {"name": c["name"], "arguments": json.dumps(c["args"])}} for c in message.tool_calls]
-    calls += [{"id": c["id"], "type": "function",
-               "function": {"name": c.get("name") or "", "arguments": c.get("args") or ""}}
-              for c in message.invalid_tool_calls]
+              "function": {"name": c.get("name") or "",
+                           "arguments": json.dumps(c["args"]) if c["valid"] else (c.get("args") or "")}}
+             for c in ordered_calls(message)]
     if calls:
         out["tool_calls"] = calls
     return out
+
+
+def ordered_calls(message: Any) -> list[dict[str, Any]]:
+    """An AI message's tool calls, valid and invalid (``"valid"`` says which), in the model's order.
+
+    LangChain keeps the two kinds in separate lists; ``additional_kwargs["call_order"]`` remembers
+    the order so results pair up with the calls exactly as the model made them.
+    """
+    calls = [{**c, "valid": True} for c in message.tool_calls]
+    calls += [{**c, "valid": False} for c in message.invalid_tool_calls]
+    order = (message.additional_kwargs or {}).get("call_order")
+    if order:
+        rank = {cid: i for i, cid in enumerate(order)}
+        calls.sort(key=lambda c: rank.get(c["id"], len(rank)))
+    return calls
 
 
 def context_window(model: str, configured: int | None) -> int:
@@ -116,6 +130,7 @@ class ModelReply:
     content: str
     tool_calls: list[dict[str, Any]]  # {"name", "args", "id"}
     invalid_tool_calls: list[dict[str, Any]]  # {"name", "args" (raw string), "id", "error"}
+    call_order: list[str] = field(default_factory=list)  # ids of all calls, as the model made them
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -134,9 +149,9 @@ def parse_tool_calls(raw_calls: list[Any]) -> tuple[list[dict[str, Any]], list[d
                 raise ValueError("arguments must be a JSON object")
         except ValueError as exc:
             invalid.append({"name": name or "", "args": arguments or "", "id": call_id, "error": str(exc),
-                            "type": "invalid_tool_call"})
+                            "type": "invalid_tool_call", "index": i})
             continue
-        valid.append({"name": name or "", "args": args, "id": call_id, "type": "tool_call"})
+        valid.append({"name": name or "", "args": args, "id": call_id, "type": "tool_call", "index": i})
     return valid, invalid
 
 
@@ -155,7 +170,10 @@ async def complete(client: Any, messages: list[dict[str, Any]], tools: list[dict
     if answer is None:
         raise RuntimeFailure(f"the model {client.model} returned an empty response")
     valid, invalid = parse_tool_calls(answer.tool_calls)
-    return ModelReply(content=answer.text or "", tool_calls=valid, invalid_tool_calls=invalid,
+    order = [c["id"] for c in sorted(valid + invalid, key=lambda c: c["index"])]
+    for c in valid + invalid:
+        del c["index"]
+    return ModelReply(content=answer.text or "", tool_calls=valid, invalid_tool_calls=invalid, call_order=order,
                       prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
                       cost_usd=answer.cost_usd or 0.0)
 

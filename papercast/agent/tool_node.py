@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from papercast.agent.guard import check_call
+from papercast.agent.llm_node import ordered_calls
 from papercast.agent.prompts import wrap_tool_output
 from papercast.agent.tools import TOOLS, ToolContext, output_preview
 from papercast.errors import UserError
@@ -77,8 +78,8 @@ async def run_tool_calls(state: dict[str, Any], *, app: Any, profile: str | None
     last = messages[-1]
     ctx = ToolContext(app=app, user_message=latest_user_text(messages), profile=profile)
     results = []
-    calls = [(c["id"], c["name"], c["args"], None) for c in last.tool_calls]
-    calls += [(c["id"], c.get("name") or "", None, c.get("error") or "not JSON") for c in last.invalid_tool_calls]
+    calls = [(c["id"], c.get("name") or "", c["args"] if c["valid"] else None,
+              None if c["valid"] else (c.get("error") or "not JSON")) for c in ordered_calls(last)]
     for call_id, name, args, bad_json in calls:
         emit({"kind": "tool_start", "tool": name, "args": args or {}, "call_id": call_id})
         started = time.perf_counter()
