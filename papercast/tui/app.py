@@ -127,6 +127,11 @@ class PapercastApp(App[int]):
         self.call_after_refresh(self._after_first_paint)
         self.set_interval(2.0, self._poll_cost)
 
+    @property
+    def still(self) -> bool:
+        """No animations and no blinking cursors (snapshots, benchmarks, TEXTUAL_ANIMATIONS=none)."""
+        return self.animation_level == "none"
+
     def _after_first_paint(self) -> None:
         self.first_paint_at = time.perf_counter()
         self.heavy_at_first_paint = sorted(m for m in HEAVY_MODULES if m in sys.modules)

@@ -61,6 +61,8 @@ class ChatScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if getattr(self.app, "still", False):
+            self.query_one("#chat-input", Input).cursor_blink = False
         self.query_one("#chat-log", VerticalScroll).anchor()
         self._update_title()
         self._take_draft()

@@ -414,7 +414,9 @@ class SearchScreen(PaperListScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#search-query", Input).focus()
+        box = self.query_one("#search-query", Input)
+        box.cursor_blink = not getattr(self.app, "still", False)
+        box.focus()
 
     def load_rows(self, *, interactive: bool = False) -> Loaded:
         if not self.query_text:

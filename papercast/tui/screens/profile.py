@@ -73,9 +73,11 @@ class ProfileScreen(Screen):
         with VerticalScroll(id="profile-body"):
             yield Label("Interests (plain words; the ranking embeds them)", classes="field-label")
             yield TextArea(id="interests", soft_wrap=True, show_line_numbers=False)
+            yield Label("Comma-separated lists", classes="field-label")
             for key, label in LIST_FIELDS:
-                yield Label(f"{label} (comma-separated)", classes="field-label")
-                yield Input(id=f"field-{key}")
+                with Horizontal(classes="field-row"):
+                    yield Label(label, classes="field-name")
+                    yield Input(id=f"field-{key}", placeholder=label.lower())
             with Horizontal(id="profile-buttons"):
                 yield Button("Save ^s", id="btn-save", variant="primary")
                 yield Button("New ^n", id="btn-new")
@@ -89,6 +91,10 @@ class ProfileScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if getattr(self.app, "still", False):
+            self.query_one("#interests", TextArea).cursor_blink = False
+            for box in self.query(Input):
+                box.cursor_blink = False
         self.watch(self.app, "data_version", self._data_changed, init=False)
         self.reload()
 
