@@ -1,0 +1,49 @@
+"""Start-up: the first frame is painted before chromadb, litellm, langgraph or onnxruntime load.
+
+Runs the app in a fresh interpreter (this test process has imported them already) on an empty
+home, records which heavy modules were loaded at the first paint, and how long that took.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, os, sys, time
+started = float(sys.argv[2])
+from papercast.config import load_settings
+from papercast.service import Papercast
+from papercast.tui.app import create_app
+
+async def main():
+    app = create_app(Papercast(load_settings(home=sys.argv[1])), animations=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        while app.first_paint_at is None:
+            await pilot.pause(0.01)
+        offset = time.time() - time.perf_counter()
+        print(json.dumps({"heavy": app.heavy_at_first_paint,
+                          "first_paint_s": app.first_paint_at + offset - started,
+                          "screen": type(app.screen).__name__,
+                          "loading": bool(app.screen.query_one("#list-loading").display)}), flush=True)
+        os._exit(0)  # do not wait for the sample load the start-up worker has begun
+
+import asyncio
+asyncio.run(main())
+"""
+
+
+def test_first_paint_comes_before_the_heavy_imports(tmp_path: Path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "home"), str(started)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["heavy"] == [], f"imported before the first paint: {result['heavy']}"
+    assert result["screen"] == "ReadingListScreen" and result["loading"], "the frame shows a loading indicator"
+    assert result["first_paint_s"] < 5.0, result
