@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_OFFLINE_HINTS = ("ConnectError", "ConnectTimeout", "name resolution", "Name or service not known",
+# How a connection failure reads once the sources layer has made it one line (retries exhausted).
+_OFFLINE_HINTS = ("no network", "ConnectError", "ConnectTimeout", "name resolution", "Name or service not known",
                   "Network is unreachable", "nodename nor servname")
 
 
@@ -46,8 +47,17 @@ class DailyRun:
     say: Callable[[str], None] = field(default=lambda _line: None)  # progress lines for -v
 
 
-def looks_offline(error: str) -> bool:
-    return any(hint in error for hint in _OFFLINE_HINTS)
+def looks_offline(exc: BaseException) -> bool:
+    """A failure to reach the host at all (DNS, refused, unreachable), not an answer like HTTP 500."""
+    import httpx
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, httpx.ConnectError | httpx.ConnectTimeout):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    return any(hint in text for hint in _OFFLINE_HINTS)
 
 
 async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
@@ -56,7 +66,7 @@ async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
 
     app = run.app
 
-    async def one(source: str) -> tuple[str, Any, str | None]:
+    async def one(source: str) -> tuple[str, Any, BaseException | None]:
         kwargs: dict[str, Any] = {"client": run.client, "today": run.today}
         if run.policy is not None:
             kwargs["policy"] = run.policy
@@ -66,15 +76,16 @@ async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
         try:
             return source, await fetch_papers(source, **kwargs), None
         except Exception as exc:  # SourceError, a bad source name, a bug in one source
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            return source, None, text if text.startswith(f"{source}:") else f"{source}: {text}"
+            return source, None, exc
 
     outcomes = await asyncio.gather(*(one(s) for s in run.sources))
     papers, fetched, errors, notes, failures = [], {}, [], [], []
-    for source, result, error in outcomes:
-        if error is not None:
+    for source, result, exc in outcomes:
+        if exc is not None:
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            error = text if text.startswith(f"{source}:") else f"{source}: {text}"
             errors.append(error)
-            failures.append(error)
+            failures.append(exc)
             fetched[source] = 0
             run.say(f"fetch {error}")
             continue
