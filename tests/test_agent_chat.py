@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 
+import agent_helpers
 import numpy as np
 import pytest
+from agent_helpers import PAPER, with_sample
 
 from papercast.models import Paper
 
@@ -23,30 +24,7 @@ from llm_server import DUMMY_API_KEY, TEST_MODEL, Reply, point_settings
 
 llm_server = server_module.llm_server  # the fixture, used by name
 
-PAPER = "2608.19758"  # "FlashPrefill V2: ..." in the bundled sample
-OTHER = "2608.14277"
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    """A Chroma directory with the bundled sample, built once per module and copied per test."""
-    from papercast.config import load_settings
-    from papercast.service import Papercast
-
-    home = tmp_path_factory.mktemp("sample-home")
-    Papercast(load_settings(home=home)).ensure_sample()
-    return home / "chroma"
-
-
-def with_sample(settings, sample_store):
-    """The service on a copy of the sample store (loading it afresh on a Chroma server)."""
-    from papercast.service import Papercast
-
-    if settings.chroma_url is None:
-        shutil.copytree(sample_store, settings.chroma_path)
-    app = Papercast(settings)
-    app.ensure_sample()  # a no-op on the copy
-    return app
+sample_store = agent_helpers.sample_store
 
 
 @pytest.fixture
