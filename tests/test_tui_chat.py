@@ -96,3 +96,13 @@ async def test_llm_chat_streams_tokens_and_tool_calls(llm_server, llm_settings, 
         assert f"[{paper.id}](paper:{paper.id})" in shown.source
         assert paper.id in chat.mentioned
         assert any("speculative decoding" in p for p in llm_server.prompts())
+
+
+async def test_opening_with_a_thread_resumes_it(app):
+    answer = await app.achat("long context")
+    tui = make_tui(app, screen="chat", thread=answer.thread_id)  # `papercast chat --thread ID`
+    async with tui.run_test(size=(100, 32)) as pilot:
+        chat = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChatScreen) and pilot.app.screen)
+        await wait_for(pilot, lambda: list(chat.query(UserMessage)), timeout=30, what="the thread history")
+        assert "long context" in str(chat.query(UserMessage).first().render())
+        assert answer.thread_id in str(chat.query_one("#chat-title").render())

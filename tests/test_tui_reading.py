@@ -200,3 +200,30 @@ async def test_small_terminal_and_help(tui, size):
         started = time.perf_counter()
         await pilot.press("j")
         assert time.perf_counter() - started < 1.0
+
+
+async def test_window_fallback_note_palette_and_profile_switch(app):
+    from datetime import date
+
+    app.profile_create("vision", interests="3D reconstruction and novel view synthesis")
+    tui = make_tui(app, today=date(2026, 11, 26))  # months after the sample's last day
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        note = screen.query_one("#list-note")
+        assert note.display and str(note.render()).strip(), "the ranker's window fallback is said"
+        assert screen.papers.rows, "and the list still shows the latest papers"
+
+        generation = screen.applied_generation
+        await pilot.press("P")
+        await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "ChoiceDialog")
+        await pilot.press("end", "enter")  # "vision" sorts after "default"
+        await wait_loaded(pilot, screen, after=generation)
+        assert app.active_profile().name == "vision"
+        assert "vision" in str(screen.query_one("#list-title").render())
+
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Trending", "enter")
+        trending = await wait_for(pilot, lambda: isinstance(tui.screen, TrendingScreen) and tui.screen)
+        await wait_loaded(pilot, trending)
+        assert trending.query_one("#list-note").display, "trending falls back to the latest week too"
+        assert trending.papers.rows

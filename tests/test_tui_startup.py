@@ -47,3 +47,12 @@ def test_first_paint_comes_before_the_heavy_imports(tmp_path: Path):
     assert result["heavy"] == [], f"imported before the first paint: {result['heavy']}"
     assert result["screen"] == "ReadingListScreen" and result["loading"], "the frame shows a loading indicator"
     assert result["first_paint_s"] < 5.0, result
+
+
+def test_theme_follows_the_terminal():
+    from papercast.tui.app import pick_theme
+
+    assert pick_theme({"COLORFGBG": "0;15"}) == "textual-light"
+    assert pick_theme({"COLORFGBG": "15;0"}) == "textual-dark"
+    assert pick_theme({}) == "textual-dark"
+    assert pick_theme({"PAPERCAST_THEME": "nord", "COLORFGBG": "0;15"}) == "nord"

@@ -92,7 +92,7 @@ class PapercastApp(App[int]):
     def __init__(self, service: Any, *, screen: str = "reading", today: date | None = None,
                  window: str = "week", theme: str | None = None, animations: bool = True,
                  fetch_client: Callable[[], Any] | None = None,
-                 browser: Callable[[str], None] | None = None) -> None:
+                 browser: Callable[[str], None] | None = None, thread: str | None = None) -> None:
         super().__init__()
         if screen not in SCREEN_NAMES:
             raise ValueError(f"unknown screen {screen!r}: use one of {', '.join(SCREEN_NAMES)}")
@@ -107,7 +107,7 @@ class PapercastApp(App[int]):
         self.status = AppStatus(mode=_mode_text(service))
         self.ready = False  # the store is open and the sample loaded
         self.last_failed: FailedTask | None = None
-        self.chat_thread: str | None = None
+        self.chat_thread: str | None = thread  # `papercast chat --thread ID` resumes it
         self.chat_draft: str | None = None
         self.first_paint_at: float | None = None
         self.heavy_at_first_paint: list[str] = []

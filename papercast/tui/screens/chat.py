@@ -66,6 +66,9 @@ class ChatScreen(Screen):
         self.query_one("#chat-log", VerticalScroll).anchor()
         self._update_title()
         self._take_draft()
+        thread = getattr(self.app, "chat_thread", None)
+        if thread:  # opened with a thread to resume (`papercast chat --thread ID`)
+            self._load_history(thread)
 
     def on_screen_resume(self) -> None:
         self._take_draft()
@@ -197,6 +200,11 @@ class ChatScreen(Screen):
 
     # -- threads and papers --------------------------------------------------------------------
     def action_new_thread(self) -> None:
+        self._clear()
+        self.notify("New chat thread.")
+
+    def _clear(self) -> None:
+        """Forget the thread on screen (the stored thread stays on disk)."""
         app: Any = self.app
         app.chat_thread = None
         self.turn += 1  # drop events of a turn still streaming
@@ -207,7 +215,6 @@ class ChatScreen(Screen):
                 child.remove()
         self.mentioned.clear()
         self._update_title()
-        self.notify("New chat thread.")
 
     def action_threads(self) -> None:
         def load() -> None:
@@ -236,11 +243,13 @@ class ChatScreen(Screen):
     def _thread_chosen(self, thread_id: str | None) -> None:
         if not thread_id:
             return
-        self.action_new_thread()
+        self._clear()
         app: Any = self.app
         app.chat_thread = thread_id
         self._update_title()
+        self._load_history(thread_id)
 
+    def _load_history(self, thread_id: str) -> None:
         def load() -> None:
             history_fn = getattr(self.service, "athread_messages", None)
             try:

@@ -82,6 +82,7 @@ class PaperListScreen(Screen):
         self.loaded_version = -1  # the app's data_version this list reflects
         self.undo_stack: list[UndoEntry] = []
         self.last_update = 0.0  # perf_counter() when rows were last shown (the benchmark reads it)
+        self.last_feedback_shown = 0.0  # perf_counter() when a key's feedback was last drawn
 
     @property
     def service(self) -> Any:
@@ -219,6 +220,7 @@ class PaperListScreen(Screen):
     def _take_out(self, row: Row, kind: str) -> None:
         """Feedback that removes the paper from this list at once (undo puts it back)."""
         index = self.papers.remove_row(row.paper.id)
+        self.last_feedback_shown = time.perf_counter()
         self._mark(row, kind, remove=False)
         self.undo_stack.append(UndoEntry(row, kind, False, index))
         self._send(row.paper.id, kind, False)
