@@ -2,21 +2,6 @@
 
 from __future__ import annotations
 
-from types import ModuleType
+from papercast.commands import agent, llm, papers, profile, recommend
 
-
-def _modules() -> list[ModuleType]:
-    from importlib import import_module
-
-    names = ["papers", "profile", "recommend", "llm", "agent"]
-    found = []
-    for name in names:
-        try:
-            found.append(import_module(f"papercast.commands.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"papercast.commands.{name}":
-                raise
-    return found
-
-
-COMMAND_MODULES = _modules()
+COMMAND_MODULES = [papers, profile, recommend, llm, agent]
