@@ -256,7 +256,7 @@ class LLMClient:
         """Raise ``BudgetExceeded`` when this run has spent its budget."""
         limit = self.settings.max_usd_per_run
         if limit is not None and self.usage.cost_usd >= limit:
-            message = (f"LLM budget of ${limit:.4f} per run reached (spent ${self.usage.cost_usd:.4f}); "
+            message = (f"LLM budget of ${limit:g} per run reached (spent ${self.usage.cost_usd:.6f}); "
                        "stopped LLM work, the rest uses offline results")
             self.notice(message)
             raise BudgetExceeded(message)

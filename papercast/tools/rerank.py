@@ -151,19 +151,22 @@ async def arerank(app: Papercast, profile: Profile,
     top, rest = items[:k], items[k:]
     batches = [top[i:i + BATCH] for i in range(0, len(top), BATCH)]
     scores: dict[str, tuple[int, str]] = {}
-    notes: list[str] = []
+    skipped: dict[str, int] = {}  # reason -> papers left in the ranker's order
 
     async def run(batch: list[Recommendation]) -> None:
         try:
             scores.update(await score_batch(client, profile, batch))
         except (LLMUnavailable, BudgetExceeded) as exc:
-            notes.append(f"LLM re-ranking skipped for {len(batch)} papers: {exc}")
+            skipped[str(exc)] = skipped.get(str(exc), 0) + len(batch)
         except ValueError as exc:
-            notes.append(f"LLM re-ranking skipped for {len(batch)} papers: the model's answer was unusable ({exc})")
+            reason = f"the model's answer was unusable ({exc})"
+            skipped[reason] = skipped.get(reason, 0) + len(batch)
 
     await asyncio.gather(*(run(b) for b in batches))
     reranked = blend(top, scores) if scores else list(top)
-    return reranked + rest, list(dict.fromkeys(one_line(n) for n in notes))
+    notes = [one_line(f"LLM re-ranking skipped for {count} of {len(top)} papers: {reason}")
+             for reason, count in skipped.items()]
+    return reranked + rest, notes
 
 
 def rerank(app: Papercast, profile: Profile, items: list[Recommendation]) -> tuple[list[Recommendation], list[str]]:
