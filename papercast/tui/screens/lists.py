@@ -393,8 +393,8 @@ class TrendingScreen(PaperListScreen):
         voted = [p for p in papers if p.upvotes is not None and p.upvotes >= 0]
         ranked = sorted(voted or papers, key=lambda p: (-(p.upvotes or 0), -(p.published.toordinal() if p.published else 0), p.id))
         marks = marks_for(service.active_profile())
-        rows = [Row(p, None, [], set(marks.get(p.id, ()))) for p in ranked[:TRENDING_SIZE]
-                if "dismiss" not in marks.get(p.id, ())]
+        shown = [p for p in ranked if "dismiss" not in marks.get(p.id, ())][:TRENDING_SIZE]
+        rows = [Row(p, None, [], set(marks.get(p.id, ())), rank=i) for i, p in enumerate(shown, 1)]
         return Loaded(rows, f"Trending on Hugging Face · {window.label}", note)
 
     def empty_text(self) -> str:

@@ -27,6 +27,7 @@ class Row:
     reasons: list[str] = field(default_factory=list)
     marks: set[str] = field(default_factory=set)
     extra: str = ""  # e.g. the similarity in search results
+    rank: int | None = None  # the place in an unscored list (trending)
 
     @property
     def reason(self) -> str:
@@ -48,6 +49,8 @@ def render_row(row: Row) -> Text:
     head = Text()
     if row.score is not None:
         head.append(f"{row.score:5.2f} ", style="bold")
+    elif row.rank is not None:
+        head.append(f"{row.rank:>4}. ", style="bold")
     marks = "".join(MARKS[k] for k in ("like", "dislike", "save") if k in row.marks)
     if marks:
         head.append(f"{marks} ", style="bold")
@@ -61,7 +64,7 @@ def render_row(row: Row) -> Text:
     meta.extend(badges(paper))
     if row.extra:
         meta.append(row.extra)
-    line = Text("      " if row.score is not None else "")
+    line = Text("      " if row.score is not None or row.rank is not None else "")
     line.append(" · ".join(meta), style="dim")
     if row.reason:
         line.append(" — ", style="dim")
