@@ -15,6 +15,7 @@ import asyncio
 import re
 import sqlite3
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from papercast.agent.guard import paper_ids_in
-from papercast.agent.state import ChatAnswer, ChatEvent, ThreadInfo, ToolRecord
+from papercast.agent.state import ChatAnswer, ChatEvent, ThreadInfo, ToolRecord, TurnContext
 from papercast.errors import UserError
 
 if TYPE_CHECKING:
@@ -93,6 +94,20 @@ def _model_config(app: Papercast) -> Any:
                        max_steps=int(extra.get("chat_max_steps", DEFAULT_MAX_STEPS)))
 
 
+_GRAPHS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def compiled_graph(app: Papercast, model: Any) -> Any:
+    """The service's compiled chat graph, built on first use (settings are frozen, so one is enough)."""
+    graph = _GRAPHS.get(app)
+    if graph is None:
+        from papercast.agent.graph import build_chat_graph
+
+        graph = build_chat_graph(app, model=model).compile()
+        _GRAPHS[app] = graph
+    return graph
+
+
 async def stream_turn(app: Papercast, message: str, thread_id: str | None = None, *,
                       profile: str | None = None) -> AsyncIterator[ChatEvent]:
     """Run one turn on a thread; yield its events, the ``final`` one last (see ``state``)."""
@@ -100,7 +115,7 @@ async def stream_turn(app: Papercast, message: str, thread_id: str | None = None
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     from langgraph.errors import GraphRecursionError
 
-    from papercast.agent.graph import build_chat_graph, recursion_limit
+    from papercast.agent.graph import recursion_limit
     from papercast.agent.prompts import system_prompt
 
     text = message.strip()
@@ -112,20 +127,20 @@ async def stream_turn(app: Papercast, message: str, thread_id: str | None = None
     model = _model_config(app)
     target = await asyncio.to_thread(app.active_profile, profile)
     count = await asyncio.to_thread(app.count)
-    system = system_prompt(profile=target.name, count=count)
-    graph = build_chat_graph(app, model=model, system=system, profile=target.name)
+    context = TurnContext(system=system_prompt(profile=target.name, count=count), profile=target.name)
+    graph = compiled_graph(app, model)
     max_steps = model.max_steps if model else 4
     config = {"configurable": {"thread_id": tid}, "recursion_limit": recursion_limit(max_steps)}
     path = app.settings.checkpoint_path
     path.parent.mkdir(parents=True, exist_ok=True)
     turn_input = {"messages": [HumanMessage(content=text)], "steps": 0, "stopped": False, "fallback": ""}
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        compiled = graph.compile(checkpointer=saver)
+        compiled = graph.copy({"checkpointer": saver})
         before = await compiled.aget_state(config)
         start = len(before.values.get("messages", [])) if before and before.values else 0
         backstop = False
         try:
-            async for event in compiled.astream(turn_input, config, stream_mode="custom"):
+            async for event in compiled.astream(turn_input, config, stream_mode="custom", context=context):
                 yield ChatEvent(**event)
         except GraphRecursionError:
             backstop = True
@@ -174,15 +189,13 @@ async def thread_messages(app: Papercast, thread_id: str) -> list[dict[str, Any]
     """A thread as the TUI shows it: ``{"role": "user"|"assistant"|"tool", "text", "tool"?}`` in order."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from papercast.agent.graph import build_chat_graph
-
     check_thread_id(thread_id)
     path = app.settings.checkpoint_path
     if not path.exists():
         return []
-    graph = build_chat_graph(app, model=None, system="")
+    graph = compiled_graph(app, _model_config(app))
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        state = await graph.compile(checkpointer=saver).aget_state({"configurable": {"thread_id": thread_id}})
+        state = await graph.copy({"checkpointer": saver}).aget_state({"configurable": {"thread_id": thread_id}})
     out: list[dict[str, Any]] = []
     for m in (state.values or {}).get("messages", []):
         if m.type == "human":

@@ -26,17 +26,19 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from papercast.agent import daily, offline
 from papercast.agent.llm_node import (
     ModelConfig,
+    TokenCounter,
     complete,
     context_window,
     step_limit_message,
     to_openai,
     trim,
 )
-from papercast.agent.state import ChatState, DailyState
+from papercast.agent.state import ChatState, DailyState, TurnContext
 from papercast.agent.tool_node import run_tool_calls
 from papercast.agent.tools import tool_schemas
 from papercast.errors import RuntimeFailure
@@ -52,16 +54,20 @@ def route_after_agent(state: ChatState) -> str:
     return "tools" if getattr(last, "tool_calls", None) or getattr(last, "invalid_tool_calls", None) else END
 
 
-def build_chat_graph(app: Any, *, model: ModelConfig | None, system: str, profile: str | None = None,
-                     ) -> StateGraph:
-    """The chat graph for one turn. ``model`` None means offline mode; ``system`` is the system prompt."""
+def build_chat_graph(app: Any, *, model: ModelConfig | None) -> StateGraph:
+    """The chat graph of a service. ``model`` None means offline mode.
+
+    Per-turn values (system prompt, profile) come in the run's context (``TurnContext``), so one
+    compiled graph serves every turn of the service; only the checkpointer is attached per turn.
+    """
     schemas = tool_schemas()
     window: list[int] = []
+    counter = TokenCounter(model.model) if model is not None else None
 
     def emitter() -> Callable[[dict[str, Any]], None]:
         return get_stream_writer()
 
-    async def agent(state: ChatState) -> dict[str, Any]:
+    async def agent(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         from langchain_core.messages import AIMessage
 
         write = emitter()
@@ -81,7 +87,9 @@ def build_chat_graph(app: Any, *, model: ModelConfig | None, system: str, profil
         if not window:
             window.append(context_window(model.model, model.context_window))
         history = [to_openai(m) for m in state["messages"]]
-        sent = trim(model.model, {"role": "system", "content": system}, history, schemas, window[0])
+        system = {"role": "system", "content": runtime.context.system}
+        assert counter is not None
+        sent = trim(system, history, schemas, window[0], counter)
         try:
             reply = await complete(model.client, sent, schemas,
                                    on_token=lambda text: write({"kind": "token", "text": text}))
@@ -96,8 +104,8 @@ def build_chat_graph(app: Any, *, model: ModelConfig | None, system: str, profil
             additional_kwargs={"call_order": reply.call_order})
         return {"messages": [message], "steps": steps + 1}
 
-    async def tools(state: ChatState) -> dict[str, Any]:
-        return await run_tool_calls(dict(state), app=app, profile=profile, emit=emitter())
+    async def tools(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+        return await run_tool_calls(dict(state), app=app, profile=runtime.context.profile, emit=emitter())
 
     def after_agent(state: ChatState) -> str:
         if state.get("fallback") and state["messages"][-1].type != "ai":
@@ -106,7 +114,7 @@ def build_chat_graph(app: Any, *, model: ModelConfig | None, system: str, profil
             return END
         return route_after_agent(state)
 
-    graph = StateGraph(ChatState)
+    graph = StateGraph(ChatState, context_schema=TurnContext)
     graph.add_node("agent", agent)
     graph.add_node("tools", tools)
     graph.add_edge(START, "agent")

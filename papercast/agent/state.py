@@ -48,6 +48,14 @@ class ChatState(TypedDict, total=False):
     fallback: str  # why the model failed this turn ("" = it did not): the rest of the turn is offline
 
 
+@dataclass(frozen=True)
+class TurnContext:
+    """What changes from turn to turn but is not conversation state (langgraph's run context)."""
+
+    system: str  # the system prompt of this turn
+    profile: str | None = None  # the profile the tools act for
+
+
 @dataclass
 class ToolRecord:
     """One tool call of a turn: what ran, with which arguments, and whether it worked."""
