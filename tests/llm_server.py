@@ -16,6 +16,7 @@ API
     ``requests``         every request body (parsed JSON), in arrival order
     ``log``              ``RecordedRequest(path, headers, body)`` for each request (header names lower-case)
     ``prompts()``        each request's messages joined as one text, for "was X sent?" assertions
+    ``usages``           the ``usage`` reported with each successful answer; ``tokens()`` sums them
 
 Routes: ``POST /v1/chat/completions`` and ``POST /chat/completions``; ``GET /v1/models``.
 
@@ -149,6 +150,7 @@ class LLMServer:
         self.default = Reply.text("ok")
         self.requests: list[dict[str, Any]] = []
         self.log: list[RecordedRequest] = []
+        self.usages: list[dict[str, int]] = []  # the usage reported for each successful answer
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -210,6 +212,13 @@ class LLMServer:
         """Queued replies not yet served."""
         with self._lock:
             return len(self._queue)
+
+    def tokens(self) -> dict[str, int]:
+        """Prompt, completion and total tokens of every answer served so far."""
+        with self._lock:
+            prompt = sum(u["prompt_tokens"] for u in self.usages)
+            completion = sum(u["completion_tokens"] for u in self.usages)
+        return {"prompt": prompt, "completion": completion, "total": prompt + completion}
 
     def prompts(self) -> list[str]:
         """Each request's messages as one text ("role: content" lines)."""
@@ -282,6 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = str(body.get("model") or "test-model")
         usage = count_usage(body, reply)
+        with owner._lock:
+            owner.usages.append(usage)
         finish = reply.finish_reason or ("tool_calls" if reply.calls else "stop")
         if body.get("stream") and reply.stream is not False:
             self._stream(owner._next_id(), model, reply, finish, usage)
@@ -378,10 +389,11 @@ def default_score(paper_id: str, block: str) -> int:
 
 @dataclass
 class PaperModel:
-    """A responder that answers papercast's three prompts like a well-behaved model would.
+    """A responder that answers papercast's prompts like a well-behaved model would.
 
     * re-ranking ("Score these N papers"): ``{"scores": [{"id", "score", "reason"}]}`` using ``score``;
     * summaries ("Summarize this paper"): a valid summary JSON naming the paper's title;
+    * digest TL;DRs ("Write TL;DRs"): ``{"papers": [{"id", "tldr", "keywords"}]}``;
     * the digest overview ("Today's picks"): two sentences of text.
     It reads only what is inside ``<paper>`` blocks for scores, so a test can tell whether papercast
     put text outside them. ``seen`` counts each kind of request.
@@ -406,6 +418,10 @@ class PaperModel:
                                "contributions": [f"contribution of {pid}"], "method": "a method",
                                "results": "some results", "limitations": "not stated",
                                "keywords": ["alpha", "beta"]})
+        if "Write TL;DRs" in user:
+            self.seen["tldr"] = self.seen.get("tldr", 0) + 1
+            return Reply.json({"papers": [{"id": pid, "tldr": f"TL;DR of {pid} in one short sentence.",
+                                           "keywords": ["alpha", "beta"]} for pid, _ in blocks]})
         if "Today's picks" in user:
             self.seen["overview"] = self.seen.get("overview", 0) + 1
             return Reply.text(f"Today brings {len(blocks)} papers worth reading. They share a common theme.")

@@ -12,6 +12,7 @@ from papercast.models import Paper
 from papercast.service import Papercast
 from papercast.tools.digest import render_html, render_json, render_markdown
 from papercast.tools.llm import load_litellm
+from papercast.tools.summarize import summary_label
 
 try:
     from llm_server import PaperModel, Reply, llm_server, llm_settings  # noqa: F401
@@ -79,25 +80,52 @@ def test_llm_digest_then_a_second_digest_sends_nothing(llm_server, llm_settings)
     llm_server.responder = model
     app = make_app(llm_settings)
     digest = app.digest(n=5)
-    assert model.seen == {"rerank": 3, "summary": 5, "overview": 1}  # top 30 in batches of 10
-    assert len(llm_server.requests) == 9
+    # top 30 re-ranked in batches of 10, one batch of TL;DRs for the 5 picks, one overview
+    assert model.seen == {"rerank": 3, "tldr": 1, "overview": 1}
+    assert len(llm_server.requests) == 5
     assert digest.overview == "Today brings 5 papers worth reading. They share a common theme."
     assert digest.overview_by == "openai/test-model" and digest.mode == "openai/test-model"
-    assert all(i.summary.model == "openai/test-model" for i in digest.items)
+    assert [i.summary.tldr for i in digest.items] == [f"TL;DR of {i.paper.id} in one short sentence."
+                                                      for i in digest.items]
     assert all(i.recommendation.reasons[-1].startswith("LLM ") for i in digest.items)
-    assert digest.usage.calls == 9 and digest.usage.total_tokens > 0
+    assert digest.usage.calls == 5 and digest.usage.total_tokens > 0
     text = render_markdown(digest)
-    assert "*(written by openai/test-model)*" in text and "summary by openai/test-model" in text
-    assert "LLM usage this run: 9 LLM calls" in text
+    assert "*(written by openai/test-model)*" in text and text.count("*(TL;DR by openai/test-model)*") == 5
+    assert "LLM usage this run: 5 LLM calls" in text
 
     again = Papercast(app.settings).digest(n=5)  # a new process: new run id
-    assert len(llm_server.requests) == 9
+    assert len(llm_server.requests) == 5
     assert [i.paper.id for i in again.items] == [i.paper.id for i in digest.items]
     assert again.overview == digest.overview and [i.summary for i in again.items] == [i.summary for i in digest.items]
     assert again.usage.calls == 0 and again.usage.total_tokens == 0 and again.usage.cached_calls == 4
     assert "0 LLM calls, 4 from cache" in render_markdown(again)
     runs = app.usage_runs()
-    assert [r.calls for r in runs] == [0, 9] and runs[0].cached_calls == 4
+    assert [r.calls for r in runs] == [0, 5] and runs[0].cached_calls == 4
+
+
+def test_digest_prefers_stored_full_summaries(llm_server, llm_settings):
+    model = PaperModel()
+    llm_server.responder = model
+    app = make_app(llm_settings)
+    first = app.digest(n=3)
+    full = app.summarize([first.items[0].paper.id])[0]
+    assert full.contributions and model.seen["summary"] == 1
+    again = Papercast(app.settings).digest(n=3)
+    assert again.items[0].summary == full and "summary by openai/test-model" in render_markdown(again)
+    assert again.items[1].summary == first.items[1].summary  # the stored TL;DR
+    assert model.seen == {"rerank": 3, "tldr": 1, "overview": 2, "summary": 1}  # new TL;DR -> new overview
+
+
+def test_unusable_tldrs_fall_back_to_labelled_offline_summaries(llm_server, llm_settings):
+    model = PaperModel()
+    llm_server.responder = lambda body: (Reply.truncated('{"papers": [{"id"') if "Write TL;DRs" in
+                                         json.dumps(body) else model(body))
+    app = make_app(llm_settings)
+    digest = app.digest(n=3)
+    assert all(summary_label(i.summary) == "offline summary (the model's answer was unusable)"
+               for i in digest.items)
+    assert any("TL;DRs of 3 papers" in n for n in digest.notices)
+    assert sum("Write TL;DRs" in json.dumps(b) for b in llm_server.requests) == 2  # the answer and one repair
 
 
 def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(llm_server, llm_settings):

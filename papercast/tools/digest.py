@@ -1,8 +1,8 @@
 """The digest: a window's reading list with TL;DRs, why each paper was picked and an overview.
 
-It is built from the same parts as everything else (``recommend`` with its LLM re-ranking,
-``summarize_papers``), so a second digest of the same day is served from the stored summaries and
-the response cache and sends nothing to the model. The overview is written by the model when one is
+It is built from the same parts as everything else (``recommend`` with its LLM re-ranking, stored
+summaries, batch TL;DRs for papers without one), so a second digest of the same day is served from
+the stored summaries and the response cache and sends nothing to the model. The overview is written by the model when one is
 set, otherwise computed (counts, top themes from the summaries' keywords); it always says which.
 Every digest states its mode and this run's LLM usage. Renderers: Markdown (terminal and GitHub),
 JSON, and HTML (the daily e-mail's HTML part). All paper text is escaped in every format.
@@ -28,7 +28,7 @@ from papercast.tools.llm import (
     one_line,
     run_sync,
 )
-from papercast.tools.summarize import summarize_papers, summary_label
+from papercast.tools.summarize import digest_summaries, summary_label
 
 if TYPE_CHECKING:
     from papercast.models import Profile
@@ -170,7 +170,7 @@ def build_digest(app: Papercast, *, profile: str | None = None, n: int = 10, sin
     depth = max(n, app.settings.rerank_top_k) if llm_on else n
     reading = app.recommend(profile=target.name, n=depth, since=since, until=until, use_llm=llm_on)
     recs = reading.items[:n]
-    summaries = summarize_papers(app, [r.paper for r in recs], use_llm=llm_on)
+    summaries = digest_summaries(app, [r.paper for r in recs], use_llm=llm_on)
     items = [DigestItem(r, s) for r, s in zip(recs, summaries, strict=True)]
     count = _window_count(app, reading.since, reading.until)
     window = window_label(reading.since, reading.until)

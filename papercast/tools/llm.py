@@ -60,7 +60,9 @@ def load_litellm() -> ModuleType:
     """Import litellm (slow) with a local cost map and without its debug chatter."""
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     os.environ.setdefault("LITELLM_LOG", "ERROR")
-    with warnings.catch_warnings():  # pydantic schema warnings from litellm's types mean nothing to a user
+    # pydantic schema warnings about litellm's own types (also raised lazily, later) mean nothing to a user.
+    warnings.filterwarnings("ignore", message=r".*`ReadOnly` qualifier", category=UserWarning)
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import litellm
 
@@ -521,16 +523,21 @@ def escape_data(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def paper_block(paper: Any, *, abstract_chars: int = 1800, extra: str = "") -> str:
-    """A paper as delimited data: ``<paper id="...">`` with every field escaped."""
+def paper_block(paper: Any, *, abstract_chars: int = 1800, authors: bool = True, categories: bool = True,
+                extra: str = "") -> str:
+    """A paper as delimited data: ``<paper id="...">`` with every field escaped.
+
+    ``abstract_chars`` cuts the abstract at a word boundary: prompts pay per token, and the opening
+    of an abstract says what a paper is about.
+    """
     abstract = paper.abstract or ""
     if len(abstract) > abstract_chars:
         abstract = abstract[:abstract_chars].rsplit(" ", 1)[0] + " …"
     lines = [f'<paper id="{escape_data(paper.id)}">', f"title: {escape_data(paper.title)}"]
-    if paper.authors:
+    if authors and paper.authors:
         more = " et al." if len(paper.authors) > 6 else ""
         lines.append(f"authors: {escape_data(', '.join(paper.authors[:6]))}{more}")
-    if paper.categories:
+    if categories and paper.categories:
         lines.append(f"categories: {escape_data(' '.join(paper.categories))}")
     lines.append(f"abstract: {escape_data(abstract)}")
     if extra:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 PROMPT_VERSION = "rerank-v1"
 BATCH = 10
+ABSTRACT_CHARS = 600
 LLM_WEIGHT = 0.5  # share of the blended score that comes from the model
 REASON_PREFIX = "LLM"
 
@@ -61,7 +62,10 @@ def profile_block(profile: Profile) -> str:
 
 
 def rerank_messages(profile: Profile, items: Sequence[Recommendation]) -> list[dict[str, str]]:
-    papers = "\n".join(paper_block(r.paper, abstract_chars=900) for r in items)
+    # Title and the opening of the abstract carry the topic; authors and categories only matter to
+    # a profile that follows some, so they are sent only then.
+    papers = "\n".join(paper_block(r.paper, abstract_chars=ABSTRACT_CHARS, authors=bool(profile.authors),
+                                   categories=bool(profile.categories)) for r in items)
     ids = ", ".join(r.paper.id for r in items)
     return [{"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": f"{profile_block(profile)}\n\nScore these {len(items)} papers "

@@ -56,6 +56,14 @@ Use only what the paper text says. Reply with one JSON object and nothing else, 
   "limitations": one sentence, or "not stated" when the text does not say,
   "keywords": a list of 3 to 8 short lowercase phrases."""
 
+TLDR_VERSION = "tldr-v1"
+TLDR_BATCH = 10
+TLDR_PROMPT = f"""You write TL;DRs of research papers for a busy researcher's daily digest.
+{UNTRUSTED_RULE}
+For every paper write a "tldr": one sentence of at most 30 words saying what it does and finds, using only
+its text, and 3 to 5 lowercase "keywords". Reply with one JSON object and nothing else:
+{{"papers": [{{"id": "<paper id>", "tldr": "...", "keywords": ["...", ...]}}, ...]}}"""
+
 REPAIR_PROMPT = ("Your previous answer was not usable: {problem}. Reply again with only the complete JSON "
                  "object described in the instructions, valid JSON, under 200 words in total.")
 
@@ -148,6 +156,8 @@ def summary_label(summary: Summary) -> str:
         if summary.prompt_version.startswith(FALLBACK):
             return f"offline summary ({summary.prompt_version[len(FALLBACK):]})"
         return "offline summary"
+    if summary.prompt_version == TLDR_VERSION:
+        return f"TL;DR by {summary.model}"
     return f"summary by {summary.model}"
 
 
@@ -269,7 +279,8 @@ def offline_summaries(app: Papercast, papers: Sequence[Paper]) -> dict[str, Summ
 # -- with the model --------------------------------------------------------------------------------------
 def summary_messages(paper: Paper) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": "Summarize this paper.\n\n" + paper_block(paper, abstract_chars=4000)}]
+            {"role": "user", "content": "Summarize this paper.\n\n" + paper_block(paper, abstract_chars=4000,
+                                                                          authors=False, categories=False)}]
 
 
 async def llm_summary(client: LLMClient, paper: Paper) -> tuple[Summary | None, str | None]:
@@ -329,6 +340,112 @@ async def asummarize_papers(app: Papercast, papers: Sequence[Paper], *, use_llm:
         for pid, why in failed.items():
             result[pid] = fallback[pid].model_copy(update={"prompt_version": FALLBACK + why})
     return [result[p.id] for p in papers]
+
+
+# -- TL;DRs for the digest -----------------------------------------------------------------------------
+def tldr_messages(papers: Sequence[Paper]) -> list[dict[str, str]]:
+    blocks = "\n".join(paper_block(p, abstract_chars=2500, authors=False, categories=False) for p in papers)
+    return [{"role": "system", "content": TLDR_PROMPT},
+            {"role": "user", "content": f"Write TL;DRs for these {len(papers)} papers.\n<papers>\n{blocks}\n</papers>"}]
+
+
+def parse_tldrs(text: str, finish_reason: str | None, wanted: Sequence[str]) -> dict[str, SummaryDraft]:
+    """id -> validated draft for the wanted ids the answer covers; ValueError when it covers none."""
+    if finish_reason == "length":
+        raise ValueError("the answer was cut off (finish_reason=length)")
+    try:
+        data: Any = extract_json(text)
+    except (ValueError, TypeError):
+        raise ValueError("not valid JSON") from None
+    rows = data.get("papers", data.get("tldrs")) if isinstance(data, dict) else data
+    if isinstance(rows, dict):
+        rows = [{"id": k, **(v if isinstance(v, dict) else {"tldr": v})} for k, v in rows.items()]
+    if not isinstance(rows, list):
+        raise ValueError('no "papers" list')
+    out: dict[str, SummaryDraft] = {}
+    for row in rows:
+        if isinstance(row, dict) and str(row.get("id", "")).strip() in set(wanted):
+            try:
+                out.setdefault(str(row["id"]).strip(), SummaryDraft.model_validate(
+                    {"tldr": row.get("tldr"), "keywords": row.get("keywords")}))
+            except ValidationError:
+                continue
+    if not out:
+        raise ValueError("no usable TL;DR for the papers asked about")
+    return out
+
+
+async def tldr_batch(client: LLMClient, papers: Sequence[Paper]) -> dict[str, SummaryDraft]:
+    """TL;DRs for a batch of papers in one request; one repair request when the answer is unusable."""
+    messages = tldr_messages(papers)
+    wanted = [p.id for p in papers]
+    answer = await client.complete(messages, purpose="tldr", prompt_version=TLDR_VERSION, json_mode=True,
+                                   max_tokens=80 + 70 * len(papers))
+    try:
+        return parse_tldrs(answer.text, answer.finish_reason, wanted)
+    except ValueError as problem:
+        repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
+                  {"role": "user", "content": REPAIR_PROMPT.format(problem=problem)}]
+        answer = await client.complete(repair, purpose="tldr-repair", prompt_version=TLDR_VERSION,
+                                       json_mode=True, max_tokens=120 + 80 * len(papers))
+        return parse_tldrs(answer.text, answer.finish_reason, wanted)
+
+
+async def adigest_summaries(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
+    """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR.
+
+    A digest prints one sentence per paper, so asking for whole structured summaries would pay for
+    contributions, method and results nobody reads there; ``papercast summarize`` (or the TUI) writes
+    those on demand and the digest uses them once they exist.
+    """
+    if not use_llm or app.settings.offline:
+        found = offline_summaries(app, papers)
+        return [found[p.id] for p in papers]
+    client = app.llm
+    store = app.llm_store
+    result: dict[str, Summary] = {}
+    todo: list[Paper] = []
+    for paper in papers:
+        known = (store.get_summary(paper.id, client.model, PROMPT_VERSION)
+                 or store.get_summary(paper.id, client.model, TLDR_VERSION))
+        if known is not None:
+            result[paper.id] = known
+        else:
+            todo.append(paper)
+    failed: dict[str, str] = {}
+
+    async def one(batch: Sequence[Paper]) -> None:
+        try:
+            drafts = await tldr_batch(client, batch)
+        except (LLMUnavailable, BudgetExceeded) as exc:
+            why = "model unavailable" if isinstance(exc, LLMUnavailable) else "LLM budget reached"
+            failed.update({p.id: why for p in batch})
+            return
+        except ValueError as exc:
+            client.notice(f"TL;DRs of {len(batch)} papers: the model's answer was unusable ({exc}); "
+                          "used offline summaries")
+            failed.update({p.id: "the model's answer was unusable" for p in batch})
+            return
+        for paper in batch:
+            draft = drafts.get(paper.id)
+            if draft is None:
+                failed[paper.id] = "the model skipped this paper"
+                continue
+            summary = Summary(paper_id=paper.id, **draft.model_dump(), model=client.model,
+                              prompt_version=TLDR_VERSION, created=datetime.now(UTC))
+            store.put_summary(summary)
+            result[paper.id] = summary
+
+    await asyncio.gather(*(one(todo[i:i + TLDR_BATCH]) for i in range(0, len(todo), TLDR_BATCH)))
+    if failed:
+        fallback = offline_summaries(app, [p for p in papers if p.id in failed])
+        for pid, why in failed.items():
+            result[pid] = fallback[pid].model_copy(update={"prompt_version": FALLBACK + why})
+    return [result[p.id] for p in papers]
+
+
+def digest_summaries(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
+    return run_sync(adigest_summaries(app, papers, use_llm=use_llm))
 
 
 def summarize_papers(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
