@@ -238,10 +238,11 @@ def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_
     method = _best(sentences, order, _METHOD, used)
     results = _best(sentences, order, _RESULTS, used)
     limitations = _best(sentences, order, _LIMITS, used)
-    contributions = [sentences[i] for i in order if i not in used and _CONTRIB.search(sentences[i])]
-    if len(contributions) < 2:
-        contributions += [sentences[i] for i in order if i not in used and sentences[i] not in contributions]
-    return Summary(paper_id=paper.id, tldr=tldr, contributions=contributions[:3], method=method, results=results,
+    picked = [i for i in order if i not in used and _CONTRIB.search(sentences[i])][:3]
+    if len(picked) < 2:
+        picked += [i for i in order if i not in used and i not in picked][:3 - len(picked)]
+    contributions = [sentences[i] for i in sorted(picked)]  # in the abstract's order, they read better
+    return Summary(paper_id=paper.id, tldr=tldr, contributions=contributions, method=method, results=results,
                    limitations=limitations, keywords=_keywords(paper), model=OFFLINE_MODEL,
                    prompt_version=OFFLINE_VERSION, created=datetime.now(UTC))
 
