@@ -215,3 +215,25 @@ def test_unknown_server_is_an_offline_fallback_not_a_crash(settings, sample_stor
     app = with_sample(cfg, sample_store)
     answer = app.chat("long-context attention")
     assert answer.offline and "connection" in answer.text.lower()
+
+
+def test_trim_cuts_whole_turns_and_keeps_the_current_one():
+    from papercast.agent.llm_node import TokenCounter, trim
+
+    system = {"role": "system", "content": "You are papercast."}
+    history = []
+    for i in range(5):
+        history += [{"role": "user", "content": f"turn {i} " + "word " * 200},
+                    {"role": "assistant", "content": None,
+                     "tool_calls": [{"id": "call_1", "type": "function",
+                                     "function": {"name": "get_paper", "arguments": "{}"}}]},
+                    {"role": "tool", "tool_call_id": "call_1", "content": "data " * 200},
+                    {"role": "assistant", "content": f"answer {i}"}]
+    counter = TokenCounter(TEST_MODEL)
+    kept = trim(system, history, [], 1500, counter)
+    assert kept[0] == system and kept[1]["role"] == "user"  # cut at a turn boundary
+    assert 2 <= (len(kept) - 1) // 4 < 5 and (len(kept) - 1) % 4 == 0  # whole turns, some dropped
+    assert kept[-1] == history[-1]
+    assert trim(system, history, [], 200_000, counter) == [system, *history]  # fits: nothing cut
+    # Even a current turn larger than the window is sent whole (the model's error says why).
+    assert trim(system, history[-4:], [], 300, counter) == [system, *history[-4:]]
