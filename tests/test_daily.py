@@ -109,6 +109,21 @@ def test_a_failing_model_does_not_stop_the_pipeline(fast, fixtures_dir, llm_serv
     assert "(offline" in report.markdown or "extractive" in report.markdown.lower()
 
 
+def test_with_a_model_it_ranks_summarizes_and_writes_the_overview(fast, fixtures_dir, llm_server, monkeypatch):
+    from llm_server import PaperModel
+
+    model = PaperModel()
+    llm_server.responder = model
+    app = Papercast(point_settings(llm_server, fast, monkeypatch, extra={"llm_retries": 0}))
+    app.ensure_sample()
+    report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
+    assert report.ok and not [e for e in report.errors if not e.startswith(("hf", "arxiv"))]
+    assert model.seen.get("rerank") and model.seen.get("tldr") and model.seen.get("overview")
+    assert all(f"TL;DR of {pid}" in report.markdown for pid in report.recommended)
+    assert "papers worth reading" in report.markdown  # the model's overview
+    assert "LLM usage this run" in report.markdown
+
+
 def test_bad_input_fails_before_fetching(fast, fixtures_dir):
     from papercast.errors import UserError
 

@@ -137,16 +137,19 @@ def _ranked(reading: Any, run: DailyRun, errors: list[str] | None = None) -> dic
 
 
 async def summarize(state: DailyState, run: DailyRun) -> dict[str, Any]:
-    """Summaries of the picks; the model's when it answers, extractive ones otherwise."""
+    """A TL;DR per pick, as the digest shows them (stored summaries first; the LLM layer batches the
+    rest and falls back to extractive ones when the model fails)."""
+    from papercast.tools.summarize import digest_summaries
+
     app = run.app
-    ids = [r.paper.id for r in state.get("recommendations") or []]
-    if not ids:
+    papers = [r.paper for r in state.get("recommendations") or []]
+    if not papers:
         return {"summaries": {}}
     llm_on = run.use_llm and not app.settings.offline
     try:
-        summaries = await asyncio.to_thread(app.summarize, ids, use_llm=llm_on)
+        summaries = await asyncio.to_thread(digest_summaries, app, papers, use_llm=llm_on)
     except RuntimeFailure as exc:
-        summaries = await asyncio.to_thread(app.summarize, ids, use_llm=False)
+        summaries = await asyncio.to_thread(digest_summaries, app, papers, use_llm=False)
         run.say(f"summarize: the model failed ({exc}); extractive summaries")
         return {"summaries": {s.paper_id: s for s in summaries},
                 "errors": [f"summarize: the model failed ({exc}); used extractive summaries"]}
