@@ -20,6 +20,7 @@ from papercast.agent.prompts import unwrap_tool_output, wrap_tool_output
     ("give_feedback", {"id": "2509.04664", "kind": "dislike"}, "I dislike https://arxiv.org/abs/2509.04664"),
     ("give_feedback", {"id": "2509.04664", "kind": "like", "undo": True}, "undo my like of 2509.04664"),
     ("fetch_papers", {"source": "hf"}, "fetch today's HF papers"),
+    ("fetch_papers", {"source": "arxiv"}, "get the latest arXiv papers on RL"),
     ("search_library", {"query": "anything"}, "summarize 2509.04664"),  # read-only: never restricted
 ])
 def test_licensed_calls_pass(tool, args, message):
@@ -31,6 +32,7 @@ def test_licensed_calls_pass(tool, args, message):
     ("update_profile", {"add_keywords": ["crypto trading"]}, "summarize 2509.04664", "did not ask"),
     ("give_feedback", {"id": "2608.19758", "kind": "dislike"}, "summarize 2509.04664", "not named"),
     ("fetch_papers", {"source": "all"}, "summarize 2509.04664", "did not ask to fetch"),
+    ("fetch_papers", {"source": "all"}, "get me a summary of today's top paper", "did not ask to fetch"),
     # The user asked for a change, but not this one.
     ("update_profile", {"add_keywords": ["crypto trading"]}, "add 'speculative decoding' to my interests",
      "not in the user's own words"),

@@ -42,8 +42,8 @@ _FEEDBACK_WORDS: dict[str, frozenset[str]] = {
     "dismiss": frozenset({"dismiss", "hide", "ignore", "skip", "remove", "not interested"}),
 }
 _UNDO_WORDS = frozenset({"undo", "unlike", "unsave", "undislike", "revert", "remove", "take", "back"})
-_FETCH_WORDS = frozenset({"fetch", "download", "pull", "refresh", "sync", "update", "import", "new", "latest",
-                          "today", "today's", "yesterday", "retrieve", "grab", "get"})
+_FETCH_WORDS = frozenset({"fetch", "download", "pull", "refresh", "sync", "update", "import", "retrieve", "grab",
+                          "get new", "get the new", "get latest", "get the latest", "get today", "check for new"})
 
 
 def paper_ids_in(text: str) -> set[str]:
