@@ -249,9 +249,13 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
     since, until, note = resolve_window(store, since, until)
-    papers, matrix = store.window(since, until, with_embeddings=True)
-    items = rank_papers(store, profile, papers, matrix, n=n, weights=weights)
-    if not items and papers:
+    from papercast.tools.window import load_window
+
+    window = load_window(store, since, until)
+    items = rank_papers(store, profile, window.papers, window.matrix, n=n, weights=weights)
+    for item in items:  # the ranked papers were built lean; what is shown is parsed in full
+        item.paper = window.paper(item.paper.id)
+    if not items and window.papers:
         note = (note + "; " if note else "") + "every paper in this window is read, dismissed or excluded"
     return RankResult(items=items, since=since, until=until, note=note)
 

@@ -1,0 +1,125 @@
+"""Recommendation speed as the store grows: 10k and 50k papers, a week and a 6-month window.
+
+Stores are built once under bench/.cache/ from the shared corpus and its cached vectors; the
+50k store re-inserts corpus papers under new ids (same text, dates and vectors), so each window
+holds about three times the papers it would. Reports the in-process time of
+``tools.rank.recommend`` (first call in the process, then the median of warm calls) for a profile
+with interests and 5 likes, and the whole-process time of ``papercast recommend --json``.
+
+Run: .venv/bin/python bench/recommend_speed.py [--sizes 10000,50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from corpus_cache import corpus_embeddings, corpus_rows  # noqa: E402
+
+CACHE_DIR = ROOT / "bench" / ".cache"
+RESULTS = ROOT / "bench" / "results"
+INTERESTS = "efficient fine-tuning of LLMs, long-context modelling and long-output generation"
+
+
+def build_store(size: int):
+    """A Papercast service whose store holds ``size`` papers (corpus + re-inserted copies)."""
+    from papercast.config import load_settings
+    from papercast.models import Paper
+    from papercast.service import Papercast
+
+    app = Papercast(load_settings(home=CACHE_DIR / f"speed-{size // 1000}k"))
+    if app.store.count() == size:
+        return app
+    rows = corpus_rows()
+    vectors = corpus_embeddings()
+    papers = [Paper.model_validate(r) for r in rows]
+    known = {p.id: vectors[p.id] for p in papers}
+    out: list[Paper] = []
+    copy = 0
+    while len(out) < size:
+        for idx, p in enumerate(papers):
+            if len(out) >= size:
+                break
+            if copy == 0:
+                out.append(p)
+                continue
+            # New-style ids with a prefix no real paper has (91xx, 92xx, ...): same text and vector.
+            new_id = f"{90 + copy}00.{idx:05d}"
+            clone = p.model_copy(update={"id": new_id})
+            known[new_id] = known[p.id]
+            out.append(clone)
+        copy += 1
+    started = time.perf_counter()
+    app.store.upsert(out, embeddings=known)
+    print(f"built the {size} store in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    assert app.store.count() == size, app.store.count()
+    return app
+
+
+def time_recommend(app, since: date | None, until: date | None, repeat: int = 5) -> dict[str, float]:
+    from papercast.tools.rank import recommend
+
+    profile = app.profile_show("bench")
+    t0 = time.perf_counter()
+    first = recommend(app.store, profile, since=since, until=until, n=20)
+    first_ms = 1000 * (time.perf_counter() - t0)
+    warm = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        recommend(app.store, profile, since=since, until=until, n=20)
+        warm.append(1000 * (time.perf_counter() - t0))
+    window, _ = app.store.window(first.since, first.until)
+    return {"first_ms": first_ms, "warm_ms": statistics.median(warm), "window_papers": len(window),
+            "since": str(first.since), "until": str(first.until)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,50000")
+    args = parser.parse_args()
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        app = build_store(size)
+        if not app.profiles.exists("bench"):
+            app.profile_create("bench", interests=INTERESTS, use=True)
+            liked = [p.id for p, _ in app.search("parameter-efficient fine-tuning of language models", 5)]
+            app.feedback(liked, "like", profile="bench")
+        # Warm the process: the embedding model loads once per process (~0.3 s) for the interests.
+        from papercast.tools.rank import embed_texts, interest_phrases
+
+        embed_texts(app.store, [INTERESTS, *interest_phrases(INTERESTS)])
+        for label, since, until in (("week (default window)", None, None),
+                                    ("6 months", date(2026, 1, 1), date(2026, 6, 30))):
+            stats = time_recommend(app, since, until)
+            rows.append({"store": size, "window": label, **stats})
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "papercast", "--home", str(app.settings.home), "recommend",
+                               "--json", "--no-llm"], capture_output=True, text=True)
+        elapsed = 1000 * (time.perf_counter() - started)
+        assert proc.returncode == 0, proc.stderr
+        rows.append({"store": size, "window": "process: papercast recommend --json", "first_ms": elapsed,
+                     "warm_ms": float("nan"), "window_papers": float("nan"),
+                     "items": len(json.loads(proc.stdout))})
+
+    print(f"\n{'store':>6}  {'window':<38} {'papers':>7} {'first ms':>9} {'warm ms':>8}")
+    for r in rows:
+        print(f"{r['store']:>6}  {r['window']:<38} {r['window_papers']:>7.0f} {r['first_ms']:>9.0f} {r['warm_ms']:>8.0f}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "recommend_speed.json").write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""The papers of a date window, loaded lean and cached per process, for ranking.
+
+Reading a window from Chroma is the main cost of a recommendation (its metadata and vectors;
+the where on ``published`` keeps it to the window). Two things keep it small: papers are built
+without pydantic validation (only the few fields ranking needs, from trusted metadata the store
+wrote itself; the final top-n are parsed in full), and the result is cached per process by
+(window, store size) for two minutes, because the TUI and the agent re-rank the same window after every like.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from papercast.models import Paper
+
+if TYPE_CHECKING:
+    from papercast.store.papers import PaperStore
+
+MAX_CACHED = 4
+# A new paper changes the store size and so the key; a refreshed one (new upvotes) keeps it, so
+# entries also expire: a long-running TUI sees metadata refreshes within two minutes.
+TTL_SECONDS = 120.0
+
+
+@dataclass
+class Window:
+    papers: list[Paper]  # light: id, title, abstract, authors, published, categories, upvotes
+    matrix: np.ndarray
+    full: dict[str, str]  # id -> the stored Paper JSON, parsed only for what is shown
+    loaded: float = 0.0
+
+    def paper(self, paper_id: str) -> Paper:
+        return Paper.model_validate_json(self.full[paper_id])
+
+
+_CACHE: OrderedDict[tuple[Any, ...], Window] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def _light(meta: dict[str, Any]) -> Paper:
+    data = json.loads(meta["paper"])
+    key = int(meta.get("published") or 0)
+    return Paper.model_construct(
+        id=data["id"], title=data.get("title", ""), abstract=data.get("abstract", ""),
+        authors=data.get("authors") or [], categories=data.get("categories") or [],
+        upvotes=data.get("upvotes"), published=date(key // 10000, key // 100 % 100, key % 100) if key else None,
+    )
+
+
+def load_window(store: PaperStore, since: date | None, until: date | None) -> Window:
+    """The window's papers and vectors (cached per process while the store size is unchanged)."""
+    from papercast.store.papers import _window_where
+
+    key = (str(store.settings.home), store.settings.chroma_url, since, until, store.count())
+    now = time.monotonic()
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and now - hit.loaded < TTL_SECONDS:
+            _CACHE.move_to_end(key)
+            return hit
+    got = store.collection.get(where=_window_where(since, until), include=["metadatas", "embeddings"])
+    metas = got["metadatas"]
+    papers = [_light(m) for m in metas]
+    emb = got["embeddings"]
+    matrix = np.asarray(emb, dtype=np.float32) if len(papers) else np.zeros((0, 384), dtype=np.float32)
+    window = Window(papers=papers, matrix=matrix, full={p.id: m["paper"] for p, m in zip(papers, metas, strict=True)},
+                    loaded=now)
+    with _LOCK:
+        _CACHE[key] = window
+        while len(_CACHE) > MAX_CACHED:
+            _CACHE.popitem(last=False)
+    return window
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
