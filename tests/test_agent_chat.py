@@ -237,3 +237,20 @@ def test_trim_cuts_whole_turns_and_keeps_the_current_one():
     assert trim(system, history, [], 200_000, counter) == [system, *history]  # fits: nothing cut
     # Even a current turn larger than the window is sent whole (the model's error says why).
     assert trim(system, history[-4:], [], 300, counter) == [system, *history[-4:]]
+
+
+def test_history_of_an_interrupted_turn_is_repaired_for_the_provider():
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    from papercast.agent.llm_node import openai_history
+
+    calls = [{"name": "get_paper", "args": {"id": PAPER}, "id": "a"},
+             {"name": "get_paper", "args": {"id": PAPER}, "id": "b"}]
+    thread = [HumanMessage("first"), AIMessage("", tool_calls=calls), ToolMessage("ok", tool_call_id="a"),
+              # interrupted here: no result for "b"
+              ToolMessage("stray", tool_call_id="zzz"), HumanMessage("second")]
+    sent = openai_history(thread)
+    assert [(m["role"], m.get("tool_call_id")) for m in sent] == [
+        ("user", None), ("assistant", None), ("tool", "a"), ("tool", "b"), ("user", None)]
+    assert sent[3]["content"].startswith("error: not run")
+    assert [c["id"] for c in sent[1]["tool_calls"]] == ["a", "b"]

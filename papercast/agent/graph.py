@@ -34,8 +34,8 @@ from papercast.agent.llm_node import (
     TokenCounter,
     complete,
     context_window,
+    openai_history,
     step_limit_message,
-    to_openai,
     trim,
 )
 from papercast.agent.state import ChatState, DailyState, TurnContext
@@ -86,7 +86,7 @@ def build_chat_graph(app: Any, *, model: ModelConfig | None) -> StateGraph:
             return {"messages": [AIMessage(content=text)], "stopped": True}
         if not window:
             window.append(context_window(model.model, model.context_window))
-        history = [to_openai(m) for m in state["messages"]]
+        history = openai_history(state["messages"])
         system = {"role": "system", "content": runtime.context.system}
         assert counter is not None
         sent = trim(system, history, schemas, window[0], counter)

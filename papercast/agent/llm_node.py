@@ -60,6 +60,37 @@ def to_openai(message: Any) -> dict[str, Any]:
     return out
 
 
+def openai_history(messages: list[Any]) -> list[dict[str, Any]]:
+    """A thread as OpenAI messages, repaired so a provider accepts it.
+
+    A turn interrupted between a tool call and its result (Ctrl-C, a crash) would leave an assistant
+    ``tool_calls`` entry without a matching tool message, which providers reject with HTTP 400: such a
+    call gets an error result, and a tool result without its call is dropped.
+    """
+    out: list[dict[str, Any]] = []
+    pending: list[str] = []
+
+    def close_pending() -> None:
+        for call_id in pending:
+            out.append({"role": "tool", "tool_call_id": call_id, "content": "error: not run (interrupted)"})
+        pending.clear()
+
+    for message in messages:
+        converted = to_openai(message)
+        if converted["role"] == "tool":
+            if converted["tool_call_id"] not in pending:
+                continue
+            pending.remove(converted["tool_call_id"])
+        else:
+            close_pending()
+        out.append(converted)
+        if converted["role"] == "assistant":
+            pending = [c["id"] for c in converted.get("tool_calls", [])]
+    if pending and out and out[-1]["role"] != "assistant":
+        close_pending()
+    return out
+
+
 def ordered_calls(message: Any) -> list[dict[str, Any]]:
     """An AI message's tool calls, valid and invalid (``"valid"`` says which), in the model's order.
 
