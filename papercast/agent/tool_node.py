@@ -65,8 +65,11 @@ async def run_one(name: str, args: Any, ctx: ToolContext) -> tuple[bool, str, li
     except UserError as exc:
         return False, f"error: {exc}", []
     except Exception as exc:  # a bug or an outside failure in one tool must not end the turn
+        from papercast.tools.llm import redact
+
         log.debug("tool %s failed", name, exc_info=True)
-        return False, f"error: {name} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", []
+        detail = redact(" ".join(str(exc).split()))[:300]  # the model must never see a key
+        return False, f"error: {name} failed: {type(exc).__name__}: {detail}", []
     return True, out.text, out.papers
 
 
