@@ -78,8 +78,11 @@ async def test_llm_chat_streams_tokens_and_tool_calls(llm_server, llm_settings, 
     tui = make_tui(service)
     async with tui.run_test(size=(100, 32),
                             message_hook=lambda m: events.append(m) if isinstance(m, ChatEventReceived) else None) as pilot:
-        await wait_loaded(pilot)  # the list's LLM re-rank has had its (default) replies by now
+        home = await wait_loaded(pilot)
+        # The list shows the quick ranking first, then the LLM's re-rank (default replies here).
+        await wait_for(pilot, lambda: not tui.status.tasks and tui.ready, timeout=60, what="the LLM re-rank")
         await pilot.pause(0.2)
+        assert "Re-ranking" not in str(home.query_one("#list-note").render())
         llm_server.queue(Reply.tool_calls(("search_library", {"query": "speculative decoding"})),
                          Reply.text(answer))
         assert tui.status.mode == "LLM: openai/test-model"

@@ -217,6 +217,15 @@ class PapercastApp(App[int]):
         self.run_worker(body, thread=True, group=key, name=label, exit_on_error=False)
         return True
 
+    def task_begin(self, key: str, label: str) -> None:
+        """Show work that is not a ``start_task`` (a screen's own worker) in the status bar."""
+        self.status.tasks[key] = TaskState(key, label)
+        self.bump_status()
+
+    def task_end(self, key: str) -> None:
+        if self.status.tasks.pop(key, None) is not None:
+            self.bump_status()
+
     def _from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the app is shutting down: nobody left to tell
             self.call_from_thread(callback, *args)

@@ -112,8 +112,7 @@ class ChatScreen(Screen):
         await log.mount(self._answer)
         self._stream = Markdown.get_stream(self._answer)
         app: Any = self.app
-        app.status.tasks[f"chat-{self.turn}"] = _task(f"chat-{self.turn}", "Agent answering")
-        app.bump_status()
+        app.task_begin(f"chat-{self.turn}", "Agent answering")
         self.run_worker(partial(self._run_turn, text, app.chat_thread, self.turn), thread=True,
                         group="chat", exit_on_error=False)
 
@@ -186,8 +185,7 @@ class ChatScreen(Screen):
     def _done(self) -> None:
         self.streaming = False
         app: Any = self.app
-        app.status.tasks.pop(f"chat-{self.turn}", None)
-        app.bump_status()
+        app.task_end(f"chat-{self.turn}")
         self._update_title()
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
@@ -207,6 +205,7 @@ class ChatScreen(Screen):
         """Forget the thread on screen (the stored thread stays on disk)."""
         app: Any = self.app
         app.chat_thread = None
+        app.task_end(f"chat-{self.turn}")
         self.turn += 1  # drop events of a turn still streaming
         self.streaming = False
         log = self.query_one("#chat-log", VerticalScroll)
@@ -297,9 +296,3 @@ class ChatScreen(Screen):
 
     def action_focus_input(self) -> None:
         self.query_one("#chat-input", Input).focus()
-
-
-def _task(key: str, label: str) -> Any:
-    from papercast.tui.background import TaskState
-
-    return TaskState(key, label)

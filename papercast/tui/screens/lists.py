@@ -134,12 +134,34 @@ class PaperListScreen(Screen):
         self.run_worker(partial(self._load_in_thread, self.generation, keep_index, False),
                         thread=True, group="load", exit_on_error=False)
 
+    def slow_pass(self, interactive: bool) -> bool:
+        """Whether a full load has a slow second pass (the LLM re-rank) after a quick first one."""
+        return False
+
     def _load_in_thread(self, generation: int, keep_index: int | None, interactive: bool) -> None:
+        """Load rows; with a slow pass, show the quick ranking first and the LLM's when it is done."""
+        two_pass = self.slow_pass(interactive)
         try:
-            loaded = self.load_rows(interactive=interactive)
+            loaded = self.load_rows(interactive=interactive or two_pass)
         except Exception as exc:
             self.app.call_from_thread(self._load_failed, exc)
             return
+        note = loaded.note
+        app: Any = self.app
+        if two_pass:
+            note = " ".join(n for n in (note, "Re-ranking the top papers with the LLM…") if n)
+            app.call_from_thread(app.task_begin, "rerank", "LLM re-ranking")
+        self.post_message(ListLoaded(loaded.rows, generation, title=loaded.title, note=note,
+                                     keep_index=keep_index))
+        if not two_pass:
+            return
+        try:
+            loaded = self.load_rows(interactive=False)
+        except Exception as exc:
+            self.app.call_from_thread(self._load_failed, exc)
+            return
+        finally:
+            app.call_from_thread(app.task_end, "rerank")
         self.post_message(ListLoaded(loaded.rows, generation, title=loaded.title, note=loaded.note,
                                      keep_index=keep_index))
 
@@ -355,6 +377,10 @@ class ReadingListScreen(PaperListScreen):
     reranks = True
     triage = True  # liked, disliked, saved and dismissed papers count as read: the ranker drops them
     heading = "Reading list"
+
+    def slow_pass(self, interactive: bool) -> bool:
+        settings = getattr(self.service, "settings", None)
+        return not interactive and not getattr(settings, "offline", True)
 
     def load_rows(self, *, interactive: bool = False) -> Loaded:
         app: Any = self.app
