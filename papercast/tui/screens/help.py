@@ -20,8 +20,9 @@ HELP = """\
 |---|---|
 | `j` `k` / arrows | move |
 | `enter` | open the paper |
-| `l` / `d` / `s` | like / dislike / save (again to undo) — the ranking updates at once |
-| `x` | dismiss (hidden from now on) · `u` undo the last action |
+| `l` / `d` / `s` | like / dislike / save — on the reading list the paper leaves the queue and the rest re-ranks at once |
+| `x` | dismiss (hidden from now on) |
+| `u` | undo the last like / dislike / save / dismiss |
 | `o` / `p` | open the abs page / the PDF in the browser |
 | `r` | fetch new papers in the background |
 | `/` | search the library · `w` switch window · `P` switch profile |
