@@ -56,3 +56,16 @@ def test_theme_follows_the_terminal():
     assert pick_theme({"COLORFGBG": "15;0"}) == "textual-dark"
     assert pick_theme({}) == "textual-dark"
     assert pick_theme({"PAPERCAST_THEME": "nord", "COLORFGBG": "0;15"}) == "nord"
+
+
+async def test_first_start_loads_the_sample_and_creates_a_starter_profile(empty_app):
+    from test_tui_helpers import make_tui, wait_loaded
+
+    tui = make_tui(empty_app)
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        messages = [n.message for n in tui._notifications]
+        assert any("loading the bundled sample" in m for m in messages)
+        assert any("Loaded 452 sample papers" in m for m in messages)
+        assert any("starter profile" in m and "4" in m for m in messages), "says how to edit the profile"
+        assert tui.status.count == 452 and screen.papers.rows
