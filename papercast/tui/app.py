@@ -13,8 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
-from pathlib import Path
+from datetime import UTC, date, datetime
 from typing import Any
 
 from textual.app import App
@@ -145,8 +144,6 @@ class PapercastApp(App[int]):
             self.call_from_thread(self.notify, "Empty paper store: loading the bundled sample papers…",
                                   title="First start")
             loaded = service.ensure_sample(progress=progress)
-        from papercast.tui.screens.profile import is_fresh
-
         profile = service.active_profile()  # creates the starter profile on first start
         return {"count": service.count(), "loaded": loaded, "created_profile": is_fresh(profile),
                 "profile": profile.name}
@@ -313,6 +310,16 @@ class PapercastApp(App[int]):
         self.notify(url, title="Opened in the browser", timeout=3)
 
 
+def is_fresh(profile: Any, seconds: float = 30.0) -> bool:
+    """True for a profile created moments ago with no feedback (the starter profile on first start)."""
+    created = profile.created
+    if created is None or profile.feedback:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - created).total_seconds() < seconds
+
+
 def _mode_text(service: Any) -> str:
     """Plainly which mode is active: ``offline mode`` or ``LLM: <model>``."""
     settings = getattr(service, "settings", None)
@@ -330,6 +337,3 @@ def run_app(service: Any, screen: str | None = None, **options: Any) -> int:
     app = create_app(service, screen=screen or "reading", **options)
     result = app.run()
     return int(result or 0)
-
-
-CSS_FILE = Path(__file__).with_name("papercast.tcss")

@@ -8,7 +8,6 @@ every list re-ranks for the new profile.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from textual.app import ComposeResult
@@ -30,16 +29,6 @@ FEEDBACK = (("like", "Liked"), ("dislike", "Disliked"), ("save", "Saved"))
 def split_list(text: str) -> list[str]:
     """``a, b; c`` -> ``["a", "b", "c"]`` (commas or semicolons; blanks dropped)."""
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
-
-
-def is_fresh(profile: Profile, seconds: float = 30.0) -> bool:
-    """True for a profile created moments ago with no feedback (the starter profile on first start)."""
-    created = profile.created
-    if created is None or profile.feedback:
-        return False
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - created).total_seconds() < seconds
 
 
 @dataclass
