@@ -246,6 +246,9 @@ class PaperListScreen(Screen):
         self._mark(row, kind, remove=False)
         self.undo_stack.append(UndoEntry(row, kind, False, index))
         self._send(row.paper.id, kind, False)
+        done = {"like": "Liked", "dislike": "Disliked", "save": "Saved", "dismiss": "Dismissed"}[kind]
+        title = row.paper.title if len(row.paper.title) <= 60 else row.paper.title[:59] + "…"
+        self.notify(f"{done}: {title} (u to undo)", timeout=3)
         empty = self.query_one("#list-empty", Static)
         empty.update(self.empty_text())
         empty.display = not self.papers.rows
