@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -39,16 +38,14 @@ def test_hf_daily_papers_file_keeps_hf_fields() -> None:
 
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
-def test_the_shared_corpus_parses_quickly() -> None:
-    started = time.perf_counter()
+def test_the_whole_shared_corpus_parses() -> None:
+    """Every line of the 16k-paper corpus parses (its speed is measured in bench/ingest.py, not here)."""
     result = parse_file(CORPUS)
-    elapsed = time.perf_counter() - started
     assert result.kind == "jsonl" and result.errors == []
     assert len(result.papers) == 16214
     first = result.papers[0]
     assert first.id == "0704.0001" and first.categories == ["hep-ph"] and first.sources == ["import"]
     assert first.source.startswith("Sharath-1736")  # extra fields are kept
-    assert elapsed < 3.0  # ~1.2 s on the 2-core dev box; the budget is 2 s, with slack for a busy CI
 
 
 def test_jsonl_bad_lines_are_reported_with_line_numbers_and_skipped(tmp_path: Path) -> None:
