@@ -46,6 +46,8 @@ pytest helpers
 ``point_settings(server, settings, monkeypatch, **overrides)`` does the same for any Settings.
 ``PaperModel()`` is a responder that answers papercast's own prompts (re-ranking scores, summary JSON,
 the digest overview) like a well-behaved model: ``LLMServer(responder=PaperModel())``.
+``sample_home_template`` (session fixture) + ``sample_app(template, settings)``: a service on a copy of a
+home with the bundled sample loaded (10 ms instead of 2 s per test).
 ``DUMMY_API_KEY`` is recognisable on purpose: tests assert it never appears in papercast's output/files.
 """
 
@@ -426,3 +428,28 @@ class PaperModel:
             self.seen["overview"] = self.seen.get("overview", 0) + 1
             return Reply.text(f"Today brings {len(blocks)} papers worth reading. They share a common theme.")
         return None
+
+
+# -- a papercast home with the bundled sample, built once ---------------------------------------------------
+@pytest.fixture(scope="session")
+def sample_home_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A home with the 452-paper sample loaded, built once per session: copy it with ``copy_home``.
+
+    Loading the sample costs ~2 s; copying the finished home costs ~10 ms.
+    """
+    from papercast.config import load_settings
+    from papercast.service import Papercast
+
+    home = tmp_path_factory.mktemp("sample-template") / "home"
+    Papercast(load_settings(home=home)).ensure_sample()
+    return home
+
+
+def sample_app(template: Any, settings: Any) -> Any:
+    """A service on a fresh copy of the sample home, at ``settings.home``."""
+    import shutil
+
+    from papercast.service import Papercast
+
+    shutil.copytree(template, settings.home)
+    return Papercast(settings)

@@ -15,9 +15,9 @@ from papercast.tools.llm import load_litellm
 from papercast.tools.summarize import summary_label
 
 try:
-    from llm_server import PaperModel, Reply, llm_server, llm_settings  # noqa: F401
+    from llm_server import PaperModel, Reply, llm_server, llm_settings, sample_app, sample_home_template  # noqa: F401
 except ImportError:  # tests/ as a package
-    from tests.llm_server import PaperModel, Reply, llm_server, llm_settings  # noqa: F401
+    from tests.llm_server import PaperModel, Reply, llm_server, llm_settings, sample_app, sample_home_template  # noqa: F401
 
 FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
 
@@ -27,10 +27,20 @@ def litellm_module():
     return load_litellm()
 
 
-def make_app(settings, **overrides) -> Papercast:
-    app = Papercast(settings.with_overrides(extra=FAST, **overrides))
-    app.ensure_sample()
-    return app
+@pytest.fixture
+def app(settings, sample_home_template) -> Papercast:
+    """The sample home, offline (a copy of a session-wide template: fast)."""
+    return sample_app(sample_home_template, settings)
+
+
+@pytest.fixture
+def make_app(sample_home_template):
+    """A service on a copy of the sample home with these settings (and fast retries)."""
+
+    def make(settings, **overrides) -> Papercast:
+        return sample_app(sample_home_template, settings.with_overrides(extra=FAST, **overrides))
+
+    return make
 
 
 def test_offline_digest_has_everything_and_says_it_is_offline(app):
@@ -75,7 +85,7 @@ def test_untrusted_text_is_escaped_in_every_format(app):
     assert "[code](https://github.com/org/repo)" in md and f"[HF](https://huggingface.co/papers/{paper.id})" in md
 
 
-def test_llm_digest_then_a_second_digest_sends_nothing(llm_server, llm_settings):
+def test_llm_digest_then_a_second_digest_sends_nothing(make_app, llm_server, llm_settings):
     model = PaperModel()
     llm_server.responder = model
     app = make_app(llm_settings)
@@ -103,7 +113,7 @@ def test_llm_digest_then_a_second_digest_sends_nothing(llm_server, llm_settings)
     assert [r.calls for r in runs] == [0, 5] and runs[0].cached_calls == 4
 
 
-def test_digest_prefers_stored_full_summaries(llm_server, llm_settings):
+def test_digest_prefers_stored_full_summaries(make_app, llm_server, llm_settings):
     model = PaperModel()
     llm_server.responder = model
     app = make_app(llm_settings)
@@ -116,7 +126,7 @@ def test_digest_prefers_stored_full_summaries(llm_server, llm_settings):
     assert model.seen == {"rerank": 3, "tldr": 1, "overview": 2, "summary": 1}  # new TL;DR -> new overview
 
 
-def test_unusable_tldrs_fall_back_to_labelled_offline_summaries(llm_server, llm_settings):
+def test_unusable_tldrs_fall_back_to_labelled_offline_summaries(make_app, llm_server, llm_settings):
     model = PaperModel()
     llm_server.responder = lambda body: (Reply.truncated('{"papers": [{"id"') if "Write TL;DRs" in
                                          json.dumps(body) else model(body))
@@ -128,7 +138,7 @@ def test_unusable_tldrs_fall_back_to_labelled_offline_summaries(llm_server, llm_
     assert sum("Write TL;DRs" in json.dumps(b) for b in llm_server.requests) == 2  # the answer and one repair
 
 
-def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(llm_server, llm_settings):
+def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(make_app, llm_server, llm_settings):
     llm_server.responder = PaperModel()
     app = make_app(llm_settings, model="openai/gpt-4o-mini", max_usd_per_run=1e-7, llm_concurrency=1)
     digest = app.digest(n=4)
@@ -141,7 +151,7 @@ def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(llm_server, llm_
     assert "budget" in render_markdown(digest)
 
 
-def test_unreachable_model_still_gives_a_full_digest(llm_server, llm_settings):
+def test_unreachable_model_still_gives_a_full_digest(make_app, llm_server, llm_settings):
     llm_server.default = Reply.error(500)
     app = make_app(llm_settings, llm_concurrency=1)
     digest = app.digest(n=3)

@@ -23,6 +23,8 @@ try:
         llm_server,
         llm_settings,
         paper_blocks,
+        sample_app,
+        sample_home_template,
     )
 except ImportError:  # tests/ as a package
     from tests.llm_server import (  # noqa: F401
@@ -33,6 +35,8 @@ except ImportError:  # tests/ as a package
         llm_server,
         llm_settings,
         paper_blocks,
+        sample_app,
+        sample_home_template,
     )
 
 FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
@@ -43,10 +47,20 @@ def litellm_module():
     return load_litellm()
 
 
-def make_app(settings, **overrides) -> Papercast:
-    app = Papercast(settings.with_overrides(extra=FAST, **overrides))
-    app.ensure_sample()
-    return app
+@pytest.fixture
+def app(settings, sample_home_template) -> Papercast:
+    """The sample home, offline (a copy of a session-wide template: fast)."""
+    return sample_app(sample_home_template, settings)
+
+
+@pytest.fixture
+def make_app(sample_home_template):
+    """A service on a copy of the sample home with these settings (and fast retries)."""
+
+    def make(settings, **overrides) -> Papercast:
+        return sample_app(sample_home_template, settings.with_overrides(extra=FAST, **overrides))
+
+    return make
 
 
 def expected_order(items: list[Recommendation], llm: dict[str, int]) -> list[str]:
@@ -56,7 +70,7 @@ def expected_order(items: list[Recommendation], llm: dict[str, int]) -> list[str
     return sorted(key, key=lambda pid: -key[pid])
 
 
-def test_only_the_top_k_are_scored_and_blended(llm_server, llm_settings):
+def test_only_the_top_k_are_scored_and_blended(make_app, llm_server, llm_settings):
     llm_server.responder = PaperModel()
     app = make_app(llm_settings, rerank_top_k=5)
     plain = app.recommend(n=8, use_llm=False)
@@ -79,7 +93,7 @@ def test_only_the_top_k_are_scored_and_blended(llm_server, llm_settings):
     assert len(llm_server.requests) == 1
 
 
-def test_top_k_goes_in_batches(llm_server, llm_settings):
+def test_top_k_goes_in_batches(make_app, llm_server, llm_settings):
     model = PaperModel()
     llm_server.responder = model
     app = make_app(llm_settings, rerank_top_k=25)
@@ -88,7 +102,7 @@ def test_top_k_goes_in_batches(llm_server, llm_settings):
     assert sizes == [5, 10, 10] and model.seen == {"rerank": 3}
 
 
-def test_unusable_answers_keep_the_ranker_order_with_a_note(llm_server, llm_settings):
+def test_unusable_answers_keep_the_ranker_order_with_a_note(make_app, llm_server, llm_settings):
     llm_server.queue(Reply.text("I think they are all great!"), Reply.truncated('{"scores": [{"id": "'))
     app = make_app(llm_settings, rerank_top_k=5)
     plain = app.recommend(n=6, use_llm=False)
@@ -98,7 +112,7 @@ def test_unusable_answers_keep_the_ranker_order_with_a_note(llm_server, llm_sett
     assert len(reading.llm_notes) == 1 and "unusable" in reading.llm_notes[0] and "cut off" in reading.llm_notes[0]
 
 
-def test_model_down_keeps_the_ranker_order(llm_server, llm_settings):
+def test_model_down_keeps_the_ranker_order(make_app, llm_server, llm_settings):
     llm_server.default = Reply.error(503)
     app = make_app(llm_settings, rerank_top_k=5)
     reading = app.recommend(n=6)
@@ -134,8 +148,8 @@ class GullibleModel(PaperModel):
 _PAPERS = re.compile(r'<paper id="[^"]+">.*?</paper>', re.DOTALL)
 
 
-def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(llm_server, llm_settings, caplog,
-                                                                          capsys, tmp_path):
+def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(make_app, llm_server, llm_settings,
+                                                                          caplog, capsys):
     caplog.set_level(logging.DEBUG)
     gullible = GullibleModel()
     # The scripted model does obey instructions that reach it outside the paper blocks.

@@ -19,9 +19,9 @@ from papercast.tools.summarize import (
 )
 
 try:
-    from llm_server import PaperModel, Reply, llm_server, llm_settings  # noqa: F401
+    from llm_server import PaperModel, Reply, llm_server, llm_settings, sample_app, sample_home_template  # noqa: F401
 except ImportError:  # tests/ as a package
-    from tests.llm_server import PaperModel, Reply, llm_server, llm_settings  # noqa: F401
+    from tests.llm_server import PaperModel, Reply, llm_server, llm_settings, sample_app, sample_home_template  # noqa: F401
 
 FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
 GOOD = {"tldr": "A method that compresses the KV cache with no loss.", "contributions": ["one", "two"],
@@ -35,10 +35,14 @@ def litellm_module():
 
 
 @pytest.fixture
-def llm_app(llm_settings):
-    app = Papercast(llm_settings.with_overrides(extra=FAST))
-    app.ensure_sample()
-    return app
+def app(settings, sample_home_template) -> Papercast:
+    """The sample home, offline (a copy of a session-wide template: fast)."""
+    return sample_app(sample_home_template, settings)
+
+
+@pytest.fixture
+def llm_app(llm_settings, sample_home_template) -> Papercast:
+    return sample_app(sample_home_template, llm_settings.with_overrides(extra=FAST))
 
 
 def sample_ids(app: Papercast, n: int) -> list[str]:
