@@ -10,6 +10,8 @@ the server for every request (~4 characters per token, the same rule for both ap
   then summarizes the 20 picks and writes the overview;
 * the same digest again in a new process-like service: must send 0 new tokens (stored summaries,
   response cache);
+* for reference, full structured summaries of the 20 picks (what ``papercast summarize`` writes on
+  demand; the digest itself shows one TL;DR per paper, written in batches);
 * baseline, computed in the same run: every candidate sent to the LLM for scoring, 16 papers per prompt,
   with the prompt shape of the popular GPT paper-digest tools (criteria + title/authors/abstract per
   paper, JSONL answer with a comment, relevance and novelty per paper).
@@ -39,7 +41,7 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 from corpus_cache import CACHE, corpus_embeddings, corpus_rows  # noqa: E402
 
-from llm_server import DUMMY_API_KEY, LLMServer, Reply, paper_blocks  # noqa: E402
+from llm_server import DUMMY_API_KEY, LLMServer, Reply, count_usage, paper_blocks  # noqa: E402
 
 TARGET = 400
 DIGEST_N = 20
@@ -76,8 +78,17 @@ class BenchModel:
 
     def __init__(self) -> None:
         self.kinds: list[str] = []
+        self.tokens: dict[str, list[int]] = {}  # kind -> [prompt, completion]
 
     def __call__(self, body: dict) -> Reply:
+        reply = self.answer(body)
+        usage = count_usage(body, reply)
+        tally = self.tokens.setdefault(self.kinds[-1], [0, 0])
+        tally[0] += usage["prompt_tokens"]
+        tally[1] += usage["completion_tokens"]
+        return reply
+
+    def answer(self, body: dict) -> Reply:
         user = "\n".join(str(m.get("content") or "") for m in body["messages"] if m["role"] == "user")
         if "ARXIVID" in user or "ArXiv ID:" in user:
             self.kinds.append("baseline")
@@ -184,6 +195,7 @@ def main() -> None:
         first = server.tokens()
         first_requests = len(server.requests)
         kinds = {k: model.kinds.count(k) for k in dict.fromkeys(model.kinds)}
+        per_kind = {k: tuple(v) for k, v in model.tokens.items()}
 
         started = time.perf_counter()
         again = Papercast(settings).digest(n=DIGEST_N, since=since, until=until)
@@ -191,6 +203,11 @@ def main() -> None:
         second = {k: v - first[k] for k, v in server.tokens().items()}
         second_requests = len(server.requests) - first_requests
         assert [i.paper.id for i in again.items] == [i.paper.id for i in digest.items]
+
+        # For reference: full structured summaries of the picks, which `papercast summarize` writes on demand.
+        before = server.tokens()
+        app.summarize([i.paper.id for i in digest.items])
+        full = {k: v - before[k] for k, v in server.tokens().items()}
 
         profile = app.active_profile()
         candidates, _ = app.store.window(since, until)
@@ -205,18 +222,22 @@ def main() -> None:
         asyncio.run(score_all())
         baseline = {k: v - before[k] for k, v in server.tokens().items()}
 
-    summaries = sum(1 for i in digest.items if not i.summary.is_offline)
+    tldrs = sum(1 for i in digest.items if not i.summary.is_offline)
     share = first["total"] / baseline["total"]
     print(f"window {since} .. {until}: {len(candidates)} candidate papers; profile {profile.name!r}: "
           f"{profile.interests!r}")
-    print(f"digest: {len(digest.items)} papers, {summaries} LLM summaries, overview by {digest.overview_by}; "
+    print(f"digest: {len(digest.items)} papers, {tldrs} LLM TL;DRs, overview by {digest.overview_by}; "
           f"requests {kinds}")
+    print("papercast tokens by step (prompt, completion): "
+          + ", ".join(f"{k} {p:,} + {c:,}" for k, (p, c) in per_kind.items()))
     print()
     print(f"{'':44} {'requests':>8} {'prompt':>9} {'completion':>10} {'total':>9}")
-    print(f"{'papercast digest (top-30 rerank + 20 summaries)':44} {first_requests:>8} {first['prompt']:>9,} "
+    print(f"{'papercast digest (top-30 rerank + 20 TL;DRs)':44} {first_requests:>8} {first['prompt']:>9,} "
           f"{first['completion']:>10,} {first['total']:>9,}   {first_seconds:.1f}s")
     print(f"{'same digest again (new run)':44} {second_requests:>8} {second['prompt']:>9,} "
           f"{second['completion']:>10,} {second['total']:>9,}   {second_seconds:.1f}s")
+    print(f"{'(on demand: 20 full structured summaries)':44} {DIGEST_N:>8} {full['prompt']:>9,} "
+          f"{full['completion']:>10,} {full['total']:>9,}")
     print(f"{'baseline: LLM scores all, 16 per prompt':44} {len(prompts):>8} {baseline['prompt']:>9,} "
           f"{baseline['completion']:>10,} {baseline['total']:>9,}")
     print()

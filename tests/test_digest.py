@@ -90,27 +90,27 @@ def test_llm_digest_then_a_second_digest_sends_nothing(make_app, llm_server, llm
     llm_server.responder = model
     app = make_app(llm_settings)
     digest = app.digest(n=5)
-    # top 30 re-ranked in batches of 10, one batch of TL;DRs for the 5 picks, one overview
-    assert model.seen == {"rerank": 3, "tldr": 1, "overview": 1}
-    assert len(llm_server.requests) == 5
+    # top 30 re-ranked in batches of 15, one batch of TL;DRs for the 5 picks, one overview
+    assert model.seen == {"rerank": 2, "tldr": 1, "overview": 1}
+    assert len(llm_server.requests) == 4
     assert digest.overview == "Today brings 5 papers worth reading. They share a common theme."
     assert digest.overview_by == "openai/test-model" and digest.mode == "openai/test-model"
     assert [i.summary.tldr for i in digest.items] == [f"TL;DR of {i.paper.id} in one short sentence."
                                                       for i in digest.items]
     assert all(i.recommendation.reasons[-1].startswith("LLM ") for i in digest.items)
-    assert digest.usage.calls == 5 and digest.usage.total_tokens > 0
+    assert digest.usage.calls == 4 and digest.usage.total_tokens > 0
     text = render_markdown(digest)
     assert "*(written by openai/test-model)*" in text and text.count("*(TL;DR by openai/test-model)*") == 5
-    assert "LLM usage this run: 5 LLM calls" in text
+    assert "LLM usage this run: 4 LLM calls" in text
 
     again = Papercast(app.settings).digest(n=5)  # a new process: new run id
-    assert len(llm_server.requests) == 5
+    assert len(llm_server.requests) == 4
     assert [i.paper.id for i in again.items] == [i.paper.id for i in digest.items]
     assert again.overview == digest.overview and [i.summary for i in again.items] == [i.summary for i in digest.items]
-    assert again.usage.calls == 0 and again.usage.total_tokens == 0 and again.usage.cached_calls == 4
-    assert "0 LLM calls, 4 from cache" in render_markdown(again)
+    assert again.usage.calls == 0 and again.usage.total_tokens == 0 and again.usage.cached_calls == 3
+    assert "0 LLM calls, 3 from cache" in render_markdown(again)
     runs = app.usage_runs()
-    assert [r.calls for r in runs] == [0, 5] and runs[0].cached_calls == 4
+    assert [r.calls for r in runs] == [0, 4] and runs[0].cached_calls == 3
 
 
 def test_digest_prefers_stored_full_summaries(make_app, llm_server, llm_settings):
@@ -123,7 +123,7 @@ def test_digest_prefers_stored_full_summaries(make_app, llm_server, llm_settings
     again = Papercast(app.settings).digest(n=3)
     assert again.items[0].summary == full and "summary by openai/test-model" in render_markdown(again)
     assert again.items[1].summary == first.items[1].summary  # the stored TL;DR
-    assert model.seen == {"rerank": 3, "tldr": 1, "overview": 2, "summary": 1}  # new TL;DR -> new overview
+    assert model.seen == {"rerank": 2, "tldr": 1, "overview": 2, "summary": 1}  # new TL;DR -> new overview
 
 
 def test_unusable_tldrs_fall_back_to_labelled_offline_summaries(make_app, llm_server, llm_settings):
@@ -144,7 +144,7 @@ def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(make_app, llm_se
     digest = app.digest(n=4)
     assert len(llm_server.requests) == 1  # the first rerank batch spent the budget
     [notice] = [n for n in digest.notices if "budget" in n]
-    assert notice.startswith("LLM re-ranking skipped for 20 of 30 papers: LLM budget of $1e-07 per run reached")
+    assert notice.startswith("LLM re-ranking skipped for 15 of 30 papers: LLM budget of $1e-07 per run reached")
     assert all(i.summary.model == "offline" for i in digest.items)
     assert all("LLM budget reached" in i.summary.prompt_version for i in digest.items)
     assert digest.overview_by == "computed" and len(digest.items) == 4

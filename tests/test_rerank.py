@@ -99,7 +99,7 @@ def test_top_k_goes_in_batches(make_app, llm_server, llm_settings):
     app = make_app(llm_settings, rerank_top_k=25)
     app.recommend(n=25)
     sizes = sorted(len(paper_blocks(b["messages"][1]["content"])) for b in llm_server.requests)
-    assert sizes == [5, 10, 10] and model.seen == {"rerank": 3}
+    assert sizes == [10, 15] and model.seen == {"rerank": 2}
 
 
 def test_unusable_answers_keep_the_ranker_order_with_a_note(make_app, llm_server, llm_settings):

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from papercast.service import Papercast
 
 PROMPT_VERSION = "rerank-v1"
-BATCH = 10
+BATCH = 15  # papers per request: fewer repeats of the instructions, still an easy list to score
 ABSTRACT_CHARS = 600
 LLM_WEIGHT = 0.5  # share of the blended score that comes from the model
 REASON_PREFIX = "LLM"

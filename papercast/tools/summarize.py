@@ -58,6 +58,7 @@ Use only what the paper text says. Reply with one JSON object and nothing else, 
 
 TLDR_VERSION = "tldr-v1"
 TLDR_BATCH = 10
+TLDR_ABSTRACT_CHARS = 1500  # a TL;DR needs the main claim, which abstracts make early
 TLDR_PROMPT = f"""You write TL;DRs of research papers for a busy researcher's daily digest.
 {UNTRUSTED_RULE}
 For every paper write a "tldr": one sentence of at most 30 words saying what it does and finds, using only
@@ -345,7 +346,7 @@ async def asummarize_papers(app: Papercast, papers: Sequence[Paper], *, use_llm:
 
 # -- TL;DRs for the digest -----------------------------------------------------------------------------
 def tldr_messages(papers: Sequence[Paper]) -> list[dict[str, str]]:
-    blocks = "\n".join(paper_block(p, abstract_chars=2500, authors=False, categories=False) for p in papers)
+    blocks = "\n".join(paper_block(p, abstract_chars=TLDR_ABSTRACT_CHARS, authors=False, categories=False) for p in papers)
     return [{"role": "system", "content": TLDR_PROMPT},
             {"role": "user", "content": f"Write TL;DRs for these {len(papers)} papers.\n<papers>\n{blocks}\n</papers>"}]
 
