@@ -221,3 +221,14 @@ def test_parse_scores_keeps_only_asked_ids_and_clamps():
         parse_scores('{"scores": []}', "stop", ["a"])
     with pytest.raises(ValueError, match="cut off"):
         parse_scores('{"scores": [{"id": "a", "score": 3}]}', "length", ["a"])
+
+
+@pytest.mark.parametrize("text", ["", "null", "[]", "{}", '{"scores": "all 10"}', '{"scores": [1, 2]}',
+                                  '{"scores": [{"id": "a", "score": "high"}]}', "[" * 3000, '"text"',
+                                  '{"scores": {"a": {"score": 4, "reason": "ok"}}}'])
+def test_parse_scores_never_raises_anything_but_valueerror(text):
+    try:
+        got = parse_scores(text, "stop", ["a"])
+    except ValueError:
+        return
+    assert got == {"a": (4, "ok")}  # the id-keyed mapping shape is accepted

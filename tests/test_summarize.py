@@ -180,3 +180,16 @@ def test_cli_summarize_json_offline(app, capsys):
     assert main(["--home", str(app.settings.home), "summarize", pid, "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["paper_id"] == pid and row["label"] == "offline summary" and row["tldr"]
+
+
+@pytest.mark.parametrize("text", ["", "null", "{}", '{"papers": 3}', '{"papers": [{"id": "a", "tldr": ""}]}',
+                                  '{"papers": [{"id": "zzz", "tldr": "Other paper entirely here."}]}',
+                                  '{"a": "A direct mapping of id to TL;DR works."}'])
+def test_parse_tldrs_never_raises_anything_but_valueerror(text):
+    from papercast.tools.summarize import parse_tldrs
+
+    try:
+        got = parse_tldrs(text, "stop", ["a"])
+    except ValueError:
+        return
+    assert got["a"].tldr == "A direct mapping of id to TL;DR works."

@@ -498,7 +498,17 @@ def run_sync(coro: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
 
 
 def extract_json(text: str) -> Any:
-    """The JSON value in a model's answer: tolerates code fences and prose around one object."""
+    """The JSON value in a model's answer: tolerates code fences and prose around one object.
+
+    Anything unparsable, including pathological nesting, is a ``ValueError``.
+    """
+    try:
+        return _extract_json(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _extract_json(text: str) -> Any:
     stripped = text.strip()
     fenced = re.search(r"```(?:json)?\s*(.*?)```", stripped, re.DOTALL)
     if fenced:
