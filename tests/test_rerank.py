@@ -225,6 +225,7 @@ def test_parse_scores_keeps_only_asked_ids_and_clamps():
 
 @pytest.mark.parametrize("text", ["", "null", "[]", "{}", '{"scores": "all 10"}', '{"scores": [1, 2]}',
                                   '{"scores": [{"id": "a", "score": "high"}]}', "[" * 3000, '"text"',
+                                  '{"scores": [{"id": "a", "score": Infinity}, {"id": "a", "score": NaN}]}',
                                   '{"scores": {"a": {"score": 4, "reason": "ok"}}}'])
 def test_parse_scores_never_raises_anything_but_valueerror(text):
     try:

@@ -95,7 +95,7 @@ def parse_scores(text: str, finish_reason: str | None, wanted: Sequence[str]) ->
             continue
         try:
             score = round(float(row.get("score")))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # None, "high", NaN, Infinity
             continue
         out[pid] = (min(10, max(1, score)), one_line(str(row.get("reason") or ""), 200))
     if not out:
