@@ -182,3 +182,9 @@ def test_cli_digest_bad_input_is_exit_2(app, capsys, args):
 
     assert main(["--home", str(app.settings.home), "digest", *args]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_no_llm_digest_sends_nothing_and_says_offline(make_app, llm_server, llm_settings):
+    digest = make_app(llm_settings).digest(n=3, use_llm=False)
+    assert llm_server.requests == [] and digest.mode == "offline" and digest.overview_by == "computed"
+    assert "offline mode: no LLM used" in render_markdown(digest)

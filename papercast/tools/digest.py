@@ -186,7 +186,7 @@ def build_digest(app: Papercast, *, profile: str | None = None, n: int = 10, sin
     notices = list(dict.fromkeys([*reading.llm_notes, *app.llm_notices()]))
     notices = [n for n in notices if not any(n != other and n in other for other in notices)]  # said already
     return Digest(profile=target.name, items=items, since=reading.since, until=reading.until, overview=overview,
-                  overview_by=by, mode=app.settings.model or "offline", usage=app.llm_usage(),
+                  overview_by=by, mode=app.settings.model if llm_on else "offline", usage=app.llm_usage(),
                   generated=datetime.now(UTC), window_count=count, note=note, notices=notices)
 
 
