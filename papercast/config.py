@@ -37,6 +37,8 @@ class Settings:
     llm_timeout: float = 60.0
     llm_concurrency: int = 4
     rerank_top_k: int = 30
+    chat_max_steps: int = 8  # model <-> tools rounds in one chat turn before it must answer
+    chat_context_window: int | None = None  # tokens; None = the model's own window (litellm)
     sources: tuple[str, ...] = ("hf", "arxiv")
     arxiv_categories: tuple[str, ...] = ("cs.CL", "cs.LG", "cs.AI", "cs.CV")
     arxiv_min_interval: float = 3.0  # arXiv's API etiquette: at least 3 s between requests
@@ -84,6 +86,8 @@ _ENV = {
     "llm_timeout": "PAPERCAST_LLM_TIMEOUT",
     "llm_concurrency": "PAPERCAST_LLM_CONCURRENCY",
     "rerank_top_k": "PAPERCAST_RERANK_TOP_K",
+    "chat_max_steps": "PAPERCAST_CHAT_MAX_STEPS",
+    "chat_context_window": "PAPERCAST_CHAT_CONTEXT_WINDOW",
     "sources": "PAPERCAST_SOURCES",
     "arxiv_categories": "PAPERCAST_ARXIV_CATEGORIES",
     "arxiv_min_interval": "PAPERCAST_ARXIV_MIN_INTERVAL",

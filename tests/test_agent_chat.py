@@ -30,7 +30,7 @@ sample_store = agent_helpers.sample_store
 @pytest.fixture
 def agent(llm_server, settings, sample_store, monkeypatch):
     """The service on the sample, pointed at the scripted server; no retries, a 4-step limit."""
-    cfg = point_settings(llm_server, settings, monkeypatch, extra={"llm_retries": 0, "chat_max_steps": 4})
+    cfg = point_settings(llm_server, settings, monkeypatch, chat_max_steps=4, extra={"llm_retries": 0})
     return with_sample(cfg, sample_store)
 
 
@@ -171,7 +171,7 @@ def test_state_changes_the_user_asked_for_go_through(agent, llm_server):
 def test_long_threads_are_trimmed_for_the_model_not_on_disk(agent, llm_server):
     from papercast.service import Papercast
 
-    small = Papercast(agent.settings.with_overrides(extra={"llm_retries": 0, "chat_context_window": 1500}))
+    small = Papercast(agent.settings.with_overrides(chat_context_window=1500, extra={"llm_retries": 0}))
     filler = "background " * 300  # ~600 tokens per user message
     for i in range(4):
         llm_server.queue(Reply.text(f"answer {i}"))

@@ -29,7 +29,6 @@ from papercast.errors import UserError
 if TYPE_CHECKING:
     from papercast.service import Papercast
 
-DEFAULT_MAX_STEPS = 8
 MAX_MESSAGE_CHARS = 20_000
 _THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _THREADS_SQL = """CREATE TABLE IF NOT EXISTS papercast_threads (
@@ -89,9 +88,8 @@ def _model_config(app: Papercast) -> Any:
         return None
     from papercast.agent.llm_node import ModelConfig
 
-    extra = app.settings.extra or {}
-    return ModelConfig(client=app.llm, context_window=extra.get("chat_context_window"),
-                       max_steps=int(extra.get("chat_max_steps", DEFAULT_MAX_STEPS)))
+    return ModelConfig(client=app.llm, context_window=app.settings.chat_context_window,
+                       max_steps=app.settings.chat_max_steps)
 
 
 _GRAPHS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
