@@ -63,6 +63,10 @@ class StoreChanged(Message):
         self.count = count
 
 
+class FeedbackRecorded(Message):
+    """A worker stored feedback: other screens re-load when they next show."""
+
+
 class ProfileChanged(Message):
     """The active profile or its contents changed: every list re-ranks."""
 

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 
 from papercast.models import Profile
 from papercast.tui.background import FailedTask, one_line
-from papercast.tui.messages import ListLoaded
+from papercast.tui.messages import FeedbackRecorded, ListLoaded
 from papercast.tui.widgets.paper_list import PaperList, Row
 from papercast.tui.widgets.status_bar import StatusBar
 from papercast.tui.window import PRESETS, Window, describe
@@ -83,6 +83,7 @@ class PaperListScreen(Screen):
         self.undo_stack: list[UndoEntry] = []
         self.last_update = 0.0  # perf_counter() when rows were last shown (the benchmark reads it)
         self.last_feedback_shown = 0.0  # perf_counter() when a key's feedback was last drawn
+        self.last_ranked = 0.0  # perf_counter() when a worker last finished loading rows
 
     @property
     def service(self) -> Any:
@@ -146,6 +147,7 @@ class PaperListScreen(Screen):
         except Exception as exc:
             self.app.call_from_thread(self._load_failed, exc)
             return
+        self.last_ranked = time.perf_counter()
         note = loaded.note
         app: Any = self.app
         if two_pass:
@@ -284,18 +286,17 @@ class PaperListScreen(Screen):
                             keep: int | None) -> None:
         service = self.service
         try:
-            service.feedback([paper_id], kind, undo=undo)
-            if not undo and kind in OPPOSITE:
-                service.feedback([paper_id], OPPOSITE[kind], undo=True)
+            service.feedback([paper_id], kind, undo=undo)  # a like removes a dislike, and vice versa
         except Exception as exc:
             self.app.call_from_thread(self.app.report_error, f"Could not save {kind}", one_line(exc))  # type: ignore[attr-defined]
             return
-        self.app.call_from_thread(self._feedback_recorded)
+        self.post_message(FeedbackRecorded())  # not call_from_thread: the re-rank must not wait for the UI
         if self.reranks:
             self._load_in_thread(generation, keep, True)
 
-    def _feedback_recorded(self) -> None:
+    def on_feedback_recorded(self, message: FeedbackRecorded) -> None:
         """Other screens re-load when they next show; this one re-ranks itself."""
+        message.stop()
         app: Any = self.app
         self.loaded_version = app.data_version + 1
         app.data_version += 1
