@@ -278,8 +278,8 @@ class PaperListScreen(Screen):
     def _send(self, paper_id: str, kind: str, undo: bool) -> None:
         """Record feedback in a worker; on ranked lists, re-rank right after in the same worker."""
         generation = self.generation = self.generation + 1 if self.reranks else self.generation
-        keep = self.papers.highlighted
-        self.run_worker(partial(self._feedback_in_thread, paper_id, kind, undo, generation, keep),
+        # keep=None: the re-ranked list keeps the cursor where it is when the result lands
+        self.run_worker(partial(self._feedback_in_thread, paper_id, kind, undo, generation, None),
                         thread=True, group="feedback", exit_on_error=False)
 
     def _feedback_in_thread(self, paper_id: str, kind: str, undo: bool, generation: int,
