@@ -227,3 +227,33 @@ async def test_window_fallback_note_palette_and_profile_switch(app):
         await wait_loaded(pilot, trending)
         assert trending.query_one("#list-note").display, "trending falls back to the latest week too"
         assert trending.papers.rows
+
+
+async def test_refresh_fetches_in_the_background_with_a_progress_bar(app, fixtures_dir):
+    from textual.widgets import ProgressBar
+
+    hf_day = (fixtures_dir / "hf_daily_papers_2026-08-21.json").read_bytes()
+
+    def sources() -> httpx.AsyncClient:
+        async def handle(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(0.3)
+            if request.url.host == "huggingface.co":
+                return httpx.Response(200, content=hf_day, headers={"content-type": "application/json"})
+            return httpx.Response(404, text="no arXiv today")  # one source fails, the other's papers land
+
+        return httpx.AsyncClient(transport=httpx.MockTransport(handle))
+
+    tui = make_tui(app, fetch_client=sources)
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        generation = screen.applied_generation
+        await pilot.press("r")
+        bar = screen.query_one("#status-progress", ProgressBar)
+        assert bar.display and "Fetching new papers" in str(screen.query_one("#status-task").render())
+        await wait_for(pilot, lambda: any("Fetched" in n.message for n in notifications(tui)), what="the fetch")
+        done = next(n.message for n in notifications(tui) if "Fetched" in n.message)
+        assert done.startswith("Fetched 17 papers")
+        assert any(n.severity == "warning" and "arxiv" in n.message.lower() for n in notifications(tui))
+        assert not bar.display and not tui.status.tasks
+        await wait_loaded(pilot, screen, after=generation)  # the list re-ranked with the fetched papers
+        assert tui.status.count == app.count()
