@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
-from test_tui_helpers import notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
+from test_tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
 from textual.widgets import Input, OptionList, TextArea
 
 from papercast.tui.screens.lists import ReadingListScreen
 from papercast.tui.screens.paper import PaperScreen
 from papercast.tui.screens.profile import ProfileScreen
+
+from llm_server import Reply, llm_server, llm_settings  # noqa: F401
 
 
 async def test_paper_screen_shows_details_summary_and_similar(tui, app):
@@ -122,3 +124,29 @@ async def test_feedback_lists_and_profile_management(tui, app):
         assert isinstance(tui.screen, ProfileScreen)
         await pilot.press("1")
         assert isinstance(tui.screen, ReadingListScreen)
+
+
+async def test_llm_summary_is_written_in_a_worker_and_labelled(llm_server, llm_settings, app):
+    from papercast.service import Papercast
+
+    draft = {"tldr": "A scripted one-sentence summary from the loopback model.",
+             "contributions": ["first contribution", "second contribution"],
+             "method": "A method.", "results": "Results with numbers.", "limitations": "not stated",
+             "keywords": ["scripted", "loopback"]}
+
+    def respond(body: dict) -> object:
+        system = " ".join(str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system")
+        return Reply.json(draft) if "structured summaries" in system else None
+
+    llm_server.responder = respond
+    tui = make_tui(Papercast(llm_settings))  # same home as ``app``: the sample is loaded
+    async with tui.run_test(size=(100, 32)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("enter")
+        paper = await wait_for(pilot, lambda: isinstance(tui.screen, PaperScreen) and tui.screen)
+        await wait_for(pilot, lambda: paper.summary is not None, timeout=60, what="the LLM summary")
+        await pilot.pause()
+        shown = paper.query_one("#paper-summary").source
+        assert paper.summary.model == "openai/test-model"
+        assert draft["tldr"] in shown and "summary by openai/test-model" in shown
+        assert "second contribution" in shown
