@@ -227,7 +227,7 @@ def _author_match(paper: Paper, followed: dict[str, str]) -> str | None:
     return None
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, steps: int = 8) -> np.ndarray:
+def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, steps: int = 3) -> np.ndarray:
     """L2-regularized weighted logistic regression by Newton steps (d <= 400, so exact solves are
     cheap). Returns weights with the bias last."""
     xb = np.hstack([x, np.ones((len(x), 1), dtype=x.dtype)]).astype(np.float64)
@@ -248,10 +248,15 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     """The top ``n`` papers of the window for ``profile``, best first, each with reasons."""
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
-    since, until, note = resolve_window(store, since, until)
     from papercast.tools.window import load_window
 
-    window = load_window(store, since, until)
+    window = None
+    note = None
+    if since is not None and until is not None and since <= until:
+        window = load_window(store, since, until)  # the usual case: no probing needed
+    if window is None or not window.papers:
+        since, until, note = resolve_window(store, since, until)
+        window = load_window(store, since, until)
     items = rank_papers(store, profile, window.papers, window.matrix, n=n, weights=weights)
     for item in items:  # the ranked papers were built lean; what is shown is parsed in full
         item.paper = window.paper(item.paper.id)
@@ -293,14 +298,15 @@ def compute_signals(store: PaperStore, profile: Profile, papers: list[Paper], ma
                     reference: date | None = None) -> Signals | None:
     """Every signal for the papers the profile may see (read, dismissed, excluded are dropped)."""
     read = set(profile.liked) | set(profile.disliked) | set(profile.saved) | set(profile.dismissed)
-    texts = [normalize_phrase(p.embedding_text) for p in papers]
     excluded = [k for k in profile.excluded_keywords if normalize_phrase(k)]
+    # Phrase matching needs normalized texts: made only when the profile has phrases to match.
+    texts = [normalize_phrase(p.embedding_text) for p in papers] if excluded or profile.keywords else None
     keep = [i for i, p in enumerate(papers)
-            if p.id not in read and not any(phrase_in(k, texts[i]) for k in excluded)]
+            if p.id not in read and not (texts and any(phrase_in(k, texts[i]) for k in excluded))]
     if not keep:
         return None
     papers = [papers[i] for i in keep]
-    texts = [texts[i] for i in keep]
+    texts = [texts[i] for i in keep] if texts else None
     emb = _unit(np.asarray(matrix, dtype=np.float32)[keep])
     mean = emb.mean(axis=0) if len(emb) > 1 else np.zeros(emb.shape[1], dtype=np.float32)
     cen = _unit(emb - mean)
@@ -324,7 +330,8 @@ def compute_signals(store: PaperStore, profile: Profile, papers: list[Paper], ma
     sig.q_terms = tokens(profile.interests)
     kw_terms = [t for k in profile.keywords for t in tokens(k)]
     lexical = sig.index.score(sig.q_terms + kw_terms, {t: 2.0 for t in kw_terms})
-    sig.kw_hits = [[k for k in profile.keywords if phrase_in(k, text)] for text in texts]
+    sig.kw_hits = ([[k for k in profile.keywords if phrase_in(k, text)] for text in texts] if texts
+                   else [[] for _ in papers])
     if sig.q_terms or kw_terms:
         has_kw = np.array([len(h) > 0 for h in sig.kw_hits], np.float32)
         sig.values["lexical"] = lexical / (float(lexical.max()) or 1.0) + 0.5 * has_kw
@@ -364,7 +371,7 @@ def compute_signals(store: PaperStore, profile: Profile, papers: list[Paper], ma
     # against the candidates (mostly not relevant) and the disliked ones.
     if len(pos_ids) >= 5:
         rng = np.random.default_rng(0)
-        bg = rng.choice(len(cen), size=min(len(cen), 500), replace=False)
+        bg = rng.choice(len(cen), size=min(len(cen), 400), replace=False)
         x_parts = [pv, cen[bg]]
         y_parts = [np.ones(len(pv)), np.zeros(len(bg))]
         w_parts = [np.full(len(pv), len(bg) / len(pv)), np.ones(len(bg))]
