@@ -69,3 +69,28 @@ async def test_first_start_loads_the_sample_and_creates_a_starter_profile(empty_
         assert any("Loaded 452 sample papers" in m for m in messages)
         assert any("starter profile" in m and "4" in m for m in messages), "says how to edit the profile"
         assert tui.status.count == 452 and screen.papers.rows
+
+
+async def test_the_next_start_shows_the_last_list_at_once(app):
+    from test_tui_helpers import make_tui, row_ids, wait_for, wait_loaded
+
+    from papercast.tui import last_list
+
+    first = make_tui(app)
+    async with first.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        ranked = row_ids(screen)
+        await wait_for(pilot, lambda: last_list.path_for(app.settings.home).exists(), what="the saved list")
+        assert screen.last_session_shown == 0.0, "nothing saved before the first start"
+
+    second = make_tui(app)
+    async with second.run_test(size=(100, 32)) as pilot:
+        screen = pilot.app.screen
+        assert screen.last_session_shown > 0.0 and screen.last_session_ids == ranked
+        await wait_loaded(pilot, screen)
+        assert row_ids(screen) == ranked, "then the fresh ranking replaces it"
+        assert "Last session" not in str(screen.query_one("#list-note").render())
+
+    other_window = make_tui(app, window="month")  # another window: no stale list from this one
+    async with other_window.run_test(size=(100, 32)) as pilot:
+        assert pilot.app.screen.last_session_shown == 0.0

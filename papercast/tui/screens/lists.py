@@ -9,6 +9,7 @@ and — on the reading list — followed by a re-rank in the same worker.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -113,6 +114,11 @@ class PaperListScreen(Screen):
         self.watch(self.app, "data_version", self._data_changed, init=False)
         if getattr(self.app, "ready", False):
             self.reload()
+        else:
+            self.show_last_session()
+
+    def show_last_session(self) -> None:
+        """Before the store is open: the last session's rows for this window, if any (reading list)."""
 
     # -- loading ---------------------------------------------------------------------------
     def _data_changed(self, version: int) -> None:
@@ -201,9 +207,18 @@ class PaperListScreen(Screen):
     def empty_text(self) -> str:
         return "No papers here. Press r to fetch today's papers or w to pick another window."
 
+    def store_ready(self) -> bool:
+        """Keys that touch the store wait until start-up opened it (the list may be last session's)."""
+        if getattr(self.app, "ready", False):
+            return True
+        self.notify("Still opening the paper store — one moment.", timeout=2)
+        return False
+
     # -- opening ---------------------------------------------------------------------------
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
+        if not self.store_ready():
+            return
         row = self.papers.current
         if row is not None:
             self.app.open_paper(row.paper.id, row.reasons)  # type: ignore[attr-defined]
@@ -216,7 +231,7 @@ class PaperListScreen(Screen):
     # -- feedback --------------------------------------------------------------------------
     def action_feedback(self, kind: str) -> None:
         row = self.papers.current
-        if row is None:
+        if row is None or not self.store_ready():
             return
         undo = kind in row.marks
         if self.triage and not undo:
@@ -238,7 +253,7 @@ class PaperListScreen(Screen):
 
     def action_hide(self) -> None:
         row = self.papers.current
-        if row is not None:
+        if row is not None and self.store_ready():
             self._take_out(row, "dismiss")
 
     def _take_out(self, row: Row, kind: str) -> None:
@@ -256,6 +271,8 @@ class PaperListScreen(Screen):
         empty.display = not self.papers.rows
 
     def action_undo(self) -> None:
+        if not self.store_ready():
+            return
         if not self.undo_stack:
             self.notify("Nothing to undo.")
             return
@@ -336,6 +353,8 @@ class PaperListScreen(Screen):
         app.data_version += 1
 
     def action_switch_profile(self) -> None:
+        if not self.store_ready():
+            return
         try:
             profiles = self.service.profile_list()
             active = self.service.active_profile().name
@@ -361,7 +380,8 @@ class PaperListScreen(Screen):
         self.app.start_task("profile", f"Switching to {name}", use, done)  # type: ignore[attr-defined]
 
     def action_search(self) -> None:
-        self.app.push_screen(SearchScreen())
+        if self.store_ready():
+            self.app.push_screen(SearchScreen())
 
 
 def _span(kind: str, app: Any) -> tuple[Any, Any]:
@@ -381,6 +401,43 @@ class ReadingListScreen(PaperListScreen):
     reranks = True
     triage = True  # liked, disliked, saved and dismissed papers count as read: the ranker drops them
     heading = "Reading list"
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.last_session_shown = 0.0  # perf_counter() when last session's rows were shown
+        self.last_session_ids: list[str] = []
+
+    def _window_key(self) -> str:
+        window: Window = self.app.window  # type: ignore[attr-defined]
+        return f"{window.kind}:{window.since}:{window.until}"
+
+    def show_last_session(self) -> None:
+        from papercast.tui import last_list
+
+        saved = last_list.load(self.service.settings.home, self._window_key())
+        if not saved or not saved[1] or self.applied_generation:
+            return
+        title, rows = saved
+        self.query_one("#list-loading").display = False
+        self.query_one("#list-title", Static).update(title)
+        note = self.query_one("#list-note", Static)
+        note.update("Last session's list — updating…")
+        note.display = True
+        self.papers.show_rows(rows)
+        self.last_session_shown = time.perf_counter()
+        self.last_session_ids = [r.paper.id for r in rows]
+
+    def on_list_loaded(self, message: ListLoaded) -> None:
+        super().on_list_loaded(message)
+        if message.generation == self.applied_generation and message.rows:
+            self.run_worker(partial(self._save_last, self._window_key(), message.title, list(message.rows)),
+                            thread=True, group="last-list", exit_on_error=False)
+
+    def _save_last(self, window_key: str, title: str, rows: list[Row]) -> None:
+        from papercast.tui import last_list
+
+        with contextlib.suppress(OSError):  # a read-only home only loses the fast start
+            last_list.save(self.service.settings.home, window_key, title, rows)
 
     def slow_pass(self, interactive: bool) -> bool:
         settings = getattr(self.service, "settings", None)
