@@ -153,3 +153,10 @@ def test_mmr_drops_near_duplicates():
     score = np.array([3.0, 2.9, 2.0, 1.0], dtype=np.float32)
     assert _mmr(score, vecs, 2, diversity=0.3) == [0, 2]  # the duplicate of #0 waits
     assert _mmr(score, vecs, 2, diversity=0.0) == [0, 1]
+
+
+def test_latest_date_probes_agree_with_a_full_scan(app):
+    from papercast.tools.rank import latest_date
+
+    for before in (None, date(2026, 8, 16), date(2026, 7, 1), date(2026, 6, 30), date(2031, 1, 1)):
+        assert latest_date(app.store, before) == app.store.latest_date(before), before
