@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from papercast.models import Profile, Recommendation
 from papercast.tools.llm import (
@@ -21,7 +21,7 @@ from papercast.tools.llm import (
     LLMClient,
     LLMUnavailable,
     escape_data,
-    extract_json,
+    json_rows,
     one_line,
     paper_block,
     run_sync,
@@ -74,17 +74,7 @@ def rerank_messages(profile: Profile, items: Sequence[Recommendation]) -> list[d
 
 def parse_scores(text: str, finish_reason: str | None, wanted: Sequence[str]) -> dict[str, tuple[int, str]]:
     """id -> (score 1..10, reason) for the wanted ids the answer scores; ValueError when unusable."""
-    if finish_reason == "length":
-        raise ValueError("the answer was cut off (finish_reason=length)")
-    try:
-        data: Any = extract_json(text)
-    except (ValueError, TypeError):
-        raise ValueError("not valid JSON") from None
-    rows = data.get("scores", data.get("papers")) if isinstance(data, dict) else data
-    if isinstance(rows, dict):  # {"id": {"score":..}} or {"id": 7}
-        rows = [{"id": k, **(v if isinstance(v, dict) else {"score": v})} for k, v in rows.items()]
-    if not isinstance(rows, list):
-        raise ValueError('no "scores" list')
+    rows = json_rows(text, finish_reason, keys=("scores", "papers"), value_key="score")
     allowed = set(wanted)
     out: dict[str, tuple[int, str]] = {}
     for row in rows:

@@ -30,6 +30,7 @@ from papercast.tools.llm import (
     LLMClient,
     LLMUnavailable,
     extract_json,
+    json_rows,
     one_line,
     paper_block,
     run_sync,
@@ -353,17 +354,7 @@ def tldr_messages(papers: Sequence[Paper]) -> list[dict[str, str]]:
 
 def parse_tldrs(text: str, finish_reason: str | None, wanted: Sequence[str]) -> dict[str, SummaryDraft]:
     """id -> validated draft for the wanted ids the answer covers; ValueError when it covers none."""
-    if finish_reason == "length":
-        raise ValueError("the answer was cut off (finish_reason=length)")
-    try:
-        data: Any = extract_json(text)
-    except (ValueError, TypeError):
-        raise ValueError("not valid JSON") from None
-    rows = data.get("papers", data.get("tldrs")) if isinstance(data, dict) else data
-    if isinstance(rows, dict):
-        rows = [{"id": k, **(v if isinstance(v, dict) else {"tldr": v})} for k, v in rows.items()]
-    if not isinstance(rows, list):
-        raise ValueError('no "papers" list')
+    rows = json_rows(text, finish_reason, keys=("papers", "tldrs"), value_key="tldr")
     out: dict[str, SummaryDraft] = {}
     for row in rows:
         if isinstance(row, dict) and str(row.get("id", "")).strip() in set(wanted):
