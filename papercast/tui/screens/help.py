@@ -34,7 +34,7 @@ HELP = """\
 `ctrl+o` open a paper mentioned in the chat · `escape` leave the input
 
 **Profile** — `ctrl+s` save (re-ranks) · `ctrl+n` new · `ctrl+r` rename · `ctrl+l` switch ·
-`ctrl+d` delete · `delete` on a liked/disliked/saved paper removes it
+`ctrl+d` delete · on a liked/disliked/saved paper: `enter` opens it, `delete` removes it
 
 The status bar says which mode is active: *offline mode* (no LLM: extractive summaries and
 retrieval-based answers) or the LLM model name from `PAPERCAST_MODEL`.

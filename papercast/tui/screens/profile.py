@@ -234,6 +234,12 @@ class ProfileScreen(Screen):
         self._run(f"Removing {pid}", lambda: self.service.feedback([pid], kind, undo=True),
                   f"Removed {pid} from {kind}d papers." if kind != "save" else f"Removed {pid} from saved papers.")
 
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a liked / disliked / saved paper opens it."""
+        event.stop()
+        if event.option.id:
+            self.app.open_paper(event.option.id)  # type: ignore[attr-defined]
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {"btn-save": self.action_save, "btn-new": self.action_new, "btn-rename": self.action_rename,
                    "btn-switch": self.action_switch, "btn-delete": self.action_delete_profile}
