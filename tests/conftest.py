@@ -7,6 +7,7 @@ loopback LLM server themselves.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from llm_server import llm_server, llm_settings  # noqa: F401  (fixtures for every test module)
 
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
@@ -101,7 +104,8 @@ def settings(tmp_path: Path, chroma_mode: str, request: pytest.FixtureRequest):
     if chroma_mode == "server":
         chroma_url = request.getfixturevalue("chroma_server")
         _reset_server_collection(chroma_url)
-    return load_settings(home=tmp_path / "home", chroma_url=chroma_url)
+    # Tests never reach arXiv, so its 3 s etiquette pause would only slow them down.
+    return load_settings(home=tmp_path / "home", chroma_url=chroma_url, arxiv_min_interval=0.0)
 
 
 def _reset_server_collection(url: str) -> None:
@@ -109,10 +113,8 @@ def _reset_server_collection(url: str) -> None:
     from papercast.store.papers import COLLECTION, make_client
 
     client = make_client(load_settings(home="/nonexistent", chroma_url=url))
-    try:
+    with contextlib.suppress(Exception):  # not there yet
         client.delete_collection(COLLECTION)
-    except Exception:  # not there yet
-        pass
 
 
 @pytest.fixture
@@ -123,8 +125,51 @@ def empty_app(settings):
     return Papercast(settings)
 
 
+@pytest.fixture(scope="session")
+def sample_home_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with the 452-paper sample loaded, built once per session (copies cost ~10 ms, loads ~2 s)."""
+    from papercast.config import load_settings
+    from papercast.service import Papercast
+
+    home = tmp_path_factory.mktemp("sample-template") / "home"
+    Papercast(load_settings(home=home)).ensure_sample()
+    return home
+
+
+def copy_sample(template: Path, settings):
+    """The service for ``settings`` on a copy of the sample home (loaded the usual way on a server)."""
+    from papercast.service import Papercast
+
+    if settings.chroma_url is None and not settings.home.exists():
+        shutil.copytree(template, settings.home)
+    app = Papercast(settings)
+    app.ensure_sample()  # a no-op on a copy
+    return app
+
+
 @pytest.fixture
-def app(empty_app):
+def app(settings, sample_home_template: Path):
     """The service with the bundled sample (452 real papers, precomputed embeddings) loaded."""
-    empty_app.ensure_sample()
-    return empty_app
+    return copy_sample(sample_home_template, settings)
+
+
+# LLM tests: litellm's real HTTP path against the scripted loopback server of llm_server.py.
+FAST_LLM = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
+
+
+@pytest.fixture(scope="session")
+def litellm_loaded():
+    """Import litellm (~8 s) once per session, the way papercast does."""
+    from papercast.tools.llm import load_litellm
+
+    return load_litellm()
+
+
+@pytest.fixture
+def make_app(sample_home_template: Path):
+    """A service on a copy of the sample home with these settings and fast LLM retries."""
+
+    def make(settings, **overrides):
+        return copy_sample(sample_home_template, settings.with_overrides(extra=FAST_LLM, **overrides))
+
+    return make

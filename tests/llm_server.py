@@ -428,28 +428,3 @@ class PaperModel:
             self.seen["overview"] = self.seen.get("overview", 0) + 1
             return Reply.text(f"Today brings {len(blocks)} papers worth reading. They share a common theme.")
         return None
-
-
-# -- a papercast home with the bundled sample, built once ---------------------------------------------------
-@pytest.fixture(scope="session")
-def sample_home_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A home with the 452-paper sample loaded, built once per session: copy it with ``copy_home``.
-
-    Loading the sample costs ~2 s; copying the finished home costs ~10 ms.
-    """
-    from papercast.config import load_settings
-    from papercast.service import Papercast
-
-    home = tmp_path_factory.mktemp("sample-template") / "home"
-    Papercast(load_settings(home=home)).ensure_sample()
-    return home
-
-
-def sample_app(template: Any, settings: Any) -> Any:
-    """A service on a fresh copy of the sample home, at ``settings.home``."""
-    import shutil
-
-    from papercast.service import Papercast
-
-    shutil.copytree(template, settings.home)
-    return Papercast(settings)

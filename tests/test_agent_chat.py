@@ -12,26 +12,21 @@ import os
 import subprocess
 import sys
 
-import agent_helpers
 import numpy as np
 import pytest
-from agent_helpers import PAPER, with_sample
 
 from papercast.models import Paper
 
-import llm_server as server_module
+from agent_helpers import PAPER
+from conftest import copy_sample
 from llm_server import DUMMY_API_KEY, TEST_MODEL, Reply, point_settings
-
-llm_server = server_module.llm_server  # the fixture, used by name
-
-sample_store = agent_helpers.sample_store
 
 
 @pytest.fixture
-def agent(llm_server, settings, sample_store, monkeypatch):
+def agent(llm_server, settings, sample_home_template, monkeypatch):
     """The service on the sample, pointed at the scripted server; no retries, a 4-step limit."""
     cfg = point_settings(llm_server, settings, monkeypatch, chat_max_steps=4, extra={"llm_retries": 0})
-    return with_sample(cfg, sample_store)
+    return copy_sample(sample_home_template, cfg)
 
 
 def tool_messages(request: dict) -> list[dict]:
@@ -205,14 +200,14 @@ def test_thread_continues_in_a_new_process(agent, llm_server):
     assert (info.id, info.turns, info.title) == ("resume-me", 2, "what should I read about prefill?")
 
 
-def test_unknown_server_is_an_offline_fallback_not_a_crash(settings, sample_store, monkeypatch):
+def test_unknown_server_is_an_offline_fallback_not_a_crash(settings, sample_home_template, monkeypatch):
     """No server at all (connection refused): the turn still answers, from the library."""
     from conftest import free_port
 
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
     cfg = settings.with_overrides(model=TEST_MODEL, api_base=f"http://127.0.0.1:{free_port()}/v1",
                                   extra={"llm_retries": 0})
-    app = with_sample(cfg, sample_store)
+    app = copy_sample(sample_home_template, cfg)
     answer = app.chat("long-context attention")
     assert answer.offline and "connection" in answer.text.lower()
 

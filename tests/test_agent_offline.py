@@ -7,18 +7,10 @@ import asyncio
 import json
 import re
 
-import agent_helpers
-import pytest
-from agent_helpers import OTHER, PAPER, with_sample
-
 from papercast.cli import main
 
-sample_store = agent_helpers.sample_store
-
-
-@pytest.fixture
-def app(settings, sample_store):
-    return with_sample(settings, sample_store)
+from agent_helpers import OTHER, PAPER
+from conftest import copy_sample
 
 
 def cited_ids(text: str) -> list[str]:
@@ -102,8 +94,8 @@ def test_offline_turn_streams_events_and_threads_persist(app):
     assert [m["role"] for m in shown] == ["user", "tool", "assistant", "user", "tool", "assistant"]
 
 
-def test_cli_chat(settings, sample_store, capsys):
-    with_sample(settings, sample_store)
+def test_cli_chat(settings, sample_home_template, capsys):
+    copy_sample(sample_home_template, settings)
     home = str(settings.home)
     assert main(["--home", home, "chat", "--thread", "cli", "what should I read today?"]) == 0
     out = capsys.readouterr().out

@@ -11,16 +11,14 @@ from datetime import date
 
 import httpx
 import pytest
-import smtp_helpers
-from smtp_helpers import parts
 
 from papercast.cli import main
 from papercast.service import Papercast
 
-import llm_server as server_module
+import smtp_helpers
 from llm_server import Reply, point_settings
+from smtp_helpers import parts
 
-llm_server = server_module.llm_server
 smtp_plain = smtp_helpers.smtp_plain
 FIXTURE = "hf_daily_papers_2026-08-21.json"
 TODAY = date(2026, 8, 21)
@@ -43,13 +41,8 @@ def transport(fixtures_dir, *, hf_ok: bool = True, offline: bool = False) -> htt
     return client
 
 
-@pytest.fixture
-def fast(settings):
-    return dataclasses.replace(settings, arxiv_min_interval=0.0)
-
-
-def test_one_source_failing_still_makes_a_digest_and_emails_it(fast, fixtures_dir, tmp_path, smtp_plain):
-    app = Papercast(dataclasses.replace(fast, smtp_host=smtp_plain.host, smtp_port=smtp_plain.port))
+def test_one_source_failing_still_makes_a_digest_and_emails_it(settings, fixtures_dir, tmp_path, smtp_plain):
+    app = Papercast(dataclasses.replace(settings, smtp_host=smtp_plain.host, smtp_port=smtp_plain.port))
     hf_papers = json.loads((fixtures_dir / FIXTURE).read_text())
     client = transport(fixtures_dir)
     out = tmp_path / "digest.md"
@@ -81,8 +74,8 @@ def test_one_source_failing_still_makes_a_digest_and_emails_it(fast, fixtures_di
     assert any(line.startswith("fetch hf:") for line in lines)  # -v progress lines
 
 
-def test_without_network_the_digest_comes_from_the_store(fast, fixtures_dir):
-    app = Papercast(fast)
+def test_without_network_the_digest_comes_from_the_store(settings, fixtures_dir):
+    app = Papercast(settings)
     app.ensure_sample()
     report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
     assert report.offline_network and report.ok
@@ -91,16 +84,16 @@ def test_without_network_the_digest_comes_from_the_store(fast, fixtures_dir):
     assert "no network" in report.markdown
 
 
-def test_nothing_fetched_and_nothing_stored_is_not_ok(fast, fixtures_dir):
-    report = Papercast(fast).daily(client=transport(fixtures_dir, hf_ok=False), today=TODAY)
+def test_nothing_fetched_and_nothing_stored_is_not_ok(settings, fixtures_dir):
+    report = Papercast(settings).daily(client=transport(fixtures_dir, hf_ok=False), today=TODAY)
     assert not report.ok and "no papers in the store yet" in report.markdown
     assert {e.split(":")[0] for e in report.errors} == {"hf", "arxiv"}
     assert not report.offline_network  # the servers answered: this is not "no network"
 
 
-def test_a_failing_model_does_not_stop_the_pipeline(fast, fixtures_dir, llm_server, monkeypatch):
+def test_a_failing_model_does_not_stop_the_pipeline(settings, fixtures_dir, llm_server, monkeypatch):
     llm_server.responder = lambda body: Reply.error(500)
-    app = Papercast(point_settings(llm_server, fast, monkeypatch, extra={"llm_retries": 0}))
+    app = Papercast(point_settings(llm_server, settings, monkeypatch, extra={"llm_retries": 0}))
     app.ensure_sample()  # the stored papers (no embedding work): the model is what this test is about
     report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
     assert report.ok and len(report.recommended) == 3 and report.summarized == 3
@@ -109,12 +102,12 @@ def test_a_failing_model_does_not_stop_the_pipeline(fast, fixtures_dir, llm_serv
     assert "(offline" in report.markdown or "extractive" in report.markdown.lower()
 
 
-def test_with_a_model_it_ranks_summarizes_and_writes_the_overview(fast, fixtures_dir, llm_server, monkeypatch):
+def test_with_a_model_it_ranks_summarizes_and_writes_the_overview(settings, fixtures_dir, llm_server, monkeypatch):
     from llm_server import PaperModel
 
     model = PaperModel()
     llm_server.responder = model
-    app = Papercast(point_settings(llm_server, fast, monkeypatch, extra={"llm_retries": 0}))
+    app = Papercast(point_settings(llm_server, settings, monkeypatch, extra={"llm_retries": 0}))
     app.ensure_sample()
     report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
     assert report.ok and not [e for e in report.errors if not e.startswith(("hf", "arxiv"))]
@@ -124,11 +117,11 @@ def test_with_a_model_it_ranks_summarizes_and_writes_the_overview(fast, fixtures
     assert "LLM usage this run" in report.markdown
 
 
-def test_bad_input_fails_before_fetching(fast, fixtures_dir):
+def test_bad_input_fails_before_fetching(settings, fixtures_dir):
     from papercast.errors import UserError
 
     client = transport(fixtures_dir)
-    app = Papercast(fast)
+    app = Papercast(settings)
     with pytest.raises(UserError, match="profile"):
         app.daily("no-such-profile", client=client)
     with pytest.raises(UserError, match="PAPERCAST_SMTP_HOST"):

@@ -11,36 +11,11 @@ import pytest
 from papercast.models import Paper
 from papercast.service import Papercast
 from papercast.tools.digest import render_html, render_json, render_markdown
-from papercast.tools.llm import load_litellm
 from papercast.tools.summarize import summary_label
 
-try:
-    from llm_server import PaperModel, Reply, llm_server, llm_settings, sample_app, sample_home_template  # noqa: F401
-except ImportError:  # tests/ as a package
-    from tests.llm_server import PaperModel, Reply, llm_server, llm_settings, sample_app, sample_home_template  # noqa: F401
+from llm_server import PaperModel, Reply
 
-FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def litellm_module():
-    return load_litellm()
-
-
-@pytest.fixture
-def app(settings, sample_home_template) -> Papercast:
-    """The sample home, offline (a copy of a session-wide template: fast)."""
-    return sample_app(sample_home_template, settings)
-
-
-@pytest.fixture
-def make_app(sample_home_template):
-    """A service on a copy of the sample home with these settings (and fast retries)."""
-
-    def make(settings, **overrides) -> Papercast:
-        return sample_app(sample_home_template, settings.with_overrides(extra=FAST, **overrides))
-
-    return make
+pytestmark = pytest.mark.usefixtures("litellm_loaded")
 
 
 def test_offline_digest_has_everything_and_says_it_is_offline(app):

@@ -6,11 +6,12 @@ import logging
 import smtplib
 
 import pytest
-import smtp_helpers
-from smtp_helpers import SMTP_PASSWORD, SMTP_USER, parts
 
 from papercast.errors import RuntimeFailure, UserError
 from papercast.tools.email import PASSWORD_ENV, send_email
+
+import smtp_helpers
+from smtp_helpers import SMTP_PASSWORD, SMTP_USER, parts
 
 TEXT = "# Your papers\n\n1. [2509.04664] Why Language Models Hallucinate\n"
 # The SMTP server fixtures, used by name.

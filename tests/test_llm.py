@@ -24,19 +24,13 @@ from papercast.tools.llm import (
     session_usage,
 )
 
-try:
-    from llm_server import DUMMY_API_KEY, LLMServer, Reply, llm_server, llm_settings  # noqa: F401
-except ImportError:  # tests/ as a package
-    from tests.llm_server import DUMMY_API_KEY, LLMServer, Reply, llm_server, llm_settings  # noqa: F401
+from llm_server import DUMMY_API_KEY, LLMServer, Reply
 
 FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05}
 MSG = [{"role": "user", "content": "Say something about attention sinks, please."}]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def litellm_module():
-    """Import litellm once for the module (it takes seconds)."""
-    return load_litellm()
+pytestmark = pytest.mark.usefixtures("litellm_loaded")
 
 
 def make_client(settings, **extra) -> LLMClient:

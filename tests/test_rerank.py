@@ -11,56 +11,11 @@ import pytest
 
 from papercast.models import Paper, Recommendation
 from papercast.service import Papercast
-from papercast.tools.llm import load_litellm
 from papercast.tools.rerank import LLM_WEIGHT, blend, parse_scores
 
-try:
-    from llm_server import (  # noqa: F401,E501
-        DUMMY_API_KEY,
-        PaperModel,
-        Reply,
-        default_score,
-        llm_server,
-        llm_settings,
-        paper_blocks,
-        sample_app,
-        sample_home_template,
-    )
-except ImportError:  # tests/ as a package
-    from tests.llm_server import (  # noqa: F401
-        DUMMY_API_KEY,
-        PaperModel,
-        Reply,
-        default_score,
-        llm_server,
-        llm_settings,
-        paper_blocks,
-        sample_app,
-        sample_home_template,
-    )
+from llm_server import DUMMY_API_KEY, PaperModel, Reply, default_score, paper_blocks
 
-FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def litellm_module():
-    return load_litellm()
-
-
-@pytest.fixture
-def app(settings, sample_home_template) -> Papercast:
-    """The sample home, offline (a copy of a session-wide template: fast)."""
-    return sample_app(sample_home_template, settings)
-
-
-@pytest.fixture
-def make_app(sample_home_template):
-    """A service on a copy of the sample home with these settings (and fast retries)."""
-
-    def make(settings, **overrides) -> Papercast:
-        return sample_app(sample_home_template, settings.with_overrides(extra=FAST, **overrides))
-
-    return make
+pytestmark = pytest.mark.usefixtures("litellm_loaded")
 
 
 def expected_order(items: list[Recommendation], llm: dict[str, int]) -> list[str]:

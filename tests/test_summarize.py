@@ -10,7 +10,6 @@ import pytest
 
 from papercast.models import Paper
 from papercast.service import Papercast
-from papercast.tools.llm import load_litellm
 from papercast.tools.summarize import (
     PROMPT_VERSION,
     parse_summary,
@@ -18,31 +17,17 @@ from papercast.tools.summarize import (
     summary_label,
 )
 
-try:
-    from llm_server import PaperModel, Reply, llm_server, llm_settings, sample_app, sample_home_template  # noqa: F401
-except ImportError:  # tests/ as a package
-    from tests.llm_server import PaperModel, Reply, llm_server, llm_settings, sample_app, sample_home_template  # noqa: F401
+from llm_server import PaperModel, Reply
 
-FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
+pytestmark = pytest.mark.usefixtures("litellm_loaded")
 GOOD = {"tldr": "A method that compresses the KV cache with no loss.", "contributions": ["one", "two"],
         "method": "Block-sparse attention.", "results": "2x faster.", "limitations": "not stated",
         "keywords": ["kv cache", "attention"]}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def litellm_module():
-    return load_litellm()
-
-
 @pytest.fixture
-def app(settings, sample_home_template) -> Papercast:
-    """The sample home, offline (a copy of a session-wide template: fast)."""
-    return sample_app(sample_home_template, settings)
-
-
-@pytest.fixture
-def llm_app(llm_settings, sample_home_template) -> Papercast:
-    return sample_app(sample_home_template, llm_settings.with_overrides(extra=FAST))
+def llm_app(llm_settings, make_app) -> Papercast:
+    return make_app(llm_settings)
 
 
 def sample_ids(app: Papercast, n: int) -> list[str]:
