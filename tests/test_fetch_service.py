@@ -5,6 +5,8 @@ Failing servers answer ``Retry-After: 0`` (a real header value) so retries cost 
 
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 
 from papercast.service import Papercast
