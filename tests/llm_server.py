@@ -37,8 +37,7 @@ tool-call deltas with the arguments split across chunks, a finish chunk, then a 
 
 pytest helpers
 --------------
-    from llm_server import Reply, llm_server, llm_settings  # noqa: F401  (fixtures are used by name)
-(tests/ is a plain directory on sys.path; ``from tests.llm_server import ...`` if it becomes a package)
+    from llm_server import Reply, point_settings   # the fixtures below are registered by conftest.py
 
 ``llm_server``   function-scoped fixture: a started ``LLMServer``, stopped after the test.
 ``llm_settings`` fixture: the conftest ``settings`` pointed at ``llm_server`` (model ``openai/test-model``)
@@ -46,8 +45,8 @@ pytest helpers
 ``point_settings(server, settings, monkeypatch, **overrides)`` does the same for any Settings.
 ``PaperModel()`` is a responder that answers papercast's own prompts (re-ranking scores, summary JSON,
 the digest overview) like a well-behaved model: ``LLMServer(responder=PaperModel())``.
-``sample_home_template`` (session fixture) + ``sample_app(template, settings)``: a service on a copy of a
-home with the bundled sample loaded (10 ms instead of 2 s per test).
+conftest.py adds ``make_app(settings, **overrides)`` (the sample home copied, fast LLM retries) and
+``litellm_loaded`` (litellm imported once per session).
 ``DUMMY_API_KEY`` is recognisable on purpose: tests assert it never appears in papercast's output/files.
 """
 
