@@ -107,6 +107,7 @@ class Papercast:
     def __init__(self, settings: Settings | None = None, *, embed: Callable[[Sequence[str]], np.ndarray] | None = None):
         self.settings = settings or load_settings()
         self._embed = embed
+        self.starter_created = False  # this service made the starter profile (first start): say how to edit it
 
     # -- parts, opened on first use ------------------------------------------------------
     @cached_property
@@ -221,7 +222,8 @@ class Papercast:
         """The named profile, or the active one; creates the starter profile on first use."""
         if name:
             return self.profiles.get(name)  # UnknownProfile is a UserError
-        profile, _created = self.profiles.ensure_default(STARTER_PROFILE, STARTER_INTERESTS)
+        profile, created = self.profiles.ensure_default(STARTER_PROFILE, STARTER_INTERESTS)
+        self.starter_created = self.starter_created or created
         return profile
 
     def feedback(self, ids: Sequence[str], kind: FeedbackKind, *, profile: str | None = None,

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from textual.app import App
@@ -145,7 +145,7 @@ class PapercastApp(App[int]):
                                   title="First start")
             loaded = service.ensure_sample(progress=progress)
         profile = service.active_profile()  # creates the starter profile on first start
-        return {"count": service.count(), "loaded": loaded, "created_profile": is_fresh(profile),
+        return {"count": service.count(), "loaded": loaded, "created_profile": service.starter_created,
                 "profile": profile.name}
 
     def _started(self, result: dict[str, Any]) -> None:
@@ -308,16 +308,6 @@ class PapercastApp(App[int]):
         else:
             super().open_url(url, new_tab=new_tab)
         self.notify(url, title="Opened in the browser", timeout=3)
-
-
-def is_fresh(profile: Any, seconds: float = 30.0) -> bool:
-    """True for a profile created moments ago with no feedback (the starter profile on first start)."""
-    created = profile.created
-    if created is None or profile.feedback:
-        return False
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - created).total_seconds() < seconds
 
 
 def _mode_text(service: Any) -> str:
