@@ -44,7 +44,8 @@ def build_store(size: int):
         return app
     rows = corpus_rows()
     vectors = corpus_embeddings()
-    papers = [Paper.model_validate(r) for r in rows]
+    # Newest first: a smaller store holds the latest papers, as a real one would.
+    papers = sorted((Paper.model_validate(r) for r in rows), key=lambda p: p.published or date.min, reverse=True)
     known = {p.id: vectors[p.id] for p in papers}
     out: list[Paper] = []
     copy = 0

@@ -79,8 +79,8 @@ WEIGHTS = Weights()
 
 
 # -- windows -------------------------------------------------------------------------------------
-def resolve_window(store: PaperStore, since: date | None, until: date | None,
-                   today: date | None = None) -> tuple[date | None, date | None, str | None]:
+def resolve_window(store: PaperStore, since: date | None, until: date | None, today: date | None = None,
+                   count: int | None = None) -> tuple[date | None, date | None, str | None]:
     """The window to rank and a note when it is not the one asked for.
 
     No dates: the 7 days ending at the newest paper in the store (a store fetched yesterday
@@ -90,7 +90,7 @@ def resolve_window(store: PaperStore, since: date | None, until: date | None,
     if since and until and since > until:
         raise UserError(f"--since {since} is after --until {until}")
     if since is None and until is None:
-        latest = latest_date(store)
+        latest = latest_date(store, count=count)
         if latest is None:
             return None, None, None
         start = latest - timedelta(days=DEFAULT_DAYS - 1)
@@ -100,7 +100,7 @@ def resolve_window(store: PaperStore, since: date | None, until: date | None,
             note = f"newest papers in the store are from {latest}; showing {start} .. {latest}"
         return start, latest, note
     if until is None:
-        until = latest_date(store)
+        until = latest_date(store, count=count)
         if until is None:
             return since, None, None
         until = max(until, since) if since else until
@@ -109,7 +109,7 @@ def resolve_window(store: PaperStore, since: date | None, until: date | None,
     if _has_papers(store, since, until):
         return since, until, None
     span = (until - since).days
-    latest = latest_date(store, before=until) or latest_date(store)
+    latest = latest_date(store, before=until, count=count) or latest_date(store, count=count)
     if latest is None:
         return since, until, None
     new_since = latest - timedelta(days=span)
@@ -128,7 +128,7 @@ def _has_papers(store: PaperStore, since: date | None, until: date | None) -> bo
 _LATEST: dict[tuple[object, ...], date | None] = {}
 
 
-def latest_date(store: PaperStore, before: date | None = None) -> date | None:
+def latest_date(store: PaperStore, before: date | None = None, count: int | None = None) -> date | None:
     """The newest publication date (on or before ``before``), without reading the whole store.
 
     Existence probes (ids only, one row) over growing spans back from ``before`` (or today)
@@ -137,7 +137,8 @@ def latest_date(store: PaperStore, before: date | None = None) -> date | None:
     """
     from papercast.store.papers import date_key
 
-    key = (str(store.settings.home), store.settings.chroma_url, store.count(), date_key(before))
+    key = (str(store.settings.home), store.settings.chroma_url, count if count is not None else store.count(),
+           date_key(before))
     if key in _LATEST:
         return _LATEST[key]
     anchor = before or date.today()
@@ -260,11 +261,12 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
 
     window = None
     note = None
+    count = store.count()  # keys the per-process caches: a new paper invalidates them
     if since is not None and until is not None and since <= until:
-        window = load_window(store, since, until)  # the usual case: no probing needed
+        window = load_window(store, since, until, count)  # the usual case: no probing needed
     if window is None or not window.papers:
-        since, until, note = resolve_window(store, since, until)
-        window = load_window(store, since, until)
+        since, until, note = resolve_window(store, since, until, count=count)
+        window = load_window(store, since, until, count)
     items = rank_papers(store, profile, window.papers, window.matrix, n=n, weights=weights)
     for item in items:  # the ranked papers were built lean; what is shown is parsed in full
         item.paper = window.paper(item.paper.id)
@@ -446,7 +448,8 @@ def rank_papers(store: PaperStore, profile: Profile, papers: list[Paper], matrix
         return []
     total = combine(sig, w)
     order = _mmr(total, sig.cen, n, w.diversity)
-    return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=_reasons(i, sig, profile))
+    zs = {k: _z(x) for k, x in sig.values.items()}
+    return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=_reasons(i, sig, profile, zs))
             for i in order]
 
 
@@ -469,11 +472,11 @@ def _mmr(score: np.ndarray, cen: np.ndarray, n: int, diversity: float) -> list[i
     return chosen
 
 
-def _reasons(i: int, sig: Signals, profile: Profile) -> list[str]:
+def _reasons(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray]) -> list[str]:
     """Short strings naming the signals that put paper ``i`` on the list, strongest first."""
     paper = sig.papers[i]
     out: list[tuple[float, str]] = []
-    z = {k: float(_z(x)[i]) for k, x in sig.values.items()}
+    z = {k: float(x[i]) for k, x in zs.items()}
     if sig.by_author[i]:
         out.append((10.0, f"by an author you follow: {sig.by_author[i]}"))
     for kw in sig.kw_hits[i][:2]:
