@@ -160,3 +160,16 @@ def test_latest_date_probes_agree_with_a_full_scan(app):
 
     for before in (None, date(2026, 8, 16), date(2026, 7, 1), date(2026, 6, 30), date(2031, 1, 1)):
         assert latest_date(app.store, before) == app.store.latest_date(before), before
+
+
+def test_fit_logistic_separates_and_matches_a_direct_solve():
+    from papercast.tools.rank import _cg, fit_logistic
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 20))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(float)
+    beta = fit_logistic(x, y, np.ones(200), l2=1.0, steps=8)
+    assert ((x @ beta[:-1] + beta[-1] > 0) == (y > 0)).mean() > 0.95
+    a = x.T @ x + np.eye(20)
+    b = rng.normal(size=20)
+    assert np.allclose(_cg(a, b), np.linalg.solve(a, b), atol=1e-6)
