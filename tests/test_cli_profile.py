@@ -122,6 +122,7 @@ def test_recommend_on_empty_store_loads_the_sample(tmp_path):
     r = run_process(tmp_path / "fresh", "recommend", "-n", "3", "--json")
     assert r.returncode == 0, r.stderr
     assert "loaded the bundled sample" in r.stderr
+    assert "created a starter profile 'default'" in r.stderr and "papercast profile set default" in r.stderr
     assert len(json.loads(r.stdout)) == 3
 
 

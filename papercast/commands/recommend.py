@@ -32,6 +32,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if loaded:
         warn(f"empty store: loaded the bundled sample of {loaded} papers")
     reading = app.recommend(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
+    if getattr(app, "starter_created", False):
+        starter = app.active_profile()
+        warn(f"created a starter profile '{starter.name}' ({starter.interests}); make it yours with: "
+             f"papercast profile set {starter.name} --interests TEXT")
     if reading.note:
         warn(reading.note)
     for note in reading.llm_notes:
