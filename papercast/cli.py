@@ -73,6 +73,15 @@ def make_service(args: argparse.Namespace) -> Any:
     return Papercast(load_settings(home=args.home, **overrides))
 
 
+def make_service_with_papers(args: argparse.Namespace) -> Any:
+    """The service, with the bundled sample loaded (and said so) when the store is empty."""
+    app = make_service(args)
+    loaded = app.ensure_sample()
+    if loaded:
+        warn(f"empty store: loaded the bundled sample of {loaded} papers")
+    return app
+
+
 def build_parser() -> ArgumentParser:
     from papercast.commands import COMMAND_MODULES
 

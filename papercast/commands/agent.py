@@ -14,7 +14,15 @@ import json
 import sys
 from typing import Any
 
-from papercast.cli import EXIT_OK, EXIT_RUNTIME, emit_json, make_service, run_tui, warn
+from papercast.cli import (
+    EXIT_OK,
+    EXIT_RUNTIME,
+    emit_json,
+    make_service,
+    make_service_with_papers,
+    run_tui,
+    warn,
+)
 
 
 def register(sub: Any) -> None:
@@ -43,7 +51,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.message is None:
         args.tui_options = {"screen": "chat", **({"thread": args.thread} if args.thread else {})}
         return run_tui(args)
-    app = make_service(args)
+    app = make_service_with_papers(args)
     stream = not args.json and sys.stdout.isatty()
     answer = asyncio.run(_chat(app, args.message, args.thread, args.profile, stream=stream))
     if args.json:

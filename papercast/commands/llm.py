@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from papercast.cli import EXIT_OK, emit_json, make_service, warn
+from papercast.cli import EXIT_OK, emit_json, make_service, make_service_with_papers, warn
 
 
 def register(sub: Any) -> None:
@@ -46,11 +46,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from papercast.store.summaries import summary_to_json
     from papercast.tools.summarize import summary_label
 
-    app = make_service(args)
-    if app.count() == 0:
-        loaded = app.ensure_sample()
-        if loaded:
-            warn(f"empty store: loaded the bundled sample of {loaded} papers")
+    app = make_service_with_papers(args)
     summaries = app.summarize(args.ids, use_llm=not args.no_llm)
     _print_notices(app)
     if args.json:
@@ -92,10 +88,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.parent and not out.parent.exists():
         raise UserError(f"no such directory for --out: {out.parent}")
-    app = make_service(args)
-    loaded = app.ensure_sample()
-    if loaded:
-        warn(f"empty store: loaded the bundled sample of {loaded} papers")
+    app = make_service_with_papers(args)
     digest = app.digest(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
     if digest.note:
         warn(digest.note)

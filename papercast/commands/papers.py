@@ -6,7 +6,16 @@ import argparse
 import sys
 from typing import Any
 
-from papercast.cli import EXIT_OK, EXIT_RUNTIME, ArgumentParser, ProgressLine, emit_json, make_service, warn
+from papercast.cli import (
+    EXIT_OK,
+    EXIT_RUNTIME,
+    ArgumentParser,
+    ProgressLine,
+    emit_json,
+    make_service,
+    make_service_with_papers,
+    warn,
+)
 
 
 def register(sub: Any) -> None:
@@ -106,11 +115,8 @@ def _line(paper: Any, score: float | None = None) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     from papercast.store.papers import paper_to_json
 
-    app = make_service(args)
     window = _dates(args)  # bad dates fail before anything is loaded
-    loaded = app.ensure_sample()
-    if loaded:
-        warn(f"empty store: loaded the bundled sample of {loaded} papers")
+    app = make_service_with_papers(args)
     papers = app.list_papers(args.n, category=args.category, **window)
     if args.json:
         emit_json([paper_to_json(p) for p in papers])

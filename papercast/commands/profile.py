@@ -6,7 +6,15 @@ import argparse
 import json
 from typing import Any
 
-from papercast.cli import EXIT_OK, EXIT_USAGE, ArgumentParser, emit_json, make_service, warn
+from papercast.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    ArgumentParser,
+    emit_json,
+    make_service,
+    make_service_with_papers,
+    warn,
+)
 
 _LIST_OPTIONS = (
     # (option, dest, help)
@@ -169,10 +177,7 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    app = make_service(args)
-    if app.count() == 0:
-        loaded = app.ensure_sample()
-        warn(f"empty store: loaded the bundled sample of {loaded} papers")
+    app = make_service_with_papers(args)
     p = app.feedback(args.ids, args.kind, profile=args.profile, undo=args.undo)
     done = "took back" if args.undo else "recorded"
     print(f"{done} {args.kind} for {len(args.ids)} paper(s) in profile {p.name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from papercast.cli import EXIT_OK, emit_json, make_service, warn
+from papercast.cli import EXIT_OK, emit_json, make_service_with_papers, warn
 
 
 def register(sub: Any) -> None:
@@ -27,10 +27,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     until = parse_date(args.until, "--until")
     if args.n < 1:
         raise UserError(f"-n must be at least 1, got {args.n}")
-    app = make_service(args)
-    loaded = app.ensure_sample()
-    if loaded:
-        warn(f"empty store: loaded the bundled sample of {loaded} papers")
+    app = make_service_with_papers(args)
     reading = app.recommend(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
     if getattr(app, "starter_created", False):
         starter = app.active_profile()
