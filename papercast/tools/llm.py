@@ -149,22 +149,6 @@ class Usage:
                 "cost_known": self.cost_known}
 
 
-_SESSION = Usage()
-_SESSION_LOCK = threading.Lock()
-
-
-def session_usage() -> Usage:
-    """Everything this process spent on LLM calls so far (the TUI's "LLM cost this session")."""
-    with _SESSION_LOCK:
-        return Usage(**vars(_SESSION))
-
-
-def session_cost() -> float:
-    """The priced part of this process's LLM spending, in USD (for status bars)."""
-    with _SESSION_LOCK:
-        return _SESSION.cost_usd
-
-
 @dataclass
 class Answer:
     """One model answer, fresh or from the cache."""
@@ -446,8 +430,6 @@ class LLMClient:
     def _account(self, answer: Answer, purpose: str) -> None:
         with self._lock:
             self.usage.add(answer)
-        with _SESSION_LOCK:
-            _SESSION.add(answer)
         self.store.record_call(self.run_id, command=self.command, model=self.model, purpose=purpose,
                                prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
                                cost_usd=answer.cost_usd, cached=answer.cached)

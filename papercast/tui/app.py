@@ -172,21 +172,11 @@ class PapercastApp(App[int]):
         self.data_version += 1
 
     def _poll_cost(self) -> None:
-        """Read the session LLM cost if the LLM layer is loaded; never import it just for this."""
-        module = sys.modules.get("papercast.tools.llm")
-        if module is None:
-            return
-        for name in ("session_cost", "session_cost_usd", "total_cost"):
-            getter = getattr(module, name, None)
-            if callable(getter):
-                try:
-                    cost = float(getter())
-                except Exception:  # the accessor is best-effort status, never a crash
-                    return
-                if cost != self.status.cost:
-                    self.status.cost = cost
-                    self.bump_status()
-                return
+        """This session's LLM cost: the service's own client (never imports litellm just for this)."""
+        cost = self.service.llm_usage().cost_usd
+        if cost != self.status.cost:
+            self.status.cost = cost
+            self.bump_status()
 
     # -- background tasks ----------------------------------------------------------------
     def start_task(self, key: str, label: str, fn: Callable[[Progress], Any],
