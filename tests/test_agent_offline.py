@@ -64,6 +64,14 @@ def test_like_then_papers_like_the_one_i_liked(app):
     assert len(listed) == 5 and PAPER not in listed
 
 
+def test_papers_like_the_one_named_finds_it_then_its_neighbours(app):
+    answer = app.chat("papers like the FlashPrefill one")
+    assert [t.name for t in answer.tools] == ["search_library", "similar_papers"]
+    assert f"Taking that to be [{PAPER}] FlashPrefill V2" in answer.text
+    listed = re.findall(r"^- \[(\S+)\]", answer.text, flags=re.M)
+    assert len(listed) == 5 and PAPER not in listed
+
+
 def test_summarize_and_compare(app):
     answer = app.chat(f"summarize {PAPER}")
     assert "TL;DR:" in answer.text and "offline extractive summarizer" in answer.text

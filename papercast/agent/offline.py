@@ -42,6 +42,8 @@ _SUMMARIZE = re.compile(r"\b(summari[sz]e|summary|tl;?dr)\b", re.I)
 _COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference)\b", re.I)
 _SIMILAR = re.compile(r"\b(similar|related|more like|papers like)\b", re.I)
 _LIKED_ONE = re.compile(r"\blike\s+the\s+(?P<x>.+?)\s+(?:one|paper)s?\s+i\s+(?:liked|saved|loved)\b", re.I)
+# "papers like the FlashPrefill one": find that paper in the library, then its neighbours.
+_LIKE_THE = re.compile(r"\b(?:like|similar\s+to)\s+the\s+(?P<x>.+?)\s+(?:one|paper)\b", re.I)
 _RECOMMEND = re.compile(r"\b(what should i read|recommend|reading list|for me today|what'?s new for me|"
                         r"anything (?:good|new|interesting))\b", re.I)
 _FETCH = re.compile(r"\b(fetch|download|pull|refresh)\b", re.I)
@@ -96,15 +98,24 @@ def plan(message: str) -> list[Call]:
         return [("get_paper", {"id": i}) for i in ids[:3]]
     if _LIKED_ONE.search(text):
         return [("get_profile", {})]
+    like_the = _LIKE_THE.search(text)
+    if like_the:
+        return [("search_library", {"query": like_the.group("x"), "n": 1})]
     if _RECOMMEND.search(text):
         return [("recommend", {"n": 10})]
     return [("search_library", {"query": _search_query(text), "n": 5})]
 
 
 def follow_up(message: str, done: list[Any]) -> list[Call]:
-    """Second step, for "papers like the X one I liked": pick the liked paper, then find similar ones."""
+    """Second step of "papers like the X one (I liked)": the paper found first, then its neighbours."""
+    if len(done) != 1:
+        return []
+    like_the = _LIKE_THE.search(message)
+    if like_the and not _LIKED_ONE.search(message) and done[0].name == "search_library":
+        found = (done[0].artifact or {}).get("papers") or []
+        return [("similar_papers", {"id": found[0][0], "n": 5})] if found else []
     m = _LIKED_ONE.search(message)
-    if not m or len(done) != 1 or done[0].name != "get_profile":
+    if not m or done[0].name != "get_profile":
         return []
     liked = [tuple(p) for p in (done[0].artifact or {}).get("papers", [])]
     wanted = set(terms(m.group("x"))) or {m.group("x").lower()}
@@ -134,6 +145,9 @@ def step(messages: list[Any]) -> OfflineStep:
         return OfflineStep(more)
     if _LIKED_ONE.search(str(message)) and len(done) > 1:
         return OfflineStep([], compose(done[1:], _liked_intro(str(message), done[1])))
+    if _LIKE_THE.search(str(message)) and len(done) > 1 and done[1].name == "similar_papers":
+        pid, title = ((done[0].artifact or {}).get("papers") or [("?", "?")])[0]
+        return OfflineStep([], compose(done[1:], f"Taking that to be [{pid}] {title}:"))
     return OfflineStep([], compose(done))
 
 
