@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 
 from papercast.errors import UserError
-from papercast.tools.rank import _mmr, interest_phrases, recommend, resolve_window
+from papercast.tools.rank import (
+    Signals,
+    Weights,
+    _mmr,
+    _neighbour_smooth,
+    interest_phrases,
+    recommend,
+    resolve_window,
+)
 
 ASTRO = "galaxy formation, cosmological simulations, dark matter halos"
 LLM = "efficient fine-tuning of LLMs, long-context modelling and long-output generation"
@@ -173,3 +181,25 @@ def test_fit_logistic_separates_and_matches_a_direct_solve():
     a = x.T @ x + np.eye(20)
     b = rng.normal(size=20)
     assert np.allclose(_cg(a, b), np.linalg.solve(a, b), atol=1e-6)
+
+
+def test_neighbour_smoothing_prefers_a_paper_in_a_well_scored_cluster():
+    """Two papers with the same first-pass score: the one whose nearest papers also score well
+    (the profile's area) goes above the one alone among poorly scored papers; papers outside
+    the re-scored top keep their order below it."""
+    rng = np.random.default_rng(0)
+    area, other = rng.standard_normal(16), rng.standard_normal(16)
+    vecs = np.vstack([area + 0.3 * rng.standard_normal((15, 16)), other + 0.3 * rng.standard_normal((30, 16))])
+    cen = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+    first = np.concatenate([np.full(15, 2.0), np.zeros(30)]).astype(np.float32)
+    first[0] = first[15] = 1.0  # one area paper and one lone word-match, tied
+    first[16:] = -np.arange(1, 30, dtype=np.float32) / 10
+    sig = Signals(papers=[None] * len(first), emb=cen, cen=cen, values={}, flags={})
+    w = Weights(neighbours_k=5, neighbours_top=20)
+    out = _neighbour_smooth(first, sig, w)
+    assert out[0] > out[15]
+    cand = set(np.argsort(-first)[:20].tolist())
+    rest = [i for i in np.argsort(-first).tolist() if i not in cand]
+    assert max(out[rest]) <= min(out[list(cand)])
+    assert [i for i in np.argsort(-out, kind="stable").tolist() if i in set(rest)] == rest
+    assert "neighbours" in sig.values and len(sig.values["neighbours"]) == len(first)

@@ -11,7 +11,9 @@ Each paper's score is a weighted sum of explainable signals, each standardized o
 * a linear classifier fitted on the profile's own feedback once it has enough of it;
 * pseudo-relevance feedback: the centroid of the first-pass top papers, which pulls in the
   profile's whole area instead of only the papers that share its wording;
-* followed authors, categories, a small HF-upvotes prior and recency.
+* followed authors, categories, a small HF-upvotes prior and recency;
+* the cluster hypothesis: the first pass's top papers are re-scored with the mean score of their
+  nearest papers in the window, so a paper in the profile's area beats a lone word-match.
 
 Embeddings are centred on the window mean first: MiniLM vectors share a large common
 direction, and removing it makes cosine similarity discriminate between topics.
@@ -74,6 +76,9 @@ class Weights:
     diversity: float = 0.3  # MMR penalty for near-duplicates of what is already above
     prf_top: int = 20
     knn: int = 3  # liked-paper similarity: mean of the nearest k liked papers (and the centroid)
+    neighbours: float = 1.0  # cluster hypothesis: the mean score of a paper's nearest window papers
+    neighbours_k: int = 10
+    neighbours_top: int = 500  # only the first pass's top papers are re-scored (cost ~ top x window)
 
 
 WEIGHTS = Weights()
@@ -454,7 +459,40 @@ def combine(sig: Signals, w: Weights) -> np.ndarray:
     total += w.popularity * v.get("popularity", 0)
     if sig.age_days is not None:
         total -= w.recency * sig.age_days / sig.span_days
+    if w.neighbours and len(sig.papers) > 2 * w.neighbours_k:
+        total = _neighbour_smooth(total, sig, w)
     return total
+
+
+def _neighbour_smooth(total: np.ndarray, sig: Signals, w: Weights) -> np.ndarray:
+    """Cluster hypothesis: a paper whose nearest papers in the window also score well is in the
+    profile's area, one that matches the words alone is less likely to be. The first pass's top
+    papers get the similarity-weighted mean standardized score of their k nearest window papers
+    added (standardized over them); the rest keep their order below. (Benchmark: nDCG@20 +0.014,
+    +0.020, +0.019 at 0, 5, 20 likes, up on both the tune and the held-out users in each; every
+    other signal reads one paper at a time, this one reads the window's own structure.)"""
+    z = _z(total)
+    k = w.neighbours_k
+    cand = np.argsort(-z)[: w.neighbours_top]
+    sims = sig.cen[cand] @ sig.cen.T
+    sims[np.arange(len(cand)), cand] = -np.inf  # not its own neighbour
+    nn = np.argpartition(-sims, k, axis=1)[:, :k]
+    # Weighted by similarity: a loose neighbour says less than a close one.
+    nsim = np.clip(np.take_along_axis(sims, nn, axis=1), 0, None)
+    near = (z[nn] * nsim).sum(axis=1) / np.clip(nsim.sum(axis=1), 1e-6, None)
+    near_z = _z(near)
+    out = z.copy()
+    out[cand] = z[cand] + w.neighbours * near_z
+    rest = np.ones(len(z), dtype=bool)
+    rest[cand] = False
+    if rest.any():
+        # Shifted as one block: their order kept, all below the re-scored top.
+        shift = min(w.neighbours * float(near_z.min()), float(out[cand].min() - z[rest].max()) - 1e-3)
+        out[rest] = z[rest] + shift
+    neighbours = np.full(len(z), float(near.min()), dtype=np.float32)
+    neighbours[cand] = near
+    sig.values["neighbours"] = neighbours
+    return out.astype(np.float32)
 
 
 def rank_papers(store: PaperStore, profile: Profile, papers: list[Paper], matrix: np.ndarray | None,
@@ -530,6 +568,8 @@ def _reasons(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray]) 
     if not out:
         if z.get("prf", 0) > 1.5:
             out.append((0.0, "in the same area as your top matches"))
+        elif z.get("neighbours", 0) > 1.5:
+            out.append((0.0, "its nearest papers in this window match your profile"))
         elif sig.queries and sig.raw_sims is not None:
             j = int(np.argmax(sig.raw_sims[:, i]))
             out.append((0.0, f"a loose match: among this window's closest to '{sig.queries[j]}'"))
