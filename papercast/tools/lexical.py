@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,6 +30,7 @@ approaches method methods work study based results result present presents intro
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+@lru_cache(maxsize=200_000)  # the vocabulary repeats: stem each word once per process
 def stem(token: str) -> str:
     """A deliberately light stemmer: plural and a few suffixes, so 'models' matches 'model'."""
     if len(token) <= 3 or not token.isalpha():
@@ -39,6 +41,12 @@ def stem(token: str) -> str:
                 return token
             return token[: -len(suffix)] + repl
     return token
+
+
+@lru_cache(maxsize=25_000)
+def doc_tokens(text: str) -> tuple[str, ...]:
+    """``tokens`` of a document, remembered: a re-rank after each like re-indexes the same papers."""
+    return tuple(tokens(text))
 
 
 def tokens(text: str) -> list[str]:
@@ -90,7 +98,7 @@ class BM25:
         index: dict[str, dict[int, int]] = {}
         lengths = np.zeros(len(docs), dtype=np.float32)
         for i, doc in enumerate(docs):
-            toks = tokens(doc)
+            toks = doc_tokens(doc)
             lengths[i] = len(toks)
             for tok in toks:
                 row = index.setdefault(tok, {})
