@@ -30,7 +30,7 @@ import sys
 import threading
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -249,6 +249,25 @@ class LLMClient:
                        "stopped LLM work, the rest uses offline results")
             self.notice(message)
             raise BudgetExceeded(message)
+
+    async def complete_json(self, messages: Sequence[Message], parse: Callable[[str, str | None], T], *,
+                            purpose: str, prompt_version: str, max_tokens: int, repair_max_tokens: int,
+                            repair_prompt: str) -> T:
+        """Ask for JSON and ``parse(text, finish_reason)`` it; on a ``ValueError`` ask once more.
+
+        The repair request shows the model its own answer and ``repair_prompt`` (with ``{problem}``
+        filled in). A second unusable answer raises the parser's ``ValueError``; model errors propagate.
+        """
+        answer = await self.complete(messages, purpose=purpose, prompt_version=prompt_version, json_mode=True,
+                                     max_tokens=max_tokens)
+        try:
+            return parse(answer.text, answer.finish_reason)
+        except ValueError as problem:
+            repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
+                      {"role": "user", "content": repair_prompt.format(problem=problem)}]
+            answer = await self.complete(repair, purpose=f"{purpose}-repair", prompt_version=prompt_version,
+                                         json_mode=True, max_tokens=repair_max_tokens)
+            return parse(answer.text, answer.finish_reason)
 
     async def complete(self, messages: Sequence[Message], *, purpose: str, prompt_version: str,
                        json_mode: bool = False, max_tokens: int | None = None, temperature: float = 0.0,

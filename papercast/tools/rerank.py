@@ -96,19 +96,13 @@ def parse_scores(text: str, finish_reason: str | None, wanted: Sequence[str]) ->
 async def score_batch(client: LLMClient, profile: Profile,
                       items: Sequence[Recommendation]) -> dict[str, tuple[int, str]]:
     """Scores for one batch; one repair request when the first answer is unusable."""
-    messages = rerank_messages(profile, items)
     wanted = [r.paper.id for r in items]
-    answer = await client.complete(messages, purpose="rerank", prompt_version=PROMPT_VERSION, json_mode=True,
-                                   max_tokens=60 + 45 * len(items))
-    try:
-        return parse_scores(answer.text, answer.finish_reason, wanted)
-    except ValueError as problem:
-        repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
-                  {"role": "user", "content": f"That answer was not usable: {problem}. Reply with only the JSON "
-                                              "object, one short entry per paper id."}]
-        answer = await client.complete(repair, purpose="rerank-repair", prompt_version=PROMPT_VERSION,
-                                       json_mode=True, max_tokens=80 + 60 * len(items))
-        return parse_scores(answer.text, answer.finish_reason, wanted)
+    return await client.complete_json(
+        rerank_messages(profile, items), lambda text, finish: parse_scores(text, finish, wanted),
+        purpose="rerank", prompt_version=PROMPT_VERSION, max_tokens=60 + 45 * len(items),
+        repair_max_tokens=80 + 60 * len(items),
+        repair_prompt="That answer was not usable: {problem}. Reply with only the JSON object, one short entry "
+                      "per paper id.")
 
 
 def blend(items: Sequence[Recommendation], scores: dict[str, tuple[int, str]],

@@ -288,20 +288,12 @@ def summary_messages(paper: Paper) -> list[dict[str, str]]:
 
 async def llm_summary(client: LLMClient, paper: Paper) -> tuple[Summary | None, str | None]:
     """(summary, None), or (None, why the model's answers were unusable). Model errors propagate."""
-    messages = summary_messages(paper)
-    answer = await client.complete(messages, purpose="summary", prompt_version=PROMPT_VERSION, json_mode=True,
-                                   max_tokens=700)
     try:
-        draft = parse_summary(answer.text, answer.finish_reason)
-    except ValueError as problem:
-        repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
-                  {"role": "user", "content": REPAIR_PROMPT.format(problem=problem)}]
-        answer = await client.complete(repair, purpose="summary-repair", prompt_version=PROMPT_VERSION,
-                                       json_mode=True, max_tokens=900)
-        try:
-            draft = parse_summary(answer.text, answer.finish_reason)
-        except ValueError as again:
-            return None, f"the model's answer was unusable twice: {again}"
+        draft = await client.complete_json(summary_messages(paper), parse_summary, purpose="summary",
+                                           prompt_version=PROMPT_VERSION, max_tokens=700, repair_max_tokens=900,
+                                           repair_prompt=REPAIR_PROMPT)
+    except ValueError as again:
+        return None, f"the model's answer was unusable twice: {again}"
     return Summary(paper_id=paper.id, **draft.model_dump(), model=client.model, prompt_version=PROMPT_VERSION,
                    created=datetime.now(UTC)), None
 
@@ -370,18 +362,11 @@ def parse_tldrs(text: str, finish_reason: str | None, wanted: Sequence[str]) -> 
 
 async def tldr_batch(client: LLMClient, papers: Sequence[Paper]) -> dict[str, SummaryDraft]:
     """TL;DRs for a batch of papers in one request; one repair request when the answer is unusable."""
-    messages = tldr_messages(papers)
     wanted = [p.id for p in papers]
-    answer = await client.complete(messages, purpose="tldr", prompt_version=TLDR_VERSION, json_mode=True,
-                                   max_tokens=80 + 70 * len(papers))
-    try:
-        return parse_tldrs(answer.text, answer.finish_reason, wanted)
-    except ValueError as problem:
-        repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
-                  {"role": "user", "content": REPAIR_PROMPT.format(problem=problem)}]
-        answer = await client.complete(repair, purpose="tldr-repair", prompt_version=TLDR_VERSION,
-                                       json_mode=True, max_tokens=120 + 80 * len(papers))
-        return parse_tldrs(answer.text, answer.finish_reason, wanted)
+    return await client.complete_json(
+        tldr_messages(papers), lambda text, finish: parse_tldrs(text, finish, wanted), purpose="tldr",
+        prompt_version=TLDR_VERSION, max_tokens=80 + 70 * len(papers), repair_max_tokens=120 + 80 * len(papers),
+        repair_prompt=REPAIR_PROMPT)
 
 
 async def adigest_summaries(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
