@@ -31,6 +31,9 @@ from papercast.models import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from papercast.agent.state import ChatAnswer, ChatEvent, DailyReport, ThreadInfo
     from papercast.store.papers import PaperStore, UpsertResult
     from papercast.store.profiles import ProfileStore
     from papercast.store.summaries import LLMStore, RunUsage
@@ -217,7 +220,7 @@ class Papercast:
     def count(self) -> int:
         return self.store.count()
 
-    # -- profiles and feedback (owner: ranking/profiles; edit only inside this section) ------
+    # -- profiles and feedback -------------------------------------------------------------------
     def active_profile(self, name: str | None = None) -> Profile:
         """The named profile, or the active one; creates the starter profile on first use."""
         if name:
@@ -295,21 +298,25 @@ class Papercast:
         return ImportedLikes(present, missing=[i for i in parsed.ids if i in missing], skipped=parsed.skipped,
                              profile=target.name)
 
-    # -- ranking (owner: ranking/profiles) -----------------------------------------------------
+    # -- ranking ---------------------------------------------------------------------------------
     def recommend(self, *, profile: str | None = None, n: int = 20, since: date | None = None,
                   until: date | None = None, use_llm: bool = True) -> ReadingList:
         from papercast.tools.rank import recommend
 
         target = self.active_profile(profile)
-        ranked = recommend(self.store, target, since=since, until=until, n=n)
+        llm_on = use_llm and not self.settings.offline
+        # The model re-ranks the ranker's top K, so rank at least K and cut to n afterwards.
+        depth = max(n, self.settings.rerank_top_k) if llm_on else n
+        ranked = recommend(self.store, target, since=since, until=until, n=depth)
         reading = ReadingList(items=ranked.items, since=ranked.since, until=ranked.until, note=ranked.note)
-        if use_llm and not self.settings.offline and reading.items:
+        if llm_on and reading.items:
             from papercast.tools.rerank import rerank
 
             reading.items, reading.llm_notes = rerank(self, target, reading.items)
+        reading.items = reading.items[:n]
         return reading
 
-    # -- summaries, re-ranking, digest, usage (owner: LLM layer) -------------------------------
+    # -- summaries, re-ranking, digest, usage ----------------------------------------------------
     @cached_property
     def llm_store(self) -> LLMStore:
         """Summaries, the LLM response cache and usage per run (tables in the home SQLite file)."""
@@ -353,12 +360,7 @@ class Papercast:
         """LLM tokens and cost per run, newest first."""
         return self.llm_store.runs(limit)
 
-    # -- agent: chat and the daily graph (owner: agent) ----------------------------------------
-    if TYPE_CHECKING:  # class-scope names for the annotations below (the agent imports langgraph lazily)
-        from collections.abc import AsyncIterator
-
-        from papercast.agent.state import ChatAnswer, ChatEvent, DailyReport, ThreadInfo
-
+    # -- agent: chat and the daily graph ---------------------------------------------------------
     def chat(self, message: str, thread_id: str | None = None, *, profile: str | None = None) -> ChatAnswer:
         """One chat turn, answered in full (a new thread when ``thread_id`` is None).
 

@@ -67,6 +67,19 @@ def test_unusable_answers_keep_the_ranker_order_with_a_note(make_app, llm_server
     assert len(reading.llm_notes) == 1 and "unusable" in reading.llm_notes[0] and "cut off" in reading.llm_notes[0]
 
 
+def test_a_short_list_still_lets_the_model_rerank_the_top_k(make_app, llm_server, llm_settings):
+    """recommend -n 3 with K = 10: the model scores ten candidates, so a paper from below the
+    ranker's first three can be promoted into the list."""
+    llm_server.responder = PaperModel()
+    app = make_app(llm_settings, rerank_top_k=10)
+    reading = app.recommend(n=3)
+    sent = [pid for r in llm_server.requests for m in r["messages"] for pid, _ in paper_blocks(m["content"])]
+    top10 = [r.paper.id for r in app.recommend(n=10, use_llm=False).items]
+    assert sorted(sent) == sorted(top10)
+    assert len(reading.items) == 3
+    assert {r.paper.id for r in reading.items} <= set(top10)
+
+
 def test_model_down_keeps_the_ranker_order(make_app, llm_server, llm_settings):
     llm_server.default = Reply.error(503)
     app = make_app(llm_settings, rerank_top_k=5)

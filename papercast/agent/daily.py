@@ -118,9 +118,8 @@ async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
     """The profile's reading list of the latest window (re-ranked by the model when one is set)."""
     app = run.app
     llm_on = run.use_llm and not app.settings.offline
-    depth = max(run.n, app.settings.rerank_top_k) if llm_on else run.n
     try:
-        reading = await asyncio.to_thread(app.recommend, profile=run.profile, n=depth, use_llm=llm_on)
+        reading = await asyncio.to_thread(app.recommend, profile=run.profile, n=run.n, use_llm=llm_on)
     except RuntimeFailure as exc:
         if not llm_on:
             return {"recommendations": [], "errors": [f"rank: {exc}"]}
@@ -130,7 +129,7 @@ async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
 
 
 def _ranked(reading: Any, run: DailyRun, errors: list[str] | None = None) -> dict[str, Any]:
-    items = reading.items[:run.n]
+    items = reading.items
     run.say(f"rank: {len(items)} papers from {reading.since} to {reading.until}")
     return {"recommendations": items, "window": [reading.since, reading.until], "window_note": reading.note,
             "errors": errors or [], "notes": list(reading.llm_notes)}

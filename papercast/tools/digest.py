@@ -166,10 +166,8 @@ def build_digest(app: Papercast, *, profile: str | None = None, n: int = 10, sin
         raise UserError(f"-n must be at least 1, got {n}")
     llm_on = use_llm and not app.settings.offline
     target = app.active_profile(profile)
-    # The model re-ranks the top K, so rank at least K and cut to n after re-ranking.
-    depth = max(n, app.settings.rerank_top_k) if llm_on else n
-    reading = app.recommend(profile=target.name, n=depth, since=since, until=until, use_llm=llm_on)
-    recs = reading.items[:n]
+    reading = app.recommend(profile=target.name, n=n, since=since, until=until, use_llm=llm_on)
+    recs = reading.items
     summaries = digest_summaries(app, [r.paper for r in recs], use_llm=llm_on)
     items = [DigestItem(r, s) for r, s in zip(recs, summaries, strict=True)]
     count = _window_count(app, reading.since, reading.until)
