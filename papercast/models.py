@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from papercast.errors import UserError
+
 # New-style ids: 2401.01234 (4+4 since 2007-04, 4+5 since 2015). Old-style: astro-ph/0601001,
 # math.GT/0309136.
 _NEW_ID = re.compile(r"(\d{4}\.\d{4,5})(v\d+)?")
@@ -45,6 +47,21 @@ def normalize_arxiv_id(raw: str) -> str:
         # ``math.GT/0309136`` is ``math/0309136``: the subject class is not part of the id.
         return f"{archive.split('.')[0].lower()}/{number}"
     raise InvalidPaperId(f"not an arXiv id: {raw!r}")
+
+
+def parse_date(text: str | date | None, what: str = "date") -> date | None:
+    """A ``YYYY-MM-DD`` date (also ``today`` / ``yesterday``), or a UserError naming the bad value."""
+    if text is None or isinstance(text, date):
+        return text
+    value = text.strip().lower()
+    if value == "today":
+        return date.today()
+    if value == "yesterday":
+        return date.fromordinal(date.today().toordinal() - 1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"invalid {what} {text!r}: use YYYY-MM-DD") from None
 
 
 def is_arxiv_id(raw: str) -> bool:

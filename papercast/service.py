@@ -28,6 +28,7 @@ from papercast.models import (
     Recommendation,
     Summary,
     normalize_arxiv_id,
+    parse_date,  # noqa: F401  (re-exported: the CLI and the TUI parse dates through the service)
 )
 
 if TYPE_CHECKING:
@@ -47,21 +48,6 @@ STARTER_PROFILE = "default"
 STARTER_INTERESTS = ("efficient fine-tuning of LLMs, long-context modelling and long-output generation")
 
 Progress = Callable[[int, int], None]
-
-
-def parse_date(text: str | date | None, what: str = "date") -> date | None:
-    """A ``YYYY-MM-DD`` date (also ``today`` / ``yesterday``), or a UserError naming the bad value."""
-    if text is None or isinstance(text, date):
-        return text
-    value = text.strip().lower()
-    if value == "today":
-        return date.today()
-    if value == "yesterday":
-        return date.fromordinal(date.today().toordinal() - 1)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"invalid {what} {text!r}: use YYYY-MM-DD") from None
 
 
 def normalize_ids(ids: Iterable[str]) -> list[str]:

@@ -352,7 +352,7 @@ async def test_single_failing_source_raises_its_error() -> None:
     ({"source": "hf", "date": "2026-08-21", "since": "2026-08-01"}, "either a date or a since/until range"),
     ({"source": "hf", "until": "2026-08-01"}, "until needs since"),
     ({"source": "hf", "since": "2026-08-21", "until": "2026-08-01"}, "is after until"),
-    ({"source": "arxiv", "date": "21/08/2026"}, "date must be a date like"),
+    ({"source": "arxiv", "date": "21/08/2026"}, "invalid date '21/08/2026'"),
 ])
 async def test_bad_requests_raise_value_error(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -18,7 +18,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from papercast.errors import UserError
-from papercast.models import Paper
+from papercast.models import Paper, parse_date
 from papercast.tools.http import DEFAULT_POLICY, RetryPolicy, SourceError, make_client
 from papercast.tools.sources import arxiv, hf
 
@@ -42,19 +42,10 @@ class FetchResult(BaseModel):
 DateLike = date | str | None
 
 
-def _as_date(value: DateLike, name: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise UserError(f"{name} must be a date like 2026-08-21, got {value!r}") from None
-
-
 def resolve_window(date_: DateLike, since: DateLike, until: DateLike,
                    today: date) -> tuple[date, date] | None:
     """``(first, last)`` day of the request, or None for "today's lists". Bad combinations -> UserError."""
-    day, start, end = _as_date(date_, "date"), _as_date(since, "since"), _as_date(until, "until")
+    day, start, end = parse_date(date_, "date"), parse_date(since, "since"), parse_date(until, "until")
     if day is not None and (start is not None or end is not None):
         raise UserError("give either a date or a since/until range, not both")
     if day is not None:
@@ -93,7 +84,7 @@ async def fetch_papers(
     """
     if source not in (*SOURCES, "all"):
         raise UserError(f"unknown source {source!r}; choose hf, arxiv or all")
-    now = _as_date(today, "today") or hf.today_utc()
+    now = parse_date(today, "today") or hf.today_utc()
     window = resolve_window(date, since, until, now)
     wanted = SOURCES if source == "all" else (source,)
     job = _Job(window=window, today=now, categories=tuple(categories), query=query or None,
