@@ -258,17 +258,25 @@ class PaperStore:
                 out[pid] = np.asarray(vec, dtype=np.float32)
         return out
 
+    def window_records(self, since: date | None = None, until: date | None = None, *,
+                       with_embeddings: bool = False) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+        """Raw metadata of the papers published in [since, until] (and their vectors as one matrix).
+
+        For callers that parse lazily (the ranker builds light papers from it); others use ``window``.
+        """
+        include = ["metadatas", "embeddings"] if with_embeddings else ["metadatas"]
+        got = self.collection.get(where=_window_where(since, until), include=include)
+        metas = list(got["metadatas"])
+        if not with_embeddings:
+            return metas, None
+        matrix = np.asarray(got["embeddings"], dtype=np.float32) if metas else np.zeros((0, 384), dtype=np.float32)
+        return metas, matrix
+
     def window(self, since: date | None = None, until: date | None = None, *,
                with_embeddings: bool = False) -> tuple[list[Paper], np.ndarray | None]:
         """All papers published in [since, until]; their embeddings as one matrix if asked."""
-        include = ["metadatas", "embeddings"] if with_embeddings else ["metadatas"]
-        got = self.collection.get(where=_window_where(since, until), include=include)
-        papers = [from_metadata(m) for m in got["metadatas"]]
-        if not with_embeddings:
-            return papers, None
-        emb = got["embeddings"]
-        matrix = np.asarray(emb, dtype=np.float32) if len(papers) else np.zeros((0, 384), dtype=np.float32)
-        return papers, matrix
+        metas, matrix = self.window_records(since, until, with_embeddings=with_embeddings)
+        return [from_metadata(m) for m in metas], matrix
 
     def latest(self, n: int = 20, *, since: date | None = None, until: date | None = None,
                category: str | None = None) -> list[Paper]:

@@ -57,8 +57,6 @@ def _light(meta: dict[str, Any]) -> Paper:
 
 def load_window(store: PaperStore, since: date | None, until: date | None, count: int | None = None) -> Window:
     """The window's papers and vectors (cached per process while the store size is unchanged)."""
-    from papercast.store.papers import _window_where
-
     key = (str(store.settings.home), store.settings.chroma_url, since, until,
            count if count is not None else store.count())
     now = time.monotonic()
@@ -67,11 +65,9 @@ def load_window(store: PaperStore, since: date | None, until: date | None, count
         if hit is not None and now - hit.loaded < TTL_SECONDS:
             _CACHE.move_to_end(key)
             return hit
-    got = store.collection.get(where=_window_where(since, until), include=["metadatas", "embeddings"])
-    metas = got["metadatas"]
+    metas, matrix = store.window_records(since, until, with_embeddings=True)
+    assert matrix is not None
     papers = [_light(m) for m in metas]
-    emb = got["embeddings"]
-    matrix = np.asarray(emb, dtype=np.float32) if len(papers) else np.zeros((0, 384), dtype=np.float32)
     window = Window(papers=papers, matrix=matrix, full={p.id: m["paper"] for p, m in zip(papers, metas, strict=True)},
                     loaded=now)
     with _LOCK:
