@@ -155,12 +155,23 @@ def test_interest_phrases_split_topics():
     assert interest_phrases("graph neural networks") == ["graph neural networks"]
 
 
+def signals_over(cen: np.ndarray) -> Signals:
+    """Signals over papers whose centred vectors are exactly ``cen`` (unit rows)."""
+    from papercast.models import Paper
+    from papercast.tools.pool import Pool
+
+    papers = [Paper(id=f"2601.{i:05d}", title=f"paper {i}") for i in range(len(cen))]
+    pool = Pool(papers, cen)
+    pool.cen = cen
+    return Signals(pool=pool, keep=np.arange(len(cen)), papers=papers, values={}, flags={})
+
+
 def test_mmr_drops_near_duplicates():
     vecs = np.array([[1, 0, 0], [1, 0.01, 0], [0.6, 0.8, 0], [0, 0, 1]], dtype=np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     score = np.array([3.0, 2.9, 2.0, 1.0], dtype=np.float32)
-    assert _mmr(score, vecs, 2, diversity=0.3) == [0, 2]  # the duplicate of #0 waits
-    assert _mmr(score, vecs, 2, diversity=0.0) == [0, 1]
+    assert _mmr(score, signals_over(vecs), 2, diversity=0.3) == [0, 2]  # the duplicate of #0 waits
+    assert _mmr(score, signals_over(vecs), 2, diversity=0.0) == [0, 1]
 
 
 def test_latest_date_probes_agree_with_a_full_scan(app):
@@ -194,7 +205,7 @@ def test_neighbour_smoothing_prefers_a_paper_in_a_well_scored_cluster():
     first = np.concatenate([np.full(15, 2.0), np.zeros(30)]).astype(np.float32)
     first[0] = first[15] = 1.0  # one area paper and one lone word-match, tied
     first[16:] = -np.arange(1, 30, dtype=np.float32) / 10
-    sig = Signals(papers=[None] * len(first), emb=cen, cen=cen, values={}, flags={})
+    sig = signals_over(cen)
     w = Weights(neighbours_k=5, neighbours_top=20)
     out = _neighbour_smooth(first, sig, w)
     assert out[0] > out[15]

@@ -1,8 +1,8 @@
 """Lexical matching for ranking: a small BM25 index and exact keyword/phrase matching.
 
 Embeddings blur exact terms ("LoRA", "KV cache", a dataset name); BM25 over titles and
-abstracts catches them. Document statistics come from the papers being ranked (the window), and
-the index is cached per process by the window's ids, because the TUI re-ranks the same window
+abstracts catches them. Document statistics come from the papers being ranked (the window); the
+ranking pool (``tools.pool``) keeps one index per window, because the TUI re-ranks the same window
 after every like. numpy only: scikit-learn is not a runtime dependency.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,21 +42,59 @@ def stem(token: str) -> str:
     return token
 
 
-@lru_cache(maxsize=25_000)
-def doc_tokens(text: str) -> tuple[str, ...]:
-    """``tokens`` of a document, remembered: a re-rank after each like re-indexes the same papers."""
-    return tuple(tokens(text))
+# Words and terms as the tokenizer sees them, remembered per process: the vocabulary repeats, so
+# a document costs one regex pass and one dictionary lookup per word. Terms are also numbered,
+# so an index is built from id arrays with numpy (a sort, not a Python loop per token).
+_WORD_TERMS: dict[str, tuple[str, ...]] = {}  # raw word -> its terms ("low-rank": low-rank, low, rank)
+_WORD_IDS: dict[str, tuple[int, ...]] = {}  # raw word -> its terms' ids
+_VOCAB: dict[str, int] = {}
+_VOCAB_LOCK = threading.Lock()
+_MAX_WORDS = 1_000_000  # a bound on the word caches; the vocabulary itself must keep its ids
+
+
+def _terms_of_word(raw: str) -> tuple[str, ...]:
+    hit = _WORD_TERMS.get(raw)
+    if hit is None:
+        parts = [raw] if "-" not in raw else [raw, *raw.split("-")]
+        hit = tuple(stem(p) for p in parts if p and p not in STOPWORDS and len(p) > 1)
+        if len(_WORD_TERMS) > _MAX_WORDS:
+            _WORD_TERMS.clear()
+        _WORD_TERMS[raw] = hit
+    return hit
 
 
 def tokens(text: str) -> list[str]:
     """Lower-cased, stemmed word tokens without stopwords; hyphenated words also split."""
     out: list[str] = []
     for raw in _TOKEN.findall(text.lower()):
-        parts = [raw] if "-" not in raw else [raw, *raw.split("-")]
-        for part in parts:
-            if part and part not in STOPWORDS and len(part) > 1:
-                out.append(stem(part))
+        hit = _WORD_TERMS.get(raw)
+        out += hit if hit is not None else _terms_of_word(raw)
     return out
+
+
+def term_id(term: str) -> int | None:
+    """The id of a term some document has used in this process (None: no document has it)."""
+    return _VOCAB.get(term)
+
+
+def _ids_of_word(raw: str) -> tuple[int, ...]:
+    with _VOCAB_LOCK:
+        hit = tuple(_VOCAB.setdefault(t, len(_VOCAB)) for t in _terms_of_word(raw))
+        if len(_WORD_IDS) > _MAX_WORDS:
+            _WORD_IDS.clear()
+        _WORD_IDS[raw] = hit
+    return hit
+
+
+@lru_cache(maxsize=25_000)
+def doc_term_ids(text: str) -> np.ndarray:
+    """``tokens`` of a document as term ids, remembered: a re-rank after each like re-indexes
+    the same papers."""
+    ids: list[int] = []
+    for raw in _TOKEN.findall(text.lower()):
+        hit = _WORD_IDS.get(raw)
+        ids += hit if hit is not None else _ids_of_word(raw)
+    return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
 
 def surface_forms(text: str) -> dict[str, str]:
@@ -85,9 +122,16 @@ def phrase_in(phrase: str, normalized_text: str) -> bool:
 
 @dataclass
 class BM25:
-    """An inverted index over a fixed list of documents (k1 = 1.2, b = 0.75)."""
+    """An inverted index over a fixed list of documents (k1 = 1.2, b = 0.75).
 
-    postings: dict[str, tuple[np.ndarray, np.ndarray]]  # term -> (doc indices, term frequencies)
+    Postings are stored compressed by term: ``terms`` (sorted term ids) and, for the i-th of them,
+    ``docs[starts[i]:starts[i + 1]]`` (ascending document indices) with their term frequencies.
+    """
+
+    terms: np.ndarray
+    starts: np.ndarray
+    docs: np.ndarray
+    tf: np.ndarray
     doc_len: np.ndarray
     n_docs: int
     k1: float = 1.2
@@ -95,20 +139,32 @@ class BM25:
 
     @classmethod
     def build(cls, docs: Sequence[str]) -> BM25:
-        index: dict[str, dict[int, int]] = {}
-        lengths = np.zeros(len(docs), dtype=np.float32)
-        for i, doc in enumerate(docs):
-            toks = doc_tokens(doc)
-            lengths[i] = len(toks)
-            for tok in toks:
-                row = index.setdefault(tok, {})
-                row[i] = row.get(i, 0) + 1
-        postings = {t: (np.fromiter(r.keys(), dtype=np.int32, count=len(r)),
-                        np.fromiter(r.values(), dtype=np.float32, count=len(r))) for t, r in index.items()}
-        return cls(postings=postings, doc_len=lengths, n_docs=len(docs))
+        ids = [doc_term_ids(doc) for doc in docs]
+        n = len(docs)
+        lengths = np.fromiter((len(a) for a in ids), dtype=np.int64, count=n)
+        flat = np.concatenate(ids) if n else np.zeros(0, dtype=np.int64)
+        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # One key per (term, document) occurrence; sorting groups them by term, then document.
+        keys, counts = np.unique(flat * max(n, 1) + owner, return_counts=True)
+        term_of = keys // max(n, 1)
+        terms, starts = np.unique(term_of, return_index=True)
+        return cls(terms=terms, starts=np.append(starts, len(keys)), docs=(keys % max(n, 1)).astype(np.int32),
+                   tf=counts.astype(np.float32), doc_len=lengths.astype(np.float32), n_docs=n)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(document indices, term frequencies) of a term, None when no document has it."""
+        tid = term_id(term)
+        if tid is None:
+            return None
+        at = int(np.searchsorted(self.terms, tid))
+        if at >= len(self.terms) or self.terms[at] != tid:
+            return None
+        lo, hi = self.starts[at], self.starts[at + 1]
+        return self.docs[lo:hi], self.tf[lo:hi]
 
     def idf(self, term: str) -> float:
-        df = len(self.postings.get(term, ((),))[0])
+        hit = self.postings(term)
+        df = 0 if hit is None else len(hit[0])
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
 
     def score(self, query_terms: Iterable[str], weights: dict[str, float] | None = None) -> np.ndarray:
@@ -119,35 +175,22 @@ class BM25:
         avg = float(self.doc_len.mean()) or 1.0
         norm = self.k1 * (1 - self.b + self.b * self.doc_len / avg)
         for term in dict.fromkeys(query_terms):
-            hit = self.postings.get(term)
+            hit = self.postings(term)
             if hit is None:
                 continue
             docs, tf = hit
-            w = self.idf(term) * (weights.get(term, 1.0) if weights else 1.0)
+            df = len(docs)
+            w = math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)) * (weights.get(term, 1.0) if weights else 1.0)
             out[docs] += w * tf * (self.k1 + 1) / (tf + norm[docs])
         return out
 
     def matched_terms(self, doc: int, query_terms: Iterable[str]) -> list[str]:
         """The query terms a document contains, rarest first (for reasons)."""
-        found = [t for t in dict.fromkeys(query_terms)
-                 if t in self.postings and doc in set(self.postings[t][0].tolist())]
+        found = []
+        for term in dict.fromkeys(query_terms):
+            hit = self.postings(term)
+            if hit is not None:
+                at = int(np.searchsorted(hit[0], doc))
+                if at < len(hit[0]) and hit[0][at] == doc:
+                    found.append(term)
         return sorted(found, key=self.idf, reverse=True)
-
-
-_CACHE: OrderedDict[tuple[int, int], BM25] = OrderedDict()
-_LOCK = threading.Lock()
-
-
-def bm25_for(ids: Sequence[str], docs: Sequence[str], max_entries: int = 4) -> BM25:
-    """The BM25 index of these documents, cached per process by their ids (a few windows)."""
-    key = (len(ids), hash(tuple(ids)))
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    index = BM25.build(docs)
-    with _LOCK:
-        _CACHE[key] = index
-        while len(_CACHE) > max_entries:
-            _CACHE.popitem(last=False)
-    return index

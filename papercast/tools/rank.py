@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ import numpy as np
 
 from papercast.errors import UserError
 from papercast.models import Paper, Profile, Recommendation
-from papercast.tools.lexical import BM25, bm25_for, normalize_phrase, phrase_in, surface_forms, tokens
+from papercast.tools.lexical import normalize_phrase, surface_forms, tokens
+from papercast.tools.pool import Pool, days_before, unit
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -209,9 +209,7 @@ def interest_phrases(text: str) -> list[str]:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _unit(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=-1, keepdims=True)
-    return m / np.clip(norms, 1e-9, None)
+_unit = unit
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -220,26 +218,6 @@ def _z(x: np.ndarray) -> np.ndarray:
         return x
     sd = float(x.std())
     return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
-
-
-def _name_key(name: str) -> str:
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return " ".join(re.findall(r"[a-z]+", text))
-
-
-def _author_match(paper: Paper, followed: dict[str, str]) -> str | None:
-    for author in paper.authors:
-        key = _name_key(author)
-        if key in followed:
-            return author
-        parts = key.split()
-        # "Y. LeCun" / "Yann LeCun": same surname and first initial.
-        for fkey in followed:
-            fparts = fkey.split()
-            if parts and fparts and parts[-1] == fparts[-1] and parts[0][:1] == fparts[0][:1] and (
-                    len(parts[0]) == 1 or len(fparts[0]) == 1):
-                return author
-    return None
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, steps: int = 3) -> np.ndarray:
@@ -293,7 +271,7 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     if window is None or not window.papers:
         since, until, note = resolve_window(store, since, until, count=count)
         window = load_window(store, since, until, count)
-    items = rank_papers(store, profile, window.papers, window.matrix, n=n, weights=weights)
+    items = rank_pool(store, profile, window.pool, n=n, weights=weights)
     for item in items:  # the ranked papers were built lean; what is shown is parsed in full
         item.paper = window.paper(item.paper.id)
     if not items and window.papers:
@@ -306,12 +284,13 @@ class Signals:
     """Per-paper signals for one profile over one candidate set, before weighting.
 
     Kept apart from the weighting so the benchmark can try weights without recomputing them,
-    and so the reasons can quote the same numbers the score used.
+    and so the reasons can quote the same numbers the score used. Arrays are over the papers
+    the profile may see (``keep``: their indices in the pool).
     """
 
+    pool: Pool
+    keep: np.ndarray
     papers: list[Paper]
-    emb: np.ndarray  # unit vectors
-    cen: np.ndarray  # unit vectors after removing the candidates' mean
     values: dict[str, np.ndarray]  # raw signal values (standardized when combined)
     flags: dict[str, np.ndarray]  # 0/1 signals (authors, categories): not standardized
     n_liked: int = 0
@@ -322,53 +301,57 @@ class Signals:
     pos_ids: list[str] = field(default_factory=list)
     liked_titles: dict[str, str] = field(default_factory=dict)
     kw_hits: list[list[str]] = field(default_factory=list)
-    index: BM25 | None = None
     q_terms: list[str] = field(default_factory=list)
-    by_author: list[str | None] = field(default_factory=list)
-    in_cat: list[str | None] = field(default_factory=list)
+    by_author: dict[int, str] = field(default_factory=dict)  # paper -> the followed author
+    in_cat: dict[int, str] = field(default_factory=dict)  # paper -> the profile's category
     age_days: np.ndarray | None = None
     span_days: int = 7
 
+    def against(self, vectors: np.ndarray) -> np.ndarray:
+        """Centred cosine of each of ``vectors`` (already centred, unit) with every paper: (m, papers)."""
+        return (vectors @ self.pool.cen.T)[..., self.keep]
 
-def compute_signals(store: PaperStore, profile: Profile, papers: list[Paper], matrix: np.ndarray,
-                    reference: date | None = None) -> Signals | None:
-    """Every signal for the papers the profile may see (read, dismissed, excluded are dropped)."""
+    def cen(self, rows: np.ndarray | list[int]) -> np.ndarray:
+        """The centred unit vectors of these papers."""
+        return self.pool.cen[self.keep[rows]]
+
+
+def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: date | None = None) -> Signals | None:
+    """Every signal for the pool's papers the profile may see (read, dismissed, excluded are dropped)."""
     read = set(profile.liked) | set(profile.disliked) | set(profile.saved) | set(profile.dismissed)
-    excluded = [k for k in profile.excluded_keywords if normalize_phrase(k)]
-    # Phrase matching needs normalized texts: made only when the profile has phrases to match.
-    texts = [normalize_phrase(p.embedding_text) for p in papers] if excluded or profile.keywords else None
-    keep = [i for i, p in enumerate(papers)
-            if p.id not in read and not (texts and any(phrase_in(k, texts[i]) for k in excluded))]
-    if not keep:
+    allowed = np.ones(len(pool), dtype=bool)
+    allowed[[pool.position[i] for i in read if i in pool.position]] = False
+    for phrase in profile.excluded_keywords:
+        allowed &= ~pool.with_phrase(phrase)
+    keep = np.flatnonzero(allowed)
+    if not len(keep):
         return None
-    papers = [papers[i] for i in keep]
-    texts = [texts[i] for i in keep] if texts else None
-    emb = _unit(np.asarray(matrix, dtype=np.float32)[keep])
-    mean = emb.mean(axis=0) if len(emb) > 1 else np.zeros(emb.shape[1], dtype=np.float32)
-    cen = _unit(emb - mean)
-    sig = Signals(papers=papers, emb=emb, cen=cen, values={}, flags={})
+    sig = Signals(pool=pool, keep=keep, papers=[pool.papers[i] for i in keep], values={}, flags={})
+    mean = pool.mean
 
     # Interests and keywords, semantically.
     sig.phrases = interest_phrases(profile.interests)
     sig.queries = list(dict.fromkeys(([profile.interests] if profile.interests.strip() else []) + sig.phrases
                                      + list(profile.keywords)))
-    sig.raw_sims = np.zeros((0, len(papers)), dtype=np.float32)
+    sig.raw_sims = np.zeros((0, len(keep)), dtype=np.float32)
     if sig.queries:
         q_raw = embed_texts(store, sig.queries)
-        phrase_sims = _unit(q_raw - mean) @ cen.T  # centred: for scoring
-        sig.raw_sims = _unit(q_raw) @ emb.T  # plain cosine: for the reasons' absolute thresholds
+        phrase_sims = sig.against(_unit(q_raw - mean))  # centred: for scoring
+        sig.raw_sims = (_unit(q_raw) @ pool.emb.T)[:, keep]  # plain cosine: for the reasons' absolute thresholds
         # The whole text and the best single interest both count: a paper on one of two topics
         # is a match, a paper touching both is a better one.
         sig.values["interest"] = 0.5 * phrase_sims[0] + 0.5 * phrase_sims.max(axis=0)
 
     # Lexical: BM25 of interests and keywords (keywords weigh double), plus exact keyword phrases.
-    sig.index = bm25_for([p.id for p in papers], [p.embedding_text for p in papers])
     sig.q_terms = tokens(profile.interests)
     kw_terms = [t for k in profile.keywords for t in tokens(k)]
-    lexical = sig.index.score(sig.q_terms + kw_terms, {t: 2.0 for t in kw_terms})
-    sig.kw_hits = ([[k for k in profile.keywords if phrase_in(k, text)] for text in texts] if texts
-                   else [[] for _ in papers])
+    kw_masks = [(k, pool.with_phrase(k)[keep]) for k in profile.keywords if normalize_phrase(k)]
+    sig.kw_hits = [[] for _ in keep]
+    for keyword, mask in kw_masks:
+        for i in np.flatnonzero(mask):
+            sig.kw_hits[i].append(keyword)
     if sig.q_terms or kw_terms:
+        lexical = pool.index.score(sig.q_terms + kw_terms, {t: 2.0 for t in kw_terms})[keep]
         has_kw = np.array([len(h) > 0 for h in sig.kw_hits], np.float32)
         sig.values["lexical"] = lexical / (float(lexical.max()) or 1.0) + 0.5 * has_kw
 
@@ -385,20 +368,20 @@ def compute_signals(store: PaperStore, profile: Profile, papers: list[Paper], ma
         sig.liked_titles = {p.id: p.title for p in liked_papers}
         p_raw = np.stack([vecs[i] for i in pos_ids])
         pv = _unit(p_raw - mean)
-        like_sims = pv @ cen.T  # (liked, papers)
-        sig.like_raw = _unit(p_raw) @ emb.T
+        like_sims = sig.against(pv)  # (liked, papers)
+        sig.like_raw = (_unit(p_raw) @ pool.emb.T)[:, keep]
         k = min(WEIGHTS.knn, len(pos_ids))
         knn = np.sort(like_sims, axis=0)[-k:].mean(axis=0)
-        sig.values["liked"] = 0.5 * knn + 0.5 * (cen @ _unit(pv.mean(axis=0)))
+        sig.values["liked"] = 0.5 * knn + 0.5 * sig.against(_unit(pv.mean(axis=0)))
         # The liked papers' own words, BM25-weighted: exact terms of the area.
         terms: dict[str, float] = {}
         for paper in liked_papers:
             for t in set(tokens(paper.embedding_text)):
                 terms[t] = terms.get(t, 0.0) + 1.0
-        sig.values["liked_lexical"] = sig.index.score(list(terms), terms)
+        sig.values["liked_lexical"] = pool.index.score(list(terms), terms)[keep]
     if neg_ids:
         nv = _unit(np.stack([vecs[i] for i in neg_ids]) - mean)
-        dis = (nv @ cen.T).max(axis=0)
+        dis = sig.against(nv).max(axis=0)
         ref = like_sims.max(axis=0) if like_sims is not None else np.zeros_like(dis)
         # Only the part of the dislike-nearness that exceeds the like-nearness counts against.
         sig.values["disliked"] = np.clip(dis - ref, 0, None)
@@ -407,8 +390,8 @@ def compute_signals(store: PaperStore, profile: Profile, papers: list[Paper], ma
     # against the candidates (mostly not relevant) and the disliked ones.
     if len(pos_ids) >= 5:
         rng = np.random.default_rng(0)
-        bg = rng.choice(len(cen), size=min(len(cen), 400), replace=False)
-        x_parts = [pv, cen[bg]]
+        bg = rng.choice(len(keep), size=min(len(keep), 400), replace=False)
+        x_parts = [pv, sig.cen(bg)]
         y_parts = [np.ones(len(pv)), np.zeros(len(bg))]
         w_parts = [np.full(len(pv), len(bg) / len(pv)), np.ones(len(bg))]
         if neg_ids:
@@ -416,22 +399,29 @@ def compute_signals(store: PaperStore, profile: Profile, papers: list[Paper], ma
             y_parts.append(np.zeros(len(nv)))
             w_parts.append(np.full(len(nv), 0.5 * len(bg) / len(nv)))
         beta = fit_logistic(np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts), l2=2.0)
-        sig.values["classifier"] = cen @ beta[:-1].astype(np.float32)
+        sig.values["classifier"] = sig.against(beta[:-1].astype(np.float32))
 
     # Authors, categories, popularity, recency.
-    followed = {_name_key(a): a for a in profile.authors if _name_key(a)}
-    sig.by_author = [_author_match(p, followed) if followed else None for p in papers]
-    sig.flags["author"] = np.array([a is not None for a in sig.by_author], np.float32)
-    cats = {c.lower() for c in profile.categories}
-    sig.in_cat = [next((c for c in p.categories if c.lower() in cats), None) if cats else None for p in papers]
-    sig.flags["category"] = np.array([c is not None for c in sig.in_cat], np.float32)
-    upvotes = np.array([max(p.upvotes or 0, 0) for p in papers], np.float32)
+    position = {int(full): i for i, full in enumerate(keep)} if len(keep) < len(pool) else None
+
+    def mine(hits: dict[int, str]) -> dict[int, str]:  # pool index -> candidate index
+        if position is None:
+            return hits
+        return {position[i]: v for i, v in hits.items() if i in position}
+
+    sig.by_author = mine(pool.by_authors(profile.authors)) if profile.authors else {}
+    sig.in_cat = mine(pool.in_categories(profile.categories)) if profile.categories else {}
+    for name, hits in (("author", sig.by_author), ("category", sig.in_cat)):
+        flag = np.zeros(len(keep), np.float32)
+        flag[list(hits)] = 1.0
+        sig.flags[name] = flag
+    upvotes = pool.upvotes[keep]
     if upvotes.max() > 0:
         sig.values["popularity"] = np.log1p(upvotes)
-    days = [p.published for p in papers if p.published]
+    days = [d for d in (pool.published[i] for i in keep) if d]
     if days:
         ref_day = reference or max(days)
-        sig.age_days = np.array([(ref_day - p.published).days if p.published else 0 for p in papers], np.float32)
+        sig.age_days = days_before(ref_day, [pool.published[i] for i in keep])
         sig.span_days = max(1, (ref_day - min(days)).days)
     return sig
 
@@ -452,7 +442,7 @@ def combine(sig: Signals, w: Weights) -> np.ndarray:
     if w.prf and ("interest" in v or "liked" in v) and len(sig.papers) > 2 * w.prf_top:
         # Pseudo-relevance feedback: the first pass's top papers define the area.
         top = np.argsort(-total)[: w.prf_top]
-        prf = sig.cen @ _unit(sig.cen[top].mean(axis=0))
+        prf = sig.against(_unit(sig.cen(top).mean(axis=0)))
         sig.values["prf"] = prf
         total += w.prf * _z(prf)
     total += w.author * sig.flags["author"] + w.category * sig.flags["category"]
@@ -470,16 +460,21 @@ def _neighbour_smooth(total: np.ndarray, sig: Signals, w: Weights) -> np.ndarray
     papers get the similarity-weighted mean standardized score of their k nearest window papers
     added (standardized over them); the rest keep their order below. (Benchmark: nDCG@20 +0.014,
     +0.020, +0.019 at 0, 5, 20 likes, up on both the tune and the held-out users in each; every
-    other signal reads one paper at a time, this one reads the window's own structure.)"""
+    other signal reads one paper at a time, this one reads the window's own structure.)
+
+    Neighbours come from the pool (computed once per window); papers the profile may not see
+    are skipped, so each paper uses its k nearest visible ones."""
     z = _z(total)
     k = w.neighbours_k
     cand = np.argsort(-z)[: w.neighbours_top]
-    sims = sig.cen[cand] @ sig.cen.T
-    sims[np.arange(len(cand)), cand] = -np.inf  # not its own neighbour
-    nn = np.argpartition(-sims, k, axis=1)[:, :k]
+    nn_pool, nn_sim = sig.pool.neighbours(sig.keep[cand])
+    visible = np.full(len(sig.pool), -1, dtype=np.int64)
+    visible[sig.keep] = np.arange(len(sig.keep))
+    nn = visible[nn_pool]
+    use = (nn >= 0) & (np.cumsum(nn >= 0, axis=1) <= k) & np.isfinite(nn_sim)
     # Weighted by similarity: a loose neighbour says less than a close one.
-    nsim = np.clip(np.take_along_axis(sims, nn, axis=1), 0, None)
-    near = (z[nn] * nsim).sum(axis=1) / np.clip(nsim.sum(axis=1), 1e-6, None)
+    nsim = np.where(use, np.clip(nn_sim, 0, None), 0.0)
+    near = (z[np.where(use, nn, 0)] * nsim).sum(axis=1) / np.clip(nsim.sum(axis=1), 1e-6, None)
     near_z = _z(near)
     out = z.copy()
     out[cand] = z[cand] + w.neighbours * near_z
@@ -499,35 +494,42 @@ def rank_papers(store: PaperStore, profile: Profile, papers: list[Paper], matrix
                 *, n: int, weights: Weights | None = None, reference: date | None = None) -> list[Recommendation]:
     """Rank given papers (with their embeddings) for a profile. Separate from the window logic
     so benchmarks and tests can rank any candidate set through the same code."""
-    w = weights or WEIGHTS
     if not papers or matrix is None:
         return []
-    sig = compute_signals(store, profile, papers, matrix, reference)
+    return rank_pool(store, profile, Pool(papers, matrix), n=n, weights=weights, reference=reference)
+
+
+def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weights: Weights | None = None,
+              reference: date | None = None) -> list[Recommendation]:
+    """Rank a pool's papers for a profile (a cached window's pool keeps its derived data)."""
+    w = weights or WEIGHTS
+    if not len(pool):
+        return []
+    sig = compute_signals(store, profile, pool, reference)
     if sig is None:
         return []
     total = combine(sig, w)
-    order = _mmr(total, sig.cen, n, w.diversity)
+    order = _mmr(total, sig, n, w.diversity)
     zs = {k: _z(x) for k, x in sig.values.items()}
     return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=_reasons(i, sig, profile, zs))
             for i in order]
 
 
-def _mmr(score: np.ndarray, cen: np.ndarray, n: int, diversity: float) -> list[int]:
+def _mmr(score: np.ndarray, sig: Signals, n: int, diversity: float) -> list[int]:
     """Greedy selection: each next paper's score is lowered by how close it is to one above it
     (only beyond a similarity of 0.5, so related papers stay and near-duplicates drop)."""
     pool = np.argsort(-score)[: max(3 * n, n + 10)]
     if diversity <= 0 or len(pool) <= 1:
         return pool[:n].tolist()
+    vectors = sig.cen(pool)
     chosen: list[int] = []
-    remaining = list(pool)
+    remaining = list(range(len(pool)))
     max_sim = np.zeros(len(pool), dtype=np.float32)
-    pos = {int(j): k for k, j in enumerate(pool)}
     while remaining and len(chosen) < n:
-        adj = [score[j] - diversity * 10 * max(0.0, float(max_sim[pos[j]]) - 0.5) for j in remaining]
+        adj = [score[pool[j]] - diversity * 10 * max(0.0, float(max_sim[j]) - 0.5) for j in remaining]
         best = remaining.pop(int(np.argmax(adj)))
-        chosen.append(int(best))
-        sims = cen[pool] @ cen[best]
-        max_sim = np.maximum(max_sim, sims)
+        chosen.append(int(pool[best]))
+        max_sim = np.maximum(max_sim, vectors @ vectors[best])
     return chosen
 
 
@@ -536,7 +538,7 @@ def _reasons(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray]) 
     paper = sig.papers[i]
     out: list[tuple[float, str]] = []
     z = {k: float(x[i]) for k, x in zs.items()}
-    if sig.by_author[i]:
+    if i in sig.by_author:
         out.append((10.0, f"by an author you follow: {sig.by_author[i]}"))
     for kw in sig.kw_hits[i][:2]:
         out.append((5.0, f"mentions your keyword: '{kw}'"))
@@ -553,15 +555,15 @@ def _reasons(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray]) 
                         f"similar to a paper you liked: {sig.liked_titles[sig.pos_ids[j]]}"))
     if z.get("classifier", 0) > 1.5:
         out.append((z["classifier"] - 0.5, f"fits the pattern of your {sig.n_liked} liked/saved papers"))
-    if "lexical" in z and sig.index is not None:
+    if "lexical" in z:
         forms = surface_forms(profile.interests)
-        found = [forms.get(t, t) for t in sig.index.matched_terms(i, sig.q_terms)]
+        found = [forms.get(t, t) for t in sig.pool.index.matched_terms(int(sig.keep[i]), sig.q_terms)]
         # "long-context" makes "long" and "context" redundant.
         parts = {p for t in found if "-" in t for p in t.split("-")}
         terms = [t for t in found if t not in parts][:3]
         if terms and z["lexical"] > 0.5 and not sig.kw_hits[i]:
             out.append((z["lexical"] - 0.3, f"uses your terms: {', '.join(terms)}"))
-    if sig.in_cat[i]:
+    if i in sig.in_cat:
         out.append((1.0, f"in your category: {sig.in_cat[i]}"))
     if (paper.upvotes or 0) >= 20:
         out.append((0.8, f"trending on HF: {paper.upvotes} upvotes"))
