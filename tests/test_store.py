@@ -75,6 +75,20 @@ def test_upsert_is_idempotent_and_never_embeds_twice(settings) -> None:
     assert store.get(papers[1].id).abstract.endswith("Revised.")
 
 
+def test_a_store_with_more_metadata_keys_counts_a_reimport_as_unchanged(settings) -> None:
+    """Stores written before the metadata was slimmed carry copies of fields (title, authors, ...):
+    a re-import must still find them unchanged, not rewrite every paper."""
+    store = PaperStore(settings, embed=CountingEmbed())
+    papers = corpus_papers(4)
+    store.upsert(papers)
+    got = store.collection.get(ids=[p.id for p in papers], include=["metadatas"])
+    fat = [{**meta, "title": "a copy", "upvotes": -1} for meta in got["metadatas"]]
+    store.collection.update(ids=got["ids"], metadatas=fat)
+    again = store.upsert(papers)
+    assert (again.unchanged, again.updated, again.embedded) == (4, 0, 0)
+    assert [p.title for p in store.get_many([p.id for p in papers])] == [p.title for p in papers]
+
+
 @BOTH
 def test_ids_are_normalized_and_versions_collapse(settings) -> None:
     store = PaperStore(settings, embed=CountingEmbed())

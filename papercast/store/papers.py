@@ -51,27 +51,17 @@ def date_key(day: date | None) -> int:
 
 
 def to_metadata(paper: Paper) -> dict[str, Any]:
-    """Flat, filterable metadata. Chroma accepts no None values, so unknowns are left out."""
-    meta: dict[str, Any] = {
-        "title": paper.title,
-        "authors": "; ".join(paper.authors),
+    """The paper as Chroma metadata: its JSON, plus the two keys papercast filters or compares on.
+
+    Few keys on purpose: Chroma keeps one row per metadata key and paper, and reading a window
+    costs per row (10k papers: ~0.3 s with 3 keys, ~1.4 s with 12), so copies of fields the JSON
+    already holds would only slow every read down.
+    """
+    return {
         "published": date_key(paper.published),
-        "categories": " ".join(paper.categories),
-        "primary_category": paper.categories[0] if paper.categories else "",
-        "upvotes": paper.upvotes if paper.upvotes is not None else -1,
-        "hf_date": date_key(paper.hf_date),
         "content_hash": content_hash(paper),
         "paper": paper.model_dump_json(exclude_none=True),
     }
-    optional = {
-        "ai_summary": paper.ai_summary,
-        "ai_keywords": "; ".join(paper.ai_keywords) or None,
-        "github_repo": paper.github_repo,
-        "github_stars": paper.github_stars,
-        "project_page": paper.project_page,
-    }
-    meta.update({k: v for k, v in optional.items() if v is not None})
-    return meta
 
 
 def from_metadata(meta: Mapping[str, Any]) -> Paper:
@@ -184,7 +174,7 @@ class PaperStore:
                 continue
             merged = from_metadata(old).merged_with(paper)
             meta = to_metadata(merged)
-            if meta == old:
+            if all(old.get(key) == value for key, value in meta.items()):  # a store may hold more keys
                 result.unchanged += 1
             elif meta["content_hash"] == old.get("content_hash"):
                 meta_only.append((pid, meta))
