@@ -214,3 +214,22 @@ def test_neighbour_smoothing_prefers_a_paper_in_a_well_scored_cluster():
     assert max(out[rest]) <= min(out[list(cand)])
     assert [i for i in np.argsort(-out, kind="stable").tolist() if i in set(rest)] == rest
     assert "neighbours" in sig.values and len(sig.values["neighbours"]) == len(first)
+
+
+def test_signals_from_one_product_equal_direct_cosines(app):
+    """The ranker compares all profile vectors with the window in one centred product and derives
+    plain cosines from it; they must equal the cosines computed directly."""
+    from papercast.tools.pool import unit
+    from papercast.tools.rank import compute_signals, embed_texts
+    from papercast.tools.window import load_window
+
+    window = load_window(app.store, date(2026, 8, 1), date(2026, 8, 20))
+    liked = [window.papers[3].id, window.papers[10].id]
+    name = profile(app, interests=LLM, keywords=["KV cache"])
+    app.feedback(liked, "like", profile=name)
+    sig = compute_signals(app.store, app.profile_show(name), window.pool)
+    emb = window.pool.emb[sig.keep]
+    assert np.allclose(sig.raw_sims, unit(embed_texts(app.store, sig.queries)) @ emb.T, atol=1e-4)
+    vecs = app.store.embeddings(sig.pos_ids)
+    assert np.allclose(sig.like_raw, unit(np.stack([vecs[i] for i in sig.pos_ids])) @ emb.T, atol=1e-4)
+    assert not set(liked) & {p.id for p in sig.papers}

@@ -14,7 +14,6 @@ import re
 import threading
 import unicodedata
 from collections.abc import Sequence
-from datetime import date
 
 import numpy as np
 
@@ -46,10 +45,13 @@ class Pool:
         # MiniLM vectors share a large common direction; removing it makes cosine similarity
         # discriminate between topics.
         self.mean = self.emb.mean(axis=0) if len(self.emb) > 1 else np.zeros(self.emb.shape[1], dtype=np.float32)
-        self.cen = unit(self.emb - self.mean)
+        offset = self.emb - self.mean
+        self.cen_norm = np.linalg.norm(offset, axis=1)  # plain cosine from centred: q.e = |e-m| q.cen + q.m
+        self.cen = offset / np.clip(self.cen_norm, 1e-9, None)[:, None]
         self.texts = [p.embedding_text for p in self.papers]
         self.upvotes = np.array([max(p.upvotes or 0, 0) for p in self.papers], np.float32)
-        self.published = [p.published for p in self.papers]
+        # Publication dates as ordinals (0: unknown), for ages without a Python loop per paper.
+        self.day_numbers = np.array([p.published.toordinal() if p.published else 0 for p in self.papers], np.int64)
         self._lock = threading.Lock()
         self._index: BM25 | None = None
         self._joined: tuple[str, np.ndarray] | None = None
@@ -171,8 +173,3 @@ class Pool:
                 self._nn_sim[missing, k:] = -np.inf
                 self._nn_done[missing] = True
         return self._nn[rows], self._nn_sim[rows]
-
-
-def days_before(reference: date, published: Sequence[date | None]) -> np.ndarray:
-    """Age in days of each paper at ``reference`` (0 when the date is unknown)."""
-    return np.array([(reference - d).days if d else 0 for d in published], np.float32)

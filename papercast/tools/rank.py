@@ -36,7 +36,7 @@ import numpy as np
 from papercast.errors import UserError
 from papercast.models import Paper, Profile, Recommendation
 from papercast.tools.lexical import normalize_phrase, surface_forms, tokens
-from papercast.tools.pool import Pool, days_before, unit
+from papercast.tools.pool import Pool, unit
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -138,16 +138,22 @@ def latest_date(store: PaperStore, before: date | None = None, count: int | None
     """The newest publication date (on or before ``before``), without reading the whole store.
 
     Existence probes (ids only, one row) over growing spans back from ``before`` (or today)
-    bracket the date, then a binary search pins the day: about ten cheap probes whatever the
-    store size. Cached per process by store size.
+    bracket the date, then a binary search pins the day: about ten probes whatever the store size
+    (~1 s at 50k papers), so the answer is remembered by store size, in the process and in the
+    home (a CLI run is a new process).
     """
-    from papercast.store.papers import date_key
+    from papercast.store import memo
 
-    key = (str(store.settings.home), store.settings.chroma_url, count if count is not None else store.count(),
-           date_key(before))
+    anchor = before or date.today()
+    count = count if count is not None else store.count()
+    key = (str(store.settings.home), store.settings.chroma_url, count, anchor)
     if key in _LATEST:
         return _LATEST[key]
-    anchor = before or date.today()
+    fact = f"latest_date|{store.settings.chroma_url or 'embedded'}|{count}|{anchor}"
+    remembered = memo.store_fact(store.settings.db_path, fact)
+    if remembered is not None:
+        _LATEST[key] = None if remembered == "none" else date.fromisoformat(remembered)
+        return _LATEST[key]
     if before is None and _has_papers(store, anchor + timedelta(days=1), None):
         found = store.latest_date(None)  # papers dated after today: rare, read them all
     else:
@@ -169,31 +175,44 @@ def latest_date(store: PaperStore, before: date | None = None, count: int | None
     if len(_LATEST) > 64:
         _LATEST.clear()
     _LATEST[key] = found
+    memo.remember_store_fact(store.settings.db_path, fact, found.isoformat() if found else "none")
     return found
 
 
-def _from_key(k: int) -> date:
-    return date(k // 10000, k // 100 % 100, k % 100)
-
-
 # -- embeddings of profile texts -----------------------------------------------------------------
-_TEXT_CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
+_TEXT_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _TEXT_LOCK = threading.Lock()
 
 
+def embedding_model_key(store: PaperStore) -> str:
+    """Names the model that made a vector: vectors of different models must never mix."""
+    from papercast.store.embeddings import MODEL_NAME
+
+    return store.settings.embedding or f"bundled:{MODEL_NAME}"
+
+
 def embed_texts(store: PaperStore, texts: Sequence[str]) -> np.ndarray:
-    """Embeddings of profile texts, cached per process (the interests rarely change)."""
-    missing = [t for t in dict.fromkeys(texts) if t not in _TEXT_CACHE]
+    """Embeddings of profile texts, remembered per process and in the home (the interests rarely
+    change, and a CLI run would otherwise load the embedding model just to embed them again)."""
+    from papercast.store import memo
+
+    model = embedding_model_key(store)
+    missing = [t for t in dict.fromkeys(texts) if (model, t) not in _TEXT_CACHE]
     if missing:
-        vectors = store.embed_texts(missing)
+        found = memo.text_vectors(store.settings.db_path, model, missing)
+        fresh = [t for t in missing if t not in found]
+        if fresh:
+            made = dict(zip(fresh, np.asarray(store.embed_texts(fresh), dtype=np.float32), strict=True))
+            memo.remember_text_vectors(store.settings.db_path, model, made)
+            found.update(made)
         with _TEXT_LOCK:
-            for text, vec in zip(missing, vectors, strict=True):
-                _TEXT_CACHE[text] = np.asarray(vec, dtype=np.float32)
+            for text in missing:
+                _TEXT_CACHE[(model, text)] = found[text]
             while len(_TEXT_CACHE) > 512:
                 _TEXT_CACHE.popitem(last=False)
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    return np.stack([_TEXT_CACHE[t] for t in texts])
+    return np.stack([_TEXT_CACHE[(model, t)] for t in texts])
 
 
 def interest_phrases(text: str) -> list[str]:
@@ -300,16 +319,26 @@ class Signals:
     like_raw: np.ndarray | None = None  # (liked, papers) plain cosine
     pos_ids: list[str] = field(default_factory=list)
     liked_titles: dict[str, str] = field(default_factory=dict)
-    kw_hits: list[list[str]] = field(default_factory=list)
+    kw_hits: dict[int, list[str]] = field(default_factory=dict)  # paper -> the profile keywords it has
     q_terms: list[str] = field(default_factory=list)
     by_author: dict[int, str] = field(default_factory=dict)  # paper -> the followed author
     in_cat: dict[int, str] = field(default_factory=dict)  # paper -> the profile's category
     age_days: np.ndarray | None = None
     span_days: int = 7
 
+    def __post_init__(self) -> None:
+        # pool index -> candidate index (-1: a paper the profile may not see)
+        self.visible = np.full(len(self.pool), -1, dtype=np.int64)
+        self.visible[self.keep] = np.arange(len(self.keep))
+        self.everything = len(self.keep) == len(self.pool)
+
+    def mine(self, values: np.ndarray) -> np.ndarray:
+        """A per-pool-paper array restricted to the candidates (no copy when all are candidates)."""
+        return values if self.everything else values[..., self.keep]
+
     def against(self, vectors: np.ndarray) -> np.ndarray:
         """Centred cosine of each of ``vectors`` (already centred, unit) with every paper: (m, papers)."""
-        return (vectors @ self.pool.cen.T)[..., self.keep]
+        return self.mine(vectors @ self.pool.cen.T)
 
     def cen(self, rows: np.ndarray | list[int]) -> np.ndarray:
         """The centred unit vectors of these papers."""
@@ -326,68 +355,29 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     keep = np.flatnonzero(allowed)
     if not len(keep):
         return None
-    sig = Signals(pool=pool, keep=keep, papers=[pool.papers[i] for i in keep], values={}, flags={})
+    sig = Signals(pool=pool, keep=keep, papers=[pool.papers[i] for i in keep.tolist()], values={}, flags={})
     mean = pool.mean
 
-    # Interests and keywords, semantically.
+    # Every vector the profile brings: its interests and keywords, liked (and saved) papers,
+    # disliked ones and, with enough feedback, a classifier's weights. All are compared with every
+    # paper in one matrix product: a 6-month window's matrix is tens of MB, read once, not per signal.
     sig.phrases = interest_phrases(profile.interests)
     sig.queries = list(dict.fromkeys(([profile.interests] if profile.interests.strip() else []) + sig.phrases
                                      + list(profile.keywords)))
-    sig.raw_sims = np.zeros((0, len(keep)), dtype=np.float32)
-    if sig.queries:
-        q_raw = embed_texts(store, sig.queries)
-        phrase_sims = sig.against(_unit(q_raw - mean))  # centred: for scoring
-        sig.raw_sims = (_unit(q_raw) @ pool.emb.T)[:, keep]  # plain cosine: for the reasons' absolute thresholds
-        # The whole text and the best single interest both count: a paper on one of two topics
-        # is a match, a paper touching both is a better one.
-        sig.values["interest"] = 0.5 * phrase_sims[0] + 0.5 * phrase_sims.max(axis=0)
-
-    # Lexical: BM25 of interests and keywords (keywords weigh double), plus exact keyword phrases.
-    sig.q_terms = tokens(profile.interests)
-    kw_terms = [t for k in profile.keywords for t in tokens(k)]
-    kw_masks = [(k, pool.with_phrase(k)[keep]) for k in profile.keywords if normalize_phrase(k)]
-    sig.kw_hits = [[] for _ in keep]
-    for keyword, mask in kw_masks:
-        for i in np.flatnonzero(mask):
-            sig.kw_hits[i].append(keyword)
-    if sig.q_terms or kw_terms:
-        lexical = pool.index.score(sig.q_terms + kw_terms, {t: 2.0 for t in kw_terms})[keep]
-        has_kw = np.array([len(h) > 0 for h in sig.kw_hits], np.float32)
-        sig.values["lexical"] = lexical / (float(lexical.max()) or 1.0) + 0.5 * has_kw
-
-    # Feedback: nearness to liked (and saved) papers, away from disliked ones.
+    dims = pool.cen.shape[1]
+    q_raw = embed_texts(store, sig.queries) if sig.queries else np.zeros((0, dims), np.float32)
     pos_ids = list(dict.fromkeys(profile.liked + profile.saved))
     neg_ids = list(profile.disliked)
     vecs = store.embeddings(pos_ids + neg_ids) if (pos_ids or neg_ids) else {}
     pos_ids = [i for i in pos_ids if i in vecs]
     neg_ids = [i for i in neg_ids if i in vecs]
     sig.pos_ids, sig.n_liked = pos_ids, len(pos_ids)
-    like_sims = None
-    if pos_ids:
-        liked_papers = store.get_many(pos_ids)
-        sig.liked_titles = {p.id: p.title for p in liked_papers}
-        p_raw = np.stack([vecs[i] for i in pos_ids])
-        pv = _unit(p_raw - mean)
-        like_sims = sig.against(pv)  # (liked, papers)
-        sig.like_raw = (_unit(p_raw) @ pool.emb.T)[:, keep]
-        k = min(WEIGHTS.knn, len(pos_ids))
-        knn = np.sort(like_sims, axis=0)[-k:].mean(axis=0)
-        sig.values["liked"] = 0.5 * knn + 0.5 * sig.against(_unit(pv.mean(axis=0)))
-        # The liked papers' own words, BM25-weighted: exact terms of the area.
-        terms: dict[str, float] = {}
-        for paper in liked_papers:
-            for t in set(tokens(paper.embedding_text)):
-                terms[t] = terms.get(t, 0.0) + 1.0
-        sig.values["liked_lexical"] = pool.index.score(list(terms), terms)[keep]
-    if neg_ids:
-        nv = _unit(np.stack([vecs[i] for i in neg_ids]) - mean)
-        dis = sig.against(nv).max(axis=0)
-        ref = like_sims.max(axis=0) if like_sims is not None else np.zeros_like(dis)
-        # Only the part of the dislike-nearness that exceeds the like-nearness counts against.
-        sig.values["disliked"] = np.clip(dis - ref, 0, None)
-
+    p_raw = np.stack([vecs[i] for i in pos_ids]) if pos_ids else np.zeros((0, dims), np.float32)
+    pv = _unit(p_raw - mean)
+    nv = _unit(np.stack([vecs[i] for i in neg_ids]) - mean) if neg_ids else np.zeros((0, dims), np.float32)
     # A classifier on the profile's own feedback, once there is enough of it: liked papers
     # against the candidates (mostly not relevant) and the disliked ones.
+    beta = np.zeros((0, dims), np.float32)
     if len(pos_ids) >= 5:
         rng = np.random.default_rng(0)
         bg = rng.choice(len(keep), size=min(len(keep), 400), replace=False)
@@ -398,38 +388,86 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
             x_parts.append(nv)
             y_parts.append(np.zeros(len(nv)))
             w_parts.append(np.full(len(nv), 0.5 * len(bg) / len(nv)))
-        beta = fit_logistic(np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts), l2=2.0)
-        sig.values["classifier"] = sig.against(beta[:-1].astype(np.float32))
+        fitted = fit_logistic(np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts), l2=2.0)
+        beta = fitted[None, :-1].astype(np.float32)
+    liked_mean = _unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
+    blocks = {"queries": _unit(q_raw - mean), "queries_plain": _unit(q_raw), "liked": pv,
+              "liked_plain": _unit(p_raw), "liked_mean": liked_mean, "disliked": nv, "classifier": beta}
+    sims = dict(zip(blocks, np.split(sig.against(np.vstack(list(blocks.values())).astype(np.float32)),
+                                     np.cumsum([len(b) for b in blocks.values()])[:-1]), strict=True))
+    # Plain cosine (for the reasons' absolute thresholds) from the centred product:
+    # q . e = |e - mean| (q . cen) + q . mean.
+    norms = sig.mine(pool.cen_norm)
+    sig.raw_sims = sims["queries_plain"] * norms + (blocks["queries_plain"] @ mean)[:, None]
+
+    if sig.queries:
+        # The whole text and the best single interest both count: a paper on one of two topics
+        # is a match, a paper touching both is a better one.
+        sig.values["interest"] = 0.5 * sims["queries"][0] + 0.5 * sims["queries"].max(axis=0)
+
+    # Lexical: BM25 of interests and keywords (keywords weigh double), plus exact keyword phrases.
+    sig.q_terms = tokens(profile.interests)
+    kw_terms = [t for k in profile.keywords for t in tokens(k)]
+    has_kw = np.zeros(len(keep), np.float32)
+    for keyword in profile.keywords:
+        if normalize_phrase(keyword):
+            hits = np.flatnonzero(sig.mine(pool.with_phrase(keyword)))
+            has_kw[hits] = 1.0
+            for i in hits.tolist():
+                sig.kw_hits.setdefault(i, []).append(keyword)
+    if sig.q_terms or kw_terms:
+        lexical = sig.mine(pool.index.score(sig.q_terms + kw_terms, {t: 2.0 for t in kw_terms}))
+        sig.values["lexical"] = lexical / (float(lexical.max()) or 1.0) + 0.5 * has_kw
+
+    # Feedback: nearness to liked (and saved) papers, away from disliked ones.
+    like_sims = sims["liked"] if pos_ids else None
+    if pos_ids:
+        liked_papers = store.get_many(pos_ids)
+        sig.liked_titles = {p.id: p.title for p in liked_papers}
+        sig.like_raw = sims["liked_plain"] * norms + (blocks["liked_plain"] @ mean)[:, None]
+        k = min(WEIGHTS.knn, len(pos_ids))
+        knn = np.sort(like_sims, axis=0)[-k:].mean(axis=0)
+        sig.values["liked"] = 0.5 * knn + 0.5 * sims["liked_mean"][0]
+        # The liked papers' own words, BM25-weighted: exact terms of the area.
+        terms: dict[str, float] = {}
+        for paper in liked_papers:
+            for t in set(tokens(paper.embedding_text)):
+                terms[t] = terms.get(t, 0.0) + 1.0
+        sig.values["liked_lexical"] = sig.mine(pool.index.score(list(terms), terms))
+    if neg_ids:
+        dis = sims["disliked"].max(axis=0)
+        ref = like_sims.max(axis=0) if like_sims is not None else np.zeros_like(dis)
+        # Only the part of the dislike-nearness that exceeds the like-nearness counts against.
+        sig.values["disliked"] = np.clip(dis - ref, 0, None)
+    if len(beta):
+        sig.values["classifier"] = sims["classifier"][0]
 
     # Authors, categories, popularity, recency.
-    position = {int(full): i for i, full in enumerate(keep)} if len(keep) < len(pool) else None
+    def candidates(hits: dict[int, str]) -> dict[int, str]:  # pool index -> candidate index
+        return {int(sig.visible[i]): v for i, v in hits.items() if sig.visible[i] >= 0}
 
-    def mine(hits: dict[int, str]) -> dict[int, str]:  # pool index -> candidate index
-        if position is None:
-            return hits
-        return {position[i]: v for i, v in hits.items() if i in position}
-
-    sig.by_author = mine(pool.by_authors(profile.authors)) if profile.authors else {}
-    sig.in_cat = mine(pool.in_categories(profile.categories)) if profile.categories else {}
+    sig.by_author = candidates(pool.by_authors(profile.authors)) if profile.authors else {}
+    sig.in_cat = candidates(pool.in_categories(profile.categories)) if profile.categories else {}
     for name, hits in (("author", sig.by_author), ("category", sig.in_cat)):
         flag = np.zeros(len(keep), np.float32)
         flag[list(hits)] = 1.0
         sig.flags[name] = flag
-    upvotes = pool.upvotes[keep]
+    upvotes = sig.mine(pool.upvotes)
     if upvotes.max() > 0:
         sig.values["popularity"] = np.log1p(upvotes)
-    days = [d for d in (pool.published[i] for i in keep) if d]
-    if days:
-        ref_day = reference or max(days)
-        sig.age_days = days_before(ref_day, [pool.published[i] for i in keep])
-        sig.span_days = max(1, (ref_day - min(days)).days)
+    days = sig.mine(pool.day_numbers)  # date ordinals, 0 when unknown
+    dated = days[days > 0]
+    if len(dated):
+        ref_day = reference.toordinal() if reference else int(dated.max())
+        sig.age_days = np.where(days > 0, ref_day - days, 0).astype(np.float32)
+        sig.span_days = max(1, ref_day - int(dated.min()))
     return sig
 
 
 def combine(sig: Signals, w: Weights) -> np.ndarray:
     """The score: weighted standardized signals, then pseudo-relevance feedback."""
     v = {k: _z(x) for k, x in sig.values.items()}
-    total = np.zeros(len(sig.papers), dtype=np.float32)
+    total = np.zeros(len(sig.keep), dtype=np.float32)
     total += w.interest * v.get("interest", 0)
     total += w.lexical * v.get("lexical", 0)
     if "liked" in v:
@@ -439,7 +477,7 @@ def combine(sig: Signals, w: Weights) -> np.ndarray:
     if "disliked" in sig.values:
         total -= w.disliked * v["disliked"] * (sig.values["disliked"] > 0)
     total += w.classifier * v.get("classifier", 0)
-    if w.prf and ("interest" in v or "liked" in v) and len(sig.papers) > 2 * w.prf_top:
+    if w.prf and ("interest" in v or "liked" in v) and len(sig.keep) > 2 * w.prf_top:
         # Pseudo-relevance feedback: the first pass's top papers define the area.
         top = np.argsort(-total)[: w.prf_top]
         prf = sig.against(_unit(sig.cen(top).mean(axis=0)))
@@ -449,7 +487,7 @@ def combine(sig: Signals, w: Weights) -> np.ndarray:
     total += w.popularity * v.get("popularity", 0)
     if sig.age_days is not None:
         total -= w.recency * sig.age_days / sig.span_days
-    if w.neighbours and len(sig.papers) > 2 * w.neighbours_k:
+    if w.neighbours and len(sig.keep) > 2 * w.neighbours_k:
         total = _neighbour_smooth(total, sig, w)
     return total
 
@@ -468,9 +506,7 @@ def _neighbour_smooth(total: np.ndarray, sig: Signals, w: Weights) -> np.ndarray
     k = w.neighbours_k
     cand = np.argsort(-z)[: w.neighbours_top]
     nn_pool, nn_sim = sig.pool.neighbours(sig.keep[cand])
-    visible = np.full(len(sig.pool), -1, dtype=np.int64)
-    visible[sig.keep] = np.arange(len(sig.keep))
-    nn = visible[nn_pool]
+    nn = sig.visible[nn_pool]
     use = (nn >= 0) & (np.cumsum(nn >= 0, axis=1) <= k) & np.isfinite(nn_sim)
     # Weighted by similarity: a loose neighbour says less than a close one.
     nsim = np.where(use, np.clip(nn_sim, 0, None), 0.0)
@@ -540,7 +576,7 @@ def _reasons(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray]) 
     z = {k: float(x[i]) for k, x in zs.items()}
     if i in sig.by_author:
         out.append((10.0, f"by an author you follow: {sig.by_author[i]}"))
-    for kw in sig.kw_hits[i][:2]:
+    for kw in sig.kw_hits.get(i, [])[:2]:
         out.append((5.0, f"mentions your keyword: '{kw}'"))
     if sig.queries and sig.raw_sims is not None:
         candidates = sig.phrases or [profile.interests]
@@ -561,7 +597,7 @@ def _reasons(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray]) 
         # "long-context" makes "long" and "context" redundant.
         parts = {p for t in found if "-" in t for p in t.split("-")}
         terms = [t for t in found if t not in parts][:3]
-        if terms and z["lexical"] > 0.5 and not sig.kw_hits[i]:
+        if terms and z["lexical"] > 0.5 and i not in sig.kw_hits:
             out.append((z["lexical"] - 0.3, f"uses your terms: {', '.join(terms)}"))
     if i in sig.in_cat:
         out.append((1.0, f"in your category: {sig.in_cat[i]}"))

@@ -1,0 +1,100 @@
+"""Small facts worth remembering across processes, in the home's SQLite file.
+
+Every CLI command is a fresh process. Without these, each ``papercast recommend`` would load the
+embedding model (~0.5 s) only to embed the same interests text again, and probe the paper store
+about ten times (~1 s at 50k papers) to find its newest publication date.
+
+* ``text_vectors`` — the vector of a profile text (interests, a keyword) per embedding model.
+* ``store_facts`` — facts about the paper store under a key that names what invalidates them
+  (the store's location and paper count: a fetch that adds papers changes the key), kept for a day
+  at most in case papers were replaced without the count changing.
+
+A memo is a cache: when the home is read-only, busy or broken, callers compute as before.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+
+from papercast.store.db import connect, ensure_schema
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS text_vectors (
+    model TEXT NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, text)
+);
+CREATE TABLE IF NOT EXISTS store_facts (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    at REAL NOT NULL
+);
+"""
+FACT_TTL_SECONDS = 24 * 3600.0
+MAX_TEXT_VECTORS = 2000  # profile texts are few; the oldest beyond this are dropped
+
+_ready: set[str] = set()
+
+
+def _conn(db_path: Path) -> sqlite3.Connection:
+    conn = connect(db_path)
+    if str(db_path) not in _ready:
+        ensure_schema(conn, SCHEMA)
+        _ready.add(str(db_path))
+    return conn
+
+
+def text_vectors(db_path: Path, model: str, texts: list[str]) -> dict[str, np.ndarray]:
+    """The remembered vectors of those ``texts`` that have one for ``model``."""
+    if not texts:
+        return {}
+    try:
+        conn = _conn(db_path)
+        marks = ",".join("?" * len(texts))
+        rows = conn.execute(f"SELECT text, vector FROM text_vectors WHERE model = ? AND text IN ({marks})",
+                            [model, *texts]).fetchall()
+    except (sqlite3.Error, OSError):
+        return {}
+    return {row["text"]: np.frombuffer(row["vector"], dtype=np.float32).copy() for row in rows}
+
+
+def remember_text_vectors(db_path: Path, model: str, vectors: dict[str, np.ndarray]) -> None:
+    if not vectors:
+        return
+    try:
+        conn = _conn(db_path)
+        with conn:
+            conn.executemany("INSERT OR REPLACE INTO text_vectors (model, text, vector) VALUES (?, ?, ?)",
+                             [(model, text, np.asarray(vec, dtype=np.float32).tobytes())
+                              for text, vec in vectors.items()])
+            conn.execute("DELETE FROM text_vectors WHERE rowid NOT IN "
+                         "(SELECT rowid FROM text_vectors ORDER BY rowid DESC LIMIT ?)", (MAX_TEXT_VECTORS,))
+    except (sqlite3.Error, OSError):
+        pass
+
+
+def store_fact(db_path: Path, key: str) -> str | None:
+    """A remembered fact (None when unknown or older than a day)."""
+    try:
+        row = _conn(db_path).execute("SELECT value, at FROM store_facts WHERE key = ?", (key,)).fetchone()
+    except (sqlite3.Error, OSError):
+        return None
+    if row is None or time.time() - row["at"] > FACT_TTL_SECONDS:
+        return None
+    return str(row["value"])
+
+
+def remember_store_fact(db_path: Path, key: str, value: str) -> None:
+    try:
+        conn = _conn(db_path)
+        with conn:
+            conn.execute("INSERT OR REPLACE INTO store_facts (key, value, at) VALUES (?, ?, ?)",
+                         (key, value, time.time()))
+            conn.execute("DELETE FROM store_facts WHERE at < ?", (time.time() - FACT_TTL_SECONDS,))
+    except (sqlite3.Error, OSError):
+        pass

@@ -1,0 +1,84 @@
+"""What a CLI run remembers for the next one: profile-text vectors and the store's newest date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from papercast.store import memo
+from papercast.store.embeddings import get_embedder
+from papercast.store.papers import PaperStore
+from papercast.tools import rank
+
+INTERESTS = "protein structure prediction, single-cell genomics"
+
+
+class CountingEmbed:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, texts):
+        self.texts.extend(texts)
+        return get_embedder().embed(list(texts))
+
+
+def new_process() -> None:
+    """Forget what this process remembers, as a new CLI run would not have it."""
+    rank._TEXT_CACHE.clear()
+    rank._LATEST.clear()
+
+
+def test_a_new_process_ranks_without_embedding_the_same_interests_again(app):
+    app.profile_create("bio", interests=INTERESTS, keywords=["AlphaFold"])
+    profile = app.profile_show("bio")
+    first = CountingEmbed()
+    new_process()
+    before = rank.recommend(PaperStore(app.settings, embed=first), profile, since=None, until=None, n=5)
+    assert set(first.texts) >= {INTERESTS, "AlphaFold"}
+
+    again = CountingEmbed()
+    new_process()
+    after = rank.recommend(PaperStore(app.settings, embed=again), profile, since=None, until=None, n=5)
+    assert again.texts == []
+    assert [r.paper.id for r in after.items] == [r.paper.id for r in before.items]
+
+    # A changed interests text is embedded (only the new text).
+    app.profile_update("bio", interests=INTERESTS + ", cryo-EM")
+    third = CountingEmbed()
+    new_process()
+    rank.recommend(PaperStore(app.settings, embed=third), app.profile_show("bio"), since=None, until=None, n=5)
+    assert INTERESTS + ", cryo-EM" in third.texts and "AlphaFold" not in third.texts
+
+
+def test_vectors_are_remembered_per_embedding_model(tmp_path):
+    db = tmp_path / "papercast.sqlite3"
+    memo.remember_text_vectors(db, "model-a", {"graph neural networks": np.ones(4, np.float32)})
+    assert list(memo.text_vectors(db, "model-a", ["graph neural networks", "other"])) == ["graph neural networks"]
+    assert memo.text_vectors(db, "model-b", ["graph neural networks"]) == {}
+
+
+def test_the_newest_date_is_remembered_until_the_store_changes(app):
+    count = app.store.count()
+    new_process()
+    real = rank.latest_date(app.store, before=date(2026, 8, 16), count=count)
+    assert real == app.store.latest_date(date(2026, 8, 16))
+    key = f"latest_date|embedded|{count}|2026-08-16"
+    assert memo.store_fact(app.settings.db_path, key) == real.isoformat()
+
+    # The remembered answer is what a new process uses (proved by planting a different one) ...
+    memo.remember_store_fact(app.settings.db_path, key, "2026-08-01")
+    new_process()
+    assert rank.latest_date(app.store, before=date(2026, 8, 16), count=count) == date(2026, 8, 1)
+    # ... until the store's size changes.
+    assert rank.latest_date(app.store, before=date(2026, 8, 16), count=count + 1) == real
+
+
+def test_an_unwritable_memo_is_only_a_cache(tmp_path):
+    db = tmp_path / "missing-dir-is-a-file"
+    db.write_text("")
+    bad = db / "papercast.sqlite3"  # its parent is a file: sqlite cannot open it
+    assert memo.text_vectors(bad, "m", ["x"]) == {}
+    memo.remember_text_vectors(bad, "m", {"x": np.ones(2, np.float32)})
+    assert memo.store_fact(bad, "k") is None
+    memo.remember_store_fact(bad, "k", "v")
