@@ -78,7 +78,9 @@ def make_service_with_papers(args: argparse.Namespace) -> Any:
     app = make_service(args)
     loaded = app.ensure_sample()
     if loaded:
-        warn(f"empty store: loaded the bundled sample of {loaded} papers")
+        model = app.settings.embedding
+        embedded = f" (embedded with {model})" if model else ""
+        warn(f"empty store: loaded the bundled sample of {loaded} papers{embedded}")
     return app
 
 

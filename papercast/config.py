@@ -26,13 +26,24 @@ def default_home() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+# Names that mean the bundled model, so a config file's ``embedding`` can be overridden back to it.
+BUNDLED_EMBEDDING_NAMES = frozenset({"bundled", "all-minilm-l6-v2", "all-minilm-l6-v2-onnx-int8"})
+
+
+def _embedding_name(raw: str | None) -> str | None:
+    """A litellm embedding model name, or None for the bundled offline model."""
+    name = (raw or "").strip()
+    return None if not name or name.lower() in BUNDLED_EMBEDDING_NAMES else name
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
     model: str | None = None  # any litellm model string; None = offline mode
     api_base: str | None = None
     chroma_url: str | None = None  # http://host:port switches to a Chroma server
-    embedding: str | None = None  # a litellm embedding model instead of the bundled one
+    embedding: str | None = None  # a litellm embedding model instead of the bundled one (None = bundled)
+    embedding_api_base: str | None = None  # where that model is served; None = api_base
     max_usd_per_run: float | None = None
     llm_timeout: float = 60.0
     llm_concurrency: int = 4
@@ -48,13 +59,20 @@ class Settings:
     smtp_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # One spelling of "the bundled model" (None), however it was given: the store keys its
+        # collection on this name.
+        object.__setattr__(self, "embedding", _embedding_name(self.embedding))
+
     @property
     def offline(self) -> bool:
         return not self.model
 
     @property
     def mode_label(self) -> str:
-        return f"LLM: {self.model}" if self.model else "offline mode (no LLM; set PAPERCAST_MODEL to use one)"
+        """The LLM mode, plus the embedding model when it is not the bundled offline one."""
+        llm = f"LLM: {self.model}" if self.model else "offline mode (no LLM; set PAPERCAST_MODEL to use one)"
+        return f"{llm} · embeddings: {self.embedding}" if self.embedding else llm
 
     @property
     def chroma_path(self) -> Path:
@@ -82,6 +100,7 @@ _ENV = {
     "api_base": "PAPERCAST_API_BASE",
     "chroma_url": "PAPERCAST_CHROMA_URL",
     "embedding": "PAPERCAST_EMBEDDING",
+    "embedding_api_base": "PAPERCAST_EMBEDDING_API_BASE",
     "max_usd_per_run": "PAPERCAST_MAX_USD_PER_RUN",
     "llm_timeout": "PAPERCAST_LLM_TIMEOUT",
     "llm_concurrency": "PAPERCAST_LLM_CONCURRENCY",

@@ -117,16 +117,34 @@ class Papercast:
 
     # -- papers in -----------------------------------------------------------------------
     def ensure_sample(self, progress: Progress | None = None) -> int:
-        """Load the bundled sample into an empty store; returns how many papers were loaded."""
+        """Load the bundled sample into an empty store; returns how many papers were loaded.
+
+        Its shipped vectors are the bundled model's; with a litellm embedding model the sample is
+        embedded through that model instead (a RuntimeFailure when it cannot be reached).
+        """
         if self.store.count() > 0:
             return 0
         from papercast.tools.sources.files import parse_file
 
         parsed = parse_file(SAMPLE_PAPERS)
-        with np.load(SAMPLE_EMBEDDINGS) as shipped:
-            known = dict(zip(shipped["ids"].tolist(), shipped["vectors"].astype(np.float32), strict=True))
+        if self.store.embedding_model is None:
+            with np.load(SAMPLE_EMBEDDINGS) as shipped:
+                known = dict(zip(shipped["ids"].tolist(), shipped["vectors"].astype(np.float32), strict=True))
+        else:
+            known = self._embed_sample(parsed.papers, progress)
         self.store.upsert(parsed.papers, embeddings=known, progress=progress)
         return len(parsed.papers)
+
+    def _embed_sample(self, papers: Sequence[Paper], progress: Progress | None) -> dict[str, np.ndarray]:
+        """The sample's vectors from a litellm embedding model (the shipped ones are the bundled model's).
+
+        All of them before anything is written: a failure leaves the store empty, not holding part of
+        the sample (which ``ensure_sample`` would then never complete).
+        """
+        total = len(papers)
+        report = (lambda done: progress(done, total)) if progress else None
+        vectors = self.store.embed_texts([p.embedding_text for p in papers], progress=report)
+        return dict(zip([p.id for p in papers], vectors, strict=True))
 
     def import_files(self, paths: Sequence[str | Path], progress: Progress | None = None) -> ImportReport:
         """Import corpus JSONL(.gz), HF daily_papers JSON or arXiv Atom files.
@@ -183,12 +201,17 @@ class Papercast:
         return paper
 
     def get_papers(self, ids: Sequence[str]) -> list[Paper]:
-        """Papers for ids; a UserError names every id the store does not hold."""
+        """Papers for ids; a UserError names every id the store does not hold.
+
+        One store read: the papers found say which are missing (every like in the TUI comes here).
+        """
         wanted = normalize_ids(ids)
-        missing = self.store.missing(wanted)
+        papers = self.store.get_many(wanted)
+        found = {p.id for p in papers}
+        missing = [i for i in wanted if i not in found]
         if missing:
             raise UserError(f"unknown paper id{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
-        return self.store.get_many(wanted)
+        return papers
 
     def list_papers(self, n: int = 20, *, since: date | None = None, until: date | None = None,
                     category: str | None = None) -> list[Paper]:

@@ -109,12 +109,14 @@ def settings(tmp_path: Path, chroma_mode: str, request: pytest.FixtureRequest):
 
 
 def _reset_server_collection(url: str) -> None:
+    """Drop every collection on the test server: "papers" and each embedding model's own."""
     from papercast.config import load_settings
-    from papercast.store.papers import COLLECTION, make_client
+    from papercast.store.papers import make_client
 
     client = make_client(load_settings(home="/nonexistent", chroma_url=url))
-    with contextlib.suppress(Exception):  # not there yet
-        client.delete_collection(COLLECTION)
+    for collection in client.list_collections():
+        with contextlib.suppress(Exception):  # another test's cleanup got there first
+            client.delete_collection(collection.name)
 
 
 @pytest.fixture

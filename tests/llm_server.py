@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for offline LLM tests.
+"""A scripted OpenAI-compatible chat-completions and embeddings server on 127.0.0.1, for offline LLM tests.
 
 Tests point litellm at it with model ``openai/test-model`` and ``api_base=server.api_base``, so every
 call takes litellm's real HTTP path (openai SDK, httpx, SSE parsing) and only the model is scripted.
@@ -18,7 +18,17 @@ API
     ``prompts()``        each request's messages joined as one text, for "was X sent?" assertions
     ``usages``           the ``usage`` reported with each successful answer; ``tokens()`` sums them
 
-Routes: ``POST /v1/chat/completions`` and ``POST /chat/completions``; ``GET /v1/models``.
+Routes: ``POST /v1/chat/completions`` and ``POST /chat/completions``; ``POST /v1/embeddings`` and
+``POST /embeddings``; ``GET /v1/models``.
+
+Embeddings (model e.g. ``openai/test-embed``) are deterministic hashed bags of words
+(``embedding_vector``): texts sharing words are near, so ranking and search behave sensibly. They are
+not normalized, so the client's normalization is exercised. Embedding requests have their own script:
+    ``embedding_dims``             the dimension of the vectors served (change it to fake a new model)
+    ``queue_embeddings(*replies)`` ``Reply.error(...)`` or ``Reply.raw(...)`` for the next requests
+    ``embedding_requests``         every embedding request body; ``embedded_texts()`` all inputs in order
+    ``embedding_usages``           the usage reported for each successful embedding answer
+``encoding_format: "base64"`` is honoured (the openai SDK's default when called directly).
 
 ``Reply`` kinds (class-method constructors):
     ``Reply.text("...")``                      plain assistant content
@@ -28,6 +38,7 @@ Routes: ``POST /v1/chat/completions`` and ``POST /chat/completions``; ``GET /v1/
     ``Reply.error(500)``                       a server error
     ``Reply.text("...", delay=5)``             answer after a delay (for timeouts; ``stop()`` cuts it short)
     ``Reply.truncated("{\\"tldr\\": \\"abc")``   finish_reason ``"length"``
+    ``Reply.raw("not json")``                  this exact body with status 200 (garbage answers)
 Any reply streams as SSE when the request says ``"stream": true`` (role chunk, content in pieces,
 tool-call deltas with the arguments split across chunks, a finish chunk, then a usage chunk with
 ``choices: []`` and ``data: [DONE]``); ``Reply(stream=False)`` forces a plain JSON body.
@@ -43,6 +54,8 @@ pytest helpers
 ``llm_settings`` fixture: the conftest ``settings`` pointed at ``llm_server`` (model ``openai/test-model``)
                  with ``OPENAI_API_KEY`` set to ``DUMMY_API_KEY`` via monkeypatch.
 ``point_settings(server, settings, monkeypatch, **overrides)`` does the same for any Settings.
+``point_embedding(server, settings, monkeypatch, **overrides)`` sets the embedding model to
+                 ``openai/test-embed`` served by ``server`` (the LLM stays as ``settings`` has it).
 ``PaperModel()`` is a responder that answers papercast's own prompts (re-ranking scores, summary JSON,
 the digest overview) like a well-behaved model: ``LLMServer(responder=PaperModel())``.
 conftest.py adds ``make_app(settings, **overrides)`` (the sample home copied, fast LLM retries) and
@@ -52,9 +65,11 @@ conftest.py adds ``make_app(settings, **overrides)`` (the sample home copied, fa
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+import struct
 import threading
 import time
 from collections import deque
@@ -67,6 +82,8 @@ import pytest
 
 DUMMY_API_KEY = "sk-papercast-test-KEY-must-never-leak-7f3a9c"
 TEST_MODEL = "openai/test-model"
+TEST_EMBEDDING = "openai/test-embed"
+EMBEDDING_DIMS = 128
 
 
 @dataclass
@@ -82,6 +99,7 @@ class Reply:
     finish_reason: str | None = None  # default: "tool_calls" with tool calls, else "stop"
     stream: bool | None = None  # None = as the request asks; False = never stream
     usage: dict[str, int] | None = None  # override the computed token counts
+    raw_body: str | None = None  # send this body as it is (any route): see ``Reply.raw``
 
     @classmethod
     def text(cls, content: str, **kw: Any) -> Reply:
@@ -111,6 +129,11 @@ class Reply:
     def truncated(cls, content: str, **kw: Any) -> Reply:
         return cls(content=content, finish_reason="length", **kw)
 
+    @classmethod
+    def raw(cls, body: str | Any, **kw: Any) -> Reply:
+        """A body sent as it is: a string verbatim, anything else as its JSON dump."""
+        return cls(raw_body=body if isinstance(body, str) else json.dumps(body), **kw)
+
 
 @dataclass
 class RecordedRequest:
@@ -127,6 +150,17 @@ def _message_text(message: dict[str, Any]) -> str:
     for call in message.get("tool_calls") or []:
         parts.append(call.get("function", {}).get("arguments", ""))
     return "".join(str(p) for p in parts)
+
+
+def embedding_vector(text: str, dims: int = EMBEDDING_DIMS) -> list[float]:
+    """A hashed bag of words: each word adds +-1 to one of ``dims`` slots (never all zero)."""
+    vector = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        h = int.from_bytes(hashlib.sha1(word.encode()).digest()[:8], "big")
+        vector[h % dims] += 1.0 if (h >> 40) & 1 else -1.0
+    if not any(vector):
+        vector[0] = 1.0
+    return vector
 
 
 def count_usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
@@ -152,7 +186,11 @@ class LLMServer:
         self.requests: list[dict[str, Any]] = []
         self.log: list[RecordedRequest] = []
         self.usages: list[dict[str, int]] = []  # the usage reported for each successful answer
+        self.embedding_dims = EMBEDDING_DIMS
+        self.embedding_requests: list[dict[str, Any]] = []
+        self.embedding_usages: list[dict[str, int]] = []
         self._queue: deque[Reply] = deque()
+        self._embedding_queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -207,6 +245,25 @@ class LLMServer:
         with self._lock:
             self._queue.extend(_as_reply(r) for r in replies)
         return self
+
+    def queue_embeddings(self, *replies: Reply) -> LLMServer:
+        """Replies for the next embedding requests (errors, raw bodies); then vectors again."""
+        with self._lock:
+            self._embedding_queue.extend(replies)
+        return self
+
+    def embedded_texts(self) -> list[str]:
+        """Every text sent for embedding, in arrival order."""
+        out: list[str] = []
+        for body in list(self.embedding_requests):
+            given = body.get("input")
+            out.extend([given] if isinstance(given, str) else list(given or []))
+        return out
+
+    def _next_embedding_reply(self, body: dict[str, Any]) -> Reply | None:
+        with self._lock:
+            self.embedding_requests.append(body)
+            return self._embedding_queue.popleft() if self._embedding_queue else None
 
     @property
     def pending(self) -> int:
@@ -271,7 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        if self.path.split("?")[0].rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+        route = self.path.split("?")[0].rstrip("/")
+        if route not in ("/v1/chat/completions", "/chat/completions", "/v1/embeddings", "/embeddings"):
             self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
         try:
@@ -281,14 +339,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         owner = self.owner
         owner.log.append(RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        if route.endswith("/embeddings"):
+            self._embeddings(body, owner._next_embedding_reply(body))
+            return
         reply = owner._next_reply(body)
         if reply.delay and owner._stopping.wait(reply.delay):
             self.close_connection = True
             return
-        if reply.status >= 400:
-            kind = {429: "rate_limit_exceeded", 500: "server_error"}.get(reply.status, "invalid_request_error")
-            self._send_json(reply.status, {"error": {"message": reply.error_message, "type": kind,
-                                                     "param": None, "code": kind}}, reply.headers)
+        if self._sent_scripted(reply):
             return
         model = str(body.get("model") or "test-model")
         usage = count_usage(body, reply)
@@ -307,7 +365,46 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": usage, "system_fingerprint": "fp_test",
         }, reply.headers)
 
+    def _embeddings(self, body: dict[str, Any], reply: Reply | None) -> None:
+        owner = self.owner
+        if reply is not None and reply.delay and owner._stopping.wait(reply.delay):
+            self.close_connection = True
+            return
+        if reply is not None and self._sent_scripted(reply):
+            return
+        given = body.get("input")
+        texts = [given] if isinstance(given, str) else [str(t) for t in given or []]
+        data = []
+        for index, text in enumerate(texts):
+            vector: Any = embedding_vector(text, owner.embedding_dims)
+            if body.get("encoding_format") == "base64":
+                vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        tokens = sum(len(t) // 4 + 1 for t in texts)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        with owner._lock:
+            owner.embedding_usages.append(usage)
+        self._send_json(200, {"object": "list", "data": data, "model": str(body.get("model") or ""),
+                              "usage": usage})
+
     # -- responses --------------------------------------------------------------------------------
+    def _sent_scripted(self, reply: Reply) -> bool:
+        """Send an error or raw reply; False when the reply is a normal answer for the caller to build."""
+        if reply.raw_body is not None:
+            data = reply.raw_body.encode("utf-8")
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return True
+        if reply.status >= 400:
+            kind = {429: "rate_limit_exceeded", 500: "server_error"}.get(reply.status, "invalid_request_error")
+            self._send_json(reply.status, {"error": {"message": reply.error_message, "type": kind,
+                                                     "param": None, "code": kind}}, reply.headers)
+            return True
+        return False
+
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
@@ -356,6 +453,12 @@ def point_settings(server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyP
     """``settings`` pointed at ``server`` (model ``openai/test-model``), with a dummy OPENAI_API_KEY."""
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
     return settings.with_overrides(model=TEST_MODEL, api_base=server.api_base, **overrides)
+
+
+def point_embedding(server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Any:
+    """``settings`` embedding with ``openai/test-embed`` on ``server``, with a dummy OPENAI_API_KEY."""
+    monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
+    return settings.with_overrides(embedding=TEST_EMBEDDING, embedding_api_base=server.api_base, **overrides)
 
 
 @pytest.fixture

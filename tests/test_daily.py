@@ -102,6 +102,21 @@ def test_a_failing_model_does_not_stop_the_pipeline(settings, fixtures_dir, llm_
     assert "(offline" in report.markdown or "extractive" in report.markdown.lower()
 
 
+def test_a_failing_embedding_model_is_reported_not_raised(settings, fixtures_dir, llm_server, monkeypatch):
+    """Ranking needs the embedding model for the interests; when it fails, the retry without the chat
+    model fails the same way: the run reports it and still finishes (no traceback, no lost state)."""
+    from llm_server import point_embedding
+
+    llm_server.responder = lambda body: Reply.error(500)
+    app = Papercast(point_embedding(llm_server, point_settings(llm_server, settings, monkeypatch,
+                                                               extra={"llm_retries": 0}), monkeypatch))
+    app.ensure_sample()  # embedded through the loopback server while it works
+    llm_server.queue_embeddings(*[Reply.error(500)] * 20)
+    report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
+    assert not report.ok and report.recommended == []
+    assert any(e.startswith("rank:") and "PAPERCAST_EMBEDDING" in e for e in report.errors)
+
+
 def test_with_a_model_it_ranks_summarizes_and_writes_the_overview(settings, fixtures_dir, llm_server, monkeypatch):
     from llm_server import PaperModel
 

@@ -95,6 +95,23 @@ def test_same_request_is_paid_once_and_accounted_per_run(llm_server, llm_setting
     assert len(runs) == 2  # the second client was its own run (one cache hit, nothing paid)
 
 
+def test_same_model_name_on_another_server_is_not_answered_from_the_cache(llm_server, llm_settings):
+    """Two servers may serve different models under one name: the api_base is part of the cache key."""
+    llm_server.queue(Reply.text("answer of server A"))
+    with LLMServer() as other:
+        other.queue(Reply.text("answer of server B"))
+        first = run(make_client(llm_settings).complete(MSG, purpose="t", prompt_version="v1"))
+        elsewhere = run(make_client(llm_settings.with_overrides(api_base=other.api_base)).complete(
+            MSG, purpose="t", prompt_version="v1"))
+        assert (first.text, elsewhere.text) == ("answer of server A", "answer of server B")
+        assert not elsewhere.cached and len(other.requests) == 1
+    # Each server's answer stays cached for that server (a trailing slash is the same server).
+    again = run(make_client(llm_settings.with_overrides(api_base=llm_server.api_base + "/")).complete(
+        MSG, purpose="t", prompt_version="v1"))
+    assert again.cached and again.text == "answer of server A"
+    assert len(llm_server.requests) == 1
+
+
 def test_priced_model_cost_comes_from_litellm(llm_server, llm_settings):
     settings = llm_settings.with_overrides(model="openai/gpt-4o-mini")
     llm_server.queue(Reply.text("x" * 400, usage={"prompt_tokens": 1000, "completion_tokens": 100,

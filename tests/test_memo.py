@@ -63,7 +63,7 @@ def test_the_newest_date_is_remembered_until_the_store_changes(app):
     new_process()
     real = rank.latest_date(app.store, before=date(2026, 8, 16), count=count)
     assert real == app.store.latest_date(date(2026, 8, 16))
-    key = f"latest_date|embedded|{count}|2026-08-16"
+    key = f"latest_date|{app.store.cache_key}|{count}|2026-08-16"
     assert memo.store_fact(app.settings.db_path, key) == real.isoformat()
 
     # The remembered answer is what a new process uses (proved by planting a different one) ...
@@ -82,3 +82,13 @@ def test_an_unwritable_memo_is_only_a_cache(tmp_path):
     memo.remember_text_vectors(bad, "m", {"x": np.ones(2, np.float32)})
     assert memo.store_fact(bad, "k") is None
     memo.remember_store_fact(bad, "k", "v")
+
+
+def test_a_remembered_vector_of_another_size_is_embedded_again(app):
+    """The model behind a name changed: its old vectors are not handed to numpy to fail there."""
+    model = rank.embedding_model_key(app.store)
+    memo.remember_text_vectors(app.settings.db_path, model, {INTERESTS: np.ones(4, np.float32)})
+    counter = CountingEmbed()
+    new_process()
+    vectors = rank.embed_texts(PaperStore(app.settings, embed=counter), [INTERESTS], dims=384)
+    assert vectors.shape == (1, 384) and counter.texts == [INTERESTS]

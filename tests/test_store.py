@@ -21,7 +21,7 @@ import pytest
 
 from papercast.models import Paper
 from papercast.store.embeddings import get_embedder
-from papercast.store.papers import PaperStore
+from papercast.store.papers import PaperStore, RecentById, make_client
 
 from conftest import CORPUS, REPO
 
@@ -184,3 +184,44 @@ def test_reopen_in_new_process_and_survive_kill_mid_import(tmp_path: Path) -> No
     """, home)
     assert check.returncode == 0, check.stderr
     assert check.stdout.split() == ["40", "40"]
+
+
+@BOTH
+def test_reads_by_id_are_remembered_but_never_outlive_a_write(settings) -> None:
+    """Papers and vectors read by id are remembered per process (the ranker reads the liked ones
+    again after every like), but a write through any store object, a deletion and a collection
+    made again are never answered from memory."""
+    papers = corpus_papers(3)
+    store = PaperStore(settings, embed=CountingEmbed())
+    store.upsert(papers)
+    a, b, c = (p.id for p in papers)
+    store.window(None, None, with_embeddings=True)  # a window read warms the caches too
+    before = store.get(a)
+    assert before is not None
+    vector = store.embeddings([b])[b]
+    assert not vector.flags.writeable, "shared with later callers, so read-only"
+
+    other = PaperStore(settings, embed=CountingEmbed())  # another service in this process
+    other.upsert([papers[0].model_copy(update={"upvotes": (before.upvotes or 0) + 100})])
+    assert store.get(a).upvotes == (before.upvotes or 0) + 100
+    other.upsert([papers[1].model_copy(update={"title": papers[1].title + " (revised)"})])
+    assert not np.allclose(store.embeddings([b])[b], vector), "re-embedded: the new vector"
+    other.delete([c])
+    assert store.get(c) is None and store.missing([c]) == [c] and store.embeddings([c]) == {}
+
+    make_client(settings).delete_collection(store.collection_name)  # e.g. a reset Chroma server
+    again = PaperStore(settings, embed=CountingEmbed())
+    assert again.get(a) is None and again.embeddings([a]) == {}
+
+
+def test_a_read_that_started_before_a_write_is_not_remembered() -> None:
+    cache = RecentById(ttl=60.0)
+    version = cache.version()
+    cache.forget("store", ["x"])  # a write lands while the read is on its way
+    cache.put("store", {"x": "old"}, version)
+    assert cache.get("store", ["x"]) == {}
+    cache.put("store", {"x": "new"}, cache.version())
+    assert cache.get("store", ["x"]) == {"x": "new"} and cache.get("elsewhere", ["x"]) == {}
+    expired = RecentById(ttl=0.0)
+    expired.put("store", {"x": "new"}, expired.version())
+    assert expired.get("store", ["x"]) == {}, "other processes' writes show after the TTL"

@@ -123,7 +123,10 @@ async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
     except RuntimeFailure as exc:
         if not llm_on:
             return {"recommendations": [], "errors": [f"rank: {exc}"]}
-        reading = await asyncio.to_thread(app.recommend, profile=run.profile, n=run.n, use_llm=False)
+        try:  # the chat model failed: rank without it (a failing embedding model fails this too)
+            reading = await asyncio.to_thread(app.recommend, profile=run.profile, n=run.n, use_llm=False)
+        except RuntimeFailure as again:
+            return {"recommendations": [], "errors": [f"rank: {again}"]}
         return _ranked(reading, run, errors=[f"rank: the model failed ({exc}); used the offline ranking"])
     return _ranked(reading, run)
 

@@ -1,9 +1,16 @@
-"""The paper store: one Chroma collection, embedded on disk or on a Chroma server.
+"""The paper store: one Chroma collection per embedding model, embedded on disk or on a Chroma server.
 
-Ids are arXiv ids without version. Metadata holds what filters and ranking need (``published``
-as a sortable YYYYMMDD number, upvotes, HF fields) plus the whole ``Paper`` as JSON, so
-unknown API fields survive a round trip. Embedding is the expensive part of ingest, so
-``upsert`` embeds a paper only when it is new or its title/abstract changed (content hash).
+The bundled model's collection is "papers"; a litellm model (``PAPERCAST_EMBEDDING``) has its own
+(``embeddings.collection_name``), so vectors of two models never meet and switching back finds the
+old collection as it was. Ids are arXiv ids without version. Metadata is the whole ``Paper`` as
+JSON (unknown API fields survive a round trip) plus ``published`` as a sortable YYYYMMDD number
+for window filters and the content hash. Embedding is the expensive part of ingest, so ``upsert``
+embeds a paper only when it is new or its title/abstract changed (content hash).
+
+Each Chroma read costs a few milliseconds, and the ranker reads the liked papers' vectors and
+texts again after every like, so papers and vectors read by id are remembered per process
+(``RecentById``): this process's writes drop what they change, other processes' writes show
+within ``RECENT_TTL``, like the ranker's window cache.
 """
 
 from __future__ import annotations
@@ -11,7 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,14 +31,21 @@ from urllib.parse import urlparse
 import numpy as np
 
 from papercast.config import Settings
+from papercast.errors import RuntimeFailure
 from papercast.models import Paper, normalize_arxiv_id
+from papercast.store.embeddings import COLLECTION, DIMENSIONS, TextEmbedder, collection_name  # noqa: F401  (COLLECTION: re-exported)
 
-COLLECTION = "papers"
 WRITE_CHUNK = 256  # papers embedded and written per step: a crash loses at most one chunk of work
+RECENT_TTL = 120.0  # seconds a paper or vector read by id is reused (the window cache's TTL)
+RECENT_SIZE = 8192  # papers (metadata ~2 KB, a vector 1.5 KB); windows up to half of it warm the caches
 
 
 class StoreError(RuntimeError):
     """The store cannot be opened or reached. The message is one line for the user."""
+
+
+class DimensionMismatch(RuntimeFailure):
+    """The embedding model's vectors do not fit its collection (the model behind the name changed)."""
 
 
 @dataclass
@@ -79,6 +97,59 @@ def _window_where(since: date | None, until: date | None) -> dict[str, Any] | No
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+class RecentById:
+    """Values by (store, paper id), reused for ``ttl`` seconds; thread-safe and bounded.
+
+    Only what the store holds is remembered (an unknown id is asked again), so a new paper is
+    never missed; a changed one is dropped by ``forget`` when this process wrote it. A read that
+    started before a write is not remembered (``version``), so it cannot bring back the old value.
+    """
+
+    def __init__(self, ttl: float = RECENT_TTL, size: int = RECENT_SIZE) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._version = 0  # bumped by every forget
+
+    def version(self) -> int:
+        """Take before reading the store; ``put`` the result with it."""
+        return self._version
+
+    def get(self, store: str, ids: Iterable[str]) -> dict[str, Any]:
+        """The fresh values among ``ids``."""
+        now = time.monotonic()
+        out: dict[str, Any] = {}
+        with self._lock:
+            for pid in ids:
+                hit = self._items.get((store, pid))
+                if hit is not None and now - hit[0] < self.ttl:
+                    out[pid] = hit[1]
+        return out
+
+    def put(self, store: str, values: Mapping[str, Any], version: int) -> None:
+        """Remember values read from the store, unless a write happened since ``version`` was taken."""
+        now = time.monotonic()
+        with self._lock:
+            if version != self._version:
+                return
+            for pid, value in values.items():
+                self._items[(store, pid)] = (now, value)
+                self._items.move_to_end((store, pid))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def forget(self, store: str, ids: Iterable[str]) -> None:
+        with self._lock:
+            self._version += 1
+            for pid in ids:
+                self._items.pop((store, pid), None)
+
+
+_RECENT_METADATA = RecentById()
+_RECENT_VECTORS = RecentById()
+
+
 def make_client(settings: Settings) -> Any:
     """A Chroma client: embedded on disk, or ``HttpClient`` when ``chroma_url`` is set."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -112,21 +183,56 @@ class PaperStore:
         self._write_chunk = write_chunk
         self._client: Any = None
         self._collection: Any = None
+        self._embedder: TextEmbedder | None = None
+        self._dimensions: int | None = None  # of the vectors in the collection, once known
 
     # -- plumbing -------------------------------------------------------------------------
     @property
+    def embedding_model(self) -> str | None:
+        """The litellm embedding model of this store, or None for the bundled offline model."""
+        return self.settings.embedding
+
+    @property
+    def collection_name(self) -> str:
+        return collection_name(self.embedding_model)
+
+    @property
+    def cache_key(self) -> str:
+        """This store in the per-process caches (two services on one store share them)."""
+        return f"{self.settings.chroma_url or self.settings.chroma_path}|{self.collection_name}"
+
+    @property
+    def _recent_key(self) -> str:
+        """``cache_key`` plus the collection's id: to the by-id caches a collection dropped and made
+        again (a reset Chroma server) is another store, so none of its old papers is served."""
+        return f"{self.cache_key}|{self.collection.id}"
+
+    @property
     def collection(self) -> Any:
         if self._collection is None:
-            from papercast.store.embeddings import chroma_embedding_function_class
+            from papercast.store.embeddings import (
+                chroma_embedding_function_class,
+                chroma_remote_function_class,
+            )
 
             self._client = make_client(self.settings)
-            ef = chroma_embedding_function_class()()
+            model = self.embedding_model
+            ef = chroma_remote_function_class()(model) if model else chroma_embedding_function_class()()
             try:
                 self._collection = self._client.get_or_create_collection(
-                    COLLECTION, embedding_function=ef, metadata={"hnsw:space": "cosine"})
+                    self.collection_name, embedding_function=ef, metadata={"hnsw:space": "cosine"})
             except Exception as exc:
-                raise StoreError(f"cannot open the papers collection: {exc}") from exc
+                raise StoreError(f"cannot open the papers collection {self.collection_name}: {exc}") from exc
         return self._collection
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        """The embedding model of this store (opened on first use)."""
+        if self._embedder is None:
+            from papercast.store.embeddings import make_embedder
+
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
 
     @property
     def max_batch(self) -> int:
@@ -137,11 +243,34 @@ class PaperStore:
             return 1000
 
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Vectors of ``texts`` from this store's model, checked against the collection's dimension."""
         if self._embed is not None:
-            return np.asarray(self._embed(texts), dtype=np.float32)
-        from papercast.store.embeddings import get_embedder
+            vectors = np.asarray(self._embed(texts), dtype=np.float32)
+        else:
+            vectors = self.embedder.embed(texts, progress=progress)
+        self._check_dimensions(vectors)
+        return vectors
 
-        return get_embedder().embed(texts, progress=progress)
+    @property
+    def dimensions(self) -> int | None:
+        """The dimension of the collection's vectors (None while it holds none)."""
+        if self._dimensions is None:
+            got = self.collection.get(limit=1, include=["embeddings"])
+            if got["ids"]:
+                self._dimensions = len(got["embeddings"][0])
+        return self._dimensions
+
+    def _check_dimensions(self, vectors: np.ndarray) -> None:
+        """Refuse vectors that cannot be compared with the stored ones, before anything uses them."""
+        if vectors.ndim != 2 or not len(vectors):
+            return
+        stored = self.dimensions
+        if stored is not None and vectors.shape[1] != stored:
+            model = self.embedding_model or "the bundled embedding model"
+            raise DimensionMismatch(
+                f"{model} now gives {vectors.shape[1]}-d vectors, but collection {self.collection_name} holds "
+                f"{stored}-d ones it gave before (the model behind the name changed?): go back to the model that "
+                "filled it, or use another PAPERCAST_EMBEDDING name for a new collection")
 
     def _batches(self, items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         size = self.max_batch
@@ -183,9 +312,10 @@ class PaperStore:
                 to_embed.append(merged)
                 result.reembedded += 1
 
-        for batch in self._batches(meta_only):
-            self.collection.update(ids=[i for i, _ in batch], metadatas=[m for _, m in batch])
-        self._write_embedded(to_embed, embeddings or {}, progress)
+        with self._forgetting(list(incoming)):
+            for batch in self._batches(meta_only):
+                self.collection.update(ids=[i for i, _ in batch], metadatas=[m for _, m in batch])
+            self._write_embedded(to_embed, embeddings or {}, progress)
         return result
 
     def _write_embedded(self, papers: list[Paper], known: Mapping[str, np.ndarray],
@@ -202,6 +332,7 @@ class PaperStore:
                 fresh = self.embed_texts([p.embedding_text for p in need], progress=report)
                 vectors.update(zip([p.id for p in need], fresh, strict=True))
                 done += len(need)
+            self._check_dimensions(np.stack([vectors[p.id] for p in chunk]))
             for batch in self._batches(chunk):
                 self.collection.upsert(
                     ids=[p.id for p in batch],
@@ -209,6 +340,8 @@ class PaperStore:
                     documents=[p.embedding_text for p in batch],
                     metadatas=[to_metadata(p) for p in batch],
                 )
+            if self._dimensions is None and chunk:
+                self._dimensions = len(vectors[chunk[0].id])
 
     def _existing_metadata(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -218,8 +351,29 @@ class PaperStore:
         return found
 
     def delete(self, ids: Sequence[str]) -> None:
-        for batch in self._batches(list(ids)):
-            self.collection.delete(ids=list(batch))
+        with self._forgetting(ids):
+            for batch in self._batches(list(ids)):
+                self.collection.delete(ids=list(batch))
+
+    @contextmanager
+    def _forgetting(self, ids: Sequence[str]) -> Iterator[None]:
+        """Drop ``ids`` from the per-process caches after a write, even a failed one (part may be written)."""
+        try:
+            yield
+        finally:
+            _RECENT_METADATA.forget(self._recent_key, ids)
+            _RECENT_VECTORS.forget(self._recent_key, ids)
+
+    def _recent_metadata(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``_existing_metadata`` through the per-process cache (for reads; ``upsert`` asks Chroma)."""
+        found = _RECENT_METADATA.get(self._recent_key, ids)
+        rest = [i for i in ids if i not in found]
+        if rest:
+            version = _RECENT_METADATA.version()
+            fresh = self._existing_metadata(rest)
+            _RECENT_METADATA.put(self._recent_key, fresh, version)
+            found.update(fresh)
+        return found
 
     # -- reading --------------------------------------------------------------------------
     def count(self) -> int:
@@ -232,20 +386,29 @@ class PaperStore:
     def get_many(self, ids: Sequence[str]) -> list[Paper]:
         """Papers for ``ids`` in the given order; unknown ids are skipped."""
         wanted = [normalize_arxiv_id(i) for i in ids]
-        meta = self._existing_metadata(list(dict.fromkeys(wanted)))
+        meta = self._recent_metadata(list(dict.fromkeys(wanted)))
         return [from_metadata(meta[i]) for i in wanted if i in meta]
 
     def missing(self, ids: Sequence[str]) -> list[str]:
         """The ids (as given) that the store does not hold."""
-        known = set(self._existing_metadata([normalize_arxiv_id(i) for i in ids]))
+        known = set(self._recent_metadata(list(dict.fromkeys(normalize_arxiv_id(i) for i in ids))))
         return [i for i in ids if normalize_arxiv_id(i) not in known]
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for batch in self._batches(list(dict.fromkeys(ids))):
+        """Vectors by id; unknown ids are left out. Read-only arrays: later callers get the same ones."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, np.ndarray] = _RECENT_VECTORS.get(self._recent_key, wanted)
+        fresh: dict[str, np.ndarray] = {}
+        rest = [i for i in wanted if i not in out]
+        version = _RECENT_VECTORS.version()
+        for batch in self._batches(rest) if rest else ():
             got = self.collection.get(ids=list(batch), include=["embeddings"])
             for pid, vec in zip(got["ids"], got["embeddings"], strict=True):
-                out[pid] = np.asarray(vec, dtype=np.float32)
+                array = np.asarray(vec, dtype=np.float32)
+                array.setflags(write=False)
+                fresh[pid] = array
+        _RECENT_VECTORS.put(self._recent_key, fresh, version)
+        out.update(fresh)
         return out
 
     def window_records(self, since: date | None = None, until: date | None = None, *,
@@ -255,12 +418,34 @@ class PaperStore:
         For callers that parse lazily (the ranker builds light papers from it); others use ``window``.
         """
         include = ["metadatas", "embeddings"] if with_embeddings else ["metadatas"]
+        versions = (_RECENT_METADATA.version(), _RECENT_VECTORS.version())
         got = self.collection.get(where=_window_where(since, until), include=include)
         metas = list(got["metadatas"])
         if not with_embeddings:
+            self._remember(got["ids"], metas, None, versions)
             return metas, None
-        matrix = np.asarray(got["embeddings"], dtype=np.float32) if metas else np.zeros((0, 384), dtype=np.float32)
+        if metas:
+            matrix = np.asarray(got["embeddings"], dtype=np.float32)
+        else:
+            matrix = np.zeros((0, self.dimensions or DIMENSIONS), dtype=np.float32)
+        self._remember(got["ids"], metas, matrix, versions)
         return metas, matrix
+
+    def _remember(self, ids: list[str], metas: list[dict[str, Any]], matrix: np.ndarray | None,
+                  versions: tuple[int, int]) -> None:
+        """Warm the by-id caches from a window read: the next like is a paper of the window on
+        screen, and the ranker then reads its vector and text by id. Big windows are left out so
+        they do not push out the liked papers."""
+        if not ids or len(ids) > RECENT_SIZE // 2:
+            return
+        _RECENT_METADATA.put(self._recent_key, dict(zip(ids, metas, strict=True)), versions[0])
+        if matrix is None:
+            return
+        rows: dict[str, np.ndarray] = {}
+        for pid, row in zip(ids, matrix, strict=True):
+            row.setflags(write=False)  # a view: the matrix itself stays writable for its caller
+            rows[pid] = row
+        _RECENT_VECTORS.put(self._recent_key, rows, versions[1])
 
     def window(self, since: date | None = None, until: date | None = None, *,
                with_embeddings: bool = False) -> tuple[list[Paper], np.ndarray | None]:

@@ -4,8 +4,10 @@ Why it looks the way it does:
 
 * litellm takes ~8 s to import, so it is imported on the first real call only, with
   ``LITELLM_LOCAL_MODEL_COST_MAP=True`` set first (no network on import) and its debug output silenced.
-* Every answer is cached in the home SQLite file under a hash of (model, prompt version, purpose,
-  messages, parameters); a repeated request costs nothing and sends nothing.
+* Every answer is cached in the home SQLite file under a hash of (model, api_base, prompt version,
+  purpose, messages, parameters); a repeated request costs nothing and sends nothing. The api_base is
+  part of the key because two servers may serve different models under one name (never the API key:
+  it is a secret, and it does not change what a model answers).
 * Calls are async with a concurrency limit and a per-call timeout. Rate limits, 5xx, connection
   errors and timeouts are retried with exponential backoff (honouring ``Retry-After``); when the model
   stays unreachable the run says so in one line (``LLMUnavailable``) and later calls fail fast, so
@@ -14,6 +16,9 @@ Why it looks the way it does:
   the run id; ``max_usd_per_run`` stops further paid calls with a notice (``BudgetExceeded``).
 * API keys stay in the providers' environment variables. Nothing here stores or logs them, and
   every error text passes through ``redact`` before a user can see it.
+* The same client serves an embedding model (``LLMClient.for_embeddings``, ``aembed``): same import,
+  api_base, timeout, retries, one-line failures and usage rows; embedding answers are not cached
+  (each paper is embedded once and its vector lives in the store).
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ def load_litellm() -> ModuleType:
     os.environ.setdefault("LITELLM_LOG", "ERROR")
     # pydantic schema warnings about litellm's own types (also raised lazily, later) mean nothing to a user.
     warnings.filterwarnings("ignore", message=r".*`ReadOnly` qualifier", category=UserWarning)
+    # A malformed answer makes the openai SDK warn while it serializes it; we report the answer ourselves.
+    warnings.filterwarnings("ignore", message=r"Pydantic serializer warnings", category=UserWarning)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import litellm
@@ -73,6 +80,9 @@ def load_litellm() -> ModuleType:
     # Our own accounting reads usage from each response; litellm's per-chunk stream logging only
     # costs CPU (~13 ms per streamed call, measured in bench/chat_overhead.py).
     litellm.disable_streaming_logging = True
+    # We retry ourselves (``_with_retries``). litellm's OpenAI embedding path reads max_retries=0 as
+    # unset and lets the SDK retry twice more per attempt (litellm 1.110: ``max_retries or DEFAULT``).
+    litellm.DEFAULT_MAX_RETRIES = 0
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "openai", "httpx"):
         logging.getLogger(name).setLevel(logging.ERROR)
     return litellm
@@ -193,14 +203,23 @@ def command_label(argv: Sequence[str] | None = None) -> str:
     return "tui" if os.path.basename(sys.argv[0] or "") == "papercast" else "api"
 
 
-def cache_key(model: str, prompt_version: str, purpose: str, payload: Any) -> str:
-    blob = json.dumps({"model": model, "v": prompt_version, "purpose": purpose, "payload": payload},
-                      sort_keys=True, ensure_ascii=False, default=str)
+def cache_key(model: str, prompt_version: str, purpose: str, payload: Any, api_base: str | None = None) -> str:
+    """The response-cache key of a request.
+
+    ``api_base`` is in it because two servers can answer differently under one model name; it is
+    left out when unset so keys of requests to a provider's default endpoint stay what they were.
+    """
+    key: dict[str, Any] = {"model": model, "v": prompt_version, "purpose": purpose, "payload": payload}
+    if api_base:
+        key["api_base"] = api_base.strip().rstrip("/")
+    blob = json.dumps(key, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 # -- the client -------------------------------------------------------------------------------------------
 MAX_RETRY_AFTER = 30.0
+EMBEDDING_HINT = ("; unset PAPERCAST_EMBEDDING (or `embedding` in config.toml) to use the bundled offline "
+                  "embedding model")
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 
 
@@ -213,6 +232,9 @@ class LLMClient:
             raise LLMUnavailable("no model set (offline mode): set PAPERCAST_MODEL or pass --model")
         self.settings = settings
         self.model: str = settings.model
+        self.api_base: str | None = settings.api_base
+        self._action = "get an answer from the model"
+        self._hint = ""  # appended to every failure: what the user can do about it
         self.store = store or LLMStore(settings.db_path)
         self.run_id = run_id or new_run_id()
         self.command = command if command is not None else command_label()
@@ -227,6 +249,20 @@ class LLMClient:
             weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
         self._unpriced_noted = False
+
+    @classmethod
+    def for_embeddings(cls, settings: Settings, store: LLMStore | None = None, *,
+                       command: str | None = None) -> LLMClient:
+        """A client of the embedding model ``settings.embedding`` (at ``embedding_api_base``, else
+        ``api_base``): the chat model's policies, its own run id, failures that say how to go back
+        to the bundled offline model."""
+        if not settings.embedding:
+            raise LLMUnavailable("no embedding model set: the bundled offline model needs no client")
+        client = cls(settings.with_overrides(model=settings.embedding), store, command=command)
+        client.api_base = settings.embedding_api_base or settings.api_base
+        client._action = "embed texts with the embedding model"
+        client._hint = EMBEDDING_HINT
+        return client
 
     # -- public ------------------------------------------------------------------------------------
     def notice(self, text: str) -> None:
@@ -281,7 +317,7 @@ class LLMClient:
             request["response_format"] = {"type": "json_object"}
         if tools:
             request["tools"] = list(tools)
-        key = cache_key(self.model, prompt_version, purpose, request) if cache else None
+        key = cache_key(self.model, prompt_version, purpose, request, self.api_base) if cache else None
         if key is not None:
             hit = self.store.get_cached(key)
             if hit is not None:
@@ -299,6 +335,29 @@ class LLMClient:
                                   answer=CachedAnswer(answer.text, answer.finish_reason, answer.prompt_tokens,
                                                       answer.completion_tokens, answer.cost_usd))
         return answer
+
+    async def aembed(self, texts: Sequence[str], *, purpose: str = "embed") -> Any:
+        """One embedding request for ``texts`` (the caller batches); litellm's raw response.
+
+        Retried and accounted like a completion. Not budget-gated: a paper cannot fall back to an
+        offline vector in a collection of this model's vectors, and embedding costs are tiny.
+        """
+        if self.unreachable:
+            raise LLMUnavailable(self.unreachable)
+        async with self._semaphore():
+            response = await self._with_retries(lambda: self._call_embedding(list(texts)))
+        usage = getattr(response, "usage", None)
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        if not prompt:
+            prompt = _count_tokens(load_litellm(), self.model, text="\n".join(texts))
+        answer = Answer(text="", prompt_tokens=prompt, completion_tokens=0, model=self.model,
+                        cost_usd=self._cost(load_litellm(), response, prompt, 0))
+        self._account(answer, purpose)
+        return response
+
+    def unusable(self, problem: str) -> LLMUnavailable:
+        """The one-line failure for an answer that arrived but cannot be used (``problem`` says why)."""
+        return self._report(f"the answer is unusable: {problem}")
 
     async def stream(self, messages: Sequence[Message], *, purpose: str = "chat",
                      tools: Sequence[dict[str, Any]] | None = None, temperature: float = 0.2,
@@ -349,9 +408,17 @@ class LLMClient:
         litellm = load_litellm()
         kwargs: dict[str, Any] = {"model": self.model, "timeout": self.settings.llm_timeout,
                                   "max_retries": 0, "num_retries": 0, **request}
-        if self.settings.api_base:
-            kwargs["api_base"] = self.settings.api_base
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
         return await litellm.acompletion(**kwargs)
+
+    async def _call_embedding(self, texts: list[str]) -> Any:
+        litellm = load_litellm()
+        kwargs: dict[str, Any] = {"model": self.model, "input": texts, "timeout": self.settings.llm_timeout,
+                                  "max_retries": 0, "num_retries": 0}
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        return await litellm.aembedding(**kwargs)
 
     async def _with_retries(self, call: Any) -> Any:
         attempt = 0
@@ -391,6 +458,8 @@ class LLMClient:
             return False, "the prompt is longer than the model's context window", None
         if isinstance(exc, litellm.BadRequestError):
             return False, f"the provider refused the request: {one_line(str(exc), 160)}", None
+        if _caused_by(exc, json.JSONDecodeError):  # litellm calls a 200 with a garbage body a "500"
+            return False, "the server's answer is not valid JSON", None
         if _is_connection_error(exc) or (isinstance(exc, litellm.APIConnectionError)
                                          and not isinstance(status, int)):
             return True, "connection failed", retry_after
@@ -403,11 +472,14 @@ class LLMClient:
     def _failure(self, exc: BaseException, reason: str | None = None, attempts: int = 1) -> LLMUnavailable:
         if reason is None:
             reason = self._classify(exc)[1]
-        where = f" at {self.settings.api_base}" if self.settings.api_base else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        message = redact(f"cannot get an answer from the model {self.model}{where}{tries}: {reason}")
+        return self._report(reason, tries)
+
+    def _report(self, reason: str, tries: str = "") -> LLMUnavailable:
+        where = f" at {self.api_base}" if self.api_base else ""
+        message = redact(f"cannot {self._action} {self.model}{where}{tries}: {reason}{self._hint}")
         self.notice(message)
-        return LLMUnavailable(one_line(message))
+        return LLMUnavailable(one_line(message, limit=400))
 
     def _answer(self, response: Any, messages: list[Message]) -> Answer:
         litellm = load_litellm()
@@ -466,6 +538,18 @@ def _is_connection_error(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return "connection error" in str(exc).lower()
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is in the chain of causes: litellm re-wraps errors, so the real one is deeper."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retry_after(exc: BaseException) -> float | None:

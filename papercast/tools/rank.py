@@ -146,10 +146,10 @@ def latest_date(store: PaperStore, before: date | None = None, count: int | None
 
     anchor = before or date.today()
     count = count if count is not None else store.count()
-    key = (str(store.settings.home), store.settings.chroma_url, count, anchor)
+    key = (store.cache_key, count, anchor)
     if key in _LATEST:
         return _LATEST[key]
-    fact = f"latest_date|{store.settings.chroma_url or 'embedded'}|{count}|{anchor}"
+    fact = f"latest_date|{store.cache_key}|{count}|{anchor}"
     remembered = memo.store_fact(store.settings.db_path, fact)
     if remembered is not None:
         _LATEST[key] = None if remembered == "none" else date.fromisoformat(remembered)
@@ -185,21 +185,30 @@ _TEXT_LOCK = threading.Lock()
 
 
 def embedding_model_key(store: PaperStore) -> str:
-    """Names the model that made a vector: vectors of different models must never mix."""
+    """Names what made a vector (the model, and the server of a remote one): vectors of different
+    models must never mix."""
     from papercast.store.embeddings import MODEL_NAME
 
-    return store.settings.embedding or f"bundled:{MODEL_NAME}"
+    settings = store.settings
+    if not settings.embedding:
+        return f"bundled:{MODEL_NAME}"
+    return f"{settings.embedding}@{settings.embedding_api_base or settings.api_base or ''}"
 
 
-def embed_texts(store: PaperStore, texts: Sequence[str]) -> np.ndarray:
+def embed_texts(store: PaperStore, texts: Sequence[str], dims: int | None = None) -> np.ndarray:
     """Embeddings of profile texts, remembered per process and in the home (the interests rarely
-    change, and a CLI run would otherwise load the embedding model just to embed them again)."""
+    change, and a CLI run would otherwise load the embedding model just to embed them again).
+
+    ``dims``: the size the caller's vectors have; a remembered vector of another size (the model
+    behind a name changed) is embedded again, so the store's own check speaks, not numpy."""
     from papercast.store import memo
 
     model = embedding_model_key(store)
-    missing = [t for t in dict.fromkeys(texts) if (model, t) not in _TEXT_CACHE]
+    missing = [t for t in dict.fromkeys(texts) if (model, t) not in _TEXT_CACHE
+               or (dims is not None and _TEXT_CACHE[(model, t)].shape[0] != dims)]
     if missing:
-        found = memo.text_vectors(store.settings.db_path, model, missing)
+        found = {text: vec for text, vec in memo.text_vectors(store.settings.db_path, model, missing).items()
+                 if dims is None or vec.shape[0] == dims}
         fresh = [t for t in missing if t not in found]
         if fresh:
             made = dict(zip(fresh, np.asarray(store.embed_texts(fresh), dtype=np.float32), strict=True))
@@ -211,7 +220,7 @@ def embed_texts(store: PaperStore, texts: Sequence[str]) -> np.ndarray:
             while len(_TEXT_CACHE) > 512:
                 _TEXT_CACHE.popitem(last=False)
     if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
+        return np.zeros((0, dims or 0), dtype=np.float32)
     return np.stack([_TEXT_CACHE[(model, t)] for t in texts])
 
 
@@ -365,7 +374,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     sig.queries = list(dict.fromkeys(([profile.interests] if profile.interests.strip() else []) + sig.phrases
                                      + list(profile.keywords)))
     dims = pool.cen.shape[1]
-    q_raw = embed_texts(store, sig.queries) if sig.queries else np.zeros((0, dims), np.float32)
+    q_raw = embed_texts(store, sig.queries, dims)
     pos_ids = list(dict.fromkeys(profile.liked + profile.saved))
     neg_ids = list(profile.disliked)
     vecs = store.embeddings(pos_ids + neg_ids) if (pos_ids or neg_ids) else {}

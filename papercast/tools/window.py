@@ -64,8 +64,7 @@ def _light(meta: dict[str, Any]) -> Paper:
 
 def load_window(store: PaperStore, since: date | None, until: date | None, count: int | None = None) -> Window:
     """The window's papers and vectors (cached per process while the store size is unchanged)."""
-    key = (str(store.settings.home), store.settings.chroma_url, since, until,
-           count if count is not None else store.count())
+    key = (store.cache_key, since, until, count if count is not None else store.count())
     now = time.monotonic()
     with _LOCK:
         hit = _CACHE.get(key)
