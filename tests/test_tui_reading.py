@@ -79,6 +79,32 @@ async def test_like_and_dislike_re_rank_at_once(tui, app):
         assert row_ids(screen)[:10] == after_like[:10]
 
 
+async def test_quick_presses_are_recorded_in_order_and_re_ranked_once(tui, app):
+    """Presses faster than a re-rank queue for one feedback worker: each is recorded in key order
+    (an undo never overtakes what it undoes), one re-rank covers them all, and it is the list shown."""
+    async with tui.run_test(size=(100, 32)) as pilot:
+        screen = await wait_loaded(pilot)
+        first, second, third = row_ids(screen)[:3]
+        loads = []
+        load_rows = screen.load_rows
+        screen.load_rows = lambda **options: loads.append(options) or load_rows(**options)
+        generation = screen.applied_generation
+        screen.papers.highlighted = 0
+        # The actions the l/d/u keys run, one after another with no pause for a worker in between.
+        screen.action_feedback("like")
+        screen.action_feedback("like")
+        screen.action_feedback("dislike")
+        screen.action_undo()  # takes the dislike back: the third paper returns at once
+        assert row_ids(screen)[0] == third
+        await wait_loaded(pilot, screen, after=generation)
+        profile = app.active_profile()
+        assert first in profile.liked and second in profile.liked
+        assert third not in profile.disliked, "the undo was recorded after the dislike, not before"
+        assert len(loads) == 1, "one re-rank for the four presses"
+        shown = row_ids(screen)
+        assert first not in shown and second not in shown and third in shown
+
+
 async def test_dismiss_hides_and_undo_brings_back(tui, app):
     async with tui.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)

@@ -93,3 +93,13 @@ async def test_the_next_start_shows_the_last_list_at_once(app):
     other_window = make_tui(app, window="month")  # another window: no stale list from this one
     async with other_window.run_test(size=(100, 32)) as pilot:
         assert pilot.app.screen.last_session_shown == 0.0
+
+
+def test_the_status_bar_names_a_remote_embedding_model(settings):
+    from types import SimpleNamespace
+
+    from papercast.tui.app import _mode_text
+
+    assert _mode_text(SimpleNamespace(settings=settings)) == "offline mode (no LLM)"
+    remote = settings.with_overrides(embedding="openai/text-embedding-3-small", model="openai/gpt-4o-mini")
+    assert _mode_text(SimpleNamespace(settings=remote)) == "LLM: openai/gpt-4o-mini · embeddings: openai/text-embedding-3-small"

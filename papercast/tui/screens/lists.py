@@ -3,13 +3,18 @@
 They share one base: the list, its keys (like/dislike/save/dismiss/undo/open/refresh/search/
 window/profile) and the load cycle. Loading always happens in a thread worker; the result comes
 back as a ``ListLoaded`` message tagged with a generation so a stale ranking never overwrites a
-newer one. Feedback is shown at once (marks, a dismissed row disappears), recorded in a worker,
-and — on the reading list — followed by a re-rank in the same worker.
+newer one. Feedback is shown at once (marks, a dismissed row disappears), queued for the screen's
+one feedback worker, recorded in key-press order and — on the reading list — followed by one
+re-rank for everything recorded so far.
+
+Textual calls a message handler of every class in the MRO, so subclasses add to a handler through
+hooks (``rows_shown``) rather than overriding it and calling ``super()`` (which ran it twice).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -49,6 +54,14 @@ class UndoEntry:
 
 
 @dataclass
+class PendingFeedback:
+    paper_id: str
+    kind: str
+    undo: bool
+    generation: int  # the list generation this key press asked for
+
+
+@dataclass
 class Loaded:
     rows: list[Row]
     title: str
@@ -85,6 +98,9 @@ class PaperListScreen(Screen):
         self.last_update = 0.0  # perf_counter() when rows were last shown (the benchmark reads it)
         self.last_feedback_shown = 0.0  # perf_counter() when a key's feedback was last drawn
         self.last_ranked = 0.0  # perf_counter() when a worker last finished loading rows
+        self._pending: list[PendingFeedback] = []  # key presses the feedback worker has not taken yet
+        self._pending_lock = threading.Lock()
+        self._draining = False  # a feedback worker is running (it takes what is queued meanwhile)
 
     @property
     def service(self) -> Any:
@@ -203,6 +219,10 @@ class PaperListScreen(Screen):
         empty.update(self.empty_text())
         empty.display = not message.rows
         self.last_update = time.perf_counter()
+        self.rows_shown(message)
+
+    def rows_shown(self, message: ListLoaded) -> None:
+        """After a load was shown: a hook, because Textual already calls ``on_list_loaded`` of every class."""
 
     def empty_text(self) -> str:
         return "No papers here. Press r to fetch today's papers or w to pick another window."
@@ -293,23 +313,63 @@ class PaperListScreen(Screen):
         self._send(pid, entry.kind, not entry.was_undo)
 
     def _send(self, paper_id: str, kind: str, undo: bool) -> None:
-        """Record feedback in a worker; on ranked lists, re-rank right after in the same worker."""
-        generation = self.generation = self.generation + 1 if self.reranks else self.generation
-        # keep=None: the re-ranked list keeps the cursor where it is when the result lands
-        self.run_worker(partial(self._feedback_in_thread, paper_id, kind, undo, generation, None),
-                        thread=True, group="feedback", exit_on_error=False)
+        """Queue feedback for the screen's feedback worker, starting one unless one is running.
 
-    def _feedback_in_thread(self, paper_id: str, kind: str, undo: bool, generation: int,
-                            keep: int | None) -> None:
-        service = self.service
-        try:
-            service.feedback([paper_id], kind, undo=undo)  # a like removes a dislike, and vice versa
-        except Exception as exc:
-            self.app.call_from_thread(self.app.report_error, f"Could not save {kind}", one_line(exc))  # type: ignore[attr-defined]
-            return
-        self.post_message(FeedbackRecorded())  # not call_from_thread: the re-rank must not wait for the UI
+        One worker at a time keeps presses in order (a like and its undo never swap) and lets
+        quick presses share a re-rank instead of racing each other for the two cores.
+        """
         if self.reranks:
-            self._load_in_thread(generation, keep, True)
+            self.generation += 1  # whatever is loading now lacks this press: its result is stale
+        with self._pending_lock:
+            self._pending.append(PendingFeedback(paper_id, kind, undo, self.generation))
+            if self._draining:
+                return
+            self._draining = True
+        self.run_worker(self._drain_feedback, thread=True, group="feedback", exit_on_error=False)
+
+    def _drain_feedback(self) -> None:
+        """Record queued presses in order; on ranked lists re-rank once no press is waiting.
+
+        The re-rank carries the newest recorded press's generation, so the list shown always
+        includes every press; a press that arrives during the re-rank makes it stale and is
+        recorded and re-ranked in the next round.
+        """
+        try:
+            while batch := self._take_pending():
+                if self._record(batch) and self.reranks and not self._has_pending():
+                    # keep=None: the re-ranked list keeps the cursor where it is when the result lands
+                    self._load_in_thread(batch[-1].generation, None, True)
+        except BaseException:
+            with self._pending_lock:
+                self._draining = False  # the next press starts a new worker (and takes what is left)
+            raise
+
+    def _take_pending(self) -> list[PendingFeedback]:
+        """Everything queued; when nothing is, the worker is done (decided under the lock, so a
+        press either lands in this batch or starts a new worker)."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                self._draining = False
+            return batch
+
+    def _has_pending(self) -> bool:
+        with self._pending_lock:
+            return bool(self._pending)
+
+    def _record(self, batch: list[PendingFeedback]) -> bool:
+        """Store the presses (a like removes a dislike, and vice versa); False if none was stored."""
+        recorded = False
+        for item in batch:
+            try:
+                self.service.feedback([item.paper_id], item.kind, undo=item.undo)
+            except Exception as exc:
+                self.app.call_from_thread(self.app.report_error, f"Could not save {item.kind}", one_line(exc))  # type: ignore[attr-defined]
+                continue
+            recorded = True
+        if recorded:
+            self.post_message(FeedbackRecorded())  # not call_from_thread: the re-rank must not wait for the UI
+        return recorded
 
     def on_feedback_recorded(self, message: FeedbackRecorded) -> None:
         """Other screens re-load when they next show; this one re-ranks itself."""
@@ -427,9 +487,8 @@ class ReadingListScreen(PaperListScreen):
         self.last_session_shown = time.perf_counter()
         self.last_session_ids = [r.paper.id for r in rows]
 
-    def on_list_loaded(self, message: ListLoaded) -> None:
-        super().on_list_loaded(message)
-        if message.generation == self.applied_generation and message.rows:
+    def rows_shown(self, message: ListLoaded) -> None:
+        if message.rows:
             self.run_worker(partial(self._save_last, self._window_key(), message.title, list(message.rows)),
                             thread=True, group="last-list", exit_on_error=False)
 
@@ -502,7 +561,8 @@ class SearchScreen(PaperListScreen):
         yield Input(value=self.query_text, placeholder="search titles and abstracts…", id="search-query")
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # No super().on_mount(): Textual runs PaperListScreen.on_mount right after this one (a
+        # call here loaded the search twice and watched data_version twice).
         box = self.query_one("#search-query", Input)
         box.cursor_blink = not getattr(self.app, "still", False)
         box.focus()

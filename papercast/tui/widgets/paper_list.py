@@ -2,14 +2,20 @@
 
 An ``OptionList`` rather than a ``DataTable``: rows wrap to the terminal width, so 80 columns
 stay readable, and re-filling it after a re-rank is one call.
+
+Re-filling is on the path from a like to the re-ranked list, so rows are handed to the list as
+``RowContent`` (see there) rather than as Rich ``Text`` it would convert and measure line by line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rich.console import Console
 from rich.text import Text
 from textual.binding import Binding
+from textual.content import Content
+from textual.visual import RulesMap
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -74,6 +80,25 @@ def render_row(row: Row) -> Text:
     return head
 
 
+class RowContent(Content):
+    """A row as Textual content, whose height is its line count when lines do not wrap.
+
+    The list's CSS says ``text-wrap: nowrap``, so each line of a row is one line on screen;
+    ``Content`` would find that out by formatting every line, which was a third of re-filling
+    50 rows after a re-rank (~7 of ~20 ms). With wrapping on, it measures as usual.
+    """
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        if rules.get("text_wrap", "wrap") == "nowrap":
+            return self.plain.count("\n") + 1
+        return super().get_height(rules, width)
+
+
+def row_content(row: Row, console: Console | None = None) -> Content:
+    """``render_row`` as content the list shows as is (``console``: the app's, for its styles)."""
+    return RowContent.from_rich_text(render_row(row), console)
+
+
 class PaperList(OptionList):
     """A list of papers. Selecting a row (enter) posts ``OptionList.OptionSelected``."""
 
@@ -93,7 +118,8 @@ class PaperList(OptionList):
         previous = self.highlighted if keep_index is None else keep_index
         self.rows = list(rows)
         self.clear_options()
-        self.add_options([Option(render_row(r), id=r.paper.id) for r in self.rows])
+        console = self.app.console
+        self.add_options([Option(row_content(r, console), id=r.paper.id) for r in self.rows])
         if self.rows:
             self.highlighted = min(previous or 0, len(self.rows) - 1)
 
@@ -108,7 +134,7 @@ class PaperList(OptionList):
         """Redraw one row after its marks changed (optimistic feedback)."""
         for index, row in enumerate(self.rows):
             if row.paper.id == paper_id:
-                self.replace_option_prompt_at_index(index, render_row(row))
+                self.replace_option_prompt_at_index(index, row_content(row, self.app.console))
                 return
 
     def remove_row(self, paper_id: str) -> int | None:
