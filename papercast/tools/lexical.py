@@ -97,6 +97,7 @@ def doc_term_ids(text: str) -> np.ndarray:
     return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
 
+@lru_cache(maxsize=64)  # the same interests text for every listed paper
 def surface_forms(text: str) -> dict[str, str]:
     """token -> the word as the user wrote it (to show matched terms in reasons, unstemmed)."""
     out: dict[str, str] = {}
@@ -167,30 +168,58 @@ class BM25:
         df = 0 if hit is None else len(hit[0])
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
 
+    def __post_init__(self) -> None:
+        avg = float(self.doc_len.mean()) if self.n_docs else 1.0
+        # The length normalization of every document, the same for every query.
+        self.norm = self.k1 * (1 - self.b + self.b * self.doc_len / (avg or 1.0))
+
+    def _ranges(self, terms: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The terms the index has, with the start and end of each one's postings."""
+        ids = [(t, term_id(t)) for t in terms]
+        known = [(t, i) for t, i in ids if i is not None]
+        if not known or not len(self.terms):
+            return [], np.zeros(0, np.int64), np.zeros(0, np.int64)
+        at = np.searchsorted(self.terms, np.array([i for _, i in known], dtype=np.int64))
+        at_clipped = np.minimum(at, len(self.terms) - 1)
+        present = (at < len(self.terms)) & (self.terms[at_clipped] == np.array([i for _, i in known]))
+        where = at[present]
+        return [t for (t, _), ok in zip(known, present, strict=True) if ok], self.starts[where], self.starts[where + 1]
+
     def score(self, query_terms: Iterable[str], weights: dict[str, float] | None = None) -> np.ndarray:
-        """BM25 score of every document for the (already tokenized) query terms."""
-        out = np.zeros(self.n_docs, dtype=np.float32)
+        """BM25 score of every document for the (already tokenized) query terms.
+
+        All the query's postings are gathered and summed in one pass (a liked paper's terms
+        make queries of hundreds of terms)."""
         if self.n_docs == 0:
-            return out
-        avg = float(self.doc_len.mean()) or 1.0
-        norm = self.k1 * (1 - self.b + self.b * self.doc_len / avg)
-        for term in dict.fromkeys(query_terms):
-            hit = self.postings(term)
-            if hit is None:
-                continue
-            docs, tf = hit
-            df = len(docs)
-            w = math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)) * (weights.get(term, 1.0) if weights else 1.0)
-            out[docs] += w * tf * (self.k1 + 1) / (tf + norm[docs])
-        return out
+            return np.zeros(0, dtype=np.float32)
+        terms, lo, hi = self._ranges(list(dict.fromkeys(query_terms)))
+        if not terms:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        df = (hi - lo).astype(np.float64)
+        idf = np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+        if weights:
+            idf = idf * np.array([weights.get(t, 1.0) for t in terms])
+        lengths = hi - lo
+        # Positions of every posting of every query term, without a Python loop per posting.
+        offsets = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        idx = np.arange(int(lengths.sum())) + offsets
+        docs, tf = self.docs[idx], self.tf[idx]
+        contrib = np.repeat(idf, lengths) * tf * (self.k1 + 1) / (tf + self.norm[docs])
+        return np.bincount(docs, weights=contrib, minlength=self.n_docs).astype(np.float32)
 
     def matched_terms(self, doc: int, query_terms: Iterable[str]) -> list[str]:
         """The query terms a document contains, rarest first (for reasons)."""
-        found = []
-        for term in dict.fromkeys(query_terms):
-            hit = self.postings(term)
-            if hit is not None:
-                at = int(np.searchsorted(hit[0], doc))
-                if at < len(hit[0]) and hit[0][at] == doc:
-                    found.append(term)
-        return sorted(found, key=self.idf, reverse=True)
+        return self.matched_terms_many([doc], query_terms)[0]
+
+    def matched_terms_many(self, docs: Sequence[int], query_terms: Iterable[str]) -> list[list[str]]:
+        """For each of ``docs``, the query terms it contains, rarest first (ties in query order)."""
+        terms, lo, hi = self._ranges(list(dict.fromkeys(query_terms)))
+        found: list[list[str]] = [[] for _ in docs]
+        wanted = np.asarray(docs, dtype=np.int64)
+        order = sorted(range(len(terms)), key=lambda k: int(hi[k] - lo[k]))  # rarest (smallest df) first
+        for k in order:
+            postings = self.docs[lo[k]:hi[k]]
+            at = np.minimum(np.searchsorted(postings, wanted), len(postings) - 1)
+            for j in np.flatnonzero(postings[at] == wanted).tolist():
+                found[j].append(terms[k])
+        return found

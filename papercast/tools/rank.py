@@ -334,6 +334,7 @@ class Signals:
     in_cat: dict[int, str] = field(default_factory=dict)  # paper -> the profile's category
     age_days: np.ndarray | None = None
     span_days: int = 7
+    matched: dict[int, list[str]] = field(default_factory=dict)  # listed paper -> interest terms it uses
 
     def __post_init__(self) -> None:
         # pool index -> candidate index (-1: a paper the profile may not see)
@@ -555,6 +556,9 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
         return []
     total = combine(sig, w)
     order = _mmr(total, sig, n, w.diversity)
+    if "lexical" in sig.values:  # the interests' words each listed paper uses, for its reasons
+        found = pool.index.matched_terms_many(sig.keep[order].tolist(), sig.q_terms)
+        sig.matched = dict(zip(order, found, strict=True))
     zs = {k: _z(x) for k, x in sig.values.items()}
     return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=_reasons(i, sig, profile, zs))
             for i in order]
@@ -567,12 +571,14 @@ def _mmr(score: np.ndarray, sig: Signals, n: int, diversity: float) -> list[int]
     if diversity <= 0 or len(pool) <= 1:
         return pool[:n].tolist()
     vectors = sig.cen(pool)
+    base = score[pool].astype(np.float64)
+    max_sim = np.zeros(len(pool))
+    taken = np.zeros(len(pool), dtype=bool)
     chosen: list[int] = []
-    remaining = list(range(len(pool)))
-    max_sim = np.zeros(len(pool), dtype=np.float32)
-    while remaining and len(chosen) < n:
-        adj = [score[pool[j]] - diversity * 10 * max(0.0, float(max_sim[j]) - 0.5) for j in remaining]
-        best = remaining.pop(int(np.argmax(adj)))
+    for _ in range(min(n, len(pool))):
+        adjusted = np.where(taken, -np.inf, base - diversity * 10 * np.clip(max_sim - 0.5, 0.0, None))
+        best = int(np.argmax(adjusted))
+        taken[best] = True
         chosen.append(int(pool[best]))
         max_sim = np.maximum(max_sim, vectors @ vectors[best])
     return chosen
@@ -602,7 +608,7 @@ def _reasons(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray]) 
         out.append((z["classifier"] - 0.5, f"fits the pattern of your {sig.n_liked} liked/saved papers"))
     if "lexical" in z:
         forms = surface_forms(profile.interests)
-        found = [forms.get(t, t) for t in sig.pool.index.matched_terms(int(sig.keep[i]), sig.q_terms)]
+        found = [forms.get(t, t) for t in sig.matched.get(i, [])]
         # "long-context" makes "long" and "context" redundant.
         parts = {p for t in found if "-" in t for p in t.split("-")}
         terms = [t for t in found if t not in parts][:3]
