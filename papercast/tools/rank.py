@@ -237,9 +237,6 @@ def interest_phrases(text: str) -> list[str]:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-_unit = unit
-
-
 def _z(x: np.ndarray) -> np.ndarray:
     """Standardize over the window; a constant signal becomes all zeros."""
     if x.size == 0:
@@ -383,8 +380,8 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     neg_ids = [i for i in neg_ids if i in vecs]
     sig.pos_ids, sig.n_liked = pos_ids, len(pos_ids)
     p_raw = np.stack([vecs[i] for i in pos_ids]) if pos_ids else np.zeros((0, dims), np.float32)
-    pv = _unit(p_raw - mean)
-    nv = _unit(np.stack([vecs[i] for i in neg_ids]) - mean) if neg_ids else np.zeros((0, dims), np.float32)
+    pv = unit(p_raw - mean)
+    nv = unit(np.stack([vecs[i] for i in neg_ids]) - mean) if neg_ids else np.zeros((0, dims), np.float32)
     # A classifier on the profile's own feedback, once there is enough of it: liked papers
     # against the candidates (mostly not relevant) and the disliked ones.
     beta = np.zeros((0, dims), np.float32)
@@ -400,9 +397,9 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
             w_parts.append(np.full(len(nv), 0.5 * len(bg) / len(nv)))
         fitted = fit_logistic(np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts), l2=2.0)
         beta = fitted[None, :-1].astype(np.float32)
-    liked_mean = _unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
-    blocks = {"queries": _unit(q_raw - mean), "queries_plain": _unit(q_raw), "liked": pv,
-              "liked_plain": _unit(p_raw), "liked_mean": liked_mean, "disliked": nv, "classifier": beta}
+    liked_mean = unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
+    blocks = {"queries": unit(q_raw - mean), "queries_plain": unit(q_raw), "liked": pv,
+              "liked_plain": unit(p_raw), "liked_mean": liked_mean, "disliked": nv, "classifier": beta}
     sims = dict(zip(blocks, np.split(sig.against(np.vstack(list(blocks.values())).astype(np.float32)),
                                      np.cumsum([len(b) for b in blocks.values()])[:-1]), strict=True))
     # Plain cosine (for the reasons' absolute thresholds) from the centred product:
@@ -490,7 +487,7 @@ def combine(sig: Signals, w: Weights) -> np.ndarray:
     if w.prf and ("interest" in v or "liked" in v) and len(sig.keep) > 2 * w.prf_top:
         # Pseudo-relevance feedback: the first pass's top papers define the area.
         top = np.argsort(-total)[: w.prf_top]
-        prf = sig.against(_unit(sig.cen(top).mean(axis=0)))
+        prf = sig.against(unit(sig.cen(top).mean(axis=0)))
         sig.values["prf"] = prf
         total += w.prf * _z(prf)
     total += w.author * sig.flags["author"] + w.category * sig.flags["category"]
