@@ -34,6 +34,19 @@ FIXTURES = SHARED / "data" / "fixtures"
 CORPUS = SHARED / "data" / "papers.jsonl.gz"
 
 
+class CountingEmbed:
+    """The real bundled embedder, counting the texts it is asked to embed (``PaperStore(embed=...)``)."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, texts):
+        from papercast.store.embeddings import get_embedder
+
+        self.texts.extend(texts)
+        return get_embedder().embed(list(texts))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

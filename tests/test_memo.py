@@ -7,20 +7,12 @@ from datetime import date
 import numpy as np
 
 from papercast.store import memo
-from papercast.store.embeddings import get_embedder
 from papercast.store.papers import PaperStore
 from papercast.tools import rank
 
+from conftest import CountingEmbed
+
 INTERESTS = "protein structure prediction, single-cell genomics"
-
-
-class CountingEmbed:
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def __call__(self, texts):
-        self.texts.extend(texts)
-        return get_embedder().embed(list(texts))
 
 
 def new_process() -> None:

@@ -43,8 +43,9 @@ def test_bm25_scores_match_the_formula_computed_per_document():
     q = tokens("cache for language models")
     present = [t for t in dict.fromkeys(q) if t in tokens(DOCS[2])]
     assert len(present) == 3
-    assert index.matched_terms(2, q) == sorted(present, key=index.idf, reverse=True)
-    assert index.matched_terms(4, tokens("cache language")) == []
+    df = {t: sum(t in tokens(d) for d in DOCS) for t in present}
+    # rarest first, ties in query order; a document with none of the terms gets none
+    assert index.matched_terms_many([2, 4], q) == [sorted(present, key=lambda t: df[t]), []]
 
 
 def test_bm25_of_no_documents_scores_nothing():

@@ -20,23 +20,11 @@ import numpy as np
 import pytest
 
 from papercast.models import Paper
-from papercast.store.embeddings import get_embedder
 from papercast.store.papers import PaperStore, RecentById, make_client
 
-from conftest import CORPUS, REPO
+from conftest import CORPUS, REPO, CountingEmbed
 
 BOTH = pytest.mark.parametrize("chroma_mode", ["embedded", "server"], indirect=True)
-
-
-class CountingEmbed:
-    """The real embedder, counting the texts it is asked to embed."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def __call__(self, texts):
-        self.texts.extend(texts)
-        return get_embedder().embed(list(texts))
 
 
 def corpus_papers(n: int, start: int = 9000) -> list[Paper]:

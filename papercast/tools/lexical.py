@@ -8,7 +8,6 @@ after every like. numpy only: scikit-learn is not a runtime dependency.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -152,22 +151,6 @@ class BM25:
         return cls(terms=terms, starts=np.append(starts, len(keys)), docs=(keys % max(n, 1)).astype(np.int32),
                    tf=counts.astype(np.float32), doc_len=lengths.astype(np.float32), n_docs=n)
 
-    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(document indices, term frequencies) of a term, None when no document has it."""
-        tid = term_id(term)
-        if tid is None:
-            return None
-        at = int(np.searchsorted(self.terms, tid))
-        if at >= len(self.terms) or self.terms[at] != tid:
-            return None
-        lo, hi = self.starts[at], self.starts[at + 1]
-        return self.docs[lo:hi], self.tf[lo:hi]
-
-    def idf(self, term: str) -> float:
-        hit = self.postings(term)
-        df = 0 if hit is None else len(hit[0])
-        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
-
     def __post_init__(self) -> None:
         avg = float(self.doc_len.mean()) if self.n_docs else 1.0
         # The length normalization of every document, the same for every query.
@@ -206,10 +189,6 @@ class BM25:
         docs, tf = self.docs[idx], self.tf[idx]
         contrib = np.repeat(idf, lengths) * tf * (self.k1 + 1) / (tf + self.norm[docs])
         return np.bincount(docs, weights=contrib, minlength=self.n_docs).astype(np.float32)
-
-    def matched_terms(self, doc: int, query_terms: Iterable[str]) -> list[str]:
-        """The query terms a document contains, rarest first (for reasons)."""
-        return self.matched_terms_many([doc], query_terms)[0]
 
     def matched_terms_many(self, docs: Sequence[int], query_terms: Iterable[str]) -> list[list[str]]:
         """For each of ``docs``, the query terms it contains, rarest first (ties in query order)."""
