@@ -175,7 +175,7 @@ def main() -> None:
     from papercast.config import load_settings
     from papercast.models import Paper
     from papercast.service import Papercast
-    from papercast.tools.llm import LLMClient, load_litellm
+    from papercast.tools.llm.client import LLMClient, load_litellm
 
     wait_for_cache()
     since, until, rows = pick_window(corpus_rows())
@@ -211,7 +211,7 @@ def main() -> None:
 
         profile = app.active_profile()
         candidates, _ = app.store.window(since, until)
-        client = LLMClient(settings, app.llm_store, command="bench-baseline")
+        client = LLMClient(settings, app.llm_log, command="bench-baseline")
         prompts = baseline_messages(profile, candidates)
         before = server.tokens()
 

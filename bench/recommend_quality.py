@@ -168,7 +168,7 @@ def build_service(rows: list[dict], vectors: dict[str, np.ndarray]):
 
 # -- rankers ----------------------------------------------------------------------------------------
 def papercast_ranker(app, user: User, liked: list[str], tag: str, n: int = 100) -> list[str]:
-    from papercast.tools.rank import recommend
+    from papercast.tools.ranking.score import recommend
 
     name = f"{user.area.replace('.', '-')}-{tag}"
     if app.profiles.exists(name):

@@ -70,7 +70,7 @@ def build_store(size: int):
 
 
 def time_recommend(app, since: date | None, until: date | None, repeat: int = 5) -> dict[str, float]:
-    from papercast.tools.rank import recommend
+    from papercast.tools.ranking.score import recommend
 
     profile = app.profile_show("bench")
     t0 = time.perf_counter()
@@ -98,7 +98,7 @@ def main() -> int:
             liked = [p.id for p, _ in app.search("parameter-efficient fine-tuning of language models", 5)]
             app.feedback(liked, "like", profile="bench")
         # Warm the process: the embedding model loads once per process (~0.3 s) for the interests.
-        from papercast.tools.rank import embed_texts, interest_phrases
+        from papercast.tools.ranking.score import embed_texts, interest_phrases
 
         embed_texts(app.store, [INTERESTS, *interest_phrases(INTERESTS)])
         for label, since, until in (("week (default window)", None, None),

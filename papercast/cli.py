@@ -8,81 +8,17 @@ line on stderr: exit 2 for bad input, 1 for runtime failures; ``--debug`` shows 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
 
-from papercast.errors import RuntimeFailure, UserError
+from papercast import __version__
+from papercast.commands._output import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, ArgumentParser, run_tui, warn
+from papercast.errors import RuntimeFailure, UserError, one_line, redact
 
-EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line and exit 2 like every other bad input."""
-
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        sys.stderr.write(f"papercast: error: {message} (see --help)\n")
-        raise SystemExit(EXIT_USAGE)
-
-
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
-def warn(message: str) -> None:
-    sys.stderr.write(f"papercast: {message}\n")
-
-
-class ProgressLine:
-    """``done/total, rate, ETA`` on one rewritten stderr line when it is a terminal; silent when piped."""
-
-    def __init__(self, label: str, stream: Any = None) -> None:
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.started = time.perf_counter()
-        self._last = 0.0
-        self._shown = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self._last < 0.2 and done < total):
-            return
-        self._last = now
-        rate = done / max(now - self.started, 1e-9)
-        eta = (total - done) / rate if rate > 0 else 0
-        self.stream.write(f"\r{self.label}: {done}/{total} ({rate:.1f}/s, ETA {eta:.0f}s)   ")
-        self.stream.flush()
-        self._shown = True
-
-    def close(self) -> None:
-        if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def make_service(args: argparse.Namespace) -> Any:
-    """The service for this invocation, with CLI flags as the highest-priority settings."""
-    from papercast.config import load_settings
-    from papercast.service import Papercast
-
-    overrides = {"model": getattr(args, "model", None)}
-    return Papercast(load_settings(home=args.home, **overrides))
-
-
-def make_service_with_papers(args: argparse.Namespace) -> Any:
-    """The service, with the bundled sample loaded (and said so) when the store is empty."""
-    app = make_service(args)
-    loaded = app.ensure_sample()
-    if loaded:
-        model = app.settings.embedding
-        embedded = f" (embedded with {model})" if model else ""
-        warn(f"empty store: loaded the bundled sample of {loaded} papers{embedded}")
-    return app
-
+log = logging.getLogger("papercast.cli")
 
 def build_parser() -> ArgumentParser:
     from papercast.commands import COMMAND_MODULES
@@ -91,17 +27,13 @@ def build_parser() -> ArgumentParser:
                             "Without a command, opens the TUI.")
     parser.add_argument("--home", help="data directory (default: $PAPERCAST_HOME or the XDG data dir)")
     parser.add_argument("--model", help="litellm model string (default: $PAPERCAST_MODEL; unset = offline)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("-v", "--verbose", action="store_true", help="say what happens, on stderr (INFO log lines)")
+    parser.add_argument("--debug", action="store_true", help="DEBUG log lines and tracebacks on stderr")
+    parser.add_argument("--version", action="version", version=f"papercast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for module in COMMAND_MODULES:
         module.register(sub)
     return parser
-
-
-def run_tui(args: argparse.Namespace) -> int:
-    from papercast.tui.app import run_app
-
-    return run_app(make_service(args), **getattr(args, "tui_options", {}))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,31 +43,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", run_tui)
+    log_file = _start_logging(args)
     try:
         return handler(args) or EXIT_OK
     except UserError as exc:
+        log.info("bad input: %s", exc, exc_info=args.debug)
         if args.debug:
             raise
         warn(f"error: {exc}")
         return EXIT_USAGE
     except (RuntimeFailure, OSError) as exc:
+        log.warning("failed: %s: %s", type(exc).__name__, exc, exc_info=True)
         if args.debug:
             raise
-        warn(f"error: {exc}")
+        warn(f"error: {_os_error_text(exc) if isinstance(exc, OSError) else exc}")
         return EXIT_RUNTIME
     except KeyboardInterrupt:
+        log.info("interrupted")
         warn("interrupted")
         return 130
-    except Exception as exc:  # the last line of defence: one line, never a traceback
+    except Exception as exc:  # a bug in papercast: one line for the user, the whole story in the log
+        log.exception("internal error")
         if args.debug:
             raise
-        from papercast.config import ConfigError
-
-        if isinstance(exc, ConfigError):
-            warn(f"error: {exc}")
-            return EXIT_USAGE
-        warn(f"error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        where = f"; details in {log_file}" if log_file else "; run with --debug for details"
+        warn(f"internal error: {type(exc).__name__}: {redact(one_line(exc, 200))}{where}")
         return EXIT_RUNTIME
+
+
+def _start_logging(args: argparse.Namespace) -> Path | None:
+    """The log file of this run (None when the home cannot hold one); stderr too with -v/--debug."""
+    from papercast import logs
+    from papercast.config import resolve_home
+
+    try:
+        home = resolve_home(args.home)
+    except UserError:
+        home = None  # the command itself reports the bad --home
+    path = logs.configure(home, verbose=bool(getattr(args, "verbose", False)), debug=args.debug)
+    log.debug("papercast %s: %s", __version__, " ".join(sys.argv[1:]))
+    return path
+
+
+def _os_error_text(exc: OSError) -> str:
+    """``[Errno 28] No space left on device: 'x'`` as ``x: no space left on device``."""
+    what = (exc.strerror or str(exc)).strip()
+    return f"{exc.filename}: {what[:1].lower()}{what[1:]}" if exc.filename else what
 
 
 if __name__ == "__main__":

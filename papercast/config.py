@@ -1,22 +1,32 @@
 """Settings, from (lowest first) defaults, ``$PAPERCAST_HOME/config.toml``, ``PAPERCAST_*``
 environment variables and CLI flags.
 
-API keys are never part of the settings: providers read them from their usual environment
-variables, so nothing here can leak one to disk.
+``pydantic-settings`` reads the environment (``PAPERCAST_`` prefix) and our TOML source; every value
+is typed and checked, and a bad one is a ``ConfigError`` naming the setting and where it came from.
+The config file may hold only known settings and never a secret: API keys stay in the providers'
+environment variables (``OPENAI_API_KEY``, ...), so nothing here can leak one to disk.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from papercast.errors import UserError
 
 APP_NAME = "papercast"
+ENV_PREFIX = "PAPERCAST_"
+CONFIG_FILE = "config.toml"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A setting or the config file is unusable. The message is one line for the user."""
 
 
@@ -26,53 +36,93 @@ def default_home() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+def resolve_home(home: str | Path | None = None) -> Path:
+    """The home directory: ``home`` (``--home``), else ``$PAPERCAST_HOME``, else the XDG data directory."""
+    return Path(home or os.environ.get("PAPERCAST_HOME") or default_home()).expanduser()
+
+
 # Names that mean the bundled model, so a config file's ``embedding`` can be overridden back to it.
 BUNDLED_EMBEDDING_NAMES = frozenset({"bundled", "all-minilm-l6-v2", "all-minilm-l6-v2-onnx-int8"})
+# Keys a config file must never hold: a secret belongs in the environment, not on disk.
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
+
+CommaList = Annotated[tuple[str, ...], NoDecode]  # "cs.CL,cs.LG" in the environment, a list in TOML
 
 
-def _embedding_name(raw: str | None) -> str | None:
-    """A litellm embedding model name, or None for the bundled offline model."""
-    name = (raw or "").strip()
-    return None if not name or name.lower() in BUNDLED_EMBEDDING_NAMES else name
+class SettingValues(BaseModel):
+    """Every setting but the home, typed: what config.toml and the environment may set."""
 
-
-@dataclass(frozen=True)
-class Settings:
-    home: Path
     model: str | None = None  # any litellm model string; None = offline mode
     api_base: str | None = None
     chroma_url: str | None = None  # http://host:port switches to a Chroma server
     embedding: str | None = None  # a litellm embedding model instead of the bundled one (None = bundled)
     embedding_api_base: str | None = None  # where that model is served; None = api_base
-    max_usd_per_run: float | None = None
-    llm_timeout: float = 60.0
-    llm_concurrency: int = 4
-    rerank_top_k: int = 30
-    chat_max_steps: int = 8  # model <-> tools rounds in one chat turn before it must answer
-    chat_context_window: int | None = None  # tokens; None = the model's own window (litellm)
-    sources: tuple[str, ...] = ("hf", "arxiv")
-    arxiv_categories: tuple[str, ...] = ("cs.CL", "cs.LG", "cs.AI", "cs.CV")
-    arxiv_min_interval: float = 3.0  # arXiv's API etiquette: at least 3 s between requests
+    embedding_batch: int = Field(64, ge=1, le=2048)  # texts per embedding request
+    max_usd_per_run: float | None = Field(None, ge=0)
+    llm_timeout: float = Field(60.0, gt=0)
+    llm_concurrency: int = Field(4, ge=1, le=64)
+    llm_retries: int = Field(3, ge=0, le=10)  # retries of a failed LLM request (rate limits, 5xx, ...)
+    llm_backoff: float = Field(0.5, ge=0)  # first retry's delay in seconds, doubled each time
+    llm_max_backoff: float = Field(20.0, ge=0)
+    rerank_top_k: int = Field(30, ge=0, le=500)
+    chat_max_steps: int = Field(8, ge=1, le=50)  # model <-> tools rounds in one chat turn before it must answer
+    chat_context_window: int | None = Field(None, ge=256)  # tokens; None = the model's own window (litellm)
+    sources: CommaList = ("hf", "arxiv")
+    arxiv_categories: CommaList = ("cs.CL", "cs.LG", "cs.AI", "cs.CV")
+    arxiv_min_interval: float = Field(3.0, ge=0)  # arXiv's API etiquette: at least 3 s between requests
     smtp_host: str | None = None
-    smtp_port: int = 587
+    smtp_port: int = Field(587, ge=1, le=65535)
     smtp_user: str | None = None
     smtp_from: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        # One spelling of "the bundled model" (None), however it was given: the store keys its
-        # collection on this name.
-        object.__setattr__(self, "embedding", _embedding_name(self.embedding))
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("model", "api_base", "chroma_url", "embedding", "embedding_api_base", "smtp_host", "smtp_user",
+                     "smtp_from", "max_usd_per_run", "chat_context_window", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """``PAPERCAST_MODEL=`` unsets a value the config file gave (offline mode for one run)."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("embedding", mode="after")
+    @classmethod
+    def _bundled_is_none(cls, value: str | None) -> str | None:
+        """One spelling of "the bundled model" (None), however it was given: the store keys its
+        collection on this name."""
+        name = (value or "").strip()
+        return None if not name or name.lower() in BUNDLED_EMBEDDING_NAMES else name
+
+    @field_validator("sources", "arxiv_categories", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(str(item).strip() for item in value if str(item).strip())
+        return value
+
+
+class Settings(SettingValues):
+    """The settings of one run: the home directory plus every ``SettingValues`` field."""
+
+    home: Path
 
     @property
     def offline(self) -> bool:
         return not self.model
 
+    def mode_text(self, *, hint: bool = True) -> str:
+        """Plainly which mode is active: the LLM (or offline mode, with how to leave it when ``hint``),
+        plus the embedding model when it is not the bundled offline one."""
+        if self.model:
+            llm = f"LLM: {self.model}"
+        else:
+            llm = "offline mode (no LLM; set PAPERCAST_MODEL to use one)" if hint else "offline mode (no LLM)"
+        return f"{llm} · embeddings: {self.embedding}" if self.embedding else llm
+
     @property
     def mode_label(self) -> str:
-        """The LLM mode, plus the embedding model when it is not the bundled offline one."""
-        llm = f"LLM: {self.model}" if self.model else "offline mode (no LLM; set PAPERCAST_MODEL to use one)"
-        return f"{llm} · embeddings: {self.embedding}" if self.embedding else llm
+        return self.mode_text()
 
     @property
     def chroma_path(self) -> Path:
@@ -87,82 +137,91 @@ class Settings:
     def checkpoint_path(self) -> Path:
         return self.home / "threads.db"
 
-    @property
-    def config_file(self) -> Path:
-        return self.home / "config.toml"
-
     def with_overrides(self, **overrides: Any) -> Settings:
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """A copy with these values (None leaves a value as it is), checked like every other source."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        return _validated(Settings, {**self.model_dump(), **changes}, "override")
 
 
-_ENV = {
-    "model": "PAPERCAST_MODEL",
-    "api_base": "PAPERCAST_API_BASE",
-    "chroma_url": "PAPERCAST_CHROMA_URL",
-    "embedding": "PAPERCAST_EMBEDDING",
-    "embedding_api_base": "PAPERCAST_EMBEDDING_API_BASE",
-    "max_usd_per_run": "PAPERCAST_MAX_USD_PER_RUN",
-    "llm_timeout": "PAPERCAST_LLM_TIMEOUT",
-    "llm_concurrency": "PAPERCAST_LLM_CONCURRENCY",
-    "rerank_top_k": "PAPERCAST_RERANK_TOP_K",
-    "chat_max_steps": "PAPERCAST_CHAT_MAX_STEPS",
-    "chat_context_window": "PAPERCAST_CHAT_CONTEXT_WINDOW",
-    "sources": "PAPERCAST_SOURCES",
-    "arxiv_categories": "PAPERCAST_ARXIV_CATEGORIES",
-    "arxiv_min_interval": "PAPERCAST_ARXIV_MIN_INTERVAL",
-    "smtp_host": "PAPERCAST_SMTP_HOST",
-    "smtp_port": "PAPERCAST_SMTP_PORT",
-    "smtp_user": "PAPERCAST_SMTP_USER",
-    "smtp_from": "PAPERCAST_SMTP_FROM",
-}
-_SECRET_KEYS = {"smtp_password", "api_key", "password"}
+# -- the sources -------------------------------------------------------------------------------------
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("papercast_file_values", default=None)
 
 
-def _coerce(name: str, raw: Any) -> Any:
-    kinds = {f.name: f.type for f in fields(Settings)}
-    kind = str(kinds[name])
+class _FileSource(PydanticBaseSettingsSource):
+    """The values ``load_settings`` read from config.toml (checked there: known keys, no secrets)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return (_FILE_VALUES.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_VALUES.get() or {})
+
+
+class _Loader(SettingValues, BaseSettings):
+    """``SettingValues`` read from flags (init), the environment and the config file, in that order."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True,
+                                      case_sensitive=False)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _FileSource(settings_cls)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a config.toml: a ConfigError for bad TOML, unknown keys or a secret."""
     try:
-        if "float" in kind:
-            return float(raw)
-        if "int" in kind:
-            return int(raw)
-        if "tuple" in kind:
-            items = raw.split(",") if isinstance(raw, str) else list(raw)
-            return tuple(i.strip() for i in items if str(i).strip())
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name!r} has an invalid value: {raw!r}") from exc
-    if raw == "":
-        return None
-    return str(raw)
-
-
-def _read_config_file(path: Path) -> dict[str, Any]:
-    if not path.exists():
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-    secrets = _SECRET_KEYS & set(data)
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    secrets = sorted(k for k in data if any(word in k.lower() for word in _SECRET_WORDS))
     if secrets:
-        raise ConfigError(f"config file {path} holds {sorted(secrets)}: keep secrets in environment variables")
-    known = {f.name for f in fields(Settings)} - {"home", "extra"}
-    unknown = set(data) - known
+        raise ConfigError(f"config file {path} holds {', '.join(secrets)}: keep secrets in environment variables")
+    known = set(SettingValues.model_fields)
+    unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"config file {path} has unknown settings: {', '.join(sorted(unknown))}")
+        raise ConfigError(f"config file {path} has unknown settings: {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(known))})")
     return data
+
+
+def _validated(kind: type[BaseModel], values: dict[str, Any], where: str) -> Any:
+    try:
+        return kind.model_validate(values)
+    except ValidationError as exc:
+        raise _config_error(exc, where) from None
+
+
+def _config_error(exc: ValidationError, where: str) -> ConfigError:
+    """One line: the first bad setting, its value and what is wrong with it."""
+    first = exc.errors()[0]
+    name = str(first["loc"][0]) if first.get("loc") else "?"
+    value = first.get("input")
+    shown = f" {value!r}" if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    source = f"{ENV_PREFIX}{name.upper()} or {where}" if where != "override" else "an override"
+    return ConfigError(f"setting {name!r} has an invalid value{shown} ({source}): {first['msg']}{more}")
 
 
 def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings: defaults < config.toml < environment < ``overrides`` (CLI flags)."""
-    home_path = Path(home or os.environ.get("PAPERCAST_HOME") or default_home()).expanduser()
-    values: dict[str, Any] = {}
-    for key, raw in _read_config_file(home_path / "config.toml").items():
-        values[key] = _coerce(key, raw)
-    for key, env in _ENV.items():
-        if env in os.environ:
-            values[key] = _coerce(key, os.environ[env])
-    for key, raw in overrides.items():
-        if raw is not None:
-            values[key] = raw
-    return Settings(home=home_path, **values)
+    home_path = resolve_home(home)
+    config = home_path / CONFIG_FILE
+    token = _FILE_VALUES.set(read_config_file(config))
+    try:
+        values = _Loader(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise _config_error(exc, str(config)) from None
+    finally:
+        _FILE_VALUES.reset(token)
+    return _validated(Settings, {**values.model_dump(), "home": home_path}, str(config))

@@ -1,4 +1,18 @@
-"""The two kinds of failure a user sees, each as one line (the CLI maps them to exit codes)."""
+"""The two kinds of failure a user sees, each as one line, and what makes a message fit to show.
+
+Every error papercast raises on purpose subclasses one of the two bases: the CLI maps ``UserError``
+to exit 2 and ``RuntimeFailure`` to exit 1 and prints the message as it is. Anything else that
+reaches the CLI is a bug in papercast: it says "internal error" and where the log is.
+
+A message shown to a user, written to the log or stored must never carry a secret: ``redact``
+removes API keys (the values of key-like environment variables, ``sk-`` keys), URL credentials and
+key-like query parameters; ``one_line`` keeps it to one line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
 
 
 class UserError(ValueError):
@@ -6,4 +20,33 @@ class UserError(ValueError):
 
 
 class RuntimeFailure(RuntimeError):
-    """The outside world failed: network, LLM, a store server. Exit 1."""
+    """The outside world failed: network, LLM, a store server, the disk. Exit 1."""
+
+
+def one_line(text: object, limit: int = 240) -> str:
+    """``text`` with its whitespace collapsed, cut to ``limit`` characters with an ellipsis."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
+# OpenAI-style ("sk-...", "sk-proj-...") and Hugging Face ("hf_...") keys, wherever they appear.
+_PROVIDER_KEY = re.compile(r"\b(sk-|hf_)[A-Za-z0-9_\-]{12,}")
+# scheme://user:password@host or scheme://token@host: everything before the @ is a credential.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.\-]*://)(?P<userinfo>[^/@\s:]*(?::[^/@\s]*)?)@",
+                           re.IGNORECASE)
+_KEY_PARAM = re.compile(
+    r"(?P<name>[?&;](?:[\w.\-]*(?:key|token|secret|password|passwd|signature|sig|auth|credential)[\w.\-]*))="
+    r"(?P<value>[^&#\s'\"]*)", re.IGNORECASE)
+
+
+def redact(text: object) -> str:
+    """``text`` without secrets: key-like environment variable values, API keys, URL credentials
+    and key-like query parameters (``?key=``, ``&access_token=``...) become ``***``."""
+    out = str(text)
+    for name, value in os.environ.items():
+        if value and len(value) >= 8 and _SECRET_NAME.search(name) and value in out:
+            out = out.replace(value, "***")
+    out = _PROVIDER_KEY.sub(lambda m: f"{m.group(1)}***", out)
+    out = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}***@", out)
+    return _KEY_PARAM.sub(lambda m: f"{m.group('name')}=***", out)

@@ -7,7 +7,9 @@ so nothing a source tells us is thrown away.
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -21,7 +23,7 @@ _NEW_ID = re.compile(r"(\d{4}\.\d{4,5})(v\d+)?")
 _OLD_ID = re.compile(r"([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?", re.IGNORECASE)
 
 
-class InvalidPaperId(ValueError):
+class InvalidPaperId(UserError):
     """Raised when a string does not contain a recognisable arXiv id."""
 
 
@@ -64,14 +66,6 @@ def parse_date(text: str | date | None, what: str = "date") -> date | None:
         raise UserError(f"invalid {what} {text!r}: use YYYY-MM-DD") from None
 
 
-def is_arxiv_id(raw: str) -> bool:
-    try:
-        normalize_arxiv_id(raw)
-    except InvalidPaperId:
-        return False
-    return True
-
-
 class Paper(BaseModel):
     """A paper as papercast knows it. ``id`` is the arXiv id without version."""
 
@@ -112,6 +106,12 @@ class Paper(BaseModel):
         if isinstance(value, str) and len(value) > 10:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
         return value
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of a paper on the command line (``papers show --json``)."""
+        data = json.loads(self.model_dump_json(exclude_none=True))
+        data.update({"url": self.url, "pdf_url": self.pdf_url})
+        return data
 
     @property
     def url(self) -> str:
@@ -194,6 +194,14 @@ class Profile(BaseModel):
     def dismissed(self) -> list[str]:
         return self.ids("dismiss")
 
+    def to_json(self, *, active: bool) -> dict[str, Any]:
+        """The JSON shape of a profile (``profile show --json``): its fields and feedback by kind."""
+        data = json.loads(self.model_dump_json())
+        data["active"] = active
+        for kind in ("liked", "disliked", "saved", "dismissed"):
+            data[kind] = getattr(self, kind)
+        return data
+
 
 class Recommendation(BaseModel):
     paper: Paper
@@ -231,3 +239,156 @@ class Summary(BaseModel):
     @property
     def is_offline(self) -> bool:
         return self.model == "offline"
+
+    def to_json(self, label: str | None = None) -> dict[str, Any]:
+        """The JSON shape of a summary (``summarize --json``), with how it is labelled when given."""
+        data = json.loads(self.model_dump_json())
+        return data | {"label": label} if label is not None else data
+
+
+@dataclass
+class ReadingList:
+    """A ranked list and the window it came from (``note`` says when another window was used)."""
+
+    items: list[Recommendation]
+    since: date | None
+    until: date | None
+    note: str | None = None
+    llm_notes: list[str] = field(default_factory=list)  # the model's re-ranking troubles, one line each
+
+
+# -- LLM accounting ------------------------------------------------------------------------------------
+@dataclass
+class Usage:
+    """Tokens and cost of a run (or the whole session). Cache hits cost nothing and are counted apart."""
+
+    calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0  # the priced part
+    unpriced_calls: int = 0  # calls to a model without a known price
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def cost_known(self) -> bool:
+        return self.unpriced_calls == 0
+
+    @property
+    def cost_label(self) -> str:
+        """``$0.0012``, ``unknown`` or ``$0.0012 + unknown``, for status bars and digests."""
+        if self.calls and self.unpriced_calls == self.calls:
+            return "unknown"
+        text = f"${self.cost_usd:.4f}"
+        return text + " + unknown" if self.unpriced_calls else text
+
+    def add(self, *, cached: bool, prompt_tokens: int, completion_tokens: int, cost_usd: float | None) -> None:
+        """Count one answer (a cached one costs nothing and is counted apart)."""
+        if cached:
+            self.cached_calls += 1
+            return
+        self.calls += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        if cost_usd is None:
+            self.unpriced_calls += 1
+        else:
+            self.cost_usd += cost_usd
+
+    def summary_line(self) -> str:
+        if not self.calls and not self.cached_calls:
+            return "no LLM calls"
+        cached = f", {self.cached_calls} from cache" if self.cached_calls else ""
+        return (f"{self.calls} LLM call{'s' if self.calls != 1 else ''}{cached}: {self.prompt_tokens:,} prompt + "
+                f"{self.completion_tokens:,} completion tokens, cost {self.cost_label}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"calls": self.calls, "cached_calls": self.cached_calls, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "total_tokens": self.total_tokens,
+                "cost_usd": round(self.cost_usd, 6) if self.calls > self.unpriced_calls else None,
+                "cost_known": self.cost_known}
+
+
+@dataclass
+class RunUsage:
+    """What one run (one command / process) spent. ``cost_usd`` is None when no call had a price."""
+
+    run_id: str
+    started: str
+    command: str
+    model: str
+    calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    unpriced_calls: int = 0  # calls whose model has no known price
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "started": self.started, "command": self.command, "model": self.model,
+                "calls": self.calls, "cached_calls": self.cached_calls, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "total_tokens": self.total_tokens,
+                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+                "cost_known": self.unpriced_calls == 0}
+
+
+# -- chat ----------------------------------------------------------------------------------------------
+@dataclass
+class ToolRecord:
+    """One tool call of a turn: what ran, with which arguments, and whether it worked."""
+
+    name: str
+    args: dict[str, Any]
+    ok: bool
+    preview: str = ""  # first line of the output (or the error)
+
+
+@dataclass
+class ChatAnswer:
+    """The result of one chat turn.
+
+    ``papers`` are the ``(id, title)`` of the papers the answer cites (ids that appear in the text and
+    that a tool of this turn returned). ``offline`` marks a retrieval answer written without a model.
+    """
+
+    text: str
+    thread_id: str
+    offline: bool = False
+    papers: list[tuple[str, str]] = field(default_factory=list)
+    tools: list[ToolRecord] = field(default_factory=list)
+    stopped: bool = False  # the step limit ended the turn
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text, "thread_id": self.thread_id, "offline": self.offline,
+            "papers": [{"id": i, "title": t} for i, t in self.papers],
+            "tools": [{"name": t.name, "args": t.args, "ok": t.ok} for t in self.tools],
+            "stopped": self.stopped,
+            "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                      "cost_usd": self.cost_usd},
+        }
+
+
+@dataclass
+class ThreadInfo:
+    """A stored conversation: id, title (its first message, shortened) and when it was used."""
+
+    id: str
+    title: str
+    created: datetime
+    updated: datetime
+    turns: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "created": self.created.isoformat(),
+                "updated": self.updated.isoformat(), "turns": self.turns}

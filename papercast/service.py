@@ -25,6 +25,7 @@ from papercast.models import (
     InvalidPaperId,
     Paper,
     Profile,
+    ReadingList,
     Recommendation,
     Summary,
     normalize_arxiv_id,
@@ -34,17 +35,19 @@ from papercast.models import (
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from papercast.agent.state import ChatAnswer, ChatEvent, DailyReport, ThreadInfo
+    from papercast.agent.state import ChatEvent, DailyReport
+    from papercast.models import ChatAnswer, RunUsage, ThreadInfo, Usage
+    from papercast.store.llm_log import LLMLog
     from papercast.store.papers import PaperStore, UpsertResult
     from papercast.store.profiles import ProfileStore
-    from papercast.store.summaries import LLMStore, RunUsage
-    from papercast.tools.digest import Digest
-    from papercast.tools.llm import LLMClient, Usage
+    from papercast.tools.llm.client import LLMClient
+    from papercast.tools.writing.digest import Digest
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SAMPLE_PAPERS = DATA_DIR / "sample.jsonl.gz"
 SAMPLE_EMBEDDINGS = DATA_DIR / "sample_embeddings.npz"
 STARTER_PROFILE = "default"
+_ALL = 1_000_000  # "every paper of the window" for store reads that take a limit
 STARTER_INTERESTS = ("efficient fine-tuning of LLMs, long-context modelling and long-output generation")
 
 Progress = Callable[[int, int], None]
@@ -79,17 +82,6 @@ class FetchReport:
     result: UpsertResult | None = None
 
 
-@dataclass
-class ReadingList:
-    """A ranked list and the window it came from (``note`` says when a fallback window was used)."""
-
-    items: list[Recommendation]
-    since: date | None
-    until: date | None
-    note: str | None = None
-    llm_notes: list[str] = field(default_factory=list)
-
-
 class Papercast:
     """The papercast service for one home directory."""
 
@@ -103,7 +95,13 @@ class Papercast:
     def store(self) -> PaperStore:
         from papercast.store.papers import PaperStore
 
-        return PaperStore(self.settings, embed=self._embed)
+        return PaperStore(self.settings, embed=self._embed, remote_client=self._embedding_client)
+
+    def _embedding_client(self) -> Any:
+        """The model client of a litellm embedding model (the store asks for it on first use)."""
+        from papercast.tools.llm.client import LLMClient
+
+        return LLMClient.for_embeddings(self.settings, self.llm_log)
 
     @cached_property
     def profiles(self) -> ProfileStore:
@@ -288,7 +286,7 @@ class Papercast:
         list's ``missing`` attribute (entries without an arXiv id on ``skipped``). Returns the
         liked ids.
         """
-        from papercast.tools.bibtex import ImportedLikes, parse_likes
+        from papercast.tools.sources.bibtex import ImportedLikes, parse_likes
 
         file = Path(path)
         if not file.is_file():
@@ -310,39 +308,66 @@ class Papercast:
     # -- ranking ---------------------------------------------------------------------------------
     def recommend(self, *, profile: str | None = None, n: int = 20, since: date | None = None,
                   until: date | None = None, use_llm: bool = True) -> ReadingList:
-        from papercast.tools.rank import recommend
+        from papercast.tools.ranking.score import recommend
 
         target = self.active_profile(profile)
-        llm_on = use_llm and not self.settings.offline
+        client = self.llm_client(use_llm)
         # The model re-ranks the ranker's top K, so rank at least K and cut to n afterwards.
-        depth = max(n, self.settings.rerank_top_k) if llm_on else n
-        ranked = recommend(self.store, target, since=since, until=until, n=depth)
-        reading = ReadingList(items=ranked.items, since=ranked.since, until=ranked.until, note=ranked.note)
-        if llm_on and reading.items:
-            from papercast.tools.rerank import rerank
+        depth = max(n, self.settings.rerank_top_k) if client else n
+        reading = recommend(self.store, target, since=since, until=until, n=depth)
+        if client and reading.items:
+            from papercast.tools.ranking.rerank import rerank
 
-            reading.items, reading.llm_notes = rerank(self, target, reading.items)
+            reading.items, reading.llm_notes = rerank(client, target, reading.items, self.settings.rerank_top_k)
         reading.items = reading.items[:n]
         return reading
 
+    def trending(self, *, since: date | None = None, until: date | None = None,
+                 limit: int | None = None) -> ReadingList:
+        """The window's papers by Hugging Face upvotes, like the Daily Papers page (newest first on ties).
+
+        An empty window with an end date falls back to the latest window of the same length that has
+        papers, said in ``note``. Papers without upvotes are listed only when none in the window has any.
+        """
+        papers = self.store.latest(_ALL, since=since, until=until)
+        note = None
+        if not papers and until is not None:
+            newest = self.store.newest_date()
+            if newest is not None:
+                span = (until - since) if since else None
+                first = newest - span if span is not None else None
+                papers = self.store.latest(_ALL, since=first, until=newest)
+                shown = str(newest) if first == newest else f"{first or '…'} – {newest}"
+                note = f"no papers for {since or '…'} – {until}; showing the latest in the store ({shown})"
+                since, until = first, newest
+        voted = [p for p in papers if p.upvotes is not None and p.upvotes >= 0]
+        ranked = sorted(voted or papers, key=lambda p: (-(p.upvotes or 0),
+                                                        -(p.published.toordinal() if p.published else 0), p.id))
+        items = [Recommendation(paper=p, score=float(p.upvotes or 0)) for p in ranked[:limit]]
+        return ReadingList(items=items, since=since, until=until, note=note)
+
     # -- summaries, re-ranking, digest, usage ----------------------------------------------------
     @cached_property
-    def llm_store(self) -> LLMStore:
+    def llm_log(self) -> LLMLog:
         """Summaries, the LLM response cache and usage per run (tables in the home SQLite file)."""
-        from papercast.store.summaries import LLMStore
+        from papercast.store.llm_log import LLMLog
 
-        return LLMStore(self.settings.db_path)
+        return LLMLog(self.settings.db_path)
 
     @cached_property
     def llm(self) -> LLMClient:
         """The model client of this run (one run id per service); LLMUnavailable in offline mode."""
-        from papercast.tools.llm import LLMClient
+        from papercast.tools.llm.client import LLMClient
 
-        return LLMClient(self.settings, self.llm_store)
+        return LLMClient(self.settings, self.llm_log)
+
+    def llm_client(self, use_llm: bool = True) -> LLMClient | None:
+        """This run's model client, or None when offline (no model set, or ``use_llm`` False)."""
+        return self.llm if use_llm and not self.settings.offline else None
 
     def llm_usage(self) -> Usage:
         """Tokens and cost of this run so far (zero in offline mode)."""
-        from papercast.tools.llm import Usage
+        from papercast.models import Usage
 
         if self.settings.offline or "llm" not in self.__dict__:
             return Usage()
@@ -354,20 +379,33 @@ class Papercast:
 
     def summarize(self, ids: Sequence[str], *, use_llm: bool = True) -> list[Summary]:
         """Structured summaries (stored ones reused); offline extractive ones without a model."""
-        from papercast.tools.summarize import summarize_papers
+        from papercast.tools.writing.summarize import summarize_papers
 
-        return summarize_papers(self, self.get_papers(ids), use_llm=use_llm)
+        return summarize_papers(self.get_papers(ids), store=self.store, log=self.llm_log,
+                                client=self.llm_client(use_llm))
+
+    def digest_summaries(self, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
+        """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR."""
+        from papercast.tools.writing.summarize import digest_summaries
+
+        return digest_summaries(papers, store=self.store, log=self.llm_log, client=self.llm_client(use_llm))
 
     def digest(self, profile: str | None = None, n: int = 10, since: date | None = None,
                until: date | None = None, *, use_llm: bool = True) -> Digest:
         """The reading list of the window with TL;DRs, an overview and this run's LLM usage."""
-        from papercast.tools.digest import build_digest
+        from papercast.tools.writing.digest import build_digest
 
-        return build_digest(self, profile=profile, n=n, since=since, until=until, use_llm=use_llm)
+        if n < 1:
+            raise UserError(f"-n must be at least 1, got {n}")
+        target = self.active_profile(profile)
+        reading = self.recommend(profile=target.name, n=n, since=since, until=until, use_llm=use_llm)
+        summaries = self.digest_summaries([r.paper for r in reading.items], use_llm=use_llm)
+        count = self.store.window_count(reading.since, reading.until)
+        return build_digest(target, reading, summaries, client=self.llm_client(use_llm), window_count=count)
 
     def usage_runs(self, limit: int = 20) -> list[RunUsage]:
         """LLM tokens and cost per run, newest first."""
-        return self.llm_store.runs(limit)
+        return self.llm_log.runs(limit)
 
     # -- agent: chat and the daily graph ---------------------------------------------------------
     def chat(self, message: str, thread_id: str | None = None, *, profile: str | None = None) -> ChatAnswer:
@@ -399,7 +437,7 @@ class Papercast:
 
     def list_threads(self) -> list[ThreadInfo]:
         """Stored conversations, most recently used first."""
-        from papercast.agent.chat import list_threads
+        from papercast.store.threads import list_threads
 
         return list_threads(self.settings.checkpoint_path)
 

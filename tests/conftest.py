@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import FAST_LLM, FIXTURES, copy_sample, free_port
 from llm_server import llm_server, llm_settings  # noqa: F401  (fixtures for every test module)
 
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
@@ -28,34 +28,6 @@ for _name in list(os.environ):
     if _name.startswith("PAPERCAST_"):
         del os.environ[_name]
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "data" / "fixtures"
-CORPUS = SHARED / "data" / "papers.jsonl.gz"
-
-
-class CountingEmbed:
-    """The real bundled embedder, counting the texts it is asked to embed (``PaperStore(embed=...)``)."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def __call__(self, texts):
-        from papercast.store.embeddings import get_embedder
-
-        self.texts.extend(texts)
-        return get_embedder().embed(list(texts))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    return SHARED
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +105,7 @@ def _reset_server_collection(url: str) -> None:
 
 
 @pytest.fixture
-def empty_app(settings):
+def empty_service(settings):
     """The service on an empty home (offline mode)."""
     from papercast.service import Papercast
 
@@ -151,40 +123,25 @@ def sample_home_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def copy_sample(template: Path, settings):
-    """The service for ``settings`` on a copy of the sample home (loaded the usual way on a server)."""
-    from papercast.service import Papercast
-
-    if settings.chroma_url is None and not settings.home.exists():
-        shutil.copytree(template, settings.home)
-    app = Papercast(settings)
-    app.ensure_sample()  # a no-op on a copy
-    return app
-
-
 @pytest.fixture
-def app(settings, sample_home_template: Path):
+def service(settings, sample_home_template: Path):
     """The service with the bundled sample (452 real papers, precomputed embeddings) loaded."""
     return copy_sample(sample_home_template, settings)
-
-
-# LLM tests: litellm's real HTTP path against the scripted loopback server of llm_server.py.
-FAST_LLM = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
 
 
 @pytest.fixture(scope="session")
 def litellm_loaded():
     """Import litellm (~8 s) once per session, the way papercast does."""
-    from papercast.tools.llm import load_litellm
+    from papercast.tools.llm.client import load_litellm
 
     return load_litellm()
 
 
 @pytest.fixture
-def make_app(sample_home_template: Path):
+def make_service(sample_home_template: Path):
     """A service on a copy of the sample home with these settings and fast LLM retries."""
 
     def make(settings, **overrides):
-        return copy_sample(sample_home_template, settings.with_overrides(extra=FAST_LLM, **overrides))
+        return copy_sample(sample_home_template, settings.with_overrides(**{**FAST_LLM, **overrides}))
 
     return make

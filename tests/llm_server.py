@@ -58,7 +58,7 @@ pytest helpers
                  ``openai/test-embed`` served by ``server`` (the LLM stays as ``settings`` has it).
 ``PaperModel()`` is a responder that answers papercast's own prompts (re-ranking scores, summary JSON,
 the digest overview) like a well-behaved model: ``LLMServer(responder=PaperModel())``.
-conftest.py adds ``make_app(settings, **overrides)`` (the sample home copied, fast LLM retries) and
+conftest.py adds ``make_service(settings, **overrides)`` (the sample home copied, fast LLM retries) and
 ``litellm_loaded`` (litellm imported once per session).
 ``DUMMY_API_KEY`` is recognisable on purpose: tests assert it never appears in papercast's output/files.
 """

@@ -68,7 +68,6 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _start(sink: Sink, tls: tuple[Path, Path] | None, *, auth: bool) -> Any:
     from aiosmtpd.controller import Controller
-
     from conftest import free_port
 
     kwargs: dict[str, Any] = {}

@@ -17,15 +17,14 @@ import pytest
 
 from papercast.models import Paper
 
-from agent_helpers import PAPER
-from conftest import copy_sample
+from helpers import PAPER, copy_sample
 from llm_server import DUMMY_API_KEY, TEST_MODEL, Reply, point_settings
 
 
 @pytest.fixture
 def agent(llm_server, settings, sample_home_template, monkeypatch):
     """The service on the sample, pointed at the scripted server; no retries, a 4-step limit."""
-    cfg = point_settings(llm_server, settings, monkeypatch, chat_max_steps=4, extra={"llm_retries": 0})
+    cfg = point_settings(llm_server, settings, monkeypatch, chat_max_steps=4, llm_retries=0)
     return copy_sample(sample_home_template, cfg)
 
 
@@ -33,8 +32,8 @@ def tool_messages(request: dict) -> list[dict]:
     return [m for m in request["messages"] if m["role"] == "tool"]
 
 
-async def collect(app, message, thread=None):
-    events = [e async for e in app.achat_stream(message, thread)]
+async def collect(service, message, thread=None):
+    events = [e async for e in service.achat_stream(message, thread)]
     return events, events[-1].answer
 
 
@@ -69,7 +68,7 @@ def test_search_then_get_paper_then_answer(agent, llm_server):
     assert third["messages"][-1]["content"].count(agent.get_paper(PAPER).abstract[:80]) == 1
     # Usage went through the LLM layer's accounting.
     assert agent.llm.usage.calls == 3 and answer.prompt_tokens > 0 and answer.completion_tokens > 0
-    assert agent.llm_store.runs(1)[0].calls == 3
+    assert agent.llm_log.runs(1)[0].calls == 3
 
 
 def test_tool_errors_become_messages_the_model_sees(agent, llm_server):
@@ -166,7 +165,7 @@ def test_state_changes_the_user_asked_for_go_through(agent, llm_server):
 def test_long_threads_are_trimmed_for_the_model_not_on_disk(agent, llm_server):
     from papercast.service import Papercast
 
-    small = Papercast(agent.settings.with_overrides(chat_context_window=1500, extra={"llm_retries": 0}))
+    small = Papercast(agent.settings.with_overrides(chat_context_window=1500, llm_retries=0))
     filler = "background " * 300  # ~600 tokens per user message
     for i in range(4):
         llm_server.queue(Reply.text(f"answer {i}"))
@@ -206,9 +205,9 @@ def test_unknown_server_is_an_offline_fallback_not_a_crash(settings, sample_home
 
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
     cfg = settings.with_overrides(model=TEST_MODEL, api_base=f"http://127.0.0.1:{free_port()}/v1",
-                                  extra={"llm_retries": 0})
-    app = copy_sample(sample_home_template, cfg)
-    answer = app.chat("long-context attention")
+                                  llm_retries=0)
+    service = copy_sample(sample_home_template, cfg)
+    answer = service.chat("long-context attention")
     assert answer.offline and "connection" in answer.text.lower()
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from papercast.cli import main
 
-from conftest import FIXTURES, REPO
+from helpers import FIXTURES, REPO
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ def run_process(home: Path, *argv: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def home(app):
-    return app.settings.home
+def home(service):
+    return service.settings.home
 
 
 def out_json(capsys) -> object:
@@ -69,23 +69,23 @@ def test_list_use_delete(tmp_path, capsys):
     assert "unknown profile 'astro'" in capsys.readouterr().err
 
 
-def test_like_unknown_id_is_an_error_naming_it_and_changes_nothing(home, app, capsys):
-    known = app.list_papers(1)[0].id
+def test_like_unknown_id_is_an_error_naming_it_and_changes_nothing(home, service, capsys):
+    known = service.list_papers(1)[0].id
     assert run(home, "profile", "like", known, "2401.99999", "9912.00001") == 2
     err = capsys.readouterr().err
     assert "2401.99999" in err and "9912.00001" in err and known not in err
-    assert app.profile_show().liked == []
+    assert service.profile_show().liked == []
     assert run(home, "profile", "like", "not-an-id") == 2
     assert "not an arXiv id: not-an-id" in capsys.readouterr().err
     assert run(home, "profile", "like", "--profile", "ghost", known) == 2
     assert "unknown profile 'ghost'" in capsys.readouterr().err
     assert run(home, "profile", "like", known) == 0
-    assert app.profile_show().liked == [known]
+    assert service.profile_show().liked == [known]
     assert run(home, "profile", "dislike", known) == 0
-    assert app.profile_show().liked == [] and app.profile_show().disliked == [known]
+    assert service.profile_show().liked == [] and service.profile_show().disliked == [known]
 
 
-def test_recommend_json_contract_and_feedback_effect(home, app, capsys):
+def test_recommend_json_contract_and_feedback_effect(home, service, capsys):
     assert run(home, "recommend", "-n", "5", "--json", "--no-llm") == 0
     items = out_json(capsys)
     assert len(items) == 5
@@ -126,15 +126,15 @@ def test_recommend_on_empty_store_loads_the_sample(tmp_path):
     assert len(json.loads(r.stdout)) == 3
 
 
-def test_import_likes_from_bibtex_and_id_list(home, app, tmp_path, capsys):
-    a, b = [p.id for p in app.list_papers(2)]
+def test_import_likes_from_bibtex_and_id_list(home, service, tmp_path, capsys):
+    a, b = [p.id for p in service.list_papers(2)]
     bib = tmp_path / "likes.bib"
     bib.write_text(f"@article{{x, eprint={{{a}}}, archivePrefix={{arXiv}}}}\n"
                    f"@misc{{y, doi={{10.48550/arXiv.{b}}}}}\n@misc{{z, url={{https://arxiv.org/abs/2001.00001}}}}\n")
     assert run(home, "profile", "import-likes", str(bib)) == 0
     captured = capsys.readouterr()
     assert "2001.00001" in captured.err and "liked 2 paper(s)" in captured.out
-    assert sorted(app.profile_show().liked) == sorted([a, b])
+    assert sorted(service.profile_show().liked) == sorted([a, b])
     ids = tmp_path / "ids.txt"
     ids.write_text("2001.00001\n")
     assert run(home, "profile", "import-likes", str(ids)) == 2  # nothing in the store: nothing liked

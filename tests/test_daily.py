@@ -5,7 +5,6 @@ scripted server. Failing servers answer ``Retry-After: 0`` so retries cost no wa
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import date
 
@@ -42,25 +41,25 @@ def transport(fixtures_dir, *, hf_ok: bool = True, offline: bool = False) -> htt
 
 
 def test_one_source_failing_still_makes_a_digest_and_emails_it(settings, fixtures_dir, tmp_path, smtp_plain):
-    app = Papercast(dataclasses.replace(settings, smtp_host=smtp_plain.host, smtp_port=smtp_plain.port))
+    service = Papercast(settings.with_overrides(smtp_host=smtp_plain.host, smtp_port=smtp_plain.port))
     hf_papers = json.loads((fixtures_dir / FIXTURE).read_text())
     client = transport(fixtures_dir)
     out = tmp_path / "digest.md"
     lines: list[str] = []
-    report = app.daily(out=out, email="me@example.com", client=client, today=TODAY, n=5, say=lines.append)
+    report = service.daily(out=out, email="me@example.com", client=client, today=TODAY, n=5, say=lines.append)
 
     assert report.ok
     assert report.fetched["hf"] == len(hf_papers) > 0 and report.fetched["arxiv"] == 0
     assert any(h.endswith("arxiv.org") for h in client.seen)
     [error] = [e for e in report.errors if e.startswith("arxiv")]
     assert "HTTP 500" in error and "\n" not in error
-    assert app.count() == len(hf_papers) == report.stored["added"]  # everything fetched is stored
+    assert service.count() == len(hf_papers) == report.stored["added"]  # everything fetched is stored
     assert len(report.recommended) == 5 and report.summarized == 5
     assert not report.offline_network
     # The digest: written atomically to --out, and mentions the failure.
     text = out.read_text()
     assert text == report.markdown and report.out == str(out)
-    top = app.get_paper(report.recommended[0])
+    top = service.get_paper(report.recommended[0])
     assert top.title.split(":")[0] in text
     assert "arxiv: HTTP 500" in text
     assert not list(tmp_path.glob(".*.tmp"))
@@ -75,9 +74,9 @@ def test_one_source_failing_still_makes_a_digest_and_emails_it(settings, fixture
 
 
 def test_without_network_the_digest_comes_from_the_store(settings, fixtures_dir):
-    app = Papercast(settings)
-    app.ensure_sample()
-    report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
+    service = Papercast(settings)
+    service.ensure_sample()
+    report = service.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
     assert report.offline_network and report.ok
     assert report.fetched == {"hf": 0, "arxiv": 0} and report.stored == {}
     assert len(report.recommended) == 3
@@ -93,9 +92,9 @@ def test_nothing_fetched_and_nothing_stored_is_not_ok(settings, fixtures_dir):
 
 def test_a_failing_model_does_not_stop_the_pipeline(settings, fixtures_dir, llm_server, monkeypatch):
     llm_server.responder = lambda body: Reply.error(500)
-    app = Papercast(point_settings(llm_server, settings, monkeypatch, extra={"llm_retries": 0}))
-    app.ensure_sample()  # the stored papers (no embedding work): the model is what this test is about
-    report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
+    service = Papercast(point_settings(llm_server, settings, monkeypatch, llm_retries=0))
+    service.ensure_sample()  # the stored papers (no embedding work): the model is what this test is about
+    report = service.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
     assert report.ok and len(report.recommended) == 3 and report.summarized == 3
     assert llm_server.requests  # the model was asked ...
     assert any(e.startswith("llm:") for e in report.errors)  # ... its failure is reported
@@ -108,11 +107,11 @@ def test_a_failing_embedding_model_is_reported_not_raised(settings, fixtures_dir
     from llm_server import point_embedding
 
     llm_server.responder = lambda body: Reply.error(500)
-    app = Papercast(point_embedding(llm_server, point_settings(llm_server, settings, monkeypatch,
-                                                               extra={"llm_retries": 0}), monkeypatch))
-    app.ensure_sample()  # embedded through the loopback server while it works
+    service = Papercast(point_embedding(llm_server, point_settings(llm_server, settings, monkeypatch,
+                                                               llm_retries=0), monkeypatch))
+    service.ensure_sample()  # embedded through the loopback server while it works
     llm_server.queue_embeddings(*[Reply.error(500)] * 20)
-    report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
+    report = service.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
     assert not report.ok and report.recommended == []
     assert any(e.startswith("rank:") and "PAPERCAST_EMBEDDING" in e for e in report.errors)
 
@@ -122,9 +121,9 @@ def test_with_a_model_it_ranks_summarizes_and_writes_the_overview(settings, fixt
 
     model = PaperModel()
     llm_server.responder = model
-    app = Papercast(point_settings(llm_server, settings, monkeypatch, extra={"llm_retries": 0}))
-    app.ensure_sample()
-    report = app.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
+    service = Papercast(point_settings(llm_server, settings, monkeypatch, llm_retries=0))
+    service.ensure_sample()
+    report = service.daily(client=transport(fixtures_dir, offline=True), today=TODAY, n=3)
     assert report.ok and not [e for e in report.errors if not e.startswith(("hf", "arxiv"))]
     assert model.seen.get("rerank") and model.seen.get("tldr") and model.seen.get("overview")
     assert all(f"TL;DR of {pid}" in report.markdown for pid in report.recommended)
@@ -136,13 +135,13 @@ def test_bad_input_fails_before_fetching(settings, fixtures_dir):
     from papercast.errors import UserError
 
     client = transport(fixtures_dir)
-    app = Papercast(settings)
+    service = Papercast(settings)
     with pytest.raises(UserError, match="profile"):
-        app.daily("no-such-profile", client=client)
+        service.daily("no-such-profile", client=client)
     with pytest.raises(UserError, match="PAPERCAST_SMTP_HOST"):
-        app.daily(email="me@example.com", client=client)
+        service.daily(email="me@example.com", client=client)
     with pytest.raises(UserError, match="email address"):
-        app.daily(email="nobody", client=client)
+        service.daily(email="nobody", client=client)
     assert client.seen == []
 
 

@@ -10,16 +10,16 @@ import pytest
 
 from papercast.models import Paper
 from papercast.service import Papercast
-from papercast.tools.digest import render_html, render_json, render_markdown
-from papercast.tools.summarize import summary_label
+from papercast.tools.writing.render import render_html, render_json, render_markdown
+from papercast.tools.writing.summarize import summary_label
 
 from llm_server import PaperModel, Reply
 
 pytestmark = pytest.mark.usefixtures("litellm_loaded")
 
 
-def test_offline_digest_has_everything_and_says_it_is_offline(app):
-    digest = app.digest(n=5)
+def test_offline_digest_has_everything_and_says_it_is_offline(service):
+    digest = service.digest(n=5)
     assert len(digest.items) == 5 and digest.mode == "offline" and digest.overview_by == "computed"
     assert digest.window_count >= 5 and f"from {digest.window_count} papers" in digest.overview
     assert "Top themes:" in digest.overview
@@ -37,20 +37,20 @@ def test_offline_digest_has_everything_and_says_it_is_offline(app):
     assert render_html(digest).count("<h3>") == 5
 
 
-def test_digest_is_never_empty_it_falls_back_to_the_latest_window(app):
-    digest = app.digest(n=3, since=date(2020, 1, 1), until=date(2020, 1, 2))
+def test_digest_is_never_empty_it_falls_back_to_the_latest_window(service):
+    digest = service.digest(n=3, since=date(2020, 1, 1), until=date(2020, 1, 2))
     assert len(digest.items) == 3
     assert digest.note and "no papers for 2020-01-01 .. 2020-01-02" in digest.note
     assert "**Note:** no papers for" in render_markdown(digest)
 
 
-def test_untrusted_text_is_escaped_in_every_format(app):
-    day = app.store.latest(1)[0].published
+def test_untrusted_text_is_escaped_in_every_format(service):
+    day = service.store.latest(1)[0].published
     paper = Paper(id="2611.00042", title="<script>alert(1)</script> *long-context* [fine-tuning](http://evil)",
                   abstract="Efficient fine-tuning of LLMs for long-context modelling and long-output generation.",
                   published=day, categories=["cs.CL"], github_repo="org/repo", upvotes=500, sources=["hf"])
-    app.store.upsert([paper], embeddings={paper.id: app.store.embed_texts([paper.embedding_text])[0]})
-    digest = app.digest(n=5)
+    service.store.upsert([paper], embeddings={paper.id: service.store.embed_texts([paper.embedding_text])[0]})
+    digest = service.digest(n=5)
     assert paper.id in [i.paper.id for i in digest.items]
     html = render_html(digest)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -60,11 +60,11 @@ def test_untrusted_text_is_escaped_in_every_format(app):
     assert "[code](https://github.com/org/repo)" in md and f"[HF](https://huggingface.co/papers/{paper.id})" in md
 
 
-def test_llm_digest_then_a_second_digest_sends_nothing(make_app, llm_server, llm_settings):
+def test_llm_digest_then_a_second_digest_sends_nothing(make_service, llm_server, llm_settings):
     model = PaperModel()
     llm_server.responder = model
-    app = make_app(llm_settings)
-    digest = app.digest(n=5)
+    service = make_service(llm_settings)
+    digest = service.digest(n=5)
     # top 30 re-ranked in batches of 15, one batch of TL;DRs for the 5 picks, one overview
     assert model.seen == {"rerank": 2, "tldr": 1, "overview": 1}
     assert len(llm_server.requests) == 4
@@ -78,45 +78,45 @@ def test_llm_digest_then_a_second_digest_sends_nothing(make_app, llm_server, llm
     assert "*(written by openai/test-model)*" in text and text.count("*(TL;DR by openai/test-model)*") == 5
     assert "LLM usage this run: 4 LLM calls" in text
 
-    again = Papercast(app.settings).digest(n=5)  # a new process: new run id
+    again = Papercast(service.settings).digest(n=5)  # a new process: new run id
     assert len(llm_server.requests) == 4
     assert [i.paper.id for i in again.items] == [i.paper.id for i in digest.items]
     assert again.overview == digest.overview and [i.summary for i in again.items] == [i.summary for i in digest.items]
     assert again.usage.calls == 0 and again.usage.total_tokens == 0 and again.usage.cached_calls == 3
     assert "0 LLM calls, 3 from cache" in render_markdown(again)
-    runs = app.usage_runs()
+    runs = service.usage_runs()
     assert [r.calls for r in runs] == [0, 4] and runs[0].cached_calls == 3
 
 
-def test_digest_prefers_stored_full_summaries(make_app, llm_server, llm_settings):
+def test_digest_prefers_stored_full_summaries(make_service, llm_server, llm_settings):
     model = PaperModel()
     llm_server.responder = model
-    app = make_app(llm_settings)
-    first = app.digest(n=3)
-    full = app.summarize([first.items[0].paper.id])[0]
+    service = make_service(llm_settings)
+    first = service.digest(n=3)
+    full = service.summarize([first.items[0].paper.id])[0]
     assert full.contributions and model.seen["summary"] == 1
-    again = Papercast(app.settings).digest(n=3)
+    again = Papercast(service.settings).digest(n=3)
     assert again.items[0].summary == full and "summary by openai/test-model" in render_markdown(again)
     assert again.items[1].summary == first.items[1].summary  # the stored TL;DR
     assert model.seen == {"rerank": 2, "tldr": 1, "overview": 2, "summary": 1}  # new TL;DR -> new overview
 
 
-def test_unusable_tldrs_fall_back_to_labelled_offline_summaries(make_app, llm_server, llm_settings):
+def test_unusable_tldrs_fall_back_to_labelled_offline_summaries(make_service, llm_server, llm_settings):
     model = PaperModel()
     llm_server.responder = lambda body: (Reply.truncated('{"papers": [{"id"') if "Write TL;DRs" in
                                          json.dumps(body) else model(body))
-    app = make_app(llm_settings)
-    digest = app.digest(n=3)
+    service = make_service(llm_settings)
+    digest = service.digest(n=3)
     assert all(summary_label(i.summary) == "offline summary (the model's answer was unusable)"
                for i in digest.items)
     assert any("TL;DRs of 3 papers" in n for n in digest.notices)
     assert sum("Write TL;DRs" in json.dumps(b) for b in llm_server.requests) == 2  # the answer and one repair
 
 
-def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(make_app, llm_server, llm_settings):
+def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(make_service, llm_server, llm_settings):
     llm_server.responder = PaperModel()
-    app = make_app(llm_settings, model="openai/gpt-4o-mini", max_usd_per_run=1e-7, llm_concurrency=1)
-    digest = app.digest(n=4)
+    service = make_service(llm_settings, model="openai/gpt-4o-mini", max_usd_per_run=1e-7, llm_concurrency=1)
+    digest = service.digest(n=4)
     assert len(llm_server.requests) == 1  # the first rerank batch spent the budget
     [notice] = [n for n in digest.notices if "budget" in n]
     assert notice.startswith("LLM re-ranking skipped for 15 of 30 papers: LLM budget of $1e-07 per run reached")
@@ -126,10 +126,10 @@ def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(make_app, llm_se
     assert "budget" in render_markdown(digest)
 
 
-def test_unreachable_model_still_gives_a_full_digest(make_app, llm_server, llm_settings):
+def test_unreachable_model_still_gives_a_full_digest(make_service, llm_server, llm_settings):
     llm_server.default = Reply.error(500)
-    app = make_app(llm_settings, llm_concurrency=1)
-    digest = app.digest(n=3)
+    service = make_service(llm_settings, llm_concurrency=1)
+    digest = service.digest(n=3)
     assert len(digest.items) == 3 and digest.overview_by == "computed"
     assert all(i.summary.model == "offline" for i in digest.items)
     failures = [n for n in digest.notices if "cannot get an answer" in n]
@@ -138,10 +138,10 @@ def test_unreachable_model_still_gives_a_full_digest(make_app, llm_server, llm_s
 
 
 # -- the command ---------------------------------------------------------------------------------------
-def test_cli_digest_writes_json_and_markdown(app, tmp_path, capsys):
+def test_cli_digest_writes_json_and_markdown(service, tmp_path, capsys):
     from papercast.cli import main
 
-    home = str(app.settings.home)
+    home = str(service.settings.home)
     out = tmp_path / "digest.json"
     assert main(["--home", home, "digest", "-n", "3", "--format", "json", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
@@ -152,14 +152,14 @@ def test_cli_digest_writes_json_and_markdown(app, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args", [["-n", "0"], ["--out", "/nonexistent-dir/x.md"], ["--since", "yesterdayish"]])
-def test_cli_digest_bad_input_is_exit_2(app, capsys, args):
+def test_cli_digest_bad_input_is_exit_2(service, capsys, args):
     from papercast.cli import main
 
-    assert main(["--home", str(app.settings.home), "digest", *args]) == 2
+    assert main(["--home", str(service.settings.home), "digest", *args]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_no_llm_digest_sends_nothing_and_says_offline(make_app, llm_server, llm_settings):
-    digest = make_app(llm_settings).digest(n=3, use_llm=False)
+def test_no_llm_digest_sends_nothing_and_says_offline(make_service, llm_server, llm_settings):
+    digest = make_service(llm_settings).digest(n=3, use_llm=False)
     assert llm_server.requests == [] and digest.mode == "offline" and digest.overview_by == "computed"
     assert "offline mode: no LLM used" in render_markdown(digest)

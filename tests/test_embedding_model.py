@@ -15,10 +15,11 @@ import pytest
 from papercast.cli import main
 from papercast.config import load_settings
 from papercast.service import Papercast
-from papercast.store.embeddings import RemoteEmbedder, collection_name
+from papercast.store.embeddings import collection_name
+from papercast.store.embeddings.remote import RemoteEmbedder
 from papercast.store.papers import PaperStore, make_client
 
-from conftest import FAST_LLM, FIXTURES
+from helpers import FAST_LLM, FIXTURES, embedding_client
 from llm_server import DUMMY_API_KEY, TEST_EMBEDDING, LLMServer, Reply, embedding_vector, point_embedding
 
 pytestmark = pytest.mark.usefixtures("litellm_loaded")
@@ -51,7 +52,8 @@ def unit(vector: list[float]) -> np.ndarray:
 
 
 def remote_store(home: Path) -> PaperStore:
-    return PaperStore(load_settings(home=home, embedding=TEST_EMBEDDING))
+    settings = load_settings(home=home, embedding=TEST_EMBEDDING)
+    return PaperStore(settings, remote_client=embedding_client(settings))
 
 
 def one_line_error(err: str) -> str:
@@ -160,17 +162,17 @@ def test_models_never_share_a_collection_and_switching_back_finds_the_old_one(
 
 def test_the_sample_is_embedded_through_the_model_on_first_load(settings, llm_server: LLMServer,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    app = Papercast(point_embedding(llm_server, settings, monkeypatch, extra=FAST_LLM))
+    service = Papercast(point_embedding(llm_server, settings, monkeypatch, **FAST_LLM))
     seen: list[tuple[int, int]] = []
-    assert app.ensure_sample(progress=lambda done, total: seen.append((done, total))) == 452
+    assert service.ensure_sample(progress=lambda done, total: seen.append((done, total))) == 452
     assert seen[-1] == (452, 452) and [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert len(llm_server.embedded_texts()) == 452
     assert max(len(b["input"]) for b in llm_server.embedding_requests) <= 64  # batched
-    paper = app.list_papers(1)[0]
-    stored = app.store.embeddings([paper.id])[paper.id]
+    paper = service.list_papers(1)[0]
+    stored = service.store.embeddings([paper.id])[paper.id]
     assert stored.shape == (128,)
     assert np.allclose(stored, unit(embedding_vector(paper.embedding_text)), atol=1e-5)
-    assert app.ensure_sample() == 0 and app.count() == 452
+    assert service.ensure_sample() == 0 and service.count() == 452
     assert PaperStore(settings).count() == 0  # the bundled collection got none of these vectors
 
 
@@ -237,12 +239,12 @@ def test_a_changed_dimension_is_refused_before_it_reaches_the_store(home: Path, 
 def test_a_dimension_change_between_calls_of_one_run_is_refused(settings, llm_server: LLMServer,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     pointed = point_embedding(llm_server, settings, monkeypatch, llm_concurrency=1,
-                              extra={**FAST_LLM, "embedding_batch": 2})
+                              **FAST_LLM, embedding_batch=2)
     texts = ["sparse attention", "long context", "speculative decoding", "kv cache"]
     llm_server.queue_embeddings(
         Reply.raw({"data": [{"index": i, "embedding": embedding_vector(t, 16)} for i, t in enumerate(texts[:2])]}),
         Reply.raw({"data": [{"index": i, "embedding": embedding_vector(t, 8)} for i, t in enumerate(texts[2:])]}))
-    embedder = RemoteEmbedder(pointed)
+    embedder = RemoteEmbedder(pointed, embedding_client(pointed))
     with pytest.raises(RuntimeError) as err:
         embedder.embed(texts)
     assert "8-d vectors after 16-d ones" in str(err.value) and "\n" not in str(err.value)
@@ -254,11 +256,11 @@ def test_a_dimension_change_between_calls_of_one_run_is_refused(settings, llm_se
 def test_server_errors_are_retried_by_papercast_alone(settings, llm_server: LLMServer,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Our retry policy, and only ours: litellm's embedding path must not add the SDK's own retries."""
-    pointed = point_embedding(llm_server, settings, monkeypatch, extra={**FAST_LLM, "llm_retries": 1})
+    pointed = point_embedding(llm_server, settings, monkeypatch, **{**FAST_LLM, "llm_retries": 1})
     llm_server.queue_embeddings(Reply.error(500))
-    vectors = RemoteEmbedder(pointed).embed(["retrieval augmented generation"])
+    vectors = RemoteEmbedder(pointed, embedding_client(pointed)).embed(["retrieval augmented generation"])
     assert vectors.shape == (1, 128) and len(llm_server.embedding_requests) == 2
     llm_server.queue_embeddings(Reply.error(503), Reply.error(503), Reply.error(503))
     with pytest.raises(RuntimeError, match=r"after 2 attempts: HTTP 503"):
-        RemoteEmbedder(pointed).embed(["long context"])
+        RemoteEmbedder(pointed, embedding_client(pointed)).embed(["long context"])
     assert len(llm_server.embedding_requests) == 4

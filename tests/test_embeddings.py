@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from papercast.store import embeddings
-from papercast.store.embeddings import Embedder, EmbeddingModelError, get_embedder
+from papercast.store.embeddings import bundled as embeddings
+from papercast.store.embeddings import get_embedder
+from papercast.store.embeddings.bundled import Embedder, EmbeddingModelError
 
 
 def test_vectors_are_normalized_384d_and_meaningful() -> None:

@@ -11,7 +11,7 @@ import httpx
 
 from papercast.service import Papercast
 
-from sources_helpers import fixture_bytes
+from helpers import fixture_bytes
 
 
 def router(hf: httpx.Response | None = None, arxiv: httpx.Response | None = None):
@@ -28,37 +28,37 @@ def router(hf: httpx.Response | None = None, arxiv: httpx.Response | None = None
     return handler, seen
 
 
-def test_fetch_hf_day_stores_papers_with_hf_fields(empty_app: Papercast) -> None:
+def test_fetch_hf_day_stores_papers_with_hf_fields(empty_service: Papercast) -> None:
     handler, _ = router(hf=httpx.Response(200, content=fixture_bytes("hf_daily_papers_2026-08-20.json")))
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    report = empty_app.fetch("hf", day=date(2026, 8, 20), client=client)
+    report = empty_service.fetch("hf", day=date(2026, 8, 20), client=client)
     assert not report.errors
     assert report.result is not None and report.result.added == len(report.papers) > 0
-    stored = empty_app.get_paper(report.papers[0].id)
+    stored = empty_service.get_paper(report.papers[0].id)
     assert stored.upvotes is not None and "hf" in stored.sources
-    assert empty_app.count() == len(report.papers)
+    assert empty_service.count() == len(report.papers)
 
 
-def test_one_failing_source_keeps_the_other_and_names_the_failure(empty_app: Papercast) -> None:
+def test_one_failing_source_keeps_the_other_and_names_the_failure(empty_service: Papercast) -> None:
     handler, seen = router(hf=httpx.Response(200, content=fixture_bytes("hf_daily_papers_2026-08-21.json")))
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    report = empty_app.fetch("all", day=date(2026, 8, 21), client=client)
+    report = empty_service.fetch("all", day=date(2026, 8, 21), client=client)
     assert len(report.errors) == 1 and report.errors[0].startswith("arxiv")
     assert "\n" not in report.errors[0]
-    assert report.papers and empty_app.count() == len(report.papers)
+    assert report.papers and empty_service.count() == len(report.papers)
     assert any(host.endswith("arxiv.org") for host in seen)
 
 
-def test_arxiv_listing_then_metadata(empty_app: Papercast) -> None:
+def test_arxiv_listing_then_metadata(empty_service: Papercast) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.host == "rss.arxiv.org":
             return httpx.Response(200, content=fixture_bytes("arxiv_rss_cs.AI.xml"))
         return httpx.Response(500, headers={"Retry-After": "0"})  # id_list lookups fail: RSS metadata used
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    report = empty_app.fetch("arxiv", categories=["cs.AI"], client=client)
+    report = empty_service.fetch("arxiv", categories=["cs.AI"], client=client)
     assert report.papers, report
     assert any("listing" in note and "id_list" in note for note in report.notes)
-    paper = empty_app.get_paper(report.papers[0].id)
+    paper = empty_service.get_paper(report.papers[0].id)
     assert paper.abstract and not paper.abstract.startswith("arXiv:")
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from papercast.tools.http import USER_AGENT, SourceError, make_client, request, retry_after_seconds
+from papercast.tools.sources.http import USER_AGENT, SourceError, make_client, request, retry_after_seconds
 
-from sources_helpers import FakeClock, Recorder, fast_policy, sequence
+from helpers import FakeClock, Recorder, fast_policy, sequence
 
 URL = "https://example.org/api/items"
 

@@ -12,15 +12,10 @@ import time
 
 import pytest
 
-from papercast.store.summaries import LLMStore
-from papercast.tools.llm import (
-    BudgetExceeded,
-    LLMClient,
-    LLMUnavailable,
-    extract_json,
-    load_litellm,
-    redact,
-)
+from papercast.errors import redact
+from papercast.store.llm_log import LLMLog
+from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, load_litellm
+from papercast.tools.llm.parsing import extract_json
 
 from llm_server import DUMMY_API_KEY, LLMServer, Reply
 
@@ -32,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("litellm_loaded")
 
 
 def make_client(settings, **extra) -> LLMClient:
-    return LLMClient(settings.with_overrides(extra={**FAST, **extra}), command="test")
+    return LLMClient(settings.with_overrides(**{**FAST, **extra}), command="test")
 
 
 def run(coro):
@@ -85,7 +80,7 @@ def test_same_request_is_paid_once_and_accounted_per_run(llm_server, llm_setting
     run(client.complete(MSG, purpose="t", prompt_version="v2"))
     assert len(llm_server.requests) == 2
     assert client.usage.calls == 2 and client.usage.prompt_tokens == 2 * first.prompt_tokens > 0
-    runs = {r.run_id: r for r in LLMStore(llm_settings.db_path).runs()}
+    runs = {r.run_id: r for r in LLMLog(llm_settings.db_path).runs()}
     mine = runs[client.run_id]
     assert (mine.calls, mine.cached_calls, mine.prompt_tokens, mine.command) == (2, 0, client.usage.prompt_tokens,
                                                                                   "test")

@@ -7,10 +7,11 @@ from datetime import date
 import numpy as np
 
 from papercast.store import memo
+from papercast.store import papers as papers_module
 from papercast.store.papers import PaperStore
-from papercast.tools import rank
+from papercast.tools.ranking import score as rank
 
-from conftest import CountingEmbed
+from helpers import CountingEmbed
 
 INTERESTS = "protein structure prediction, single-cell genomics"
 
@@ -18,28 +19,28 @@ INTERESTS = "protein structure prediction, single-cell genomics"
 def new_process() -> None:
     """Forget what this process remembers, as a new CLI run would not have it."""
     rank._TEXT_CACHE.clear()
-    rank._LATEST.clear()
+    papers_module._NEWEST.clear()
 
 
-def test_a_new_process_ranks_without_embedding_the_same_interests_again(app):
-    app.profile_create("bio", interests=INTERESTS, keywords=["AlphaFold"])
-    profile = app.profile_show("bio")
+def test_a_new_process_ranks_without_embedding_the_same_interests_again(service):
+    service.profile_create("bio", interests=INTERESTS, keywords=["AlphaFold"])
+    profile = service.profile_show("bio")
     first = CountingEmbed()
     new_process()
-    before = rank.recommend(PaperStore(app.settings, embed=first), profile, since=None, until=None, n=5)
+    before = rank.recommend(PaperStore(service.settings, embed=first), profile, since=None, until=None, n=5)
     assert set(first.texts) >= {INTERESTS, "AlphaFold"}
 
     again = CountingEmbed()
     new_process()
-    after = rank.recommend(PaperStore(app.settings, embed=again), profile, since=None, until=None, n=5)
+    after = rank.recommend(PaperStore(service.settings, embed=again), profile, since=None, until=None, n=5)
     assert again.texts == []
     assert [r.paper.id for r in after.items] == [r.paper.id for r in before.items]
 
     # A changed interests text is embedded (only the new text).
-    app.profile_update("bio", interests=INTERESTS + ", cryo-EM")
+    service.profile_update("bio", interests=INTERESTS + ", cryo-EM")
     third = CountingEmbed()
     new_process()
-    rank.recommend(PaperStore(app.settings, embed=third), app.profile_show("bio"), since=None, until=None, n=5)
+    rank.recommend(PaperStore(service.settings, embed=third), service.profile_show("bio"), since=None, until=None, n=5)
     assert INTERESTS + ", cryo-EM" in third.texts and "AlphaFold" not in third.texts
 
 
@@ -50,20 +51,20 @@ def test_vectors_are_remembered_per_embedding_model(tmp_path):
     assert memo.text_vectors(db, "model-b", ["graph neural networks"]) == {}
 
 
-def test_the_newest_date_is_remembered_until_the_store_changes(app):
-    count = app.store.count()
+def test_the_newest_date_is_remembered_until_the_store_changes(service):
+    count = service.store.count()
     new_process()
-    real = rank.latest_date(app.store, before=date(2026, 8, 16), count=count)
-    assert real == app.store.latest_date(date(2026, 8, 16))
-    key = f"latest_date|{app.store.cache_key}|{count}|2026-08-16"
-    assert memo.store_fact(app.settings.db_path, key) == real.isoformat()
+    real = service.store.newest_date(date(2026, 8, 16), count=count)
+    assert real == service.store.newest_date_by_scan(date(2026, 8, 16))
+    key = f"latest_date|{service.store.cache_key}|{count}|2026-08-16"
+    assert memo.store_fact(service.settings.db_path, key) == real.isoformat()
 
     # The remembered answer is what a new process uses (proved by planting a different one) ...
-    memo.remember_store_fact(app.settings.db_path, key, "2026-08-01")
+    memo.remember_store_fact(service.settings.db_path, key, "2026-08-01")
     new_process()
-    assert rank.latest_date(app.store, before=date(2026, 8, 16), count=count) == date(2026, 8, 1)
+    assert service.store.newest_date(date(2026, 8, 16), count=count) == date(2026, 8, 1)
     # ... until the store's size changes.
-    assert rank.latest_date(app.store, before=date(2026, 8, 16), count=count + 1) == real
+    assert service.store.newest_date(date(2026, 8, 16), count=count + 1) == real
 
 
 def test_an_unwritable_memo_is_only_a_cache(tmp_path):
@@ -76,11 +77,11 @@ def test_an_unwritable_memo_is_only_a_cache(tmp_path):
     memo.remember_store_fact(bad, "k", "v")
 
 
-def test_a_remembered_vector_of_another_size_is_embedded_again(app):
+def test_a_remembered_vector_of_another_size_is_embedded_again(service):
     """The model behind a name changed: its old vectors are not handed to numpy to fail there."""
-    model = rank.embedding_model_key(app.store)
-    memo.remember_text_vectors(app.settings.db_path, model, {INTERESTS: np.ones(4, np.float32)})
+    model = rank.embedding_model_key(service.store)
+    memo.remember_text_vectors(service.settings.db_path, model, {INTERESTS: np.ones(4, np.float32)})
     counter = CountingEmbed()
     new_process()
-    vectors = rank.embed_texts(PaperStore(app.settings, embed=counter), [INTERESTS], dims=384)
+    vectors = rank.embed_texts(PaperStore(service.settings, embed=counter), [INTERESTS], dims=384)
     assert vectors.shape == (1, 384) and counter.texts == [INTERESTS]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from papercast.models import Paper
-from papercast.tools.lexical import BM25, normalize_phrase, phrase_in, tokens
-from papercast.tools.pool import Pool, name_key
+from papercast.tools.ranking.lexical import BM25, normalize_phrase, phrase_in, tokens
+from papercast.tools.ranking.pool import Pool, name_key
 
 DOCS = [
     "Low-rank adapters (LoRA) for efficient fine-tuning of language models.",

@@ -6,7 +6,7 @@ import pytest
 
 from papercast.errors import UserError
 from papercast.store.profiles import ProfileExists, ProfileStore, UnknownProfile
-from papercast.tools.bibtex import parse_likes
+from papercast.tools.sources.bibtex import parse_likes
 
 
 @pytest.fixture

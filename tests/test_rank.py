@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 
 from papercast.errors import UserError
-from papercast.tools.rank import (
+from papercast.tools.ranking.score import (
     Signals,
     Weights,
     _mmr,
     _neighbour_smooth,
     interest_phrases,
     recommend,
-    resolve_window,
 )
+from papercast.tools.ranking.window import resolve_window
 
 ASTRO = "galaxy formation, cosmological simulations, dark matter halos"
 LLM = "efficient fine-tuning of LLMs, long-context modelling and long-output generation"
@@ -31,7 +31,7 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def service(tmp_path_factory):
     from papercast.config import load_settings
     from papercast.service import Papercast
 
@@ -40,19 +40,19 @@ def app(tmp_path_factory):
     return service
 
 
-def profile(app, **fields):
+def profile(service, **fields):
     name = f"p{next(_names)}"
-    app.profile_create(name, **fields)
+    service.profile_create(name, **fields)
     return name
 
 
-def ranks(app, name, **window):
-    items = app.recommend(profile=name, n=500, use_llm=False, **(window or ALL)).items
+def ranks(service, name, **window):
+    items = service.recommend(profile=name, n=500, use_llm=False, **(window or ALL)).items
     return {r.paper.id: k for k, r in enumerate(items)}
 
 
-def test_cold_start_from_interests_alone(app):
-    items = app.recommend(profile=profile(app, interests=ASTRO), n=10, use_llm=False, **ALL).items
+def test_cold_start_from_interests_alone(service):
+    items = service.recommend(profile=profile(service, interests=ASTRO), n=10, use_llm=False, **ALL).items
     assert len(items) == 10
     astro = [r for r in items if any(c.startswith("astro-ph") for c in r.paper.categories)]
     assert len(astro) >= 9, [r.paper.title for r in items]
@@ -61,76 +61,76 @@ def test_cold_start_from_interests_alone(app):
     assert any(reason.startswith("matches your interest: '") for r in items for reason in r.reasons)
 
 
-def test_default_window_is_the_last_week_with_papers(app):
-    result = recommend(app.store, app.profile_show(profile(app, interests=LLM)), since=None, until=None, n=5)
+def test_default_window_is_the_last_week_with_papers(service):
+    result = recommend(service.store, service.profile_show(profile(service, interests=LLM)), since=None, until=None, n=5)
     assert (result.since, result.until) == (date(2026, 8, 14), date(2026, 8, 20))
     assert len(result.items) == 5
     assert all(date(2026, 8, 14) <= r.paper.published <= date(2026, 8, 20) for r in result.items)
     assert "2026-08-20" in (result.note or "")  # the store's newest day is long before today
 
 
-def test_empty_window_falls_back_to_latest_with_papers_and_says_so(app):
-    p = app.profile_show(profile(app, interests=LLM))
-    result = recommend(app.store, p, since=date(2027, 3, 1), until=date(2027, 3, 1), n=5)
+def test_empty_window_falls_back_to_latest_with_papers_and_says_so(service):
+    p = service.profile_show(profile(service, interests=LLM))
+    result = recommend(service.store, p, since=date(2027, 3, 1), until=date(2027, 3, 1), n=5)
     assert result.items and result.since == result.until == date(2026, 8, 20)
     assert result.note and "no papers for 2027-03-01" in result.note
     assert all(r.paper.published == date(2026, 8, 20) for r in result.items)
     # A window before everything: the latest window of the same length that has papers.
-    result = recommend(app.store, p, since=date(2020, 1, 1), until=date(2020, 1, 7), n=3)
+    result = recommend(service.store, p, since=date(2020, 1, 1), until=date(2020, 1, 7), n=3)
     assert result.items and result.until == date(2026, 8, 20) and result.since == date(2026, 8, 14)
     with pytest.raises(UserError, match="after"):
-        resolve_window(app.store, date(2026, 8, 2), date(2026, 8, 1))
+        resolve_window(service.store, date(2026, 8, 2), date(2026, 8, 1))
 
 
-def test_like_moves_neighbours_up_and_dislike_moves_them_down(app):
-    name = profile(app, interests=LLM)
-    before = ranks(app, name)
+def test_like_moves_neighbours_up_and_dislike_moves_them_down(service):
+    name = profile(service, interests=LLM)
+    before = ranks(service, name)
     # An astrophysics paper: far from the LLM interests, so its neighbours start low.
     seed = next(pid for pid in sorted(before, key=before.get, reverse=True)
-                if any(c.startswith("astro-ph.CO") for c in app.get_paper(pid).categories))
-    neighbours = [p.id for p, _ in app.similar(seed, 5)]
-    app.feedback([seed], "like", profile=name)
-    after_like = ranks(app, name)
+                if any(c.startswith("astro-ph.CO") for c in service.get_paper(pid).categories))
+    neighbours = [p.id for p, _ in service.similar(seed, 5)]
+    service.feedback([seed], "like", profile=name)
+    after_like = ranks(service, name)
     assert seed not in after_like  # already read: not recommended again
     assert np.mean([after_like[i] for i in neighbours]) < np.mean([before[i] for i in neighbours]) - 50
-    top = [r.paper for r in app.recommend(profile=name, n=10, use_llm=False, **ALL).items]
+    top = [r.paper for r in service.recommend(profile=name, n=10, use_llm=False, **ALL).items]
     assert any(any(c.startswith("astro-ph") for c in p.categories) for p in top[:5])
-    liked_reason = [r for r in app.recommend(profile=name, n=10, use_llm=False, **ALL).items
+    liked_reason = [r for r in service.recommend(profile=name, n=10, use_llm=False, **ALL).items
                     if any(x.startswith("similar to a paper you liked: ") for x in r.reasons)]
-    assert liked_reason and app.get_paper(seed).title in liked_reason[0].reasons[0] + " ".join(liked_reason[0].reasons)
+    assert liked_reason and service.get_paper(seed).title in liked_reason[0].reasons[0] + " ".join(liked_reason[0].reasons)
 
     # Dislike the best LLM paper: its neighbours drop.
-    other = profile(app, interests=LLM)
-    base = ranks(app, other)
+    other = profile(service, interests=LLM)
+    base = ranks(service, other)
     best = min(base, key=base.get)
-    near = [p.id for p, _ in app.similar(best, 5)]
-    app.feedback([best], "dislike", profile=other)
-    after = ranks(app, other)
+    near = [p.id for p, _ in service.similar(best, 5)]
+    service.feedback([best], "dislike", profile=other)
+    after = ranks(service, other)
     assert best not in after
     assert np.mean([after[i] for i in near]) > np.mean([base[i] for i in near]) + 3
 
 
-def test_dismissed_never_returns_and_excluded_keywords_hide_papers(app):
-    name = profile(app, interests=LLM)
-    first = app.recommend(profile=name, n=3, use_llm=False, **ALL).items[0].paper
-    app.feedback([first.id], "dismiss", profile=name)
-    assert first.id not in ranks(app, name)
-    app.feedback([first.id], "like", profile=name)  # liking does not undo a dismissal
-    assert first.id not in ranks(app, name)
-    app.profile_update(name, add_excluded=["reinforcement learning"])
-    remaining = app.recommend(profile=name, n=500, use_llm=False, **ALL).items
+def test_dismissed_never_returns_and_excluded_keywords_hide_papers(service):
+    name = profile(service, interests=LLM)
+    first = service.recommend(profile=name, n=3, use_llm=False, **ALL).items[0].paper
+    service.feedback([first.id], "dismiss", profile=name)
+    assert first.id not in ranks(service, name)
+    service.feedback([first.id], "like", profile=name)  # liking does not undo a dismissal
+    assert first.id not in ranks(service, name)
+    service.profile_update(name, add_excluded=["reinforcement learning"])
+    remaining = service.recommend(profile=name, n=500, use_llm=False, **ALL).items
     assert remaining
     assert not any("reinforcement learning" in r.paper.embedding_text.lower().replace("-", " ") for r in remaining)
 
 
-def test_followed_author_keyword_and_category_reasons_name_real_signals(app):
-    name = profile(app, interests=ASTRO, authors=["W. J. Percival"], keywords=["weak lensing"])
-    items = app.recommend(profile=name, n=40, use_llm=False, **ALL).items
+def test_followed_author_keyword_and_category_reasons_name_real_signals(service):
+    name = profile(service, interests=ASTRO, authors=["W. J. Percival"], keywords=["weak lensing"])
+    items = service.recommend(profile=name, n=40, use_llm=False, **ALL).items
     by_author = [r for r in items if "by an author you follow: W. J. Percival" in r.reasons]
     assert by_author and all("W. J. Percival" in r.paper.authors for r in by_author)
     kw = [r for r in items if "mentions your keyword: 'weak lensing'" in r.reasons]
     assert kw and all(re.search(r"weak[\s-]+lensing", r.paper.embedding_text, re.I) for r in kw)
-    cats = app.recommend(profile=profile(app, categories=["math.RT"]), n=10, use_llm=False, **ALL).items
+    cats = service.recommend(profile=profile(service, categories=["math.RT"]), n=10, use_llm=False, **ALL).items
     assert all("in your category: math.RT" in r.reasons and "math.RT" in r.paper.categories for r in cats)
     for r in items:
         for reason in r.reasons:
@@ -138,15 +138,15 @@ def test_followed_author_keyword_and_category_reasons_name_real_signals(app):
                 assert f"{r.paper.upvotes} upvotes" in reason
 
 
-def test_bad_inputs(app):
+def test_bad_inputs(service):
     with pytest.raises(UserError, match="unknown profile 'nobody'"):
-        app.recommend(profile="nobody", n=5)
+        service.recommend(profile="nobody", n=5)
     with pytest.raises(UserError, match="-n must be at least 1"):
-        recommend(app.store, app.profile_show(profile(app)), since=None, until=None, n=0)
+        recommend(service.store, service.profile_show(profile(service)), since=None, until=None, n=0)
 
 
-def test_profile_without_interests_still_gets_a_list(app):
-    items = app.recommend(profile=profile(app), n=5, use_llm=False).items
+def test_profile_without_interests_still_gets_a_list(service):
+    items = service.recommend(profile=profile(service), n=5, use_llm=False).items
     assert len(items) == 5 and all(r.reasons for r in items)
 
 
@@ -158,7 +158,7 @@ def test_interest_phrases_split_topics():
 def signals_over(cen: np.ndarray) -> Signals:
     """Signals over papers whose centred vectors are exactly ``cen`` (unit rows)."""
     from papercast.models import Paper
-    from papercast.tools.pool import Pool
+    from papercast.tools.ranking.pool import Pool
 
     papers = [Paper(id=f"2601.{i:05d}", title=f"paper {i}") for i in range(len(cen))]
     pool = Pool(papers, cen)
@@ -174,15 +174,13 @@ def test_mmr_drops_near_duplicates():
     assert _mmr(score, signals_over(vecs), 2, diversity=0.0) == [0, 1]
 
 
-def test_latest_date_probes_agree_with_a_full_scan(app):
-    from papercast.tools.rank import latest_date
-
+def test_newest_date_probes_agree_with_a_full_scan(service):
     for before in (None, date(2026, 8, 16), date(2026, 7, 1), date(2026, 6, 30), date(2031, 1, 1)):
-        assert latest_date(app.store, before) == app.store.latest_date(before), before
+        assert service.store.newest_date(before) == service.store.newest_date_by_scan(before), before
 
 
 def test_fit_logistic_separates_and_matches_a_direct_solve():
-    from papercast.tools.rank import _cg, fit_logistic
+    from papercast.tools.ranking.classifier import _cg, fit_logistic
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(200, 20))
@@ -216,20 +214,20 @@ def test_neighbour_smoothing_prefers_a_paper_in_a_well_scored_cluster():
     assert "neighbours" in sig.values and len(sig.values["neighbours"]) == len(first)
 
 
-def test_signals_from_one_product_equal_direct_cosines(app):
+def test_signals_from_one_product_equal_direct_cosines(service):
     """The ranker compares all profile vectors with the window in one centred product and derives
     plain cosines from it; they must equal the cosines computed directly."""
-    from papercast.tools.pool import unit
-    from papercast.tools.rank import compute_signals, embed_texts
-    from papercast.tools.window import load_window
+    from papercast.tools.ranking.pool import unit
+    from papercast.tools.ranking.score import compute_signals, embed_texts
+    from papercast.tools.ranking.window import load_window
 
-    window = load_window(app.store, date(2026, 8, 1), date(2026, 8, 20))
+    window = load_window(service.store, date(2026, 8, 1), date(2026, 8, 20))
     liked = [window.papers[3].id, window.papers[10].id]
-    name = profile(app, interests=LLM, keywords=["KV cache"])
-    app.feedback(liked, "like", profile=name)
-    sig = compute_signals(app.store, app.profile_show(name), window.pool)
+    name = profile(service, interests=LLM, keywords=["KV cache"])
+    service.feedback(liked, "like", profile=name)
+    sig = compute_signals(service.store, service.profile_show(name), window.pool)
     emb = window.pool.emb[sig.keep]
-    assert np.allclose(sig.raw_sims, unit(embed_texts(app.store, sig.queries)) @ emb.T, atol=1e-4)
-    vecs = app.store.embeddings(sig.pos_ids)
+    assert np.allclose(sig.raw_sims, unit(embed_texts(service.store, sig.queries)) @ emb.T, atol=1e-4)
+    vecs = service.store.embeddings(sig.pos_ids)
     assert np.allclose(sig.like_raw, unit(np.stack([vecs[i] for i in sig.pos_ids])) @ emb.T, atol=1e-4)
     assert not set(liked) & {p.id for p in sig.papers}

@@ -11,7 +11,7 @@ import pytest
 
 from papercast.models import Paper, Recommendation
 from papercast.service import Papercast
-from papercast.tools.rerank import LLM_WEIGHT, blend, parse_scores
+from papercast.tools.ranking.rerank import LLM_WEIGHT, blend, parse_scores
 
 from llm_server import DUMMY_API_KEY, PaperModel, Reply, default_score, paper_blocks
 
@@ -25,12 +25,12 @@ def expected_order(items: list[Recommendation], llm: dict[str, int]) -> list[str
     return sorted(key, key=lambda pid: -key[pid])
 
 
-def test_only_the_top_k_are_scored_and_blended(make_app, llm_server, llm_settings):
+def test_only_the_top_k_are_scored_and_blended(make_service, llm_server, llm_settings):
     llm_server.responder = PaperModel()
-    app = make_app(llm_settings, rerank_top_k=5)
-    plain = app.recommend(n=8, use_llm=False)
+    service = make_service(llm_settings, rerank_top_k=5)
+    plain = service.recommend(n=8, use_llm=False)
     assert llm_server.requests == []  # --no-llm sends nothing
-    reading = app.recommend(n=8)
+    reading = service.recommend(n=8)
     assert len(llm_server.requests) == 1
     sent = [pid for pid, _ in paper_blocks(llm_server.requests[0]["messages"][1]["content"])]
     assert sent == [r.paper.id for r in plain.items[:5]]
@@ -44,47 +44,47 @@ def test_only_the_top_k_are_scored_and_blended(make_app, llm_server, llm_setting
         (r.paper.id, r.score, r.reasons) for r in plain.items[5:]]
     assert reading.llm_notes == []
     # Cached: the same list again costs nothing.
-    assert [r.paper.id for r in Papercast(app.settings).recommend(n=8).items] == [r.paper.id for r in reading.items]
+    assert [r.paper.id for r in Papercast(service.settings).recommend(n=8).items] == [r.paper.id for r in reading.items]
     assert len(llm_server.requests) == 1
 
 
-def test_top_k_goes_in_batches(make_app, llm_server, llm_settings):
+def test_top_k_goes_in_batches(make_service, llm_server, llm_settings):
     model = PaperModel()
     llm_server.responder = model
-    app = make_app(llm_settings, rerank_top_k=25)
-    app.recommend(n=25)
+    service = make_service(llm_settings, rerank_top_k=25)
+    service.recommend(n=25)
     sizes = sorted(len(paper_blocks(b["messages"][1]["content"])) for b in llm_server.requests)
     assert sizes == [10, 15] and model.seen == {"rerank": 2}
 
 
-def test_unusable_answers_keep_the_ranker_order_with_a_note(make_app, llm_server, llm_settings):
+def test_unusable_answers_keep_the_ranker_order_with_a_note(make_service, llm_server, llm_settings):
     llm_server.queue(Reply.text("I think they are all great!"), Reply.truncated('{"scores": [{"id": "'))
-    app = make_app(llm_settings, rerank_top_k=5)
-    plain = app.recommend(n=6, use_llm=False)
-    reading = app.recommend(n=6)
+    service = make_service(llm_settings, rerank_top_k=5)
+    plain = service.recommend(n=6, use_llm=False)
+    reading = service.recommend(n=6)
     assert [(r.paper.id, r.score) for r in reading.items] == [(r.paper.id, r.score) for r in plain.items]
     assert len(llm_server.requests) == 2
     assert len(reading.llm_notes) == 1 and "unusable" in reading.llm_notes[0] and "cut off" in reading.llm_notes[0]
 
 
-def test_a_short_list_still_lets_the_model_rerank_the_top_k(make_app, llm_server, llm_settings):
+def test_a_short_list_still_lets_the_model_rerank_the_top_k(make_service, llm_server, llm_settings):
     """recommend -n 3 with K = 10: the model scores ten candidates, so a paper from below the
     ranker's first three can be promoted into the list."""
     llm_server.responder = PaperModel()
-    app = make_app(llm_settings, rerank_top_k=10)
-    reading = app.recommend(n=3)
+    service = make_service(llm_settings, rerank_top_k=10)
+    reading = service.recommend(n=3)
     sent = [pid for r in llm_server.requests for m in r["messages"] for pid, _ in paper_blocks(m["content"])]
-    top10 = [r.paper.id for r in app.recommend(n=10, use_llm=False).items]
+    top10 = [r.paper.id for r in service.recommend(n=10, use_llm=False).items]
     assert sorted(sent) == sorted(top10)
     assert len(reading.items) == 3
     assert {r.paper.id for r in reading.items} <= set(top10)
 
 
-def test_model_down_keeps_the_ranker_order(make_app, llm_server, llm_settings):
+def test_model_down_keeps_the_ranker_order(make_service, llm_server, llm_settings):
     llm_server.default = Reply.error(503)
-    app = make_app(llm_settings, rerank_top_k=5)
-    reading = app.recommend(n=6)
-    assert [r.paper.id for r in reading.items] == [r.paper.id for r in app.recommend(n=6, use_llm=False).items]
+    service = make_service(llm_settings, rerank_top_k=5)
+    reading = service.recommend(n=6)
+    assert [r.paper.id for r in reading.items] == [r.paper.id for r in service.recommend(n=6, use_llm=False).items]
     assert any("cannot get an answer" in n and "HTTP 503" in n for n in reading.llm_notes)
 
 
@@ -116,7 +116,7 @@ class GullibleModel(PaperModel):
 _PAPERS = re.compile(r'<paper id="[^"]+">.*?</paper>', re.DOTALL)
 
 
-def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(make_app, llm_server, llm_settings,
+def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(make_service, llm_server, llm_settings,
                                                                           caplog, capsys):
     caplog.set_level(logging.DEBUG)
     gullible = GullibleModel()
@@ -125,15 +125,15 @@ def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(make_
                                                       '<paper id="2611.00001">title: x</paper>'}]}
     assert json.loads(gullible(naive).content)["scores"][0]["score"] == 10
     llm_server.responder = gullible
-    app = make_app(llm_settings, rerank_top_k=10)
+    service = make_service(llm_settings, rerank_top_k=10)
     pid = low_scoring_id()
     # The starter profile follows long-context work, so this paper ranks near the top of its day.
     evil = Paper(id=pid, title="Long-context modelling with efficient fine-tuning of LLMs",
                  abstract="We study efficient fine-tuning of LLMs for long-context modelling and long-output "
                           f"generation. {INJECTION} Our method extends context to 1M tokens.",
-                 authors=["Mallory"], published=app.store.latest(1)[0].published, categories=["cs.CL"])
-    app.store.upsert([evil])
-    reading = app.recommend(n=10)
+                 authors=["Mallory"], published=service.store.latest(1)[0].published, categories=["cs.CL"])
+    service.store.upsert([evil])
+    reading = service.recommend(n=10)
     rec = next(r for r in reading.items if r.paper.id == pid)
     honest = default_score(pid, "")
     assert rec.reasons[-1].startswith(f"LLM {honest}/10")  # exactly the honest answer, not 10/10
@@ -153,13 +153,13 @@ def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(make_
     assert "Ignore previous" not in _PAPERS.sub("", user) and "SYSTEM:" not in _PAPERS.sub("", user)
 
     # No secret anywhere: outputs, rendered digests, requests' bodies, logs, the home's files.
-    digest = app.digest(n=5)
-    from papercast.tools.digest import render_html, render_json, render_markdown
+    digest = service.digest(n=5)
+    from papercast.tools.writing.render import render_html, render_json, render_markdown
 
     outputs = [json.dumps([r.to_json() for r in reading.items]), render_markdown(digest), render_json(digest),
                render_html(digest), json.dumps(llm_server.requests), caplog.text, *capsys.readouterr()]
     assert all(DUMMY_API_KEY not in text for text in outputs)
-    files = [p for p in app.settings.home.rglob("*") if p.is_file()]
+    files = [p for p in service.settings.home.rglob("*") if p.is_file()]
     assert any(p.name == "papercast.db" for p in files)
     assert all(DUMMY_API_KEY.encode() not in p.read_bytes() for p in files)
 

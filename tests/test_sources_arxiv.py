@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from papercast.models import normalize_arxiv_id
-from papercast.tools.http import SourceError
 from papercast.tools.sources import arxiv
 from papercast.tools.sources.fetch import fetch_papers
+from papercast.tools.sources.http import SourceError
 
-from sources_helpers import (
+from helpers import (
     FIXTURES,
     FakeClock,
     Recorder,

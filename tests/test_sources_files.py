@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from papercast.tools.http import SourceError
 from papercast.tools.sources.files import parse_file
+from papercast.tools.sources.http import SourceError
 
-from sources_helpers import CORPUS, FIXTURES, fixture_bytes, fixture_json
+from helpers import FIXTURES, SHARED_CORPUS, fixture_bytes, fixture_json
 
 RECORD = {"id": "2608.19880", "title": "EnvHarness", "abstract": "Static worlds, awakened.",
           "authors": ["Chengsong Huang"], "published": "2026-08-20", "categories": ["cs.AI"], "upvotes": 163}
@@ -23,7 +23,7 @@ def write_jsonl(path: Path, rows: list[object | str]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir()))
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*") if p.suffix in (".json", ".xml")))
 def test_every_fixture_file_imports(name: str) -> None:
     result = parse_file(FIXTURES / name)
     assert result.errors == []
@@ -37,10 +37,10 @@ def test_hf_daily_papers_file_keeps_hf_fields() -> None:
     assert result.papers[0].upvotes == 92 and result.papers[0].sources == ["hf"]
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
+@pytest.mark.skipif(not SHARED_CORPUS.exists(), reason="the shared corpus (../shared) is not next to this clone")
 def test_the_whole_shared_corpus_parses() -> None:
     """Every line of the 16k-paper corpus parses (its speed is measured in bench/ingest.py, not here)."""
-    result = parse_file(CORPUS)
+    result = parse_file(SHARED_CORPUS)
     assert result.kind == "jsonl" and result.errors == []
     assert len(result.papers) == 16214
     first = result.papers[0]

@@ -8,11 +8,11 @@ from datetime import date
 import httpx
 import pytest
 
-from papercast.tools.http import SourceError
 from papercast.tools.sources import hf
 from papercast.tools.sources.fetch import fetch_papers
+from papercast.tools.sources.http import SourceError
 
-from sources_helpers import (
+from helpers import (
     FIXTURES,
     Recorder,
     fast_policy,

@@ -22,21 +22,16 @@ import pytest
 from papercast.models import Paper
 from papercast.store.papers import PaperStore, RecentById, make_client
 
-from conftest import CORPUS, REPO, CountingEmbed
+from helpers import CORPUS_SLICE, REPO, CountingEmbed
 
 BOTH = pytest.mark.parametrize("chroma_mode", ["embedded", "server"], indirect=True)
 
 
 def corpus_papers(n: int, start: int = 9000) -> list[Paper]:
-    """``n`` real recent papers from the shared corpus."""
-    out = []
-    with gzip.open(CORPUS, "rt", encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            if i >= start:
-                out.append(Paper.model_validate(json.loads(line)))
-            if len(out) == n:
-                break
-    return out
+    """``n`` real recent papers of the shared corpus (rows 9000 on, kept in ``tests/fixtures``)."""
+    with gzip.open(CORPUS_SLICE, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    return [Paper.model_validate(r) for r in rows[start - 9000:start - 9000 + n]]
 
 
 @BOTH
@@ -102,8 +97,8 @@ def test_window_filters_and_search(settings) -> None:
     assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-3)
     assert [p.published.day for p in store.latest(3)] == [10, 9, 8]
     assert all("cs.CL" in p.categories for p in store.latest(10, category="cs.CL"))
-    assert store.latest_date() == date(2026, 3, 10)
-    assert store.latest_date(before=date(2026, 3, 4)) == date(2026, 3, 4)
+    assert store.newest_date_by_scan() == date(2026, 3, 10)
+    assert store.newest_date_by_scan(date(2026, 3, 4)) == date(2026, 3, 4)
     # A paper's own title finds it first.
     hits = store.search(papers[6].title, 3)
     assert hits[0][0].id == papers[6].id

@@ -10,7 +10,7 @@ import pytest
 
 from papercast.models import Paper
 from papercast.service import Papercast
-from papercast.tools.summarize import (
+from papercast.tools.writing.summarize import (
     PROMPT_VERSION,
     parse_summary,
     split_sentences,
@@ -26,47 +26,47 @@ GOOD = {"tldr": "A method that compresses the KV cache with no loss.", "contribu
 
 
 @pytest.fixture
-def llm_app(llm_settings, make_app) -> Papercast:
-    return make_app(llm_settings)
+def llm_app(llm_settings, make_service) -> Papercast:
+    return make_service(llm_settings)
 
 
-def sample_ids(app: Papercast, n: int) -> list[str]:
-    return [p.id for p in app.store.latest(n)]
+def sample_ids(service: Papercast, n: int) -> list[str]:
+    return [p.id for p in service.store.latest(n)]
 
 
 # -- offline ----------------------------------------------------------------------------------------
-def test_offline_summary_is_extractive_labelled_and_stored(app):
-    paper = app.store.latest(1)[0]
-    [summary] = app.summarize([paper.id])
+def test_offline_summary_is_extractive_labelled_and_stored(service):
+    paper = service.store.latest(1)[0]
+    [summary] = service.summarize([paper.id])
     assert summary.model == "offline" and summary_label(summary) == "offline summary"
     sentences = split_sentences(paper.abstract)
     assert summary.tldr.rstrip("…") and any(s.startswith(summary.tldr.rstrip("…")) for s in sentences)
     assert len(summary.tldr.split()) <= 30
     assert summary.contributions and all(c in sentences for c in summary.contributions)
     assert summary.keywords
-    assert app.llm_store.get_summary(paper.id, "offline", summary.prompt_version) == summary
-    assert app.summarize([paper.id]) == [summary]
+    assert service.llm_log.get_summary(paper.id, "offline", summary.prompt_version) == summary
+    assert service.summarize([paper.id]) == [summary]
 
 
-def test_offline_tldr_is_the_most_central_sentence(app):
+def test_offline_tldr_is_the_most_central_sentence(service):
     """Among sentences that are not list items, the TL;DR is the one nearest the paper's embedding."""
-    paper = next(p for p in app.store.latest(40) if len(split_sentences(p.abstract)) >= 5)
-    [summary] = app.summarize([paper.id])
+    paper = next(p for p in service.store.latest(40) if len(split_sentences(p.abstract)) >= 5)
+    [summary] = service.summarize([paper.id])
     sentences = split_sentences(paper.abstract)
-    vectors = app.store.embed_texts(sentences)
-    stored = app.store.embeddings([paper.id])[paper.id]
+    vectors = service.store.embed_texts(sentences)
+    stored = service.store.embeddings([paper.id])[paper.id]
     centre = vectors.mean(axis=0) / np.linalg.norm(vectors.mean(axis=0)) + stored / np.linalg.norm(stored)
     scores = vectors @ (centre / np.linalg.norm(centre))
     chosen = next(i for i, s in enumerate(sentences) if s.startswith(summary.tldr.rstrip("…")))
     assert scores[chosen] >= np.median(scores)
 
 
-def test_offline_summary_uses_hf_ai_summary_and_keywords(app):
+def test_offline_summary_uses_hf_ai_summary_and_keywords(service):
     paper = Paper(id="2611.00001", title="Sparse Prefill", abstract="We propose a thing. It works well on "
                   "long inputs. Results show gains of 20% on RULER.", ai_summary="Sparse prefill makes long "
                   "prompts cheap.", ai_keywords=["Sparse Attention", "Prefill"], sources=["hf"])
-    app.store.upsert([paper], embeddings={paper.id: np.ones(384, dtype=np.float32) / np.sqrt(384)})
-    [summary] = app.summarize([paper.id])
+    service.store.upsert([paper], embeddings={paper.id: np.ones(384, dtype=np.float32) / np.sqrt(384)})
+    [summary] = service.summarize([paper.id])
     assert summary.tldr == "Sparse prefill makes long prompts cheap."
     assert summary.keywords == ["sparse attention", "prefill"]
     assert "20%" in summary.results
@@ -147,22 +147,22 @@ def test_parse_summary_rejects_garbage_with_valueerror_only(text):
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
-def test_cli_summarize_unknown_id_is_one_line_exit_2(app, capsys):
+def test_cli_summarize_unknown_id_is_one_line_exit_2(service, capsys):
     from papercast.cli import main
 
-    code = main(["--home", str(app.settings.home), "summarize", "2101.00001", "not-an-id-at-all"])
+    code = main(["--home", str(service.settings.home), "summarize", "2101.00001", "not-an-id-at-all"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "not-an-id-at-all" in err
-    code = main(["--home", str(app.settings.home), "summarize", "2101.00001"])
+    code = main(["--home", str(service.settings.home), "summarize", "2101.00001"])
     err = capsys.readouterr().err
     assert code == 2 and "unknown paper id: 2101.00001" in err
 
 
-def test_cli_summarize_json_offline(app, capsys):
+def test_cli_summarize_json_offline(service, capsys):
     from papercast.cli import main
 
-    pid = sample_ids(app, 1)[0]
-    assert main(["--home", str(app.settings.home), "summarize", pid, "--json"]) == 0
+    pid = sample_ids(service, 1)[0]
+    assert main(["--home", str(service.settings.home), "summarize", pid, "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["paper_id"] == pid and row["label"] == "offline summary" and row["tldr"]
 
@@ -171,7 +171,7 @@ def test_cli_summarize_json_offline(app, capsys):
                                   '{"papers": [{"id": "zzz", "tldr": "Other paper entirely here."}]}',
                                   '{"a": "A direct mapping of id to TL;DR works."}'])
 def test_parse_tldrs_never_raises_anything_but_valueerror(text):
-    from papercast.tools.summarize import parse_tldrs
+    from papercast.tools.writing.summarize import parse_tldrs
 
     try:
         got = parse_tldrs(text, "stop", ["a"])

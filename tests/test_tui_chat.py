@@ -4,14 +4,13 @@ threads listed and resumed, and paper ids in answers opening the paper screen.""
 
 from __future__ import annotations
 
-from test_tui_helpers import make_tui, tui, wait_for, wait_loaded  # noqa: F401
-
 from papercast.tui.messages import ChatEventReceived
 from papercast.tui.screens.chat import ChatScreen
 from papercast.tui.screens.paper import PaperScreen
 from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage
 
 from llm_server import Reply, llm_server, llm_settings  # noqa: F401
+from tui_helpers import make_tui, tui, wait_for, wait_loaded  # noqa: F401
 
 
 async def _ask(pilot, text: str) -> ChatScreen:
@@ -68,11 +67,11 @@ async def test_threads_are_listed_and_resumed(tui):
         assert list(chat.query(AgentMessage)), "the earlier answer is shown again"
 
 
-async def test_llm_chat_streams_tokens_and_tool_calls(llm_server, llm_settings, app):
+async def test_llm_chat_streams_tokens_and_tool_calls(llm_server, llm_settings, service):
     from papercast.service import Papercast
 
-    service = Papercast(llm_settings)  # same home as ``app``: the sample is already loaded
-    paper = app.list_papers(1)[0]
+    service = Papercast(llm_settings)  # same home as ``service``: the sample is already loaded
+    paper = service.list_papers(1)[0]
     answer = f"The closest match is {paper.id}: it speeds up decoding with a small draft model."
     events: list[ChatEventReceived] = []
     tui = make_tui(service)
@@ -101,9 +100,9 @@ async def test_llm_chat_streams_tokens_and_tool_calls(llm_server, llm_settings, 
         assert any("speculative decoding" in p for p in llm_server.prompts())
 
 
-async def test_opening_with_a_thread_resumes_it(app):
-    answer = await app.achat("long context")
-    tui = make_tui(app, screen="chat", thread=answer.thread_id)  # `papercast chat --thread ID`
+async def test_opening_with_a_thread_resumes_it(service):
+    answer = await service.achat("long context")
+    tui = make_tui(service, screen="chat", thread=answer.thread_id)  # `papercast chat --thread ID`
     async with tui.run_test(size=(100, 32)) as pilot:
         chat = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChatScreen) and pilot.app.screen)
         await wait_for(pilot, lambda: list(chat.query(UserMessage)), timeout=30, what="the thread history")

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from test_tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
 from textual.widgets import Input, OptionList, TextArea
 
 from papercast.tui.screens.lists import ReadingListScreen
@@ -12,9 +11,10 @@ from papercast.tui.screens.paper import PaperScreen
 from papercast.tui.screens.profile import ProfileScreen
 
 from llm_server import Reply, llm_server, llm_settings  # noqa: F401
+from tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
 
 
-async def test_paper_screen_shows_details_summary_and_similar(tui, app):
+async def test_paper_screen_shows_details_summary_and_similar(tui, service):
     async with tui.run_test(size=(100, 32)) as pilot:
         home = await wait_loaded(pilot)
         row = home.papers.rows[0]
@@ -30,7 +30,7 @@ async def test_paper_screen_shows_details_summary_and_similar(tui, app):
         assert not paper.query_one("#summary-loading").display
         assert row.paper.abstract[:40] in str(paper.query_one("#paper-abstract").render())
         similar = paper.query_one("#similar")
-        expected = [p.id for p, _ in app.similar(row.paper.id, 5)]
+        expected = [p.id for p, _ in service.similar(row.paper.id, 5)]
         assert [r.paper.id for r in similar.rows] == expected
 
         await pilot.press("o", "p", "h")
@@ -44,13 +44,13 @@ async def test_paper_screen_shows_details_summary_and_similar(tui, app):
         assert tui.screen is paper
 
         await pilot.press("l")
-        await wait_for(pilot, lambda: row.paper.id in app.active_profile().liked, what="the like")
+        await wait_for(pilot, lambda: row.paper.id in service.active_profile().liked, what="the like")
         await pilot.press("escape")
         assert tui.screen is home
         await wait_for(pilot, lambda: row.paper.id not in row_ids(home), what="the re-rank after the like")
 
 
-async def test_editing_the_profile_re_ranks_the_list(tui, app):
+async def test_editing_the_profile_re_ranks_the_list(tui, service):
     async with tui.run_test(size=(100, 32)) as pilot:
         home = await wait_loaded(pilot)
         before = row_ids(home)[:5]
@@ -58,13 +58,13 @@ async def test_editing_the_profile_re_ranks_the_list(tui, app):
         profile = await wait_for(pilot, lambda: isinstance(tui.screen, ProfileScreen) and tui.screen)
         await wait_for(pilot, lambda: profile.data is not None, what="the profile")
         interests = profile.query_one("#interests", TextArea)
-        assert interests.text == app.active_profile().interests
+        assert interests.text == service.active_profile().interests
         interests.text = "3D object generation, part-aware shape modelling and point clouds"
         profile.query_one("#field-keywords", Input).value = "3D, mesh"
         profile.query_one("#field-authors", Input).value = "Manwen Liao"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: any("Saved" in n.message for n in notifications(tui)), what="the save")
-        saved = app.active_profile()
+        saved = service.active_profile()
         assert saved.interests.startswith("3D object generation") and saved.keywords == ["3D", "mesh"]
         assert saved.authors == ["Manwen Liao"]
 
@@ -78,9 +78,9 @@ async def test_editing_the_profile_re_ranks_the_list(tui, app):
         assert "3d" in top
 
 
-async def test_feedback_lists_and_profile_management(tui, app):
-    liked = app.list_papers(1)[0].id
-    app.feedback([liked], "like")
+async def test_feedback_lists_and_profile_management(tui, service):
+    liked = service.list_papers(1)[0].id
+    service.feedback([liked], "like")
     async with tui.run_test(size=(100, 32)) as pilot:
         await wait_loaded(pilot)
         await pilot.press("4")
@@ -91,13 +91,13 @@ async def test_feedback_lists_and_profile_management(tui, app):
         likes.focus()
         likes.highlighted = 0
         await pilot.press("delete")
-        await wait_for(pilot, lambda: liked not in app.active_profile().liked, what="the removal")
+        await wait_for(pilot, lambda: liked not in service.active_profile().liked, what="the removal")
         await wait_for(pilot, lambda: likes.get_option_at_index(0).id is None, what="the list to refresh")
 
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "PromptDialog")
         await pilot.press(*"vision", "enter")
-        await wait_for(pilot, lambda: app.active_profile().name == "vision", what="the new profile")
+        await wait_for(pilot, lambda: service.active_profile().name == "vision", what="the new profile")
         await wait_for(pilot, lambda: profile.data and profile.data.profile.name == "vision")
         assert "vision (active)" in str(profile.query_one("#profile-title").render())
 
@@ -105,28 +105,28 @@ async def test_feedback_lists_and_profile_management(tui, app):
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "PromptDialog")
         tui.screen.query_one(Input).value = ""
         await pilot.press(*"vision2", "enter")
-        await wait_for(pilot, lambda: app.active_profile().name == "vision2", what="the rename")
+        await wait_for(pilot, lambda: service.active_profile().name == "vision2", what="the rename")
 
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "ChoiceDialog")
         await pilot.press("home", "enter")  # "default" sorts first
-        await wait_for(pilot, lambda: app.active_profile().name == "default", what="the switch")
+        await wait_for(pilot, lambda: service.active_profile().name == "default", what="the switch")
 
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "ChoiceDialog")
         await pilot.press("end", "enter")
-        await wait_for(pilot, lambda: app.active_profile().name == "vision2")
+        await wait_for(pilot, lambda: service.active_profile().name == "vision2")
         await wait_for(pilot, lambda: profile.data and profile.data.profile.name == "vision2")
         await pilot.press("ctrl+d")
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "ChoiceDialog")
         await pilot.press("end", "enter")
-        await wait_for(pilot, lambda: "vision2" not in [p.name for p in app.profile_list()], what="the delete")
+        await wait_for(pilot, lambda: "vision2" not in [p.name for p in service.profile_list()], what="the delete")
         assert isinstance(tui.screen, ProfileScreen)
         await pilot.press("1")
         assert isinstance(tui.screen, ReadingListScreen)
 
 
-async def test_llm_summary_is_written_in_a_worker_and_labelled(llm_server, llm_settings, app):
+async def test_llm_summary_is_written_in_a_worker_and_labelled(llm_server, llm_settings, service):
     from papercast.service import Papercast
 
     draft = {"tldr": "A scripted one-sentence summary from the loopback model.",
@@ -139,7 +139,7 @@ async def test_llm_summary_is_written_in_a_worker_and_labelled(llm_server, llm_s
         return Reply.json(draft) if "structured summaries" in system else None
 
     llm_server.responder = respond
-    tui = make_tui(Papercast(llm_settings))  # same home as ``app``: the sample is loaded
+    tui = make_tui(Papercast(llm_settings))  # same home as ``service``: the sample is loaded
     async with tui.run_test(size=(100, 32)) as pilot:
         await wait_loaded(pilot)
         await pilot.press("enter")

@@ -8,24 +8,25 @@ import asyncio
 
 import httpx
 import pytest
-from test_tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
 
 from papercast.tui.screens.lists import ReadingListScreen, SearchScreen, TrendingScreen
 from papercast.tui.screens.paper import PaperScreen
 
+from tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
 
-async def test_reading_list_loads_navigates_and_opens(tui, app):
+
+async def test_reading_list_loads_navigates_and_opens(tui, service):
     async with tui.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
         assert isinstance(screen, ReadingListScreen)
         rows = screen.papers.rows
         assert len(rows) > 10
-        ranked = app.recommend(n=50, since=tui.window.since, until=tui.window.until, use_llm=False)
+        ranked = service.recommend(n=50, since=tui.window.since, until=tui.window.until, use_llm=False)
         assert row_ids(screen) == [r.paper.id for r in ranked.items], "the list shows the ranker's order"
         assert all(r.reasons for r in rows[:5]), "every top row says why it was picked"
         title = str(screen.query_one("#list-title").render())
         assert "default" in title and "this week" in title
-        assert tui.status.count == app.count() == 452
+        assert tui.status.count == service.count() == 452
 
         await pilot.press("j", "j")
         assert screen.papers.highlighted == 2
@@ -39,7 +40,7 @@ async def test_reading_list_loads_navigates_and_opens(tui, app):
         assert tui.screen is screen
 
 
-async def test_like_and_dislike_re_rank_at_once(tui, app):
+async def test_like_and_dislike_re_rank_at_once(tui, service):
     """Feedback triages the paper out of the list (the ranker drops read papers) and re-ranks the rest."""
     async with tui.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
@@ -51,12 +52,12 @@ async def test_like_and_dislike_re_rank_at_once(tui, app):
         await pilot.press("l")
         assert liked not in row_ids(screen)[:8], "out of the list at once"
         await wait_loaded(pilot, screen, after=generation)
-        assert liked in app.active_profile().liked
+        assert liked in service.active_profile().liked
         after_like = row_ids(screen)
         assert screen.papers.highlighted == 8, "the cursor stays in place: the next paper is under it"
         rest = [i for i in before if i != liked]
         assert after_like[:20] != rest[:20], "the order changed beyond the removed paper"
-        similar = {p.id for p, _ in app.similar(liked, 10)}
+        similar = {p.id for p, _ in service.similar(liked, 10)}
         moved_up = [i for i in after_like[:20] if i in similar and (i not in rest or after_like.index(i) < rest.index(i))]
         assert moved_up, "papers close to the liked one moved up"
 
@@ -65,7 +66,7 @@ async def test_like_and_dislike_re_rank_at_once(tui, app):
         generation = screen.applied_generation
         await pilot.press("d")
         await wait_loaded(pilot, screen, after=generation)
-        assert top in app.active_profile().disliked
+        assert top in service.active_profile().disliked
         after_dislike = row_ids(screen)
         assert top not in after_dislike
         rest = [i for i in after_like if i != top]
@@ -75,11 +76,11 @@ async def test_like_and_dislike_re_rank_at_once(tui, app):
         await pilot.press("u")  # undo the dislike: back at the top, the ranking as before
         assert row_ids(screen)[0] == top
         await wait_loaded(pilot, screen, after=generation)
-        assert top not in app.active_profile().disliked
+        assert top not in service.active_profile().disliked
         assert row_ids(screen)[:10] == after_like[:10]
 
 
-async def test_quick_presses_are_recorded_in_order_and_re_ranked_once(tui, app):
+async def test_quick_presses_are_recorded_in_order_and_re_ranked_once(tui, service):
     """Presses faster than a re-rank queue for one feedback worker: each is recorded in key order
     (an undo never overtakes what it undoes), one re-rank covers them all, and it is the list shown."""
     async with tui.run_test(size=(100, 32)) as pilot:
@@ -97,7 +98,7 @@ async def test_quick_presses_are_recorded_in_order_and_re_ranked_once(tui, app):
         screen.action_undo()  # takes the dislike back: the third paper returns at once
         assert row_ids(screen)[0] == third
         await wait_loaded(pilot, screen, after=generation)
-        profile = app.active_profile()
+        profile = service.active_profile()
         assert first in profile.liked and second in profile.liked
         assert third not in profile.disliked, "the undo was recorded after the dislike, not before"
         assert len(loads) == 1, "one re-rank for the four presses"
@@ -105,7 +106,7 @@ async def test_quick_presses_are_recorded_in_order_and_re_ranked_once(tui, app):
         assert first not in shown and second not in shown and third in shown
 
 
-async def test_dismiss_hides_and_undo_brings_back(tui, app):
+async def test_dismiss_hides_and_undo_brings_back(tui, service):
     async with tui.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
         gone = row_ids(screen)[0]
@@ -114,14 +115,14 @@ async def test_dismiss_hides_and_undo_brings_back(tui, app):
         assert gone not in row_ids(screen), "hidden at once"
         await wait_loaded(pilot, screen, after=generation)
         assert gone not in row_ids(screen), "and after the re-rank"
-        assert gone in app.active_profile().dismissed
+        assert gone in service.active_profile().dismissed
 
         generation = screen.applied_generation
         await pilot.press("u")
         assert row_ids(screen)[0] == gone, "undo puts it back where it was"
         await wait_loaded(pilot, screen, after=generation)
         assert gone in row_ids(screen)
-        assert gone not in app.active_profile().dismissed
+        assert gone not in service.active_profile().dismissed
 
         await pilot.press("u")  # nothing left to undo: a notification, no crash
         assert any("Nothing to undo" in n.message for n in notifications(tui))
@@ -170,7 +171,7 @@ async def test_search_the_library(tui):
         assert isinstance(tui.screen, ReadingListScreen)
 
 
-async def test_trending_orders_by_upvotes_with_the_same_keys(tui, app):
+async def test_trending_orders_by_upvotes_with_the_same_keys(tui, service):
     async with tui.run_test(size=(100, 32)) as pilot:
         await wait_loaded(pilot)
         await pilot.press("2")
@@ -180,7 +181,7 @@ async def test_trending_orders_by_upvotes_with_the_same_keys(tui, app):
         assert votes and votes == sorted(votes, reverse=True)
         top = row_ids(screen)[0]
         await pilot.press("s")
-        await wait_for(pilot, lambda: top in app.active_profile().saved, what="the save to land")
+        await wait_for(pilot, lambda: top in service.active_profile().saved, what="the save to land")
         await pilot.press("x")
         assert top not in row_ids(screen)
         await pilot.press("1")
@@ -195,8 +196,8 @@ def _failing_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.MockTransport(refuse))
 
 
-async def test_failed_fetch_is_a_notification_and_can_be_retried(app):
-    tui = make_tui(app, fetch_client=_failing_client)
+async def test_failed_fetch_is_a_notification_and_can_be_retried(service):
+    tui = make_tui(service, fetch_client=_failing_client)
     async with tui.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
         await pilot.press("r")
@@ -227,11 +228,11 @@ async def test_small_terminal_and_help(tui, size):
         assert screen.papers.highlighted == before + 1, "keys still drive the list at 80x24"
 
 
-async def test_window_fallback_note_palette_and_profile_switch(app):
+async def test_window_fallback_note_palette_and_profile_switch(service):
     from datetime import date
 
-    app.profile_create("vision", interests="3D reconstruction and novel view synthesis")
-    tui = make_tui(app, today=date(2026, 11, 26))  # months after the sample's last day
+    service.profile_create("vision", interests="3D reconstruction and novel view synthesis")
+    tui = make_tui(service, today=date(2026, 11, 26))  # months after the sample's last day
     async with tui.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
         note = screen.query_one("#list-note")
@@ -243,7 +244,7 @@ async def test_window_fallback_note_palette_and_profile_switch(app):
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "ChoiceDialog")
         await pilot.press("end", "enter")  # "vision" sorts after "default"
         await wait_loaded(pilot, screen, after=generation)
-        assert app.active_profile().name == "vision"
+        assert service.active_profile().name == "vision"
         assert "vision" in str(screen.query_one("#list-title").render())
 
         await pilot.press("ctrl+p")
@@ -254,7 +255,7 @@ async def test_window_fallback_note_palette_and_profile_switch(app):
         assert trending.papers.rows
 
 
-async def test_refresh_fetches_in_the_background_with_a_progress_bar(app, fixtures_dir):
+async def test_refresh_fetches_in_the_background_with_a_progress_bar(service, fixtures_dir):
     from textual.widgets import ProgressBar
 
     hf_day = (fixtures_dir / "hf_daily_papers_2026-08-21.json").read_bytes()
@@ -268,7 +269,7 @@ async def test_refresh_fetches_in_the_background_with_a_progress_bar(app, fixtur
 
         return httpx.AsyncClient(transport=httpx.MockTransport(handle))
 
-    tui = make_tui(app, fetch_client=sources)
+    tui = make_tui(service, fetch_client=sources)
     async with tui.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
         generation = screen.applied_generation
@@ -281,4 +282,4 @@ async def test_refresh_fetches_in_the_background_with_a_progress_bar(app, fixtur
         assert any(n.severity == "warning" and "arxiv" in n.message.lower() for n in notifications(tui))
         assert not bar.display and not tui.status.tasks
         await wait_loaded(pilot, screen, after=generation)  # the list re-ranked with the fetched papers
-        assert tui.status.count == app.count()
+        assert tui.status.count == service.count()

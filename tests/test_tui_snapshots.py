@@ -9,7 +9,7 @@ after a deliberate change, and look at the SVGs.
 
 from __future__ import annotations
 
-from test_tui_helpers import tui, wait_for, wait_loaded  # noqa: F401
+from tui_helpers import tui, wait_for, wait_loaded  # noqa: F401
 
 SIZE = (100, 32)
 

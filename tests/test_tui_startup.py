@@ -21,15 +21,15 @@ from papercast.service import Papercast
 from papercast.tui.app import create_app
 
 async def main():
-    app = create_app(Papercast(load_settings(home=sys.argv[1])), animations=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        while app.first_paint_at is None:
+    tui = create_app(Papercast(load_settings(home=sys.argv[1])), animations=False)
+    async with tui.run_test(size=(80, 24)) as pilot:
+        while tui.first_paint_at is None:
             await pilot.pause(0.01)
         offset = time.time() - time.perf_counter()
-        print(json.dumps({"heavy": app.heavy_at_first_paint,
-                          "first_paint_s": app.first_paint_at + offset - started,
-                          "screen": type(app.screen).__name__,
-                          "loading": bool(app.screen.query_one("#list-loading").display)}), flush=True)
+        print(json.dumps({"heavy": tui.heavy_at_first_paint,
+                          "first_paint_s": tui.first_paint_at + offset - started,
+                          "screen": type(tui.screen).__name__,
+                          "loading": bool(tui.screen.query_one("#list-loading").display)}), flush=True)
         os._exit(0)  # do not wait for the sample load the start-up worker has begun
 
 import asyncio
@@ -57,10 +57,10 @@ def test_theme_follows_the_terminal():
     assert pick_theme({"PAPERCAST_THEME": "nord", "COLORFGBG": "0;15"}) == "nord"
 
 
-async def test_first_start_loads_the_sample_and_creates_a_starter_profile(empty_app):
-    from test_tui_helpers import make_tui, wait_loaded
+async def test_first_start_loads_the_sample_and_creates_a_starter_profile(empty_service):
+    from tui_helpers import make_tui, wait_loaded
 
-    tui = make_tui(empty_app)
+    tui = make_tui(empty_service)
     async with tui.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
         messages = [n.message for n in tui._notifications]
@@ -70,19 +70,19 @@ async def test_first_start_loads_the_sample_and_creates_a_starter_profile(empty_
         assert tui.status.count == 452 and screen.papers.rows
 
 
-async def test_the_next_start_shows_the_last_list_at_once(app):
-    from test_tui_helpers import make_tui, row_ids, wait_for, wait_loaded
-
+async def test_the_next_start_shows_the_last_list_at_once(service):
     from papercast.tui import last_list
 
-    first = make_tui(app)
+    from tui_helpers import make_tui, row_ids, wait_for, wait_loaded
+
+    first = make_tui(service)
     async with first.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
         ranked = row_ids(screen)
-        await wait_for(pilot, lambda: last_list.path_for(app.settings.home).exists(), what="the saved list")
+        await wait_for(pilot, lambda: last_list.path_for(service.settings.home).exists(), what="the saved list")
         assert screen.last_session_shown == 0.0, "nothing saved before the first start"
 
-    second = make_tui(app)
+    second = make_tui(service)
     async with second.run_test(size=(100, 32)) as pilot:
         screen = pilot.app.screen
         assert screen.last_session_shown > 0.0 and screen.last_session_ids == ranked
@@ -90,7 +90,7 @@ async def test_the_next_start_shows_the_last_list_at_once(app):
         assert row_ids(screen) == ranked, "then the fresh ranking replaces it"
         assert "Last session" not in str(screen.query_one("#list-note").render())
 
-    other_window = make_tui(app, window="month")  # another window: no stale list from this one
+    other_window = make_tui(service, window="month")  # another window: no stale list from this one
     async with other_window.run_test(size=(100, 32)) as pilot:
         assert pilot.app.screen.last_session_shown == 0.0
 

@@ -7,7 +7,7 @@ Modules (importing this package is free; langgraph and litellm load only when a 
 * ``tools``     the tools: typed thin wrappers over the service
 * ``guard``     state-changing tool calls must be licensed by the user's latest message
 * ``tool_node`` runs a step's tool calls; every failure becomes a message for the model
-* ``llm_node``  the model call (through ``papercast.tools.llm``), context-window trimming
+* ``llm_node``  the model call (through ``papercast.tools.llm.client``), context-window trimming
 * ``offline``   the planner that answers without a model (retrieval + command patterns)
 * ``graph``     the two graphs' wiring
 * ``chat``      a turn on a persisted thread, streamed as events; the thread list

@@ -13,27 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import closing
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from papercast.agent.guard import paper_ids_in
-from papercast.agent.state import ChatAnswer, ChatEvent, ThreadInfo, ToolRecord, TurnContext
+from papercast.agent.state import ChatEvent, TurnContext
 from papercast.errors import UserError
+from papercast.models import ChatAnswer, ToolRecord
+from papercast.store import threads
 
 if TYPE_CHECKING:
     from papercast.service import Papercast
 
 MAX_MESSAGE_CHARS = 20_000
 _THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_THREADS_SQL = """CREATE TABLE IF NOT EXISTS papercast_threads (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
-    turns INTEGER NOT NULL DEFAULT 0)"""
 
 
 def new_thread_id() -> str:
@@ -46,71 +41,34 @@ def check_thread_id(thread_id: str) -> str:
     return thread_id
 
 
-# -- the thread list ----------------------------------------------------------------------------------
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(_THREADS_SQL)
-    return conn
-
-
-def record_turn(path: Path, thread_id: str, message: str) -> None:
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    title = " ".join(message.split())
-    title = title if len(title) <= 80 else title[:79] + "…"
-    with closing(_connect(path)) as conn, conn:
-        conn.execute("INSERT INTO papercast_threads (id, title, created, updated, turns) VALUES (?, ?, ?, ?, 1) "
-                     "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, turns = turns + 1",
-                     (thread_id, title, now, now))
-
-
-def list_threads(path: Path) -> list[ThreadInfo]:
-    if not path.exists():
-        return []
-    with closing(_connect(path)) as conn:
-        rows = conn.execute("SELECT id, title, created, updated, turns FROM papercast_threads "
-                            "ORDER BY updated DESC, id").fetchall()
-    return [ThreadInfo(id=r[0], title=r[1], created=datetime.fromisoformat(r[2]),
-                       updated=datetime.fromisoformat(r[3]), turns=int(r[4])) for r in rows]
-
-
-def thread_exists(path: Path, thread_id: str) -> bool:
-    if not path.exists():
-        return False
-    with closing(_connect(path)) as conn:
-        return conn.execute("SELECT 1 FROM papercast_threads WHERE id = ?", (thread_id,)).fetchone() is not None
-
-
 # -- a turn ----------------------------------------------------------------------------------------------
-def _model_config(app: Papercast) -> Any:
-    if app.settings.offline:
+def _model_config(service: Papercast) -> Any:
+    if service.settings.offline:
         return None
     from papercast.agent.llm_node import ModelConfig
 
-    return ModelConfig(client=app.llm, context_window=app.settings.chat_context_window,
-                       max_steps=app.settings.chat_max_steps)
+    return ModelConfig(client=service.llm, context_window=service.settings.chat_context_window,
+                       max_steps=service.settings.chat_max_steps)
 
 
 _GRAPHS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
-def compiled_graph(app: Papercast, model: Any) -> Any:
+def compiled_graph(service: Papercast, model: Any) -> Any:
     """The service's compiled chat graph, built on first use (settings are frozen, so one is enough)."""
-    graph = _GRAPHS.get(app)
+    graph = _GRAPHS.get(service)
     if graph is None:
         from papercast.agent.graph import build_chat_graph
 
-        graph = build_chat_graph(app, model=model).compile()
-        _GRAPHS[app] = graph
+        graph = build_chat_graph(service, model=model).compile()
+        _GRAPHS[service] = graph
     return graph
 
 
-async def stream_turn(app: Papercast, message: str, thread_id: str | None = None, *,
+async def stream_turn(service: Papercast, message: str, thread_id: str | None = None, *,
                       profile: str | None = None) -> AsyncIterator[ChatEvent]:
     """Run one turn on a thread; yield its events, the ``final`` one last (see ``state``)."""
     from langchain_core.messages import HumanMessage
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     from langgraph.errors import GraphRecursionError
 
     from papercast.agent.graph import recursion_limit
@@ -122,17 +80,17 @@ async def stream_turn(app: Papercast, message: str, thread_id: str | None = None
     if len(text) > MAX_MESSAGE_CHARS:
         raise UserError(f"chat message too long ({len(text)} characters; at most {MAX_MESSAGE_CHARS})")
     tid = check_thread_id(thread_id) if thread_id else new_thread_id()
-    model = _model_config(app)
-    target = await asyncio.to_thread(app.active_profile, profile)
-    count = await asyncio.to_thread(app.count)
+    model = _model_config(service)
+    target = await asyncio.to_thread(service.active_profile, profile)
+    count = await asyncio.to_thread(service.count)
     context = TurnContext(system=system_prompt(profile=target.name, count=count), profile=target.name)
-    graph = compiled_graph(app, model)
+    graph = compiled_graph(service, model)
     max_steps = model.max_steps if model else 4
     config = {"configurable": {"thread_id": tid}, "recursion_limit": recursion_limit(max_steps)}
-    path = app.settings.checkpoint_path
+    path = service.settings.checkpoint_path
     path.parent.mkdir(parents=True, exist_ok=True)
     turn_input = {"messages": [HumanMessage(content=text)], "steps": 0, "stopped": False, "fallback": ""}
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    async with threads.checkpointer(path) as saver:
         compiled = graph.copy({"checkpointer": saver})
         before = await compiled.aget_state(config)
         start = len(before.values.get("messages", [])) if before and before.values else 0
@@ -147,7 +105,7 @@ async def stream_turn(app: Papercast, message: str, thread_id: str | None = None
         except GraphRecursionError:
             backstop = True
         state = (await compiled.aget_state(config)).values
-    await asyncio.to_thread(record_turn, path, tid, text)
+    await asyncio.to_thread(threads.record_turn, path, tid, text)
     answer = build_answer(state, start, tid, offline=model is None, backstop=backstop)
     yield ChatEvent(kind="final", text=answer.text, answer=answer)
 
@@ -187,16 +145,15 @@ def build_answer(state: dict[str, Any], start: int, thread_id: str, *, offline: 
                       completion_tokens=sum(u.get("output_tokens", 0) for u in usage), cost_usd=cost)
 
 
-async def thread_messages(app: Papercast, thread_id: str) -> list[dict[str, Any]]:
+async def thread_messages(service: Papercast, thread_id: str) -> list[dict[str, Any]]:
     """A thread as the TUI shows it: ``{"role": "user"|"assistant"|"tool", "text", "tool"?}`` in order."""
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     check_thread_id(thread_id)
-    path = app.settings.checkpoint_path
+    path = service.settings.checkpoint_path
     if not path.exists():
         return []
-    graph = compiled_graph(app, _model_config(app))
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    graph = compiled_graph(service, _model_config(service))
+    async with threads.checkpointer(path) as saver:
         state = await graph.copy({"checkpointer": saver}).aget_state({"configurable": {"thread_id": thread_id}})
     out: list[dict[str, Any]] = []
     for m in (state.values or {}).get("messages", []):

@@ -15,12 +15,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from papercast.agent.state import DailyReport, DailyState
 from papercast.errors import RuntimeFailure, UserError
+from papercast.models import ReadingList
 
 if TYPE_CHECKING:
     from papercast.service import Papercast
@@ -36,7 +37,7 @@ _OFFLINE_HINTS = ("no network", "ConnectError", "ConnectTimeout", "name resoluti
 class DailyRun:
     """What one run of the daily graph works with (the graph's nodes are bound to it)."""
 
-    app: Papercast
+    service: Papercast
     profile: str
     n: int = 10
     sources: tuple[str, ...] = ("hf", "arxiv")
@@ -64,15 +65,15 @@ async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
     """Every configured source at once; one failing source is an error line, the others count."""
     from papercast.tools.sources.fetch import fetch_papers
 
-    app = run.app
+    service = run.service
 
     async def one(source: str) -> tuple[str, Any, BaseException | None]:
         kwargs: dict[str, Any] = {"client": run.client, "today": run.today}
         if run.policy is not None:
             kwargs["policy"] = run.policy
         if source == "arxiv":
-            kwargs["categories"] = app.settings.arxiv_categories
-            kwargs["arxiv_min_interval"] = app.settings.arxiv_min_interval
+            kwargs["categories"] = service.settings.arxiv_categories
+            kwargs["arxiv_min_interval"] = service.settings.arxiv_min_interval
         try:
             return source, await fetch_papers(source, **kwargs), None
         except Exception as exc:  # SourceError, a bad source name, a bug in one source
@@ -106,7 +107,7 @@ async def store(state: DailyState, run: DailyRun) -> dict[str, Any]:
     if not papers:
         return {"stored": {}}
     try:
-        result = await asyncio.to_thread(run.app.store.upsert, papers)
+        result = await asyncio.to_thread(run.service.store.upsert, papers)
     except Exception as exc:
         return {"stored": {}, "errors": [f"store: {' '.join(str(exc).split())}"]}
     stored = {"added": result.added, "updated": result.updated + result.reembedded, "unchanged": result.unchanged}
@@ -116,42 +117,39 @@ async def store(state: DailyState, run: DailyRun) -> dict[str, Any]:
 
 async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
     """The profile's reading list of the latest window (re-ranked by the model when one is set)."""
-    app = run.app
-    llm_on = run.use_llm and not app.settings.offline
+    service = run.service
+    llm_on = run.use_llm and not service.settings.offline
     try:
-        reading = await asyncio.to_thread(app.recommend, profile=run.profile, n=run.n, use_llm=llm_on)
+        reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=llm_on)
     except RuntimeFailure as exc:
         if not llm_on:
-            return {"recommendations": [], "errors": [f"rank: {exc}"]}
+            return {"reading": None, "errors": [f"rank: {exc}"]}
         try:  # the chat model failed: rank without it (a failing embedding model fails this too)
-            reading = await asyncio.to_thread(app.recommend, profile=run.profile, n=run.n, use_llm=False)
+            reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=False)
         except RuntimeFailure as again:
-            return {"recommendations": [], "errors": [f"rank: {again}"]}
+            return {"reading": None, "errors": [f"rank: {again}"]}
         return _ranked(reading, run, errors=[f"rank: the model failed ({exc}); used the offline ranking"])
     return _ranked(reading, run)
 
 
-def _ranked(reading: Any, run: DailyRun, errors: list[str] | None = None) -> dict[str, Any]:
-    items = reading.items
-    run.say(f"rank: {len(items)} papers from {reading.since} to {reading.until}")
-    return {"recommendations": items, "window": [reading.since, reading.until], "window_note": reading.note,
-            "errors": errors or [], "notes": list(reading.llm_notes)}
+def _ranked(reading: ReadingList, run: DailyRun, errors: list[str] | None = None) -> dict[str, Any]:
+    run.say(f"rank: {len(reading.items)} papers from {reading.since} to {reading.until}")
+    return {"reading": reading, "errors": errors or [], "notes": list(reading.llm_notes)}
 
 
 async def summarize(state: DailyState, run: DailyRun) -> dict[str, Any]:
     """A TL;DR per pick, as the digest shows them (stored summaries first; the LLM layer batches the
     rest and falls back to extractive ones when the model fails)."""
-    from papercast.tools.summarize import digest_summaries
-
-    app = run.app
-    papers = [r.paper for r in state.get("recommendations") or []]
+    service = run.service
+    reading = state.get("reading")
+    papers = [r.paper for r in reading.items] if reading else []
     if not papers:
         return {"summaries": {}}
-    llm_on = run.use_llm and not app.settings.offline
+    llm_on = run.use_llm and not service.settings.offline
     try:
-        summaries = await asyncio.to_thread(digest_summaries, app, papers, use_llm=llm_on)
+        summaries = await asyncio.to_thread(service.digest_summaries, papers, use_llm=llm_on)
     except RuntimeFailure as exc:
-        summaries = await asyncio.to_thread(digest_summaries, app, papers, use_llm=False)
+        summaries = await asyncio.to_thread(service.digest_summaries, papers, use_llm=False)
         run.say(f"summarize: the model failed ({exc}); extractive summaries")
         return {"summaries": {s.paper_id: s for s in summaries},
                 "errors": [f"summarize: the model failed ({exc}); used extractive summaries"]}
@@ -160,51 +158,29 @@ async def summarize(state: DailyState, run: DailyRun) -> dict[str, Any]:
 
 
 async def digest(state: DailyState, run: DailyRun) -> dict[str, Any]:
-    """Markdown, HTML and JSON of the digest, with this run's errors in its notices."""
-    from papercast.tools import digest as render
+    """Markdown, HTML and JSON of the digest (the one digest builder), with this run's errors in its notices."""
+    from papercast.tools.writing.digest import abuild_digest
+    from papercast.tools.writing.render import render_html, render_markdown, to_json
 
-    app = run.app
-    recs = state.get("recommendations") or []
-    summaries = state.get("summaries") or {}
-    items = [render.DigestItem(r, summaries[r.paper.id]) for r in recs if r.paper.id in summaries]
-    since, until = (state.get("window") or [None, None])[:2]
-    count = await asyncio.to_thread(_window_count, app, since, until)
-    label = render.window_label(since, until)
+    service = run.service
+    reading = state.get("reading") or ReadingList(items=[], since=None, until=None)
+    summaries = list((state.get("summaries") or {}).values())
+    count = await asyncio.to_thread(service.store.window_count, reading.since, reading.until)
     errors: list[str] = []
-    overview, by = None, "computed"
-    if items and run.use_llm and not app.settings.offline:
-        profile = await asyncio.to_thread(app.active_profile, run.profile)
-        overview = await render.llm_overview(app, profile, items)
-        by = app.settings.model or "computed"
-    if overview is None:
-        overview, by = render.computed_overview(run.profile, items, label, count), "computed"
-    unreachable = getattr(app.llm, "unreachable", None) if "llm" in app.__dict__ else None
+    unreachable = getattr(service.llm, "unreachable", None) if "llm" in service.__dict__ else None
     if unreachable:
         errors.append(f"llm: {unreachable}; used offline results")
-    notices = list(dict.fromkeys([*app.llm_notices(), *(state.get("errors") or []), *errors]))
-    said = ["no network: built from the papers already stored" if state.get("offline_network") else None,
-            state.get("window_note")]
-    note = "; ".join(s for s in said if s) or None
-    if not items:
-        note = "no papers in the store yet: run `papercast fetch` or `papercast import FILE`"
-    result = render.Digest(profile=run.profile, items=items, since=since, until=until, overview=overview,
-                           overview_by=by, mode=app.settings.model or "offline", usage=app.llm_usage(),
-                           generated=datetime.now(UTC), window_count=count, note=note, notices=notices)
-    return {"digest_md": render.render_markdown(result), "digest_html": render.render_html(result),
-            "digest_json": render.to_json(result), "errors": errors}
-
-
-def _window_count(app: Papercast, since: date | None, until: date | None) -> int:
-    if since is None and until is None:
-        return 0
-    try:
-        return len(app.store.window(since, until)[0])
-    except Exception:  # a count for the overview is not worth failing the digest
-        return 0
+    profile = await asyncio.to_thread(service.active_profile, run.profile)
+    client = service.llm_client(run.use_llm)
+    offline = ["no network: built from the papers already stored"] if state.get("offline_network") else []
+    result = await abuild_digest(profile, reading, summaries, client=client, window_count=count, notes=offline,
+                                 notices=[*(state.get("errors") or []), *errors])
+    return {"digest_md": render_markdown(result), "digest_html": render_html(result),
+            "digest_json": to_json(result), "errors": errors}
 
 
 # -- a whole run ----------------------------------------------------------------------------------------
-async def run_daily(app: Papercast, *, profile: str | None = None, out: str | Path | None = None,
+async def run_daily(service: Papercast, *, profile: str | None = None, out: str | Path | None = None,
                     email: str | None = None, n: int = 10, sources: Sequence[str] | None = None,
                     use_llm: bool = True, client: Any = None, policy: Any = None, today: date | None = None,
                     say: Callable[[str], None] | None = None, tls_context: Any = None) -> DailyReport:
@@ -214,23 +190,24 @@ async def run_daily(app: Papercast, *, profile: str | None = None, out: str | Pa
     anything is fetched. Everything else is reported in the returned ``DailyReport``.
     """
     from papercast.agent.graph import build_daily_graph
-    from papercast.tools.email import check_address
+    from papercast.tools.writing.deliver import check_address
 
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
-    target = await asyncio.to_thread(app.active_profile, profile)
+    target = await asyncio.to_thread(service.active_profile, profile)
     if email is not None:
         check_address(email)
-        if not app.settings.smtp_host:
+        if not service.settings.smtp_host:
             raise UserError("--email needs PAPERCAST_SMTP_HOST (and _PORT, _USER, _PASSWORD)")
-    run = DailyRun(app=app, profile=target.name, n=n, sources=tuple(sources or app.settings.sources),
+    run = DailyRun(service=service, profile=target.name, n=n, sources=tuple(sources or service.settings.sources),
                    use_llm=use_llm, client=client, policy=policy, today=today, say=say or (lambda _line: None))
     graph = build_daily_graph(run).compile()
     state = await graph.ainvoke({"profile": target.name, "n": n, "sources": list(run.sources),
                                  "errors": [], "notes": []})
+    reading = state.get("reading")
     report = DailyReport(profile=target.name, fetched=dict(state.get("fetched") or {}),
                          stored=dict(state.get("stored") or {}),
-                         recommended=[r.paper.id for r in state.get("recommendations") or []],
+                         recommended=[r.paper.id for r in reading.items] if reading else [],
                          summarized=len(state.get("summaries") or {}), markdown=state.get("digest_md", ""),
                          html=state.get("digest_html", ""), offline_network=bool(state.get("offline_network")),
                          errors=list(dict.fromkeys(state.get("errors") or [])),
@@ -244,12 +221,12 @@ async def run_daily(app: Papercast, *, profile: str | None = None, out: str | Pa
         except OSError as exc:
             report.errors.append(f"cannot write {out}: {exc.strerror or exc}")
     if email is not None:
-        from papercast.tools.email import send_email
+        from papercast.tools.writing.deliver import send_email
 
-        day = (state.get("window") or [None, None])[1] or date.today()
+        day = (reading.until if reading else None) or date.today()
         subject = f"papercast digest {day}: {len(report.recommended)} papers for {target.name}"
         try:
-            await asyncio.to_thread(send_email, app.settings, email, subject=subject, text=report.markdown,
+            await asyncio.to_thread(send_email, service.settings, email, subject=subject, text=report.markdown,
                                     html=report.html, tls_context=tls_context)
             report.emailed = email
         except RuntimeFailure as exc:

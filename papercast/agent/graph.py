@@ -40,7 +40,7 @@ from papercast.agent.llm_node import (
 )
 from papercast.agent.state import ChatState, DailyState, TurnContext
 from papercast.agent.tool_node import run_tool_calls
-from papercast.agent.tools import tool_schemas
+from papercast.agent.toolbox import tool_schemas
 from papercast.errors import RuntimeFailure
 
 
@@ -54,7 +54,7 @@ def route_after_agent(state: ChatState) -> str:
     return "tools" if getattr(last, "tool_calls", None) or getattr(last, "invalid_tool_calls", None) else END
 
 
-def build_chat_graph(app: Any, *, model: ModelConfig | None) -> StateGraph:
+def build_chat_graph(service: Any, *, model: ModelConfig | None) -> StateGraph:
     """The chat graph of a service. ``model`` None means offline mode.
 
     Per-turn values (system prompt, profile) come in the run's context (``TurnContext``), so one
@@ -105,7 +105,7 @@ def build_chat_graph(app: Any, *, model: ModelConfig | None) -> StateGraph:
         return {"messages": [message], "steps": steps + 1}
 
     async def tools(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
-        return await run_tool_calls(dict(state), app=app, profile=runtime.context.profile, emit=emitter())
+        return await run_tool_calls(dict(state), service=service, profile=runtime.context.profile, emit=emitter())
 
     def after_agent(state: ChatState) -> str:
         if state.get("fallback") and state["messages"][-1].type != "ai":

@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from papercast.models import InvalidPaperId, normalize_arxiv_id
+from papercast.tools.ranking.lexical import STOPWORDS
 
 STATE_CHANGING = frozenset({"update_profile", "give_feedback", "fetch_papers"})
 
 _ID = re.compile(r"(?<![\w.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])|\b([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})\b",
                  re.IGNORECASE)
-_STOP = frozenset(["a", "an", "the", "of", "and", "or", "for", "to", "in", "on", "with", "my", "me", "i", "about", "at", "by", "from", "into", "this", "that"])
 _NEGATION = frozenset({"not", "don't", "dont", "never", "no", "doesn't", "didn't", "isn't"})
 
 _ADD_WORDS = frozenset({"add", "include", "follow", "track", "watch", "subscribe", "interest", "interests",
@@ -93,7 +93,7 @@ def _negated(text: str, vocabulary: Iterable[str]) -> bool:
 
 def _covered(value: str, user_words: set[str]) -> bool:
     """Every content word of ``value`` is one of the user's words."""
-    content = [_stem(w.strip("'")) for w in words(value) if w not in _STOP]
+    content = [_stem(w.strip("'")) for w in words(value) if w not in STOPWORDS]
     return bool(content) and all(w in user_words for w in content)
 
 

@@ -109,7 +109,7 @@ def ordered_calls(message: Any) -> list[dict[str, Any]]:
 def context_window(model: str, configured: int | None) -> int:
     if configured:
         return configured
-    from papercast.tools.llm import load_litellm
+    from papercast.tools.llm.client import load_litellm
 
     try:
         info = load_litellm().get_model_info(model)
@@ -132,7 +132,7 @@ class TokenCounter:
         self._cache: dict[str, int] = {}
 
     def _count(self, **kwargs: Any) -> int:
-        from papercast.tools.llm import load_litellm
+        from papercast.tools.llm.client import load_litellm
 
         try:
             return int(load_litellm().token_counter(model=self.model, **kwargs))

@@ -22,7 +22,7 @@ from typing import Any
 from papercast.agent.guard import paper_ids_in
 from papercast.agent.prompts import unwrap_tool_output
 from papercast.agent.state import OFFLINE_LABEL
-from papercast.agent.tools import terms
+from papercast.agent.toolbox import terms
 
 Call = tuple[str, dict[str, Any]]
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
+
+from papercast.models import ChatAnswer, ReadingList
 
 EventKind = Literal["token", "tool_start", "tool_end", "final"]
 OFFLINE_LABEL = "offline answer"
@@ -57,45 +58,6 @@ class TurnContext:
 
 
 @dataclass
-class ToolRecord:
-    """One tool call of a turn: what ran, with which arguments, and whether it worked."""
-
-    name: str
-    args: dict[str, Any]
-    ok: bool
-    preview: str = ""  # first line of the output (or the error)
-
-
-@dataclass
-class ChatAnswer:
-    """The result of one chat turn.
-
-    ``papers`` are the ``(id, title)`` of the papers the answer cites (ids that appear in the text and
-    that a tool of this turn returned). ``offline`` marks a retrieval answer written without a model.
-    """
-
-    text: str
-    thread_id: str
-    offline: bool = False
-    papers: list[tuple[str, str]] = field(default_factory=list)
-    tools: list[ToolRecord] = field(default_factory=list)
-    stopped: bool = False  # the step limit ended the turn
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "text": self.text, "thread_id": self.thread_id, "offline": self.offline,
-            "papers": [{"id": i, "title": t} for i, t in self.papers],
-            "tools": [{"name": t.name, "args": t.args, "ok": t.ok} for t in self.tools],
-            "stopped": self.stopped,
-            "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                      "cost_usd": self.cost_usd},
-        }
-
-
-@dataclass
 class ChatEvent:
     """One streamed event of a chat turn (see the module docstring for the order)."""
 
@@ -106,17 +68,6 @@ class ChatEvent:
     call_id: str = ""
     ok: bool = True
     answer: ChatAnswer | None = None  # final only
-
-
-@dataclass
-class ThreadInfo:
-    """A stored conversation: id, title (its first message, shortened) and when it was used."""
-
-    id: str
-    title: str
-    created: datetime
-    updated: datetime
-    turns: int
 
 
 # -- daily ---------------------------------------------------------------------------------------
@@ -130,9 +81,7 @@ class DailyState(TypedDict, total=False):
     fetched: dict[str, int]  # source -> papers fetched
     stored: dict[str, int]  # added / updated / unchanged
     offline_network: bool  # every source failed to connect: built from the store
-    recommendations: list[Any]  # Recommendation, best first
-    window: list[Any]  # [since, until] of the ranked window (dates or None)
-    window_note: str | None  # the ranker used another window than asked (said in the digest)
+    reading: ReadingList | None  # the ranked list, its window and notes (None: ranking failed)
     summaries: dict[str, Any]  # paper id -> Summary
     digest_md: str
     digest_html: str

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from papercast.agent.guard import check_call
 from papercast.agent.llm_node import ordered_calls
 from papercast.agent.prompts import wrap_tool_output
-from papercast.agent.tools import TOOLS, ToolContext, output_preview
+from papercast.agent.toolbox import TOOLS, ToolContext, output_preview
 from papercast.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ async def run_one(name: str, args: Any, ctx: ToolContext) -> tuple[bool, str, li
     except UserError as exc:
         return False, f"error: {exc}", []
     except Exception as exc:  # a bug or an outside failure in one tool must not end the turn
-        from papercast.tools.llm import redact
+        from papercast.errors import redact
 
         log.debug("tool %s failed", name, exc_info=True)
         detail = redact(" ".join(str(exc).split()))[:300]  # the model must never see a key
@@ -73,13 +73,13 @@ async def run_one(name: str, args: Any, ctx: ToolContext) -> tuple[bool, str, li
     return True, out.text, out.papers
 
 
-async def run_tool_calls(state: dict[str, Any], *, app: Any, profile: str | None, emit: Emit) -> dict[str, Any]:
+async def run_tool_calls(state: dict[str, Any], *, service: Any, profile: str | None, emit: Emit) -> dict[str, Any]:
     """The node: one ToolMessage per call of the last AI message, in order."""
     from langchain_core.messages import ToolMessage
 
     messages = state["messages"]
     last = messages[-1]
-    ctx = ToolContext(app=app, user_message=latest_user_text(messages), profile=profile)
+    ctx = ToolContext(service=service, user_message=latest_user_text(messages), profile=profile)
     results = []
     calls = [(c["id"], c.get("name") or "", c["args"] if c["valid"] else None,
               None if c["valid"] else (c.get("error") or "not JSON")) for c in ordered_calls(last)]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from papercast.commands import agent, llm, papers, profile, recommend
+from papercast.commands import agent, papers, profile, recommend, writing
 
-COMMAND_MODULES = [papers, profile, recommend, llm, agent]
+COMMAND_MODULES = [papers, profile, recommend, writing, agent]

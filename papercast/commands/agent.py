@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from papercast.cli import (
+from papercast.commands._output import (
     EXIT_OK,
     EXIT_RUNTIME,
     emit_json,
@@ -40,7 +40,8 @@ def register(sub: Any) -> None:
     p.add_argument("--email", metavar="ADDRESS", help="email the digest (PAPERCAST_SMTP_* settings)")
     p.add_argument("-n", type=int, default=10, help="papers in the digest (default 10)")
     p.add_argument("--no-llm", action="store_true", help="offline ranking and summaries even with a model set")
-    p.add_argument("-v", "--verbose", action="store_true", help="say what each step did")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="say what each step did (as the global -v)")
     p.set_defaults(handler=cmd_daily)
 
 
@@ -51,24 +52,24 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.message is None:
         args.tui_options = {"screen": "chat", **({"thread": args.thread} if args.thread else {})}
         return run_tui(args)
-    app = make_service_with_papers(args)
+    service = make_service_with_papers(args)
     stream = not args.json and sys.stdout.isatty()
-    answer = asyncio.run(_chat(app, args.message, args.thread, args.profile, stream=stream))
+    answer = asyncio.run(_chat(service, args.message, args.thread, args.profile, stream=stream))
     if args.json:
         emit_json(answer.to_json())
     elif not stream:
         sys.stdout.write(answer.text.rstrip("\n") + "\n")
     if sys.stderr.isatty():
         warn(f"thread {answer.thread_id} (continue with: papercast chat --thread {answer.thread_id} ...)")
-    if answer.offline and not app.settings.offline:
+    if answer.offline and not service.settings.offline:
         return EXIT_RUNTIME  # the model failed; the answer above is the offline fallback
     return EXIT_OK
 
 
-async def _chat(app: Any, message: str, thread: str | None, profile: str | None, *, stream: bool) -> Any:
+async def _chat(service: Any, message: str, thread: str | None, profile: str | None, *, stream: bool) -> Any:
     answer = None
     wrote = False
-    async for event in app.achat_stream(message, thread, profile=profile):
+    async for event in service.achat_stream(message, thread, profile=profile):
         if event.kind == "final":
             answer = event.answer
         elif not stream:
@@ -90,8 +91,7 @@ async def _chat(app: Any, message: str, thread: str | None, profile: str | None,
 def _list_threads(args: argparse.Namespace) -> int:
     threads = make_service(args).list_threads()
     if args.json:
-        emit_json([{"id": t.id, "title": t.title, "created": t.created.isoformat(),
-                    "updated": t.updated.isoformat(), "turns": t.turns} for t in threads])
+        emit_json([t.to_json() for t in threads])
         return EXIT_OK
     for t in threads:
         print(f"{t.id:<12} {t.updated:%Y-%m-%d %H:%M}  {t.turns:>3} turns  {t.title}")
@@ -102,15 +102,16 @@ def _list_threads(args: argparse.Namespace) -> int:
 
 # -- daily ---------------------------------------------------------------------------------------------
 def cmd_daily(args: argparse.Namespace) -> int:
-    app = make_service(args)
-    say = (lambda line: warn(line)) if args.verbose else None
-    report = app.daily(args.profile, out=args.out, email=args.email, n=args.n, use_llm=not args.no_llm, say=say)
+    service = make_service(args)
+    verbose = getattr(args, "verbose", False)
+    say = (lambda line: warn(line)) if verbose else None
+    report = service.daily(args.profile, out=args.out, email=args.email, n=args.n, use_llm=not args.no_llm, say=say)
     if report.offline_network:
         warn("no network: the digest is built from the papers already stored")
     for error in report.errors:
-        if not (report.offline_network and not args.verbose and error.split(":", 1)[0] in report.fetched):
+        if not (report.offline_network and not verbose and error.split(":", 1)[0] in report.fetched):
             warn(f"error: {error}")
-    if args.verbose:
+    if verbose:
         for note in report.notes:
             warn(note)
     if not report.ok:
@@ -119,7 +120,7 @@ def cmd_daily(args: argparse.Namespace) -> int:
     if args.out is None and args.email is None:
         sys.stdout.write(report.markdown)
     delivered = [where for where, wanted in ((report.out, args.out), (report.emailed, args.email)) if wanted]
-    if args.verbose:
+    if verbose:
         warn(f"digest of {len(report.recommended)} papers for {report.profile}"
              + (f" written to {report.out}" if report.out else "")
              + (f", emailed to {report.emailed}" if report.emailed else ""))

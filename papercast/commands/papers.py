@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from papercast.cli import (
+from papercast.commands._output import (
     EXIT_OK,
     EXIT_RUNTIME,
     ArgumentParser,
@@ -63,10 +63,10 @@ def _dates(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    app = make_service(args)
+    service = make_service(args)
     progress = ProgressLine("embedding")
     try:
-        report = app.import_files(args.paths, progress=progress)
+        report = service.import_files(args.paths, progress=progress)
     finally:
         progress.close()
     for error in report.errors:
@@ -74,21 +74,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     r = report.result
     assert r is not None
     print(f"imported {report.parsed} papers from {len(report.files)} file(s): {r.added} new, "
-          f"{r.updated + r.reembedded} updated, {r.unchanged} unchanged; {app.count()} in the store")
+          f"{r.updated + r.reembedded} updated, {r.unchanged} unchanged; {service.count()} in the store")
     return EXIT_RUNTIME if report.errors else EXIT_OK
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from papercast.service import parse_date
 
-    app = make_service(args)
+    service = make_service(args)
     if args.date and (args.since or args.until):
         from papercast.errors import UserError
 
         raise UserError("use either --date or --since/--until, not both")
     progress = ProgressLine("embedding")
     try:
-        report = app.fetch(args.source, day=parse_date(args.date, "--date"), categories=args.category,
+        report = service.fetch(args.source, day=parse_date(args.date, "--date"), categories=args.category,
                            query=args.query, progress=progress, **_dates(args))
     finally:
         progress.close()
@@ -98,7 +98,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         warn(f"error: {error}")
     r = report.result
     stored = f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r else "nothing new"
-    print(f"fetched {len(report.papers)} papers ({stored}); {app.count()} in the store")
+    print(f"fetched {len(report.papers)} papers ({stored}); {service.count()} in the store")
     if report.errors and not report.papers:
         return EXIT_RUNTIME
     return EXIT_RUNTIME if report.errors else EXIT_OK
@@ -113,13 +113,11 @@ def _line(paper: Any, score: float | None = None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from papercast.store.papers import paper_to_json
-
     window = _dates(args)  # bad dates fail before anything is loaded
-    app = make_service_with_papers(args)
-    papers = app.list_papers(args.n, category=args.category, **window)
+    service = make_service_with_papers(args)
+    papers = service.list_papers(args.n, category=args.category, **window)
     if args.json:
-        emit_json([paper_to_json(p) for p in papers])
+        emit_json([p.to_json() for p in papers])
     else:
         for paper in papers:
             print(_line(paper))
@@ -129,12 +127,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from papercast.store.papers import paper_to_json
-
-    app = make_service(args)
-    hits = app.search(args.query, args.n, **_dates(args))
+    service = make_service(args)
+    hits = service.search(args.query, args.n, **_dates(args))
     if args.json:
-        emit_json([paper_to_json(p) | {"score": round(s, 4)} for p, s in hits])
+        emit_json([p.to_json() | {"score": round(s, 4)} for p, s in hits])
     else:
         for paper, score in hits:
             print(_line(paper, score))
@@ -142,12 +138,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from papercast.store.papers import paper_to_json
-
-    app = make_service(args)
-    paper = app.get_paper(args.id)
+    service = make_service(args)
+    paper = service.get_paper(args.id)
     if args.json:
-        emit_json(paper_to_json(paper))
+        emit_json(paper.to_json())
         return EXIT_OK
     print(paper.title)
     print(", ".join(paper.authors))

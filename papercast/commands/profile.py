@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from papercast.cli import (
+from papercast.commands._output import (
     EXIT_OK,
     EXIT_USAGE,
     ArgumentParser,
@@ -85,20 +84,12 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_import_likes)
 
 
-def profile_json(profile: Any, active: bool) -> dict[str, Any]:
-    data = json.loads(profile.model_dump_json())
-    data["active"] = active
-    for kind in ("liked", "disliked", "saved", "dismissed"):
-        data[kind] = getattr(profile, kind)
-    return data
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    app = make_service(args)
-    profiles = app.profile_list()
-    active = app.active_profile_name()
+    service = make_service(args)
+    profiles = service.profile_list()
+    active = service.active_profile_name()
     if args.json:
-        emit_json([profile_json(p, p.name == active) for p in profiles])
+        emit_json([p.to_json(active=p.name == active) for p in profiles])
         return EXIT_OK
     for p in profiles:
         mark = "*" if p.name == active else " "
@@ -108,11 +99,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    app = make_service(args)
-    p = app.profile_show(args.name)
-    active = p.name == app.active_profile_name()
+    service = make_service(args)
+    p = service.profile_show(args.name)
+    active = p.name == service.active_profile_name()
     if args.json:
-        emit_json(profile_json(p, active))
+        emit_json(p.to_json(active=active))
         return EXIT_OK
     print(f"{p.name}{' (active)' if active else ''}")
     print(f"  interests: {p.interests or '(none: set with profile set NAME --interests TEXT)'}")
@@ -128,17 +119,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    app = make_service(args)
-    p = app.profile_create(args.name, interests=args.interests, keywords=args.keywords,
+    service = make_service(args)
+    p = service.profile_create(args.name, interests=args.interests, keywords=args.keywords,
                            excluded_keywords=args.excluded, authors=args.authors, categories=args.categories,
                            use=args.use)
-    active = " (active)" if p.name == app.active_profile_name() else f"; make it active with: profile use {p.name}"
+    active = " (active)" if p.name == service.active_profile_name() else f"; make it active with: profile use {p.name}"
     print(f"created profile {p.name}{active}")
     return EXIT_OK
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    app = make_service(args)
+    service = make_service(args)
     changes: dict[str, Any] = {
         "interests": args.interests, "keywords": args.keywords, "excluded_keywords": args.excluded,
         "authors": args.authors, "categories": args.categories,
@@ -151,15 +142,15 @@ def cmd_set(args: argparse.Namespace) -> int:
         from papercast.errors import UserError
 
         raise UserError("nothing to change: give --interests, --keyword, --add-keyword, ... (see --help)")
-    p = app.profile_update(args.name, **changes)
+    p = service.profile_update(args.name, **changes)
     print(f"updated profile {p.name}")
     return EXIT_OK
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    app = make_service(args)
-    name = app.profile_show(args.name).name
-    app.profile_delete(name)
+    service = make_service(args)
+    name = service.profile_show(args.name).name
+    service.profile_delete(name)
     print(f"deleted profile {name}")
     return EXIT_OK
 
@@ -177,16 +168,16 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    app = make_service_with_papers(args)
-    p = app.feedback(args.ids, args.kind, profile=args.profile, undo=args.undo)
+    service = make_service_with_papers(args)
+    p = service.feedback(args.ids, args.kind, profile=args.profile, undo=args.undo)
     done = "took back" if args.undo else "recorded"
     print(f"{done} {args.kind} for {len(args.ids)} paper(s) in profile {p.name}")
     return EXIT_OK
 
 
 def cmd_import_likes(args: argparse.Namespace) -> int:
-    app = make_service(args)
-    liked = app.import_likes(args.file, profile=args.profile)
+    service = make_service(args)
+    liked = service.import_likes(args.file, profile=args.profile)
     for line in getattr(liked, "skipped", []):
         warn(f"skipped {line}")
     missing = getattr(liked, "missing", [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from papercast.cli import EXIT_OK, emit_json, make_service_with_papers, warn
+from papercast.commands._output import EXIT_OK, emit_json, make_service_with_papers, warn
 
 
 def register(sub: Any) -> None:
@@ -27,10 +27,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     until = parse_date(args.until, "--until")
     if args.n < 1:
         raise UserError(f"-n must be at least 1, got {args.n}")
-    app = make_service_with_papers(args)
-    reading = app.recommend(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
-    if getattr(app, "starter_created", False):
-        starter = app.active_profile()
+    service = make_service_with_papers(args)
+    reading = service.recommend(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
+    if getattr(service, "starter_created", False):
+        starter = service.active_profile()
         warn(f"created a starter profile '{starter.name}' ({starter.interests}); make it yours with: "
              f"papercast profile set {starter.name} --interests TEXT")
     if reading.note:
@@ -40,9 +40,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if args.json:
         emit_json([r.to_json() for r in reading.items])
         return EXIT_OK
-    profile = app.active_profile(args.profile)
+    profile = service.active_profile(args.profile)
     window = f"{reading.since} .. {reading.until}" if reading.since else "all papers"
-    print(f"Reading list for profile {profile.name} ({window}) — {app.mode}")
+    print(f"Reading list for profile {profile.name} ({window}) — {service.mode}")
     for rank, rec in enumerate(reading.items, 1):
         paper = rec.paper
         votes = f"  ▲{paper.upvotes}" if paper.upvotes else ""

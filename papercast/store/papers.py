@@ -16,7 +16,6 @@ within ``RECENT_TTL``, like the ranker's window cache.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 import time
@@ -24,8 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -33,14 +32,18 @@ import numpy as np
 from papercast.config import Settings
 from papercast.errors import RuntimeFailure
 from papercast.models import Paper, normalize_arxiv_id
-from papercast.store.embeddings import COLLECTION, DIMENSIONS, TextEmbedder, collection_name  # noqa: F401  (COLLECTION: re-exported)
+from papercast.store import memo
+from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name
+
+if TYPE_CHECKING:
+    from papercast.store.embeddings.remote import EmbeddingClient
 
 WRITE_CHUNK = 256  # papers embedded and written per step: a crash loses at most one chunk of work
 RECENT_TTL = 120.0  # seconds a paper or vector read by id is reused (the window cache's TTL)
 RECENT_SIZE = 8192  # papers (metadata ~2 KB, a vector 1.5 KB); windows up to half of it warm the caches
 
 
-class StoreError(RuntimeError):
+class StoreError(RuntimeFailure):
     """The store cannot be opened or reached. The message is one line for the user."""
 
 
@@ -147,6 +150,7 @@ class RecentById:
 
 
 _RECENT_METADATA = RecentById()
+_NEWEST: dict[tuple[object, ...], date | None] = {}  # newest_date answers by (store, size, anchor)
 _RECENT_VECTORS = RecentById()
 
 
@@ -177,9 +181,12 @@ class PaperStore:
     """Papers in Chroma. Opening is lazy: importing chromadb costs over a second."""
 
     def __init__(self, settings: Settings, embed: Callable[[Sequence[str]], np.ndarray] | None = None,
-                 write_chunk: int = WRITE_CHUNK) -> None:
+                 write_chunk: int = WRITE_CHUNK, *, remote_client: Callable[[], EmbeddingClient] | None = None) -> None:
+        """``embed`` replaces the embedding model (tests count its calls); ``remote_client`` makes the
+        model client of a litellm embedding model (``settings.embedding``)."""
         self.settings = settings
         self._embed = embed
+        self._remote_client = remote_client
         self._write_chunk = write_chunk
         self._client: Any = None
         self._collection: Any = None
@@ -210,10 +217,8 @@ class PaperStore:
     @property
     def collection(self) -> Any:
         if self._collection is None:
-            from papercast.store.embeddings import (
-                chroma_embedding_function_class,
-                chroma_remote_function_class,
-            )
+            from papercast.store.embeddings.bundled import chroma_embedding_function_class
+            from papercast.store.embeddings.remote import chroma_remote_function_class
 
             self._client = make_client(self.settings)
             model = self.embedding_model
@@ -231,7 +236,7 @@ class PaperStore:
         if self._embedder is None:
             from papercast.store.embeddings import make_embedder
 
-            self._embedder = make_embedder(self.settings)
+            self._embedder = make_embedder(self.settings, self._remote_client)
         return self._embedder
 
     @property
@@ -461,8 +466,61 @@ class PaperStore:
         papers.sort(key=lambda p: (p.published or date.min, p.upvotes or 0, p.id), reverse=True)
         return papers[:n]
 
-    def latest_date(self, before: date | None = None) -> date | None:
-        """The most recent publication date in the store (on or before ``before``)."""
+    def has_papers(self, since: date | None = None, until: date | None = None) -> bool:
+        """Whether any paper was published in [since, until] (one id read, whatever the store size)."""
+        got = self.collection.get(where=_window_where(since, until), limit=1, include=[])
+        return bool(got["ids"])
+
+    def window_count(self, since: date | None = None, until: date | None = None) -> int:
+        """How many papers were published in [since, until] (ids only; the whole store without dates)."""
+        if since is None and until is None:
+            return self.count()
+        return len(self.collection.get(where=_window_where(since, until), include=[])["ids"])
+
+    def newest_date(self, before: date | None = None, *, count: int | None = None) -> date | None:
+        """The newest publication date (on or before ``before``), without reading the whole store.
+
+        Existence probes (ids only, one row) over growing spans back from ``before`` (or today)
+        bracket the date, then a binary search pins the day: about ten probes whatever the store size
+        (~1 s at 50k papers), so the answer is remembered by store size, in the process and in the
+        home (a CLI run is a new process). ``count``: the store's size, when the caller knows it.
+        """
+        anchor = before or date.today()
+        count = count if count is not None else self.count()
+        key = (self.cache_key, count, anchor)
+        if key in _NEWEST:
+            return _NEWEST[key]
+        fact = f"latest_date|{self.cache_key}|{count}|{anchor}"
+        remembered = memo.store_fact(self.settings.db_path, fact)
+        if remembered is not None:
+            _NEWEST[key] = None if remembered == "none" else date.fromisoformat(remembered)
+            return _NEWEST[key]
+        if before is None and self.has_papers(anchor + timedelta(days=1), None):
+            found = self.newest_date_by_scan(None)  # papers dated after today: rare, read them all
+        else:
+            found = None
+            span = 7
+            while span <= 4096 and not self.has_papers(anchor - timedelta(days=span), anchor):
+                span *= 2
+            if span <= 4096:
+                lo, hi = anchor - timedelta(days=span), anchor  # the newest day is in [lo, hi]
+                while lo < hi:
+                    mid = lo + timedelta(days=(hi - lo).days // 2 + 1)
+                    if self.has_papers(mid, anchor):
+                        lo = mid
+                    else:
+                        hi = mid - timedelta(days=1)
+                found = lo
+            elif self.has_papers(None, anchor):
+                found = self.newest_date_by_scan(anchor)  # older than ~11 years: read them all
+        if len(_NEWEST) > 64:
+            _NEWEST.clear()
+        _NEWEST[key] = found
+        memo.remember_store_fact(self.settings.db_path, fact, found.isoformat() if found else "none")
+        return found
+
+    def newest_date_by_scan(self, before: date | None = None) -> date | None:
+        """``newest_date`` by reading every date in the store: exact, slow on big stores."""
         got = self.collection.get(where=_window_where(None, before), include=["metadatas"])
         keys = [m.get("published", 0) for m in got["metadatas"]]
         best = max((k for k in keys if k), default=0)
@@ -492,10 +550,3 @@ class PaperStore:
         if vec is None:
             return []
         return [(p, s) for p, s in self.query_vector(vec, n + 1) if p.id != paper_id][:n]
-
-
-def paper_to_json(paper: Paper) -> dict[str, Any]:
-    """The JSON shape of a paper on the command line (`papers show --json`)."""
-    data = json.loads(paper.model_dump_json(exclude_none=True))
-    data.update({"url": paper.url, "pdf_url": paper.pdf_url})
-    return data

@@ -23,8 +23,8 @@ from defusedxml import ElementTree as SafeET
 from pydantic import ValidationError
 
 from papercast.models import InvalidPaperId, Paper, normalize_arxiv_id
-from papercast.tools.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
 from papercast.tools.sources.hf import one_line_validation
+from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
 
 SOURCE = "arxiv"
 API_URL = "https://export.arxiv.org/api/query"

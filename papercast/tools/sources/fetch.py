@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 
 from papercast.errors import UserError
 from papercast.models import Paper, parse_date
-from papercast.tools.http import DEFAULT_POLICY, RetryPolicy, SourceError, make_client
 from papercast.tools.sources import arxiv, hf
+from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, make_client
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from papercast.models import InvalidPaperId, Paper
-from papercast.tools.http import SourceError
 from papercast.tools.sources import arxiv, hf
+from papercast.tools.sources.http import SourceError
 
 SOURCE = "import"
 FileKind = Literal["jsonl", "hf-json", "papers-json", "arxiv-atom"]

@@ -18,7 +18,7 @@ import httpx
 from pydantic import ValidationError
 
 from papercast.models import InvalidPaperId, Paper
-from papercast.tools.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
+from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
 
 SOURCE = "hf"
 API = "https://huggingface.co/api"

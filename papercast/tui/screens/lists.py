@@ -526,18 +526,12 @@ class TrendingScreen(PaperListScreen):
         app: Any = self.app
         window: Window = app.window
         service = self.service
-        papers = service.list_papers(100_000, since=window.since, until=window.until)
+        trending = service.trending(since=window.since, until=window.until)
         note = None
-        if not papers and window.until is not None:
-            latest = service.list_papers(1)
-            if latest and latest[0].published:
-                span = (window.until - window.since) if window.since else None
-                last = latest[0].published
-                first = last - span if span is not None else None
-                papers = service.list_papers(100_000, since=first, until=last)
-                note = f"No papers in {window.label}; showing the latest in the store ({describe('custom', first, last)})."
-        voted = [p for p in papers if p.upvotes is not None and p.upvotes >= 0]
-        ranked = sorted(voted or papers, key=lambda p: (-(p.upvotes or 0), -(p.published.toordinal() if p.published else 0), p.id))
+        if trending.note:
+            shown_window = describe("custom", trending.since, trending.until)
+            note = f"No papers in {window.label}; showing the latest in the store ({shown_window})."
+        ranked = [r.paper for r in trending.items]
         marks = marks_for(service.active_profile())
         shown = [p for p in ranked if "dismiss" not in marks.get(p.id, ())][:TRENDING_SIZE]
         rows = [Row(p, None, [], set(marks.get(p.id, ())), rank=i) for i, p in enumerate(shown, 1)]

@@ -22,22 +22,21 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from papercast.errors import UserError
-from papercast.models import Paper
+from papercast.models import Paper, parse_date
+from papercast.tools.ranking.lexical import STOPWORDS
 
 if TYPE_CHECKING:
     from papercast.service import Papercast
 
-MAX_OUTPUT_CHARS = 8000
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(["a", "an", "the", "of", "and", "or", "for", "to", "in", "on", "with", "by", "from", "as", "at", "is", "are", "be", "we", "our", "this", "that", "these", "those", "it", "its", "into", "via", "using", "use", "based", "new", "paper", "papers", "show", "than", "can", "which", "their", "not", "also", "more", "most"])
 
 
 @dataclass
 class ToolContext:
     """What a tool may use: the service, the profile the chat acts for, the user's latest message."""
 
-    app: Papercast
+    service: Papercast
     user_message: str = ""
     profile: str | None = None
 
@@ -85,7 +84,7 @@ def paper_line(paper: Paper, extra: str = "") -> str:
 
 
 def terms(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 2]
 
 
 def extract(paper: Paper, query: str = "", limit: int = 220) -> str:
@@ -99,10 +98,6 @@ def extract(paper: Paper, query: str = "", limit: int = 220) -> str:
         if top[0] > 0:
             best = top[2]
     return best if len(best) <= limit else best[:limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_OUTPUT_CHARS else text[:MAX_OUTPUT_CHARS] + "\n[output truncated]"
 
 
 async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -163,13 +158,11 @@ class CompareArgs(BaseModel):
 
 # -- the tools ---------------------------------------------------------------------------------------
 def _date(text: str | None, what: str) -> Any:
-    from papercast.service import parse_date
-
     return parse_date(text, what)
 
 
 async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
-    hits = await _call(ctx.app.search, a.query, a.n, since=_date(a.since, "since"), until=_date(a.until, "until"))
+    hits = await _call(ctx.service.search, a.query, a.n, since=_date(a.since, "since"), until=_date(a.until, "until"))
     if not hits:
         return ToolOutput(f"no stored papers match {a.query!r}")
     lines = [f"{len(hits)} papers matching {a.query!r}, best first:"]
@@ -179,7 +172,7 @@ async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
 
 
 async def get_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
-    p: Paper = await _call(ctx.app.get_paper, a.id)
+    p: Paper = await _call(ctx.service.get_paper, a.id)
     lines = [cite(p), f"authors: {', '.join(p.authors) or 'unknown'}",
              f"published: {p.published or 'unknown'}; categories: {' '.join(p.categories) or '-'}"
              + (f"; ▲{p.upvotes} upvotes" if p.upvotes is not None else ""),
@@ -193,7 +186,7 @@ async def get_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
 
 
 async def similar_papers(ctx: ToolContext, a: SimilarArgs) -> ToolOutput:
-    hits = await _call(ctx.app.similar, a.id, a.n)
+    hits = await _call(ctx.service.similar, a.id, a.n)
     if not hits:
         return ToolOutput(f"no papers similar to {a.id} in the library")
     lines = [f"papers most similar to {a.id}:"]
@@ -202,7 +195,7 @@ async def similar_papers(ctx: ToolContext, a: SimilarArgs) -> ToolOutput:
 
 
 async def get_profile(ctx: ToolContext, a: ProfileArgs) -> ToolOutput:
-    profile = await _call(ctx.app.active_profile, a.profile or ctx.profile)
+    profile = await _call(ctx.service.active_profile, a.profile or ctx.profile)
     lines = [f"profile {profile.name!r}", f"interests: {profile.interests or '-'}",
              f"keywords: {', '.join(profile.keywords) or '-'}",
              f"excluded keywords: {', '.join(profile.excluded_keywords) or '-'}",
@@ -211,7 +204,7 @@ async def get_profile(ctx: ToolContext, a: ProfileArgs) -> ToolOutput:
     cited: list[tuple[str, str]] = []
     for kind, label in (("like", "liked"), ("save", "saved"), ("dislike", "disliked")):
         all_ids = profile.ids(kind)  # type: ignore[arg-type]
-        papers = await _call(ctx.app.store.get_many, all_ids[-10:]) if all_ids else []
+        papers = await _call(ctx.service.store.get_many, all_ids[-10:]) if all_ids else []
         lines.append(f"{label} papers ({len(all_ids)}, latest last):")
         lines += [f"- {cite(p)}" for p in papers]
         cited += [(p.id, p.title) for p in papers]
@@ -219,7 +212,7 @@ async def get_profile(ctx: ToolContext, a: ProfileArgs) -> ToolOutput:
 
 
 async def recommend(ctx: ToolContext, a: RecommendArgs) -> ToolOutput:
-    reading = await _call(ctx.app.recommend, profile=a.profile or ctx.profile, n=a.n, use_llm=False)
+    reading = await _call(ctx.service.recommend, profile=a.profile or ctx.profile, n=a.n, use_llm=False)
     window = f"{reading.since or '…'} to {reading.until or '…'}"
     if not reading.items:
         return ToolOutput(f"nothing to recommend for {window}")
@@ -234,8 +227,8 @@ async def recommend(ctx: ToolContext, a: RecommendArgs) -> ToolOutput:
 
 
 async def summarize_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
-    summaries = await _call(ctx.app.summarize, [a.id])
-    paper = await _call(ctx.app.get_paper, a.id)
+    summaries = await _call(ctx.service.summarize, [a.id])
+    paper = await _call(ctx.service.get_paper, a.id)
     s = summaries[0]
     lines = [cite(paper), f"TL;DR: {s.tldr}"]
     if s.contributions:
@@ -250,7 +243,7 @@ async def summarize_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
 
 
 async def fetch_papers(ctx: ToolContext, a: FetchArgs) -> ToolOutput:
-    report = await ctx.app.afetch(a.source, day=_date(a.date, "date"), query=a.query)
+    report = await ctx.service.afetch(a.source, day=_date(a.date, "date"), query=a.query)
     r = report.result
     stored = f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r else "nothing new"
     lines = [f"fetched {len(report.papers)} papers from {a.source} ({stored})"]
@@ -263,7 +256,7 @@ async def fetch_papers(ctx: ToolContext, a: FetchArgs) -> ToolOutput:
 
 
 async def update_profile(ctx: ToolContext, a: UpdateProfileArgs) -> ToolOutput:
-    profile = await _call(ctx.app.active_profile, a.profile or ctx.profile)
+    profile = await _call(ctx.service.active_profile, a.profile or ctx.profile)
     changes: dict[str, Any] = {}
     if a.add_keywords:
         changes["add_keywords"] = a.add_keywords
@@ -279,7 +272,7 @@ async def update_profile(ctx: ToolContext, a: UpdateProfileArgs) -> ToolOutput:
         changes["interests"] = "; ".join(x for x in (profile.interests, a.add_interests) if x)
     if not changes:
         raise UserError("update_profile needs at least one change")
-    updated = await _call(ctx.app.profile_update, profile.name, **changes)
+    updated = await _call(ctx.service.profile_update, profile.name, **changes)
     return ToolOutput(f"profile {updated.name!r} updated: {_describe(changes)}\n"
                       f"keywords now: {', '.join(updated.keywords) or '-'}\n"
                       f"authors now: {', '.join(updated.authors) or '-'}\n"
@@ -297,16 +290,16 @@ def _describe(changes: dict[str, Any]) -> str:
 
 
 async def give_feedback(ctx: ToolContext, a: FeedbackArgs) -> ToolOutput:
-    paper = await _call(ctx.app.get_paper, a.id)
-    profile = await _call(ctx.app.feedback, [paper.id], a.kind, profile=ctx.profile, undo=a.undo)
+    paper = await _call(ctx.service.get_paper, a.id)
+    profile = await _call(ctx.service.feedback, [paper.id], a.kind, profile=ctx.profile, undo=a.undo)
     verb = f"took back '{a.kind}' for" if a.undo else {"like": "liked", "dislike": "disliked", "save": "saved",
                                                        "dismiss": "dismissed"}[a.kind]
     return ToolOutput(f"{verb} {cite(paper)} (profile {profile.name!r})", [(paper.id, paper.title)])
 
 
 async def compare_papers(ctx: ToolContext, a: CompareArgs) -> ToolOutput:
-    papers: list[Paper] = await _call(ctx.app.get_papers, a.ids)
-    vectors = await _call(ctx.app.store.embeddings, [p.id for p in papers])
+    papers: list[Paper] = await _call(ctx.service.get_papers, a.ids)
+    vectors = await _call(ctx.service.store.embeddings, [p.id for p in papers])
     lines = [f"comparing {len(papers)} papers:"]
     for p in papers:
         abstract = p.abstract if len(p.abstract) <= 700 else p.abstract[:699] + "…"

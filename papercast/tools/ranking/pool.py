@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from papercast.models import Paper
-from papercast.tools.lexical import BM25, normalize_phrase
+from papercast.tools.ranking.lexical import BM25, normalize_phrase
 
 # Neighbours kept per paper: the k the ranker uses plus spares for the read papers it drops.
 NEIGHBOURS_KEPT = 18

@@ -1,6 +1,6 @@
 """LLM re-ranking of the top of a reading list, with a one-line reason per paper.
 
-Only the ranker's top K (``settings.rerank_top_k``) go to the model, in small batches, so the cost
+Only the ranker's top K (``top_k``, the ``rerank_top_k`` setting) go to the model, in small batches, so the cost
 stays a small multiple of the list shown rather than of the whole day. The model gives each paper a
 relevance score 1–10 and a reason; the score is blended with the ranker's (both scaled to [0, 1]
 over the top K) and mapped back into the ranker's score range, so re-ranked papers stay above the
@@ -12,23 +12,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from papercast.errors import one_line
 from papercast.models import Profile, Recommendation
-from papercast.tools.llm import (
-    UNTRUSTED_RULE,
-    BudgetExceeded,
-    LLMClient,
-    LLMUnavailable,
-    escape_data,
-    json_rows,
-    one_line,
-    paper_block,
-    run_sync,
-)
-
-if TYPE_CHECKING:
-    from papercast.service import Papercast
+from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
+from papercast.tools.llm.parsing import json_rows
+from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data, paper_block
 
 PROMPT_VERSION = "rerank-v1"
 BATCH = 15  # papers per request: fewer repeats of the instructions, still an easy list to score
@@ -129,13 +118,12 @@ def blend(items: Sequence[Recommendation], scores: dict[str, tuple[int, str]],
     return out
 
 
-async def arerank(app: Papercast, profile: Profile,
-                  items: list[Recommendation]) -> tuple[list[Recommendation], list[str]]:
+async def arerank(client: LLMClient, profile: Profile, items: list[Recommendation],
+                  top_k: int) -> tuple[list[Recommendation], list[str]]:
     """The list with its top K re-ranked by the model, and notices (empty when all went well)."""
-    k = max(0, int(app.settings.rerank_top_k))
-    if app.settings.offline or not items or k == 0:
+    k = max(0, int(top_k))
+    if not items or k == 0:
         return items, []
-    client = app.llm
     top, rest = items[:k], items[k:]
     batches = [top[i:i + BATCH] for i in range(0, len(top), BATCH)]
     scores: dict[str, tuple[int, str]] = {}
@@ -157,6 +145,7 @@ async def arerank(app: Papercast, profile: Profile,
     return reranked + rest, notes
 
 
-def rerank(app: Papercast, profile: Profile, items: list[Recommendation]) -> tuple[list[Recommendation], list[str]]:
-    """Sync entry used by ``Papercast.recommend``."""
-    return run_sync(arerank(app, profile, items))
+def rerank(client: LLMClient, profile: Profile, items: list[Recommendation],
+           top_k: int) -> tuple[list[Recommendation], list[str]]:
+    """Sync entry used by the service's ``recommend``."""
+    return run_sync(arerank(client, profile, items, top_k))

@@ -23,21 +23,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from papercast.errors import one_line
 from papercast.models import Paper, Summary
-from papercast.tools.llm import (
-    UNTRUSTED_RULE,
-    BudgetExceeded,
-    LLMClient,
-    LLMUnavailable,
-    extract_json,
-    json_rows,
-    one_line,
-    paper_block,
-    run_sync,
-)
+from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
+from papercast.tools.llm.parsing import extract_json, json_rows
+from papercast.tools.llm.prompts import UNTRUSTED_RULE, paper_block
+from papercast.tools.ranking.lexical import STOPWORDS
 
 if TYPE_CHECKING:
-    from papercast.service import Papercast
+    from papercast.store.llm_log import LLMLog
+    from papercast.store.papers import PaperStore
 
 PROMPT_VERSION = "summary-v1"
 OFFLINE_MODEL = "offline"
@@ -177,13 +172,9 @@ _CONTRIB = re.compile(r"\b(we (propose|introduce|present|show|release|develop|fi
 _CONNECTIVE = re.compile(r"^(first|second|third|fourth|finally|moreover|furthermore|additionally|also|however|"
                          r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this end|"
                          r"this|these|it|they|such)\b", re.IGNORECASE)
-_STOP_WORDS = """a an the and or of for to in on with without by from as at is are was were be been being this that
-these those we our us it its their they them which who whom whose what when where how than then there here such
-can could may might will would shall should do does did done not no nor but also into over under between
-across via using use used based new novel paper work approach method methods model models results show shows
-propose proposed present introduce study task tasks data while both more most other each however only very
-large small high low first two three one further well including within among through thus therefore"""
-_STOP = frozenset(_STOP_WORDS.split())
+# Words too general to be a paper's keyword, on top of the stop words every part of papercast shares.
+_GENERIC = frozenset(["across", "among", "between", "data", "done", "first", "further", "here", "high", "including", "large", "low", "model", "models", "nor", "one", "shall", "should", "small", "task", "tasks", "therefore", "three", "thus", "two", "us", "whom"])
+_NOT_KEYWORDS = STOPWORDS | _GENERIC
 
 
 def split_sentences(text: str) -> list[str]:
@@ -200,7 +191,7 @@ def _keywords(paper: Paper, limit: int = 6) -> list[str]:
     for weight, text in ((3, paper.title), (1, paper.abstract)):
         for word in re.findall(r"[A-Za-z][A-Za-z0-9\-]{2,}", text):
             low = word.lower()
-            if low not in _STOP and len(low) > 3:
+            if low not in _NOT_KEYWORDS and len(low) > 3:
                 counts[low] += weight
     return [w for w, _ in counts.most_common(limit)]
 
@@ -249,13 +240,12 @@ def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_
                    prompt_version=OFFLINE_VERSION, created=datetime.now(UTC))
 
 
-def offline_summaries(app: Papercast, papers: Sequence[Paper]) -> dict[str, Summary]:
+def offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog) -> dict[str, Summary]:
     """Extractive summaries (stored ones reused); all new sentences embedded in one batch."""
-    store = app.llm_store
     out: dict[str, Summary] = {}
     todo: list[Paper] = []
     for paper in papers:
-        known = store.get_summary(paper.id, OFFLINE_MODEL, OFFLINE_VERSION)
+        known = log.get_summary(paper.id, OFFLINE_MODEL, OFFLINE_VERSION)
         if known is not None:
             out[paper.id] = known
         else:
@@ -264,9 +254,9 @@ def offline_summaries(app: Papercast, papers: Sequence[Paper]) -> dict[str, Summ
         return out
     split = {p.id: split_sentences(p.abstract) for p in todo}
     flat = [s for p in todo for s in split[p.id]]
-    vectors = app.store.embed_texts(flat) if flat else np.zeros((0, 384), dtype=np.float32)
+    vectors = store.embed_texts(flat) if flat else np.zeros((0, 384), dtype=np.float32)
     try:
-        stored = app.store.embeddings([p.id for p in todo])
+        stored = store.embeddings([p.id for p in todo])
     except Exception:  # a paper not in the store (e.g. built by hand) still gets a summary
         stored = {}
     start = 0
@@ -274,7 +264,7 @@ def offline_summaries(app: Papercast, papers: Sequence[Paper]) -> dict[str, Summ
         count = len(split[paper.id])
         summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id), split[paper.id])
         start += count
-        store.put_summary(summary)
+        log.put_summary(summary)
         out[paper.id] = summary
     return out
 
@@ -298,19 +288,21 @@ async def llm_summary(client: LLMClient, paper: Paper) -> tuple[Summary | None, 
                    created=datetime.now(UTC)), None
 
 
-async def asummarize_papers(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
-    """Summaries in the order of ``papers``; never raises for model trouble (falls back, with notices)."""
-    settings = app.settings
-    if not use_llm or settings.offline:
-        found = offline_summaries(app, papers)
+async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
+                            client: LLMClient | None = None) -> list[Summary]:
+    """Summaries in the order of ``papers``, by ``client``'s model or offline without one.
+
+    Never raises for model trouble: a paper the model fails on gets the offline summary, labelled
+    as a fallback, and the client keeps a notice saying why.
+    """
+    if client is None:
+        found = offline_summaries(papers, store=store, log=log)
         return [found[p.id] for p in papers]
-    client = app.llm
-    store = app.llm_store
     result: dict[str, Summary] = {}
     failed: dict[str, str] = {}
     todo = []
     for paper in papers:
-        known = store.get_summary(paper.id, client.model, PROMPT_VERSION)
+        known = log.get_summary(paper.id, client.model, PROMPT_VERSION)
         if known is not None:
             result[paper.id] = known
         else:
@@ -326,12 +318,12 @@ async def asummarize_papers(app: Papercast, papers: Sequence[Paper], *, use_llm:
             failed[paper.id] = "the model's answer was unusable"
             client.notice(f"summary of {paper.id}: {problem}; used the offline summary")
             return
-        store.put_summary(summary)
+        log.put_summary(summary)
         result[paper.id] = summary
 
     await asyncio.gather(*(one(p) for p in todo))
     if failed:
-        fallback = offline_summaries(app, [p for p in papers if p.id in failed])
+        fallback = offline_summaries([p for p in papers if p.id in failed], store=store, log=log)
         for pid, why in failed.items():
             result[pid] = fallback[pid].model_copy(update={"prompt_version": FALLBACK + why})
     return [result[p.id] for p in papers]
@@ -369,23 +361,22 @@ async def tldr_batch(client: LLMClient, papers: Sequence[Paper]) -> dict[str, Su
         repair_prompt=REPAIR_PROMPT)
 
 
-async def adigest_summaries(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
+async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
+                            client: LLMClient | None = None) -> list[Summary]:
     """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR.
 
     A digest prints one sentence per paper, so asking for whole structured summaries would pay for
     contributions, method and results nobody reads there; ``papercast summarize`` (or the TUI) writes
     those on demand and the digest uses them once they exist.
     """
-    if not use_llm or app.settings.offline:
-        found = offline_summaries(app, papers)
+    if client is None:
+        found = offline_summaries(papers, store=store, log=log)
         return [found[p.id] for p in papers]
-    client = app.llm
-    store = app.llm_store
     result: dict[str, Summary] = {}
     todo: list[Paper] = []
     for paper in papers:
-        known = (store.get_summary(paper.id, client.model, PROMPT_VERSION)
-                 or store.get_summary(paper.id, client.model, TLDR_VERSION))
+        known = (log.get_summary(paper.id, client.model, PROMPT_VERSION)
+                 or log.get_summary(paper.id, client.model, TLDR_VERSION))
         if known is not None:
             result[paper.id] = known
         else:
@@ -411,21 +402,23 @@ async def adigest_summaries(app: Papercast, papers: Sequence[Paper], *, use_llm:
                 continue
             summary = Summary(paper_id=paper.id, **draft.model_dump(), model=client.model,
                               prompt_version=TLDR_VERSION, created=datetime.now(UTC))
-            store.put_summary(summary)
+            log.put_summary(summary)
             result[paper.id] = summary
 
     await asyncio.gather(*(one(todo[i:i + TLDR_BATCH]) for i in range(0, len(todo), TLDR_BATCH)))
     if failed:
-        fallback = offline_summaries(app, [p for p in papers if p.id in failed])
+        fallback = offline_summaries([p for p in papers if p.id in failed], store=store, log=log)
         for pid, why in failed.items():
             result[pid] = fallback[pid].model_copy(update={"prompt_version": FALLBACK + why})
     return [result[p.id] for p in papers]
 
 
-def digest_summaries(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
-    return run_sync(adigest_summaries(app, papers, use_llm=use_llm))
+def digest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
+                     client: LLMClient | None = None) -> list[Summary]:
+    return run_sync(adigest_summaries(papers, store=store, log=log, client=client))
 
 
-def summarize_papers(app: Papercast, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
+def summarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
+                     client: LLMClient | None = None) -> list[Summary]:
     """Sync entry for the service (also safe inside a running event loop)."""
-    return run_sync(asummarize_papers(app, papers, use_llm=use_llm))
+    return run_sync(asummarize_papers(papers, store=store, log=log, client=client))

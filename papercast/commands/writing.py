@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from papercast.cli import EXIT_OK, emit_json, make_service, make_service_with_papers, warn
+from papercast.commands._output import EXIT_OK, emit_json, make_service, make_service_with_papers, warn
 
 
 def register(sub: Any) -> None:
@@ -37,22 +37,21 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_usage)
 
 
-def _print_notices(app: Any) -> None:
-    for notice in app.llm_notices():
+def _print_notices(service: Any) -> None:
+    for notice in service.llm_notices():
         warn(notice)
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from papercast.store.summaries import summary_to_json
-    from papercast.tools.summarize import summary_label
+    from papercast.tools.writing.summarize import summary_label
 
-    app = make_service_with_papers(args)
-    summaries = app.summarize(args.ids, use_llm=not args.no_llm)
-    _print_notices(app)
+    service = make_service_with_papers(args)
+    summaries = service.summarize(args.ids, use_llm=not args.no_llm)
+    _print_notices(service)
     if args.json:
-        emit_json([summary_to_json(s) | {"label": summary_label(s)} for s in summaries])
+        emit_json([s.to_json(summary_label(s)) for s in summaries])
         return EXIT_OK
-    papers = {p.id: p for p in app.get_papers([s.paper_id for s in summaries])}
+    papers = {p.id: p for p in service.get_papers([s.paper_id for s in summaries])}
     for i, summary in enumerate(summaries):
         if i:
             print()
@@ -70,7 +69,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
                 print(f"{label}: {text}")
         if summary.keywords:
             print(f"Keywords: {', '.join(summary.keywords)}")
-    usage = app.llm_usage()
+    usage = service.llm_usage()
     if usage.calls or usage.cached_calls:
         warn(usage.summary_line())
     return EXIT_OK
@@ -79,7 +78,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 def cmd_digest(args: argparse.Namespace) -> int:
     from papercast.errors import UserError
     from papercast.service import parse_date
-    from papercast.tools.digest import render_html, render_json, render_markdown
+    from papercast.tools.writing.render import render_html, render_json, render_markdown
 
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until")
@@ -88,8 +87,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.parent and not out.parent.exists():
         raise UserError(f"no such directory for --out: {out.parent}")
-    app = make_service_with_papers(args)
-    digest = app.digest(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
+    service = make_service_with_papers(args)
+    digest = service.digest(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
     if digest.note:
         warn(digest.note)
     for notice in digest.notices:
@@ -107,8 +106,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_usage(args: argparse.Namespace) -> int:
-    app = make_service(args)
-    runs = app.usage_runs(max(1, args.n))
+    service = make_service(args)
+    runs = service.usage_runs(max(1, args.n))
     if args.json:
         emit_json([r.to_json() for r in runs])
         return EXIT_OK

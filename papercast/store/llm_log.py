@@ -13,14 +13,12 @@ model's answers and counts.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from papercast.models import Summary
+from papercast.models import RunUsage, Summary
 from papercast.store.db import connect, ensure_schema
 
 SCHEMA = """
@@ -78,34 +76,7 @@ class CachedAnswer:
     cost_usd: float | None
 
 
-@dataclass
-class RunUsage:
-    """What one run (one command / process) spent. ``cost_usd`` is None when no call had a price."""
-
-    run_id: str
-    started: str
-    command: str
-    model: str
-    calls: int = 0
-    cached_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | None = None
-    unpriced_calls: int = 0  # calls whose model has no known price
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def to_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "started": self.started, "command": self.command, "model": self.model,
-                "calls": self.calls, "cached_calls": self.cached_calls, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "total_tokens": self.total_tokens,
-                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
-                "cost_known": self.unpriced_calls == 0}
-
-
-class LLMStore:
+class LLMLog:
     """Summaries, cached answers and usage rows in ``papercast.db``."""
 
     def __init__(self, path: Path) -> None:
@@ -189,8 +160,3 @@ class LLMStore:
     def _usage(r: sqlite3.Row) -> RunUsage:
         return RunUsage(r["run_id"], r["started"], r["command"], r["model"], r["calls"] or 0,
                         r["cached_calls"] or 0, r["pt"] or 0, r["ct"] or 0, r["cost"], r["unpriced"] or 0)
-
-
-def summary_to_json(summary: Summary) -> dict[str, Any]:
-    """The JSON shape of a summary on the command line."""
-    return json.loads(summary.model_dump_json())

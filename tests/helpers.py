@@ -1,12 +1,15 @@
-"""Shared helpers for the source tests: fixture paths, a replaying transport and a fake clock.
+"""Helpers the test modules share: fixture paths, a counting embedder, the sample home, the source
+tests' replaying transport and fake clock, and the papers the agent tests talk about.
 
-Only the HTTP transport is replaced (``httpx.MockTransport``); everything of ours runs for real.
-The fake clock advances when our code "sleeps", so backoff and pacing are asserted without waiting.
+Everything the suite reads is in this repository (``tests/fixtures``, the bundled sample), so a
+clone of the repository alone runs it.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +18,30 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from papercast.tools.http import RetryPolicy
+from papercast.tools.sources.http import RetryPolicy
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "fixtures"
-CORPUS = FIXTURES.parent / "papers.jsonl.gz"
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+CORPUS_SLICE = FIXTURES / "corpus_slice.jsonl.gz"  # 40 real papers of the shared corpus (rows 9000-9039)
+SHARED_CORPUS = REPO.parent / "shared" / "data" / "papers.jsonl.gz"  # only where ../shared exists
+
+# LLM tests: litellm's real HTTP path against the scripted loopback server, with quick retries.
+FAST_LLM: dict[str, Any] = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
+
+PAPER = "2608.19758"  # "FlashPrefill V2: Block-Sparse Prefill Attention ..." in the bundled sample
+OTHER = "2608.14277"
+
+
+def embedding_client(settings: Any) -> Callable[[], Any]:
+    """The factory of the embedding model's client that the service hands its store (for stores and
+    embedders a test opens without a service)."""
+    def make() -> Any:
+        from papercast.store.llm_log import LLMLog
+        from papercast.tools.llm.client import LLMClient
+
+        return LLMClient.for_embeddings(settings, LLMLog(settings.db_path))
+
+    return make
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -27,6 +50,36 @@ def fixture_bytes(name: str) -> bytes:
 
 def fixture_json(name: str) -> Any:
     return json.loads(fixture_bytes(name))
+
+
+class CountingEmbed:
+    """The real bundled embedder, counting the texts it is asked to embed (``PaperStore(embed=...)``)."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, texts):
+        from papercast.store.embeddings import get_embedder
+
+        self.texts.extend(texts)
+        return get_embedder().embed(list(texts))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def copy_sample(template: Path, settings: Any) -> Any:
+    """The service for ``settings`` on a copy of the sample home (loaded the usual way on a server)."""
+    from papercast.service import Papercast
+
+    if settings.chroma_url is None and not settings.home.exists():
+        shutil.copytree(template, settings.home)
+    service = Papercast(settings)
+    service.ensure_sample()  # a no-op on a copy
+    return service
 
 
 @dataclass

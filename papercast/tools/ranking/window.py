@@ -1,4 +1,6 @@
-"""The papers of a date window, loaded lean and cached per process, for ranking.
+"""The date window a list is ranked over, and its papers, loaded lean and cached per process.
+
+``resolve_window`` says which window to rank when none (or an empty one) is given.
 
 Reading a window from Chroma is the main cost of a recommendation (its metadata and vectors;
 the where on ``published`` keeps it to the window). Two things keep it small: papers are built
@@ -15,15 +17,17 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from papercast.errors import UserError
 from papercast.models import Paper
-from papercast.tools.pool import Pool
+from papercast.tools.ranking.pool import Pool
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
 
+DEFAULT_DAYS = 7  # the window ranked when none is given: the week ending at the newest paper
 MAX_CACHED = 4
 # A new paper changes the store size and so the key; a refreshed one (new upvotes) keeps it, so
 # entries also expire: a long-running TUI sees metadata refreshes within two minutes.
@@ -83,6 +87,40 @@ def load_window(store: PaperStore, since: date | None, until: date | None, count
     return window
 
 
-def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
+def resolve_window(store: PaperStore, since: date | None, until: date | None, today: date | None = None,
+                   count: int | None = None) -> tuple[date | None, date | None, str | None]:
+    """The window to rank and a note when it is not the one asked for.
+
+    No dates: the 7 days ending at the newest paper in the store (a store fetched yesterday
+    still has a list today). Dates given but no papers in them: the latest window of the same
+    length that has papers, ending on or before ``until`` if possible, said in the note.
+    """
+    if since and until and since > until:
+        raise UserError(f"--since {since} is after --until {until}")
+    if since is None and until is None:
+        latest = store.newest_date(count=count)
+        if latest is None:
+            return None, None, None
+        start = latest - timedelta(days=DEFAULT_DAYS - 1)
+        note = None
+        today = today or date.today()
+        if latest < today - timedelta(days=1):
+            note = f"newest papers in the store are from {latest}; showing {start} .. {latest}"
+        return start, latest, note
+    if until is None:
+        until = store.newest_date(count=count)
+        if until is None:
+            return since, None, None
+        until = max(until, since) if since else until
+    if since is None:
+        since = until - timedelta(days=DEFAULT_DAYS - 1)
+    if store.has_papers(since, until):
+        return since, until, None
+    span = (until - since).days
+    latest = store.newest_date(until, count=count) or store.newest_date(count=count)
+    if latest is None:
+        return since, until, None
+    new_since = latest - timedelta(days=span)
+    asked = str(since) if since == until else f"{since} .. {until}"
+    shown = str(latest) if span == 0 else f"{new_since} .. {latest}"
+    return new_since, latest, f"no papers for {asked}; showing the latest with papers: {shown}"

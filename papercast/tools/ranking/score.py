@@ -28,32 +28,23 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from papercast.errors import UserError
-from papercast.models import Paper, Profile, Recommendation
-from papercast.tools.lexical import normalize_phrase, surface_forms, tokens
-from papercast.tools.pool import Pool, unit
+from papercast.models import Paper, Profile, ReadingList, Recommendation
+from papercast.tools.ranking.classifier import feedback_direction
+from papercast.tools.ranking.lexical import normalize_phrase, tokens
+from papercast.tools.ranking.pool import Pool, unit
+from papercast.tools.ranking.reasons import reasons_for
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
 
-DEFAULT_DAYS = 7
 # Plain-cosine thresholds (MiniLM) above which a reason says "matches" / "similar": below them a
 # paper can still rank (it is the best the window has) but the reasons do not overstate it.
-MATCH_COSINE = 0.35
-LIKE_COSINE = 0.5
-
-
-@dataclass
-class RankResult:
-    items: list[Recommendation]
-    since: date | None
-    until: date | None
-    note: str | None = None
 
 
 @dataclass
@@ -82,101 +73,6 @@ class Weights:
 
 
 WEIGHTS = Weights()
-
-
-# -- windows -------------------------------------------------------------------------------------
-def resolve_window(store: PaperStore, since: date | None, until: date | None, today: date | None = None,
-                   count: int | None = None) -> tuple[date | None, date | None, str | None]:
-    """The window to rank and a note when it is not the one asked for.
-
-    No dates: the 7 days ending at the newest paper in the store (a store fetched yesterday
-    still has a list today). Dates given but no papers in them: the latest window of the same
-    length that has papers, ending on or before ``until`` if possible, said in the note.
-    """
-    if since and until and since > until:
-        raise UserError(f"--since {since} is after --until {until}")
-    if since is None and until is None:
-        latest = latest_date(store, count=count)
-        if latest is None:
-            return None, None, None
-        start = latest - timedelta(days=DEFAULT_DAYS - 1)
-        note = None
-        today = today or date.today()
-        if latest < today - timedelta(days=1):
-            note = f"newest papers in the store are from {latest}; showing {start} .. {latest}"
-        return start, latest, note
-    if until is None:
-        until = latest_date(store, count=count)
-        if until is None:
-            return since, None, None
-        until = max(until, since) if since else until
-    if since is None:
-        since = until - timedelta(days=DEFAULT_DAYS - 1)
-    if _has_papers(store, since, until):
-        return since, until, None
-    span = (until - since).days
-    latest = latest_date(store, before=until, count=count) or latest_date(store, count=count)
-    if latest is None:
-        return since, until, None
-    new_since = latest - timedelta(days=span)
-    asked = str(since) if since == until else f"{since} .. {until}"
-    shown = str(latest) if span == 0 else f"{new_since} .. {latest}"
-    return new_since, latest, f"no papers for {asked}; showing the latest with papers: {shown}"
-
-
-def _has_papers(store: PaperStore, since: date | None, until: date | None) -> bool:
-    from papercast.store.papers import _window_where
-
-    got = store.collection.get(where=_window_where(since, until), limit=1, include=[])
-    return bool(got["ids"])
-
-
-_LATEST: dict[tuple[object, ...], date | None] = {}
-
-
-def latest_date(store: PaperStore, before: date | None = None, count: int | None = None) -> date | None:
-    """The newest publication date (on or before ``before``), without reading the whole store.
-
-    Existence probes (ids only, one row) over growing spans back from ``before`` (or today)
-    bracket the date, then a binary search pins the day: about ten probes whatever the store size
-    (~1 s at 50k papers), so the answer is remembered by store size, in the process and in the
-    home (a CLI run is a new process).
-    """
-    from papercast.store import memo
-
-    anchor = before or date.today()
-    count = count if count is not None else store.count()
-    key = (store.cache_key, count, anchor)
-    if key in _LATEST:
-        return _LATEST[key]
-    fact = f"latest_date|{store.cache_key}|{count}|{anchor}"
-    remembered = memo.store_fact(store.settings.db_path, fact)
-    if remembered is not None:
-        _LATEST[key] = None if remembered == "none" else date.fromisoformat(remembered)
-        return _LATEST[key]
-    if before is None and _has_papers(store, anchor + timedelta(days=1), None):
-        found = store.latest_date(None)  # papers dated after today: rare, read them all
-    else:
-        found = None
-        span = 7
-        while span <= 4096 and not _has_papers(store, anchor - timedelta(days=span), anchor):
-            span *= 2
-        if span <= 4096:
-            lo, hi = anchor - timedelta(days=span), anchor  # the latest day is in [lo, hi]
-            while lo < hi:
-                mid = lo + timedelta(days=(hi - lo).days // 2 + 1)
-                if _has_papers(store, mid, anchor):
-                    lo = mid
-                else:
-                    hi = mid - timedelta(days=1)
-            found = lo
-        elif _has_papers(store, None, anchor):
-            found = store.latest_date(anchor)  # older than ~11 years: read them all
-    if len(_LATEST) > 64:
-        _LATEST.clear()
-    _LATEST[key] = found
-    memo.remember_store_fact(store.settings.db_path, fact, found.isoformat() if found else "none")
-    return found
 
 
 # -- embeddings of profile texts -----------------------------------------------------------------
@@ -245,48 +141,13 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, steps: int = 3) -> np.ndarray:
-    """L2-regularized weighted logistic regression by Newton steps (d <= 400, so exact solves are
-    cheap). Returns weights with the bias last."""
-    xb = np.hstack([x, np.ones((len(x), 1), dtype=x.dtype)]).astype(np.float64)
-    beta = np.zeros(xb.shape[1])
-    reg = np.full(xb.shape[1], l2)
-    reg[-1] = 1e-6
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-xb @ beta))
-        grad = xb.T @ (w * (p - y)) + reg * beta
-        hess = (xb * (w * p * (1 - p))[:, None]).T @ xb + np.diag(reg)
-        beta -= _cg(hess, grad)
-    return beta
-
-
-def _cg(a: np.ndarray, b: np.ndarray, iters: int = 60, tol: float = 1e-8) -> np.ndarray:
-    """Conjugate gradients for a small SPD system. Matrix-vector products only: LAPACK's threaded
-    solve stalls for ~0.1 s per call on a busy two-core machine, which this avoids."""
-    x = np.zeros_like(b)
-    r = b.copy()
-    p = r.copy()
-    rr = float(r @ r)
-    for _ in range(iters):
-        if rr < tol:
-            break
-        ap = a @ p
-        alpha = rr / float(p @ ap)
-        x += alpha * p
-        r -= alpha * ap
-        new = float(r @ r)
-        p = r + (new / rr) * p
-        rr = new
-    return x
-
-
 # -- ranking ---------------------------------------------------------------------------------------
 def recommend(store: PaperStore, profile: Profile, *, since: date | None, until: date | None,
-              n: int, weights: Weights | None = None) -> RankResult:
+              n: int, weights: Weights | None = None) -> ReadingList:
     """The top ``n`` papers of the window for ``profile``, best first, each with reasons."""
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
-    from papercast.tools.window import load_window
+    from papercast.tools.ranking.window import load_window, resolve_window
 
     window = None
     note = None
@@ -301,7 +162,7 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
         item.paper = window.paper(item.paper.id)
     if not items and window.papers:
         note = (note + "; " if note else "") + "every paper in this window is read, dismissed or excluded"
-    return RankResult(items=items, since=since, until=until, note=note)
+    return ReadingList(items=items, since=since, until=until, note=note)
 
 
 @dataclass
@@ -387,16 +248,8 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     beta = np.zeros((0, dims), np.float32)
     if len(pos_ids) >= 5:
         rng = np.random.default_rng(0)
-        bg = rng.choice(len(keep), size=min(len(keep), 400), replace=False)
-        x_parts = [pv, sig.cen(bg)]
-        y_parts = [np.ones(len(pv)), np.zeros(len(bg))]
-        w_parts = [np.full(len(pv), len(bg) / len(pv)), np.ones(len(bg))]
-        if neg_ids:
-            x_parts.append(nv)
-            y_parts.append(np.zeros(len(nv)))
-            w_parts.append(np.full(len(nv), 0.5 * len(bg) / len(nv)))
-        fitted = fit_logistic(np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts), l2=2.0)
-        beta = fitted[None, :-1].astype(np.float32)
+        background = sig.cen(rng.choice(len(keep), size=min(len(keep), 400), replace=False))
+        beta = feedback_direction(pv, background, nv)[None]
     liked_mean = unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
     blocks = {"queries": unit(q_raw - mean), "queries_plain": unit(q_raw), "liked": pv,
               "liked_plain": unit(p_raw), "liked_mean": liked_mean, "disliked": nv, "classifier": beta}
@@ -533,15 +386,6 @@ def _neighbour_smooth(total: np.ndarray, sig: Signals, w: Weights) -> np.ndarray
     return out.astype(np.float32)
 
 
-def rank_papers(store: PaperStore, profile: Profile, papers: list[Paper], matrix: np.ndarray | None,
-                *, n: int, weights: Weights | None = None, reference: date | None = None) -> list[Recommendation]:
-    """Rank given papers (with their embeddings) for a profile. Separate from the window logic
-    so benchmarks and tests can rank any candidate set through the same code."""
-    if not papers or matrix is None:
-        return []
-    return rank_pool(store, profile, Pool(papers, matrix), n=n, weights=weights, reference=reference)
-
-
 def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weights: Weights | None = None,
               reference: date | None = None) -> list[Recommendation]:
     """Rank a pool's papers for a profile (a cached window's pool keeps its derived data)."""
@@ -557,7 +401,7 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
         found = pool.index.matched_terms_many(sig.keep[order].tolist(), sig.q_terms)
         sig.matched = dict(zip(order, found, strict=True))
     zs = {k: _z(x) for k, x in sig.values.items()}
-    return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=_reasons(i, sig, profile, zs))
+    return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=reasons_for(i, sig, profile, zs))
             for i in order]
 
 
@@ -579,53 +423,3 @@ def _mmr(score: np.ndarray, sig: Signals, n: int, diversity: float) -> list[int]
         chosen.append(int(pool[best]))
         max_sim = np.maximum(max_sim, vectors @ vectors[best])
     return chosen
-
-
-def _reasons(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray]) -> list[str]:
-    """Short strings naming the signals that put paper ``i`` on the list, strongest first."""
-    paper = sig.papers[i]
-    out: list[tuple[float, str]] = []
-    z = {k: float(x[i]) for k, x in zs.items()}
-    if i in sig.by_author:
-        out.append((10.0, f"by an author you follow: {sig.by_author[i]}"))
-    for kw in sig.kw_hits.get(i, [])[:2]:
-        out.append((5.0, f"mentions your keyword: '{kw}'"))
-    if sig.queries and sig.raw_sims is not None:
-        candidates = sig.phrases or [profile.interests]
-        cand_idx = [sig.queries.index(c) for c in candidates if c in sig.queries] or [0]
-        best = max(cand_idx, key=lambda j: sig.raw_sims[j, i])
-        if sig.raw_sims[best, i] >= MATCH_COSINE:
-            out.append((2.0 + float(sig.raw_sims[best, i]), f"matches your interest: '{sig.queries[best]}'"))
-    if sig.like_raw is not None:
-        j = int(np.argmax(sig.like_raw[:, i]))
-        if sig.like_raw[j, i] >= LIKE_COSINE and sig.pos_ids[j] in sig.liked_titles:
-            out.append((2.5 + float(sig.like_raw[j, i]),
-                        f"similar to a paper you liked: {sig.liked_titles[sig.pos_ids[j]]}"))
-    if z.get("classifier", 0) > 1.5:
-        out.append((z["classifier"] - 0.5, f"fits the pattern of your {sig.n_liked} liked/saved papers"))
-    if "lexical" in z:
-        forms = surface_forms(profile.interests)
-        found = [forms.get(t, t) for t in sig.matched.get(i, [])]
-        # "long-context" makes "long" and "context" redundant.
-        parts = {p for t in found if "-" in t for p in t.split("-")}
-        terms = [t for t in found if t not in parts][:3]
-        if terms and z["lexical"] > 0.5 and i not in sig.kw_hits:
-            out.append((z["lexical"] - 0.3, f"uses your terms: {', '.join(terms)}"))
-    if i in sig.in_cat:
-        out.append((1.0, f"in your category: {sig.in_cat[i]}"))
-    if (paper.upvotes or 0) >= 20:
-        out.append((0.8, f"trending on HF: {paper.upvotes} upvotes"))
-    if not out:
-        if z.get("prf", 0) > 1.5:
-            out.append((0.0, "in the same area as your top matches"))
-        elif z.get("neighbours", 0) > 1.5:
-            out.append((0.0, "its nearest papers in this window match your profile"))
-        elif sig.queries and sig.raw_sims is not None:
-            j = int(np.argmax(sig.raw_sims[:, i]))
-            out.append((0.0, f"a loose match: among this window's closest to '{sig.queries[j]}'"))
-        elif paper.upvotes:
-            out.append((0.0, f"popular on HF: {paper.upvotes} upvotes"))
-        else:
-            out.append((0.0, "recent paper in this window (your profile has no interests or likes yet)"))
-    out.sort(key=lambda r: -r[0])
-    return [text for _, text in out[:4]]

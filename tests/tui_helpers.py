@@ -32,9 +32,9 @@ def make_tui(service: Any, **options: Any) -> Any:
 
 
 @pytest.fixture
-def tui(app: Any) -> Any:
-    """The TUI over the service with the sample loaded (``app`` is the conftest service fixture)."""
-    return make_tui(app)
+def tui(service: Any) -> Any:
+    """The TUI over the service with the sample loaded (``service`` is the conftest service fixture)."""
+    return make_tui(service)
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
