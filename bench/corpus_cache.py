@@ -3,13 +3,15 @@
 Embedding 16k abstracts takes ~18 minutes on two cores; the benchmarks measure ranking and
 store costs, so they load these vectors through the store's real ``upsert(..., embeddings=)``
 path instead of paying the model again on every run. ``bench/ingest.py`` measures the model.
-Run directly to build the cache: .venv/bin/python bench/corpus_cache.py
+Run directly to build the cache: .venv/bin/python bench/corpus_cache.py (BENCH_CORPUS=FILE for another
+copy of papers.jsonl.gz than ../shared/data/).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "data" / "papers.jsonl.gz"
+# The shared corpus next to this checkout, or wherever BENCH_CORPUS points (the benchmarks only: the tests
+# never read it).
+CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "data" / "papers.jsonl.gz")
 CACHE = ROOT / "bench" / ".cache" / "corpus_embeddings.npz"
 
 

@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from papercast.commands._output import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, Argume
 from papercast.errors import RuntimeFailure, UserError, one_line, redact
 
 log = logging.getLogger("papercast.cli")
+
 
 def build_parser() -> ArgumentParser:
     from papercast.commands import COMMAND_MODULES
@@ -40,39 +42,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", run_tui)
-    log_file = _start_logging(args)
+    log_file = _start_logging(args, argv)
+    started = time.perf_counter()
+    try:
+        code = _run(handler, args, log_file)
+    except BaseException as exc:  # SystemExit from a command, a second Ctrl-C: on its way out
+        log.info("ended by %s after %.1f s", type(exc).__name__, time.perf_counter() - started)
+        raise
+    else:
+        log.info("exit %d after %.1f s", code, time.perf_counter() - started)
+    finally:
+        _stop_logging()
+    return code
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace,
+         log_file: Path | None) -> int:
+    """The command, with every failure turned into one line on stderr and the whole story in the log.
+
+    ``--debug`` shows the traceback through the log handler on stderr rather than by re-raising:
+    the log's copy is redacted, the interpreter's would print keys and URL credentials as they are.
+    """
     try:
         return handler(args) or EXIT_OK
     except UserError as exc:
         log.info("bad input: %s", exc, exc_info=args.debug)
-        if args.debug:
-            raise
         warn(f"error: {exc}")
         return EXIT_USAGE
     except (RuntimeFailure, OSError) as exc:
         log.warning("failed: %s: %s", type(exc).__name__, exc, exc_info=True)
-        if args.debug:
-            raise
-        warn(f"error: {_os_error_text(exc) if isinstance(exc, OSError) else exc}")
+        warn(f"error: {redact(_os_error_text(exc) if isinstance(exc, OSError) else exc)}")
         return EXIT_RUNTIME
     except KeyboardInterrupt:
         log.info("interrupted")
         warn("interrupted")
         return 130
     except Exception as exc:  # a bug in papercast: one line for the user, the whole story in the log
-        log.exception("internal error")
-        if args.debug:
-            raise
+        log.exception("internal error: %s: %s", type(exc).__name__, exc)
         where = f"; details in {log_file}" if log_file else "; run with --debug for details"
         warn(f"internal error: {type(exc).__name__}: {redact(one_line(exc, 200))}{where}")
         return EXIT_RUNTIME
 
 
-def _start_logging(args: argparse.Namespace) -> Path | None:
-    """The log file of this run (None when the home cannot hold one); stderr too with -v/--debug."""
+def _start_logging(args: argparse.Namespace, argv: Sequence[str]) -> Path | None:
+    """The log file of this run (None when the home cannot hold one); stderr too with -v/--debug.
+
+    The first line names the command (its arguments only at DEBUG: a chat message is the user's
+    own text, not something to keep in a file by default).
+    """
     from papercast import logs
     from papercast.config import resolve_home
 
@@ -80,9 +101,18 @@ def _start_logging(args: argparse.Namespace) -> Path | None:
         home = resolve_home(args.home)
     except UserError:
         home = None  # the command itself reports the bad --home
-    path = logs.configure(home, verbose=bool(getattr(args, "verbose", False)), debug=args.debug)
-    log.debug("papercast %s: %s", __version__, " ".join(sys.argv[1:]))
+    path = logs.configure(home, verbose=bool(getattr(args, "verbose", False)), debug=bool(args.debug))
+    log.info("papercast %s: %s (home %s)", __version__, getattr(args, "command", None) or "tui", home)
+    log.debug("arguments: %s", " ".join(argv))
     return path
+
+
+def _stop_logging() -> None:
+    """Close this run's handlers (the file is complete on disk, and a later ``main`` in the same
+    process — the tests — starts clean)."""
+    from papercast import logs
+
+    logs.reset()
 
 
 def _os_error_text(exc: OSError) -> str:

@@ -96,10 +96,11 @@ async def test_the_next_start_shows_the_last_list_at_once(service):
 
 
 def test_the_status_bar_names_a_remote_embedding_model(settings):
-    from types import SimpleNamespace
+    """The status bar's mode is the settings' own label, without the hint on leaving offline mode."""
+    from papercast.service import Papercast
+    from papercast.tui.app import create_app
 
-    from papercast.tui.app import _mode_text
-
-    assert _mode_text(SimpleNamespace(settings=settings)) == "offline mode (no LLM)"
+    assert create_app(Papercast(settings)).status.mode == "offline mode (no LLM)"
     remote = settings.with_overrides(embedding="openai/text-embedding-3-small", model="openai/gpt-4o-mini")
-    assert _mode_text(SimpleNamespace(settings=remote)) == "LLM: openai/gpt-4o-mini · embeddings: openai/text-embedding-3-small"
+    assert create_app(Papercast(remote)).status.mode == (
+        "LLM: openai/gpt-4o-mini · embeddings: openai/text-embedding-3-small")

@@ -48,6 +48,14 @@ class DailyRun:
     say: Callable[[str], None] = field(default=lambda _line: None)  # progress lines for -v
 
 
+def _failed(step: str, exc: BaseException, then: str = "") -> None:
+    """One WARNING line per failed step of the run, with the real cause (class and message)."""
+    text = " ".join(str(exc).split())
+    log.warning("daily %s failed: %s%s%s", step, type(exc).__name__, f": {text}" if text else "",
+                f"; {then}" if then else "")
+    log.debug("daily %s failed", step, exc_info=exc)
+
+
 def looks_offline(exc: BaseException) -> bool:
     """A failure to reach the host at all (DNS, refused, unreachable), not an answer like HTTP 500."""
     import httpx
@@ -88,6 +96,7 @@ async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
             errors.append(error)
             failures.append(exc)
             fetched[source] = 0
+            _failed(f"fetch from {source}", exc, "the other sources go on")
             run.say(f"fetch {error}")
             continue
         papers.extend(result.papers)
@@ -97,6 +106,8 @@ async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
         run.say(f"fetch {source}: {len(result.papers)} papers")
     offline = bool(run.sources) and len(failures) == len(run.sources) and all(map(looks_offline, failures))
     if offline:
+        log.warning("daily fetch: no network (every source unreachable); "
+                    "the digest uses the papers already stored")
         notes.append("no network: the digest is built from the papers already stored")
     return {"papers": papers, "fetched": fetched, "offline_network": offline, "errors": errors, "notes": notes}
 
@@ -109,6 +120,7 @@ async def store(state: DailyState, run: DailyRun) -> dict[str, Any]:
     try:
         result = await asyncio.to_thread(run.service.store.upsert, papers)
     except Exception as exc:
+        _failed("store", exc, f"{len(papers)} fetched papers not stored")
         return {"stored": {}, "errors": [f"store: {' '.join(str(exc).split())}"]}
     stored = {"added": result.added, "updated": result.updated + result.reembedded, "unchanged": result.unchanged}
     run.say(f"store: {stored['added']} new, {stored['updated']} updated, {stored['unchanged']} unchanged")
@@ -123,10 +135,13 @@ async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
         reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=llm_on)
     except RuntimeFailure as exc:
         if not llm_on:
+            _failed("rank", exc, "no reading list")
             return {"reading": None, "errors": [f"rank: {exc}"]}
+        _failed("rank", exc, "ranking again without the model")
         try:  # the chat model failed: rank without it (a failing embedding model fails this too)
             reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=False)
         except RuntimeFailure as again:
+            _failed("rank (offline)", again, "no reading list")
             return {"reading": None, "errors": [f"rank: {again}"]}
         return _ranked(reading, run, errors=[f"rank: the model failed ({exc}); used the offline ranking"])
     return _ranked(reading, run)
@@ -149,6 +164,7 @@ async def summarize(state: DailyState, run: DailyRun) -> dict[str, Any]:
     try:
         summaries = await asyncio.to_thread(service.digest_summaries, papers, use_llm=llm_on)
     except RuntimeFailure as exc:
+        _failed("summarize", exc, "using extractive summaries")
         summaries = await asyncio.to_thread(service.digest_summaries, papers, use_llm=False)
         run.say(f"summarize: the model failed ({exc}); extractive summaries")
         return {"summaries": {s.paper_id: s for s in summaries},
@@ -169,6 +185,8 @@ async def digest(state: DailyState, run: DailyRun) -> dict[str, Any]:
     errors: list[str] = []
     unreachable = getattr(service.llm, "unreachable", None) if "llm" in service.__dict__ else None
     if unreachable:
+        log.warning("daily digest: the model was unreachable in this run (%s); "
+                    "parts of the digest are offline results", unreachable)
         errors.append(f"llm: {unreachable}; used offline results")
     profile = await asyncio.to_thread(service.active_profile, run.profile)
     client = service.llm_client(run.use_llm)
@@ -213,12 +231,15 @@ async def run_daily(service: Papercast, *, profile: str | None = None, out: str 
                          errors=list(dict.fromkeys(state.get("errors") or [])),
                          notes=list(dict.fromkeys(state.get("notes") or [])))
     if not report.ok:
+        log.warning("daily: no papers to recommend for %s; no digest written or sent (%d errors)",
+                    target.name, len(report.errors))
         return report
     if out is not None:
         try:
             _write_atomic(Path(out), report.markdown)
             report.out = str(out)
         except OSError as exc:
+            _failed(f"write of {out}", exc)
             report.errors.append(f"cannot write {out}: {exc.strerror or exc}")
     if email is not None:
         from papercast.tools.writing.deliver import send_email
@@ -230,6 +251,7 @@ async def run_daily(service: Papercast, *, profile: str | None = None, out: str 
                                     html=report.html, tls_context=tls_context)
             report.emailed = email
         except RuntimeFailure as exc:
+            _failed("email", exc)
             report.errors.append(f"email: {exc}")
     return report
 

@@ -21,6 +21,7 @@ Each node records its failures in ``errors`` and lets the pipeline go on (see ``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,8 @@ from papercast.agent.state import ChatState, DailyState, TurnContext
 from papercast.agent.tool_node import run_tool_calls
 from papercast.agent.toolbox import tool_schemas
 from papercast.errors import RuntimeFailure
+
+log = logging.getLogger(__name__)
 
 
 def recursion_limit(max_steps: int) -> int:
@@ -95,6 +98,8 @@ def build_chat_graph(service: Any, *, model: ModelConfig | None) -> StateGraph:
                                    on_token=lambda text: write({"kind": "token", "text": text}))
         except RuntimeFailure as exc:
             # Keep the turn alive: the offline planner answers from the library instead.
+            log.warning("chat: the model failed at step %d (%s: %s); the offline planner answers instead",
+                        steps + 1, type(exc).__name__, exc)
             return {"fallback": str(exc), "steps": steps, "messages": []}
         message = AIMessage(
             content=reply.content, tool_calls=reply.tool_calls, invalid_tool_calls=reply.invalid_tool_calls,

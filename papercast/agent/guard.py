@@ -15,12 +15,16 @@ more turn in the rare honest case and blocks the injected one.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from papercast.models import InvalidPaperId, normalize_arxiv_id
 from papercast.tools.ranking.lexical import STOPWORDS
+
+log = logging.getLogger(__name__)
 
 STATE_CHANGING = frozenset({"update_profile", "give_feedback", "fetch_papers"})
 
@@ -98,9 +102,21 @@ def _covered(value: str, user_words: set[str]) -> bool:
 
 
 def check_call(tool: str, args: dict[str, Any], user_message: str) -> str | None:
-    """None when the call may run; otherwise the reason it is refused (shown to the model)."""
+    """None when the call may run; otherwise the reason it is refused (shown to the model).
+
+    A refusal is logged at WARNING with the call's arguments: it is either an injection attempt
+    blocked or an honest request worded too loosely, and the user should be able to tell which.
+    """
     if tool not in STATE_CHANGING:
         return None
+    refusal = _decide(tool, args, user_message)
+    if refusal:
+        arguments = json.dumps(args, ensure_ascii=False, sort_keys=True, default=str)
+        log.warning("guard refused %s %s: %s", tool, arguments, refusal)
+    return refusal
+
+
+def _decide(tool: str, args: dict[str, Any], user_message: str) -> str | None:
     if not user_message.strip():
         return f"{tool} refused: there is no user request in this turn"
     if tool == "give_feedback":

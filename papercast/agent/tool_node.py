@@ -49,24 +49,28 @@ async def run_one(name: str, args: Any, ctx: ToolContext) -> tuple[bool, str, li
     """(ok, text, papers) for one call; every failure becomes (False, reason, [])."""
     tool = TOOLS.get(name)
     if tool is None:
+        log.info("the model called an unknown tool %r", name)
         return False, f"error: there is no tool named {name!r}; available: {', '.join(TOOLS)}", []
     if not isinstance(args, dict):
+        log.info("the model called %s with arguments that are not an object: %r", name, args)
         return False, f"error: arguments for {name} must be a JSON object", []
     try:
         parsed = tool.args.model_validate(args)
     except ValidationError as exc:
+        log.info("the model called %s with invalid arguments: %s", name, _validation_text(exc))
         return False, f"error: invalid arguments for {name}: {_validation_text(exc)}", []
-    refusal = check_call(name, parsed.model_dump(exclude_defaults=True), ctx.user_message)
+    refusal = check_call(name, parsed.model_dump(exclude_defaults=True), ctx.user_message)  # logs refusals
     if refusal:
-        log.info("refused %s%s: %s", name, args, refusal)
         return False, refusal, []
     try:
         out = await tool.run(ctx, parsed)
     except UserError as exc:
+        log.info("tool %s refused its input: %s: %s", name, type(exc).__name__, exc)
         return False, f"error: {exc}", []
     except Exception as exc:  # a bug or an outside failure in one tool must not end the turn
         from papercast.errors import redact
 
+        log.info("tool %s failed: %s: %s", name, type(exc).__name__, " ".join(str(exc).split()))
         log.debug("tool %s failed", name, exc_info=True)
         detail = redact(" ".join(str(exc).split()))[:300]  # the model must never see a key
         return False, f"error: {name} failed: {type(exc).__name__}: {detail}", []
@@ -87,6 +91,7 @@ async def run_tool_calls(state: dict[str, Any], *, service: Any, profile: str | 
         emit({"kind": "tool_start", "tool": name, "args": args or {}, "call_id": call_id})
         started = time.perf_counter()
         if bad_json is not None:
+            log.info("the model's arguments for %s are not valid JSON (%s)", name or "a call", bad_json)
             ok, text, papers = False, (f"error: the arguments of {name or 'this call'} are not valid JSON "
                                        f"({bad_json}); call it again with a JSON object"), []
         else:

@@ -7,6 +7,7 @@
 * ``llm_calls`` — one row per request actually sent (tokens, cost or NULL when the model has no
   price), grouped by run id, so ``papercast usage`` can show what each command cost.
 
+The tables are created and migrated by ``papercast.store.db``; this module holds the queries.
 No API key ever reaches these tables: rows hold prompts built from papers and profiles, the
 model's answers and counts.
 """
@@ -19,48 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from papercast.models import RunUsage, Summary
-from papercast.store.db import connect, ensure_schema
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS summaries (
-    paper_id TEXT NOT NULL,
-    model TEXT NOT NULL,
-    prompt_version TEXT NOT NULL,
-    data TEXT NOT NULL,
-    created TEXT NOT NULL,
-    PRIMARY KEY (paper_id, model, prompt_version)
-);
-CREATE TABLE IF NOT EXISTS llm_cache (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    prompt_version TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    response TEXT NOT NULL,
-    finish_reason TEXT,
-    prompt_tokens INTEGER NOT NULL DEFAULT 0,
-    completion_tokens INTEGER NOT NULL DEFAULT 0,
-    cost_usd REAL,
-    created TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS llm_runs (
-    run_id TEXT PRIMARY KEY,
-    started TEXT NOT NULL,
-    command TEXT NOT NULL DEFAULT '',
-    model TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS llm_calls (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    model TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    prompt_tokens INTEGER NOT NULL DEFAULT 0,
-    completion_tokens INTEGER NOT NULL DEFAULT 0,
-    cost_usd REAL,
-    cached INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS llm_calls_run ON llm_calls(run_id);
-"""
+from papercast.store.db import connect
 
 
 def _now() -> str:
@@ -81,15 +41,11 @@ class LLMLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._ready = False
 
     @property
     def conn(self) -> sqlite3.Connection:
-        conn = connect(self.path)
-        if not self._ready:
-            ensure_schema(conn, SCHEMA)
-            self._ready = True
-        return conn
+        """This thread's connection (``db.connect`` migrates the file on first use)."""
+        return connect(self.path)
 
     # -- summaries -----------------------------------------------------------------------------
     def get_summary(self, paper_id: str, model: str, prompt_version: str) -> Summary | None:

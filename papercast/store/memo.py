@@ -9,7 +9,8 @@ about ten times (~1 s at 50k papers) to find its newest publication date.
   (the store's location and paper count: a fetch that adds papers changes the key), kept for a day
   at most in case papers were replaced without the count changing.
 
-A memo is a cache: when the home is read-only, busy or broken, callers compute as before.
+A memo is a cache: when the home is read-only, busy or broken, callers compute as before. The
+tables are created and migrated by ``papercast.store.db``; this module holds the queries.
 """
 
 from __future__ import annotations
@@ -20,33 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from papercast.store.db import connect, ensure_schema
+from papercast.store.db import DatabaseError, connect
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS text_vectors (
-    model TEXT NOT NULL,
-    text TEXT NOT NULL,
-    vector BLOB NOT NULL,
-    PRIMARY KEY (model, text)
-);
-CREATE TABLE IF NOT EXISTS store_facts (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    at REAL NOT NULL
-);
-"""
 FACT_TTL_SECONDS = 24 * 3600.0
 MAX_TEXT_VECTORS = 2000  # profile texts are few; the oldest beyond this are dropped
 
-_ready: set[str] = set()
+# What a broken, busy or read-only home raises: a memo then answers "unknown" and writes nothing.
+_UNUSABLE = (sqlite3.Error, OSError, DatabaseError)
 
 
 def _conn(db_path: Path) -> sqlite3.Connection:
-    conn = connect(db_path)
-    if str(db_path) not in _ready:
-        ensure_schema(conn, SCHEMA)
-        _ready.add(str(db_path))
-    return conn
+    """This thread's connection (``db.connect`` migrates the file on first use)."""
+    return connect(db_path)
 
 
 def text_vectors(db_path: Path, model: str, texts: list[str]) -> dict[str, np.ndarray]:
@@ -58,7 +44,7 @@ def text_vectors(db_path: Path, model: str, texts: list[str]) -> dict[str, np.nd
         marks = ",".join("?" * len(texts))
         rows = conn.execute(f"SELECT text, vector FROM text_vectors WHERE model = ? AND text IN ({marks})",
                             [model, *texts]).fetchall()
-    except (sqlite3.Error, OSError):
+    except _UNUSABLE:
         return {}
     return {row["text"]: np.frombuffer(row["vector"], dtype=np.float32).copy() for row in rows}
 
@@ -74,7 +60,7 @@ def remember_text_vectors(db_path: Path, model: str, vectors: dict[str, np.ndarr
                               for text, vec in vectors.items()])
             conn.execute("DELETE FROM text_vectors WHERE rowid NOT IN "
                          "(SELECT rowid FROM text_vectors ORDER BY rowid DESC LIMIT ?)", (MAX_TEXT_VECTORS,))
-    except (sqlite3.Error, OSError):
+    except _UNUSABLE:
         pass
 
 
@@ -82,7 +68,7 @@ def store_fact(db_path: Path, key: str) -> str | None:
     """A remembered fact (None when unknown or older than a day)."""
     try:
         row = _conn(db_path).execute("SELECT value, at FROM store_facts WHERE key = ?", (key,)).fetchone()
-    except (sqlite3.Error, OSError):
+    except _UNUSABLE:
         return None
     if row is None or time.time() - row["at"] > FACT_TTL_SECONDS:
         return None
@@ -96,5 +82,5 @@ def remember_store_fact(db_path: Path, key: str, value: str) -> None:
             conn.execute("INSERT OR REPLACE INTO store_facts (key, value, at) VALUES (?, ?, ?)",
                          (key, value, time.time()))
             conn.execute("DELETE FROM store_facts WHERE at < ?", (time.time() - FACT_TTL_SECONDS,))
-    except (sqlite3.Error, OSError):
+    except _UNUSABLE:
         pass

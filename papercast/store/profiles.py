@@ -3,7 +3,8 @@
 A researcher follows several topics, so profiles are named and one is active. Feedback
 (like/dislike/save/dismiss, with timestamps) belongs to a profile: what is noise for one topic
 is signal for another. Every change is one transaction (``with conn:``) on a WAL database, so a
-crash or a second process never sees half a change.
+crash or a second process never sees half a change. The tables (``profiles``, ``profile_feedback``,
+``profile_state``) are created and migrated by ``papercast.store.db``; this module holds the queries.
 """
 
 from __future__ import annotations
@@ -17,36 +18,12 @@ from pathlib import Path
 
 from papercast.errors import UserError
 from papercast.models import Feedback, FeedbackKind, Profile
-from papercast.store.db import connect, ensure_schema
+from papercast.store.db import connect
 
 KINDS: tuple[str, ...] = ("like", "dislike", "save", "dismiss")
 # Liking a paper takes back a dislike of it and vice versa; the other kinds are independent.
 _OPPOSITE = {"like": "dislike", "dislike": "like"}
 _NAME = re.compile(r"^[\w][\w.\-+@ ]{0,63}$")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS profiles (
-    name TEXT PRIMARY KEY COLLATE NOCASE,
-    interests TEXT NOT NULL DEFAULT '',
-    keywords TEXT NOT NULL DEFAULT '[]',
-    excluded_keywords TEXT NOT NULL DEFAULT '[]',
-    authors TEXT NOT NULL DEFAULT '[]',
-    categories TEXT NOT NULL DEFAULT '[]',
-    created TEXT NOT NULL,
-    updated TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS profile_feedback (
-    profile TEXT NOT NULL REFERENCES profiles(name) ON UPDATE CASCADE ON DELETE CASCADE,
-    paper_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    at TEXT NOT NULL,
-    PRIMARY KEY (profile, paper_id, kind)
-);
-CREATE TABLE IF NOT EXISTS profile_state (
-    key TEXT PRIMARY KEY,
-    value TEXT
-);
-"""
 
 _LIST_FIELDS = ("keywords", "excluded_keywords", "authors", "categories")
 
@@ -91,7 +68,7 @@ class ProfileStore:
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
-        ensure_schema(self._conn, SCHEMA)
+        connect(self.db_path)  # open (and on first use migrate) now: a damaged file fails here, not mid-command
 
     @property
     def _conn(self) -> sqlite3.Connection:

@@ -2,23 +2,24 @@
 
 langgraph's ``AsyncSqliteSaver`` keeps each thread's messages (so another process continues a
 thread); a small ``papercast_threads`` table next to it keeps what a thread list needs (title,
-times, turns) without reading every checkpoint.
+times, turns) without reading every checkpoint. Both connections come from ``papercast.store.db``
+(same WAL and busy-timeout settings; the file is migrated to the ``threads`` schema on first open).
+langgraph creates and migrates its own tables (``checkpoints``, ``writes``); papercast's table is
+migration 1 of the ``threads`` schema in ``db.py``.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from papercast.models import ThreadInfo
+from papercast.store import db
 
-_THREADS_SQL = """CREATE TABLE IF NOT EXISTS papercast_threads (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL,
-    turns INTEGER NOT NULL DEFAULT 0)"""
+SCHEMA = "threads"
 
 
 @asynccontextmanager
@@ -26,34 +27,26 @@ async def checkpointer(path: Path) -> AsyncIterator[Any]:
     """langgraph's SQLite checkpointer on ``path``, open for the duration of one turn."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        yield saver
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(_THREADS_SQL)
-    return conn
+    async with db.connect_async(path, schema=SCHEMA) as conn:
+        yield AsyncSqliteSaver(conn)
 
 
 def record_turn(path: Path, thread_id: str, message: str) -> None:
+    """Count a turn of a thread; its first message becomes its title."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
     title = " ".join(message.split())
     title = title if len(title) <= 80 else title[:79] + "…"
-    with closing(_connect(path)) as conn, conn:
+    with db.connect(path, schema=SCHEMA) as conn:
         conn.execute("INSERT INTO papercast_threads (id, title, created, updated, turns) VALUES (?, ?, ?, ?, 1) "
                      "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, turns = turns + 1",
                      (thread_id, title, now, now))
 
 
 def list_threads(path: Path) -> list[ThreadInfo]:
+    """Stored threads, most recently used first (none, and no file created, before the first chat)."""
     if not path.exists():
         return []
-    with closing(_connect(path)) as conn:
-        rows = conn.execute("SELECT id, title, created, updated, turns FROM papercast_threads "
-                            "ORDER BY updated DESC, id").fetchall()
-    return [ThreadInfo(id=r[0], title=r[1], created=datetime.fromisoformat(r[2]),
-                       updated=datetime.fromisoformat(r[3]), turns=int(r[4])) for r in rows]
+    rows = db.connect(path, schema=SCHEMA).execute(
+        "SELECT id, title, created, updated, turns FROM papercast_threads ORDER BY updated DESC, id").fetchall()
+    return [ThreadInfo(id=r["id"], title=r["title"], created=datetime.fromisoformat(r["created"]),
+                       updated=datetime.fromisoformat(r["updated"]), turns=int(r["turns"])) for r in rows]

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -24,6 +24,12 @@ from textual.reactive import reactive
 from papercast.tui.background import AppStatus, FailedTask, Progress, TaskState, Throttle, one_line
 from papercast.tui.commands import PapercastCommands
 from papercast.tui.window import Window
+
+if TYPE_CHECKING:  # types only: the app is handed a built service and never imports its module (numpy)
+    import httpx
+    from textual.screen import Screen
+
+    from papercast.service import FetchReport, Papercast
 
 SCREEN_NAMES = ("reading", "trending", "chat", "profile")
 # Never imported before the first paint (each costs seconds on two cores).
@@ -42,25 +48,28 @@ def pick_theme(environ: dict[str, str] | None = None) -> str:
     return "textual-dark"
 
 
-def _modes() -> dict[str, Callable[[], Any]]:
-    """Screens are built on first switch; importing them lazily keeps the first paint small."""
+def _modes() -> dict[str, str | Callable[[], Screen[Any]]]:
+    """Screens are built on first switch; importing them lazily keeps the first paint small.
 
-    def reading() -> Any:
+    Typed as Textual's own ``App.MODES`` so the override is checked against it.
+    """
+
+    def reading() -> Screen[Any]:
         from papercast.tui.screens.lists import ReadingListScreen
 
         return ReadingListScreen()
 
-    def trending() -> Any:
+    def trending() -> Screen[Any]:
         from papercast.tui.screens.lists import TrendingScreen
 
         return TrendingScreen()
 
-    def chat() -> Any:
+    def chat() -> Screen[Any]:
         from papercast.tui.screens.chat import ChatScreen
 
         return ChatScreen()
 
-    def profile() -> Any:
+    def profile() -> Screen[Any]:
         from papercast.tui.screens.profile import ProfileScreen
 
         return ProfileScreen()
@@ -89,9 +98,9 @@ class PapercastApp(App[int]):
     # Bumped when papers or the profile changed; list screens re-load when they see a new value.
     data_version: reactive[int] = reactive(0, init=False)
 
-    def __init__(self, service: Any, *, screen: str = "reading", today: date | None = None,
+    def __init__(self, service: Papercast, *, screen: str = "reading", today: date | None = None,
                  window: str = "week", theme: str | None = None, animations: bool = True,
-                 fetch_client: Callable[[], Any] | None = None,
+                 fetch_client: Callable[[], httpx.AsyncClient] | None = None,
                  browser: Callable[[str], None] | None = None, thread: str | None = None) -> None:
         super().__init__()
         if screen not in SCREEN_NAMES:
@@ -104,7 +113,8 @@ class PapercastApp(App[int]):
         self._animations = animations
         self._fetch_client = fetch_client
         self._browser = browser
-        self.status = AppStatus(mode=_mode_text(service))
+        # The settings say the mode; the status bar has no room for the hint on leaving offline mode.
+        self.status = AppStatus(mode=service.settings.mode_text(hint=False))
         self.ready = False  # the store is open and the sample loaded
         self.last_failed: FailedTask | None = None
         self.chat_thread: str | None = thread  # `papercast chat --thread ID` resumes it
@@ -276,7 +286,7 @@ class PapercastApp(App[int]):
         """Fetch today's papers from all sources in the background; lists re-rank when they land."""
         self.start_task("fetch", "Fetching new papers", self._fetch, self._fetched)
 
-    def _fetch(self, progress: Progress) -> Any:
+    def _fetch(self, progress: Progress) -> tuple[FetchReport, int]:
         client = self._fetch_client() if self._fetch_client else None
         report = self.service.fetch("all", progress=progress, client=client)
         if report.errors and not report.papers:
@@ -285,7 +295,7 @@ class PapercastApp(App[int]):
             raise RuntimeFailure("; ".join(report.errors))
         return report, self.service.count()
 
-    def _fetched(self, outcome: tuple[Any, int]) -> None:
+    def _fetched(self, outcome: tuple[FetchReport, int]) -> None:
         report, count = outcome
         result = report.result
         added = result.added if result else 0
@@ -319,22 +329,12 @@ class PapercastApp(App[int]):
         self.notify(url, title="Opened in the browser", timeout=3)
 
 
-def _mode_text(service: Any) -> str:
-    """Plainly which mode is active: ``offline mode`` or ``LLM: <model>``, and the embedding model
-    when it is not the bundled offline one."""
-    settings = getattr(service, "settings", None)
-    model = getattr(settings, "model", None)
-    embedding = getattr(settings, "embedding", None)
-    llm = f"LLM: {model}" if model else "offline mode (no LLM)"
-    return f"{llm} · embeddings: {embedding}" if embedding else llm
-
-
-def create_app(service: Any, **options: Any) -> PapercastApp:
+def create_app(service: Papercast, **options: Any) -> PapercastApp:
     """The app factory the CLI, the tests and the benchmark use. Options: see ``PapercastApp``."""
     return PapercastApp(service, **options)
 
 
-def run_app(service: Any, screen: str | None = None, **options: Any) -> int:
+def run_app(service: Papercast, screen: str | None = None, **options: Any) -> int:
     """Run the TUI in this terminal; returns the exit code for the CLI."""
     app = create_app(service, screen=screen or "reading", **options)
     result = app.run()

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:  # the app module imports this one
+    from papercast.tui.app import PapercastApp
 
 
 class PapercastCommands(Provider):
     """Screens, refresh, windows, profiles, chat threads and retry."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app: Any = self.app
-        screen: Any = self.screen
+        # The app registers this provider (``PapercastApp.COMMANDS``), so it is always that app.
+        app = cast("PapercastApp", self.app)
+        screen: Any = self.screen  # which actions it has is asked with hasattr below
         commands: list[tuple[str, str, Callable[[], Any]]] = [
             ("Reading list", "Your ranked papers for the window", partial(app.action_goto, "reading")),
             ("Trending", "The window's papers by Hugging Face upvotes", partial(app.action_goto, "trending")),
@@ -49,7 +53,7 @@ class PapercastCommands(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-def _set_window(app: Any, kind: str) -> None:
+def _set_window(app: PapercastApp, kind: str) -> None:
     from papercast.tui.window import Window
 
     app.window = Window.preset(kind, app.today)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class LoopThread:
@@ -28,7 +30,7 @@ class LoopThread:
                 self._loop = loop
             return self._loop
 
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the background loop and wait for it (call from a worker thread)."""
         return asyncio.run_coroutine_threadsafe(coro, self._ensure()).result()
 

@@ -6,12 +6,15 @@ the event loop. Keeping the payloads typed makes the data flow of the TUI readab
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from papercast.models import Paper, Profile, Summary
+from papercast.models import Paper, Summary
 from papercast.tui.widgets.paper_list import Row
+
+if TYPE_CHECKING:  # only a type here: the service streams these events, the TUI never builds one
+    from papercast.agent.state import ChatEvent
 
 
 class ListLoaded(Message):
@@ -31,15 +34,6 @@ class ListLoaded(Message):
         self.keep_index = keep_index
 
 
-class OpenPaper(Message):
-    """Ask the app to open the paper screen (from a list row, a chat link or a picker)."""
-
-    def __init__(self, paper_id: str, reasons: list[str] | None = None) -> None:
-        super().__init__()
-        self.paper_id = paper_id
-        self.reasons = reasons or []
-
-
 class PaperLoaded(Message):
     """The paper screen's details: the paper and its neighbours in the store."""
 
@@ -55,30 +49,14 @@ class SummaryReady(Message):
         self.summary = summary
 
 
-class StoreChanged(Message):
-    """The store gained papers (sample loaded, fetch finished): lists refresh, the status bar counts."""
-
-    def __init__(self, count: int) -> None:
-        super().__init__()
-        self.count = count
-
-
 class FeedbackRecorded(Message):
     """A worker stored feedback: other screens re-load when they next show."""
 
 
-class ProfileChanged(Message):
-    """The active profile or its contents changed: every list re-ranks."""
-
-    def __init__(self, profile: Profile | None = None) -> None:
-        super().__init__()
-        self.profile = profile
-
-
 class ChatEventReceived(Message):
-    """One event of a streamed agent answer (``papercast.agent.state.ChatEvent``) for turn ``turn``."""
+    """One event of a streamed agent answer for turn ``turn``."""
 
-    def __init__(self, event: Any, turn: int) -> None:
+    def __init__(self, event: ChatEvent, turn: int) -> None:
         super().__init__()
         self.event = event
         self.turn = turn

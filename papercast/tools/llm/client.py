@@ -201,17 +201,14 @@ class LLMClient:
             if text not in self.notices:
                 self.notices.append(text)
 
-    @property
-    def budget_left(self) -> float | None:
-        limit = self.settings.max_usd_per_run
-        return None if limit is None else max(0.0, limit - self.usage.cost_usd)
-
     def check_budget(self) -> None:
         """Raise ``BudgetExceeded`` when this run has spent its budget."""
         limit = self.settings.max_usd_per_run
         if limit is not None and self.usage.cost_usd >= limit:
             message = (f"LLM budget of ${limit:g} per run reached (spent ${self.usage.cost_usd:.6f}); "
                        "stopped LLM work, the rest uses offline results")
+            if message not in self.notices:  # said once per run, though every later call stops here
+                log.info("%s", message)
             self.notice(message)
             raise BudgetExceeded(message)
 
@@ -228,6 +225,7 @@ class LLMClient:
         try:
             return parse(answer.text, answer.finish_reason)
         except ValueError as problem:
+            log.info("LLM %s answer of %s unusable (%s); asking once more", purpose, self.model, problem)
             repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
                       {"role": "user", "content": repair_prompt.format(problem=problem)}]
             answer = await self.complete(repair, purpose=f"{purpose}-repair", prompt_version=prompt_version,
@@ -250,13 +248,14 @@ class LLMClient:
         if key is not None:
             hit = self.store.get_cached(key)
             if hit is not None:
+                log.debug("LLM %s answer of %s from the cache (%s...)", purpose, self.model, key[:12])
                 answer = Answer(hit.response, hit.finish_reason, hit.prompt_tokens, hit.completion_tokens,
                                 hit.cost_usd, cached=True, model=self.model)
                 self._account(answer, purpose)
                 return answer
         async with self._semaphore():
             self._precheck()
-            response = await self._with_retries(lambda: self._call(request))
+            response = await self._with_retries(lambda: self._call(request), purpose)
         answer = self._answer(response, request["messages"])
         self._account(answer, purpose)
         if key is not None and not answer.tool_calls:
@@ -274,7 +273,7 @@ class LLMClient:
         if self.unreachable:
             raise LLMUnavailable(self.unreachable)
         async with self._semaphore():
-            response = await self._with_retries(lambda: self._call_embedding(list(texts)))
+            response = await self._with_retries(lambda: self._call_embedding(list(texts)), purpose)
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         if not prompt:
@@ -286,7 +285,9 @@ class LLMClient:
 
     def unusable(self, problem: str) -> LLMUnavailable:
         """The one-line failure for an answer that arrived but cannot be used (``problem`` says why)."""
-        return self._report(f"the answer is unusable: {problem}")
+        failure = self._report(f"the answer is unusable: {problem}")
+        log.warning("%s", failure)
+        return failure
 
     async def stream(self, messages: Sequence[Message], *, purpose: str = "chat",
                      tools: Sequence[dict[str, Any]] | None = None, temperature: float = 0.2,
@@ -302,7 +303,7 @@ class LLMClient:
             request["tools"] = list(tools)
         async with self._semaphore():
             self._precheck()
-            stream = await self._with_retries(lambda: self._call(request))
+            stream = await self._with_retries(lambda: self._call(request), purpose)
             chunks: list[Any] = []
             try:
                 async for chunk in stream:
@@ -313,7 +314,10 @@ class LLMClient:
                         if text:
                             yield StreamEvent(text=text)
             except Exception as exc:
-                raise self._failure(exc) from None
+                failure = self._failure(exc)
+                log.warning("LLM %s stream from %s broke off after %d chunks: %s; cause: %s", purpose,
+                            self._where(), len(chunks), failure, describe_cause(exc))
+                raise failure from None
         response = litellm.stream_chunk_builder(chunks, messages=request["messages"])
         answer = self._answer(response, request["messages"])
         self._account(answer, purpose)
@@ -330,6 +334,7 @@ class LLMClient:
 
     def _precheck(self) -> None:
         if self.unreachable:
+            log.debug("LLM %s is unreachable in this run: failing fast", self.model)
             raise LLMUnavailable(self.unreachable)
         self.check_budget()
 
@@ -349,7 +354,9 @@ class LLMClient:
             kwargs["api_base"] = self.api_base
         return await litellm.aembedding(**kwargs)
 
-    async def _with_retries(self, call: Any) -> Any:
+    async def _with_retries(self, call: Any, purpose: str = "") -> Any:
+        """``call()`` with retries; every failed attempt is logged with its real cause (the
+        exception chain, not only our one-line reason), since that is what the user needs to fix it."""
         attempt = 0
         while True:
             try:
@@ -358,17 +365,28 @@ class LLMClient:
                 raise
             except Exception as exc:
                 retryable, reason, retry_after = self._classify(exc)
+                status = getattr(exc, "status_code", None)
+                what = (f"LLM {purpose or 'call'} to {self._where()} failed on attempt {attempt + 1} of "
+                        f"{self.retries + 1}: {reason}")
+                if isinstance(status, int) and f"HTTP {status}" not in reason:
+                    what += f" (HTTP {status})"
                 if not retryable or attempt >= self.retries:
                     failure = self._failure(exc, reason, attempts=attempt + 1)
                     if retryable:  # the model stays unreachable: do not make every later call wait too
                         self.unreachable = str(failure)
+                    log.warning("%s; giving up%s; cause: %s", what, "" if retryable else " (not retryable)",
+                                describe_cause(exc), exc_info=log.isEnabledFor(logging.DEBUG))
                     raise failure from None
                 delay = min(self.max_backoff, self.backoff * (2 ** attempt)) * random.uniform(0.8, 1.2)
                 if retry_after is not None:  # the server knows best, within reason
                     delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
-                log.debug("LLM call failed (%s); retry %d in %.2fs", reason, attempt + 1, delay)
+                log.info("%s; cause: %s; retrying in %.2f s", what, describe_cause(exc), delay)
                 attempt += 1
                 await asyncio.sleep(delay)
+
+    def _where(self) -> str:
+        """The model and its server, for log lines (``redact`` removes credentials in the URL)."""
+        return f"{self.model} at {self.api_base}" if self.api_base else self.model
 
     def _classify(self, exc: BaseException) -> tuple[bool, str, float | None]:
         """(retry?, a short reason, Retry-After seconds)."""
@@ -443,8 +461,10 @@ class LLMClient:
         if cost is None and not self._unpriced_noted:
             self._unpriced_noted = True
             budget = self.settings.max_usd_per_run
-            self.notice(f"model {self.model} has no known price: tokens are counted, cost is unknown"
-                        + (f" and the ${budget:g} budget cannot be enforced" if budget is not None else ""))
+            message = (f"model {self.model} has no known price: tokens are counted, cost is unknown"
+                       + (f" and the ${budget:g} budget cannot be enforced" if budget is not None else ""))
+            log.info("%s", message)
+            self.notice(message)
         return cost
 
     def _account(self, answer: Answer, purpose: str) -> None:
@@ -454,6 +474,24 @@ class LLMClient:
         self.store.record_call(self.run_id, command=self.command, model=self.model, purpose=purpose,
                                prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
                                cost_usd=answer.cost_usd, cached=answer.cached)
+
+
+def describe_cause(exc: BaseException, depth: int = 5) -> str:
+    """The exception and what caused it, outermost first, each as ``Class: message``.
+
+    litellm re-wraps errors ("InternalServerError: Connection error."); the class and message of
+    the error underneath (``ConnectError: [Errno 111] Connection refused``, ``ReadTimeout``) say
+    what actually went wrong. Messages are cut to one short line each.
+    """
+    parts: list[str] = []
+    seen: BaseException | None = exc
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited and len(parts) < depth:
+        visited.add(id(seen))
+        text = one_line(str(seen), 200)
+        parts.append(f"{type(seen).__name__}: {text}" if text else type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    return " <- ".join(parts)
 
 
 def _is_connection_error(exc: BaseException) -> bool:

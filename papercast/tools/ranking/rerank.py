@@ -11,6 +11,7 @@ system prompt says instructions inside are data. A batch the model fails on keep
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from papercast.errors import one_line
@@ -18,6 +19,8 @@ from papercast.models import Profile, Recommendation
 from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
 from papercast.tools.llm.parsing import json_rows
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data, paper_block
+
+log = logging.getLogger(__name__)
 
 PROMPT_VERSION = "rerank-v1"
 BATCH = 15  # papers per request: fewer repeats of the instructions, still an easy list to score
@@ -133,9 +136,13 @@ async def arerank(client: LLMClient, profile: Profile, items: list[Recommendatio
         try:
             scores.update(await score_batch(client, profile, batch))
         except (LLMUnavailable, BudgetExceeded) as exc:
+            log.warning("re-ranking skipped for a batch of %d papers (%s, ...): %s: %s; "
+                        "kept the ranker's order", len(batch), batch[0].paper.id, type(exc).__name__, exc)
             skipped[str(exc)] = skipped.get(str(exc), 0) + len(batch)
         except ValueError as exc:
             reason = f"the model's answer was unusable ({exc})"
+            log.warning("re-ranking skipped for a batch of %d papers (%s, ...): %s; kept the ranker's order",
+                        len(batch), batch[0].paper.id, reason)
             skipped[reason] = skipped.get(reason, 0) + len(batch)
 
     await asyncio.gather(*(run(b) for b in batches))

@@ -111,9 +111,13 @@ def _combine(names: Sequence[str], outcomes: Sequence[FetchResult | BaseExceptio
             if not isinstance(outcome, Exception):
                 raise outcome  # KeyboardInterrupt / CancelledError are not source failures
             error = outcome if isinstance(outcome, SourceError) else _unexpected(name, outcome)
+            log.warning("fetch: source %s failed: %s", name, error)
             failures.append(error)
             combined.errors.append(str(error))
             continue
+        skipped = (f" ({len(outcome.errors)} entries skipped, the first: {outcome.errors[0]})"
+                   if outcome.errors else "")
+        log.info("fetch: source %s gave %d papers%s", name, len(outcome.papers), skipped)
         collected.extend(outcome.papers)
         combined.errors.extend(outcome.errors)
         combined.notes.extend(outcome.notes)
@@ -127,7 +131,7 @@ def _combine(names: Sequence[str], outcomes: Sequence[FetchResult | BaseExceptio
 
 def _unexpected(name: str, exc: Exception) -> SourceError:
     """A bug in one source must not cost the other source's papers; keep the trace in the debug log."""
-    log.debug("source %s failed unexpectedly", name, exc_info=exc)
+    log.debug("source %s failed unexpectedly: %s: %s", name, type(exc).__name__, exc, exc_info=exc)
     return SourceError(name, f"unexpected {type(exc).__name__}: {exc}")
 
 

@@ -179,17 +179,26 @@ async def request(
         if problem is None and response is not None:
             return response
         if response is not None and response.status_code not in RETRY_STATUSES:
-            raise SourceError(source, f"{problem} from {where}{_error_detail(response)}")
+            raise _give_up(source, f"{problem} from {where}{_error_detail(response)}")
         if attempt >= retries:
-            raise SourceError(source, f"{problem} from {where}; gave up after {attempt + 1} attempts")
+            raise _give_up(source, f"{problem} from {where}; gave up after {attempt + 1} attempts")
         delay = wait_hint if wait_hint is not None else _backoff(policy, attempt)
         elapsed = policy.clock() - started
         if elapsed + delay > budget:
             hint = f"; server asked to wait {delay:.0f} s" if wait_hint is not None else ""
-            raise SourceError(source, f"{problem} from {where}; gave up after {elapsed:.0f} s{hint}")
-        log.info("%s: %s from %s; retry %d/%d in %.1f s", source, problem, where, attempt + 1, retries, delay)
+            raise _give_up(source, f"{problem} from {where}; gave up after {elapsed:.0f} s{hint}")
+        asked = " (as the server asked)" if wait_hint is not None else ""
+        log.info("%s: %s %s failed on attempt %d of %d: %s; retrying in %.1f s%s", source, method, where,
+                 attempt + 1, retries + 1, problem, delay, asked)
         await policy.sleep(delay)
         attempt += 1
+
+
+def _give_up(source: str, message: str) -> SourceError:
+    """The one-line failure of a request, logged once at WARNING where it is decided."""
+    error = SourceError(source, message)
+    log.warning("%s", error)
+    return error
 
 
 async def _attempt(client: httpx.AsyncClient, method: str, url: str, params: Mapping[str, Any] | None,
@@ -203,10 +212,10 @@ async def _attempt(client: httpx.AsyncClient, method: str, url: str, params: Map
             response = await client.request(method, url, params=params)
     except _TRANSIENT_ERRORS as exc:
         if _is_name_resolution_failure(exc):  # offline: retrying only makes the user wait
-            raise SourceError(source, f"cannot resolve {httpx.URL(url).host} (no network?)") from exc
+            raise _give_up(source, f"cannot resolve {httpx.URL(url).host} (no network?)") from exc
         return _describe(exc), None, None
     except httpx.HTTPError as exc:  # invalid URL, too many redirects, ...: not worth retrying
-        raise SourceError(source, f"{_describe(exc)} for {_where(url)}") from exc
+        raise _give_up(source, f"{_describe(exc)} for {_where(url)}") from exc
     if response.status_code < 400:
         return None, None, response
     hint = retry_after_seconds(response.headers) if response.status_code in RETRY_STATUSES else None

@@ -11,6 +11,7 @@ Renderers are in ``render``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from papercast.models import Paper, Profile, ReadingList, Recommendation, Summar
 from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data
 from papercast.tools.ranking.rerank import profile_block
+
+log = logging.getLogger(__name__)
 
 OVERVIEW_VERSION = "overview-v1"
 OVERVIEW_WORDS = 90
@@ -113,10 +116,13 @@ async def llm_overview(client: LLMClient, profile: Profile, items: list[DigestIt
     try:
         answer = await client.complete(overview_messages(profile, items), purpose="overview",
                                        prompt_version=OVERVIEW_VERSION, max_tokens=220, temperature=0.2)
-    except (LLMUnavailable, BudgetExceeded):
+    except (LLMUnavailable, BudgetExceeded) as exc:
+        log.warning("digest overview: %s: %s; using the computed overview", type(exc).__name__, exc)
         return None
     text = clean_overview(answer.text)
     if len(text.split()) < 5:
+        log.warning("digest overview: the model's overview was empty or unusable (%r); "
+                    "using the computed overview", text[:80])
         client.notice("the model's overview was empty or unusable; used the computed overview")
         return None
     return text

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ from papercast.tools.ranking.lexical import STOPWORDS
 if TYPE_CHECKING:
     from papercast.store.llm_log import LLMLog
     from papercast.store.papers import PaperStore
+
+logger = logging.getLogger(__name__)  # not ``log``: that is the LLMLog parameter of the functions here
 
 PROMPT_VERSION = "summary-v1"
 OFFLINE_MODEL = "offline"
@@ -313,9 +316,12 @@ async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: 
             summary, problem = await llm_summary(client, paper)
         except (LLMUnavailable, BudgetExceeded) as exc:
             failed[paper.id] = "model unavailable" if isinstance(exc, LLMUnavailable) else "LLM budget reached"
+            logger.warning("summary of %s: %s (%s: %s); using the offline summary", paper.id,
+                           failed[paper.id], type(exc).__name__, exc)
             return
         if summary is None:
             failed[paper.id] = "the model's answer was unusable"
+            logger.warning("summary of %s: %s; using the offline summary", paper.id, problem)
             client.notice(f"summary of {paper.id}: {problem}; used the offline summary")
             return
         log.put_summary(summary)
@@ -388,9 +394,13 @@ async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: 
             drafts = await tldr_batch(client, batch)
         except (LLMUnavailable, BudgetExceeded) as exc:
             why = "model unavailable" if isinstance(exc, LLMUnavailable) else "LLM budget reached"
+            logger.warning("TL;DRs of %s: %s (%s: %s); using offline summaries", _ids(batch), why,
+                           type(exc).__name__, exc)
             failed.update({p.id: why for p in batch})
             return
         except ValueError as exc:
+            logger.warning("TL;DRs of %s: the model's answer was unusable twice (%s); "
+                           "using offline summaries", _ids(batch), exc)
             client.notice(f"TL;DRs of {len(batch)} papers: the model's answer was unusable ({exc}); "
                           "used offline summaries")
             failed.update({p.id: "the model's answer was unusable" for p in batch})
@@ -399,6 +409,8 @@ async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: 
             draft = drafts.get(paper.id)
             if draft is None:
                 failed[paper.id] = "the model skipped this paper"
+                logger.warning("TL;DR of %s: the model's answer skipped it; using the offline summary",
+                               paper.id)
                 continue
             summary = Summary(paper_id=paper.id, **draft.model_dump(), model=client.model,
                               prompt_version=TLDR_VERSION, created=datetime.now(UTC))
@@ -411,6 +423,11 @@ async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: 
         for pid, why in failed.items():
             result[pid] = fallback[pid].model_copy(update={"prompt_version": FALLBACK + why})
     return [result[p.id] for p in papers]
+
+
+def _ids(papers: Sequence[Paper]) -> str:
+    """The ids of a batch for a log line."""
+    return ", ".join(p.id for p in papers)
 
 
 def digest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,

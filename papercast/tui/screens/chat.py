@@ -10,19 +10,26 @@ so it follows the answer only while the user has not scrolled up. Paper ids in a
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
 
+from papercast.tui.app import PapercastApp
 from papercast.tui.background import one_line
 from papercast.tui.loop import LoopThread
 from papercast.tui.messages import ChatEventReceived, ChatFailed
 from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage, linkify, paper_ids
 from papercast.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from papercast.models import ChatAnswer, ThreadInfo
+    from papercast.service import Papercast
 
 WELCOME = ("Ask about papers in your library: *what's new on long-context attention?*, "
            "*compare 2408.01234 with similar work*. `ctrl+n` new thread · `ctrl+t` threads · "
@@ -30,6 +37,7 @@ WELCOME = ("Ask about papers in your library: *what's new on long-context attent
 
 
 class ChatScreen(Screen):
+    app = getters.app(PapercastApp)  # typed: the screen uses the app's service and chat thread
     BINDINGS = [
         Binding("ctrl+n", "new_thread", "New thread"),
         Binding("ctrl+t", "threads", "Threads"),
@@ -44,13 +52,13 @@ class ChatScreen(Screen):
         self.streaming = False
         self.mentioned: dict[str, str] = {}  # paper id -> title ("" when unknown)
         self._answer: AgentMessage | None = None
-        self._stream: Any = None
+        self._stream: MarkdownStream | None = None
         self._tools: dict[str, ToolLine] = {}
         self._loop = LoopThread()
 
     @property
-    def service(self) -> Any:
-        return self.app.service  # type: ignore[attr-defined]
+    def service(self) -> Papercast:
+        return self.app.service
 
     def compose(self) -> ComposeResult:
         yield Static("Chat", id="chat-title", classes="screen-title")
@@ -61,12 +69,12 @@ class ChatScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        if getattr(self.app, "still", False):
+        if self.app.still:
             self.query_one("#chat-input", Input).cursor_blink = False
         self.query_one("#chat-log", VerticalScroll).anchor()
         self._update_title()
         self._take_draft()
-        thread = getattr(self.app, "chat_thread", None)
+        thread = self.app.chat_thread
         if thread:  # opened with a thread to resume (`papercast chat --thread ID`)
             self._load_history(thread)
 
@@ -77,16 +85,16 @@ class ChatScreen(Screen):
         self._loop.stop()
 
     def _take_draft(self) -> None:
-        app: Any = self.app
+        app = self.app
         box = self.query_one("#chat-input", Input)
-        draft = getattr(app, "chat_draft", None)
+        draft = app.chat_draft
         if draft:
             box.value = draft
             app.chat_draft = None
         box.focus()
 
     def _update_title(self) -> None:
-        thread = getattr(self.app, "chat_thread", None)
+        thread = self.app.chat_thread
         self.query_one("#chat-title", Static).update(
             f"Chat · thread {thread}" if thread else "Chat · new thread")
 
@@ -111,19 +119,16 @@ class ChatScreen(Screen):
         await log.mount(UserMessage(text))
         await log.mount(self._answer)
         self._stream = Markdown.get_stream(self._answer)
-        app: Any = self.app
+        app = self.app
         app.task_begin(f"chat-{self.turn}", "Agent answering")
         self.run_worker(partial(self._run_turn, text, app.chat_thread, self.turn), thread=True,
                         group="chat", exit_on_error=False)
 
     def _run_turn(self, text: str, thread_id: str | None, turn: int) -> None:
-        stream_fn = getattr(self.service, "achat_stream", None)
-        if stream_fn is None:
-            self.post_message(ChatFailed("the agent is not available in this build", turn))
-            return
+        service = self.service  # taken here in the worker: the chat loop's thread has no active-app context
 
         async def consume() -> None:
-            async for event in stream_fn(text, thread_id=thread_id):
+            async for event in service.achat_stream(text, thread_id=thread_id):
                 self.post_message(ChatEventReceived(event, turn))
 
         try:
@@ -136,14 +141,15 @@ class ChatScreen(Screen):
         if message.turn != self.turn or self._answer is None:
             return
         event = message.event
-        kind = getattr(event, "kind", "")
+        kind = event.kind
         if kind == "token":
             self._answer.text += event.text
-            await self._stream.write(event.text)
+            if self._stream is not None:  # set by ``send`` for this turn; only ``final`` clears it
+                await self._stream.write(event.text)
         elif kind == "tool_start":
-            line = ToolLine(event.tool, dict(event.args or {}))
-            self._tools[event.call_id or event.tool] = line
-            await self.query_one("#chat-log").mount(line, before=self._answer)
+            started = ToolLine(event.tool, dict(event.args or {}))
+            self._tools[event.call_id or event.tool] = started
+            await self.query_one("#chat-log").mount(started, before=self._answer)
         elif kind == "tool_end":
             line = self._tools.get(event.call_id or event.tool)
             if line is None:
@@ -151,22 +157,22 @@ class ChatScreen(Screen):
                 await self.query_one("#chat-log").mount(line, before=self._answer)
             line.finish(bool(event.ok), event.text)
         elif kind == "final":
-            await self._finish(getattr(event, "answer", None))
+            await self._finish(event.answer)
 
-    async def _finish(self, answer: Any) -> None:
+    async def _finish(self, answer: ChatAnswer | None) -> None:
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        text = getattr(answer, "text", None) or (self._answer.text if self._answer else "")
+        text = (answer.text if answer is not None else "") or (self._answer.text if self._answer else "")
         if self._answer is not None:
             self._answer.text = text
             await self._answer.update(linkify(text))
         if answer is not None:
-            app: Any = self.app
-            app.chat_thread = getattr(answer, "thread_id", None) or app.chat_thread
-            for pid, title in getattr(answer, "papers", []) or []:
+            app = self.app
+            app.chat_thread = answer.thread_id or app.chat_thread
+            for pid, title in answer.papers:
                 self.mentioned[pid] = title
-            if getattr(answer, "offline", False) and "offline" not in text[:200]:
+            if answer.offline and "offline" not in text[:200]:
                 await self.query_one("#chat-log").mount(
                     Static("offline answer: retrieved from your library without an LLM "
                            "(set PAPERCAST_MODEL for written answers)", classes="tool-line"))
@@ -179,20 +185,19 @@ class ChatScreen(Screen):
             return
         if self._answer is not None:
             self._answer.update(f"*The agent failed: {message.cause}*")
-        self.app.report_error("Chat failed", message.cause)  # type: ignore[attr-defined]
+        self.app.report_error("Chat failed", message.cause)
         self._done()
 
     def _done(self) -> None:
         self.streaming = False
-        app: Any = self.app
-        app.task_end(f"chat-{self.turn}")
+        self.app.task_end(f"chat-{self.turn}")
         self._update_title()
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
         event.stop()
         href = event.href
         if href.startswith("paper:"):
-            self.app.open_paper(href.removeprefix("paper:"))  # type: ignore[attr-defined]
+            self.app.open_paper(href.removeprefix("paper:"))
         else:
             self.app.open_url(href)
 
@@ -203,7 +208,7 @@ class ChatScreen(Screen):
 
     def _clear(self) -> None:
         """Forget the thread on screen (the stored thread stays on disk)."""
-        app: Any = self.app
+        app = self.app
         app.chat_thread = None
         app.task_end(f"chat-{self.turn}")
         self.turn += 1  # drop events of a turn still streaming
@@ -220,13 +225,13 @@ class ChatScreen(Screen):
             try:
                 threads = list(self.service.list_threads())
             except Exception as exc:
-                self.app.call_from_thread(self.app.report_error, "Could not list threads", one_line(exc))  # type: ignore[attr-defined]
+                self.app.call_from_thread(self.app.report_error, "Could not list threads", one_line(exc))
                 return
             self.app.call_from_thread(self._pick_thread, threads)
 
         self.run_worker(load, thread=True, group="threads", exit_on_error=False)
 
-    def _pick_thread(self, threads: list[Any]) -> None:
+    def _pick_thread(self, threads: list[ThreadInfo]) -> None:
         if not threads:
             self.notify("No earlier threads yet.")
             return
@@ -234,27 +239,24 @@ class ChatScreen(Screen):
 
         options = []
         for info in threads:
-            updated = getattr(info, "updated", None)
-            when = updated.strftime("%Y-%m-%d %H:%M") if updated else ""
-            options.append((info.id, f"{info.title}  [{when} · {getattr(info, 'turns', '?')} turns]"))
+            when = info.updated.strftime("%Y-%m-%d %H:%M")
+            options.append((info.id, f"{info.title}  [{when} · {info.turns} turns]"))
         self.app.push_screen(ChoiceDialog("Resume a thread", options), self._thread_chosen)
 
     def _thread_chosen(self, thread_id: str | None) -> None:
         if not thread_id:
             return
         self._clear()
-        app: Any = self.app
-        app.chat_thread = thread_id
+        self.app.chat_thread = thread_id
         self._update_title()
         self._load_history(thread_id)
 
     def _load_history(self, thread_id: str) -> None:
         def load() -> None:
-            history_fn = getattr(self.service, "athread_messages", None)
             try:
-                history = self._loop.run(history_fn(thread_id)) if history_fn else []
+                history = self._loop.run(self.service.athread_messages(thread_id))
             except Exception as exc:
-                self.app.call_from_thread(self.app.report_error, "Could not load the thread", one_line(exc))  # type: ignore[attr-defined]
+                self.app.call_from_thread(self.app.report_error, "Could not load the thread", one_line(exc))
                 return
             self.app.call_from_thread(self._show_history, thread_id, history)
 
@@ -289,7 +291,7 @@ class ChatScreen(Screen):
 
         options = [(pid, f"{pid}  {title}".strip()) for pid, title in self.mentioned.items()]
         self.app.push_screen(ChoiceDialog("Open a paper", options),
-                             lambda pid: self.app.open_paper(pid) if pid else None)  # type: ignore[attr-defined]
+                             lambda pid: self.app.open_paper(pid) if pid else None)
 
     def action_leave_input(self) -> None:
         self.query_one("#chat-log").focus()

@@ -17,20 +17,27 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 
-from papercast.models import Profile
-from papercast.tui.background import FailedTask, one_line
+from papercast.models import FeedbackKind, Profile
+from papercast.tui.app import PapercastApp
+from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import FeedbackRecorded, ListLoaded
 from papercast.tui.widgets.paper_list import PaperList, Row
 from papercast.tui.widgets.status_bar import StatusBar
 from papercast.tui.window import PRESETS, Window, describe
+
+if TYPE_CHECKING:
+    from papercast.service import Papercast
+    from papercast.tui.screens.dialogs import ChoiceDialog
 
 LIST_SIZE = 50
 TRENDING_SIZE = 100
@@ -48,7 +55,7 @@ def marks_for(profile: Profile) -> dict[str, set[str]]:
 @dataclass
 class UndoEntry:
     row: Row
-    kind: str
+    kind: FeedbackKind
     was_undo: bool  # the action removed feedback (pressing l on a liked paper)
     index: int | None = None
 
@@ -56,7 +63,7 @@ class UndoEntry:
 @dataclass
 class PendingFeedback:
     paper_id: str
-    kind: str
+    kind: FeedbackKind
     undo: bool
     generation: int  # the list generation this key press asked for
 
@@ -85,6 +92,7 @@ class PaperListScreen(Screen):
         Binding("P", "switch_profile", "Profile", show=False),
     ]
 
+    app = getters.app(PapercastApp)  # typed: the screens use the app's service, window and tasks
     reranks = False  # does feedback change the order of this list?
     triage = False  # does feedback take the paper out of this list (the ranker drops read papers)?
     heading = "Papers"
@@ -103,8 +111,8 @@ class PaperListScreen(Screen):
         self._draining = False  # a feedback worker is running (it takes what is queued meanwhile)
 
     @property
-    def service(self) -> Any:
-        return self.app.service  # type: ignore[attr-defined]
+    def service(self) -> Papercast:
+        return self.app.service
 
     @property
     def papers(self) -> PaperList:
@@ -128,7 +136,7 @@ class PaperListScreen(Screen):
         self.query_one("#list-note").display = False
         self.query_one("#list-empty").display = False
         self.watch(self.app, "data_version", self._data_changed, init=False)
-        if getattr(self.app, "ready", False):
+        if self.app.ready:
             self.reload()
         else:
             self.show_last_session()
@@ -142,7 +150,7 @@ class PaperListScreen(Screen):
             self.reload()
 
     def on_screen_resume(self) -> None:
-        if getattr(self.app, "ready", False) and self.loaded_version != self.app.data_version:  # type: ignore[attr-defined]
+        if self.app.ready and self.loaded_version != self.app.data_version:
             self.reload()
 
     def load_rows(self, *, interactive: bool = False) -> Loaded:
@@ -150,7 +158,7 @@ class PaperListScreen(Screen):
         raise NotImplementedError
 
     def reload(self, *, keep_index: int | None = None) -> None:
-        self.loaded_version = self.app.data_version  # type: ignore[attr-defined]
+        self.loaded_version = self.app.data_version
         self.generation += 1
         if not self.papers.rows:
             self.query_one("#list-loading").display = True
@@ -171,7 +179,7 @@ class PaperListScreen(Screen):
             return
         self.last_ranked = time.perf_counter()
         note = loaded.note
-        app: Any = self.app
+        app = self.app
         if two_pass:
             note = " ".join(n for n in (note, "Re-ranking the top papers with the LLM…") if n)
             app.call_from_thread(app.task_begin, "rerank", "LLM re-ranking")
@@ -191,16 +199,15 @@ class PaperListScreen(Screen):
 
     def _load_failed(self, exc: BaseException) -> None:
         self.query_one("#list-loading").display = False
-        app: Any = self.app
 
-        def retry_load(_progress: Any) -> Loaded:
+        def retry_load(_progress: Progress) -> Loaded:
             return self.load_rows()
 
         def show(loaded: Loaded) -> None:
             self.generation += 1
             self.post_message(ListLoaded(loaded.rows, self.generation, title=loaded.title, note=loaded.note))
 
-        app.report_error(f"Loading the {self.heading.lower()} failed", one_line(exc),
+        self.app.report_error(f"Loading the {self.heading.lower()} failed", one_line(exc),
                          retry=FailedTask(f"load-{self.heading}", f"Loading the {self.heading.lower()}",
                                           retry_load, show, one_line(exc)))
 
@@ -229,7 +236,7 @@ class PaperListScreen(Screen):
 
     def store_ready(self) -> bool:
         """Keys that touch the store wait until start-up opened it (the list may be last session's)."""
-        if getattr(self.app, "ready", False):
+        if self.app.ready:
             return True
         self.notify("Still opening the paper store — one moment.", timeout=2)
         return False
@@ -241,7 +248,7 @@ class PaperListScreen(Screen):
             return
         row = self.papers.current
         if row is not None:
-            self.app.open_paper(row.paper.id, row.reasons)  # type: ignore[attr-defined]
+            self.app.open_paper(row.paper.id, row.reasons)
 
     def action_browse(self, which: str) -> None:
         row = self.papers.current
@@ -249,7 +256,7 @@ class PaperListScreen(Screen):
             self.app.open_url(row.paper.pdf_url if which == "pdf" else row.paper.url)
 
     # -- feedback --------------------------------------------------------------------------
-    def action_feedback(self, kind: str) -> None:
+    def action_feedback(self, kind: FeedbackKind) -> None:
         row = self.papers.current
         if row is None or not self.store_ready():
             return
@@ -276,7 +283,7 @@ class PaperListScreen(Screen):
         if row is not None and self.store_ready():
             self._take_out(row, "dismiss")
 
-    def _take_out(self, row: Row, kind: str) -> None:
+    def _take_out(self, row: Row, kind: FeedbackKind) -> None:
         """Feedback that removes the paper from this list at once (undo puts it back)."""
         index = self.papers.remove_row(row.paper.id)
         self.last_feedback_shown = time.perf_counter()
@@ -312,7 +319,7 @@ class PaperListScreen(Screen):
         self._mark(row, entry.kind, remove=not entry.was_undo)
         self._send(pid, entry.kind, not entry.was_undo)
 
-    def _send(self, paper_id: str, kind: str, undo: bool) -> None:
+    def _send(self, paper_id: str, kind: FeedbackKind, undo: bool) -> None:
         """Queue feedback for the screen's feedback worker, starting one unless one is running.
 
         One worker at a time keeps presses in order (a like and its undo never swap) and lets
@@ -364,7 +371,7 @@ class PaperListScreen(Screen):
             try:
                 self.service.feedback([item.paper_id], item.kind, undo=item.undo)
             except Exception as exc:
-                self.app.call_from_thread(self.app.report_error, f"Could not save {item.kind}", one_line(exc))  # type: ignore[attr-defined]
+                self.app.call_from_thread(self.app.report_error, f"Could not save {item.kind}", one_line(exc))
                 continue
             recorded = True
         if recorded:
@@ -374,20 +381,20 @@ class PaperListScreen(Screen):
     def on_feedback_recorded(self, message: FeedbackRecorded) -> None:
         """Other screens re-load when they next show; this one re-ranks itself."""
         message.stop()
-        app: Any = self.app
+        app = self.app
         self.loaded_version = app.data_version + 1
         app.data_version += 1
 
     # -- window, profile, search -----------------------------------------------------------
     def action_window(self) -> None:
-        app: Any = self.app
-        options = [(kind, describe(kind, *_span(kind, app))) for kind in PRESETS]
+        app = self.app
+        options = [(kind, describe(kind, *_span(kind, app.today))) for kind in PRESETS]
         options.append(("custom", "custom range…"))
         self.app.push_screen(
             _choice("Show papers from", options, app.window.kind), self._window_chosen)
 
     def _window_chosen(self, kind: str | None) -> None:
-        app: Any = self.app
+        app = self.app
         if kind is None:
             return
         if kind == "custom":
@@ -408,7 +415,7 @@ class PaperListScreen(Screen):
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
-        app: Any = self.app
+        app = self.app
         app.window = window
         app.data_version += 1
 
@@ -419,9 +426,9 @@ class PaperListScreen(Screen):
             profiles = self.service.profile_list()
             active = self.service.active_profile().name
         except Exception as exc:
-            self.app.report_error("Profiles unavailable", one_line(exc))  # type: ignore[attr-defined]
+            self.app.report_error("Profiles unavailable", one_line(exc))
             return
-        names = [getattr(p, "name", p) for p in profiles]
+        names = [p.name for p in profiles]
         self.app.push_screen(_choice("Rank for profile", [(n, n) for n in names], active),
                              self._profile_chosen)
 
@@ -429,27 +436,27 @@ class PaperListScreen(Screen):
         if not name:
             return
 
-        def use(_progress: Any) -> str:
+        def use(_progress: Progress) -> str:
             self.service.profile_use(name)
             return name
 
         def done(chosen: str) -> None:
             self.notify(f"Ranking for profile {chosen!r}.")
-            self.app.data_version += 1  # type: ignore[attr-defined]
+            self.app.data_version += 1
 
-        self.app.start_task("profile", f"Switching to {name}", use, done)  # type: ignore[attr-defined]
+        self.app.start_task("profile", f"Switching to {name}", use, done)
 
     def action_search(self) -> None:
         if self.store_ready():
             self.app.push_screen(SearchScreen())
 
 
-def _span(kind: str, app: Any) -> tuple[Any, Any]:
-    window = Window.preset(kind, app.today)
+def _span(kind: str, today: date) -> tuple[date | None, date | None]:
+    window = Window.preset(kind, today)
     return window.since, window.until
 
 
-def _choice(title: str, options: list[tuple[str, str]], selected: str | None) -> Screen:
+def _choice(title: str, options: list[tuple[str, str]], selected: str | None) -> ChoiceDialog:
     from papercast.tui.screens.dialogs import ChoiceDialog
 
     return ChoiceDialog(title, options, selected=selected)
@@ -468,7 +475,7 @@ class ReadingListScreen(PaperListScreen):
         self.last_session_ids: list[str] = []
 
     def _window_key(self) -> str:
-        window: Window = self.app.window  # type: ignore[attr-defined]
+        window = self.app.window
         return f"{window.kind}:{window.since}:{window.until}"
 
     def show_last_session(self) -> None:
@@ -499,12 +506,10 @@ class ReadingListScreen(PaperListScreen):
             last_list.save(self.service.settings.home, window_key, title, rows)
 
     def slow_pass(self, interactive: bool) -> bool:
-        settings = getattr(self.service, "settings", None)
-        return not interactive and not getattr(settings, "offline", True)
+        return not interactive and not self.service.settings.offline
 
     def load_rows(self, *, interactive: bool = False) -> Loaded:
-        app: Any = self.app
-        window: Window = app.window
+        window = self.app.window
         service = self.service
         profile = service.active_profile()
         reading = service.recommend(n=LIST_SIZE, since=window.since, until=window.until,
@@ -512,7 +517,7 @@ class ReadingListScreen(PaperListScreen):
         marks = marks_for(profile)
         rows = [Row(r.paper, r.score, list(r.reasons), set(marks.get(r.paper.id, ())))
                 for r in reading.items if "dismiss" not in marks.get(r.paper.id, ())]
-        notes = [n for n in [reading.note, *getattr(reading, "llm_notes", [])] if n]
+        notes = [n for n in [reading.note, *reading.llm_notes] if n]
         shown = describe(window.kind, reading.since, reading.until) if not reading.note else window.label
         return Loaded(rows, f"Reading list · {profile.name} · {shown}", " ".join(notes) or None)
 
@@ -523,8 +528,7 @@ class TrendingScreen(PaperListScreen):
     heading = "Trending"
 
     def load_rows(self, *, interactive: bool = False) -> Loaded:
-        app: Any = self.app
-        window: Window = app.window
+        window = self.app.window
         service = self.service
         trending = service.trending(since=window.since, until=window.until)
         note = None
@@ -558,7 +562,7 @@ class SearchScreen(PaperListScreen):
         # No super().on_mount(): Textual runs PaperListScreen.on_mount right after this one (a
         # call here loaded the search twice and watched data_version twice).
         box = self.query_one("#search-query", Input)
-        box.cursor_blink = not getattr(self.app, "still", False)
+        box.cursor_blink = not self.app.still
         box.focus()
 
     def load_rows(self, *, interactive: bool = False) -> Loaded:

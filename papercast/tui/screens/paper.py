@@ -7,8 +7,9 @@ slow LLM never holds the rest of the page. Offline, the summary is the extractiv
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -16,11 +17,15 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, LoadingIndicator, Markdown, OptionList, Static
 
-from papercast.models import Paper, Summary
-from papercast.tui.background import one_line
+from papercast.models import FeedbackKind, Paper, Summary
+from papercast.tui.app import PapercastApp
+from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import PaperLoaded, SummaryReady
 from papercast.tui.widgets.paper_list import PaperList, Row, badges
 from papercast.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from papercast.service import Papercast
 
 SIMILAR = 5
 
@@ -60,6 +65,7 @@ def header_markup(paper: Paper) -> str:
 
 
 class PaperScreen(Screen):
+    app = getters.app(PapercastApp)  # typed: the screen uses the app's service and error reports
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
         Binding("l", "feedback('like')", "Like"),
@@ -81,8 +87,8 @@ class PaperScreen(Screen):
         self.summary: Summary | None = None
 
     @property
-    def service(self) -> Any:
-        return self.app.service  # type: ignore[attr-defined]
+    def service(self) -> Papercast:
+        return self.app.service
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="paper-body"):
@@ -115,7 +121,7 @@ class PaperScreen(Screen):
             paper = self.service.get_paper(self.paper_id)
             similar = self.service.similar(paper.id, SIMILAR)
         except Exception as exc:
-            self.app.call_from_thread(self.app.report_error, "Could not open the paper", one_line(exc))  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.app.report_error, "Could not open the paper", one_line(exc))
             return
         self.post_message(PaperLoaded(paper, similar))
 
@@ -133,16 +139,15 @@ class PaperScreen(Screen):
         summary = self.query_one("#paper-summary", Markdown)
         summary.display = True
         summary.update(f"*No summary: {one_line(exc)}*")
-        from papercast.tui.background import FailedTask
 
-        def again(_progress: Any) -> list[Summary]:
+        def again(_progress: Progress) -> list[Summary]:
             return self.service.summarize([self.paper_id])
 
         def show(summaries: list[Summary]) -> None:
             if summaries and self.is_attached:
                 self.post_message(SummaryReady(summaries[0]))
 
-        self.app.report_error("Summary failed", one_line(exc),  # type: ignore[attr-defined]
+        self.app.report_error("Summary failed", one_line(exc),
                               retry=FailedTask("summary", "Summarizing", again, show, one_line(exc)))
 
     def on_paper_loaded(self, message: PaperLoaded) -> None:
@@ -162,7 +167,7 @@ class PaperScreen(Screen):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id:
-            self.app.open_paper(event.option.id)  # type: ignore[attr-defined]
+            self.app.open_paper(event.option.id)
 
     # -- actions -----------------------------------------------------------------------------
     def action_back(self) -> None:
@@ -179,24 +184,24 @@ class PaperScreen(Screen):
         url = {"pdf": paper.pdf_url, "hf": paper.hf_url}.get(which, paper.url)
         self.app.open_url(url)
 
-    def action_feedback(self, kind: str) -> None:
+    def action_feedback(self, kind: FeedbackKind) -> None:
         self.run_worker(partial(self._feedback, kind), thread=True, group="feedback", exit_on_error=False)
 
-    def _feedback(self, kind: str) -> None:
+    def _feedback(self, kind: FeedbackKind) -> None:
         try:
             self.service.feedback([self.paper_id], kind)
         except Exception as exc:
-            self.app.call_from_thread(self.app.report_error, f"Could not save {kind}", one_line(exc))  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.app.report_error, f"Could not save {kind}", one_line(exc))
             return
         self.app.call_from_thread(self._feedback_done, kind)
 
     def _feedback_done(self, kind: str) -> None:
         done = {"like": "Liked", "dislike": "Disliked", "save": "Saved"}.get(kind, kind)
         self.notify(f"{done} {self.paper_id}. The reading list re-ranks.")
-        self.app.data_version += 1  # type: ignore[attr-defined]
+        self.app.data_version += 1
 
     def action_ask(self) -> None:
         """Open the chat with a question about this paper ready to send."""
-        app: Any = self.app
+        app = self.app
         app.chat_draft = f"Explain {self.paper_id} and how it relates to my interests."
         app.action_goto("chat")

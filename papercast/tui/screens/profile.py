@@ -7,9 +7,11 @@ every list re-ranks for the new profile.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -17,13 +19,19 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from papercast.models import Paper, Profile
-from papercast.tui.background import one_line
+from papercast.models import FeedbackKind, Paper, Profile
+from papercast.tui.app import PapercastApp
+from papercast.tui.background import Progress, one_line
 from papercast.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from papercast.service import Papercast
 
 LIST_FIELDS = (("keywords", "Keywords"), ("excluded_keywords", "Excluded keywords"),
                ("authors", "Followed authors"), ("categories", "arXiv categories"))
-FEEDBACK = (("like", "Liked"), ("dislike", "Disliked"), ("save", "Saved"))
+FEEDBACK: tuple[tuple[FeedbackKind, str], ...] = (("like", "Liked"), ("dislike", "Disliked"), ("save", "Saved"))
+# The option list of each kind's papers (``#list-like``) names the kind its ``delete`` key removes.
+FEEDBACK_LISTS: dict[str, FeedbackKind] = {f"list-{kind}": kind for kind, _label in FEEDBACK}
 
 
 def split_list(text: str) -> list[str]:
@@ -39,6 +47,7 @@ class ProfileData:
 
 
 class ProfileScreen(Screen):
+    app = getters.app(PapercastApp)  # typed: the screen uses the app's service, data version and tasks
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+n", "new", "New", priority=True),
@@ -54,8 +63,8 @@ class ProfileScreen(Screen):
         self.loaded_version = -1
 
     @property
-    def service(self) -> Any:
-        return self.app.service  # type: ignore[attr-defined]
+    def service(self) -> Papercast:
+        return self.app.service
 
     def compose(self) -> ComposeResult:
         yield Static("Profile", id="profile-title", classes="screen-title")
@@ -80,7 +89,7 @@ class ProfileScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        if getattr(self.app, "still", False):
+        if self.app.still:
             self.query_one("#interests", TextArea).cursor_blink = False
             for box in self.query(Input):
                 box.cursor_blink = False
@@ -92,12 +101,12 @@ class ProfileScreen(Screen):
             self.reload()
 
     def on_screen_resume(self) -> None:
-        if self.loaded_version != self.app.data_version:  # type: ignore[attr-defined]
+        if self.loaded_version != self.app.data_version:
             self.reload()
 
     # -- loading -------------------------------------------------------------------------------
     def reload(self) -> None:
-        self.loaded_version = self.app.data_version  # type: ignore[attr-defined]
+        self.loaded_version = self.app.data_version
         self.run_worker(self._load, thread=True, group="profile-load", exclusive=True, exit_on_error=False)
 
     def _load(self) -> None:
@@ -112,7 +121,7 @@ class ProfileScreen(Screen):
                 except Exception:  # a paper left the store: show its id without a title
                     papers = {}
         except Exception as exc:
-            self.app.call_from_thread(self.app.report_error, "Could not load the profile", one_line(exc))  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.app.report_error, "Could not load the profile", one_line(exc))
             return
         self.app.call_from_thread(self._show, ProfileData(profile, papers, names))
 
@@ -130,7 +139,7 @@ class ProfileScreen(Screen):
         for kind, _label in FEEDBACK:
             box = self.query_one(f"#list-{kind}", OptionList)
             box.clear_options()
-            ids = profile.ids(kind)  # type: ignore[arg-type]
+            ids = profile.ids(kind)
             if not ids:
                 box.add_option(Option("(none)", id=None, disabled=True))
             for pid in ids:
@@ -149,23 +158,23 @@ class ProfileScreen(Screen):
             return
         name, changes = self.data.profile.name, self.form()
 
-        def save(_progress: Any) -> Profile:
+        def save(_progress: Progress) -> Profile:
             return self.service.profile_update(name, **changes)
 
-        self.app.start_task("profile", "Saving the profile", save, self._saved)  # type: ignore[attr-defined]
+        self.app.start_task("profile", "Saving the profile", save, self._saved)
 
     def _saved(self, profile: Profile) -> None:
         self.notify(f"Saved {profile.name!r}. The reading list re-ranks.", title="Profile saved")
-        self.app.data_version += 1  # type: ignore[attr-defined]
+        self.app.data_version += 1
 
-    def _run(self, label: str, fn: Any, done_message: str) -> None:
+    def _run(self, label: str, fn: Callable[[], object], done_message: str) -> None:
         """Run a profile change in the background, then re-load everything that depends on it."""
 
-        def after(_result: Any) -> None:
+        def after(_result: object) -> None:
             self.notify(done_message)
-            self.app.data_version += 1  # type: ignore[attr-defined]
+            self.app.data_version += 1
 
-        self.app.start_task("profile", label, lambda _p: fn(), after)  # type: ignore[attr-defined]
+        self.app.start_task("profile", label, lambda _p: fn(), after)
 
     # -- create / rename / switch / delete -----------------------------------------------------
     def action_new(self) -> None:
@@ -222,9 +231,11 @@ class ProfileScreen(Screen):
 
     def action_remove_feedback(self) -> None:
         focused = self.focused
-        if not isinstance(focused, OptionList) or focused.id is None or not focused.id.startswith("list-"):
+        if not isinstance(focused, OptionList):
             return
-        kind = focused.id.removeprefix("list-")
+        kind = FEEDBACK_LISTS.get(focused.id or "")
+        if kind is None:
+            return
         index = focused.highlighted
         if index is None:
             return
@@ -238,7 +249,7 @@ class ProfileScreen(Screen):
         """Enter on a liked / disliked / saved paper opens it."""
         event.stop()
         if event.option.id:
-            self.app.open_paper(event.option.id)  # type: ignore[attr-defined]
+            self.app.open_paper(event.option.id)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {"btn-save": self.action_save, "btn-new": self.action_new, "btn-rename": self.action_rename,

@@ -6,18 +6,18 @@ changes, so every screen's status bar stays in sync without knowing who changed 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from textual import getters
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
-if TYPE_CHECKING:
-    from papercast.tui.app import PapercastApp
+from papercast.tui.app import PapercastApp
 
 
 class StatusBar(Horizontal):
     """``offline mode · 452 papers · $0.0000 · Fetching new papers [=====   ] 120/400``."""
+
+    app = getters.app(PapercastApp)  # typed: it reads the app's ``status``
 
     def compose(self) -> ComposeResult:
         yield Label(id="status-mode")
@@ -30,8 +30,7 @@ class StatusBar(Horizontal):
         self.watch(self.app, "status_version", self.update_status, init=True)
 
     def update_status(self, _version: int = 0) -> None:
-        app: PapercastApp = self.app  # type: ignore[assignment]
-        status = app.status
+        status = self.app.status
         self.query_one("#status-mode", Label).update(status.mode)
         self.query_one("#status-count", Label).update(
             "… papers" if status.count is None else f"{status.count:,} papers")

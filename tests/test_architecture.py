@@ -1,0 +1,177 @@
+"""The floor plan holds: dependencies point one way, and only ``store/`` touches the databases.
+
+Every import of every module under ``papercast/`` is read with ``ast`` (module level, inside
+functions, under ``TYPE_CHECKING``) and checked against the layers of DESIGN.md ("Packages")::
+
+    commands/, tui/, cli  ->  service  ->  agent/  ->  tools/  ->  store/  ->  models, config, errors, logs
+
+A module may import its own layer and the layers below it. The one exception: ``agent/`` may name
+the service in type hints (under ``TYPE_CHECKING``), since its tools are handed the service;
+nothing under ``tools/`` or ``store/`` may, not even for a type hint. Inside ``tools/``, sources and
+llm come first, ranking may use them, writing may use all three.
+
+Run directly to check another tree (the plan before this layout fails it)::
+
+    .venv/bin/python tests/test_architecture.py ../some/checkout/papercast
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "papercast"
+
+# (module prefix, layer); the longest matching prefix wins. Fractions order tools/' subpackages.
+LAYERS: list[tuple[str, float]] = [
+    ("papercast", 0), ("papercast.errors", 0), ("papercast.logs", 0), ("papercast.config", 0),
+    ("papercast.models", 0),
+    ("papercast.store", 1),
+    ("papercast.tools", 2), ("papercast.tools.sources", 2.0), ("papercast.tools.llm", 2.0),
+    ("papercast.tools.ranking", 2.1), ("papercast.tools.writing", 2.2),
+    ("papercast.agent", 3),
+    ("papercast.service", 4),
+    ("papercast.commands", 5), ("papercast.tui", 5), ("papercast.cli", 5), ("papercast.__main__", 5),
+]
+# Libraries that hold a database: only store/ may import them.
+DATABASE_LIBRARIES = ("sqlite3", "aiosqlite", "chromadb", "langgraph.checkpoint.sqlite")
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str  # dotted module name
+    target: str  # dotted module name (for "from a import b": "a.b" when b is a module, else "a")
+    line: int
+    type_only: bool  # under ``if TYPE_CHECKING:``
+
+
+def module_name(path: Path, package: Path) -> str:
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer(module: str) -> float | None:
+    best = None
+    for prefix, value in LAYERS:
+        if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, value)
+    return best[1] if best else None
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def imports_of(path: Path, package: Path) -> list[Import]:
+    """Every import in the file, with relative imports resolved and ``from pkg import module`` seen
+    as importing ``pkg.module`` when it is a module of the package."""
+    name = module_name(path, package)
+    is_package = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[Import] = []
+
+    def visit(node: ast.AST, type_only: bool) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.body:
+                visit(child, True)
+            for child in node.orelse:
+                visit(child, type_only)
+            return
+        if isinstance(node, ast.Import):
+            found.extend(Import(name, alias.name, node.lineno, type_only) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = name.split(".") if is_package else name.split(".")[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                as_module = (package.parent / Path(*candidate.split("."))).with_suffix(".py").exists() or (
+                    package.parent / Path(*candidate.split(".")) / "__init__.py").exists()
+                found.append(Import(name, candidate if as_module else base, node.lineno, type_only))
+        for child in ast.iter_child_nodes(node):
+            visit(child, type_only)
+
+    visit(tree, False)
+    return found
+
+
+def all_imports(package: Path) -> list[Import]:
+    return [imp for path in sorted(package.rglob("*.py")) for imp in imports_of(path, package)]
+
+
+def upward_imports(package: Path) -> list[str]:
+    """Imports that point up the layers, as ``importer:line -> target`` lines."""
+    problems = []
+    for imp in all_imports(package):
+        if not imp.target.startswith("papercast"):
+            continue
+        mine, theirs = layer(imp.importer), layer(imp.target)
+        if mine is None or theirs is None or theirs <= mine:
+            continue
+        if imp.type_only and imp.importer.startswith("papercast.agent") and imp.target == "papercast.service":
+            continue  # the agent's tools are handed the service and may name its type
+        problems.append(f"{imp.importer}:{imp.line} -> {imp.target}")
+    return problems
+
+
+def database_imports_outside_store(package: Path) -> list[str]:
+    return [f"{imp.importer}:{imp.line} -> {imp.target}" for imp in all_imports(package)
+            if any(imp.target == lib or imp.target.startswith(lib + ".") for lib in DATABASE_LIBRARIES)
+            and not imp.importer.startswith("papercast.store")]
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = {module_name(p, PACKAGE) for p in PACKAGE.rglob("*.py")} - {
+        m for m in (module_name(p, PACKAGE) for p in PACKAGE.rglob("*.py")) if layer(m) is not None}
+    assert not unplaced
+
+
+def test_dependencies_point_one_way() -> None:
+    assert upward_imports(PACKAGE) == []
+
+
+def test_only_the_store_touches_the_databases() -> None:
+    assert database_imports_outside_store(PACKAGE) == []
+
+
+def test_the_commands_do_not_import_the_cli_that_imports_them() -> None:
+    cycle = [f"{i.importer}:{i.line}" for i in all_imports(PACKAGE)
+             if i.target == "papercast.cli" and i.importer != "papercast.__main__"]
+    assert cycle == []
+
+
+def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
+    """A test that cannot fail proves nothing: plant each kind of violation in a copy of the plan."""
+    package = tmp_path / "papercast"
+    for module in ("store/papers.py", "tools/ranking/score.py", "tools/writing/digest.py", "agent/toolbox.py",
+                   "service.py", "models.py"):
+        target = package / module
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("")
+    for folder in (package, *{p.parent for p in package.rglob("*.py")}):
+        (folder / "__init__.py").touch()
+    (package / "store" / "papers.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from papercast.service import Papercast\n")
+    (package / "tools" / "ranking" / "score.py").write_text(
+        "def f():\n    from papercast.tools.writing import digest\n")
+    (package / "agent" / "toolbox.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from papercast.service import Papercast\n")
+    (package / "models.py").write_text("from .store import papers\nimport sqlite3\n")
+    assert sorted(upward_imports(package)) == [
+        "papercast.models:1 -> papercast.store.papers",
+        "papercast.store.papers:3 -> papercast.service",
+        "papercast.tools.ranking.score:2 -> papercast.tools.writing.digest",
+    ]
+    assert database_imports_outside_store(package) == ["papercast.models:2 -> sqlite3"]
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else PACKAGE
+    lines = upward_imports(root) + [f"database outside store/: {x}" for x in database_imports_outside_store(root)]
+    print("\n".join(lines) or "no upward imports")
+    raise SystemExit(1 if lines else 0)
