@@ -154,6 +154,8 @@ class Paper(BaseModel):
 
 
 FeedbackKind = Literal["like", "dislike", "save", "dismiss"]
+# Liking a paper takes back a dislike of it and vice versa; the other kinds are independent.
+OPPOSITE_FEEDBACK: dict[str, FeedbackKind] = {"like": "dislike", "dislike": "like"}
 
 
 class Feedback(BaseModel):

@@ -56,7 +56,8 @@ def test_cold_start_from_interests_alone(service):
     assert len(items) == 10
     astro = [r for r in items if any(c.startswith("astro-ph") for c in r.paper.categories)]
     assert len(astro) >= 9, [r.paper.title for r in items]
-    assert [r.score for r in items] == sorted((r.score for r in items), reverse=True) or True
+    # Best first, except where MMR lets a paper wait below a near-duplicate of one above it.
+    assert items[0].score == max(r.score for r in items)
     assert all(r.reasons for r in items)
     assert any(reason.startswith("matches your interest: '") for r in items for reason in r.reasons)
 

@@ -17,12 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from papercast.errors import UserError
-from papercast.models import Feedback, FeedbackKind, Profile
+from papercast.models import OPPOSITE_FEEDBACK, Feedback, FeedbackKind, Profile
 from papercast.store.db import connect
 
 KINDS: tuple[str, ...] = ("like", "dislike", "save", "dismiss")
-# Liking a paper takes back a dislike of it and vice versa; the other kinds are independent.
-_OPPOSITE = {"like": "dislike", "dislike": "like"}
 _NAME = re.compile(r"^[\w][\w.\-+@ ]{0,63}$")
 
 _LIST_FIELDS = ("keywords", "excluded_keywords", "authors", "categories")
@@ -231,9 +229,9 @@ class ProfileStore:
         now = _now()
         with self._conn as conn:
             for pid in dict.fromkeys(ids):
-                if kind in _OPPOSITE:
+                if kind in OPPOSITE_FEEDBACK:
                     conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = ?",
-                                 (current.name, pid, _OPPOSITE[kind]))
+                                 (current.name, pid, OPPOSITE_FEEDBACK[kind]))
                 conn.execute("INSERT OR IGNORE INTO profile_feedback (profile, paper_id, kind, at)"
                              " VALUES (?, ?, ?, ?)", (current.name, pid, kind, now))
             conn.execute("UPDATE profiles SET updated = ? WHERE name = ?", (now, current.name))

@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 
-from papercast.models import FeedbackKind, Profile
+from papercast.models import OPPOSITE_FEEDBACK, FeedbackKind, Profile
 from papercast.tui.app import PapercastApp
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import FeedbackRecorded, ListLoaded
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 LIST_SIZE = 50
 TRENDING_SIZE = 100
-OPPOSITE = {"like": "dislike", "dislike": "like"}
 
 
 def marks_for(profile: Profile) -> dict[str, set[str]]:
@@ -273,8 +272,8 @@ class PaperListScreen(Screen):
             row.marks.discard(kind)
         else:
             row.marks.add(kind)
-            if kind in OPPOSITE:
-                row.marks.discard(OPPOSITE[kind])
+            if kind in OPPOSITE_FEEDBACK:
+                row.marks.discard(OPPOSITE_FEEDBACK[kind])
         if self.papers.index_of(row.paper.id) is not None:
             self.papers.refresh_row(row.paper.id)
 
