@@ -2,7 +2,8 @@
 
 The model is the scripted OpenAI-compatible server of the tests (tests/llm_server.py) on 127.0.0.1,
 answering instantly, so what is measured is papercast's own cost of a turn: litellm's real HTTP
-path, the graph, the SQLite checkpointer, the guard and the tools on a 10k-paper store. One turn
+path, the graph (with its per-turn library retrieval and the check of the answer's citations), the SQLite
+checkpointer and the tools on a 10k-paper store. One turn
 makes three tool calls (search_library -> get_paper -> similar_papers) and then answers: four model
 calls, three tools.
 
@@ -120,7 +121,7 @@ def bench_turns(turns: int, sample: bool = False, priced: bool = True) -> dict[s
 
     store_app = build_store(sample)
     (store_app.settings.home / "threads.db").unlink(missing_ok=True)
-    first_id = store_app.search(QUERY, 1)[0][0].id
+    first_id = store_app.search(QUERY, 1)[0].paper.id
     # The model runs in its own process, so its work is not counted as papercast's.
     server = subprocess.Popen([sys.executable, __file__, "--serve", first_id], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)

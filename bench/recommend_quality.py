@@ -15,6 +15,12 @@ features, min_df 5, max_df 0.1, sublinear tf, LinearSVC C=0.01 balanced, liked p
 other pre-2026 paper negative); zotero-arxiv-daily (mean embedding cosine to the liked papers).
 Metrics averaged over users: nDCG@20, P@10, AP@100.
 
+``--daily`` (issue 15): learning from each day's ratings. Day 0 is interests + 5 likes; each day the
+top 10 of papercast's list are rated (a like for each relevant paper, a dislike for each other one;
+or likes only, the others dismissed) and leave every list. After each of 3 rounds: nDCG@20 over the
+papers not yet rated for papercast, the no-learning control (day 0's list minus the rated papers) and
+arxiv-sanity's SVM fed the same ratings; how many users fall below their own control.
+
 Run: .venv/bin/python bench/recommend_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
 
@@ -167,7 +173,7 @@ def build_service(rows: list[dict], vectors: dict[str, np.ndarray]):
 
 
 # -- rankers ----------------------------------------------------------------------------------------
-def papercast_ranker(app, user: User, liked: list[str], tag: str, n: int = 100) -> list[str]:
+def papercast_ranker(app, user: User, liked: list[str], tag: str, n: int = 100, weights=None) -> list[str]:
     from papercast.tools.ranking.score import recommend
 
     name = f"{user.area.replace('.', '-')}-{tag}"
@@ -176,8 +182,9 @@ def papercast_ranker(app, user: User, liked: list[str], tag: str, n: int = 100) 
     app.profile_create(name, interests=user.interests)
     if liked:
         app.feedback(liked, "like", profile=name)
-    result = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=n)
+    result = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=n, weights=weights)
     assert (result.since, result.until) == (POOL_SINCE, POOL_UNTIL), result.note
+    app.profile_delete(name)
     return [r.paper.id for r in result.items]
 
 
@@ -258,11 +265,100 @@ class Baselines:
         return self._top((self.pool_vecs @ liked_vecs.T).mean(axis=1))
 
 
+# -- daily rounds of ratings (issue 15) -------------------------------------------------------------
+DAYS = 3
+SHOWN = 10  # the top of each day's list is rated
+
+
+def svm_scores(base: Baselines, liked: set[str], rated: set[str]) -> np.ndarray:
+    """arxiv-sanity-lite's SVM fed the same ratings: every pre-2026 paper and every rated pool
+    paper is a training example, the liked ones positive (it has no notion of a dislike)."""
+    import scipy.sparse as sp
+    from sklearn.svm import LinearSVC
+
+    rated_rows = [i for i, pid in enumerate(base.pool_ids) if pid in rated]
+    x = sp.vstack([base.sanity_pre, base.sanity_pool[rated_rows]])
+    y = np.array([pid in liked for pid in base.pre] + [base.pool_ids[i] in liked for i in rated_rows], dtype=int)
+    clf = LinearSVC(class_weight="balanced", verbose=0, max_iter=10000, tol=1e-6, C=0.01)
+    clf.fit(x, y)
+    return clf.decision_function(base.sanity_pool)
+
+
+def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool: list[dict],
+                 dislikes: bool, weights=None) -> dict[str, list[list[float]]]:
+    """The issue's protocol: day 0 is interests + 5 likes; each day the top 10 of papercast's list
+    are rated (a like for each relevant paper; with ``dislikes`` a dislike for each other one, else
+    it is dismissed unrated) and leave every list. After each round, nDCG@20 over the papers not yet
+    rated, for papercast, the no-learning control (the day-0 list minus the rated papers) and the SVM
+    on the same ratings. Returns method -> per user, per day scores."""
+    from papercast.tools.ranking.score import recommend
+
+    out: dict[str, list[list[float]]] = {"papercast": [], "no learning": [], "SVM": []}
+    for user in users:
+        relevant = {r["id"] for r in pool if user.area in r["categories"]}
+        liked = set(draw_likes(rows, user.area, 5))
+        name = f"{user.area.replace('.', '-')}-daily-{'ld' if dislikes else 'l'}-{os.getpid()}"  # runs may overlap
+        if app.profiles.exists(name):
+            app.profile_delete(name)
+        app.profile_create(name, interests=user.interests)
+        app.feedback(sorted(liked), "like", profile=name)
+
+        def ranked(name: str = name) -> list[str]:
+            got = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=300,
+                            weights=weights)
+            return [r.paper.id for r in got.items]
+
+        control = ranked()
+        rated: set[str] = set()
+        scores = {m: [] for m in out}
+        current = control
+        for day in range(DAYS + 1):
+            if day:
+                shown = [pid for pid in current if pid not in rated][:SHOWN]
+                good = [pid for pid in shown if pid in relevant]
+                bad = [pid for pid in shown if pid not in relevant]
+                if good:
+                    app.feedback(good, "like", profile=name)
+                if bad:
+                    app.feedback(bad, "dislike" if dislikes else "dismiss", profile=name)
+                liked |= set(good)
+                rated |= set(shown)
+                current = ranked()
+            left = relevant - rated
+            scores["papercast"].append(ndcg_at([p for p in current if p not in rated], left))
+            scores["no learning"].append(ndcg_at([p for p in control if p not in rated], left))
+            svm = svm_scores(base, liked, rated)
+            order = [base.pool_ids[i] for i in np.argsort(-svm, kind="stable") if base.pool_ids[i] not in rated]
+            scores["SVM"].append(ndcg_at(order[:100], left))
+        for m in out:
+            out[m].append(scores[m])
+        app.profile_delete(name)
+    return out
+
+
+def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]]]]) -> None:
+    for label, res in results.items():
+        print(f"\nDaily ratings, {label}: nDCG@20 over the papers not yet rated ({len(users)} users)")
+        print(f"{'after day':<10} " + " ".join(f"{m:>12}" for m in res) + f" {'pc - SVM':>9} {'below control':>14}")
+        arr = {m: np.array(v) for m, v in res.items()}
+        for day in range(DAYS + 1):
+            below = int((arr["papercast"][:, day] < arr["no learning"][:, day] - 1e-9).sum())
+            print(f"{day:<10} " + " ".join(f"{arr[m][:, day].mean():>12.3f}" for m in res)
+                  + f" {arr['papercast'][:, day].mean() - arr['SVM'][:, day].mean():>+9.3f} {below:>14}")
+        worst = (arr["papercast"] - arr["no learning"]).min(axis=1)
+        print("  worst day against its own control, per user: "
+              + " ".join(f"{u.area}:{w:+.2f}" for u, w in zip(users, worst, strict=True) if w < -1e-9))
+
+
 # -- the run ----------------------------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated method names to run")
     parser.add_argument("--split", choices=["tune", "held-out", "all"], default="all")
+    parser.add_argument("--daily", action="store_true", help="only the daily-ratings protocol (issue 15)")
+    parser.add_argument("--variant", choices=["both", "dislikes", "only"], default="both",
+                        help="--daily: likes and dislikes, likes only, or both")
+    parser.add_argument("--weights", default="", help="ranker weights to try, e.g. lexical=0.4,disliked=0.3")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -272,6 +368,21 @@ def main() -> int:
     print(f"{len(rows)} papers, pool {len(pool)}, {len(users)} users", file=sys.stderr)
     app = build_service(rows, vectors)
     base = Baselines(rows, vectors, pool)
+    from dataclasses import replace
+
+    from papercast.tools.ranking.score import WEIGHTS
+
+    weights = replace(WEIGHTS, **{k: type(getattr(WEIGHTS, k))(v) for k, v in
+                                  (kv.split("=") for kv in args.weights.split(",") if kv)})
+    if args.daily:
+        variants = {"likes and dislikes": True, "likes only": False}
+        daily = {label: daily_rounds(app, base, users, rows, pool, dislikes=flag, weights=weights)
+                 for label, flag in variants.items() if args.variant in ("both", label.split()[-1])}
+        print_daily(users, daily)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "recommend_daily.json").write_text(json.dumps(
+            {"users": [u.area for u in users], "results": daily, "seconds": time.perf_counter() - started}, indent=2))
+        return 0
 
     methods: dict[str, tuple[int, object]] = {
         "random": (5, base.random),
@@ -298,7 +409,8 @@ def main() -> int:
         for method, (k, fn) in methods.items():
             liked = likes20[:k]
             t0 = time.perf_counter()
-            ranked = papercast_ranker(app, user, liked, f"{k}") if fn is None else fn(user, liked)
+            ranked = (papercast_ranker(app, user, liked, f"{k}-{os.getpid()}", weights=weights) if fn is None
+                      else fn(user, liked))
             timings[method] += time.perf_counter() - t0
             assert set(ranked) <= set(base.pool_ids) and len(ranked) == 100, method
             per_user[method][user.area] = metrics(ranked, pool_relevant)

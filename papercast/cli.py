@@ -3,6 +3,8 @@
 argparse keeps ``papercast --help`` fast: nothing heavy is imported until a command runs.
 Each command group lives in ``papercast/commands/`` and registers itself here. Errors are one
 line on stderr: exit 2 for bad input, 1 for runtime failures; ``--debug`` shows the traceback.
+Output closed early (``papercast papers list | head -1``) ends quietly with 141, as a Unix tool
+killed by SIGPIPE does, and nothing more is written to the closed pipe.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from papercast import __version__
-from papercast.commands._output import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, ArgumentParser, run_tui, warn
+from papercast.commands._output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    ArgumentParser,
+    escaped_output,
+    run_tui,
+    set_quiet,
+    warn,
+)
 from papercast.errors import RuntimeFailure, UserError, one_line, redact
 
 log = logging.getLogger("papercast.cli")
@@ -29,12 +41,16 @@ def build_parser() -> ArgumentParser:
                             "Without a command, opens the TUI.")
     parser.add_argument("--home", help="data directory (default: $PAPERCAST_HOME or the XDG data dir)")
     parser.add_argument("--model", help="litellm model string (default: $PAPERCAST_MODEL; unset = offline)")
+    parser.add_argument("--language", help="language of LLM summaries and digests, e.g. German "
+                        "(default: $PAPERCAST_LANGUAGE; offline summaries stay in the paper's language)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr: no notes or progress")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what happens, on stderr (INFO log lines)")
     parser.add_argument("--debug", action="store_true", help="DEBUG log lines and tracebacks on stderr")
     parser.add_argument("--version", action="version", version=f"papercast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for module in COMMAND_MODULES:
         module.register(sub)
+    parser.set_defaults(root_parser=parser)  # `completion` generates its scripts from it
     return parser
 
 
@@ -44,12 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # bad usage (one line, exit 2), --help, --version: a code, like every command
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", run_tui)
+    set_quiet(bool(getattr(args, "quiet", False)))
     log_file = _start_logging(args, argv)
     started = time.perf_counter()
     try:
         code = _run(handler, args, log_file)
+        if code != EXIT_BROKEN_PIPE:
+            code = _flush_stdout(code)
     except BaseException as exc:  # SystemExit from a command, a second Ctrl-C: on its way out
         log.info("ended by %s after %.1f s", type(exc).__name__, time.perf_counter() - started)
         raise
@@ -68,7 +90,10 @@ def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace,
     the log's copy is redacted, the interpreter's would print keys and URL credentials as they are.
     """
     try:
-        return handler(args) or EXIT_OK
+        with escaped_output():  # control characters in what a command prints are escaped (second defence)
+            return handler(args) or EXIT_OK
+    except BrokenPipeError:
+        return _closed_early()
     except UserError as exc:
         log.info("bad input: %s", exc, exc_info=args.debug)
         warn(f"error: {exc}")
@@ -88,6 +113,48 @@ def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace,
         return EXIT_RUNTIME
 
 
+def _closed_early() -> int:
+    """The reader of stdout went away (``| head``): point stdout at /dev/null so nothing else (the
+    interpreter's final flush included) fails writing to it, and end quietly like a Unix tool."""
+    log.info("stdout was closed early (broken pipe)")
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing to redirect
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _flush_stdout(code: int) -> int:
+    """Flush what the command printed while we can still tell a closed pipe from a failure."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _closed_early()
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+def _loggable(argv: Sequence[str]) -> str:
+    """The command line for the DEBUG log, without the webhook URLs it may hold (they are secrets)."""
+    out: list[str] = []
+    hide = False
+    for arg in argv:
+        if hide:
+            out.append("***")
+            hide = False
+        elif arg == "--webhook":
+            out.append(arg)
+            hide = True
+        elif arg.startswith("--webhook="):
+            out.append("--webhook=***")
+        else:
+            out.append(arg)
+    return " ".join(out)
+
+
 def _start_logging(args: argparse.Namespace, argv: Sequence[str]) -> Path | None:
     """The log file of this run (None when the home cannot hold one); stderr too with -v/--debug.
 
@@ -103,7 +170,7 @@ def _start_logging(args: argparse.Namespace, argv: Sequence[str]) -> Path | None
         home = None  # the command itself reports the bad --home
     path = logs.configure(home, verbose=bool(getattr(args, "verbose", False)), debug=bool(args.debug))
     log.info("papercast %s: %s (home %s)", __version__, getattr(args, "command", None) or "tui", home)
-    log.debug("arguments: %s", " ".join(argv))
+    log.debug("arguments: %s", _loggable(argv))
     return path
 
 

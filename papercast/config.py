@@ -1,5 +1,5 @@
-"""Settings, from (lowest first) defaults, ``$PAPERCAST_HOME/config.toml``, ``PAPERCAST_*``
-environment variables and CLI flags.
+"""Settings, from (lowest first) defaults, ``~/.config/papercast/config.toml`` (``$XDG_CONFIG_HOME``;
+``$PAPERCAST_HOME/config.toml`` is still read, with a note), ``PAPERCAST_*`` environment variables and CLI flags.
 
 ``pydantic-settings`` reads the environment (``PAPERCAST_`` prefix) and our TOML source; every value
 is typed and checked, and a bad one is a ``ConfigError`` naming the setting and where it came from.
@@ -13,7 +13,7 @@ import os
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -37,16 +37,77 @@ def default_home() -> Path:
 
 
 def resolve_home(home: str | Path | None = None) -> Path:
-    """The home directory: ``home`` (``--home``), else ``$PAPERCAST_HOME``, else the XDG data directory."""
-    return Path(home or os.environ.get("PAPERCAST_HOME") or default_home()).expanduser()
+    """The home directory: ``home`` (``--home``), else ``$PAPERCAST_HOME``, else the XDG data directory.
+
+    An empty ``--home`` or a path that is a file is bad input (a ConfigError), not a reason to fall
+    back to the default home silently or to fail later with a raw errno.
+    """
+    if home is not None and not str(home).strip():
+        raise ConfigError("--home is empty: give a directory (or leave it out for the default home)")
+    path = Path(home or os.environ.get("PAPERCAST_HOME") or default_home()).expanduser()
+    if path.exists() and not path.is_dir():
+        where = "--home" if home else "PAPERCAST_HOME" if os.environ.get("PAPERCAST_HOME") else "the home"
+        raise ConfigError(f"{where} {path} is a file, not a directory")
+    return path
+
+
+def config_dir() -> Path:
+    """Where config.toml lives: ``$XDG_CONFIG_HOME/papercast`` (``~/.config/papercast``) on every
+    platform, so the path in the docs is the path on the machine."""
+    base = os.environ.get("XDG_CONFIG_HOME", "").strip()
+    return Path(base).expanduser() / APP_NAME if base else Path("~/.config").expanduser() / APP_NAME
+
+
+def config_path(home: Path) -> tuple[Path, str | None]:
+    """The config file to read and a note for the user about where it is (None when all is as it should be).
+
+    ``$PAPERCAST_CONFIG`` names one explicitly; otherwise the XDG one. A config.toml in the home,
+    where earlier versions kept it, is still read when there is no XDG one, with a note saying where
+    it belongs now; when both exist the home's is ignored, and the note says so.
+    """
+    explicit = os.environ.get("PAPERCAST_CONFIG", "").strip()
+    if explicit:
+        return Path(explicit).expanduser(), None
+    xdg = config_dir() / CONFIG_FILE
+    legacy = home / CONFIG_FILE
+    if legacy.is_file() and xdg.is_file():
+        return xdg, f"{legacy} is ignored: the settings are read from {xdg}"
+    if legacy.is_file():
+        return legacy, f"settings read from {legacy}; config.toml now belongs in {config_dir()}/ (move it there)"
+    return xdg, None
 
 
 # Names that mean the bundled model, so a config file's ``embedding`` can be overridden back to it.
 BUNDLED_EMBEDDING_NAMES = frozenset({"bundled", "all-minilm-l6-v2", "all-minilm-l6-v2-onnx-int8"})
 # Keys a config file must never hold: a secret belongs in the environment, not on disk.
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential", "webhook")
 
 CommaList = Annotated[tuple[str, ...], NoDecode]  # "cs.CL,cs.LG" in the environment, a list in TOML
+
+
+class ModelOptions(BaseModel):
+    """How papercast talks to one model: a ``[models."<litellm model>"]`` table in config.toml.
+
+    Every key is optional; an unset one comes from the global ``llm_*`` setting, else from the
+    policy papercast picks for the kind of server (``papercast.tools.llm.policy``: a local server
+    gets one request at a time, streamed with an idle timeout, timeouts not retried). ``papercast
+    model check`` prints the values in use. Key names avoid the words the secret check refuses.
+    """
+
+    local: bool | None = None  # a local server (policy above); None = from the model and api_base
+    concurrency: int | None = Field(None, ge=1, le=64)  # requests in flight at once
+    stream: bool | None = None  # stream every request (the idle timeout applies); None = when local
+    timeout: float | None = Field(None, gt=0)  # seconds for a whole non-streamed request
+    idle_timeout: float | None = Field(None, gt=0)  # seconds without a streamed chunk (first one included)
+    retries: int | None = Field(None, ge=0, le=10)
+    retry_timeouts: bool | None = None  # None = not for a local server (it is still working on the request)
+    context_window: int | None = Field(None, ge=256)  # tokens in + out; None = litellm's model map, else a default
+    max_output: int | None = Field(None, ge=16)  # tokens one answer may have at most
+    # "json_schema": response_format json_schema; "json_object": JSON mode; "json_object+schema": JSON mode
+    # with the schema attached (llama.cpp turns it into a grammar); "off": ask in the prompt only.
+    json_format: Literal["json_schema", "json_object", "json_object+schema", "off"] | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SettingValues(BaseModel):
@@ -60,25 +121,46 @@ class SettingValues(BaseModel):
     embedding_batch: int = Field(64, ge=1, le=2048)  # texts per embedding request
     max_usd_per_run: float | None = Field(None, ge=0)
     llm_timeout: float = Field(60.0, gt=0)
-    llm_concurrency: int = Field(4, ge=1, le=64)
+    llm_concurrency: int | None = Field(None, ge=1, le=64)  # None = 1 for a local server, else 4
     llm_retries: int = Field(3, ge=0, le=10)  # retries of a failed LLM request (rate limits, 5xx, ...)
     llm_backoff: float = Field(0.5, ge=0)  # first retry's delay in seconds, doubled each time
     llm_max_backoff: float = Field(20.0, ge=0)
+    llm_local: bool | None = None  # the local-server policy; None = when api_base is private or the provider local
+    llm_idle_timeout: float = Field(120.0, gt=0)  # streamed requests: seconds without a chunk before giving up
+    models: dict[str, ModelOptions] = Field(default_factory=dict)  # per-model settings, keyed by model string
     rerank_top_k: int = Field(30, ge=0, le=500)
     chat_max_steps: int = Field(8, ge=1, le=50)  # model <-> tools rounds in one chat turn before it must answer
     chat_context_window: int | None = Field(None, ge=256)  # tokens; None = the model's own window (litellm)
+    # Tool calling in chat: "auto" asks litellm's model map (unknown models get tools); "off" for models
+    # that cannot call tools: they answer from the library results every turn retrieves.
+    chat_tools: Literal["auto", "on", "off"] = "auto"
     sources: CommaList = ("hf", "arxiv")
     arxiv_categories: CommaList = ("cs.CL", "cs.LG", "cs.AI", "cs.CV")
     arxiv_min_interval: float = Field(3.0, ge=0)  # arXiv's API etiquette: at least 3 s between requests
+    fulltext: bool = True  # read papers' arXiv HTML/PDF on demand; false = abstracts and stored full text only
+    fulltext_max_mb: float = Field(25.0, gt=0, le=500)  # a bigger HTML page or PDF is not read
+    fulltext_max_pages: int = Field(200, ge=1, le=5000)  # PDF pages read; the rest is left out, with a note
+    fulltext_timeout: float = Field(120.0, gt=0)  # seconds to fetch one paper (retries included)
+    fulltext_summary_tokens: int = Field(6000, ge=500, le=200_000)  # full text a model summary may read
+    daily_read: int = Field(5, ge=0, le=50)  # `daily` reads the full text of its top N picks
     smtp_host: str | None = None
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_user: str | None = None
     smtp_from: str | None = None
+    # "auto": implicit TLS on port 465, else STARTTLS whenever the server offers it; "none" only for a local relay
+    smtp_security: Literal["auto", "starttls", "tls", "none"] = "auto"
+    email_to: CommaList = ()  # `daily` mails the digest here when no channel is given on the command line
+    webhooks: CommaList = Field((), repr=False)  # secrets (the URL lets anyone post): PAPERCAST_WEBHOOKS only, never config.toml
+    feed: str | None = None  # the Atom feed file `daily` keeps up to date (no --feed needed)
+    feed_entries: int = Field(100, ge=1, le=5000)  # entries a feed file keeps, newest first
+    include_cross: bool = False  # arXiv listings: also papers cross-listed into the categories
+    language: str | None = None  # LLM summaries and digests in this language (e.g. "German"); None = English
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @field_validator("model", "api_base", "chroma_url", "embedding", "embedding_api_base", "smtp_host", "smtp_user",
-                     "smtp_from", "max_usd_per_run", "chat_context_window", mode="before")
+                     "smtp_from", "feed", "language", "max_usd_per_run", "chat_context_window", "llm_concurrency",
+                     "llm_local", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """``PAPERCAST_MODEL=`` unsets a value the config file gave (offline mode for one run)."""
@@ -92,7 +174,7 @@ class SettingValues(BaseModel):
         name = (value or "").strip()
         return None if not name or name.lower() in BUNDLED_EMBEDDING_NAMES else name
 
-    @field_validator("sources", "arxiv_categories", mode="before")
+    @field_validator("sources", "arxiv_categories", "email_to", "webhooks", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -106,6 +188,8 @@ class Settings(SettingValues):
     """The settings of one run: the home directory plus every ``SettingValues`` field."""
 
     home: Path
+    config_file: Path | None = None  # the config.toml these settings were read with (it may not exist)
+    config_note: str | None = None  # where the config file is, when the user should hear it
 
     @property
     def offline(self) -> bool:
@@ -185,6 +269,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     secrets = sorted(k for k in data if any(word in k.lower() for word in _SECRET_WORDS))
+    models = data.get("models")
+    if isinstance(models, dict):  # the per-model tables are checked too: a key there is on disk as well
+        secrets += sorted(f"models.{name}.{k}" for name, table in models.items() if isinstance(table, dict)
+                          for k in table if any(word in k.lower() for word in _SECRET_WORDS))
     if secrets:
         raise ConfigError(f"config file {path} holds {', '.join(secrets)}: keep secrets in environment variables")
     known = set(SettingValues.model_fields)
@@ -208,15 +296,18 @@ def _config_error(exc: ValidationError, where: str) -> ConfigError:
     name = str(first["loc"][0]) if first.get("loc") else "?"
     value = first.get("input")
     shown = f" {value!r}" if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+    if name == "models":  # name the table and key (models.<model>.<key>); an unknown key's value is not shown
+        name = ".".join(str(part) for part in first["loc"])
+        shown = "" if first.get("type") == "extra_forbidden" else shown
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    source = f"{ENV_PREFIX}{name.upper()} or {where}" if where != "override" else "an override"
+    source = f"{ENV_PREFIX}{name.split('.')[0].upper()} or {where}" if where != "override" else "an override"
     return ConfigError(f"setting {name!r} has an invalid value{shown} ({source}): {first['msg']}{more}")
 
 
 def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings: defaults < config.toml < environment < ``overrides`` (CLI flags)."""
     home_path = resolve_home(home)
-    config = home_path / CONFIG_FILE
+    config, note = config_path(home_path)
     token = _FILE_VALUES.set(read_config_file(config))
     try:
         values = _Loader(**{k: v for k, v in overrides.items() if v is not None})
@@ -224,4 +315,5 @@ def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:
         raise _config_error(exc, str(config)) from None
     finally:
         _FILE_VALUES.reset(token)
-    return _validated(Settings, {**values.model_dump(), "home": home_path}, str(config))
+    return _validated(Settings, {**values.model_dump(), "home": home_path, "config_file": config,
+                                 "config_note": note}, str(config))

@@ -5,8 +5,8 @@ to exit 2 and ``RuntimeFailure`` to exit 1 and prints the message as it is. Anyt
 reaches the CLI is a bug in papercast: it says "internal error" and where the log is.
 
 A message shown to a user, written to the log or stored must never carry a secret: ``redact``
-removes API keys (the values of key-like environment variables, ``sk-`` keys), URL credentials and
-key-like query parameters; ``one_line`` keeps it to one line.
+removes API keys (the values of key-like environment variables, ``sk-`` keys), URL credentials,
+Slack/Discord webhook paths and key-like query parameters; ``one_line`` keeps it to one line.
 """
 
 from __future__ import annotations
@@ -29,12 +29,15 @@ def one_line(text: object, limit: int = 240) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|WEBHOOK)", re.IGNORECASE)
 # OpenAI-style ("sk-...", "sk-proj-...") and Hugging Face ("hf_...") keys, wherever they appear.
 _PROVIDER_KEY = re.compile(r"\b(sk-|hf_)[A-Za-z0-9_\-]{12,}")
 # scheme://user:password@host or scheme://token@host: everything before the @ is a credential.
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.\-]*://)(?P<userinfo>[^/@\s:]*(?::[^/@\s]*)?)@",
                            re.IGNORECASE)
+# Slack and Discord webhook URLs carry their secret in the path: keep the host, drop the rest.
+_WEBHOOK_PATH = re.compile(r"(?P<base>https?://(?:hooks\.slack\.com|(?:[\w-]+\.)?discord(?:app)?\.com/api/webhooks))"
+                           r"/[^\s'\"<>]+", re.IGNORECASE)
 _KEY_PARAM = re.compile(
     r"(?P<name>[?&;](?:[\w.\-]*(?:key|token|secret|password|passwd|signature|sig|auth|credential)[\w.\-]*))="
     r"(?P<value>[^&#\s'\"]*)", re.IGNORECASE)
@@ -45,8 +48,13 @@ def redact(text: object) -> str:
     and key-like query parameters (``?key=``, ``&access_token=``...) become ``***``."""
     out = str(text)
     for name, value in os.environ.items():
-        if value and len(value) >= 8 and _SECRET_NAME.search(name) and value in out:
-            out = out.replace(value, "***")
+        if not value or len(value) < 8 or not _SECRET_NAME.search(name):
+            continue
+        for secret in (value, *value.split(",")):  # a list of secrets (PAPERCAST_WEBHOOKS): each one too
+            secret = secret.strip()
+            if len(secret) >= 8 and secret in out:
+                out = out.replace(secret, "***")
     out = _PROVIDER_KEY.sub(lambda m: f"{m.group(1)}***", out)
     out = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}***@", out)
+    out = _WEBHOOK_PATH.sub(lambda m: f"{m.group('base')}/***", out)
     return _KEY_PARAM.sub(lambda m: f"{m.group('name')}=***", out)

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from papercast.errors import UserError
+from papercast.errors import UserError, redact
+from papercast.sanitize import clean_record
 
 # New-style ids: 2401.01234 (4+4 since 2007-04, 4+5 since 2015). Old-style: astro-ph/0601001,
 # math.GT/0309136.
@@ -89,6 +90,25 @@ class Paper(BaseModel):
     project_page: str | None = None
     organization: str | None = None
     comment: str | None = None  # arXiv comment (pages, venue)
+    # What ``clean_record`` cut to size when this paper came in ("title: 52,428,800 → 1,000 characters").
+    _cuts: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sanitize(cls, data: Any, handler: Any) -> Any:
+        """Paper text is untrusted: control characters out and every field capped before anything
+        stores or shows it (papercast/sanitize.py); the cuts are kept for ``cut_note``."""
+        cuts: list[str] = []
+        if isinstance(data, dict):
+            data, cuts = clean_record(data, cls.model_fields.keys())
+        paper = handler(data)
+        if cuts:
+            paper._cuts = cuts
+        return paper
+
+    def cut_note(self) -> str | None:
+        """One line saying what was cut from this paper when it came in (None: nothing)."""
+        return f"{self.id}: cut to size: {'; '.join(self._cuts)}" if self._cuts else None
 
     @field_validator("id")
     @classmethod
@@ -150,7 +170,9 @@ class Paper(BaseModel):
                     mine[key] = max(mine[key], value)
                 else:
                     mine[key] = value
-        return Paper.model_validate(mine)
+        merged = Paper.model_validate(mine)
+        merged._cuts = list(dict.fromkeys([*self._cuts, *other._cuts]))  # still to be reported
+        return merged
 
 
 FeedbackKind = Literal["like", "dislike", "save", "dismiss"]
@@ -224,6 +246,19 @@ class Recommendation(BaseModel):
         }
 
 
+class SearchHit(BaseModel):
+    """A search result: the paper, its fused score (higher is better, comparable within one search
+    only) and why it matched ("matches: kv cache", "close in meaning to the query")."""
+
+    paper: Paper
+    score: float
+    reasons: list[str] = Field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `papers search --json` item shape: the paper's JSON plus its score and reasons."""
+        return self.paper.to_json() | {"score": round(self.score, 4), "reasons": self.reasons}
+
+
 class Summary(BaseModel):
     """A structured summary. ``model`` names who wrote it ("offline" for the extractive one)."""
 
@@ -237,6 +272,9 @@ class Summary(BaseModel):
     model: str = "offline"
     prompt_version: str = ""
     created: datetime | None = None
+    # What it was made from ("abstract", "html", "pdf", "file") and, per field, the sections it drew on.
+    source: str = "abstract"
+    sections: dict[str, list[str]] = Field(default_factory=dict)
 
     @property
     def is_offline(self) -> bool:
@@ -246,6 +284,82 @@ class Summary(BaseModel):
         """The JSON shape of a summary (``summarize --json``), with how it is labelled when given."""
         data = json.loads(self.model_dump_json())
         return data | {"label": label} if label is not None else data
+
+
+# -- full text -----------------------------------------------------------------------------------------
+DocumentSource = Literal["html", "pdf", "file", "abstract"]
+PassageKind = Literal["paragraph", "caption", "abstract"]
+
+
+class Section(BaseModel):
+    """A heading of a paper: ``number`` as the paper prints it ("3.2", "IV-A", "A", or ""), ``path``
+    from the nearest numbered section down ("3.2 Training > Data"), ``level`` 1 for a section."""
+
+    number: str = ""
+    title: str
+    path: str
+    level: int = 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.number} {self.title}".strip()
+
+
+class Passage(BaseModel):
+    """A paragraph-sized piece of a paper's text (never crossing a section), the unit that is
+    embedded, searched and cited. ``section`` is the section path; ``section_number`` the number of the
+    nearest numbered section ("" for unnumbered ones and the abstract)."""
+
+    paper_id: str
+    section: str
+    section_number: str = ""
+    kind: PassageKind = "paragraph"
+    position: int
+    text: str
+
+    @property
+    def cite(self) -> str:
+        """``[2608.19758 §3.2]``: the section number, else a short section title; ``[id]`` for the abstract."""
+        if self.kind == "abstract":
+            return f"[{self.paper_id}]"
+        if self.section_number:
+            return f"[{self.paper_id} §{self.section_number}]"
+        title = self.section.split(" > ")[-1].strip()
+        short = title if len(title) <= 32 else title[:31].rstrip() + "…"
+        return f"[{self.paper_id} §{short}]" if short else f"[{self.paper_id}]"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.model_dump(), "cite": self.cite}
+
+
+class Document(BaseModel):
+    """A paper read in full: its outline, its passages in reading order (the abstract first), its
+    references. ``source`` says what it was read from; ``note`` why it is only the abstract, or what was
+    left out (e.g. pages beyond the cap)."""
+
+    paper_id: str
+    title: str
+    source: DocumentSource
+    sections: list[Section] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list)
+    content_hash: str = ""
+    note: str | None = None
+
+    @property
+    def is_fulltext(self) -> bool:
+        return self.source != "abstract"
+
+    @property
+    def abstract(self) -> str:
+        return " ".join(p.text for p in self.passages if p.kind == "abstract")
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of ``papercast read --json``."""
+        return {"id": self.paper_id, "title": self.title, "source": self.source, "note": self.note,
+                "content_hash": self.content_hash,
+                "sections": [s.model_dump() for s in self.sections],
+                "passages": [p.to_json() for p in self.passages], "references": self.references}
 
 
 @dataclass
@@ -352,12 +466,54 @@ class ToolRecord:
     preview: str = ""  # first line of the output (or the error)
 
 
+ProposalStatus = Literal["pending", "applied", "declined", "failed"]
+
+
+@dataclass
+class Proposal:
+    """A change to the user's data that the chat agent asked for and the user must confirm.
+
+    The agent never changes a profile, feedback or the library on its own: a state-changing tool
+    call stops the turn with one of these (``pending``) until the user says yes (``applied``, with the
+    ``change`` id that ``undo`` takes back) or no (``declined``). ``before``/``after`` name the exact
+    change so a dialog or a terminal line can show it.
+    """
+
+    id: str  # the tool call's id (unique within the turn)
+    tool: str
+    args: dict[str, Any]
+    summary: str  # one line: "like [2608.20281] Title"
+    before: str
+    after: str
+    status: ProposalStatus = "pending"
+    change: str | None = None  # once applied: its id in the thread ("c2"), for undo
+    detail: str = ""  # what applying it did, or why it failed
+
+    def diff_lines(self) -> list[str]:
+        """``field: before -> after``, one line per changed field (``before``/``after`` hold one
+        ``field: value`` line per field, in the same order)."""
+        out = []
+        for old, new in zip(self.before.split("\n"), self.after.split("\n"), strict=False):
+            label, _, was = old.partition(": ")
+            label_new, _, now = new.partition(": ")
+            out.append(f"{label}: {was} -> {now}" if was and label == label_new else f"{old} -> {new}")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "tool": self.tool, "args": self.args, "summary": self.summary,
+                "before": self.before, "after": self.after, "status": self.status, "change": self.change,
+                "detail": self.detail}
+
+
 @dataclass
 class ChatAnswer:
     """The result of one chat turn.
 
-    ``papers`` are the ``(id, title)`` of the papers the answer cites (ids that appear in the text and
-    that a tool of this turn returned). ``offline`` marks a retrieval answer written without a model.
+    ``papers`` are the ``(id, title)`` of the library papers the answer cites; ``unverified`` the ids
+    (and ``[id §section]`` citations) it cites that the library does not hold, which the answer's
+    text flags. ``offline`` marks a retrieval answer written without a model. ``proposals`` are the
+    turn's state changes; while one is ``pending`` the turn waits for the user (``pending``).
+    ``library_fallback`` says the model cited nothing, so the library's matches were appended.
     """
 
     text: str
@@ -369,13 +525,24 @@ class ChatAnswer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    proposals: list[Proposal] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    library_fallback: bool = False
+    model_error: str = ""  # why the model failed this turn (the answer is then the offline fallback)
+
+    @property
+    def pending(self) -> list[Proposal]:
+        """The proposals waiting for the user's answer (the turn resumes once they are answered)."""
+        return [p for p in self.proposals if p.status == "pending"]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "text": self.text, "thread_id": self.thread_id, "offline": self.offline,
             "papers": [{"id": i, "title": t} for i, t in self.papers],
             "tools": [{"name": t.name, "args": t.args, "ok": t.ok} for t in self.tools],
-            "stopped": self.stopped,
+            "proposals": [p.to_json() for p in self.proposals],
+            "unverified": self.unverified, "library_fallback": self.library_fallback,
+            "model_error": self.model_error, "stopped": self.stopped,
             "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                       "cost_usd": self.cost_usd},
         }
@@ -394,3 +561,72 @@ class ThreadInfo:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "created": self.created.isoformat(),
                 "updated": self.updated.isoformat(), "turns": self.turns}
+
+
+# -- deliveries ------------------------------------------------------------------------------------------
+DeliveryChannel = Literal["email", "webhook", "feed", "file", "stdout"]
+
+
+class DeliveryRecord(BaseModel):
+    """One digest that reached one channel: the history behind "never resend" (``papercast history``).
+
+    ``target`` is what may be shown and stored: addresses, a file path, a webhook's scheme and host
+    only (its path is the secret that lets anyone post).
+    """
+
+    id: int
+    profile: str
+    channel: DeliveryChannel
+    target: str = ""
+    day: date
+    at: datetime
+    papers: list[str] = Field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "profile": self.profile, "channel": self.channel, "target": self.target,
+                "day": self.day.isoformat(), "at": self.at.isoformat(timespec="seconds"), "papers": self.papers}
+
+
+# -- model check ---------------------------------------------------------------------------------------
+@dataclass
+class Probe:
+    """One capability probe of ``papercast model check``: did it work, how long it took, what came back."""
+
+    name: str
+    ok: bool | None  # None: not tried (the model did not answer the first probe, or nothing to probe)
+    seconds: float = 0.0
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"probe": self.name, "ok": self.ok, "seconds": round(self.seconds, 3), "detail": self.detail}
+
+
+@dataclass
+class ModelCheck:
+    """What the configured model supports and the settings papercast uses with it."""
+
+    model: str
+    api_base: str | None
+    provider: str
+    probes: list[Probe]
+    settings: list[tuple[str, str, str]]  # (setting, value, where it came from)
+    cost_known: bool
+    litellm_claims: dict[str, bool] = field(default_factory=dict)  # what litellm's model map says
+    embedding: str | None = None
+
+    def __post_init__(self) -> None:
+        """Printed and emitted as JSON as it is, so no URL credential or key-like parameter of
+        ``api_base`` (or of any setting's value) may be in it."""
+        self.api_base = redact(self.api_base) if self.api_base else self.api_base
+        self.settings = [(name, redact(value), source) for name, value, source in self.settings]
+
+    @property
+    def answers(self) -> bool:
+        """Whether the model answered at all (any chat probe worked)."""
+        return any(p.ok for p in self.probes if p.name != "embedding")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "api_base": self.api_base, "provider": self.provider,
+                "answers": self.answers, "cost_known": self.cost_known, "litellm": self.litellm_claims,
+                "embedding": self.embedding, "probes": [p.to_json() for p in self.probes],
+                "settings": [{"setting": k, "value": v, "source": s} for k, v, s in self.settings]}

@@ -9,48 +9,87 @@ LLM) as ``RuntimeFailure`` (exit 1). Both carry a one-line message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from papercast.config import Settings, load_settings
 from papercast.errors import RuntimeFailure, UserError  # noqa: F401  (re-exported for callers)
 from papercast.models import (
+    Document,
     FeedbackKind,
     InvalidPaperId,
     Paper,
+    Passage,
     Profile,
     ReadingList,
     Recommendation,
+    SearchHit,
     Summary,
     normalize_arxiv_id,
     parse_date,  # noqa: F401  (re-exported: the CLI and the TUI parse dates through the service)
 )
+from papercast.sanitize import summarize_cuts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from papercast.agent.state import ChatEvent, DailyReport
-    from papercast.models import ChatAnswer, RunUsage, ThreadInfo, Usage
+    from papercast.models import (
+        ChatAnswer,
+        DeliveryChannel,
+        DeliveryRecord,
+        ModelCheck,
+        RunUsage,
+        ThreadInfo,
+        Usage,
+    )
+    from papercast.store.deliveries import DeliveryStore
+    from papercast.store.documents import DocumentStore
     from papercast.store.llm_log import LLMLog
     from papercast.store.papers import PaperStore, UpsertResult
+    from papercast.store.passages import PassageStore
     from papercast.store.profiles import ProfileStore
     from papercast.tools.llm.client import LLMClient
+    from papercast.tools.writing.deliver import Channel, Outcome
     from papercast.tools.writing.digest import Digest
+    from papercast.tools.writing.export import ExportFormat
 
+log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SAMPLE_PAPERS = DATA_DIR / "sample.jsonl.gz"
 SAMPLE_EMBEDDINGS = DATA_DIR / "sample_embeddings.npz"
 STARTER_PROFILE = "default"
 _ALL = 1_000_000  # "every paper of the window" for store reads that take a limit
+PASSAGE_CANDIDATES = 3_000  # search_passages scores every passage of the papers asked about up to this many
 STARTER_INTERESTS = ("efficient fine-tuning of LLMs, long-context modelling and long-output generation")
 
 Progress = Callable[[int, int], None]
+ExportSource = Literal["liked", "saved", "list", "digest"]
+
+
+def _hiding(profile: Profile, seen: set[str]) -> Profile:
+    """The profile as the ranker should see it when delivered papers are left out.
+
+    The ranker never shows dismissed papers and uses dismissals for nothing else, so a copy with the
+    seen papers added as dismissals hides them without touching the stored profile (seen stays its
+    own state: it never becomes feedback) and without a second exclusion path in the ranker.
+    """
+    if not seen:
+        return profile
+    from datetime import UTC, datetime
+
+    from papercast.models import Feedback
+
+    now = datetime.now(UTC)
+    hidden = [Feedback(paper_id=pid, kind="dismiss", at=now) for pid in sorted(seen - set(profile.dismissed))]
+    return profile.model_copy(update={"feedback": [*profile.feedback, *hidden]})
 
 
 def normalize_ids(ids: Iterable[str]) -> list[str]:
@@ -72,6 +111,12 @@ class ImportReport:
     parsed: int = 0
     errors: list[str] = field(default_factory=list)
     result: UpsertResult | None = None
+    notes: list[str] = field(default_factory=list)  # fields cut to size, the sample removed
+
+    def to_json(self, stored: int | None = None) -> dict[str, Any]:
+        """``import --json``: what was read, what the store made of it, every skipped entry."""
+        return {"files": self.files, "parsed": self.parsed, **_upsert_json(self.result),
+                "errors": self.errors, "notes": self.notes, "stored": stored}
 
 
 @dataclass
@@ -80,6 +125,18 @@ class FetchReport:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     result: UpsertResult | None = None
+    new_ids: list[str] = field(default_factory=list)  # papers the store did not hold before
+
+    def to_json(self, stored: int | None = None) -> dict[str, Any]:
+        """``fetch --json``: the papers fetched (ids), what the store made of them, errors and notes."""
+        return {"fetched": len(self.papers), "ids": [p.id for p in self.papers], **_upsert_json(self.result),
+                "errors": self.errors, "notes": self.notes, "stored": stored}
+
+
+def _upsert_json(result: UpsertResult | None) -> dict[str, int]:
+    if result is None:
+        return {"added": 0, "updated": 0, "unchanged": 0}
+    return {"added": result.added, "updated": result.updated + result.reembedded, "unchanged": result.unchanged}
 
 
 class Papercast:
@@ -119,19 +176,46 @@ class Papercast:
 
         Its shipped vectors are the bundled model's; with a litellm embedding model the sample is
         embedded through that model instead (a RuntimeFailure when it cannot be reached).
+
+        The papers are marked as the sample (``store_papers`` removes them when the user's own
+        arrive). The check and the write happen under the home's lock, so two first starts load
+        it once, and a start that begins while an import is writing finds the store non-empty.
         """
         if self.store.count() > 0:
             return 0
+        from papercast.store.papers import SAMPLE_SOURCE
         from papercast.tools.sources.files import parse_file
 
         parsed = parse_file(SAMPLE_PAPERS)
+        papers = [p.model_copy(update={"sources": [SAMPLE_SOURCE]}) for p in parsed.papers]
         if self.store.embedding_model is None:
             with np.load(SAMPLE_EMBEDDINGS) as shipped:
                 known = dict(zip(shipped["ids"].tolist(), shipped["vectors"].astype(np.float32), strict=True))
         else:
-            known = self._embed_sample(parsed.papers, progress)
-        self.store.upsert(parsed.papers, embeddings=known, progress=progress)
-        return len(parsed.papers)
+            known = self._embed_sample(papers, progress)  # outside the lock: it may take minutes
+        with self.store.exclusive():
+            if self.store.count() > 0:
+                return 0
+            self.store.upsert(papers, embeddings=known, progress=progress)
+        return len(papers)
+
+    def store_papers(self, papers: Sequence[Paper], progress: Progress | None = None) -> tuple[UpsertResult, str | None]:
+        """Store the user's papers (an import, a fetch); the first ones replace the bundled sample.
+
+        Returns the store's result and a notice when sample papers were removed (the ones among
+        the stored papers, or liked/saved/... in a profile, stay as the user's own).
+        """
+        result = self.store.upsert(papers, progress=progress)
+        if not papers:
+            return result, None
+        try:
+            acted_on = {f.paper_id for profile in self.profiles.list() for f in profile.feedback}
+        except RuntimeFailure:  # a damaged profile file: keep only the new papers (the paper store is fine)
+            acted_on = set()
+        removed = self.store.drop_sample({p.id for p in papers} | acted_on)
+        note = (f"removed the {removed} papers of the bundled sample now that your own papers are in"
+                if removed else None)
+        return result, note
 
     def _embed_sample(self, papers: Sequence[Paper], progress: Progress | None) -> dict[str, np.ndarray]:
         """The sample's vectors from a litellm embedding model (the shipped ones are the bundled model's).
@@ -151,6 +235,9 @@ class Papercast:
         """
         from papercast.tools.sources.files import parse_file
 
+        folders = [str(p) for p in paths if Path(p).is_dir()]
+        if folders:
+            raise UserError(f"{', '.join(folders)}: a directory; give the files in it (e.g. {folders[0]}/*.jsonl)")
         missing = [str(p) for p in paths if not Path(p).is_file()]
         if missing:
             raise UserError(f"no such file: {', '.join(missing)}")
@@ -162,19 +249,25 @@ class Papercast:
             report.errors.extend(parsed.errors)
             papers.extend(parsed.papers)
         report.parsed = len(papers)
-        report.result = self.store.upsert(papers, progress=progress)
+        report.notes.extend(summarize_cuts([n for p in papers if (n := p.cut_note())]))
+        report.result, removed = self.store_papers(papers, progress=progress)
+        report.notes.extend([removed] if removed else [])
         return report
 
     def fetch(self, source: str = "all", *, day: date | None = None, since: date | None = None,
               until: date | None = None, categories: Sequence[str] = (), query: str | None = None,
-              progress: Progress | None = None, client: Any = None) -> FetchReport:
-        """Fetch from the sources and store what came back (even when a source failed)."""
+              progress: Progress | None = None, client: Any = None,
+              include_cross: bool | None = None) -> FetchReport:
+        """Fetch from the sources and store what came back (even when a source failed).
+
+        ``include_cross`` (default: the ``include_cross`` setting) also takes arXiv's cross-lists."""
         return asyncio.run(self.afetch(source, day=day, since=since, until=until, categories=categories,
-                                       query=query, progress=progress, client=client))
+                                       query=query, progress=progress, client=client, include_cross=include_cross))
 
     async def afetch(self, source: str = "all", *, day: date | None = None, since: date | None = None,
                      until: date | None = None, categories: Sequence[str] = (), query: str | None = None,
-                     progress: Progress | None = None, client: Any = None) -> FetchReport:
+                     progress: Progress | None = None, client: Any = None,
+                     include_cross: bool | None = None) -> FetchReport:
         from papercast.tools.sources.fetch import fetch_papers
 
         if source not in ("hf", "arxiv", "all"):
@@ -184,10 +277,14 @@ class Papercast:
         result = await fetch_papers(source, date=day, since=since, until=until,
                                     categories=tuple(categories) or self.settings.arxiv_categories,
                                     query=query, client=client,
+                                    include_cross=self.settings.include_cross if include_cross is None else include_cross,
                                     arxiv_min_interval=self.settings.arxiv_min_interval)
         report = FetchReport(papers=result.papers, errors=list(result.errors), notes=list(result.notes))
         if result.papers:
-            report.result = await asyncio.to_thread(self.store.upsert, result.papers, progress=progress)
+            # What this fetch adds (rather than refreshes): a chat fetch is undone by removing them.
+            report.new_ids = await asyncio.to_thread(self.store.missing, [p.id for p in result.papers])
+            report.result, removed = await asyncio.to_thread(self.store_papers, result.papers, progress)
+            report.notes.extend([removed] if removed else [])
         return report
 
     # -- papers out ----------------------------------------------------------------------
@@ -215,17 +312,30 @@ class Papercast:
                     category: str | None = None) -> list[Paper]:
         return self.store.latest(n, since=since, until=until, category=category)
 
-    def search(self, query: str, n: int = 10, *, since: date | None = None,
-               until: date | None = None) -> list[tuple[Paper, float]]:
-        if not query.strip():
-            raise UserError("empty search query")
-        return self.store.search(query, n, since=since, until=until)
+    def search(self, query: str, n: int = 10, *, since: date | None = None, until: date | None = None,
+               categories: Sequence[str] = (), authors: Sequence[str] = ()) -> list[SearchHit]:
+        """The one hybrid search (BM25 + embeddings, quoted phrases kept) for the CLI, the TUI and
+        the agent: the best ``n`` papers, each with its score and reasons (tools/ranking/search.py)."""
+        from papercast.tools.ranking.search import search
+
+        return search(self.store, query, n, since=since, until=until, categories=categories, authors=authors)
 
     def similar(self, paper_id: str, n: int = 5) -> list[tuple[Paper, float]]:
         return self.store.similar(self.get_paper(paper_id).id, n)
 
     def count(self) -> int:
         return self.store.count()
+
+    def delete_papers(self, ids: Sequence[str]) -> int:
+        """Remove papers from the library (how a confirmed chat fetch is undone); returns how many were there.
+
+        Their feedback stays with the profiles, so fetching them again restores everything.
+        """
+        wanted = normalize_ids(ids)
+        present = [pid for pid in wanted if pid not in set(self.store.missing(wanted))]
+        if present:
+            self.store.delete(present)
+        return len(present)
 
     # -- profiles and feedback -------------------------------------------------------------------
     def active_profile(self, name: str | None = None) -> Profile:
@@ -267,7 +377,12 @@ class Papercast:
         return self.profiles.use(created.name) if use else created
 
     def profile_update(self, name: str | None = None, **changes: Any) -> Profile:
-        """Change a profile's fields (see ``ProfileStore.update`` for the field names)."""
+        """Change a profile's fields (see ``ProfileStore.update`` for the field names).
+
+        ``profile set default ...`` works on a fresh home too (a scheduled job's first run): the
+        starter profile is created first, as any other command would."""
+        if name is None or name.strip().lower() == STARTER_PROFILE:
+            self.active_profile()
         return self.profiles.update(self.active_profile(name).name, **changes)
 
     def profile_rename(self, old: str, new: str) -> Profile:
@@ -307,14 +422,24 @@ class Papercast:
 
     # -- ranking ---------------------------------------------------------------------------------
     def recommend(self, *, profile: str | None = None, n: int = 20, since: date | None = None,
-                  until: date | None = None, use_llm: bool = True) -> ReadingList:
+                  until: date | None = None, use_llm: bool = True, fallback: bool = False,
+                  include_seen: bool = True) -> ReadingList:
+        """The reading list. Dates the caller gives are kept, even when the window is empty (a note
+        says so); ``fallback`` (relative presets such as the TUI's "today") moves an empty window
+        to the latest one with papers. ``include_seen=False`` leaves out the papers already delivered
+        to the profile (``daily``, and ``recommend``/``digest`` on the command line)."""
         from papercast.tools.ranking.score import recommend
 
         target = self.active_profile(profile)
         client = self.llm_client(use_llm)
+        seen = set() if include_seen else self.deliveries.seen(target.name)
         # The model re-ranks the ranker's top K, so rank at least K and cut to n afterwards.
         depth = max(n, self.settings.rerank_top_k) if client else n
-        reading = recommend(self.store, target, since=since, until=until, n=depth)
+        reading = recommend(self.store, _hiding(target, seen), since=since, until=until, n=depth,
+                            fallback=fallback)
+        if seen and not reading.items:
+            reading.note = "; ".join(filter(None, [reading.note, f"{len(seen)} papers were delivered to "
+                                                   f"{target.name} already (--include-seen shows them)"]))
         if client and reading.items:
             from papercast.tools.ranking.rerank import rerank
 
@@ -377,63 +502,372 @@ class Papercast:
         """One-line notices of this run's LLM work (unreachable model, budget reached, fallbacks)."""
         return list(self.llm.notices) if "llm" in self.__dict__ else []
 
-    def summarize(self, ids: Sequence[str], *, use_llm: bool = True) -> list[Summary]:
-        """Structured summaries (stored ones reused); offline extractive ones without a model."""
+    def check_model(self) -> ModelCheck:
+        """Probe the configured model (and a litellm embedding model when one is set): what works, how
+        fast, and the settings papercast uses with it. A UserError in offline mode: nothing to check."""
+        from papercast.tools.llm.check import check_model
+        from papercast.tools.llm.client import run_sync
+
+        if self.settings.offline:
+            raise UserError("no model set (offline mode): set PAPERCAST_MODEL or pass --model to check one")
+        embed = self._embedding_client() if self.settings.embedding else None
+        return run_sync(check_model(self.llm, embed))
+
+    def summarize(self, ids: Sequence[str], *, use_llm: bool = True, read: bool = True) -> list[Summary]:
+        """Structured summaries (stored ones reused); offline extractive ones without a model.
+
+        Each paper is read first (``read_paper``: fetched on first use when ``read`` and full-text reading
+        are on, else what is stored), so the summary comes from its full text; a paper whose full text
+        cannot be had is summarized from its abstract, and the summary says which (``Summary.source``).
+        """
+        from papercast.tools.llm.client import run_sync
         from papercast.tools.writing.summarize import summarize_papers
 
-        return summarize_papers(self.get_papers(ids), store=self.store, log=self.llm_log,
-                                client=self.llm_client(use_llm))
+        papers = self.get_papers(ids)
+        documents = run_sync(self.aread_papers([p.id for p in papers], fetch=read))
+        return summarize_papers(papers, store=self.store, log=self.llm_log, client=self.llm_client(use_llm),
+                                documents=documents)
 
     def digest_summaries(self, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
-        """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR."""
+        """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR.
+        Papers read in full (``daily`` reads its top picks) get their full-text summaries."""
         from papercast.tools.writing.summarize import digest_summaries
 
-        return digest_summaries(papers, store=self.store, log=self.llm_log, client=self.llm_client(use_llm))
+        documents = self._stored_documents([p.id for p in papers])
+        return digest_summaries(papers, store=self.store, log=self.llm_log, client=self.llm_client(use_llm),
+                                documents=documents)
+
+    # -- full text -------------------------------------------------------------------------------
+    # The HTTP client factory and retry policy for full text: None = papercast's own (tests hand in a
+    # client on an httpx.MockTransport and a policy that does not sleep).
+    fulltext_client: Callable[[], Any] | None = None
+    fulltext_policy: Any = None
+
+    @cached_property
+    def documents(self) -> DocumentStore:
+        """Papers read in full, parsed (a table in the home SQLite file)."""
+        from papercast.store.documents import DocumentStore
+
+        return DocumentStore(self.settings.db_path)
+
+    @cached_property
+    def passages(self) -> PassageStore:
+        """The passages of read papers in Chroma (beside the papers, embedded with the same model)."""
+        from papercast.store.passages import PassageStore
+
+        return PassageStore(self.store)
+
+    def read_paper(self, paper_id: str, *, section: str | None = None, fetch: bool = True,
+                   progress: Progress | None = None, add: bool = False) -> Document:
+        """The paper read in full: fetched (arXiv HTML, else the PDF), parsed, stored and its passages
+        indexed on first use; later reads fetch and embed nothing (an interrupted indexing is completed).
+
+        ``section`` keeps the passages of that section number or title (a UserError naming the sections
+        when it names none). Without the full text (``fetch`` False, full-text reading off, or arXiv has
+        none) it is the abstract-only document, whose ``note`` says why. A paper not in the library is a
+        UserError, unless ``add`` (the user's own ``papercast read ID``): then it is added from what arXiv
+        gives, and an id arXiv does not know is the UserError. Never ``add`` for the agent: it does not
+        change the library on its own. ``progress`` gets (passages embedded, to embed).
+        """
+        from papercast.tools.llm.client import run_sync
+
+        return run_sync(self.aread_paper(paper_id, section=section, fetch=fetch, progress=progress, add=add))
+
+    async def aread_paper(self, paper_id: str, *, section: str | None = None, fetch: bool = True,
+                          progress: Progress | None = None, client: Any = None, policy: Any = None,
+                          add: bool = False) -> Document:
+        """``read_paper`` for async callers; ``client`` is an httpx.AsyncClient to share (its pacing of
+        arxiv.org then spans every paper read through it), ``policy`` a RetryPolicy."""
+        from papercast.tools.sources.fulltext import filter_section
+
+        pid = normalize_ids([paper_id])[0]
+        document = await self._document(pid, fetch=fetch, progress=progress, client=client, policy=policy, add=add)
+        return filter_section(document, section) if section else document
+
+    async def aread_papers(self, ids: Sequence[str], *, fetch: bool = True, client: Any = None,
+                           policy: Any = None) -> dict[str, Document]:
+        """Several papers read one after another through one HTTP client (arXiv's pacing holds across
+        them). A paper that cannot be read is left out, with a log line: callers use its abstract."""
+        own = None
+        if fetch and client is None and self.settings.fulltext:
+            own = client = self._http_client()
+        out: dict[str, Document] = {}
+        try:
+            for pid in normalize_ids(ids):
+                try:
+                    out[pid] = await self.aread_paper(pid, fetch=fetch, client=client, policy=policy)
+                except (UserError, RuntimeFailure) as exc:
+                    log.warning("full text of %s not read: %s", pid, exc)
+        finally:
+            if own is not None:
+                await own.aclose()
+        return out
+
+    def read_file(self, path: str | Path, paper_id: str | None = None,
+                  progress: Progress | None = None) -> Document:
+        """A saved arXiv HTML page or PDF read with no network, stored and indexed like a fetched one.
+        The paper is added to the library (title and abstract from the document) when missing; without
+        ``paper_id`` the file must name its arXiv id (canonical link or arXiv stamp)."""
+        from papercast.tools.sources import fulltext
+
+        parsed, _kind, raw = fulltext.read_file(Path(path), max_bytes=self._max_bytes,
+                                                max_pages=self.settings.fulltext_max_pages)
+        found = paper_id or fulltext.arxiv_id_in(raw)
+        if not found:
+            raise UserError(f"{path} does not say which arXiv paper it is: give the id (papercast read ID --from FILE)")
+        pid = normalize_ids([found])[0]
+        document = fulltext.build_document(pid, parsed, "file")
+        self._store_document(document, progress)
+        return document
+
+    def search_passages(self, query: str, *, ids: Sequence[str] | None = None, n: int = 8
+                        ) -> list[tuple[Passage, float]]:
+        """The stored passages that best answer ``query`` (of the papers ``ids`` when given), best first
+        with their score (higher better, comparable within one search); [] when no paper is read.
+        Nothing is fetched.
+
+        Hybrid, like the paper search (``tools/ranking/search.HybridIndex``): MiniLM finds passages
+        that say it in other words, BM25 the exact terms a question names ("16 kHz", "Qwen2.5-7b",
+        "grant") that embeddings blur. The candidates are every passage of the papers asked about (up
+        to ``PASSAGE_CANDIDATES``), else the passages nearest in meaning (Chroma's index) re-ranked.
+        """
+        from papercast.store.passages import embedding_text
+        from papercast.tools.ranking.search import HybridIndex
+
+        if not query.strip():
+            raise UserError("empty search query")
+        wanted = normalize_ids(ids) if ids is not None else None
+        if wanted == [] or self.passages.count() == 0:
+            return []
+        vector = self.store.embed_texts([query])[0]
+        stored = sum(i.passages for i in self.documents.infos(wanted).values()) if wanted else None
+        if stored == 0:
+            return []
+        if stored is not None and stored <= PASSAGE_CANDIDATES:
+            candidates, vectors = self.passages.with_vectors(wanted or [])
+        else:
+            candidates, vectors = self.passages.nearest(vector, ids=wanted, k=max(64, 8 * n))
+        if not candidates:
+            return []
+        index = HybridIndex([embedding_text(p) for p in candidates], vectors)
+        return [(candidates[m.index], m.score) for m in index.search(query, vector, max(1, n))]
+
+    def has_fulltext(self, paper_id: str) -> bool:
+        """Whether the paper's full text (not only its abstract) is stored."""
+        info = self.documents.info(normalize_ids([paper_id])[0])
+        return info is not None and info.source != "abstract"
+
+    @property
+    def _max_bytes(self) -> int:
+        return int(self.settings.fulltext_max_mb * 1024 * 1024)
+
+    def _http_client(self) -> Any:
+        from papercast.tools.sources.http import make_client
+
+        return self.fulltext_client() if self.fulltext_client is not None else make_client()
+
+    def _stored_documents(self, ids: Sequence[str]) -> dict[str, Document]:
+        """The stored full-text documents of these papers (abstract-only ones and unread papers left out)."""
+        infos = self.documents.infos(list(ids))
+        found = {pid: self.documents.get(pid) for pid, info in infos.items() if info.source != "abstract"}
+        return {pid: doc for pid, doc in found.items() if doc is not None}
+
+    async def _document(self, pid: str, *, fetch: bool, progress: Progress | None, client: Any,
+                        policy: Any, add: bool) -> Document:
+        """The stored document (its indexing completed), else a fetched one, else the abstract's."""
+        stored = await asyncio.to_thread(self.documents.get, pid)
+        if stored is not None:
+            if await asyncio.to_thread(self.passages.indexed, stored) < len(stored.passages):
+                await asyncio.to_thread(self.passages.index, stored, progress)
+            return stored
+        from papercast.tools.sources.fulltext import abstract_document, build_document, fetch_fulltext
+        from papercast.tools.sources.http import DEFAULT_POLICY
+
+        paper = await asyncio.to_thread(self.store.get, pid)
+        if paper is None and not add:
+            raise UserError(f"unknown paper id: {pid} (not in the library; papercast read {pid} adds it)")
+        if not fetch or not self.settings.fulltext:
+            if paper is None:
+                raise UserError(f"unknown paper id: {pid}")
+            why = "full text not read yet" if self.settings.fulltext else "full-text reading is off (fulltext setting)"
+            return abstract_document(paper, f"{why}: the abstract only")
+        own = client is None
+        http = client or self._http_client()
+        try:
+            fetched = await fetch_fulltext(pid, client=http, min_interval=self.settings.arxiv_min_interval,
+                                           policy=policy or self.fulltext_policy or DEFAULT_POLICY,
+                                           max_bytes=self._max_bytes,
+                                           max_pages=self.settings.fulltext_max_pages,
+                                           timeout=self.settings.fulltext_timeout)
+        finally:
+            if own:
+                await http.aclose()
+        if fetched.parsed is not None and fetched.kind is not None:
+            note = "; ".join(fetched.notes) if fetched.notes else None
+            document = build_document(pid, fetched.parsed, fetched.kind, note=note)
+            await asyncio.to_thread(self._store_document, document, progress)
+            return document
+        if paper is None:
+            if fetched.final:
+                raise UserError(f"unknown paper id: {pid} (not in the library, and arXiv has no HTML or PDF of it)")
+            raise RuntimeFailure(f"cannot read {pid}: {fetched.note}")
+        document = abstract_document(paper, fetched.note)
+        if fetched.final:  # arXiv has none: remember that; a network failure is tried again next time
+            await asyncio.to_thread(self._store_document, document, progress)
+        return document
+
+    def _store_document(self, document: Document, progress: Progress | None = None) -> None:
+        """Keep the document, add its paper to the library when missing, index its passages."""
+        if self.store.get(document.paper_id) is None:
+            abstract = document.abstract or (document.passages[0].text if document.passages else "")
+            self.store.upsert([Paper(id=document.paper_id, title=document.title or document.paper_id,
+                                     abstract=abstract, sources=["fulltext"])])
+        self.documents.put(document)
+        self.passages.index(document, progress)
 
     def digest(self, profile: str | None = None, n: int = 10, since: date | None = None,
-               until: date | None = None, *, use_llm: bool = True) -> Digest:
-        """The reading list of the window with TL;DRs, an overview and this run's LLM usage."""
+               until: date | None = None, *, use_llm: bool = True, include_seen: bool = True) -> Digest:
+        """The reading list of the window with TL;DRs, an overview and this run's LLM usage
+        (without the papers already delivered to the profile when ``include_seen`` is False)."""
         from papercast.tools.writing.digest import build_digest
 
         if n < 1:
             raise UserError(f"-n must be at least 1, got {n}")
         target = self.active_profile(profile)
-        reading = self.recommend(profile=target.name, n=n, since=since, until=until, use_llm=use_llm)
+        reading = self.recommend(profile=target.name, n=n, since=since, until=until, use_llm=use_llm,
+                                 include_seen=include_seen)
         summaries = self.digest_summaries([r.paper for r in reading.items], use_llm=use_llm)
         count = self.store.window_count(reading.since, reading.until)
-        return build_digest(target, reading, summaries, client=self.llm_client(use_llm), window_count=count)
+        return build_digest(target, reading, summaries, client=self.llm_client(use_llm), window_count=count,
+                            language=self.settings.language)
+
+    # -- deliveries and exports ------------------------------------------------------------------
+    @cached_property
+    def deliveries(self) -> DeliveryStore:
+        """What was delivered where, and the papers each profile has seen (never resent)."""
+        from papercast.store.deliveries import DeliveryStore
+
+        self.profiles  # noqa: B018  (the profiles' tables come first: deliveries refer to them)
+        return DeliveryStore(self.settings.db_path)
+
+    def record_delivery(self, profile: str, channel: DeliveryChannel, target: str, day: date,
+                        paper_ids: Sequence[str]) -> DeliveryRecord:
+        """One delivery that reached its channel; its papers are not delivered to ``profile`` again."""
+        return self.deliveries.record(self.active_profile(profile).name, channel, target, day, paper_ids)
+
+    def deliver_digest(self, digest: Digest, channels: Sequence[Channel], *, text: str | None = None,
+                       tls_context: Any = None, http: Any = None) -> list[Outcome]:
+        """Send a digest to every channel (one failing never stops the others) and record each delivery
+        that arrived, so its papers are never delivered to the profile again. Never raises for a failing
+        channel: each outcome carries its one-line error."""
+        from papercast.tools.writing.deliver import deliver
+
+        outcomes = deliver(digest, channels, self.settings, text=text, tls_context=tls_context, http=http)
+        day = digest.until or digest.generated.date()
+        ids = [item.paper.id for item in digest.items]
+        for outcome in outcomes:
+            if not (outcome.ok and ids):
+                continue
+            try:
+                self.record_delivery(digest.profile, outcome.channel.kind, outcome.channel.label, day, ids)
+            except (RuntimeFailure, OSError) as exc:  # it went out; not remembering it must still be said
+                outcome.error = "; ".join(filter(None, [outcome.error, (
+                    f"history: delivered to {outcome.channel.name} but not recorded ({exc}); "
+                    "the next run may send these papers again")]))
+        return outcomes
+
+    def delivery_history(self, profile: str | None = None, limit: int = 20) -> list[DeliveryRecord]:
+        """Deliveries, newest first: of one profile, or of every profile when ``profile`` is None."""
+        name = self.active_profile(profile).name if profile else None
+        return self.deliveries.history(name, limit)
+
+    def seen_ids(self, paper_ids: Iterable[str], profile: str | None = None) -> set[str]:
+        """Which of these papers were delivered to the profile already (the TUI marks them)."""
+        return self.deliveries.seen_among(self.active_profile(profile).name, paper_ids)
+
+    def forget_seen(self, paper_ids: Sequence[str] | None = None, profile: str | None = None) -> int:
+        """Let papers be delivered again (every seen paper of the profile when ``paper_ids`` is None)."""
+        ids = normalize_ids(paper_ids) if paper_ids is not None else None
+        return self.deliveries.forget(self.active_profile(profile).name, ids)
+
+    def export_papers(self, which: ExportSource, fmt: ExportFormat, *, profile: str | None = None,
+                      n: int = 20) -> tuple[str, list[Paper]]:
+        """(the export text, the papers in it) of a profile's liked or saved papers, its reading list
+        (``list``: what ``recommend`` shows) or its last delivered digest."""
+        from papercast.tools.writing.export import FORMATS, export
+
+        if fmt not in FORMATS:
+            raise UserError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
+        target = self.active_profile(profile)
+        if which in ("liked", "saved"):
+            ids = target.liked if which == "liked" else target.saved
+            papers = self.store.get_many(ids)
+            order = {pid: i for i, pid in enumerate(ids)}
+            papers.sort(key=lambda p: order.get(p.id, len(order)))
+        elif which == "list":
+            papers = [r.paper for r in self.recommend(profile=target.name, n=n, use_llm=False,
+                                                      include_seen=False).items]
+        elif which == "digest":
+            last = self.deliveries.last(target.name)
+            if last is None:
+                raise UserError(f"nothing was delivered to profile {target.name} yet; "
+                                "--list exports the current reading list")
+            found = {p.id: p for p in self.store.get_many(last.papers)}
+            papers = [found[i] for i in last.papers if i in found]
+        else:
+            raise UserError(f"unknown export source {which!r}: use liked, saved, list or digest")
+        return export(papers, fmt), papers
 
     def usage_runs(self, limit: int = 20) -> list[RunUsage]:
         """LLM tokens and cost per run, newest first."""
         return self.llm_log.runs(limit)
 
     # -- agent: chat and the daily graph ---------------------------------------------------------
-    def chat(self, message: str, thread_id: str | None = None, *, profile: str | None = None) -> ChatAnswer:
+    def chat(self, message: str, thread_id: str | None = None, *, profile: str | None = None,
+             approve: bool = False) -> ChatAnswer:
         """One chat turn, answered in full (a new thread when ``thread_id`` is None).
 
+        Changes the agent proposes are applied only with ``approve`` (the CLI's ``--yes``); either
+        way the turn goes on to its answer, which states what was and was not applied.
         Synchronous: for the CLI and scripts. Inside an event loop (the TUI) use ``achat_stream``.
         """
-        return asyncio.run(self.achat(message, thread_id, profile=profile))
+        return asyncio.run(self.achat(message, thread_id, profile=profile, approve=approve))
 
     async def achat(self, message: str, thread_id: str | None = None, *,
-                    profile: str | None = None) -> ChatAnswer:
-        answer = None
+                    profile: str | None = None, approve: bool = False) -> ChatAnswer:
+        answer: ChatAnswer | None = None
         async for event in self.achat_stream(message, thread_id, profile=profile):
             if event.kind == "final":
                 answer = event.answer
         assert answer is not None  # stream_turn always ends with the final event
+        while answer.pending:  # each model step may propose more; each is answered the same way
+            thread = answer.thread_id
+            async for event in self.aresume_stream(thread, approve, profile=profile):
+                if event.kind == "final" and event.answer is not None:
+                    answer = event.answer
         return answer
 
     def achat_stream(self, message: str, thread_id: str | None = None, *,
                      profile: str | None = None) -> AsyncIterator[ChatEvent]:
-        """A chat turn as events: ``token``, ``tool_start``, ``tool_end`` and, last, ``final``.
+        """A chat turn as events: ``token``, ``tool_start``, ``proposal``, ``tool_end`` and, last, ``final``.
 
         See ``papercast.agent.state`` for the event fields. The thread persists in
-        ``settings.checkpoint_path``; ``final.answer.thread_id`` names it for the next turn.
+        ``settings.checkpoint_path``; ``final.answer.thread_id`` names it for the next turn. When
+        ``final.answer.pending`` is not empty the turn waits for the user: ``aresume_stream``.
         """
         from papercast.agent.chat import stream_turn
 
         return stream_turn(self, message, thread_id, profile=profile)
+
+    def aresume_stream(self, thread_id: str, approve: bool | Mapping[str, bool], *,
+                       profile: str | None = None) -> AsyncIterator[ChatEvent]:
+        """Answer a turn's proposed changes and continue it: the same events as ``achat_stream``.
+
+        ``approve``: True applies them all, False none, ``{proposal id: bool}`` each as said.
+        """
+        from papercast.agent.chat import resume_turn
+
+        return resume_turn(self, thread_id, approve, profile=profile)
 
     def list_threads(self) -> list[ThreadInfo]:
         """Stored conversations, most recently used first."""
@@ -447,16 +881,19 @@ class Papercast:
 
         return await thread_messages(self, thread_id)
 
-    def daily(self, profile: str | None = None, out: str | Path | None = None, email: str | None = None,
-              **options: Any) -> DailyReport:
-        """The daily graph: fetch -> store -> rank -> summarize -> digest, then write and/or email it.
+    def daily(self, profile: str | None = None, out: str | Path | None = None,
+              email: str | Sequence[str] | None = None, **options: Any) -> DailyReport:
+        """The daily graph: fetch -> store -> rank -> summarize -> digest, then deliver it to every channel
+        (file, Atom feed, e-mail, webhooks, stdout) and record each delivery; papers already delivered to
+        the profile are left out.
 
-        ``options`` go to ``papercast.agent.daily.run_daily`` (n, sources, client, policy, today, say).
+        ``options`` go to ``papercast.agent.daily.run_daily`` (n, webhooks, feed, stdout, include_seen,
+        sources, client, policy, today, say, tls_context, http).
         """
         return asyncio.run(self.adaily(profile, out, email, **options))
 
-    async def adaily(self, profile: str | None = None, out: str | Path | None = None, email: str | None = None,
-                     **options: Any) -> DailyReport:
+    async def adaily(self, profile: str | None = None, out: str | Path | None = None,
+                     email: str | Sequence[str] | None = None, **options: Any) -> DailyReport:
         from papercast.agent.daily import run_daily
 
         return await run_daily(self, profile=profile, out=out, email=email, **options)

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,15 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 for _name in list(os.environ):
     if _name.startswith("PAPERCAST_"):
         del os.environ[_name]
+# config.toml lives in $XDG_CONFIG_HOME/papercast: an empty directory, so a developer's own never applies.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="papercast-test-config-")
+# The scripted server on 127.0.0.1 stands in for a hosted API (retries, concurrency, plain requests):
+# without this its loopback address would give it the local-server policy. Tests of that policy set
+# llm_local themselves; the real-model lane (tests/model_lane) removes this to exercise the detection.
+os.environ["PAPERCAST_LLM_LOCAL"] = "false"
+# Tests never reach arXiv: summarize, chat and daily use stored full text only. The full-text tests
+# turn reading on (settings.with_overrides(fulltext=True)) and hand the service a MockTransport client.
+os.environ["PAPERCAST_FULLTEXT"] = "false"
 
 
 

@@ -41,7 +41,10 @@ class Sink:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user, password = auth_data.login.decode(), auth_data.password.decode()
-        self.logins.append((user, password, session.ssl is not None))
+        transport = getattr(server, "transport", None)  # implicit TLS leaves session.ssl unset
+        over_tls = session.ssl is not None or (transport is not None
+                                               and transport.get_extra_info("ssl_object") is not None)
+        self.logins.append((user, password, over_tls))
         return AuthResult(success=(user, password) == (SMTP_USER, SMTP_PASSWORD), handled=False)
 
 
@@ -66,7 +69,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
-def _start(sink: Sink, tls: tuple[Path, Path] | None, *, auth: bool) -> Any:
+def _start(sink: Sink, tls: tuple[Path, Path] | None, *, auth: bool, implicit: bool = False) -> Any:
     from aiosmtpd.controller import Controller
     from conftest import free_port
 
@@ -74,9 +77,14 @@ def _start(sink: Sink, tls: tuple[Path, Path] | None, *, auth: bool) -> Any:
     if tls is not None:
         server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         server_ctx.load_cert_chain(str(tls[0]), str(tls[1]))
-        kwargs.update(tls_context=server_ctx, require_starttls=True)
+        if implicit:  # SMTPS, as on port 465: TLS from the first byte, no STARTTLS
+            kwargs.update(ssl_context=server_ctx)
+        else:
+            kwargs.update(tls_context=server_ctx, require_starttls=True)
     if auth:
-        kwargs.update(authenticator=sink.authenticator, auth_required=True, auth_require_tls=tls is not None)
+        # aiosmtpd counts only STARTTLS as TLS for auth_require_tls; an implicit-TLS connection is TLS anyway.
+        kwargs.update(authenticator=sink.authenticator, auth_required=True,
+                      auth_require_tls=tls is not None and not implicit)
     controller = Controller(sink, hostname="127.0.0.1", port=free_port(), **kwargs)
     controller.start()
     return controller
@@ -87,6 +95,18 @@ def smtp_tls(tls_files: tuple[Path, Path]) -> Iterator[SMTPServer]:
     """STARTTLS required, AUTH required (over TLS only)."""
     sink = Sink()
     controller = _start(sink, tls_files, auth=True)
+    try:
+        yield SMTPServer("127.0.0.1", controller.port, sink,
+                         ssl.create_default_context(cafile=str(tls_files[0])))
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_implicit_tls(tls_files: tuple[Path, Path]) -> Iterator[SMTPServer]:
+    """Implicit TLS (SMTPS, what port 465 speaks), AUTH required."""
+    sink = Sink()
+    controller = _start(sink, tls_files, auth=True, implicit=True)
     try:
         yield SMTPServer("127.0.0.1", controller.port, sink,
                          ssl.create_default_context(cafile=str(tls_files[0])))

@@ -1,7 +1,7 @@
 """The chat agent over litellm's real HTTP path against the scripted server on 127.0.0.1.
 
-Only the model is scripted (tests/llm_server.py); the graph, the tools, the guard, the store, the
-checkpointer and litellm are all real.
+Only the model is scripted (tests/llm_server.py); the graph, the tools, the proposals, the store,
+the checkpointer and litellm are all real.
 """
 
 from __future__ import annotations
@@ -141,7 +141,9 @@ def test_prompt_injection_in_a_paper_cannot_change_the_profile(agent, llm_server
     assert [(t.name, t.ok) for t in answer.tools] == [("get_paper", True), ("update_profile", False),
                                                        ("give_feedback", False), ("fetch_papers", False)]
     refusals = [m["content"] for m in tool_messages(llm_server.requests[2])][1:]
-    assert all("refused" in r for r in refusals)
+    assert len(refusals) == 3 and all("not applied: the user did not confirm it" in r for r in refusals)
+    assert [p.status for p in answer.proposals] == ["declined"] * 3
+    assert answer.text.count("- not applied:") == 3  # the answer says what was asked and not done
     # The abstract reached the model only inside one delimited block (its fake closing tag defused).
     paper_out = tool_messages(llm_server.requests[1])[0]["content"]
     assert paper_out.count("</tool_output>") == 1 and paper_out.endswith("</tool_output>")
@@ -156,8 +158,9 @@ def test_state_changes_the_user_asked_for_go_through(agent, llm_server):
                          ("give_feedback", {"id": PAPER, "kind": "like"})),
         Reply.text("Done."),
     )
-    answer = agent.chat(f"add 'speculative decoding' to my interests and like {PAPER}")
+    answer = agent.chat(f"add 'speculative decoding' to my interests and like {PAPER}", approve=True)
     assert [(t.name, t.ok) for t in answer.tools] == [("update_profile", True), ("give_feedback", True)]
+    assert [p.change for p in answer.proposals] == ["c1", "c2"]
     profile = agent.active_profile()
     assert "speculative decoding" in profile.keywords and profile.liked == [PAPER]
 
@@ -192,9 +195,10 @@ def test_thread_continues_in_a_new_process(agent, llm_server):
     result = json.loads(done.stdout)
     assert result["text"] == "It was FlashPrefill V2." and result["thread_id"] == "resume-me"
     sent = [(m["role"], m["content"]) for m in llm_server.requests[-1]["messages"][1:]]
-    assert sent == [("user", "what should I read about prefill?"),
-                    ("assistant", f"My pick: [{PAPER}] FlashPrefill V2."),
-                    ("user", "which paper did you pick?")]
+    assert sent[:2] == [("user", "what should I read about prefill?"),
+                        ("assistant", f"My pick: [{PAPER}] FlashPrefill V2.")]
+    # The current message carries this turn's library results; earlier ones are sent as they were.
+    assert sent[2][0] == "user" and sent[2][1].startswith("which paper did you pick?\n\n<library_results>")
     [info] = agent.list_threads()
     assert (info.id, info.turns, info.title) == ("resume-me", 2, "what should I read about prefill?")
 
@@ -248,3 +252,22 @@ def test_history_of_an_interrupted_turn_is_repaired_for_the_provider():
         ("user", None), ("assistant", None), ("tool", "a"), ("tool", "b"), ("user", None)]
     assert sent[3]["content"].startswith("error: not run")
     assert [c["id"] for c in sent[1]["tool_calls"]] == ["a", "b"]
+
+
+def test_cli_chat_with_a_failing_model_says_so_on_stderr(settings, sample_home_template, monkeypatch, capsys):
+    """Issue 12: the failure was only in the answer on stdout, with nothing on stderr."""
+    from conftest import free_port
+
+    from papercast.cli import main
+
+    copy_sample(sample_home_template, settings)
+    monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
+    monkeypatch.setenv("PAPERCAST_MODEL", TEST_MODEL)
+    monkeypatch.setenv("PAPERCAST_API_BASE", f"http://127.0.0.1:{free_port()}/v1")
+    monkeypatch.setenv("PAPERCAST_LLM_RETRIES", "0")
+    assert main(["--home", str(settings.home), "chat", "--json", "long-context attention"]) == 1
+    out = capsys.readouterr()
+    [line] = out.err.splitlines()
+    assert line.startswith("papercast: error: the model failed (") and "offline fallback" in line
+    result = json.loads(out.out)
+    assert result["offline"] and result["model_error"] and result["papers"]

@@ -110,12 +110,15 @@ def test_recommend_bad_inputs(home, capsys):
     assert run(home, "recommend", "-n", "0") == 2
 
 
-def test_recommend_falls_back_to_latest_window_and_says_so(home, capsys):
-    assert run(home, "recommend", "--since", "2030-01-01", "--until", "2030-01-02", "--json") == 0
+def test_recommend_keeps_an_explicit_empty_window_and_says_so(home, capsys):
+    assert run(home, "recommend", "--since", "2001-01-01", "--until", "2001-01-02", "--json") == 0
     captured = capsys.readouterr()
-    assert "no papers for 2030-01-01 .. 2030-01-02" in captured.err
-    items = json.loads(captured.out)
-    assert items and all(i["published"] in ("2026-08-19", "2026-08-20") for i in items)
+    assert "no papers for 2001-01-01 .. 2001-01-02" in captured.err and "2026-08-20" in captured.err
+    assert json.loads(captured.out) == []
+    # No dates: the default window, the latest week with papers.
+    assert run(home, "recommend", "--json") == 0
+    items = json.loads(capsys.readouterr().out)
+    assert items and all("2026-08-14" <= i["published"] <= "2026-08-20" for i in items)
 
 
 def test_recommend_on_empty_store_loads_the_sample(tmp_path):

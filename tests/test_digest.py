@@ -37,11 +37,18 @@ def test_offline_digest_has_everything_and_says_it_is_offline(service):
     assert render_html(digest).count("<h3>") == 5
 
 
-def test_digest_is_never_empty_it_falls_back_to_the_latest_window(service):
+def test_an_empty_window_the_user_gave_is_kept_and_said(service):
+    """Issue 12: a window the user gave is kept (an empty digest with a note naming the newest papers)."""
     digest = service.digest(n=3, since=date(2020, 1, 1), until=date(2020, 1, 2))
-    assert len(digest.items) == 3
+    assert digest.items == [] and (digest.since, digest.until) == (date(2020, 1, 1), date(2020, 1, 2))
     assert digest.note and "no papers for 2020-01-01 .. 2020-01-02" in digest.note
+    assert "the newest paper in the store is from" in digest.note
     assert "**Note:** no papers for" in render_markdown(digest)
+
+
+def test_the_default_window_falls_back_to_the_latest_week_with_papers(service):
+    digest = service.digest(n=3)
+    assert len(digest.items) == 3 and digest.until == service.store.newest_date()
 
 
 def test_untrusted_text_is_escaped_in_every_format(service):

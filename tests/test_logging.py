@@ -241,16 +241,14 @@ def test_a_source_retry_and_its_final_failure_are_logged(home: Path, monkeypatch
     assert ("WARNING", "papercast.tools.sources.fetch", f"fetch: source hf failed: {gave_up}") in logged
 
 
-def test_a_refused_state_changing_call_is_a_warning_with_its_arguments(
-        caplog: pytest.LogCaptureFixture) -> None:
-    from papercast.agent.guard import check_call
-
-    caplog.set_level(logging.INFO, logger="papercast")
-    refusal = check_call("give_feedback", {"kind": "dislike", "ids": ["2501.00001"]}, "what is new today?")
-    assert refusal
-    [record] = [r for r in caplog.records if r.name == "papercast.agent.guard"]
-    assert record.levelno == logging.WARNING
-    assert 'give_feedback {"ids": ["2501.00001"], "kind": "dislike"}' in record.getMessage()
-    assert "not named in the user's message" in record.getMessage()
-    assert check_call("search", {"query": "x"}, "") is None
-    assert len([r for r in caplog.records if r.name == "papercast.agent.guard"]) == 1
+def test_a_proposed_change_is_a_warning_with_its_arguments(sample_home: Path, capsys) -> None:
+    """The agent's proposals are where an injected instruction shows itself: logged with their
+    arguments at WARNING, and what became of them (not applied without --yes) at INFO."""
+    assert main(["--home", str(sample_home), "chat", f"dislike {PAPER}"]) == 0
+    assert "not applied" in capsys.readouterr().err
+    logged = [(level, message) for level, name, message in records(sample_home)
+              if name == "papercast.agent.tool_node"]
+    [proposed] = [m for level, m in logged if level == "WARNING"]
+    assert proposed.startswith(f'proposed give_feedback {{"id": "{PAPER}", "kind": "dislike", ')
+    assert proposed.endswith("(waiting for the user)")
+    assert [level for level, m in logged if m.startswith("proposal ") and "not applied" in m] == ["INFO"]

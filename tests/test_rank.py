@@ -70,14 +70,24 @@ def test_default_window_is_the_last_week_with_papers(service):
     assert "2026-08-20" in (result.note or "")  # the store's newest day is long before today
 
 
-def test_empty_window_falls_back_to_latest_with_papers_and_says_so(service):
+def test_an_explicit_empty_window_is_kept_and_said(service):
     p = service.profile_show(profile(service, interests=LLM))
-    result = recommend(service.store, p, since=date(2027, 3, 1), until=date(2027, 3, 1), n=5)
+    result = recommend(service.store, p, since=date(2001, 1, 1), until=date(2001, 1, 2), n=5)
+    assert result.items == [] and (result.since, result.until) == (date(2001, 1, 1), date(2001, 1, 2))
+    assert result.note == "no papers for 2001-01-01 .. 2001-01-02; the newest paper in the store is from 2026-08-20"
+    # Only --since: --until is the newest paper; a start after it is an empty window, not another one.
+    result = recommend(service.store, p, since=date(2027, 3, 1), until=None, n=5)
+    assert result.items == [] and result.since == date(2027, 3, 1) and "no papers for 2027-03-01" in result.note
+
+
+def test_fallback_moves_an_empty_window_to_the_latest_with_papers_and_says_so(service):
+    p = service.profile_show(profile(service, interests=LLM))
+    result = recommend(service.store, p, since=date(2027, 3, 1), until=date(2027, 3, 1), n=5, fallback=True)
     assert result.items and result.since == result.until == date(2026, 8, 20)
     assert result.note and "no papers for 2027-03-01" in result.note
     assert all(r.paper.published == date(2026, 8, 20) for r in result.items)
     # A window before everything: the latest window of the same length that has papers.
-    result = recommend(service.store, p, since=date(2020, 1, 1), until=date(2020, 1, 7), n=3)
+    result = recommend(service.store, p, since=date(2020, 1, 1), until=date(2020, 1, 7), n=3, fallback=True)
     assert result.items and result.until == date(2026, 8, 20) and result.since == date(2026, 8, 14)
     with pytest.raises(UserError, match="after"):
         resolve_window(service.store, date(2026, 8, 2), date(2026, 8, 1))
@@ -232,3 +242,4 @@ def test_signals_from_one_product_equal_direct_cosines(service):
     vecs = service.store.embeddings(sig.pos_ids)
     assert np.allclose(sig.like_raw, unit(np.stack([vecs[i] for i in sig.pos_ids])) @ emb.T, atol=1e-4)
     assert not set(liked) & {p.id for p in sig.papers}
+

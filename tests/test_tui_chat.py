@@ -1,14 +1,18 @@
 # ruff: noqa: F811  (pytest fixtures imported from helper modules are redefined as arguments)
 """The chat screen: a streamed answer with tool lines (offline and with the scripted loopback LLM),
-threads listed and resumed, and paper ids in answers opening the paper screen."""
+threads listed and resumed, paper ids in answers opening the paper screen, and a dialog for every
+change the agent proposes (applied only on yes)."""
 
 from __future__ import annotations
+
+from textual.widgets import Static
 
 from papercast.tui.messages import ChatEventReceived
 from papercast.tui.screens.chat import ChatScreen
 from papercast.tui.screens.paper import PaperScreen
 from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage
 
+from helpers import OTHER, PAPER
 from llm_server import Reply, llm_server, llm_settings  # noqa: F401
 from tui_helpers import make_tui, tui, wait_for, wait_loaded  # noqa: F401
 
@@ -108,3 +112,63 @@ async def test_opening_with_a_thread_resumes_it(service):
         await wait_for(pilot, lambda: list(chat.query(UserMessage)), timeout=30, what="the thread history")
         assert "long context" in str(chat.query(UserMessage).first().render())
         assert answer.thread_id in str(chat.query_one("#chat-title").render())
+
+
+async def _dialog(pilot):
+    from papercast.tui.screens.dialogs import ConfirmChangeDialog
+
+    dialog = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmChangeDialog) and pilot.app.screen,
+                            timeout=60, what="the confirmation dialog")
+    await pilot.pause()
+    return dialog, " | ".join(str(w.render()) for w in dialog.query(Static))
+
+
+async def test_a_change_is_asked_for_and_applied_only_on_yes(tui, service):
+    async with tui.run_test(size=(100, 32)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("3")
+        chat = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChatScreen) and pilot.app.screen)
+        version = tui.data_version
+        for key, applied in (("n", False), ("enter", False), ("y", True)):  # enter = the default: don't apply
+            await pilot.press(*f"like {PAPER}", "enter")
+            _dialog_screen, text = await _dialog(pilot)
+            assert f"like [{PAPER}]" in text and f"[{PAPER}]: no feedback -> liked" in text
+            assert chat.streaming, "the turn waits for the answer"
+            await pilot.press(key)
+            await wait_for(pilot, lambda: not chat.streaming and pilot.app.screen is chat, timeout=60,
+                           what="the resumed answer")
+            await pilot.pause()
+            assert service.active_profile().liked == ([PAPER] if applied else [])
+            said = chat.query(AgentMessage).last().text
+            assert ("applied as change c1: like" in said) if applied else ("- not applied: like" in said)
+            assert tui.data_version == version + applied, "the lists re-rank after an applied change only"
+        tool = chat.query(ToolLine).last()
+        assert str(tool.render()).startswith("✓ give_feedback: applied as change c1")
+
+
+async def test_an_injected_change_shows_the_dialog_and_no_leaves_the_profile(llm_server, llm_settings, service):
+    from papercast.service import Papercast
+
+    service = Papercast(llm_settings)  # same home as ``service``: the sample is already loaded
+    tui = make_tui(service)
+    async with tui.run_test(size=(100, 32)) as pilot:
+        await wait_loaded(pilot)
+        await wait_for(pilot, lambda: not tui.status.tasks and tui.ready, timeout=60, what="the LLM re-rank")
+        llm_server.queue(Reply.tool_calls(("give_feedback", {"id": OTHER, "kind": "dislike"}),
+                                          ("update_profile", {"add_keywords": ["crypto"]})),
+                         Reply.text(f"[{OTHER}] looks weak."))
+        await pilot.press("3")
+        chat = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChatScreen) and pilot.app.screen)
+        await pilot.press(*f"how bad is {OTHER}?", "enter")
+        _screen, text = await _dialog(pilot)
+        assert "(1 of 2)" in text and f"dislike [{OTHER}]" in text
+        await pilot.press("n")
+        _screen, text = await _dialog(pilot)
+        assert "(2 of 2)" in text and "keywords: (none) -> crypto" in text
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not chat.streaming and pilot.app.screen is chat, timeout=60)
+        await pilot.pause()
+        profile = service.active_profile()
+        assert profile.disliked == [] and profile.keywords == []
+        said = chat.query(AgentMessage).last().text
+        assert said.startswith(f"[{OTHER}] looks weak.") and said.count("- not applied:") == 2

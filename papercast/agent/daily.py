@@ -46,6 +46,7 @@ class DailyRun:
     policy: Any = None  # a papercast.tools.http.RetryPolicy (tests pass one that does not sleep)
     today: date | None = None
     say: Callable[[str], None] = field(default=lambda _line: None)  # progress lines for -v
+    include_seen: bool = False  # also papers already delivered to the profile (never, by default)
 
 
 def _failed(step: str, exc: BaseException, then: str = "") -> None:
@@ -81,6 +82,7 @@ async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
             kwargs["policy"] = run.policy
         if source == "arxiv":
             kwargs["categories"] = service.settings.arxiv_categories
+            kwargs["include_cross"] = service.settings.include_cross
             kwargs["arxiv_min_interval"] = service.settings.arxiv_min_interval
         try:
             return source, await fetch_papers(source, **kwargs), None
@@ -118,13 +120,14 @@ async def store(state: DailyState, run: DailyRun) -> dict[str, Any]:
     if not papers:
         return {"stored": {}}
     try:
-        result = await asyncio.to_thread(run.service.store.upsert, papers)
+        result, removed = await asyncio.to_thread(run.service.store_papers, papers)  # replaces the sample
     except Exception as exc:
         _failed("store", exc, f"{len(papers)} fetched papers not stored")
         return {"stored": {}, "errors": [f"store: {' '.join(str(exc).split())}"]}
     stored = {"added": result.added, "updated": result.updated + result.reembedded, "unchanged": result.unchanged}
     run.say(f"store: {stored['added']} new, {stored['updated']} updated, {stored['unchanged']} unchanged")
-    return {"stored": stored, "papers": []}  # the papers are in the store now; keep the state small
+    # the papers are in the store now; keep the state small
+    return {"stored": stored, "papers": [], "notes": [removed] if removed else []}
 
 
 async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
@@ -132,14 +135,16 @@ async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
     service = run.service
     llm_on = run.use_llm and not service.settings.offline
     try:
-        reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=llm_on)
+        reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=llm_on,
+                                          include_seen=run.include_seen)
     except RuntimeFailure as exc:
         if not llm_on:
             _failed("rank", exc, "no reading list")
             return {"reading": None, "errors": [f"rank: {exc}"]}
         _failed("rank", exc, "ranking again without the model")
         try:  # the chat model failed: rank without it (a failing embedding model fails this too)
-            reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=False)
+            reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=False,
+                                              include_seen=run.include_seen)
         except RuntimeFailure as again:
             _failed("rank (offline)", again, "no reading list")
             return {"reading": None, "errors": [f"rank: {again}"]}
@@ -152,14 +157,33 @@ def _ranked(reading: ReadingList, run: DailyRun, errors: list[str] | None = None
     return {"reading": reading, "errors": errors or [], "notes": list(reading.llm_notes)}
 
 
+async def read_top(papers: Sequence[Any], state: DailyState, run: DailyRun) -> int:
+    """Read the full text of the top ``daily_read`` picks (never the whole window: embedding is the
+    cost), through the run's HTTP client so arXiv's pacing spans them; the summaries then come from
+    their sections. Skipped without network or with full-text reading off. Returns how many were read."""
+    service = run.service
+    top = [p.id for p in papers[:service.settings.daily_read]]
+    if not top or not service.settings.fulltext or state.get("offline_network"):
+        return 0
+    try:
+        documents = await service.aread_papers(top, client=run.client, policy=run.policy)
+    except RuntimeFailure as exc:  # the store failed: the summaries use the abstracts
+        _failed("read", exc, "summaries from the abstracts")
+        return 0
+    read = sum(1 for d in documents.values() if d.is_fulltext)
+    run.say(f"read: {read} of the top {len(top)} papers in full")
+    return read
+
+
 async def summarize(state: DailyState, run: DailyRun) -> dict[str, Any]:
     """A TL;DR per pick, as the digest shows them (stored summaries first; the LLM layer batches the
-    rest and falls back to extractive ones when the model fails)."""
+    rest and falls back to extractive ones when the model fails). The top picks are read in full first."""
     service = run.service
     reading = state.get("reading")
     papers = [r.paper for r in reading.items] if reading else []
     if not papers:
         return {"summaries": {}}
+    await read_top(papers, state, run)
     llm_on = run.use_llm and not service.settings.offline
     try:
         summaries = await asyncio.to_thread(service.digest_summaries, papers, use_llm=llm_on)
@@ -192,37 +216,50 @@ async def digest(state: DailyState, run: DailyRun) -> dict[str, Any]:
     client = service.llm_client(run.use_llm)
     offline = ["no network: built from the papers already stored"] if state.get("offline_network") else []
     result = await abuild_digest(profile, reading, summaries, client=client, window_count=count, notes=offline,
-                                 notices=[*(state.get("errors") or []), *errors])
+                                 notices=[*(state.get("errors") or []), *errors],
+                                 language=service.settings.language)
     return {"digest_md": render_markdown(result), "digest_html": render_html(result),
-            "digest_json": to_json(result), "errors": errors}
+            "digest_json": to_json(result), "digest": result, "errors": errors}
 
 
 # -- a whole run ----------------------------------------------------------------------------------------
 async def run_daily(service: Papercast, *, profile: str | None = None, out: str | Path | None = None,
-                    email: str | None = None, n: int = 10, sources: Sequence[str] | None = None,
-                    use_llm: bool = True, client: Any = None, policy: Any = None, today: date | None = None,
-                    say: Callable[[str], None] | None = None, tls_context: Any = None) -> DailyReport:
-    """Run the daily graph, then write the digest to ``out`` and/or email it to ``email``.
+                    email: str | Sequence[str] | None = None, webhooks: Sequence[str] = (),
+                    feed: str | Path | None = None, stdout: bool = False, include_seen: bool = False,
+                    n: int = 10, sources: Sequence[str] | None = None, use_llm: bool = True, client: Any = None,
+                    policy: Any = None, today: date | None = None, say: Callable[[str], None] | None = None,
+                    tls_context: Any = None, http: Any = None) -> DailyReport:
+    """Run the daily graph, then deliver the digest to every channel and record each delivery.
 
-    Bad input (unknown profile, bad address, email without SMTP settings) raises ``UserError`` before
-    anything is fetched. Everything else is reported in the returned ``DailyReport``.
+    Channels: ``out`` (Markdown, or HTML/JSON by the file's suffix), ``feed`` (an Atom file kept up to
+    date), ``email`` (one or several addresses), ``webhooks`` (``URL`` or ``slack:URL``...), each one
+    replacing its setting (``email_to``, ``PAPERCAST_WEBHOOKS``, ``feed``); with no channel at all
+    ``stdout`` prints it. Papers already delivered to the profile are left out (``include_seen``
+    keeps them); each channel that delivered records its papers, so the next run never resends them.
+
+    Bad input (unknown profile, bad address, email without SMTP settings, a bad webhook URL) raises
+    ``UserError`` before anything is fetched. Everything else is reported in the returned
+    ``DailyReport``: a failing source, model or channel is an entry in ``errors``.
     """
     from papercast.agent.graph import build_daily_graph
-    from papercast.tools.writing.deliver import check_address
+    from papercast.tools.writing.deliver import plan_channels
+    from papercast.tools.writing.render import mode_text
+    from papercast.tools.writing.summarize import FALLBACK
 
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
     target = await asyncio.to_thread(service.active_profile, profile)
-    if email is not None:
-        check_address(email)
-        if not service.settings.smtp_host:
-            raise UserError("--email needs PAPERCAST_SMTP_HOST (and _PORT, _USER, _PASSWORD)")
+    emails = [email] if isinstance(email, str) else list(email or ())
+    channels = plan_channels(service.settings, out=out, emails=emails, webhooks=webhooks, feed=feed,
+                             stdout_when_nowhere=stdout)
     run = DailyRun(service=service, profile=target.name, n=n, sources=tuple(sources or service.settings.sources),
-                   use_llm=use_llm, client=client, policy=policy, today=today, say=say or (lambda _line: None))
+                   use_llm=use_llm, client=client, policy=policy, today=today, say=say or (lambda _line: None),
+                   include_seen=include_seen)
     graph = build_daily_graph(run).compile()
     state = await graph.ainvoke({"profile": target.name, "n": n, "sources": list(run.sources),
                                  "errors": [], "notes": []})
     reading = state.get("reading")
+    digest = state.get("digest")
     report = DailyReport(profile=target.name, fetched=dict(state.get("fetched") or {}),
                          stored=dict(state.get("stored") or {}),
                          recommended=[r.paper.id for r in reading.items] if reading else [],
@@ -230,35 +267,30 @@ async def run_daily(service: Papercast, *, profile: str | None = None, out: str 
                          html=state.get("digest_html", ""), offline_network=bool(state.get("offline_network")),
                          errors=list(dict.fromkeys(state.get("errors") or [])),
                          notes=list(dict.fromkeys(state.get("notes") or [])))
-    if not report.ok:
+    if digest is not None:
+        report.mode = mode_text(digest)
+        report.fallbacks = sum(1 for i in digest.items if i.summary.prompt_version.startswith(FALLBACK))
+        if report.fallbacks and not any(e.startswith(("llm:", "summarize:")) for e in report.errors):
+            report.errors.append(f"summarize: {report.fallbacks} of {len(digest.items)} summaries fell back to "
+                                 "offline ones (the model failed; see the digest's notices)")
+    if not report.ok or digest is None:
+        if reading is not None and reading.note:
+            report.notes.insert(0, reading.note)  # why the list is empty (every paper read, or sent, ...)
         log.warning("daily: no papers to recommend for %s; no digest written or sent (%d errors)",
                     target.name, len(report.errors))
         return report
-    if out is not None:
-        try:
-            _write_atomic(Path(out), report.markdown)
-            report.out = str(out)
-        except OSError as exc:
-            _failed(f"write of {out}", exc)
-            report.errors.append(f"cannot write {out}: {exc.strerror or exc}")
-    if email is not None:
-        from papercast.tools.writing.deliver import send_email
-
-        day = (reading.until if reading else None) or date.today()
-        subject = f"papercast digest {day}: {len(report.recommended)} papers for {target.name}"
-        try:
-            await asyncio.to_thread(send_email, service.settings, email, subject=subject, text=report.markdown,
-                                    html=report.html, tls_context=tls_context)
-            report.emailed = email
-        except RuntimeFailure as exc:
-            _failed("email", exc)
-            report.errors.append(f"email: {exc}")
+    outcomes = await asyncio.to_thread(service.deliver_digest, digest, channels, text=report.markdown,
+                                       tls_context=tls_context, http=http)
+    for outcome in outcomes:
+        channel = outcome.channel
+        if outcome.error:
+            report.errors.append(outcome.error)
+        if not outcome.ok:
+            report.failed.append(channel.name)
+            continue
+        report.delivered.append(channel.name)
+        if channel.kind == "file":
+            report.out = channel.target
+        elif channel.kind == "email":
+            report.emailed = outcome.detail or channel.target
     return report
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a cron run never leaves half a digest."""
-    path = path.expanduser()
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

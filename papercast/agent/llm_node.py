@@ -8,6 +8,10 @@ are not valid JSON are kept as ``invalid_tool_calls`` so the tool node can tell 
 
 Long threads: the thread on disk is never trimmed; only the copy sent to the model is, to the
 model's context window (litellm's model map and token counter), dropping whole old turns first.
+
+Models without tool calling (``choose_tools``: the ``chat_tools`` setting, else litellm's model map)
+are called without tool schemas, and the thread's tool calls and results are sent to them as plain
+text (``plain_history``), which every chat API accepts.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ class ModelConfig:
     """How the chat calls its model. ``client`` is the LLM layer's ``LLMClient`` for this turn."""
 
     client: Any
-    context_window: int | None = None  # None: from litellm's model map
+    context_window: int | None = None  # None: the LLM policy's (config.toml, litellm's model map, a default)
     max_steps: int = 8
+    tools: bool = True  # offer the tools (False: a model without tool calling answers from retrieval)
 
     @property
     def model(self) -> str:
@@ -106,9 +111,49 @@ def ordered_calls(message: Any) -> list[dict[str, Any]]:
     return calls
 
 
-def context_window(model: str, configured: int | None) -> int:
+def choose_tools(setting: str, model: str, api_base: str | None = None) -> tuple[bool, str]:
+    """Whether the chat offers tools to ``model``, and why.
+
+    ``setting`` is ``chat_tools``: "on"/"off" decide; "auto" asks litellm's model map, and a model the
+    map does not know (most local servers) gets the tools: many serve them, and one that ignores them
+    still answers from the library results every turn retrieves.
+    """
+    if setting in ("on", "off"):
+        return setting == "on", f"chat_tools = {setting}"
+    from papercast.tools.llm.policy import model_info, provider_of, supports
+
+    if not model_info(model):
+        return True, "the model is not in litellm's model map: tools offered"
+    if supports("function_calling", model, provider_of(model, api_base)):
+        return True, "litellm: the model supports function calling"
+    return False, "litellm: the model does not support function calling"
+
+
+def plain_history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI messages without tool calls or tool results, for a model called without tools.
+
+    A call becomes a line in the assistant's text and its result a user-role message holding the
+    delimited output (still data: the system prompt says so), so no API rejects the history.
+    """
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message["role"] == "tool":
+            out.append({"role": "user", "content": f"(tool result)\n{message['content']}"})
+        elif message["role"] == "assistant" and message.get("tool_calls"):
+            calls = "; ".join(f"{c['function']['name']}({c['function']['arguments']})" for c in message["tool_calls"])
+            text = (message.get("content") or "").strip()
+            out.append({"role": "assistant", "content": (text + "\n" if text else "") + f"(looked up: {calls})"})
+        else:
+            out.append(message)
+    return out
+
+
+def context_window(model: str, configured: int | None, client: Any = None) -> int:
     if configured:
         return configured
+    policy = getattr(client, "policy", None) if client is not None else None
+    if policy is not None and getattr(policy, "context_window", None):
+        return int(policy.context_window)
     from papercast.tools.llm.client import load_litellm
 
     try:
@@ -217,14 +262,14 @@ def parse_tool_calls(raw_calls: list[Any]) -> tuple[list[dict[str, Any]], list[d
     return valid, invalid
 
 
-async def complete(client: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+async def complete(client: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
                    on_token: Callable[[str], None]) -> ModelReply:
     """Stream one completion through the LLM layer (``LLMClient.stream``: retries, usage, cost).
 
     Tokens go to ``on_token`` as they arrive; the full reply (with tool calls) is returned.
     """
     answer = None
-    async for event in client.stream(messages, purpose="chat", tools=tools):
+    async for event in client.stream(messages, purpose="chat", tools=tools or None):
         if event.text:
             on_token(event.text)
         if event.answer is not None:

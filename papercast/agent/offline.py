@@ -1,15 +1,18 @@
 """Chat without a model: the offline "planner" that stands in for the LLM node.
 
 With ``PAPERCAST_MODEL`` unset, chat still answers. This node reads the user's message with simple
-patterns, asks for the same tools the model would (so the same tool node, guard, streaming events
-and thread persistence apply), and then writes the answer from the tool outputs: the best-matching
-papers with an id and a one-line extract each, or the result of the profile command. Every answer
-starts with the label "offline answer".
+patterns, asks for the same tools the model would (so the same tool nodes, proposals and
+confirmations, streaming events and thread persistence apply), and then writes the answer from the
+tool outputs: the best-matching papers with an id and a one-line extract each, a paper's best
+passages quoted with their sections, or a summary. A change the user asked for ("like ID") is a
+proposal like any other: it is applied only once the user confirms it, and the graph's ``finish``
+node states it. Every answer starts with the label "offline answer".
 
 Recognised: "add X to my interests", "remove X from my interests", "follow AUTHOR", "unfollow
-AUTHOR", "like/dislike/save/dismiss ID...", "summarize ID", "compare ID ID", "similar to ID",
-"papers like the X one I liked", "what should I read (today)?", "fetch today's HF papers", a bare
-paper id; anything else is a library search.
+AUTHOR", "like/dislike/save/dismiss ID...", "undo [cN]", "summarize ID", "compare ID ID", "similar
+to ID", a question about a paper ("which datasets does ID use?"), "papers like the X one I liked",
+"what should I read (today)?", "fetch today's HF papers", a bare paper id; anything else is a
+library search.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from papercast.agent.guard import paper_ids_in
 from papercast.agent.prompts import unwrap_tool_output
 from papercast.agent.state import OFFLINE_LABEL
 from papercast.agent.toolbox import terms
+from papercast.tools.writing.citations import paper_ids_in
 
 Call = tuple[str, dict[str, Any]]
 
@@ -49,6 +52,8 @@ _RECOMMEND = re.compile(r"\b(what should i read|recommend|reading list|for me to
 _FETCH = re.compile(r"\b(fetch|download|pull|refresh)\b", re.I)
 _FILLER = re.compile(r"\b(find|search|show|me|look|for|papers?|about|on|any|some|please|the|are|there|"
                      r"what|which|is|do|you|have|i|want|to|read|articles?|works?)\b", re.I)
+_UNDO = re.compile(r"^\s*(?:please\s+)?undo\b(?:\s+(?:change\s+)?(?P<c>c\d+)\b)?", re.I)
+_QUESTION = re.compile(r"\?|\b(which|what|how|does|do|did|where|when|why|who|is|are|explain)\b", re.I)
 _KIND = {"like": "like", "dislike": "dislike", "save": "save", "bookmark": "save", "dismiss": "dismiss",
          "hide": "dismiss"}
 
@@ -66,6 +71,9 @@ def plan(message: str) -> list[Call]:
     """The tool calls that answer ``message`` (first step of a turn)."""
     text = message.strip()
     ids = sorted(paper_ids_in(text), key=text.find)
+    undo_change = _UNDO.match(text)
+    if undo_change:
+        return [("undo_change", {"change": undo_change.group("c")} if undo_change.group("c") else {})]
     for pattern, build in (
         (_SET_INTERESTS, lambda x: {"interests": x}),
         (_ADD, lambda x: {"add_keywords": [x]}),
@@ -95,6 +103,9 @@ def plan(message: str) -> list[Call]:
             return [("summarize_paper", {"id": i}) for i in ids[:3]]
         if _SIMILAR.search(text):
             return [("similar_papers", {"id": ids[0]})]
+        question = _question_terms(text)
+        if question and _QUESTION.search(text):  # about the paper's content: its best passages
+            return [("search_passages", {"query": question, "ids": ids[:3], "n": 5})]
         return [("get_paper", {"id": i}) for i in ids[:3]]
     if _LIKED_ONE.search(text):
         return [("get_profile", {})]
@@ -104,6 +115,13 @@ def plan(message: str) -> list[Call]:
     if _RECOMMEND.search(text):
         return [("recommend", {"n": 10})]
     return [("search_library", {"query": _search_query(text), "n": 5})]
+
+
+def _question_terms(text: str) -> str:
+    """A question's words without the paper ids and the asking ("which", "does", "paper")."""
+    without = re.sub(r"(?:arxiv:)?\d{4}\.\d{4,5}(?:v\d+)?", " ", text, flags=re.I)
+    cleaned = " ".join(_FILLER.sub(" ", re.sub(r"[?!.,;:]", " ", _QUESTION.sub(" ", without))).split())
+    return cleaned if terms(cleaned) else ""
 
 
 def follow_up(message: str, done: list[Any]) -> list[Call]:
@@ -171,6 +189,8 @@ def compose(done: list[Any], intro: str = "") -> str:
     if intro:
         parts += [intro, ""]
     for message in done:
+        if (message.artifact or {}).get("proposal"):
+            continue  # a change: the graph's finish node states it (applied, declined or failed)
         text = (message.artifact or {}).get("text") or unwrap_tool_output(str(message.content))
         if message.status == "error":
             text = f"could not {message.name.replace('_', ' ')}: {text.removeprefix('error: ')}"

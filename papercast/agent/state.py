@@ -4,12 +4,17 @@ This module imports nothing heavy (no langgraph, no litellm): the TUI imports ``
 The graph states are ``TypedDict``s whose reducers are plain functions; the chat messages are
 LangChain message objects, merged by langgraph's ``add_messages`` (imported when first used).
 
-Chat events (what ``Papercast.achat_stream`` yields, in order)::
+Chat events (what ``Papercast.achat_stream`` and ``aresume_stream`` yield, in order)::
 
     tool_start  tool, args, call_id        the agent is about to run a tool
-    tool_end    tool, call_id, ok, text    the tool finished (text: a one-line preview of its output)
+    proposal    tool, call_id, text, proposal   a state-changing call became a proposal (text: its summary)
+    tool_end    tool, call_id, ok, text    the tool finished (text: a one-line preview of its output);
+                                           for a proposal: applied (ok) or not, once the user answered
     token       text                       a piece of the answer as the model writes it
-    final       answer (ChatAnswer)        the turn is over; always the last event, exactly once
+    final       answer (ChatAnswer)        the stream is over; always the last event, exactly once
+
+A turn whose model proposed changes pauses: its stream ends with ``final`` whose ``answer.pending``
+lists them, and ``aresume_stream`` with the user's answer continues the same turn (same events).
 
 Tokens of a step that ends in tool calls are streamed too (models sometimes "think aloud" before
 calling tools); a consumer that only wants the answer can use ``final.answer.text``.
@@ -21,9 +26,9 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
-from papercast.models import ChatAnswer, ReadingList
+from papercast.models import ChatAnswer, Proposal, ReadingList
 
-EventKind = Literal["token", "tool_start", "tool_end", "final"]
+EventKind = Literal["token", "tool_start", "tool_end", "proposal", "final"]
 OFFLINE_LABEL = "offline answer"
 
 
@@ -32,6 +37,24 @@ def merge_messages(left: list[Any], right: list[Any] | Any) -> list[Any]:
     from langgraph.graph.message import add_messages
 
     return add_messages(left, right)  # type: ignore[return-value]
+
+
+class ChangeRecord(TypedDict):
+    """An applied change, as the thread keeps it: ``undo`` are the operations that take it back
+    (``changes.run_ops``), so an undo works in a later turn or another process."""
+
+    id: str  # "c1", "c2", ... within the thread
+    summary: str
+    undo: list[dict[str, Any]]
+    undone: bool
+
+
+def merge_changes(left: list[ChangeRecord] | None, right: list[ChangeRecord] | None) -> list[ChangeRecord]:
+    """The thread's change log: new records appended, a record with a known id replaced (``undone``)."""
+    out = {c["id"]: c for c in left or []}
+    for record in right or []:
+        out[record["id"]] = record
+    return list(out.values())
 
 
 # -- chat ---------------------------------------------------------------------------------------
@@ -47,6 +70,10 @@ class ChatState(TypedDict, total=False):
     steps: int
     stopped: bool  # the turn hit the step limit
     fallback: str  # why the model failed this turn ("" = it did not): the rest of the turn is offline
+    proposals: list[dict[str, Any]]  # Proposal.to_json() of the changes waiting for the user's answer
+    changes: Annotated[list[ChangeRecord], merge_changes]  # every change applied in the thread (undo)
+    retrieved: dict[str, Any]  # this turn's library retrieval (``retrieve``): papers, passages, text
+    ended: bool  # the user moved on from a proposal: the turn ends without the model
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,7 @@ class ChatEvent:
     call_id: str = ""
     ok: bool = True
     answer: ChatAnswer | None = None  # final only
+    proposal: Proposal | None = None  # proposal, and tool_end of a proposal
 
 
 # -- daily ---------------------------------------------------------------------------------------
@@ -86,6 +114,7 @@ class DailyState(TypedDict, total=False):
     digest_md: str
     digest_html: str
     digest_json: Any
+    digest: Any  # the Digest itself, for the channels that render it their own way (feed, webhooks)
     errors: Annotated[list[str], operator.add]
     notes: Annotated[list[str], operator.add]
 
@@ -106,7 +135,19 @@ class DailyReport:
     offline_network: bool = False
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    delivered: list[str] = field(default_factory=list)  # channels reached ("email to a@x", "feed f.xml", ...)
+    failed: list[str] = field(default_factory=list)  # channels that failed (their errors are in ``errors``)
+    fallbacks: int = 0  # summaries that fell back to offline ones because the model failed
+    mode: str = ""  # the digest's mode line ("offline", the model, and how many fell back)
 
     @property
     def ok(self) -> bool:
         return bool(self.recommended)
+
+    def to_json(self) -> dict[str, Any]:
+        """``daily --json``: what each step did, where the digest went, and every error (one line each)."""
+        return {"profile": self.profile, "ok": self.ok and not self.errors, "digest_built": self.ok,
+                "fetched": self.fetched, "stored": self.stored, "recommended": self.recommended,
+                "summarized": self.summarized, "summary_fallbacks": self.fallbacks, "mode": self.mode,
+                "offline_network": self.offline_network, "delivered": self.delivered, "failed": self.failed,
+                "errors": self.errors, "notes": self.notes}

@@ -2,8 +2,10 @@
 
 Each tool is an argument model (pydantic; its JSON schema is what the model sees) and an async
 function returning a ``ToolOutput``: plain text for the model plus the ``(id, title)`` of the papers it
-showed, so answers can be checked for citations. The service is synchronous (Chroma, the embedder,
-SQLite), so blocking calls run in a worker thread and never stall the event loop the TUI draws on.
+showed. The read-only tools are here; the tools that change the user's data (profile, feedback,
+fetching into the library, undo) are proposals, in ``changes``. The service is synchronous (Chroma,
+the embedder, SQLite), so blocking calls run in a worker thread and never stall the event loop the TUI
+draws on.
 
 Tools raise ``UserError`` for bad input (unknown id, bad date); the tool node turns any exception
 into an error message for the model, so a tool can never crash a turn.
@@ -11,65 +13,31 @@ into an error message for the model, so a tool can never crash a turn.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from papercast.errors import UserError
+from papercast.agent.changes import CHANGE_TOOLS
+from papercast.agent.tool_types import Tool, ToolContext, ToolOutput
+from papercast.agent.tool_types import call as _call
+from papercast.agent.tool_types import cite as cite
 from papercast.models import Paper, parse_date
 from papercast.tools.ranking.lexical import STOPWORDS
 
-if TYPE_CHECKING:
-    from papercast.service import Papercast
+__all__ = ["TOOLS", "Tool", "ToolContext", "ToolOutput", "cite", "extract", "hits_of", "paper_line", "terms",
+           "tool_schemas"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-@dataclass
-class ToolContext:
-    """What a tool may use: the service, the profile the chat acts for, the user's latest message."""
-
-    service: Papercast
-    user_message: str = ""
-    profile: str | None = None
-
-
-@dataclass
-class ToolOutput:
-    text: str
-    papers: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    description: str
-    args: type[BaseModel]
-    run: Callable[[ToolContext, Any], Awaitable[ToolOutput]]
-    changes_state: bool = False
-
-    def schema(self) -> dict[str, Any]:
-        """The OpenAI function-calling schema."""
-        params = self.args.model_json_schema()
-        params.pop("title", None)
-        for prop in params.get("properties", {}).values():
-            prop.pop("title", None)
-        return {"type": "function", "function": {"name": self.name, "description": self.description,
-                                                 "parameters": params}}
+MAX_READ_CHARS = 8000  # of a paper's text in one read_paper output
+MAX_PASSAGE_CHARS = 600  # of one passage in a search_passages output
 
 
 # -- text helpers ---------------------------------------------------------------------------------
-def cite(paper: Paper) -> str:
-    return f"[{paper.id}] {paper.title}"
-
-
 def paper_line(paper: Paper, extra: str = "") -> str:
     """``[id] title — First Author et al., 2025-09-04, ▲12``."""
     bits = []
@@ -97,11 +65,27 @@ def extract(paper: Paper, query: str = "", limit: int = 220) -> str:
         top = max(scored)
         if top[0] > 0:
             best = top[2]
-    return best if len(best) <= limit else best[:limit - 1].rsplit(" ", 1)[0] + "…"
+    return _cut(best, limit)
 
 
-async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return await asyncio.to_thread(fn, *args, **kwargs)
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def hits_of(results: Sequence[Any]) -> list[tuple[Paper, float, list[str]]]:
+    """``service.search`` results as ``(paper, score, reasons)``.
+
+    The one place that knows the search's return type: ``SearchHit`` objects (``.paper``, ``.score``,
+    ``.reasons``), or the older ``(paper, score)`` pairs.
+    """
+    out: list[tuple[Paper, float, list[str]]] = []
+    for hit in results:
+        if isinstance(hit, tuple):
+            out.append((hit[0], float(hit[1]), []))
+        else:
+            out.append((hit.paper, float(hit.score), list(getattr(hit, "reasons", []) or [])))
+    return out
 
 
 # -- argument models -------------------------------------------------------------------------------
@@ -114,6 +98,18 @@ class SearchArgs(BaseModel):
 
 class PaperArgs(BaseModel):
     id: str = Field(description="arXiv id, e.g. 2509.04664")
+
+
+class ReadArgs(BaseModel):
+    id: str = Field(description="arXiv id of a paper in the library")
+    section: str | None = Field(None, description="a section number or title, e.g. 3.2 or Limitations "
+                                                  "(default: the outline and the abstract)")
+
+
+class PassagesArgs(BaseModel):
+    query: str = Field(description="what to find in the papers' full text")
+    ids: list[str] | None = Field(None, max_length=10, description="only these papers (arXiv ids)")
+    n: int = Field(8, ge=1, le=20)
 
 
 class SimilarArgs(BaseModel):
@@ -130,45 +126,20 @@ class RecommendArgs(BaseModel):
     profile: str | None = Field(None, description="profile name (default: the active one)")
 
 
-class FetchArgs(BaseModel):
-    source: Literal["hf", "arxiv", "all"] = Field("all", description="hf = Hugging Face Daily Papers")
-    date: str | None = Field(None, description="one day, YYYY-MM-DD (default: today's lists)")
-    query: str | None = Field(None, description="arXiv search query, e.g. 'ti:diffusion AND cat:cs.CV'")
-
-
-class UpdateProfileArgs(BaseModel):
-    add_keywords: list[str] = Field(default_factory=list, description="keywords to add")
-    remove_keywords: list[str] = Field(default_factory=list, description="keywords to remove")
-    add_authors: list[str] = Field(default_factory=list, description="authors to follow")
-    remove_authors: list[str] = Field(default_factory=list, description="authors to unfollow")
-    add_interests: str | None = Field(None, description="text appended to the free-text interests")
-    interests: str | None = Field(None, description="replaces the free-text interests")
-    profile: str | None = Field(None, description="profile name (default: the active one)")
-
-
-class FeedbackArgs(BaseModel):
-    id: str = Field(description="arXiv id")
-    kind: Literal["like", "dislike", "save", "dismiss"]
-    undo: bool = Field(False, description="take the feedback back")
-
-
 class CompareArgs(BaseModel):
     ids: list[str] = Field(min_length=2, max_length=5, description="2 to 5 arXiv ids")
 
 
 # -- the tools ---------------------------------------------------------------------------------------
-def _date(text: str | None, what: str) -> Any:
-    return parse_date(text, what)
-
-
 async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
-    hits = await _call(ctx.service.search, a.query, a.n, since=_date(a.since, "since"), until=_date(a.until, "until"))
+    hits = hits_of(await _call(ctx.service.search, a.query, a.n, since=parse_date(a.since, "since"),
+                               until=parse_date(a.until, "until")))
     if not hits:
         return ToolOutput(f"no stored papers match {a.query!r}")
     lines = [f"{len(hits)} papers matching {a.query!r}, best first:"]
-    for paper, score in hits:
+    for paper, score, _reasons in hits:
         lines.append(f"- {paper_line(paper, f' (match {score:.2f})')}\n  {extract(paper, a.query)}")
-    return ToolOutput("\n".join(lines), [(p.id, p.title) for p, _ in hits])
+    return ToolOutput("\n".join(lines), [(p.id, p.title) for p, _, _ in hits])
 
 
 async def get_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
@@ -183,6 +154,69 @@ async def get_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
     if p.ai_summary:
         lines.append(f"HF AI summary: {p.ai_summary}")
     return ToolOutput("\n".join(lines), [(p.id, p.title)])
+
+
+async def read_paper(ctx: ToolContext, a: ReadArgs) -> ToolOutput:
+    """The paper's outline and abstract, or one section's passages, each citable as ``[id §n]``."""
+    paper: Paper = await _call(ctx.service.get_paper, a.id)  # only papers of the library are read
+    section = " ".join((a.section or "").split()) or None
+    doc = await _call(ctx.service.read_paper, paper.id, section=section)
+    source = {"html": "arXiv HTML", "pdf": "the PDF", "file": "a saved file"}.get(doc.source)
+    head = f"{cite(paper)} — " + (f"full text from {source}" if source else "only the abstract")
+    lines = [head + (f" (note: {doc.note})" if doc.note else "")]
+    if doc.sections and not section:
+        outline = [f"§{s.number} {s.title}".replace("§ ", "§") if s.number else f"§{s.title}"
+                   for s in doc.sections if s.level <= 2]
+        lines.append("outline: " + "; ".join(outline[:60]))
+    passages = list(doc.passages)
+    if not section:
+        passages = [p for p in passages if p.kind == "abstract"] or passages[:3]
+        lines.append("(read one section with read_paper(id, section), or find passages with search_passages)")
+    used = sum(len(x) for x in lines)
+    for passage in passages:
+        text = f"{passage.cite} ({passage.section or 'abstract'}): {' '.join(passage.text.split())}"
+        if used + len(text) > MAX_READ_CHARS:
+            lines.append(f"… ({len(passages) - passages.index(passage)} more passages not shown)")
+            break
+        lines.append(text)
+        used += len(text)
+    if section and not passages:
+        lines.append(f"no text found for section {section!r}")
+    return ToolOutput("\n".join(lines), [(paper.id, paper.title)])
+
+
+async def search_passages(ctx: ToolContext, a: PassagesArgs) -> ToolOutput:
+    """The best paragraphs of the stored full texts, each with its ``[id §section]`` citation."""
+    ids = None
+    papers: dict[str, Paper] = {}
+    if a.ids:
+        found: list[Paper] = await _call(ctx.service.get_papers, a.ids)  # unknown ids: a UserError
+        ids = [p.id for p in found]
+        papers = {p.id: p for p in found}
+    results = await _call(ctx.service.search_passages, a.query, ids=ids, n=a.n)
+    missing = [pid for pid in ids or [] if pid not in papers]
+    wanted = list(dict.fromkeys(p.paper_id for p, _ in results))
+    if [pid for pid in wanted if pid not in papers]:
+        more: list[Paper] = await _call(ctx.service.store.get_many, [pid for pid in wanted if pid not in papers])
+        papers.update({p.id: p for p in more})
+    lines: list[str] = []
+    if results:
+        lines.append(f"{len(results)} passages matching {a.query!r}, best first:")
+        for passage, score in results:
+            title = papers[passage.paper_id].title if passage.paper_id in papers else ""
+            lines.append(f"- {passage.cite} {title} — {passage.section or 'abstract'} (match {score:.2f}):\n"
+                         f"  {_cut(passage.text, MAX_PASSAGE_CHARS)}")
+    without = [pid for pid in ids or [] if pid not in {p.paper_id for p, _ in results}] + missing
+    for pid in dict.fromkeys(without):
+        paper = papers.get(pid)
+        if paper is not None:  # no stored full text: the abstract is all there is
+            lines.append(f"{cite(paper)}: no stored full text matches (read_paper fetches it); abstract: "
+                         f"{extract(paper, a.query, 400)}")
+    if not lines:
+        return ToolOutput(f"no stored full text matches {a.query!r} (papers' full text is stored once they are "
+                          "read: read_paper)")
+    shown = list(dict.fromkeys([p.paper_id for p, _ in results] + list(without)))
+    return ToolOutput("\n".join(lines), [(pid, papers[pid].title) for pid in shown if pid in papers])
 
 
 async def similar_papers(ctx: ToolContext, a: SimilarArgs) -> ToolOutput:
@@ -242,61 +276,6 @@ async def summarize_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
     return ToolOutput("\n".join(lines), [(paper.id, paper.title)])
 
 
-async def fetch_papers(ctx: ToolContext, a: FetchArgs) -> ToolOutput:
-    report = await ctx.service.afetch(a.source, day=_date(a.date, "date"), query=a.query)
-    r = report.result
-    stored = f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r else "nothing new"
-    lines = [f"fetched {len(report.papers)} papers from {a.source} ({stored})"]
-    lines += [f"error: {e}" for e in report.errors] + [f"note: {n}" for n in report.notes]
-    top = sorted(report.papers, key=lambda p: (p.upvotes or 0, p.published or 0), reverse=True)[:10]
-    if top:
-        lines.append("among them:")
-        lines += [f"- {paper_line(p)}" for p in top]
-    return ToolOutput("\n".join(lines), [(p.id, p.title) for p in top])
-
-
-async def update_profile(ctx: ToolContext, a: UpdateProfileArgs) -> ToolOutput:
-    profile = await _call(ctx.service.active_profile, a.profile or ctx.profile)
-    changes: dict[str, Any] = {}
-    if a.add_keywords:
-        changes["add_keywords"] = a.add_keywords
-    if a.remove_keywords:
-        changes["remove_keywords"] = a.remove_keywords
-    if a.add_authors:
-        changes["add_authors"] = a.add_authors
-    if a.remove_authors:
-        changes["remove_authors"] = a.remove_authors
-    if a.interests is not None:
-        changes["interests"] = a.interests
-    elif a.add_interests:
-        changes["interests"] = "; ".join(x for x in (profile.interests, a.add_interests) if x)
-    if not changes:
-        raise UserError("update_profile needs at least one change")
-    updated = await _call(ctx.service.profile_update, profile.name, **changes)
-    return ToolOutput(f"profile {updated.name!r} updated: {_describe(changes)}\n"
-                      f"keywords now: {', '.join(updated.keywords) or '-'}\n"
-                      f"authors now: {', '.join(updated.authors) or '-'}\n"
-                      f"interests now: {updated.interests or '-'}")
-
-
-def _describe(changes: dict[str, Any]) -> str:
-    labels = {"add_keywords": "added keywords", "remove_keywords": "removed keywords",
-              "add_authors": "following", "remove_authors": "unfollowed", "interests": "interests set to"}
-    parts = []
-    for key, value in changes.items():
-        shown = ", ".join(f"'{v}'" for v in value) if isinstance(value, list) else repr(value)
-        parts.append(f"{labels[key]} {shown}")
-    return "; ".join(parts)
-
-
-async def give_feedback(ctx: ToolContext, a: FeedbackArgs) -> ToolOutput:
-    paper = await _call(ctx.service.get_paper, a.id)
-    profile = await _call(ctx.service.feedback, [paper.id], a.kind, profile=ctx.profile, undo=a.undo)
-    verb = f"took back '{a.kind}' for" if a.undo else {"like": "liked", "dislike": "disliked", "save": "saved",
-                                                       "dismiss": "dismissed"}[a.kind]
-    return ToolOutput(f"{verb} {cite(paper)} (profile {profile.name!r})", [(paper.id, paper.title)])
-
-
 async def compare_papers(ctx: ToolContext, a: CompareArgs) -> ToolOutput:
     papers: list[Paper] = await _call(ctx.service.get_papers, a.ids)
     vectors = await _call(ctx.service.store.embeddings, [p.id for p in papers])
@@ -315,26 +294,28 @@ async def compare_papers(ctx: ToolContext, a: CompareArgs) -> ToolOutput:
     return ToolOutput("\n".join(lines), [(p.id, p.title) for p in papers])
 
 
-TOOLS: dict[str, Tool] = {t.name: t for t in [
+READ_TOOLS: list[Tool] = [
     Tool("search_library", "Semantic search over the stored papers (titles and abstracts).", SearchArgs,
-         search_library),
-    Tool("get_paper", "One stored paper in full: authors, date, categories, abstract.", PaperArgs, get_paper),
-    Tool("similar_papers", "Stored papers most similar to a given paper.", SimilarArgs, similar_papers),
+         run=search_library),
+    Tool("get_paper", "One stored paper in full: authors, date, categories, abstract.", PaperArgs, run=get_paper),
+    Tool("read_paper", "Read a library paper's full text (arXiv HTML or PDF): without a section, its outline "
+         "and abstract; with one, that section's passages. Cite passages as [id §section].", ReadArgs,
+         run=read_paper),
+    Tool("search_passages", "Search the stored full texts for paragraphs answering a question, optionally "
+         "within given papers. Cite passages as [id §section].", PassagesArgs, run=search_passages),
+    Tool("similar_papers", "Stored papers most similar to a given paper.", SimilarArgs, run=similar_papers),
     Tool("get_profile", "The user's interest profile: interests, keywords, authors, liked/saved papers.",
-         ProfileArgs, get_profile),
+         ProfileArgs, run=get_profile),
     Tool("recommend", "The personal reading list: the best recent papers for the profile.", RecommendArgs,
-         recommend),
+         run=recommend),
     Tool("summarize_paper", "A structured summary of one paper (TL;DR, contributions, method, results).",
-         PaperArgs, summarize_paper),
-    Tool("fetch_papers", "Fetch new papers from Hugging Face Daily Papers and/or arXiv into the library. "
-         "Only when the user asks for it.", FetchArgs, fetch_papers, changes_state=True),
-    Tool("update_profile", "Change the user's profile: keywords, followed authors, interests. Only what the "
-         "user asked for, in their words.", UpdateProfileArgs, update_profile, changes_state=True),
-    Tool("give_feedback", "Record like/dislike/save/dismiss for a paper. Only when the user asked for it.",
-         FeedbackArgs, give_feedback, changes_state=True),
+         PaperArgs, run=summarize_paper),
     Tool("compare_papers", "Side-by-side facts of 2-5 papers with their pairwise similarity.", CompareArgs,
-         compare_papers),
-]}
+         run=compare_papers),
+]
+
+TOOLS: dict[str, Tool] = {t.name: t for t in [*READ_TOOLS, *CHANGE_TOOLS]}
+STATE_CHANGING = frozenset(t.name for t in CHANGE_TOOLS)
 
 
 @cache

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from papercast.commands import agent, papers, profile, recommend, writing
+from papercast.commands import agent, completion, deliveries, model, papers, profile, read, recommend, writing
 
-COMMAND_MODULES = [papers, profile, recommend, writing, agent]
+COMMAND_MODULES = [papers, read, profile, recommend, writing, agent, deliveries, model, completion]

@@ -1,7 +1,10 @@
 """What every command shares: exit codes, JSON and warnings on the right stream, progress, the service.
 
 Results go to stdout (so scripts can pipe them); notices, warnings and errors go to stderr, one
-line each. Commands import this module, never ``papercast.cli`` (which imports the commands).
+line each. ``-q/--quiet`` silences the notices (``notice``), never an error or a warning (``warn``).
+Options every command spells the same way are added here (``add_count`` for ``-n``), so they are
+checked the same way everywhere. Commands import this module, never ``papercast.cli`` (which imports
+the commands).
 """
 
 from __future__ import annotations
@@ -10,12 +13,21 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from papercast.service import Papercast
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a Unix tool whose reader went away
+
+_quiet = False
+
+# What to run instead when there is no terminal for the TUI (named in that error).
+HEADLESS_COMMANDS = ("papers", "recommend", "digest", "daily", "chat MESSAGE", "export", "fetch", "import")
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -31,7 +43,107 @@ def emit_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"papercast: {message}\n")
+    """An error or a warning: always on stderr, even with ``-q`` (secrets redacted, controls escaped)."""
+    sys.stderr.write(f"papercast: {fit_to_show(message)}\n")
+
+
+def notice(message: str) -> None:
+    """Something the user may like to know (a note, a confirmation, what was loaded): stderr, not with ``-q``."""
+    if not _quiet:
+        sys.stderr.write(f"papercast: {fit_to_show(message)}\n")
+
+
+def fit_to_show(message: str) -> str:
+    """A message as the terminal may see it: no key, URL credential or key-like query parameter
+    (a setting's value can end up in any error), and no control character (paper text can too)."""
+    from papercast.errors import redact
+    from papercast.sanitize import escape_controls
+
+    return escape_controls(redact(message))
+
+
+class EscapingStream:
+    """A command's stdout or stderr with control characters escaped on the way out: the second line
+    of defence behind ``Paper``'s cleaning (papers stored before it, text a model wrote), so nothing a
+    command prints can drive the terminal. ``\\u001b`` is also a valid escape inside JSON strings."""
+
+    def __init__(self, stream: Any, keep: str = "\n\t") -> None:
+        self._stream = stream
+        self._keep = keep
+
+    def write(self, text: str) -> int:
+        from papercast.sanitize import escape_controls
+
+        self._stream.write(escape_controls(text, keep=self._keep))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, buffer ...
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def escaped_output() -> Iterator[None]:
+    """``sys.stdout`` and ``sys.stderr`` as ``EscapingStream`` for the block (a command's run);
+    stderr keeps ``\\r`` for the progress line."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(out), EscapingStream(err, keep="\n\t\r")
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def set_quiet(quiet: bool) -> None:
+    global _quiet
+    _quiet = quiet
+
+
+def is_quiet() -> bool:
+    return _quiet
+
+
+def positive_int(text: str) -> int:
+    """argparse type of every count option: a whole number of at least 1 (``-n 0``, ``-n -1`` and
+    ``-n x`` are bad input, exit 2, named in one line)."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_count(parser: argparse.ArgumentParser, default: int, what: str) -> None:
+    """``-n N``, the same on every command: checked by ``positive_int``, with its default in the help."""
+    parser.add_argument("-n", type=positive_int, default=default, metavar="N",
+                        help=f"how many {what} (default {default})")
+
+
+def check_out(path: str | Path, option: str = "--out") -> Path:
+    """A file a command may write: not a directory, in a directory that exists (else bad input)."""
+    from papercast.errors import UserError
+
+    out = Path(path).expanduser()
+    if out.is_dir():
+        raise UserError(f"{option} {out} is a directory: give a file name")
+    if not out.parent.is_dir():
+        raise UserError(f"no such directory for {option}: {out.parent}")
+    return out
+
+
+def write_output(path: str | Path, text: str) -> Path:
+    """Write a command's result to ``--out`` via a temporary file and a rename: a reader (or a feed
+    reader, or a web server) never sees half a file. A missing directory is bad input."""
+    out = check_out(path)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out
 
 
 class ProgressLine:
@@ -40,7 +152,7 @@ class ProgressLine:
     def __init__(self, label: str, stream: Any = None) -> None:
         self.label = label
         self.stream = stream or sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)()) and not _quiet
         self.started = time.perf_counter()
         self._last = 0.0
         self._shown = False
@@ -67,8 +179,11 @@ def make_service(args: argparse.Namespace) -> Papercast:
     from papercast.config import load_settings
     from papercast.service import Papercast
 
-    overrides = {"model": getattr(args, "model", None)}
-    return Papercast(load_settings(home=args.home, **overrides))
+    overrides = {"model": getattr(args, "model", None), "language": getattr(args, "language", None)}
+    settings = load_settings(home=args.home, **overrides)
+    if settings.config_note:
+        notice(f"note: {settings.config_note}")
+    return Papercast(settings)
 
 
 def make_service_with_papers(args: argparse.Namespace) -> Papercast:
@@ -78,11 +193,18 @@ def make_service_with_papers(args: argparse.Namespace) -> Papercast:
     if loaded:
         model = service.settings.embedding
         embedded = f" (embedded with {model})" if model else ""
-        warn(f"empty store: loaded the bundled sample of {loaded} papers{embedded}")
+        notice(f"empty store: loaded the bundled sample of {loaded} papers{embedded}")
     return service
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    """The TUI, when there is a terminal to draw it on; without one (cron, a pipe, ``</dev/null``) a
+    one-line error names the commands to use instead, rather than an app that hangs writing escape codes."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from papercast.errors import UserError
+
+        raise UserError("the TUI needs a terminal (stdin and stdout); without one use a command: "
+                        f"{', '.join(HEADLESS_COMMANDS)} (see papercast --help)")
     from papercast.tui.app import run_app
 
     return run_app(make_service(args), **getattr(args, "tui_options", {}))

@@ -3,7 +3,8 @@
 ``chat "MESSAGE"`` answers once on stdout (streamed token by token when stdout is a terminal, with
 tool activity on stderr); without MESSAGE it opens the TUI's chat screen. ``daily`` is made for cron:
 it prints the digest only when it has nowhere else to go, errors as one line each on stderr, progress
-only with ``-v``, and exits 1 only when it could not do anything (no digest, or nothing delivered).
+only with ``-v``, and exits 1 whenever something failed — a source, the model, a channel — even when
+a digest was built and delivered elsewhere: a cron user learns of failures from the exit code alone.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any
 from papercast.commands._output import (
     EXIT_OK,
     EXIT_RUNTIME,
+    add_count,
     emit_json,
     make_service,
     make_service_with_papers,
+    notice,
     run_tui,
     warn,
 )
@@ -27,26 +30,49 @@ from papercast.commands._output import (
 
 def register(sub: Any) -> None:
     p = sub.add_parser("chat", help="ask the agent (one answer on stdout); without MESSAGE opens the TUI chat")
-    p.add_argument("message", nargs="?", metavar="MESSAGE")
+    p.add_argument("message", nargs="?", metavar="MESSAGE", help="your question or request (quote it)")
     p.add_argument("--thread", help="continue (or name) a conversation thread")
     p.add_argument("--profile", help="profile to act for (default: the active one)")
     p.add_argument("--json", action="store_true", help="the answer, cited papers and tool calls as JSON")
     p.add_argument("--threads", action="store_true", help="list stored conversation threads and exit")
+    p.add_argument("--yes", action="store_true", help="apply the changes the agent proposes (profile, feedback, "
+                   "fetching); without it they are shown and not applied")
     p.set_defaults(handler=cmd_chat)
 
-    p = sub.add_parser("daily", help="fetch, store, rank, summarize and digest in one run (cron-friendly)")
+    p = sub.add_parser("daily", help="fetch, store, rank, summarize, digest and deliver in one run (for cron): "
+                       "never delivers a paper twice")
     p.add_argument("--profile", help="profile (default: the active one)")
-    p.add_argument("--out", help="write the Markdown digest to this file")
-    p.add_argument("--email", metavar="ADDRESS", help="email the digest (PAPERCAST_SMTP_* settings)")
-    p.add_argument("-n", type=int, default=10, help="papers in the digest (default 10)")
+    add_delivery_options(p)
+    add_count(p, 10, "papers in the digest")
+    p.add_argument("--include-seen", action="store_true", help="also papers already delivered to the profile")
+    p.add_argument("--json", action="store_true", help="what each step did and where the digest went, as JSON "
+                   "(the digest itself goes to the channels)")
     p.add_argument("--no-llm", action="store_true", help="offline ranking and summaries even with a model set")
     p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                    help="say what each step did (as the global -v)")
     p.set_defaults(handler=cmd_daily)
 
 
+def add_delivery_options(p: Any) -> None:
+    """The channels of ``daily``. Each flag replaces its own setting (``--email`` the configured
+    ``email_to``, ``--webhook`` ``PAPERCAST_WEBHOOKS``, ``--feed`` ``feed``); ``--out`` adds a file."""
+    p.add_argument("--out", metavar="FILE", help="write the digest to FILE: Markdown, or HTML / JSON when FILE ends "
+                   "in .html / .json (a self-contained page to publish)")
+    p.add_argument("--email", metavar="ADDRESS", action="append", default=[],
+                   help="email the digest, HTML with a plain-text part (repeatable, or a,b; PAPERCAST_SMTP_* "
+                   "settings; port 465 = implicit TLS)")
+    p.add_argument("--webhook", metavar="URL", action="append", default=[],
+                   help="post the digest to a webhook: Slack and Discord URLs are recognised, else generic JSON; "
+                   "force one with slack:URL, discord:URL or json:URL (repeatable; a secret: "
+                   "PAPERCAST_WEBHOOKS keeps it out of your shell history)")
+    p.add_argument("--feed", metavar="FILE", help="keep an Atom feed in FILE up to date (stable entry ids: a feed "
+                   "reader shows each paper once)")
+
+
 # -- chat ----------------------------------------------------------------------------------------------
 def cmd_chat(args: argparse.Namespace) -> int:
+    """One answer on stdout. A change the agent proposes is printed (before -> after) and applied only
+    with ``--yes``; either way the turn goes on to its answer, which states what was and was not done."""
     if args.threads:
         return _list_threads(args)
     if args.message is None:
@@ -54,22 +80,55 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return run_tui(args)
     service = make_service_with_papers(args)
     stream = not args.json and sys.stdout.isatty()
-    answer = asyncio.run(_chat(service, args.message, args.thread, args.profile, stream=stream))
+    answer = asyncio.run(_chat(service, args.message, args.thread, args.profile, stream=stream,
+                               approve=args.yes, show=not args.json))
     if args.json:
         emit_json(answer.to_json())
     elif not stream:
         sys.stdout.write(answer.text.rstrip("\n") + "\n")
+    declined = [p for p in answer.proposals if p.status == "declined"]
+    applied = [p for p in answer.proposals if p.status == "applied"]
+    if declined:
+        warn(f"{len(declined)} proposed change{'s were' if len(declined) > 1 else ' was'} not applied: "
+             "run the same command with --yes to apply")
+    for p in applied:
+        warn(f"applied change {p.change}; to undo it: papercast chat --thread {answer.thread_id} --yes "
+             f"\"undo {p.change}\"")
     if sys.stderr.isatty():
         warn(f"thread {answer.thread_id} (continue with: papercast chat --thread {answer.thread_id} ...)")
     if answer.offline and not service.settings.offline:
-        return EXIT_RUNTIME  # the model failed; the answer above is the offline fallback
+        warn(f"error: the model failed ({answer.model_error or 'see the log'}); the answer is an offline "
+             "fallback from your library")
+        return EXIT_RUNTIME
     return EXIT_OK
 
 
-async def _chat(service: Any, message: str, thread: str | None, profile: str | None, *, stream: bool) -> Any:
+async def _chat(service: Any, message: str, thread: str | None, profile: str | None, *, stream: bool,
+                approve: bool, show: bool) -> Any:
+    answer = await _consume(service.achat_stream(message, thread, profile=profile), stream=stream)
+    while answer.pending:  # the turn waits for the user: print the changes, answer with --yes or no
+        if show:
+            sys.stdout.write(proposal_block(answer.pending, approve))
+            sys.stdout.flush()
+        answer = await _consume(service.aresume_stream(answer.thread_id, approve, profile=profile), stream=stream)
+    return answer
+
+
+def proposal_block(proposals: list[Any], approve: bool) -> str:
+    """The proposed changes, each with its exact before -> after, and what happens to them."""
+    lines = ["", "The agent proposes a change to your data:" if len(proposals) == 1 else
+             f"The agent proposes {len(proposals)} changes to your data:"]
+    for p in proposals:
+        lines.append(f"  * {p.summary}")
+        lines += [f"      {line}" for line in p.diff_lines()]
+    lines.append("  applying (--yes)" if approve else "  not applied (run the same command with --yes to apply)")
+    return "\n".join(lines) + "\n\n"
+
+
+async def _consume(events: Any, *, stream: bool) -> Any:
     answer = None
     wrote = False
-    async for event in service.achat_stream(message, thread, profile=profile):
+    async for event in events:
         if event.kind == "final":
             answer = event.answer
         elif not stream:
@@ -105,7 +164,11 @@ def cmd_daily(args: argparse.Namespace) -> int:
     service = make_service(args)
     verbose = getattr(args, "verbose", False)
     say = (lambda line: warn(line)) if verbose else None
-    report = service.daily(args.profile, out=args.out, email=args.email, n=args.n, use_llm=not args.no_llm, say=say)
+    report = service.daily(args.profile, out=args.out, email=args.email, webhooks=args.webhook, feed=args.feed,
+                           stdout=not args.json, include_seen=args.include_seen, n=args.n,
+                           use_llm=not args.no_llm, say=say)
+    if args.json:
+        emit_json(report.to_json())
     if report.offline_network:
         warn("no network: the digest is built from the papers already stored")
     for error in report.errors:
@@ -115,15 +178,16 @@ def cmd_daily(args: argparse.Namespace) -> int:
         for note in report.notes:
             warn(note)
     if not report.ok:
-        warn("nothing to put in a digest: no papers could be fetched and none are stored")
-        return EXIT_RUNTIME
-    if args.out is None and args.email is None:
-        sys.stdout.write(report.markdown)
-    delivered = [where for where, wanted in ((report.out, args.out), (report.emailed, args.email)) if wanted]
+        if not service.count():
+            warn("nothing to put in a digest: no papers could be fetched and none are stored")
+            return EXIT_RUNTIME
+        if any(e.startswith("rank:") for e in report.errors):
+            warn("no digest: the stored papers could not be ranked (see the error above)")
+            return EXIT_RUNTIME
+        why = report.notes[0] if report.notes else "every paper of the window was read or delivered already"
+        notice(f"nothing to deliver for profile {report.profile}: {why}")
+        return EXIT_RUNTIME if report.errors else EXIT_OK  # a source that failed is still a failure
     if verbose:
-        warn(f"digest of {len(report.recommended)} papers for {report.profile}"
-             + (f" written to {report.out}" if report.out else "")
-             + (f", emailed to {report.emailed}" if report.emailed else ""))
-    if (args.out or args.email) and not any(delivered):
-        return EXIT_RUNTIME  # the digest was built but could go nowhere
-    return EXIT_OK
+        where = ", ".join(report.delivered) or "nowhere"
+        warn(f"digest of {len(report.recommended)} papers for {report.profile} ({report.mode}) delivered to {where}")
+    return EXIT_RUNTIME if report.errors else EXIT_OK

@@ -11,16 +11,22 @@ from papercast.commands._output import (
     EXIT_RUNTIME,
     ArgumentParser,
     ProgressLine,
+    add_count,
     emit_json,
     make_service,
     make_service_with_papers,
+    notice,
     warn,
 )
+
+MAX_SKIPPED_SHOWN = 20  # a binary file would otherwise print one line per "line" it holds
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("import", help="import papers from JSONL(.gz), HF daily_papers JSON or arXiv Atom files")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a file to import: corpus JSONL (.jsonl or .jsonl.gz), HF daily_papers JSON or arXiv Atom XML")
+    p.add_argument("--json", action="store_true", help="what was imported and skipped, as JSON")
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("fetch", help="fetch new papers from Hugging Face Daily Papers and/or arXiv")
@@ -30,28 +36,31 @@ def register(sub: Any) -> None:
     p.add_argument("--until", help="last day of a range, YYYY-MM-DD")
     p.add_argument("--category", action="append", default=[], help="arXiv category (repeatable)")
     p.add_argument("--query", help="arXiv search query, e.g. 'ti:diffusion AND cat:cs.CV'")
+    p.add_argument("--include-cross", action="store_true", default=None,
+                   help="arXiv listings: also papers cross-listed into the categories (setting: include_cross)")
+    p.add_argument("--json", action="store_true", help="what was fetched and stored, as JSON")
     p.set_defaults(handler=cmd_fetch)
 
     papers = sub.add_parser("papers", help="list, search or show stored papers")
     psub = papers.add_subparsers(dest="papers_command", metavar="ACTION", required=True,
                                  parser_class=ArgumentParser)
     p = psub.add_parser("list", help="the latest papers in the store")
-    p.add_argument("-n", type=int, default=20)
-    p.add_argument("--since")
-    p.add_argument("--until")
-    p.add_argument("--category")
-    p.add_argument("--json", action="store_true")
+    add_count(p, 20, "papers")
+    p.add_argument("--since", help="first day, YYYY-MM-DD")
+    p.add_argument("--until", help="last day, YYYY-MM-DD")
+    p.add_argument("--category", help="only papers in this arXiv category, e.g. cs.CL")
+    p.add_argument("--json", action="store_true", help="a JSON array of papers, newest first")
     p.set_defaults(handler=cmd_list)
-    p = psub.add_parser("search", help="semantic search over titles and abstracts")
-    p.add_argument("query")
-    p.add_argument("-n", type=int, default=10)
-    p.add_argument("--since")
-    p.add_argument("--until")
-    p.add_argument("--json", action="store_true")
+    p = psub.add_parser("search", help="search titles and abstracts (words, \"quoted phrases\" and meaning)")
+    p.add_argument("query", metavar="QUERY", help='what to look for: words, "a quoted phrase", or a question')
+    add_count(p, 10, "papers")
+    p.add_argument("--since", help="first day, YYYY-MM-DD")
+    p.add_argument("--until", help="last day, YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help="a JSON array of papers, best first, with scores")
     p.set_defaults(handler=cmd_search)
     p = psub.add_parser("show", help="one paper in full")
-    p.add_argument("id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("id", metavar="ID", help="an arXiv id (2509.04664) or its arxiv.org / huggingface.co URL")
+    p.add_argument("--json", action="store_true", help="the paper as JSON")
     p.set_defaults(handler=cmd_show)
 
 
@@ -69,8 +78,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         report = service.import_files(args.paths, progress=progress)
     finally:
         progress.close()
-    for error in report.errors:
+    if args.json:
+        emit_json(report.to_json(stored=service.count()))
+        return EXIT_RUNTIME if report.errors else EXIT_OK
+    for error in report.errors[:MAX_SKIPPED_SHOWN]:
         warn(f"skipped {error}")
+    if len(report.errors) > MAX_SKIPPED_SHOWN:
+        warn(f"... and {len(report.errors) - MAX_SKIPPED_SHOWN} more skipped entries "
+             "(papercast import --json lists them all)")
+    for note in report.notes:
+        notice(note)
     r = report.result
     assert r is not None
     print(f"imported {report.parsed} papers from {len(report.files)} file(s): {r.added} new, "
@@ -89,11 +106,15 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     progress = ProgressLine("embedding")
     try:
         report = service.fetch(args.source, day=parse_date(args.date, "--date"), categories=args.category,
-                           query=args.query, progress=progress, **_dates(args))
+                               query=args.query, progress=progress, include_cross=args.include_cross,
+                               **_dates(args))
     finally:
         progress.close()
+    if args.json:
+        emit_json(report.to_json(stored=service.count()))
+        return EXIT_RUNTIME if report.errors else EXIT_OK
     for note in report.notes:
-        warn(note)
+        notice(note)
     for error in report.errors:
         warn(f"error: {error}")
     r = report.result
@@ -130,18 +151,22 @@ def cmd_search(args: argparse.Namespace) -> int:
     service = make_service(args)
     hits = service.search(args.query, args.n, **_dates(args))
     if args.json:
-        emit_json([p.to_json() | {"score": round(s, 4)} for p, s in hits])
+        emit_json([hit.to_json() for hit in hits])
     else:
-        for paper, score in hits:
-            print(_line(paper, score))
+        for hit in hits:
+            print(_line(hit.paper, hit.score))
+            print(f"{'':23}{'; '.join(hit.reasons)}")
+        if not hits:
+            print("nothing matched", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     service = make_service(args)
     paper = service.get_paper(args.id)
+    fulltext = service.has_fulltext(paper.id)
     if args.json:
-        emit_json(paper.to_json())
+        emit_json(paper.to_json() | {"fulltext": fulltext})
         return EXIT_OK
     print(paper.title)
     print(", ".join(paper.authors))
@@ -151,6 +176,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"{paper.url}  (pdf: {paper.pdf_url})")
     if paper.github_repo:
         print(f"code: {paper.github_repo}")
+    print(f"full text: stored (papercast read {paper.id})" if fulltext
+          else f"full text: not stored (papercast read {paper.id} fetches it)")
     print()
     print(paper.abstract)
     if paper.ai_summary:

@@ -29,16 +29,16 @@ def register(sub: Any) -> None:
                                   parser_class=ArgumentParser)
 
     p = psub.add_parser("list", help="all profiles; * marks the active one")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="a JSON array of profiles")
     p.set_defaults(handler=cmd_list)
 
     p = psub.add_parser("show", help="one profile in full (default: the active one)")
-    p.add_argument("name", nargs="?")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the profile (default: the active one)")
+    p.add_argument("--json", action="store_true", help="the profile and its feedback as JSON")
     p.set_defaults(handler=cmd_show)
 
     p = psub.add_parser("create", help="a new profile")
-    p.add_argument("name")
+    p.add_argument("name", metavar="NAME", help="its name: letters, digits, '.', '-', '_' (at most 64)")
     p.add_argument("--interests", default="", help="what you work on, in your own words")
     for option, dest, text in _LIST_OPTIONS:
         p.add_argument(option, dest=dest, action="append", default=[], help=text)
@@ -48,8 +48,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_create)
 
     p = psub.add_parser("set", help="change a profile: options replace a list, --add-*/--remove-* edit it")
-    p.add_argument("name")
-    p.add_argument("--interests")
+    p.add_argument("name", metavar="NAME", help="the profile to change")
+    p.add_argument("--interests", help="what you work on, in your own words (replaces the text)")
     for option, dest, text in (*_LIST_OPTIONS, ("--exclude", "excluded", "excluded keyword (repeatable)")):
         p.add_argument(option, dest=dest, action="append", default=None, help=f"{text}; replaces the list")
         p.add_argument(f"--add-{option[2:]}", dest=f"add_{dest}", action="append", default=[],
@@ -59,27 +59,27 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_set)
 
     p = psub.add_parser("delete", help="delete a profile and its feedback")
-    p.add_argument("name")
+    p.add_argument("name", metavar="NAME", help="the profile to delete")
     p.set_defaults(handler=cmd_delete)
 
     p = psub.add_parser("use", help="make a profile the active one")
-    p.add_argument("name")
+    p.add_argument("name", metavar="NAME", help="the profile to rank for from now on")
     p.set_defaults(handler=cmd_use)
 
     p = psub.add_parser("rename", help="rename a profile (feedback and active status move with it)")
-    p.add_argument("old")
-    p.add_argument("new")
+    p.add_argument("old", metavar="OLD", help="the profile's name")
+    p.add_argument("new", metavar="NEW", help="its new name")
     p.set_defaults(handler=cmd_rename)
 
     for kind, verb in (("like", "like"), ("dislike", "dislike"), ("save", "save"), ("dismiss", "dismiss")):
         p = psub.add_parser(verb, help=f"{verb} papers (improves the next recommendations at once)")
-        p.add_argument("ids", nargs="+", metavar="ID")
+        p.add_argument("ids", nargs="+", metavar="ID", help="arXiv ids of stored papers (or their URLs)")
         p.add_argument("--profile", help="profile to change (default: the active one)")
         p.add_argument("--undo", action="store_true", help=f"take the {kind} back")
         p.set_defaults(handler=cmd_feedback, kind=kind)
 
     p = psub.add_parser("import-likes", help="like the papers in a file of arXiv ids or a BibTeX export")
-    p.add_argument("file")
+    p.add_argument("file", metavar="FILE", help="arXiv ids or URLs (one per line), or a BibTeX export")
     p.add_argument("--profile", help="profile to change (default: the active one)")
     p.set_defaults(handler=cmd_import_likes)
 

@@ -8,46 +8,67 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from papercast.commands._output import EXIT_OK, emit_json, make_service, make_service_with_papers, warn
+from papercast.commands._output import (
+    EXIT_OK,
+    EXIT_RUNTIME,
+    add_count,
+    check_out,
+    emit_json,
+    make_service,
+    make_service_with_papers,
+    notice,
+    warn,
+    write_output,
+)
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("summarize", help="structured summaries of papers (offline extractive without a model)")
-    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("ids", nargs="+", metavar="ID", help="arXiv ids of stored papers (e.g. 2608.19758)")
     p.add_argument("--json", action="store_true", help="a JSON array of summaries")
     p.add_argument("--no-llm", action="store_true", help="the offline summary even when a model is set")
     p.set_defaults(handler=cmd_summarize)
 
     p = sub.add_parser("digest", help="the day's reading list with TL;DRs and an overview")
     p.add_argument("--profile", help="profile (default: the active one)")
-    p.add_argument("-n", type=int, default=10, help="how many papers (default 10)")
+    add_count(p, 10, "papers")
     p.add_argument("--since", help="first day, YYYY-MM-DD (default: the ranker's window)")
     p.add_argument("--until", help="last day, YYYY-MM-DD")
-    p.add_argument("--out", help="write to this file instead of stdout")
-    p.add_argument("--format", choices=["md", "json", "html"], default="md", help="md (default), json or html")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--format", choices=["md", "json", "html", "atom"], default="md",
+                   help="md (default), json, html (a self-contained page) or atom (a feed)")
+    p.add_argument("--email", metavar="ADDRESS", action="append", default=[],
+                   help="also email it (repeatable; PAPERCAST_SMTP_* settings); recorded, never sent again by daily")
+    p.add_argument("--webhook", metavar="URL", action="append", default=[],
+                   help="also post it to a webhook (Slack, Discord or generic JSON; see daily --help)")
+    p.add_argument("--include-seen", action="store_true", help="also papers already delivered to the profile")
     p.add_argument("--no-llm", action="store_true", help="no LLM calls even when a model is set")
     p.set_defaults(handler=cmd_digest)
 
     p = sub.add_parser("usage", help="LLM tokens and cost per run")
-    p.add_argument("-n", type=int, default=20, help="how many runs (default 20)")
-    p.add_argument("--json", action="store_true")
+    add_count(p, 20, "runs")
+    p.add_argument("--json", action="store_true", help="a JSON array of runs, newest first")
     p.set_defaults(handler=cmd_usage)
 
 
 def _print_notices(service: Any) -> None:
-    for notice in service.llm_notices():
-        warn(notice)
+    for line in service.llm_notices():
+        warn(line)
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
+    from papercast.tools.writing.fulltext_summary import made_from
     from papercast.tools.writing.summarize import summary_label
 
     service = make_service_with_papers(args)
     summaries = service.summarize(args.ids, use_llm=not args.no_llm)
     _print_notices(service)
+    offline = sum(1 for s in summaries if s.is_offline)
+    if service.settings.language and offline:
+        notice(f"{offline} of {len(summaries)} summaries are offline extracts in the paper's own language, "
+               f"not in {service.settings.language} (that needs a model: set PAPERCAST_MODEL)")
     if args.json:
         emit_json([s.to_json(summary_label(s)) for s in summaries])
         return EXIT_OK
@@ -57,7 +78,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             print()
         paper = papers[summary.paper_id]
         print(f"{paper.title}  [{paper.id}]")
-        print(f"({summary_label(summary)})")
+        from_abstract = f"; made from {made_from(summary)}" if summary.source == "abstract" else ""
+        print(f"({summary_label(summary)}{from_abstract})")
         print(f"TL;DR: {summary.tldr}")
         if summary.contributions:
             print("Contributions:")
@@ -66,7 +88,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         for label, text in (("Method", summary.method), ("Results", summary.results),
                             ("Limitations", summary.limitations)):
             if text:
-                print(f"{label}: {text}")
+                where = "; ".join(summary.sections.get(label.lower(), []))  # the sections it came from
+                print(f"{label} [{where}]: {text}" if where else f"{label}: {text}")
         if summary.keywords:
             print(f"Keywords: {', '.join(summary.keywords)}")
     usage = service.llm_usage()
@@ -76,33 +99,39 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from papercast.errors import UserError
     from papercast.service import parse_date
-    from papercast.tools.writing.render import render_html, render_json, render_markdown
+    from papercast.tools.writing.deliver import plan_channels
+    from papercast.tools.writing.render import render_atom, render_html, render_json, render_markdown
 
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until")
-    if args.n < 1:
-        raise UserError(f"-n must be at least 1, got {args.n}")
-    out = Path(args.out) if args.out else None
-    if out is not None and out.parent and not out.parent.exists():
-        raise UserError(f"no such directory for --out: {out.parent}")
+    if args.out is not None:
+        check_out(args.out)  # before any LLM work is paid for
     service = make_service_with_papers(args)
-    digest = service.digest(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm)
+    # Only what the user asked for here: the configured channels belong to `daily`.
+    channels = plan_channels(service.settings, emails=args.email, webhooks=args.webhook, configured=False)
+    digest = service.digest(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm,
+                            include_seen=args.include_seen)
     if digest.note:
-        warn(digest.note)
-    for notice in digest.notices:
-        warn(notice)
-    render = {"md": render_markdown, "json": render_json, "html": render_html}[args.format]
+        notice(digest.note)
+    for item in digest.notices:
+        warn(item)
+    render = {"md": render_markdown, "json": render_json, "html": render_html,
+              "atom": lambda d: render_atom(d, limit=service.settings.feed_entries)}[args.format]
     text = render(digest)
-    if out is None:
+    if args.out is None:
         sys.stdout.write(text)
     else:
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)  # a reader never sees half a digest
-        warn(f"wrote the digest of {len(digest.items)} papers to {out}")
-    return EXIT_OK
+        out = write_output(args.out, text)
+        notice(f"wrote the digest of {len(digest.items)} papers to {out}")
+    failed = False
+    for outcome in service.deliver_digest(digest, channels) if digest.items else []:
+        if outcome.error:
+            warn(f"error: {outcome.error}")
+            failed = True
+        elif outcome.ok:
+            notice(f"delivered to {outcome.channel.name}")
+    return EXIT_RUNTIME if failed else EXIT_OK
 
 
 def cmd_usage(args: argparse.Namespace) -> int:

@@ -16,19 +16,28 @@ that is not a SQLite database, is refused with a one-line ``DatabaseError`` nami
 Migration 1 of each file is the schema papercast had before versions existed, with
 ``IF NOT EXISTS``, so a home written then (user_version 0, tables present) migrates cleanly. The
 store modules hold only queries; a schema change is a new migration appended to a list here.
+
+Damage is often found by a later query, not by the open (SQLite reads a table's pages when a query
+needs them), so connections are ``Connection``: trouble with the file from any query or fetch
+(damaged, read-only, full, locked too long) is the same one-line ``DatabaseError`` naming the file
+and what to do; other errors (a constraint) stay sqlite3's. A file papercast cannot write (a
+read-only home) is opened read-only (``mode=ro``, or ``immutable=1`` when no other process has it
+open, since WAL needs its -shm file): reading works, a write fails saying the home is read-only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from papercast.errors import RuntimeFailure, one_line
 
@@ -47,7 +56,12 @@ PRAGMAS: tuple[str, ...] = (
 
 
 class DatabaseError(RuntimeFailure):
-    """A home SQLite file could not be opened or migrated: damaged, unreadable or busy."""
+    """A home SQLite file could not be used: damaged, unreadable, read-only, full or busy. The
+    message names the file and what to do; ``path`` is the file (the TUI names it, not a task)."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class NewerDatabase(DatabaseError):
@@ -137,6 +151,34 @@ MIGRATIONS: dict[str, tuple[Migration, ...]] = {
                 at REAL NOT NULL
             )""",
         )),
+        Migration("deliveries (what was sent, where and when) and seen papers (never resent)", (
+            """CREATE TABLE deliveries (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                profile TEXT NOT NULL REFERENCES profiles(name) ON UPDATE CASCADE ON DELETE CASCADE,
+                channel TEXT NOT NULL,
+                target TEXT NOT NULL DEFAULT '',
+                day TEXT NOT NULL,
+                at TEXT NOT NULL,
+                papers TEXT NOT NULL
+            )""",
+            "CREATE INDEX deliveries_profile ON deliveries(profile, at)",
+            """CREATE TABLE seen_papers (
+                profile TEXT NOT NULL REFERENCES profiles(name) ON UPDATE CASCADE ON DELETE CASCADE,
+                paper_id TEXT NOT NULL,
+                first_at TEXT NOT NULL,
+                PRIMARY KEY (profile, paper_id)
+            )""",
+        )),
+        Migration("papers read in full: the parsed document, zlib-compressed JSON (store/documents.py)", (
+            """CREATE TABLE documents (
+                paper_id TEXT PRIMARY KEY,
+                source TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                passages INTEGER NOT NULL,
+                data BLOB NOT NULL,
+                created TEXT NOT NULL
+            )""",
+        )),
     ),
     # langgraph's checkpointer creates and migrates its own tables (checkpoints, writes) in this file.
     "threads": (
@@ -147,6 +189,40 @@ MIGRATIONS: dict[str, tuple[Migration, ...]] = {
                 created TEXT NOT NULL,
                 updated TEXT NOT NULL,
                 turns INTEGER NOT NULL DEFAULT 0
+            )""",
+        )),
+    ),
+    # ranking-cache.db: what ranking and search need of each paper (store/ranking_cache.py). A cache:
+    # deleting the file loses nothing (it is rebuilt from the paper store).
+    "ranking": (
+        Migration("per-paper vectors, term counts and dates; the terms' ids; writes in flight", (
+            """CREATE TABLE IF NOT EXISTS rank_state (
+                store TEXT PRIMARY KEY,
+                generation TEXT,
+                tokenizer TEXT NOT NULL
+            )""",
+            """CREATE TABLE IF NOT EXISTS rank_papers (
+                store TEXT NOT NULL,
+                id TEXT NOT NULL,
+                published INTEGER NOT NULL,
+                upvotes INTEGER NOT NULL,
+                length INTEGER NOT NULL,
+                vector BLOB NOT NULL,
+                terms BLOB NOT NULL,
+                counts BLOB NOT NULL,
+                paper TEXT NOT NULL,
+                PRIMARY KEY (store, id)
+            )""",
+            "CREATE INDEX IF NOT EXISTS rank_papers_published ON rank_papers(store, published)",
+            """CREATE TABLE IF NOT EXISTS rank_terms (
+                term TEXT PRIMARY KEY,
+                id INTEGER NOT NULL UNIQUE
+            )""",
+            """CREATE TABLE IF NOT EXISTS rank_pending (
+                store TEXT NOT NULL,
+                id TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                PRIMARY KEY (store, id, owner)
             )""",
         )),
     ),
@@ -182,39 +258,151 @@ def connect(path: Path, *, schema: str = "papercast") -> sqlite3.Connection:
     return conn
 
 
+class Connection(sqlite3.Connection):
+    """A connection whose later failures name its file too: a query that finds the file damaged,
+    read-only, full or locked for too long raises the same one-line ``DatabaseError`` as opening it
+    would (``_failure``); other errors (a constraint, a bug in a query) stay sqlite3's own.
+
+    ``execute`` runs on a ``_Cursor``, so rows fetched later (where SQLite finds most damage) are
+    covered as well. ``read_only``: opened without write access (see ``_open``).
+    """
+
+    path: Path
+    read_only: bool = False
+    _named: bool = False  # off while opening: ``_configure`` waits out SQLITE_BUSY itself
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.cursor(_Cursor).execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        return self.cursor(_Cursor).executemany(sql, parameters)
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        with self._naming():
+            return super().executescript(script)
+
+    def commit(self) -> None:
+        with self._naming():
+            super().commit()
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        with self._naming():
+            return super().__exit__(*exc_info)
+
+    @contextmanager
+    def _naming(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if not self._named or not _file_trouble(exc):
+                raise
+            raise _failure(self.path, exc, read_only=self.read_only) from exc
+
+
+class _Cursor(sqlite3.Cursor):
+    """The cursor of a ``Connection``: its failures name the file like the connection's."""
+
+    def _naming(self) -> Any:
+        return self.connection._naming()  # type: ignore[attr-defined]
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        with self._naming():
+            return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        with self._naming():
+            return super().executemany(sql, parameters)
+
+    def fetchone(self) -> Any:
+        with self._naming():
+            return super().fetchone()
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        with self._naming():
+            return super().fetchmany(self.arraysize if size is None else size)
+
+    def fetchall(self) -> list[Any]:
+        with self._naming():
+            return super().fetchall()
+
+    def __next__(self) -> Any:
+        with self._naming():
+            return super().__next__()
+
+
+def writable(path: Path) -> bool:
+    """Whether papercast may write ``path`` (WAL needs its directory too, for the -wal/-shm files)."""
+    folder = path.parent
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
 def _open(path: Path, schema: str) -> sqlite3.Connection:
-    """A new configured connection, checked readable and migrated (once per process and file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A new configured connection, checked readable and migrated (once per process and file).
+
+    A file papercast cannot write (a read-only home) is opened read-only, so every command that
+    only reads works; a write then fails with a one-line error saying the home is read-only.
+    """
+    read_only = not writable(path)
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+        if read_only:
+            conn = _connect_read_only(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, factory=Connection)
     except sqlite3.Error as exc:
-        raise _failure(path, exc) from None
+        raise _failure(path, exc, read_only=read_only) from None
+    assert isinstance(conn, Connection)
+    conn.path, conn.read_only = path, read_only
     try:
         conn.row_factory = sqlite3.Row
-        _configure(conn)
+        _configure(conn, read_only=read_only)
         # Parse the schema now: a damaged file fails here, in one place, not in some later query.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         _migrate_once(conn, path, schema)
     except sqlite3.Error as exc:
         conn.close()
-        raise _failure(path, exc) from None
+        raise _failure(path, exc, read_only=read_only) from None
     except BaseException:
         conn.close()
         raise
+    conn._named = True
     return conn
 
 
-def _configure(conn: sqlite3.Connection) -> None:
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """``path`` opened without write access. SQLite's ``mode=ro`` reads a WAL file only while its
+    -shm file exists (another process has it open); otherwise ``immutable=1`` reads the file as it
+    is (what a writer left in a -wal file is not seen then: nobody can checkpoint it here)."""
+    if not path.exists():
+        raise DatabaseError(f"{path.name} does not exist at {path}, and the home is read-only so it cannot be "
+                            "created: run papercast once with write access to the home, or use another --home",
+                            path)
+    base = f"file:{quote(str(path.resolve()))}"
+    try:
+        conn = sqlite3.connect(f"{base}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, factory=Connection)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_CANTOPEN", "SQLITE_READONLY"):
+            raise
+    return sqlite3.connect(f"{base}?immutable=1", uri=True, timeout=BUSY_TIMEOUT_SECONDS, factory=Connection)
+
+
+def _configure(conn: sqlite3.Connection, *, read_only: bool = False) -> None:
     """Apply ``PRAGMAS``, retrying while another process holds the file.
 
     Switching a new file to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once
     rather than call the busy handler (seen when several processes open a fresh home together),
-    so the wait the busy timeout gives every other statement is done here by hand.
+    so the wait the busy timeout gives every other statement is done here by hand. A read-only
+    connection leaves the journal mode as the file has it (setting it would be a write).
     """
+    pragmas = [p for p in PRAGMAS if not (read_only and "journal_mode" in p)]
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
     while True:
         try:
-            for pragma in PRAGMAS:
+            for pragma in pragmas:
                 conn.execute(pragma)
             return
         except sqlite3.OperationalError as exc:
@@ -247,8 +435,13 @@ def migrate(conn: sqlite3.Connection, schema: str, *, path: Path | None = None) 
     """
     steps = MIGRATIONS[schema]
     label = path or _file_of(conn)
-    if _check_version(conn, label, schema) == len(steps):
+    version = _check_version(conn, label, schema)
+    if version == len(steps):
         return 0
+    if getattr(conn, "read_only", False):
+        raise DatabaseError(f"{label.name} at {label} needs upgrading to this papercast (schema version {version} "
+                            f"to {len(steps)}), but the home is read-only: run papercast once with write access",
+                            label)
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = _check_version(conn, label, schema)
@@ -278,15 +471,31 @@ def _check_version(conn: sqlite3.Connection, path: Path, schema: str) -> int:
     return version
 
 
-def _failure(path: Path, exc: sqlite3.Error) -> DatabaseError:
+# SQLite's answers that are about the file, not the query: a later query turns them into ``_failure``.
+_FILE_ERRORS = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN",
+                "SQLITE_FULL", "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def _file_trouble(exc: sqlite3.Error) -> bool:
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(_FILE_ERRORS)
+
+
+def _failure(path: Path, exc: sqlite3.Error, *, read_only: bool = False) -> DatabaseError:
     """The one-line error a user sees for a file SQLite refused, with what to do about it."""
     reason = one_line(exc)
-    if getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
-        return DatabaseError(f"{path.name} at {path} is damaged ({reason}): move it away to start afresh")
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return DatabaseError(f"{path.name} at {path} is damaged ({reason}): move it away to start afresh "
+                             "(papercast makes a new one) or put back a backup", path)
     if _busy(exc):
         return DatabaseError(f"{path.name} at {path} is busy ({reason}): another papercast is using it; "
-                             "try again")
-    return DatabaseError(f"{path.name} at {path} could not be opened ({reason})")
+                             "try again", path)
+    if read_only or name.startswith(("SQLITE_READONLY", "SQLITE_PERM")):
+        return DatabaseError(f"{path.name} at {path} is read-only ({reason}): papercast can read this home but "
+                             "not change it; use a home you can write (--home) or fix its permissions", path)
+    if name.startswith("SQLITE_FULL"):
+        return DatabaseError(f"{path.name} at {path}: the disk is full ({reason}); free some space", path)
+    return DatabaseError(f"{path.name} at {path} could not be used ({reason})", path)
 
 
 @asynccontextmanager

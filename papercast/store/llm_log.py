@@ -14,13 +14,17 @@ model's answers and counts.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from papercast.errors import redact
 from papercast.models import RunUsage, Summary
 from papercast.store.db import connect
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> str:
@@ -47,6 +51,14 @@ class LLMLog:
         """This thread's connection (``db.connect`` migrates the file on first use)."""
         return connect(self.path)
 
+    def _read_only(self) -> bool:
+        """A read-only home: summaries, cached answers and usage rows are not kept (they are caches
+        and accounting), so reading such a home still summarizes and makes digests."""
+        if not getattr(self.conn, "read_only", False):
+            return False
+        log.debug("%s is read-only: not keeping this summary, answer or usage row", self.path)
+        return True
+
     # -- summaries -----------------------------------------------------------------------------
     def get_summary(self, paper_id: str, model: str, prompt_version: str) -> Summary | None:
         row = self.conn.execute("SELECT data FROM summaries WHERE paper_id=? AND model=? AND prompt_version=?",
@@ -54,6 +66,8 @@ class LLMLog:
         return Summary.model_validate_json(row["data"]) if row else None
 
     def put_summary(self, summary: Summary) -> None:
+        if self._read_only():
+            return
         with self.conn as conn:
             conn.execute("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?, ?)",
                          (summary.paper_id, summary.model, summary.prompt_version, summary.model_dump_json(),
@@ -75,6 +89,8 @@ class LLMLog:
                             row["completion_tokens"], row["cost_usd"])
 
     def put_cached(self, key: str, *, model: str, prompt_version: str, purpose: str, answer: CachedAnswer) -> None:
+        if self._read_only():
+            return
         with self.conn as conn:
             conn.execute("INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (key, model, prompt_version, purpose, answer.response, answer.finish_reason,
@@ -87,6 +103,9 @@ class LLMLog:
     def record_call(self, run_id: str, *, command: str, model: str, purpose: str, prompt_tokens: int,
                     completion_tokens: int, cost_usd: float | None, cached: bool = False) -> None:
         now = _now()
+        model = redact(model)  # a model string never puts a URL credential or key on disk (or in ``usage``)
+        if self._read_only():
+            return
         with self.conn as conn:
             conn.execute("INSERT OR IGNORE INTO llm_runs VALUES (?, ?, ?, ?)", (run_id, now, command, model))
             conn.execute("INSERT INTO llm_calls (run_id, at, model, purpose, prompt_tokens, completion_tokens, "

@@ -11,17 +11,24 @@ Each Chroma read costs a few milliseconds, and the ranker reads the liked papers
 texts again after every like, so papers and vectors read by id are remembered per process
 (``RecentById``): this process's writes drop what they change, other processes' writes show
 within ``RECENT_TTL``, like the ranker's window cache.
+
+Two processes on one home: the collection is opened under the home's lock and every call goes
+through ``GuardedCollection`` (store/chroma_access.py: another process's writes seen, transient
+errors retried). The bundled sample's papers carry a ``sample`` metadata key; ``drop_sample``
+removes them when the user's own papers arrive. A home papercast cannot write is read from a
+private copy, and writes to it are refused (``read_only``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,21 +37,31 @@ from urllib.parse import urlparse
 import numpy as np
 
 from papercast.config import Settings
-from papercast.errors import RuntimeFailure
+from papercast.errors import RuntimeFailure, one_line
 from papercast.models import Paper, normalize_arxiv_id
 from papercast.store import memo
+from papercast.store.chroma_access import (  # noqa: F401  (StoreError: re-exported for callers)
+    GENERATION_FILE,
+    Generation,
+    GuardedCollection,
+    StoreError,
+    forget_client,
+    open_persistent,
+    writable,
+)
 from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name
+from papercast.store.lock import home_lock
 
 if TYPE_CHECKING:
     from papercast.store.embeddings.remote import EmbeddingClient
+    from papercast.store.ranking_cache import RankingCache
+
+log = logging.getLogger(__name__)
 
 WRITE_CHUNK = 256  # papers embedded and written per step: a crash loses at most one chunk of work
 RECENT_TTL = 120.0  # seconds a paper or vector read by id is reused (the window cache's TTL)
 RECENT_SIZE = 8192  # papers (metadata ~2 KB, a vector 1.5 KB); windows up to half of it warm the caches
-
-
-class StoreError(RuntimeFailure):
-    """The store cannot be opened or reached. The message is one line for the user."""
+SAMPLE_SOURCE = "sample"  # Paper.sources of the bundled sample's papers, until the user's own arrive
 
 
 class DimensionMismatch(RuntimeFailure):
@@ -78,11 +95,14 @@ def to_metadata(paper: Paper) -> dict[str, Any]:
     costs per row (10k papers: ~0.3 s with 3 keys, ~1.4 s with 12), so copies of fields the JSON
     already holds would only slow every read down.
     """
-    return {
+    meta: dict[str, Any] = {
         "published": date_key(paper.published),
         "content_hash": content_hash(paper),
         "paper": paper.model_dump_json(exclude_none=True),
     }
+    if paper.sources == [SAMPLE_SOURCE]:
+        meta["sample"] = True  # only the bundled sample's papers carry this key (``drop_sample``)
+    return meta
 
 
 def from_metadata(meta: Mapping[str, Any]) -> Paper:
@@ -170,11 +190,8 @@ def make_client(settings: Settings) -> Any:
                                        ssl=url.scheme == "https", settings=chroma_settings)
         except Exception as exc:  # chromadb raises plain Exceptions for connection failures
             raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    try:
-        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-    except Exception as exc:
-        raise StoreError(f"cannot open the paper store at {settings.chroma_path}: {exc}") from exc
+    client, _read_only = open_persistent(settings.chroma_path, settings.home, chroma_settings)
+    return client
 
 
 class PaperStore:
@@ -192,6 +209,8 @@ class PaperStore:
         self._collection: Any = None
         self._embedder: TextEmbedder | None = None
         self._dimensions: int | None = None  # of the vectors in the collection, once known
+        self.read_only = False  # a home papercast cannot write: reads come from a copy, writes are refused
+        self._ranking_cache: RankingCache | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     @property
@@ -216,19 +235,46 @@ class PaperStore:
 
     @property
     def collection(self) -> Any:
+        """The collection behind a ``GuardedCollection``: transient errors retried, and another
+        process's writes seen (store/chroma_access.py)."""
         if self._collection is None:
-            from papercast.store.embeddings.bundled import chroma_embedding_function_class
-            from papercast.store.embeddings.remote import chroma_remote_function_class
+            embedded = not self.settings.chroma_url
+            self.read_only = embedded and not writable(self.settings.chroma_path)
+            # Read before opening: a write by another process after this point makes the guard reopen.
+            generation = Generation(self.settings.chroma_path if embedded and not self.read_only else None)
+            where = self.settings.chroma_url or self.settings.chroma_path
+            self._collection = GuardedCollection(self._open_collection(), self._reopen_collection, generation,
+                                                 f"the paper store at {where}")
+        return self._collection
 
+    def _open_collection(self) -> Any:
+        """The raw Chroma collection, created on first use (under the home's lock when embedded)."""
+        from papercast.store.embeddings.bundled import chroma_embedding_function_class
+        from papercast.store.embeddings.remote import chroma_remote_function_class
+
+        guard = home_lock(self.settings.home) if not self.settings.chroma_url else nullcontext()
+        with guard:
             self._client = make_client(self.settings)
             model = self.embedding_model
             ef = chroma_remote_function_class()(model) if model else chroma_embedding_function_class()()
             try:
-                self._collection = self._client.get_or_create_collection(
+                return self._client.get_or_create_collection(
                     self.collection_name, embedding_function=ef, metadata={"hnsw:space": "cosine"})
             except Exception as exc:
-                raise StoreError(f"cannot open the papers collection {self.collection_name}: {exc}") from exc
-        return self._collection
+                raise StoreError(f"cannot open the papers collection {self.collection_name}: {one_line(exc)}") from exc
+
+    def _reopen_collection(self) -> Any:
+        """A fresh client and collection: an embedded client re-reads the index from disk."""
+        if self._client is not None and not self.settings.chroma_url:
+            forget_client(self._client)
+        return self._open_collection()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """The home's inter-process lock, for steps other processes must not interleave with
+        (loading the sample, removing it). A no-op on a Chroma server."""
+        with home_lock(self.settings.home) if not self.settings.chroma_url else nullcontext():
+            yield
 
     @property
     def embedder(self) -> TextEmbedder:
@@ -260,9 +306,13 @@ class PaperStore:
     def dimensions(self) -> int | None:
         """The dimension of the collection's vectors (None while it holds none)."""
         if self._dimensions is None:
-            got = self.collection.get(limit=1, include=["embeddings"])
-            if got["ids"]:
-                self._dimensions = len(got["embeddings"][0])
+            cache = self.fresh_ranking_cache()
+            if cache is not None:
+                self._dimensions = cache.dimensions()
+            else:
+                got = self.collection.get(limit=1, include=["embeddings"])
+                if got["ids"]:
+                    self._dimensions = len(got["embeddings"][0])
         return self._dimensions
 
     def _check_dimensions(self, vectors: np.ndarray) -> None:
@@ -296,6 +346,7 @@ class PaperStore:
         result = UpsertResult()
         if not incoming:
             return result
+        self._refuse_if_read_only(list(incoming.values()))
         existing = self._existing_metadata(list(incoming))
 
         to_embed: list[Paper] = []
@@ -355,19 +406,111 @@ class PaperStore:
             found.update(zip(got["ids"], got["metadatas"], strict=True))
         return found
 
+    def drop_sample(self, keep: Iterable[str] = ()) -> int:
+        """Remove the bundled sample's papers now that the user's own have arrived; returns how many.
+
+        Sample papers in ``keep`` (just stored by the user, or liked/saved) stay, as the user's own.
+        Under the home's lock: a sample load that another process began before this one's papers
+        were written has finished, and one that checks the store afterwards finds it non-empty.
+        """
+        with self.exclusive():
+            marked = self.collection.get(where={"sample": True}, include=[])["ids"]
+            if not marked:
+                return 0
+            wanted = set(keep)
+            kept = [pid for pid in marked if pid in wanted]
+            gone = [pid for pid in marked if pid not in wanted]
+            with self._forgetting(kept):
+                for batch in self._batches(kept):
+                    self.collection.update(ids=list(batch), metadatas=[{"sample": None}] * len(batch))
+            self.delete(gone)
+            return len(gone)
+
+    def _refuse_if_read_only(self, papers: Sequence[Paper] = ()) -> None:
+        """A read-only home's store is a private copy: only the sample may go there (a first start),
+        anything else would be lost at exit, so it is refused with a one-line error."""
+        _ = self.collection  # opening decides ``read_only``
+        if self.read_only and (not papers or any(p.sources != [SAMPLE_SOURCE] for p in papers)):
+            raise StoreError(f"the paper store at {self.settings.chroma_path} is read-only (no write access to "
+                             "the home): papercast can read it but not change it; use a home you can write")
+
     def delete(self, ids: Sequence[str]) -> None:
+        self._refuse_if_read_only()
         with self._forgetting(ids):
             for batch in self._batches(list(ids)):
                 self.collection.delete(ids=list(batch))
 
     @contextmanager
     def _forgetting(self, ids: Sequence[str]) -> Iterator[None]:
-        """Drop ``ids`` from the per-process caches after a write, even a failed one (part may be written)."""
+        """Drop ``ids`` from the per-process caches after a write, even a failed one (part may be written),
+        and bring the ranking cache (``store/ranking_cache.py``) up to what the store now holds for them."""
+        cache = self.ranking_cache
+        complete = False
+        if cache is not None:
+            try:
+                complete = cache.begin(ids, lambda: self.collection.count() == 0)
+            except Exception as exc:  # the write goes on; a cache that cannot be written is rebuilt later
+                log.warning("ranking cache: %s", one_line(exc))
+                cache = None
         try:
             yield
         finally:
             _RECENT_METADATA.forget(self._recent_key, ids)
             _RECENT_VECTORS.forget(self._recent_key, ids)
+            if cache is not None:
+                try:
+                    cache.refresh(ids, self.read_back, complete=complete)
+                except Exception as exc:  # the ids stay pending: the next reader rebuilds the cache
+                    log.warning("ranking cache: could not refresh %d papers: %s", len(ids), one_line(exc))
+
+    @property
+    def ranking_cache(self) -> RankingCache | None:
+        """The ranking cache of this collection; None on a Chroma server (no generation file to check
+        it against) or a home papercast cannot write."""
+        if self.settings.chroma_url or not writable(self.settings.chroma_path):
+            return None
+        if self._ranking_cache is None:
+            from papercast.store.ranking_cache import RankingCache
+
+            # The generation file's content (a value each write makes anew) survives a copy of the home.
+            marker = self.settings.chroma_path / GENERATION_FILE
+
+            def generation() -> str | None:
+                try:
+                    return marker.read_text(encoding="ascii") or None
+                except (OSError, UnicodeDecodeError):
+                    return None
+
+            # Keyed by the collection alone: the file is in the home, so a copied home keeps its cache.
+            self._ranking_cache = RankingCache(self.settings.home, self.collection_name, generation,
+                                               Generation(self.settings.chroma_path).bump)
+        return self._ranking_cache
+
+    def fresh_ranking_cache(self) -> RankingCache | None:
+        """The ranking cache when it holds exactly what the store holds (then no Chroma is needed)."""
+        cache = self.ranking_cache
+        try:
+            return cache if cache is not None and cache.fresh() else None
+        except Exception as exc:  # a damaged or busy cache file: rank from Chroma (the cache is optional)
+            log.warning("ranking cache: %s", one_line(exc))
+            return None
+
+    def read_back(self, ids: Sequence[str] | None) -> Iterator[tuple[list[str], list[dict[str, Any]], np.ndarray]]:
+        """Papers as stored (ids, metadatas, vectors), in batches: these ids, or the whole collection."""
+        include = ["metadatas", "embeddings"]
+        if ids is not None:
+            for batch in self._batches(list(ids)):
+                got = self.collection.get(ids=list(batch), include=include)
+                if got["ids"]:
+                    yield list(got["ids"]), list(got["metadatas"]), np.asarray(got["embeddings"], dtype=np.float32)
+            return
+        size, offset = self.max_batch, 0
+        while True:
+            got = self.collection.get(include=include, limit=size, offset=offset)
+            if not got["ids"]:
+                return
+            yield list(got["ids"]), list(got["metadatas"]), np.asarray(got["embeddings"], dtype=np.float32)
+            offset += len(got["ids"])
 
     def _recent_metadata(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """``_existing_metadata`` through the per-process cache (for reads; ``upsert`` asks Chroma)."""
@@ -382,7 +525,8 @@ class PaperStore:
 
     # -- reading --------------------------------------------------------------------------
     def count(self) -> int:
-        return int(self.collection.count())
+        cache = self.fresh_ranking_cache()  # no Chroma (nor its import) when the cache is fresh
+        return cache.count() if cache is not None else int(self.collection.count())
 
     def get(self, paper_id: str) -> Paper | None:
         papers = self.get_many([paper_id])

@@ -15,12 +15,15 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
+from papercast.errors import redact
+from papercast.sanitize import clean_text
 from papercast.tui.background import AppStatus, FailedTask, Progress, TaskState, Throttle, one_line
 from papercast.tui.commands import PapercastCommands
 from papercast.tui.window import Window
@@ -263,14 +266,18 @@ class PapercastApp(App[int]):
         self.status.tasks.pop(key, None)
         self.bump_status()
         cause = one_line(exc)
-        self.report_error(f"{label} failed", cause,
-                          retry=FailedTask(key, label, fn, on_done, cause) if retry else None)
+        # A home file that failed (papercast.db damaged, read-only...) is named, not the task that met it:
+        # "Opening the paper store failed" would send the user to the wrong file.
+        where = getattr(exc, "path", None)
+        title = f"{where.name} cannot be used" if isinstance(where, PurePath) else f"{label} failed"
+        self.report_error(title, cause, retry=FailedTask(key, label, fn, on_done, cause) if retry else None)
 
     def report_error(self, title: str, cause: str, retry: FailedTask | None = None) -> None:
         """One notification with the one-line cause; remember the task so ``R`` can run it again."""
         if retry is not None:
             self.last_failed = retry
             cause += " — press R to retry"
+        cause = clean_text(redact(cause))  # a setting's URL credentials or paper text may be in it
         self.notify(cause, title=title, severity="error", timeout=8)
 
     def action_retry(self) -> None:

@@ -8,10 +8,16 @@ Why it looks the way it does:
   purpose, messages, parameters); a repeated request costs nothing and sends nothing. The api_base is
   part of the key because two servers may serve different models under one name (never the API key:
   it is a secret, and it does not change what a model answers).
-* Calls are async with a concurrency limit and a per-call timeout. Rate limits, 5xx, connection
-  errors and timeouts are retried with exponential backoff (honouring ``Retry-After``); when the model
-  stays unreachable the run says so in one line (``LLMUnavailable``) and later calls fail fast, so
-  callers keep what they already have and fall back to offline results.
+* How requests are sent is the model's ``LLMPolicy`` (``policy.py``): a hosted API gets a few
+  requests in flight with a total timeout; a local server one request at a time (per server, across
+  the process's event loops), streamed with an idle timeout, and a timed-out request is not retried.
+  Rate limits, 5xx and connection errors are retried with exponential backoff (honouring
+  ``Retry-After``); when the model stays unreachable (or silent) the run says so in one line
+  (``LLMUnavailable``) and later calls fail fast, so callers keep what they already have and fall
+  back to offline results. Every failed attempt is logged with its real cause.
+* JSON requests carry the caller's schema the way the policy says (JSON schema, JSON mode with the
+  schema as a grammar, or JSON mode); ``max_tokens`` is fitted to the context window; an answer cut
+  off at ``max_tokens`` is asked once more with the caller's shorter request, then given up.
 * Every request sent is recorded with its tokens and cost (None = the model has no known price) under
   the run id; ``max_usd_per_run`` stops further paid calls with a notice (``BudgetExceeded``).
 * API keys stay in the providers' environment variables. Nothing here stores or logs them, and
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,11 +40,10 @@ import random
 import sys
 import threading
 import warnings
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -45,6 +51,7 @@ from papercast.config import Settings
 from papercast.errors import RuntimeFailure, one_line, redact
 from papercast.models import Usage
 from papercast.store.llm_log import CachedAnswer, LLMLog
+from papercast.tools.llm.policy import LLMPolicy, resolve_policy
 
 T = TypeVar("T")
 Message = dict[str, Any]
@@ -146,8 +153,38 @@ def cache_key(model: str, prompt_version: str, purpose: str, payload: Any, api_b
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+# -- one request budget per server, shared by the whole process -----------------------------------------
+_SLOTS: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def _server_slots(key: str, size: int) -> threading.BoundedSemaphore:
+    """The process-wide semaphore of one server: the TUI runs model calls from several event loops
+    (workers in threads), and a one-slot local server must still see one request at a time, or the
+    queued request's idle timer runs while it waits behind the other."""
+    with _SLOTS_LOCK:
+        slot = _SLOTS.get((key, size))
+        if slot is None:
+            slot = _SLOTS[(key, size)] = threading.BoundedSemaphore(size)
+        return slot
+
+
+class IdleTimeout(TimeoutError):
+    """A streamed request sent no chunk for the policy's idle timeout."""
+
+
+class ShortAnswer(ValueError):
+    """An answer cut off at ``max_tokens`` (``finish_reason=length``), also after a shorter request."""
+
+
 # -- the client -------------------------------------------------------------------------------------------
 MAX_RETRY_AFTER = 30.0
+MIN_ANSWER_TOKENS = 32  # below this, an answer is not worth asking for
+# A local server without max_tokens generates until its context window is full (the lane saw a chat
+# turn spend 80 s on tokens nobody read); unless the model's max_output says otherwise, answers stop here.
+LOCAL_ANSWER_TOKENS = 1024
+SHORTER_NOTE = ("Your previous answer was too long and was cut off. Answer again, much more briefly: every "
+                "field short, the whole JSON object complete.")
 EMBEDDING_HINT = ("; unset PAPERCAST_EMBEDDING (or `embedding` in config.toml) to use the bundled offline "
                   "embedding model")
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
@@ -170,12 +207,9 @@ class LLMClient:
         self.command = command if command is not None else command_label()
         self.usage = Usage()
         self.notices: list[str] = []
-        self.retries = settings.llm_retries
         self.backoff = settings.llm_backoff
         self.max_backoff = settings.llm_max_backoff
         self.unreachable: str | None = None  # set once the model stayed unreachable: later calls fail fast
-        self._sems: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
         self._unpriced_noted = False
 
@@ -194,6 +228,65 @@ class LLMClient:
         return client
 
     # -- public ------------------------------------------------------------------------------------
+    @cached_property
+    def policy(self) -> LLMPolicy:
+        """How this model is called (resolved on first use: it imports litellm for the model map)."""
+        policy = resolve_policy(self.settings, self.model, self.api_base)
+        log.debug("LLM policy for %s: %s", self._where(), ", ".join(f"{k}={v}" for k, v, _ in policy.rows()))
+        return policy
+
+    @property
+    def retries(self) -> int:
+        return self.policy.retries
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens of ``messages`` as litellm counts them for this model (~4 characters each when it cannot)."""
+        return _count_tokens(load_litellm(), self.model, messages=list(messages))
+
+    def prompt_budget(self, max_tokens: int) -> int:
+        """Tokens a prompt may have so that an answer of ``max_tokens`` still fits the context window.
+
+        A margin covers the difference between litellm's count and the server's own tokenizer (a
+        local model's is rarely the one litellm counts with)."""
+        policy = self.policy
+        answer = min(max_tokens, policy.max_output or max_tokens)
+        return max(0, int((policy.context_window - answer - 16) / _TOKEN_MARGIN))
+
+    def fits(self, messages: Sequence[Message], max_tokens: int) -> bool:
+        """Whether ``messages`` and an answer of ``max_tokens`` fit the context window."""
+        return self.count_tokens(messages) <= self.prompt_budget(max_tokens)
+
+    def fit_prompt(self, build: Callable[[float], Sequence[Message]], max_tokens: int, *,
+                   floor: float = 0.1) -> list[Message]:
+        """``build(scale)`` for the largest scale (1, 2/3, 4/9, ... down to ``floor``) whose prompt fits
+        the context window with an answer of ``max_tokens``; the smallest one tried when none does.
+        ``build`` cuts what scales (an abstract, a passage) to that share of its full length."""
+        scale = 1.0
+        messages = list(build(scale))
+        while scale * 2 / 3 >= floor and not self.fits(messages, max_tokens):
+            scale *= 2 / 3
+            messages = list(build(scale))
+        return messages
+
+    def fit_batch(self, size: int, build: Callable[[int], Sequence[Message]],
+                  max_tokens: Callable[[int], int]) -> int:
+        """The largest batch up to ``size`` whose prompt ``build(n)`` and answer of ``max_tokens(n)``
+        fit the context window (at least 1: one item's prompt is fitted by its builder)."""
+        n = max(1, size)
+        while n > 1 and not self.fits(build(n), max_tokens(n)):
+            n = max(1, n * 2 // 3)
+        return n
+
+    def fit_max_tokens(self, messages: Sequence[Message], wanted: int) -> int:
+        """``wanted`` cut to the model's output limit and to what the context window leaves after the prompt."""
+        policy = self.policy
+        room = policy.context_window - int(self.count_tokens(messages) * _TOKEN_MARGIN) - 16
+        fitted = min(wanted, policy.max_output or wanted, room)
+        if fitted < wanted:
+            log.debug("LLM max_tokens %d -> %d for %s (context window %d)", wanted, fitted, self.model,
+                      policy.context_window)
+        return max(MIN_ANSWER_TOKENS, fitted)
+
     def notice(self, text: str) -> None:
         """Remember a one-line notice for the user (each text once)."""
         text = one_line(redact(text))
@@ -214,36 +307,65 @@ class LLMClient:
 
     async def complete_json(self, messages: Sequence[Message], parse: Callable[[str, str | None], T], *,
                             purpose: str, prompt_version: str, max_tokens: int, repair_max_tokens: int,
-                            repair_prompt: str) -> T:
-        """Ask for JSON and ``parse(text, finish_reason)`` it; on a ``ValueError`` ask once more.
+                            repair_prompt: str, schema: dict[str, Any] | None = None,
+                            shorter: Callable[[], Sequence[Message]] | None = None) -> T:
+        """Ask for JSON (shaped by ``schema`` where the policy can) and ``parse(text, finish_reason)`` it.
 
-        The repair request shows the model its own answer and ``repair_prompt`` (with ``{problem}``
-        filled in). A second unusable answer raises the parser's ``ValueError``; model errors propagate.
+        An answer cut off at ``max_tokens`` is asked once more with a shorter request: ``shorter()``
+        (the caller's smaller prompt; by default the same one with a note asking for brevity) and
+        the larger of the two token limits. Any other unusable answer gets one repair request that
+        shows the model its own answer and ``repair_prompt`` (with ``{problem}`` filled in). A second
+        unusable answer raises the parser's ``ValueError`` (``ShortAnswer`` when cut off again), so
+        the caller falls back; model errors propagate.
         """
         answer = await self.complete(messages, purpose=purpose, prompt_version=prompt_version, json_mode=True,
-                                     max_tokens=max_tokens)
+                                     schema=schema, max_tokens=max_tokens)
         try:
             return parse(answer.text, answer.finish_reason)
         except ValueError as problem:
+            if answer.truncated:
+                log.info("LLM %s answer of %s was cut off at %d tokens (finish_reason=length); asking once "
+                         "more with a shorter request", purpose, self.model, answer.completion_tokens)
+                retry = list(shorter()) if shorter is not None else [
+                    *messages, {"role": "user", "content": SHORTER_NOTE}]
+                again = await self.complete(retry, purpose=f"{purpose}-shorter", prompt_version=prompt_version,
+                                            json_mode=True, schema=schema,
+                                            max_tokens=max(max_tokens, repair_max_tokens))
+                if again.truncated:
+                    raise ShortAnswer(f"the answer was cut off twice (at {answer.completion_tokens} and "
+                                      f"{again.completion_tokens} tokens, finish_reason=length)") from None
+                return parse(again.text, again.finish_reason)
             log.info("LLM %s answer of %s unusable (%s); asking once more", purpose, self.model, problem)
             repair = [*messages, {"role": "assistant", "content": answer.text[:3000]},
                       {"role": "user", "content": repair_prompt.format(problem=problem)}]
             answer = await self.complete(repair, purpose=f"{purpose}-repair", prompt_version=prompt_version,
-                                         json_mode=True, max_tokens=repair_max_tokens)
+                                         json_mode=True, schema=schema, max_tokens=repair_max_tokens)
             return parse(answer.text, answer.finish_reason)
 
     async def complete(self, messages: Sequence[Message], *, purpose: str, prompt_version: str,
-                       json_mode: bool = False, max_tokens: int | None = None, temperature: float = 0.0,
-                       tools: Sequence[dict[str, Any]] | None = None, cache: bool = True,
+                       json_mode: bool = False, schema: dict[str, Any] | None = None, max_tokens: int | None = None,
+                       temperature: float = 0.0, tools: Sequence[dict[str, Any]] | None = None, cache: bool = True,
                        **params: Any) -> Answer:
-        """One chat completion. Cached answers are returned without a request (and cost nothing)."""
+        """One chat completion. Cached answers are returned without a request (and cost nothing).
+
+        ``json_mode`` asks for JSON in the policy's way (with ``schema`` where it can); ``max_tokens``
+        is fitted to the context window. A local server's request is streamed (idle timeout) and
+        assembled here, so callers see the same ``Answer`` either way.
+        """
+        policy = self.policy
         request: dict[str, Any] = {"messages": list(messages), "temperature": temperature, **params}
+        if max_tokens is None and policy.local:  # a local server generates until its window is full
+            max_tokens = policy.max_output or LOCAL_ANSWER_TOKENS
         if max_tokens is not None:
-            request["max_tokens"] = max_tokens
+            request["max_tokens"] = self.fit_max_tokens(request["messages"], max_tokens)
         if json_mode:
-            request["response_format"] = {"type": "json_object"}
+            response_format = policy.response_format(schema, purpose.replace("-", "_"))
+            if response_format is not None:
+                request["response_format"] = response_format
         if tools:
             request["tools"] = list(tools)
+            if policy.local:  # llama.cpp's function-calling formats offer tools only with an explicit choice
+                request.setdefault("tool_choice", "auto")
         key = cache_key(self.model, prompt_version, purpose, request, self.api_base) if cache else None
         if key is not None:
             hit = self.store.get_cached(key)
@@ -253,11 +375,17 @@ class LLMClient:
                                 hit.cost_usd, cached=True, model=self.model)
                 self._account(answer, purpose)
                 return answer
-        async with self._semaphore():
+        async with self._slot():
             self._precheck()
-            response = await self._with_retries(lambda: self._call(request), purpose)
+            if policy.stream:
+                response = await self._with_retries(lambda: self._collect(request), purpose)
+            else:
+                response = await self._with_retries(lambda: self._call(request), purpose)
         answer = self._answer(response, request["messages"])
         self._account(answer, purpose)
+        if answer.truncated:
+            log.info("LLM %s answer of %s stopped at max_tokens=%s (finish_reason=length)", purpose, self.model,
+                     request.get("max_tokens"))
         if key is not None and not answer.tool_calls:
             self.store.put_cached(key, model=self.model, prompt_version=prompt_version, purpose=purpose,
                                   answer=CachedAnswer(answer.text, answer.finish_reason, answer.prompt_tokens,
@@ -272,7 +400,7 @@ class LLMClient:
         """
         if self.unreachable:
             raise LLMUnavailable(self.unreachable)
-        async with self._semaphore():
+        async with self._slot():
             response = await self._with_retries(lambda: self._call_embedding(list(texts)), purpose)
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -294,25 +422,36 @@ class LLMClient:
                      **params: Any) -> AsyncIterator[StreamEvent]:
         """Stream an answer: text deltas as they come, then one event with the whole ``Answer``.
 
-        Not cached (a chat turn is not repeated). Retries apply until the first chunk arrives.
+        Not cached (a chat turn is not repeated). Retries apply until the response starts; then a
+        chunk must come within the policy's idle timeout (text already shown cannot be taken back,
+        so a stream that breaks off or falls silent is not retried).
         """
         litellm = load_litellm()
+        policy = self.policy
         request: dict[str, Any] = {"messages": list(messages), "temperature": temperature, "stream": True,
                                    "stream_options": {"include_usage": True}, **params}
+        if request.get("max_tokens") is None and policy.local:  # else it generates until its window is full
+            request["max_tokens"] = policy.max_output or LOCAL_ANSWER_TOKENS
+        if request.get("max_tokens") is not None:
+            request["max_tokens"] = self.fit_max_tokens(request["messages"], int(request["max_tokens"]))
         if tools:
             request["tools"] = list(tools)
-        async with self._semaphore():
+            if policy.local:
+                request.setdefault("tool_choice", "auto")
+        async with self._slot():
             self._precheck()
-            stream = await self._with_retries(lambda: self._call(request), purpose)
+            stream = await self._with_retries(lambda: self._open_stream(request), purpose)
             chunks: list[Any] = []
             try:
-                async for chunk in stream:
+                async for chunk in self._idle_guarded(stream):
                     chunks.append(chunk)
                     for choice in getattr(chunk, "choices", None) or []:
                         delta = getattr(choice, "delta", None)
                         text = getattr(delta, "content", None) if delta is not None else None
                         if text:
                             yield StreamEvent(text=text)
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
                 failure = self._failure(exc)
                 log.warning("LLM %s stream from %s broke off after %d chunks: %s; cause: %s", purpose,
@@ -324,13 +463,55 @@ class LLMClient:
         yield StreamEvent(answer=answer)
 
     # -- internals ---------------------------------------------------------------------------------
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        sem = self._sems.get(loop)
-        if sem is None:
-            sem = asyncio.Semaphore(max(1, int(self.settings.llm_concurrency)))
-            self._sems[loop] = sem
-        return sem
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the server's ``concurrency`` request slots, waited for without blocking the loop
+        (and without counting towards any timeout: the wait is ours, not the server's)."""
+        slots = _server_slots(self.policy.server_key, max(1, self.policy.concurrency))
+        pause = 0.002
+        while not slots.acquire(blocking=False):
+            await asyncio.sleep(pause)
+            pause = min(0.05, pause * 2)
+        try:
+            yield
+        finally:
+            slots.release()
+
+    async def _idle_guarded(self, stream: Any) -> AsyncIterator[Any]:
+        """The chunks of ``stream``, each within the idle timeout; the stream is closed on the way out
+        (so a local server sees the client go and stops generating)."""
+        idle = self.policy.idle_timeout
+        iterator = stream.__aiter__()
+        try:
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(iterator.__anext__(), idle)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise IdleTimeout(f"no chunk for {idle:g}s") from None
+                yield chunk
+        finally:
+            await _close_stream(stream)
+
+    async def _open_stream(self, request: dict[str, Any]) -> Any:
+        """A streamed request's response, whose start (some servers send headers with the first
+        token) must also come within the idle timeout."""
+        idle = self.policy.idle_timeout
+        try:
+            return await asyncio.wait_for(self._call(request), idle)
+        except TimeoutError:
+            raise IdleTimeout(f"no response for {idle:g}s") from None
+
+    async def _collect(self, request: dict[str, Any]) -> Any:
+        """A streamed request assembled into one response (what ``complete`` does for a local server)."""
+        litellm = load_litellm()
+        body = {**request, "stream": True, "stream_options": {"include_usage": True}}
+        stream = await self._open_stream(body)
+        chunks = [chunk async for chunk in self._idle_guarded(stream)]
+        if not chunks:
+            raise RuntimeFailure("the stream ended without a chunk")
+        return litellm.stream_chunk_builder(chunks, messages=request["messages"])
 
     def _precheck(self) -> None:
         if self.unreachable:
@@ -340,7 +521,10 @@ class LLMClient:
 
     async def _call(self, request: dict[str, Any]) -> Any:
         litellm = load_litellm()
-        kwargs: dict[str, Any] = {"model": self.model, "timeout": self.settings.llm_timeout,
+        # A streamed request's socket reads are bounded by a little more than the idle timeout, which
+        # ``_idle_guarded`` enforces itself with a clearer message; a plain one by the total timeout.
+        timeout = self.policy.idle_timeout + 5 if request.get("stream") else self.policy.timeout
+        kwargs: dict[str, Any] = {"model": self.model, "timeout": timeout,
                                   "max_retries": 0, "num_retries": 0, **request}
         if self.api_base:
             kwargs["api_base"] = self.api_base
@@ -348,7 +532,7 @@ class LLMClient:
 
     async def _call_embedding(self, texts: list[str]) -> Any:
         litellm = load_litellm()
-        kwargs: dict[str, Any] = {"model": self.model, "input": texts, "timeout": self.settings.llm_timeout,
+        kwargs: dict[str, Any] = {"model": self.model, "input": texts, "timeout": self.policy.timeout,
                                   "max_retries": 0, "num_retries": 0}
         if self.api_base:
             kwargs["api_base"] = self.api_base
@@ -370,12 +554,16 @@ class LLMClient:
                         f"{self.retries + 1}: {reason}")
                 if isinstance(status, int) and f"HTTP {status}" not in reason:
                     what += f" (HTTP {status})"
+                timed_out = _is_timeout(exc)
                 if not retryable or attempt >= self.retries:
                     failure = self._failure(exc, reason, attempts=attempt + 1)
-                    if retryable:  # the model stays unreachable: do not make every later call wait too
+                    if retryable or timed_out:  # unreachable or silent: do not make every later call wait too
                         self.unreachable = str(failure)
-                    log.warning("%s; giving up%s; cause: %s", what, "" if retryable else " (not retryable)",
-                                describe_cause(exc), exc_info=log.isEnabledFor(logging.DEBUG))
+                    why = "" if retryable else (
+                        " (a timed-out request is not retried on a local server: it is still working on it)"
+                        if timed_out else " (not retryable)")
+                    log.warning("%s; giving up%s; cause: %s", what, why, describe_cause(exc),
+                                exc_info=log.isEnabledFor(logging.DEBUG))
                     raise failure from None
                 delay = min(self.max_backoff, self.backoff * (2 ** attempt)) * random.uniform(0.8, 1.2)
                 if retry_after is not None:  # the server knows best, within reason
@@ -393,8 +581,12 @@ class LLMClient:
         litellm = load_litellm()
         status = getattr(exc, "status_code", None)
         retry_after = _retry_after(exc)
+        if _caused_by(exc, IdleTimeout):
+            return (self.policy.retry_timeouts, f"no answer for {self.policy.idle_timeout:g}s "
+                    "(idle timeout of a streamed request)", None)
         if isinstance(exc, litellm.Timeout | asyncio.TimeoutError | TimeoutError):
-            return True, f"no answer within {self.settings.llm_timeout:g}s", retry_after
+            limit = self.policy.idle_timeout if self.policy.stream else self.policy.timeout
+            return self.policy.retry_timeouts, f"no answer within {limit:g}s", retry_after
         if isinstance(exc, litellm.RateLimitError):
             return True, "rate limited (HTTP 429)", retry_after
         if isinstance(exc, litellm.AuthenticationError):
@@ -494,6 +686,32 @@ def describe_cause(exc: BaseException, depth: int = 5) -> str:
     return " <- ".join(parts)
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    """A timeout, ours (idle) or the HTTP client's, however litellm wrapped it."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, TimeoutError) or "Timeout" in type(seen).__name__:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def _close_stream(stream: Any) -> None:
+    """Close a litellm stream and its HTTP response, whichever of the wrappers offers a close."""
+    for target in (stream, getattr(stream, "completion_stream", None), getattr(stream, "response", None)):
+        for name in ("aclose", "close"):
+            closer = getattr(target, name, None) if target is not None else None
+            if closer is None:
+                continue
+            with contextlib.suppress(Exception):
+                result = closer()
+                if asyncio.iscoroutine(result):
+                    await result
+                return
+
+
 def _is_connection_error(exc: BaseException) -> bool:
     """litellm reports a refused connection as a 500 "Connection error."; look at the causes instead."""
     seen: BaseException | None = exc
@@ -532,6 +750,9 @@ def _retry_after(exc: BaseException) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError, AttributeError):
         return None
+
+
+_TOKEN_MARGIN = 1.15  # litellm's count vs the server's tokenizer (measured in bench/local_model.py)
 
 
 def _count_tokens(litellm: ModuleType, model: str, **kwargs: Any) -> int:

@@ -11,16 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def feedback_direction(liked: np.ndarray, background: np.ndarray, disliked: np.ndarray) -> np.ndarray:
+def feedback_direction(liked: np.ndarray, background: np.ndarray, disliked: np.ndarray,
+                       dislike_share: float = 0.5) -> np.ndarray:
     """The classifier's weights (no bias) from centred unit vectors of liked, background and disliked
-    papers. The liked papers weigh as much as the whole background; the disliked ones half of it."""
+    papers. The liked papers weigh as much as the whole background; the disliked ones
+    ``dislike_share`` of it."""
     x_parts = [liked, background]
     y_parts = [np.ones(len(liked)), np.zeros(len(background))]
     w_parts = [np.full(len(liked), len(background) / len(liked)), np.ones(len(background))]
     if len(disliked):
         x_parts.append(disliked)
         y_parts.append(np.zeros(len(disliked)))
-        w_parts.append(np.full(len(disliked), 0.5 * len(background) / len(disliked)))
+        w_parts.append(np.full(len(disliked), dislike_share * len(background) / len(disliked)))
     fitted = fit_logistic(np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts), l2=2.0)
     return fitted[:-1].astype(np.float32)
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from papercast.models import Paper
-from papercast.tools.ranking.lexical import BM25, normalize_phrase
+from papercast.tools.ranking.lexical import BM25, normalize_phrase, tokens
 
 # Neighbours kept per paper: the k the ranker uses plus spares for the read papers it drops.
 NEIGHBOURS_KEPT = 18
@@ -35,12 +35,53 @@ def name_key(name: str) -> str:
     return " ".join(re.findall(r"[a-z]+", text))
 
 
+class LazyPapers(Sequence[Paper]):
+    """Papers built on first access from a loader (the ranking cache's stored JSON): a window of
+    20k papers is ranked from its vectors and term counts, and only the few papers shown (or a
+    profile's followed authors and categories) need the papers themselves."""
+
+    def __init__(self, ids: Sequence[str], load: Callable[[Sequence[str]], dict[str, Paper]]) -> None:
+        self.ids = list(ids)
+        self._load = load
+        self._got: dict[int, Paper] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def fill(self, rows: Iterable[int]) -> None:
+        """Load these rows' papers (one read for all of them)."""
+        missing = [i for i in rows if i not in self._got]
+        if missing:
+            found = self._load([self.ids[i] for i in missing])
+            for i in missing:
+                self._got[i] = found[self.ids[i]]
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            rows = list(range(len(self.ids)))[i]
+            self.fill(rows)
+            return [self._got[r] for r in rows]
+        i = range(len(self.ids))[i]
+        self.fill([i])
+        return self._got[i]
+
+    def __iter__(self) -> Iterator[Paper]:
+        self.fill(range(len(self.ids)))
+        return (self._got[i] for i in range(len(self.ids)))
+
+
 class Pool:
     """Candidate papers with their vectors, and what ranking needs of them, computed lazily."""
 
-    def __init__(self, papers: Sequence[Paper], matrix: np.ndarray) -> None:
-        self.papers = list(papers)
-        self.position = {p.id: i for i, p in enumerate(self.papers)}
+    def __init__(self, papers: Sequence[Paper], matrix: np.ndarray, *, ids: Sequence[str] | None = None,
+                 day_numbers: np.ndarray | None = None, upvotes: np.ndarray | None = None,
+                 index: BM25 | None = None) -> None:
+        """From papers (their text is indexed on first use), or with the columns ranking needs given
+        (``ids``, ``day_numbers``, ``upvotes``, ``index``: a window from the ranking cache, whose
+        ``papers`` are then a ``LazyPapers``)."""
+        self.papers = papers if isinstance(papers, LazyPapers) else list(papers)
+        self.ids = list(ids) if ids is not None else [p.id for p in self.papers]
+        self.position = {pid: i for i, pid in enumerate(self.ids)}
         self.emb = unit(np.asarray(matrix, dtype=np.float32))
         # MiniLM vectors share a large common direction; removing it makes cosine similarity
         # discriminate between topics.
@@ -48,25 +89,42 @@ class Pool:
         offset = self.emb - self.mean
         self.cen_norm = np.linalg.norm(offset, axis=1)  # plain cosine from centred: q.e = |e-m| q.cen + q.m
         self.cen = offset / np.clip(self.cen_norm, 1e-9, None)[:, None]
-        self.texts = [p.embedding_text for p in self.papers]
-        self.upvotes = np.array([max(p.upvotes or 0, 0) for p in self.papers], np.float32)
+        if upvotes is None:
+            upvotes = np.array([max(p.upvotes or 0, 0) for p in self.papers], np.float32)
+        self.upvotes = np.asarray(upvotes, dtype=np.float32)
         # Publication dates as ordinals (0: unknown), for ages without a Python loop per paper.
-        self.day_numbers = np.array([p.published.toordinal() if p.published else 0 for p in self.papers], np.int64)
+        if day_numbers is None:
+            day_numbers = np.array([p.published.toordinal() if p.published else 0 for p in self.papers], np.int64)
+        self.day_numbers = np.asarray(day_numbers, dtype=np.int64)
         self._lock = threading.Lock()
-        self._index: BM25 | None = None
+        self._index: BM25 | None = index
+        self._texts: list[str] | None = None
         self._joined: tuple[str, np.ndarray] | None = None
         self._phrases: dict[str, np.ndarray] = {}
         self._surnames: dict[str, list[tuple[int, str, str]]] | None = None
         self._categories: dict[str, list[tuple[int, str]]] | None = None
-        n = len(self.papers)
+        n = len(self.ids)
         self._nn = np.zeros((n, NEIGHBOURS_KEPT), dtype=np.int32)
         self._nn_sim = np.zeros((n, NEIGHBOURS_KEPT), dtype=np.float32)
         self._nn_done = np.zeros(n, dtype=bool)
 
     def __len__(self) -> int:
-        return len(self.papers)
+        return len(self.ids)
+
+    def papers_at(self, rows: Sequence[int]) -> list[Paper]:
+        """The papers of these rows (loaded together when the pool's papers are lazy)."""
+        if isinstance(self.papers, LazyPapers):
+            self.papers.fill(rows)
+        return [self.papers[i] for i in rows]
 
     # -- lexical ---------------------------------------------------------------------------------
+    @property
+    def texts(self) -> list[str]:
+        """Titles and abstracts (what is embedded and indexed)."""
+        if self._texts is None:
+            self._texts = [p.embedding_text for p in self.papers]
+        return self._texts
+
     @property
     def index(self) -> BM25:
         """The BM25 index of the pool's titles and abstracts."""
@@ -79,19 +137,26 @@ class Pool:
     def with_phrase(self, phrase: str) -> np.ndarray:
         """Which papers contain ``phrase`` as whole words (plural forms too), as a boolean mask.
 
-        One regex pass over all normalized texts joined by new lines, not one search per paper.
+        Only the papers holding every word of the phrase (the index says which) are searched
+        for it, so a window whose texts were not read needs only theirs; a pool that has its texts
+        makes one regex pass over all of them joined by new lines.
         """
         norm = normalize_phrase(phrase)
         mask = self._phrases.get(norm)
         if mask is not None:
             return mask
-        mask = np.zeros(len(self.papers), dtype=bool)
-        if norm:
+        mask = np.zeros(len(self.ids), dtype=bool)
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(norm)}(?:s|es)?(?![a-z0-9])")
+        terms = tokens(norm)
+        if norm and (self._texts is not None or not terms):
             joined, starts = self._joined_texts()
-            pattern = re.compile(rf"(?<![a-z0-9]){re.escape(norm)}(?:s|es)?(?![a-z0-9])")
             offsets = [m.start() for m in pattern.finditer(joined)]
             if offsets:
                 mask[np.searchsorted(starts, np.asarray(offsets), side="right") - 1] = True
+        elif norm:
+            rows = np.flatnonzero(self.index.having_all(terms)).tolist()
+            for i, paper in zip(rows, self.papers_at(rows), strict=True):
+                mask[i] = pattern.search(normalize_phrase(paper.embedding_text)) is not None
         with self._lock:
             self._phrases[norm] = mask
         return mask
@@ -158,7 +223,7 @@ class Pool:
         is mostly the same papers, so a re-rank computes only a few new rows.
         """
         rows = np.asarray(rows, dtype=np.int64)
-        k = min(NEIGHBOURS_KEPT, len(self.papers) - 1)
+        k = min(NEIGHBOURS_KEPT, len(self.ids) - 1)
         missing = rows[~self._nn_done[rows]]
         if len(missing) and k > 0:
             missing = np.unique(missing)

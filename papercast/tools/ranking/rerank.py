@@ -19,6 +19,7 @@ from papercast.models import Profile, Recommendation
 from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
 from papercast.tools.llm.parsing import json_rows
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data, paper_block
+from papercast.tools.llm.schemas import rerank_schema
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ async def score_batch(client: LLMClient, profile: Profile,
         purpose="rerank", prompt_version=PROMPT_VERSION, max_tokens=60 + 45 * len(items),
         repair_max_tokens=80 + 60 * len(items),
         repair_prompt="That answer was not usable: {problem}. Reply with only the JSON object, one short entry "
-                      "per paper id.")
+                      "per paper id.", schema=rerank_schema(wanted))
 
 
 def blend(items: Sequence[Recommendation], scores: dict[str, tuple[int, str]],
@@ -128,13 +129,24 @@ async def arerank(client: LLMClient, profile: Profile, items: list[Recommendatio
     if not items or k == 0:
         return items, []
     top, rest = items[:k], items[k:]
-    batches = [top[i:i + BATCH] for i in range(0, len(top), BATCH)]
+    # A small context window (a local model) takes fewer papers per request.
+    size = client.fit_batch(min(BATCH, len(top)), lambda n: rerank_messages(profile, top[:n]), lambda n: 60 + 45 * n)
+    batches = [top[i:i + size] for i in range(0, len(top), size)]
     scores: dict[str, tuple[int, str]] = {}
     skipped: dict[str, int] = {}  # reason -> papers left in the ranker's order
 
     async def run(batch: list[Recommendation]) -> None:
         try:
-            scores.update(await score_batch(client, profile, batch))
+            scored = await score_batch(client, profile, batch)
+            scores.update(scored)
+            # A small model may score some papers twice and others not at all: those keep the ranker's
+            # score, and the user hears so like any other skip.
+            missing = sum(r.paper.id not in scored for r in batch)
+            if missing:
+                reason = "the model's answer left them out"
+                log.info("re-ranking: the model's answer left out %d of %d papers (%s, ...)", missing, len(batch),
+                         batch[0].paper.id)
+                skipped[reason] = skipped.get(reason, 0) + missing
         except (LLMUnavailable, BudgetExceeded) as exc:
             log.warning("re-ranking skipped for a batch of %d papers (%s, ...): %s: %s; "
                         "kept the ranker's order", len(batch), batch[0].paper.id, type(exc).__name__, exc)

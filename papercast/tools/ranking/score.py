@@ -39,6 +39,7 @@ from papercast.tools.ranking.classifier import feedback_direction
 from papercast.tools.ranking.lexical import normalize_phrase, tokens
 from papercast.tools.ranking.pool import Pool, unit
 from papercast.tools.ranking.reasons import reasons_for
+from papercast.tools.ranking.window import papers_by_id, vectors_by_id
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -70,6 +71,7 @@ class Weights:
     neighbours: float = 1.0  # cluster hypothesis: the mean score of a paper's nearest window papers
     neighbours_k: int = 10
     neighbours_top: int = 500  # only the first pass's top papers are re-scored (cost ~ top x window)
+    classifier_dislike: float = 0.5  # the disliked papers' share of the classifier's negatives
 
 
 WEIGHTS = Weights()
@@ -143,8 +145,12 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 # -- ranking ---------------------------------------------------------------------------------------
 def recommend(store: PaperStore, profile: Profile, *, since: date | None, until: date | None,
-              n: int, weights: Weights | None = None) -> ReadingList:
-    """The top ``n`` papers of the window for ``profile``, best first, each with reasons."""
+              n: int, weights: Weights | None = None, fallback: bool = False) -> ReadingList:
+    """The top ``n`` papers of the window for ``profile``, best first, each with reasons.
+
+    A window the caller gave is kept even when it is empty (an empty list and a note); only the
+    default window (no dates), or any window with ``fallback``, moves to the latest papers
+    (``window.resolve_window``)."""
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
     from papercast.tools.ranking.window import load_window, resolve_window
@@ -155,7 +161,7 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     if since is not None and until is not None and since <= until:
         window = load_window(store, since, until, count)  # the usual case: no probing needed
     if window is None or not window.papers:
-        since, until, note = resolve_window(store, since, until, count=count)
+        since, until, note = resolve_window(store, since, until, count=count, fallback=fallback)
         window = load_window(store, since, until, count)
     items = rank_pool(store, profile, window.pool, n=n, weights=weights)
     for item in items:  # the ranked papers were built lean; what is shown is parsed in full
@@ -163,6 +169,21 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     if not items and window.papers:
         note = (note + "; " if note else "") + "every paper in this window is read, dismissed or excluded"
     return ReadingList(items=items, since=since, until=until, note=note)
+
+
+class _Candidates(Sequence[Paper]):
+    """The papers a profile may see, as a view of the pool's (nothing is read until a paper is used)."""
+
+    def __init__(self, pool: Pool, keep: np.ndarray) -> None:
+        self.pool, self.keep = pool, keep
+
+    def __len__(self) -> int:
+        return len(self.keep)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return self.pool.papers_at(self.keep[i].tolist())
+        return self.pool.papers[int(self.keep[i])]
 
 
 @dataclass
@@ -176,7 +197,7 @@ class Signals:
 
     pool: Pool
     keep: np.ndarray
-    papers: list[Paper]
+    papers: Sequence[Paper]
     values: dict[str, np.ndarray]  # raw signal values (standardized when combined)
     flags: dict[str, np.ndarray]  # 0/1 signals (authors, categories): not standardized
     n_liked: int = 0
@@ -213,8 +234,11 @@ class Signals:
         return self.pool.cen[self.keep[rows]]
 
 
-def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: date | None = None) -> Signals | None:
-    """Every signal for the pool's papers the profile may see (read, dismissed, excluded are dropped)."""
+def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: date | None = None,
+                    weights: Weights | None = None) -> Signals | None:
+    """Every signal for the pool's papers the profile may see (read, dismissed, excluded are dropped);
+    ``weights`` shape the feedback signals (the classifier's share of dislikes)."""
+    w = weights or WEIGHTS
     read = set(profile.liked) | set(profile.disliked) | set(profile.saved) | set(profile.dismissed)
     allowed = np.ones(len(pool), dtype=bool)
     allowed[[pool.position[i] for i in read if i in pool.position]] = False
@@ -223,7 +247,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     keep = np.flatnonzero(allowed)
     if not len(keep):
         return None
-    sig = Signals(pool=pool, keep=keep, papers=[pool.papers[i] for i in keep.tolist()], values={}, flags={})
+    sig = Signals(pool=pool, keep=keep, papers=_Candidates(pool, keep), values={}, flags={})
     mean = pool.mean
 
     # Every vector the profile brings: its interests and keywords, liked (and saved) papers,
@@ -236,7 +260,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     q_raw = embed_texts(store, sig.queries, dims)
     pos_ids = list(dict.fromkeys(profile.liked + profile.saved))
     neg_ids = list(profile.disliked)
-    vecs = store.embeddings(pos_ids + neg_ids) if (pos_ids or neg_ids) else {}
+    vecs = vectors_by_id(store, pos_ids + neg_ids) if (pos_ids or neg_ids) else {}
     pos_ids = [i for i in pos_ids if i in vecs]
     neg_ids = [i for i in neg_ids if i in vecs]
     sig.pos_ids, sig.n_liked = pos_ids, len(pos_ids)
@@ -249,7 +273,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     if len(pos_ids) >= 5:
         rng = np.random.default_rng(0)
         background = sig.cen(rng.choice(len(keep), size=min(len(keep), 400), replace=False))
-        beta = feedback_direction(pv, background, nv)[None]
+        beta = feedback_direction(pv, background, nv, w.classifier_dislike)[None]
     liked_mean = unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
     blocks = {"queries": unit(q_raw - mean), "queries_plain": unit(q_raw), "liked": pv,
               "liked_plain": unit(p_raw), "liked_mean": liked_mean, "disliked": nv, "classifier": beta}
@@ -282,7 +306,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     # Feedback: nearness to liked (and saved) papers, away from disliked ones.
     like_sims = sims["liked"] if pos_ids else None
     if pos_ids:
-        liked_papers = store.get_many(pos_ids)
+        liked_papers = papers_by_id(store, pos_ids)
         sig.liked_titles = {p.id: p.title for p in liked_papers}
         sig.like_raw = sims["liked_plain"] * norms + (blocks["liked_plain"] @ mean)[:, None]
         k = min(WEIGHTS.knn, len(pos_ids))
@@ -392,7 +416,7 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
     w = weights or WEIGHTS
     if not len(pool):
         return []
-    sig = compute_signals(store, profile, pool, reference)
+    sig = compute_signals(store, profile, pool, reference, w)
     if sig is None:
         return []
     total = combine(sig, w)
@@ -401,6 +425,7 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
         found = pool.index.matched_terms_many(sig.keep[order].tolist(), sig.q_terms)
         sig.matched = dict(zip(order, found, strict=True))
     zs = {k: _z(x) for k, x in sig.values.items()}
+    pool.papers_at(sig.keep[order].tolist())  # the listed papers, read together (a cached window's are lazy)
     return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=reasons_for(i, sig, profile, zs))
             for i in order]
 

@@ -1,6 +1,11 @@
 """The date window a list is ranked over, and its papers, loaded lean and cached per process.
 
-``resolve_window`` says which window to rank when none (or an empty one) is given.
+Windows come from the persistent ranking cache (``store/ranking_cache.py``) when it is fresh: one
+SQLite read of vectors, term counts, dates and upvotes, no Chroma and no tokenizing; the papers
+themselves are parsed only when used (``pool.LazyPapers``). Otherwise (a Chroma server, a write in
+flight in another process) from Chroma, as below.
+
+``resolve_window`` says which window to rank when none is given, and what to say when one is empty.
 
 Reading a window from Chroma is the main cost of a recommendation (its metadata and vectors;
 the where on ``published`` keeps it to the window). Two things keep it small: papers are built
@@ -13,19 +18,27 @@ every like. Each cached window carries its ranking pool (``tools.pool``), built 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from papercast.errors import UserError
+import numpy as np
+
+from papercast.errors import UserError, one_line
 from papercast.models import Paper
-from papercast.tools.ranking.pool import Pool
+from papercast.tools.ranking.lexical import BM25
+from papercast.tools.ranking.pool import LazyPapers, Pool
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
+    from papercast.store.ranking_cache import RankingCache
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 7  # the window ranked when none is given: the week ending at the newest paper
 MAX_CACHED = 4
@@ -36,13 +49,13 @@ TTL_SECONDS = 120.0
 
 @dataclass
 class Window:
-    papers: list[Paper]  # light: id, title, abstract, authors, published, categories, upvotes
+    papers: Sequence[Paper]  # light: id, title, abstract, authors, published, categories, upvotes
     pool: Pool  # their vectors and what ranking derives from them, whatever the profile
-    full: dict[str, str]  # id -> the stored Paper JSON, parsed only for what is shown
+    full: Callable[[Sequence[str]], dict[str, str]]  # ids -> the stored Paper JSON, parsed only for what is shown
     loaded: float = 0.0
 
     def paper(self, paper_id: str) -> Paper:
-        return Paper.model_validate_json(self.full[paper_id])
+        return Paper.model_validate_json(self.full([paper_id])[paper_id])
 
 
 _CACHE: OrderedDict[tuple[Any, ...], Window] = OrderedDict()
@@ -55,8 +68,11 @@ _NONE_FIELDS: dict[str, Any] = {name: None for name in Paper.model_fields}
 
 
 def _light(meta: dict[str, Any]) -> Paper:
-    data = json.loads(meta["paper"])
-    key = int(meta.get("published") or 0)
+    return _light_data(json.loads(meta["paper"]), int(meta.get("published") or 0))
+
+
+def _light_data(data: dict[str, Any], key: int) -> Paper:
+    """A light paper from its stored JSON (parsed) and its YYYYMMDD date number."""
     return Paper.model_construct(**{
         **_NONE_FIELDS, "sources": [], "ai_keywords": [],
         "id": data["id"], "title": data.get("title", ""), "abstract": data.get("abstract", ""),
@@ -66,8 +82,45 @@ def _light(meta: dict[str, Any]) -> Paper:
     })
 
 
+def ranking_source(store: PaperStore) -> RankingCache | None:
+    """The persistent ranking cache when it can serve this store (made fresh first if needed:
+    a first use rebuilds it from Chroma once), else None (rank from Chroma)."""
+    cache = store.fresh_ranking_cache()
+    if cache is not None or store.ranking_cache is None:
+        return cache
+    try:
+        return store.ranking_cache if store.ranking_cache.sync(store.read_back) else None
+    except Exception as exc:  # the cache is optional: a damaged file or a busy one must not stop ranking
+        log.warning("ranking cache unavailable, ranking from the paper store: %s", one_line(exc))
+        return None
+
+
+def vectors_by_id(store: PaperStore, ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """Stored vectors of these papers (the cache's when fresh, else Chroma's)."""
+    cache = store.fresh_ranking_cache()
+    return cache.vectors(ids) if cache is not None else store.embeddings(ids)
+
+
+def papers_by_id(store: PaperStore, ids: Sequence[str]) -> list[Paper]:
+    """These papers in the given order, unknown ids skipped (from the cache when fresh)."""
+    cache = store.fresh_ranking_cache()
+    if cache is None:
+        return store.get_many(ids)
+    found = cache.paper_json(ids)
+    return [Paper.model_validate_json(found[i]) for i in ids if i in found]
+
+
+def cached_window(store: PaperStore, since: date | None, until: date | None, count: int) -> Window | None:
+    """The window if this process holds it fresh (nothing is read from the store)."""
+    with _LOCK:
+        hit = _CACHE.get((store.cache_key, since, until, count))
+    return hit if hit is not None and time.monotonic() - hit.loaded < TTL_SECONDS else None
+
+
 def load_window(store: PaperStore, since: date | None, until: date | None, count: int | None = None) -> Window:
-    """The window's papers and vectors (cached per process while the store size is unchanged)."""
+    """The window's papers and vectors (cached per process while the store size is unchanged),
+    from the persistent ranking cache when it is fresh, else from Chroma."""
+    cache = ranking_source(store)
     key = (store.cache_key, since, until, count if count is not None else store.count())
     now = time.monotonic()
     with _LOCK:
@@ -75,11 +128,7 @@ def load_window(store: PaperStore, since: date | None, until: date | None, count
         if hit is not None and now - hit.loaded < TTL_SECONDS:
             _CACHE.move_to_end(key)
             return hit
-    metas, matrix = store.window_records(since, until, with_embeddings=True)
-    assert matrix is not None
-    papers = [_light(m) for m in metas]
-    window = Window(papers=papers, pool=Pool(papers, matrix), full={p.id: m["paper"] for p, m in zip(papers, metas, strict=True)},
-                    loaded=now)
+    window = _from_cache(cache, since, until, now) if cache is not None else _from_store(store, since, until, now)
     with _LOCK:
         _CACHE[key] = window
         while len(_CACHE) > MAX_CACHED:
@@ -87,18 +136,52 @@ def load_window(store: PaperStore, since: date | None, until: date | None, count
     return window
 
 
+def _from_store(store: PaperStore, since: date | None, until: date | None, now: float) -> Window:
+    metas, matrix = store.window_records(since, until, with_embeddings=True)
+    assert matrix is not None
+    papers = [_light(m) for m in metas]
+    full = {p.id: m["paper"] for p, m in zip(papers, metas, strict=True)}
+    return Window(papers=papers, pool=Pool(papers, matrix), full=lambda ids: {i: full[i] for i in ids}, loaded=now)
+
+
+def _from_cache(cache: RankingCache, since: date | None, until: date | None, now: float) -> Window:
+    """A window as columns: vectors, term counts, dates and upvotes; papers parsed when used."""
+    from papercast.store.embeddings import DIMENSIONS
+
+    cols = cache.window(since, until, DIMENSIONS)
+
+    def light(ids: Sequence[str]) -> dict[str, Paper]:
+        found = {pid: json.loads(text) for pid, text in cache.paper_json(ids).items()}
+        return {pid: _light_data(data, _key(data.get("published"))) for pid, data in found.items()}
+
+    papers = LazyPapers(cols.ids, light)
+    index = BM25(cols.terms, cols.counts, cols.offsets, cols.lengths, cache.term_ids)
+    pool = Pool(papers, cols.matrix, ids=cols.ids, day_numbers=cols.day_numbers, upvotes=cols.upvotes, index=index)
+    return Window(papers=papers, pool=pool, full=cache.paper_json, loaded=now)
+
+
+def _key(day: str | None) -> int:
+    """The YYYYMMDD number of a stored paper's date (0 when it has none)."""
+    return int(day[:10].replace("-", "")) if day else 0
+
+
 def resolve_window(store: PaperStore, since: date | None, until: date | None, today: date | None = None,
-                   count: int | None = None) -> tuple[date | None, date | None, str | None]:
-    """The window to rank and a note when it is not the one asked for.
+                   count: int | None = None, *, fallback: bool = False) -> tuple[date | None, date | None, str | None]:
+    """The window to rank and a note when it holds no papers or is not the one asked for.
 
     No dates: the 7 days ending at the newest paper in the store (a store fetched yesterday
-    still has a list today). Dates given but no papers in them: the latest window of the same
-    length that has papers, ending on or before ``until`` if possible, said in the note.
+    still has a list today), said in the note when that is not recent. Dates given: they are kept
+    (one missing end is filled in: ``until`` the newest paper, ``since`` a week before ``until``);
+    a window with no papers gives a note naming the store's newest day, and the caller shows an
+    empty list. ``fallback`` (the TUI's "today"/"this week" presets, which are relative, not typed
+    dates): an empty window is replaced by the latest window of the same length that has papers,
+    said in the note.
     """
     if since and until and since > until:
         raise UserError(f"--since {since} is after --until {until}")
+    source: PaperStore | RankingCache = store.fresh_ranking_cache() or store  # dates without Chroma when fresh
     if since is None and until is None:
-        latest = store.newest_date(count=count)
+        latest = source.newest_date(count=count)
         if latest is None:
             return None, None, None
         start = latest - timedelta(days=DEFAULT_DAYS - 1)
@@ -108,19 +191,21 @@ def resolve_window(store: PaperStore, since: date | None, until: date | None, to
             note = f"newest papers in the store are from {latest}; showing {start} .. {latest}"
         return start, latest, note
     if until is None:
-        until = store.newest_date(count=count)
+        until = source.newest_date(count=count)
         if until is None:
             return since, None, None
         until = max(until, since) if since else until
     if since is None:
         since = until - timedelta(days=DEFAULT_DAYS - 1)
-    if store.has_papers(since, until):
+    if source.has_papers(since, until):
         return since, until, None
-    span = (until - since).days
-    latest = store.newest_date(until, count=count) or store.newest_date(count=count)
-    if latest is None:
-        return since, until, None
-    new_since = latest - timedelta(days=span)
     asked = str(since) if since == until else f"{since} .. {until}"
+    newest = source.newest_date(count=count)
+    if not fallback or newest is None:
+        where = f"; the newest paper in the store is from {newest}" if newest else "; the store is empty"
+        return since, until, f"no papers for {asked}{where}"
+    span = (until - since).days
+    latest = source.newest_date(until, count=count) or newest
+    new_since = latest - timedelta(days=span)
     shown = str(latest) if span == 0 else f"{new_since} .. {latest}"
     return new_since, latest, f"no papers for {asked}; showing the latest with papers: {shown}"

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from papercast.errors import UserError
 from papercast.models import Paper, parse_date
+from papercast.sanitize import summarize_cuts
 from papercast.tools.sources import arxiv, hf
 from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, make_client
 
@@ -126,6 +127,7 @@ def _combine(names: Sequence[str], outcomes: Sequence[FetchResult | BaseExceptio
             raise failures[0]
         raise SourceError("all", "; ".join(str(f) for f in failures))
     combined.papers = hf.dedupe(collected)
+    combined.notes.extend(summarize_cuts([n for p in combined.papers if (n := p.cut_note())]))
     return combined
 
 

@@ -23,6 +23,8 @@ from papercast.models import Paper, Profile, ReadingList, Recommendation, Summar
 from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data
 from papercast.tools.ranking.rerank import profile_block
+from papercast.tools.writing.citations import cited_ids, strip_ids
+from papercast.tools.writing.summarize import language_of, language_rule, versioned
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +100,10 @@ def computed_overview(profile: str, items: list[DigestItem], window_label: str, 
     return " ".join(parts)
 
 
-def overview_messages(profile: Profile, items: list[DigestItem]) -> list[dict[str, str]]:
+def overview_messages(profile: Profile, items: list[DigestItem], language: str | None = None) -> list[dict[str, str]]:
     papers = "\n".join(f'<paper id="{escape_data(i.paper.id)}">\ntitle: {escape_data(i.paper.title)}\n'
                        f"tldr: {escape_data(i.summary.tldr)}\n</paper>" for i in items)
-    return [{"role": "system", "content": OVERVIEW_PROMPT},
+    return [{"role": "system", "content": OVERVIEW_PROMPT + language_rule(language)},
             {"role": "user", "content": f"{profile_block(profile)}\n\nToday's picks, best first:\n{papers}"}]
 
 
@@ -114,12 +116,22 @@ def clean_overview(text: str) -> str:
 async def llm_overview(client: LLMClient, profile: Profile, items: list[DigestItem]) -> str | None:
     """The model's overview, or None (with a notice) when it cannot write one."""
     try:
-        answer = await client.complete(overview_messages(profile, items), purpose="overview",
-                                       prompt_version=OVERVIEW_VERSION, max_tokens=220, temperature=0.2)
+        answer = await client.complete(overview_messages(profile, items, language_of(client)), purpose="overview",
+                                       prompt_version=versioned(OVERVIEW_VERSION, language_of(client)),
+                                       max_tokens=220, temperature=0.2)
     except (LLMUnavailable, BudgetExceeded) as exc:
         log.warning("digest overview: %s: %s; using the computed overview", type(exc).__name__, exc)
         return None
     text = clean_overview(answer.text)
+    # The overview may cite only this digest's papers: an id the model made up (or took from a
+    # paper's text) is removed, and the notice says so.
+    picks = {i.paper.id for i in items}
+    foreign = [pid for pid in cited_ids(text) if pid not in picks]
+    if foreign:
+        text = strip_ids(text, set(foreign))
+        log.warning("digest overview: removed ids that are not among the picks: %s", ", ".join(foreign))
+        client.notice(f"the model's overview cited papers that are not in this digest ({', '.join(foreign)}); "
+                      "they were removed")
     if len(text.split()) < 5:
         log.warning("digest overview: the model's overview was empty or unusable (%r); "
                     "using the computed overview", text[:80])
@@ -136,8 +148,11 @@ def _said_once(lines: Sequence[str]) -> list[str]:
 
 async def abuild_digest(profile: Profile, reading: ReadingList, summaries: Sequence[Summary], *,
                         client: LLMClient | None, window_count: int, notes: Sequence[str] = (),
-                        notices: Sequence[str] = ()) -> Digest:
+                        notices: Sequence[str] = (), language: str | None = None) -> Digest:
     """The digest of ``reading`` (its papers with ``summaries``, in the same order).
+
+    ``language`` is the one the user asked for: offline summaries stay in the paper's language, and
+    a notice says so rather than let them pass for translations.
 
     ``client`` is the model that may write the overview (None: offline, a computed overview);
     ``notes`` say how the window or the sources differ from what was asked; ``notices`` are this
@@ -157,6 +172,10 @@ async def abuild_digest(profile: Profile, reading: ReadingList, summaries: Seque
     if not items and note is None:
         note = EMPTY_STORE_NOTE
     model_notices = list(client.notices) if client is not None else []
+    offline = sum(1 for item in items if item.summary.is_offline)
+    if language and offline:
+        model_notices.append(f"{offline} of {len(items)} summaries are offline extracts in the paper's own "
+                             f"language, not in {language} (that needs a model: set PAPERCAST_MODEL)")
     return Digest(profile=profile.name, items=items, since=reading.since, until=reading.until, overview=overview,
                   overview_by=by, mode=client.model if client is not None else "offline",
                   usage=client.usage if client is not None else Usage(), generated=datetime.now(UTC),
@@ -166,7 +185,7 @@ async def abuild_digest(profile: Profile, reading: ReadingList, summaries: Seque
 
 def build_digest(profile: Profile, reading: ReadingList, summaries: Sequence[Summary], *,
                  client: LLMClient | None, window_count: int, notes: Sequence[str] = (),
-                 notices: Sequence[str] = ()) -> Digest:
+                 notices: Sequence[str] = (), language: str | None = None) -> Digest:
     """Sync entry of ``abuild_digest`` (also safe inside a running event loop)."""
     return run_sync(abuild_digest(profile, reading, summaries, client=client, window_count=window_count,
-                                  notes=notes, notices=notices))
+                                  notes=notes, notices=notices, language=language))

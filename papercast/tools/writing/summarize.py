@@ -17,7 +17,7 @@ import asyncio
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +25,11 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from papercast.errors import one_line
-from papercast.models import Paper, Summary
+from papercast.models import Document, Paper, Summary
 from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
 from papercast.tools.llm.parsing import extract_json, json_rows
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, paper_block
+from papercast.tools.llm.schemas import SUMMARY_SCHEMA, tldr_schema
 from papercast.tools.ranking.lexical import STOPWORDS
 
 if TYPE_CHECKING:
@@ -63,6 +64,22 @@ TLDR_PROMPT = f"""You write TL;DRs of research papers for a busy researcher's da
 For every paper write a "tldr": one sentence of at most 30 words saying what it does and finds, using only
 its text, and 3 to 5 lowercase "keywords". Reply with one JSON object and nothing else:
 {{"papers": [{{"id": "<paper id>", "tldr": "...", "keywords": ["...", ...]}}, ...]}}"""
+
+def language_of(client: LLMClient | None) -> str | None:
+    """The language summaries are written in (the ``language`` setting), None for the default (English)."""
+    return getattr(getattr(client, "settings", None), "language", None) if client is not None else None
+
+
+def versioned(version: str, language: str | None) -> str:
+    """The prompt version a summary in ``language`` is stored and cached under, so a German summary is
+    never served for an English request (the LLM cache key and the summaries' key both hold it)."""
+    return f"{version}/lang={' '.join(language.lower().split())}" if language else version
+
+
+def language_rule(language: str | None) -> str:
+    return (f"\nWrite every text value in {language} (keep the JSON keys in English; keep technical terms "
+            "and names as the paper has them).") if language else ""
+
 
 REPAIR_PROMPT = ("Your previous answer was not usable: {problem}. Reply again with only the complete JSON "
                  "object described in the instructions, valid JSON, under 200 words in total.")
@@ -151,12 +168,22 @@ def parse_summary(text: str, finish_reason: str | None = "stop") -> SummaryDraft
 
 
 def summary_label(summary: Summary) -> str:
-    """How a summary is labelled wherever it is shown."""
+    """How a summary is labelled wherever it is shown; one made from the full text says so (one of the
+    abstract, the default, says it through ``fulltext_summary.made_from`` where the summary is shown)."""
+    label = _who_wrote(summary)
+    if summary.source != "abstract":
+        from papercast.tools.writing.fulltext_summary import made_from
+
+        label = f"{label} of {made_from(summary)}"
+    return label
+
+
+def _who_wrote(summary: Summary) -> str:
     if summary.is_offline:
         if summary.prompt_version.startswith(FALLBACK):
             return f"offline summary ({summary.prompt_version[len(FALLBACK):]})"
         return "offline summary"
-    if summary.prompt_version == TLDR_VERSION:
+    if summary.prompt_version.startswith(TLDR_VERSION):
         return f"TL;DR by {summary.model}"
     return f"summary by {summary.model}"
 
@@ -243,8 +270,32 @@ def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_
                    prompt_version=OFFLINE_VERSION, created=datetime.now(UTC))
 
 
-def offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog) -> dict[str, Summary]:
-    """Extractive summaries (stored ones reused); all new sentences embedded in one batch."""
+def offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
+                      documents: Mapping[str, Document] | None = None) -> dict[str, Summary]:
+    """Extractive summaries (stored ones reused): from the sections of a paper's full text when
+    ``documents`` holds it (``fulltext_summary``), else from the abstract."""
+    out = _abstract_offline_summaries(papers, store=store, log=log)
+    for paper in papers:
+        document = (documents or {}).get(paper.id)
+        if document is None or not document.is_fulltext:
+            continue
+        from papercast.tools.writing.fulltext_summary import (
+            OFFLINE_FULLTEXT_VERSION,
+            fulltext_version,
+            offline_fulltext_summary,
+        )
+
+        version = fulltext_version(OFFLINE_FULLTEXT_VERSION, document)
+        known = log.get_summary(paper.id, OFFLINE_MODEL, version)
+        if known is None:
+            known = offline_fulltext_summary(paper, document, out[paper.id])
+            log.put_summary(known)
+        out[paper.id] = known
+    return out
+
+
+def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog) -> dict[str, Summary]:
+    """Extractive summaries of the abstracts (stored ones reused); all new sentences embedded in one batch."""
     out: dict[str, Summary] = {}
     todo: list[Paper] = []
     for paper in papers:
@@ -273,39 +324,68 @@ def offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog
 
 
 # -- with the model --------------------------------------------------------------------------------------
-def summary_messages(paper: Paper) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": "Summarize this paper.\n\n" + paper_block(paper, abstract_chars=4000,
-                                                                          authors=False, categories=False)}]
+SUMMARY_ABSTRACT_CHARS = 4000
+SHORTER_SUMMARY = "Keep every field short: under 120 words in the whole JSON object."
 
 
-async def llm_summary(client: LLMClient, paper: Paper) -> tuple[Summary | None, str | None]:
-    """(summary, None), or (None, why the model's answers were unusable). Model errors propagate."""
+def summary_messages(paper: Paper, language: str | None = None, *, abstract_chars: int = SUMMARY_ABSTRACT_CHARS,
+                     note: str = "") -> list[dict[str, str]]:
+    """The summary request; ``abstract_chars`` shrinks it to a small context window, ``note`` asks for more."""
+    return [{"role": "system", "content": SYSTEM_PROMPT + language_rule(language)},
+            {"role": "user", "content": "Summarize this paper.\n\n" + paper_block(
+                paper, abstract_chars=abstract_chars, authors=False, categories=False) + (f"\n\n{note}" if note else "")}]
+
+
+async def llm_summary(client: LLMClient, paper: Paper, document: Document | None = None
+                      ) -> tuple[Summary | None, str | None]:
+    """(summary, None), or (None, why the model's answers were unusable). Model errors propagate.
+    With a full-text ``document`` the model reads its sections (``fulltext_summary``)."""
+    if document is not None and document.is_fulltext:
+        from papercast.tools.writing.fulltext_summary import llm_fulltext_summary
+
+        return await llm_fulltext_summary(client, paper, document)
+    version = versioned(PROMPT_VERSION, language_of(client))
+    # The abstract is cut to what the model's context window leaves; an answer cut off at max_tokens is
+    # asked once more with half of that and a request for brevity (LLMClient.complete_json).
+    language = language_of(client)
+    messages = client.fit_prompt(lambda scale: summary_messages(
+        paper, language, abstract_chars=int(SUMMARY_ABSTRACT_CHARS * scale)), 700)
+    half = max(300, min(SUMMARY_ABSTRACT_CHARS, len(paper.abstract or "")) // 2)
+
+    def shorter() -> list[dict[str, str]]:
+        return client.fit_prompt(lambda scale: summary_messages(
+            paper, language, abstract_chars=int(half * scale), note=SHORTER_SUMMARY), 900)
+
     try:
-        draft = await client.complete_json(summary_messages(paper), parse_summary, purpose="summary",
-                                           prompt_version=PROMPT_VERSION, max_tokens=700, repair_max_tokens=900,
-                                           repair_prompt=REPAIR_PROMPT)
+        draft = await client.complete_json(messages, parse_summary, purpose="summary", prompt_version=version,
+                                           max_tokens=700, repair_max_tokens=900, repair_prompt=REPAIR_PROMPT,
+                                           schema=SUMMARY_SCHEMA, shorter=shorter)
     except ValueError as again:
         return None, f"the model's answer was unusable twice: {again}"
-    return Summary(paper_id=paper.id, **draft.model_dump(), model=client.model, prompt_version=PROMPT_VERSION,
+    return Summary(paper_id=paper.id, **draft.model_dump(), model=client.model, prompt_version=version,
                    created=datetime.now(UTC)), None
 
 
 async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
-                            client: LLMClient | None = None) -> list[Summary]:
-    """Summaries in the order of ``papers``, by ``client``'s model or offline without one.
+                            client: LLMClient | None = None,
+                            documents: Mapping[str, Document] | None = None) -> list[Summary]:
+    """Summaries in the order of ``papers``, by ``client``'s model or offline without one; from the
+    full text of the papers ``documents`` holds read.
 
     Never raises for model trouble: a paper the model fails on gets the offline summary, labelled
     as a fallback, and the client keeps a notice saying why.
     """
+    from papercast.tools.writing.fulltext_summary import llm_version
+
+    documents = documents or {}
     if client is None:
-        found = offline_summaries(papers, store=store, log=log)
+        found = offline_summaries(papers, store=store, log=log, documents=documents)
         return [found[p.id] for p in papers]
     result: dict[str, Summary] = {}
     failed: dict[str, str] = {}
     todo = []
     for paper in papers:
-        known = log.get_summary(paper.id, client.model, PROMPT_VERSION)
+        known = log.get_summary(paper.id, client.model, llm_version(client, documents.get(paper.id)))
         if known is not None:
             result[paper.id] = known
         else:
@@ -313,7 +393,7 @@ async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: 
 
     async def one(paper: Paper) -> None:
         try:
-            summary, problem = await llm_summary(client, paper)
+            summary, problem = await llm_summary(client, paper, documents.get(paper.id))
         except (LLMUnavailable, BudgetExceeded) as exc:
             failed[paper.id] = "model unavailable" if isinstance(exc, LLMUnavailable) else "LLM budget reached"
             logger.warning("summary of %s: %s (%s: %s); using the offline summary", paper.id,
@@ -329,16 +409,17 @@ async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: 
 
     await asyncio.gather(*(one(p) for p in todo))
     if failed:
-        fallback = offline_summaries([p for p in papers if p.id in failed], store=store, log=log)
+        fallback = offline_summaries([p for p in papers if p.id in failed], store=store, log=log,
+                                     documents=documents)
         for pid, why in failed.items():
             result[pid] = fallback[pid].model_copy(update={"prompt_version": FALLBACK + why})
     return [result[p.id] for p in papers]
 
 
 # -- TL;DRs for the digest -----------------------------------------------------------------------------
-def tldr_messages(papers: Sequence[Paper]) -> list[dict[str, str]]:
+def tldr_messages(papers: Sequence[Paper], language: str | None = None) -> list[dict[str, str]]:
     blocks = "\n".join(paper_block(p, abstract_chars=TLDR_ABSTRACT_CHARS, authors=False, categories=False) for p in papers)
-    return [{"role": "system", "content": TLDR_PROMPT},
+    return [{"role": "system", "content": TLDR_PROMPT + language_rule(language)},
             {"role": "user", "content": f"Write TL;DRs for these {len(papers)} papers.\n<papers>\n{blocks}\n</papers>"}]
 
 
@@ -362,27 +443,33 @@ async def tldr_batch(client: LLMClient, papers: Sequence[Paper]) -> dict[str, Su
     """TL;DRs for a batch of papers in one request; one repair request when the answer is unusable."""
     wanted = [p.id for p in papers]
     return await client.complete_json(
-        tldr_messages(papers), lambda text, finish: parse_tldrs(text, finish, wanted), purpose="tldr",
-        prompt_version=TLDR_VERSION, max_tokens=80 + 70 * len(papers), repair_max_tokens=120 + 80 * len(papers),
-        repair_prompt=REPAIR_PROMPT)
+        tldr_messages(papers, language_of(client)), lambda text, finish: parse_tldrs(text, finish, wanted),
+        purpose="tldr", prompt_version=versioned(TLDR_VERSION, language_of(client)), max_tokens=80 + 70 * len(papers), repair_max_tokens=120 + 80 * len(papers),
+        repair_prompt=REPAIR_PROMPT, schema=tldr_schema(wanted))
 
 
 async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
-                            client: LLMClient | None = None) -> list[Summary]:
-    """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR.
+                            client: LLMClient | None = None,
+                            documents: Mapping[str, Document] | None = None) -> list[Summary]:
+    """What a digest shows per paper: a stored full summary (of the full text when ``documents`` holds
+    the paper read), else a stored or new batch TL;DR.
 
     A digest prints one sentence per paper, so asking for whole structured summaries would pay for
     contributions, method and results nobody reads there; ``papercast summarize`` (or the TUI) writes
     those on demand and the digest uses them once they exist.
     """
+    from papercast.tools.writing.fulltext_summary import llm_version
+
+    documents = documents or {}
     if client is None:
-        found = offline_summaries(papers, store=store, log=log)
+        found = offline_summaries(papers, store=store, log=log, documents=documents)
         return [found[p.id] for p in papers]
     result: dict[str, Summary] = {}
     todo: list[Paper] = []
     for paper in papers:
-        known = (log.get_summary(paper.id, client.model, PROMPT_VERSION)
-                 or log.get_summary(paper.id, client.model, TLDR_VERSION))
+        known = (log.get_summary(paper.id, client.model, llm_version(client, documents.get(paper.id)))
+                 or log.get_summary(paper.id, client.model, versioned(PROMPT_VERSION, language_of(client)))
+                 or log.get_summary(paper.id, client.model, versioned(TLDR_VERSION, language_of(client))))
         if known is not None:
             result[paper.id] = known
         else:
@@ -413,11 +500,14 @@ async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: 
                                paper.id)
                 continue
             summary = Summary(paper_id=paper.id, **draft.model_dump(), model=client.model,
-                              prompt_version=TLDR_VERSION, created=datetime.now(UTC))
+                              prompt_version=versioned(TLDR_VERSION, language_of(client)), created=datetime.now(UTC))
             log.put_summary(summary)
             result[paper.id] = summary
 
-    await asyncio.gather(*(one(todo[i:i + TLDR_BATCH]) for i in range(0, len(todo), TLDR_BATCH)))
+    # A small context window (a local model) takes fewer papers per request.
+    size = client.fit_batch(min(TLDR_BATCH, len(todo)), lambda n: tldr_messages(todo[:n], language_of(client)),
+                            lambda n: 80 + 70 * n) if todo else TLDR_BATCH
+    await asyncio.gather(*(one(todo[i:i + size]) for i in range(0, len(todo), size)))
     if failed:
         fallback = offline_summaries([p for p in papers if p.id in failed], store=store, log=log)
         for pid, why in failed.items():
@@ -431,11 +521,13 @@ def _ids(papers: Sequence[Paper]) -> str:
 
 
 def digest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
-                     client: LLMClient | None = None) -> list[Summary]:
-    return run_sync(adigest_summaries(papers, store=store, log=log, client=client))
+                     client: LLMClient | None = None,
+                     documents: Mapping[str, Document] | None = None) -> list[Summary]:
+    return run_sync(adigest_summaries(papers, store=store, log=log, client=client, documents=documents))
 
 
 def summarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog,
-                     client: LLMClient | None = None) -> list[Summary]:
+                     client: LLMClient | None = None,
+                     documents: Mapping[str, Document] | None = None) -> list[Summary]:
     """Sync entry for the service (also safe inside a running event loop)."""
-    return run_sync(asummarize_papers(papers, store=store, log=log, client=client))
+    return run_sync(asummarize_papers(papers, store=store, log=log, client=client, documents=documents))

@@ -5,10 +5,15 @@ A turn runs in a thread worker that drives ``service.achat_stream`` on the chat 
 ``MarkdownStream``; tool calls become compact status lines; the log is anchored to the bottom,
 so it follows the answer only while the user has not scrolled up. Paper ids in answers become
 ``paper:`` links, and ``ctrl+o`` lists the papers mentioned so far.
+
+When the agent proposes a change to the user's data (a like, a profile edit, a fetch, an undo), the
+turn pauses: a ``ConfirmChangeDialog`` per proposal names the exact change (before -> after), and the
+turn resumes (``service.aresume_stream``) with the answers — applied only on yes.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +21,7 @@ from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
@@ -28,8 +34,11 @@ from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage, link
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from papercast.models import ChatAnswer, ThreadInfo
+    from papercast.agent.state import ChatEvent
+    from papercast.models import ChatAnswer, Proposal, ThreadInfo
     from papercast.service import Papercast
+
+Events = Callable[["Papercast"], AsyncIterator["ChatEvent"]]
 
 WELCOME = ("Ask about papers in your library: *what's new on long-context attention?*, "
            "*compare 2408.01234 with similar work*. `ctrl+n` new thread · `ctrl+t` threads · "
@@ -54,6 +63,8 @@ class ChatScreen(Screen):
         self._answer: AgentMessage | None = None
         self._stream: MarkdownStream | None = None
         self._tools: dict[str, ToolLine] = {}
+        self._pending: list[Proposal] = []  # the changes of this turn the user is being asked about
+        self._approved: dict[str, bool] = {}
         self._loop = LoopThread()
 
     @property
@@ -121,14 +132,17 @@ class ChatScreen(Screen):
         self._stream = Markdown.get_stream(self._answer)
         app = self.app
         app.task_begin(f"chat-{self.turn}", "Agent answering")
-        self.run_worker(partial(self._run_turn, text, app.chat_thread, self.turn), thread=True,
-                        group="chat", exit_on_error=False)
+        thread_id = app.chat_thread
+        self._start(lambda service: service.achat_stream(text, thread_id=thread_id))
 
-    def _run_turn(self, text: str, thread_id: str | None, turn: int) -> None:
+    def _start(self, events: Events) -> None:
+        self.run_worker(partial(self._run_turn, events, self.turn), thread=True, group="chat", exit_on_error=False)
+
+    def _run_turn(self, events: Events, turn: int) -> None:
         service = self.service  # taken here in the worker: the chat loop's thread has no active-app context
 
         async def consume() -> None:
-            async for event in service.achat_stream(text, thread_id=thread_id):
+            async for event in events(service):
                 self.post_message(ChatEventReceived(event, turn))
 
         try:
@@ -156,8 +170,59 @@ class ChatScreen(Screen):
                 line = ToolLine(event.tool, {})
                 await self.query_one("#chat-log").mount(line, before=self._answer)
             line.finish(bool(event.ok), event.text)
+        elif kind == "proposal":
+            line = self._tools.get(event.call_id or event.tool)
+            if line is not None:
+                line.update(f"? {escape(event.tool)}: {escape(event.text)} [dim](asking you)[/dim]")
         elif kind == "final":
-            await self._finish(event.answer)
+            answer = event.answer
+            if answer is not None and answer.pending:
+                await self._confirm(answer)
+            else:
+                await self._finish(answer)
+
+    # -- proposed changes ----------------------------------------------------------------------
+    async def _confirm(self, answer: ChatAnswer) -> None:
+        """The turn waits for the user: ask about each proposed change, then resume the turn."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        if self._answer is not None:  # what the model said before proposing stays, as said
+            if self._answer.text.strip():
+                await self._answer.update(linkify(self._answer.text))
+            else:
+                await self._answer.remove()
+            self._answer = None
+        self.app.chat_thread = answer.thread_id or self.app.chat_thread
+        self._pending, self._approved = list(answer.pending), {}
+        self._ask_next(answer.thread_id, self.turn)
+
+    def _ask_next(self, thread_id: str, turn: int) -> None:
+        from papercast.tui.screens.dialogs import ConfirmChangeDialog
+
+        if turn != self.turn:  # the thread was cleared meanwhile
+            return
+        asked = len(self._approved)
+        if asked == len(self._pending):
+            self.call_later(self._resume, thread_id, dict(self._approved), turn)
+            return
+        proposal = self._pending[asked]
+        total = len(self._pending)
+        dialog = ConfirmChangeDialog(proposal, position=f"{asked + 1} of {total}" if total > 1 else "")
+        self.app.push_screen(dialog, lambda yes: self._answered(thread_id, turn, proposal, bool(yes)))
+
+    def _answered(self, thread_id: str, turn: int, proposal: Proposal, yes: bool) -> None:
+        self._approved[proposal.id] = yes
+        self._ask_next(thread_id, turn)
+
+    async def _resume(self, thread_id: str, approved: dict[str, bool], turn: int) -> None:
+        """Continue the paused turn with the user's answers (the thread resumes either way)."""
+        if turn != self.turn:
+            return
+        self._answer = AgentMessage()
+        await self.query_one("#chat-log", VerticalScroll).mount(self._answer)
+        self._stream = Markdown.get_stream(self._answer)
+        self._start(lambda service: service.aresume_stream(thread_id, approved))
 
     async def _finish(self, answer: ChatAnswer | None) -> None:
         if self._stream is not None:
@@ -172,6 +237,8 @@ class ChatScreen(Screen):
             app.chat_thread = answer.thread_id or app.chat_thread
             for pid, title in answer.papers:
                 self.mentioned[pid] = title
+            if any(p.status == "applied" for p in answer.proposals):
+                app.data_version += 1  # the lists re-rank when next shown: the profile or library changed
             if answer.offline and "offline" not in text[:200]:
                 await self.query_one("#chat-log").mount(
                     Static("offline answer: retrieved from your library without an LLM "

@@ -26,6 +26,7 @@ HELP = """\
 | `o` / `p` | open the abs page / the PDF in the browser |
 | `r` | fetch new papers in the background |
 | `/` | search the library · `w` switch window · `P` switch profile |
+| `E` | export the saved papers as BibTeX (to `exports/` in the home) · ✉ marks papers already delivered |
 
 **Paper** — `l` `d` `s` feedback · `o` abs · `p` PDF · `h` Hugging Face page ·
 `c` ask the agent about it · `enter` on a similar paper opens it · `escape` back

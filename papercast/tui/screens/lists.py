@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 LIST_SIZE = 50
 TRENDING_SIZE = 100
+DELIVERED = "✉ delivered"  # on a paper `daily` already sent to the profile (it never sends it again)
 
 
 def marks_for(profile: Profile) -> dict[str, set[str]]:
@@ -89,6 +90,7 @@ class PaperListScreen(Screen):
         Binding("slash", "search", "Search"),
         Binding("w", "window", "Window"),
         Binding("P", "switch_profile", "Profile", show=False),
+        Binding("E", "export_saved", "Export saved", show=False),
     ]
 
     app = getters.app(PapercastApp)  # typed: the screens use the app's service, window and tasks
@@ -449,6 +451,31 @@ class PaperListScreen(Screen):
         if self.store_ready():
             self.app.push_screen(SearchScreen())
 
+    def action_export_saved(self) -> None:
+        """E: the profile's saved papers as BibTeX in the home's exports/ folder, for a reference manager
+        (``papercast export --saved`` does the same, in every format)."""
+        if not self.store_ready():
+            return
+
+        def export(_progress: Progress) -> tuple[int, str]:
+            service = self.service
+            name = service.active_profile().name
+            text, papers = service.export_papers("saved", "bibtex", profile=name)
+            folder = service.settings.home / "exports"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"saved-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in name)}.bib"
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+            return len(papers), str(path)
+
+        def done(result: tuple[int, str]) -> None:
+            count, path = result
+            self.notify(f"Exported {count} saved papers to {path}" if count else
+                        f"No saved papers yet (s saves one); wrote an empty {path}")
+
+        self.app.start_task("export", "Exporting saved papers", export, done)
+
 
 def _span(kind: str, today: date) -> tuple[date | None, date | None]:
     window = Window.preset(kind, today)
@@ -512,9 +539,11 @@ class ReadingListScreen(PaperListScreen):
         service = self.service
         profile = service.active_profile()
         reading = service.recommend(n=LIST_SIZE, since=window.since, until=window.until,
-                                    use_llm=not interactive)
+                                    use_llm=not interactive, fallback=window.kind != "custom")
         marks = marks_for(profile)
-        rows = [Row(r.paper, r.score, list(r.reasons), set(marks.get(r.paper.id, ())))
+        sent = service.seen_ids([r.paper.id for r in reading.items], profile.name)
+        rows = [Row(r.paper, r.score, list(r.reasons), set(marks.get(r.paper.id, ())),
+                    extra=DELIVERED if r.paper.id in sent else "")
                 for r in reading.items if "dismiss" not in marks.get(r.paper.id, ())]
         notes = [n for n in [reading.note, *reading.llm_notes] if n]
         shown = describe(window.kind, reading.since, reading.until) if not reading.note else window.label
@@ -537,7 +566,9 @@ class TrendingScreen(PaperListScreen):
         ranked = [r.paper for r in trending.items]
         marks = marks_for(service.active_profile())
         shown = [p for p in ranked if "dismiss" not in marks.get(p.id, ())][:TRENDING_SIZE]
-        rows = [Row(p, None, [], set(marks.get(p.id, ())), rank=i) for i, p in enumerate(shown, 1)]
+        sent = service.seen_ids([p.id for p in shown])
+        rows = [Row(p, None, [], set(marks.get(p.id, ())), rank=i, extra=DELIVERED if p.id in sent else "")
+                for i, p in enumerate(shown, 1)]
         return Loaded(rows, f"Trending on Hugging Face · {window.label}", note)
 
     def empty_text(self) -> str:
@@ -569,7 +600,7 @@ class SearchScreen(PaperListScreen):
             return Loaded([], "Search the library")
         results = self.service.search(self.query_text, 30)
         marks = marks_for(self.service.active_profile())
-        rows = [Row(p, None, [], set(marks.get(p.id, ())), extra=f"match {s:.2f}") for p, s in results]
+        rows = [Row(h.paper, None, list(h.reasons), set(marks.get(h.paper.id, ()))) for h in results]
         return Loaded(rows, f"Search · {self.query_text!r} · {len(rows)} results")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

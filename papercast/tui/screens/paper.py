@@ -1,7 +1,11 @@
-"""One paper: metadata, links, why it was recommended, the summary, the abstract, similar papers.
+"""One paper: metadata, links, why it was recommended, the summary, the abstract, the full text's
+outline and sections, similar papers.
 
 The paper and its neighbours load in one worker; the summary in another (with a spinner), so a
 slow LLM never holds the rest of the page. Offline, the summary is the extractive one and says so.
+Opening a paper never fetches anything: ``f`` reads the full text in a worker (fetch, parse, index:
+seconds, with progress in the status line), then the outline appears, a section opens with enter, and
+the summary is written again from the full text. A paper read before shows its outline at once.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, LoadingIndicator, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
 
-from papercast.models import FeedbackKind, Paper, Summary
+from papercast.models import Document, FeedbackKind, Paper, Passage, Summary
 from papercast.tui.app import PapercastApp
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import PaperLoaded, SummaryReady
@@ -28,18 +34,49 @@ if TYPE_CHECKING:
     from papercast.service import Papercast
 
 SIMILAR = 5
+MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)", "pdf": "the full text (arXiv PDF)",
+             "file": "the full text (a saved file)"}
+NOT_READ = "Not read yet: press [b]f[/b] to read the full text (arXiv HTML, else the PDF)."
+
+
+class FulltextLoaded(Message):
+    """A worker read (or found stored) the paper's full text."""
+
+    def __init__(self, document: Document) -> None:
+        super().__init__()
+        self.document = document
+
+
+class SectionLoaded(Message):
+    """A worker gave the passages of the section picked in the outline."""
+
+    def __init__(self, title: str, passages: list[Passage]) -> None:
+        super().__init__()
+        self.title = title
+        self.passages = passages
+
+
+def section_markup(title: str, passages: list[Passage]) -> str:
+    """A section's passages as escaped markup (paper text is data: no markup or links of its own)."""
+    parts = [f"[b]{escape(title)}[/b]"]
+    for passage in passages:
+        parts.append(f"{escape(passage.text)} [dim]{escape(passage.cite)}[/dim]")
+    return "\n\n".join(parts) if passages else parts[0] + "\n\n(no text in this section)"
 
 
 def summary_markdown(summary: Summary) -> str:
-    """The summary as Markdown, labelled with who wrote it (offline = extractive, no LLM)."""
+    """The summary as Markdown, labelled with who wrote it (offline = extractive, no LLM) and what from;
+    a field made from the full text names its sections."""
     who = "offline extractive summary (no LLM)" if summary.is_offline else f"summary by {summary.model}"
+    who += f", made from {MADE_FROM.get(summary.source, summary.source)}"
     parts = [f"**TL;DR** {summary.tldr}"]
     if summary.contributions:
         parts.append("**Contributions**\n\n" + "\n".join(f"- {c}" for c in summary.contributions))
     for title, text in (("Method", summary.method), ("Results", summary.results),
                         ("Limitations", summary.limitations)):
         if text:
-            parts.append(f"**{title}** {text}")
+            where = "; ".join(summary.sections.get(title.lower(), [])) if summary.source != "abstract" else ""
+            parts.append(f"**{title}** {text}" + (f" *(§ {where})*" if where else ""))
     parts.append(f"*{who}*")
     return "\n\n".join(parts)
 
@@ -65,6 +102,10 @@ def header_markup(paper: Paper) -> str:
 
 
 class PaperScreen(Screen):
+    DEFAULT_CSS = """
+    PaperScreen #outline { height: auto; max-height: 16; }
+    PaperScreen #section-text { margin-top: 1; }
+    """
     app = getters.app(PapercastApp)  # typed: the screen uses the app's service and error reports
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
@@ -75,6 +116,7 @@ class PaperScreen(Screen):
         Binding("p", "browse('pdf')", "PDF"),
         Binding("h", "browse('hf')", "HF page", show=False),
         Binding("c", "ask", "Ask agent"),
+        Binding("f", "fulltext", "Full text"),
         Binding("j", "scroll('down')", show=False),
         Binding("k", "scroll('up')", show=False),
     ]
@@ -85,6 +127,8 @@ class PaperScreen(Screen):
         self.reasons = reasons or []
         self.paper: Paper | None = None
         self.summary: Summary | None = None
+        self.document: Document | None = None  # the full text, once read
+        self.reading = False  # a full-text read is under way
 
     @property
     def service(self) -> Papercast:
@@ -100,6 +144,10 @@ class PaperScreen(Screen):
             yield Markdown(id="paper-summary")
             yield Static("Abstract", classes="section")
             yield Static(id="paper-abstract")
+            yield Static("Full text", classes="section")
+            yield Static(NOT_READ, id="fulltext-status")
+            yield OptionList(id="outline")
+            yield Static(id="section-text")
             yield Static("Similar papers", classes="section")
             yield PaperList(id="similar")
         yield StatusBar()
@@ -112,6 +160,8 @@ class PaperScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#paper-summary").display = False
+        self.query_one("#outline").display = False
+        self.query_one("#section-text").display = False
         self.query_one("#paper-body").focus()
         self.run_worker(self._load, thread=True, group="paper", exit_on_error=False)
         self.run_worker(self._summarize, thread=True, group="summary", exit_on_error=False)
@@ -124,10 +174,15 @@ class PaperScreen(Screen):
             self.app.call_from_thread(self.app.report_error, "Could not open the paper", one_line(exc))
             return
         self.post_message(PaperLoaded(paper, similar))
+        try:  # a paper read before shows its outline at once (stored: nothing is fetched)
+            if self.service.has_fulltext(paper.id):
+                self.post_message(FulltextLoaded(self.service.read_paper(paper.id, fetch=False)))
+        except Exception as exc:
+            self.app.call_from_thread(self.app.report_error, "Could not open the full text", one_line(exc))
 
     def _summarize(self) -> None:
-        try:
-            summaries = self.service.summarize([self.paper_id])
+        try:  # from the stored full text when there is one; reading it is ``f``'s job
+            summaries = self.service.summarize([self.paper_id], read=False)
         except Exception as exc:
             self.app.call_from_thread(self._summary_failed, exc)
             return
@@ -141,7 +196,7 @@ class PaperScreen(Screen):
         summary.update(f"*No summary: {one_line(exc)}*")
 
         def again(_progress: Progress) -> list[Summary]:
-            return self.service.summarize([self.paper_id])
+            return self.service.summarize([self.paper_id], read=False)
 
         def show(summaries: list[Summary]) -> None:
             if summaries and self.is_attached:
@@ -166,8 +221,83 @@ class PaperScreen(Screen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id:
+        if event.option_list.id == "outline":
+            self._open_section(event.option_index)
+        elif event.option.id:
             self.app.open_paper(event.option.id)
+
+    # -- full text ---------------------------------------------------------------------------------
+    def action_fulltext(self) -> None:
+        """Read the full text in a worker (or, when it is shown already, go to its outline)."""
+        if self.document is not None and self.document.is_fulltext:
+            self.query_one("#outline", OptionList).focus()
+            return
+        if self.reading:
+            return
+        self.reading = True
+        self.query_one("#fulltext-status", Static).update("Reading the full text…")
+        self.run_worker(self._read, thread=True, group="fulltext", exit_on_error=False)
+
+    def _read(self) -> None:
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self._status, f"Reading the full text… indexing passages {done}/{total}")
+
+        try:
+            document = self.service.read_paper(self.paper_id, progress=progress)
+        except Exception as exc:
+            self.app.call_from_thread(self._read_failed, exc)
+            return
+        self.post_message(FulltextLoaded(document))
+        if document.is_fulltext:
+            self._summarize()  # again, now from the full text
+
+    def _status(self, text: str) -> None:
+        if self.is_attached:
+            self.query_one("#fulltext-status", Static).update(escape(text))
+
+    def _read_failed(self, exc: BaseException) -> None:
+        self.reading = False
+        self._status(f"Could not read the full text: {one_line(exc)}")
+        self.app.report_error("Could not read the full text", one_line(exc))
+
+    def on_fulltext_loaded(self, message: FulltextLoaded) -> None:
+        self.reading = False
+        document = self.document = message.document
+        source = MADE_FROM.get(document.source, document.source)
+        if not document.is_fulltext:
+            self._status(f"No full text: {document.note or 'the abstract only'}")
+            return
+        note = f" ({document.note})" if document.note else ""
+        self._status(f"Read from {source}: {len(document.sections)} sections, {len(document.passages)} passages"
+                     f"{note}. Enter opens a section.")
+        outline = self.query_one("#outline", OptionList)
+        outline.clear_options()
+        outline.add_options([Option(escape("  " * max(0, s.level - 1) + s.label), id=f"section-{i}")
+                             for i, s in enumerate(document.sections)])
+        outline.display = bool(document.sections)
+
+    def _open_section(self, index: int) -> None:
+        document = self.document
+        if document is None or not 0 <= index < len(document.sections):
+            return
+        section = document.sections[index]
+        query = section.number or section.title
+
+        def load() -> None:
+            try:
+                passages = self.service.read_paper(self.paper_id, section=query, fetch=False).passages
+            except Exception as exc:
+                self.app.call_from_thread(self.app.report_error, "Could not open the section", one_line(exc))
+                return
+            self.post_message(SectionLoaded(section.label, passages))
+
+        self.run_worker(load, thread=True, group="section", exclusive=True, exit_on_error=False)
+
+    def on_section_loaded(self, message: SectionLoaded) -> None:
+        text = self.query_one("#section-text", Static)
+        text.update(section_markup(message.title, message.passages))
+        text.display = True
+        self.query_one("#paper-body", VerticalScroll).scroll_to_widget(text, animate=False, top=True)
 
     # -- actions -----------------------------------------------------------------------------
     def action_back(self) -> None:

@@ -1,0 +1,169 @@
+"""Search quality: dense-only, BM25-only and hybrid search on queries built from the corpus.
+
+Queries are built from the corpus alone, before any result is seen (fixed seed):
+
+* known-item: a paper's most distinctive title words (the 3 with the highest idf over the corpus'
+  titles and abstracts, by a plain tokenizer independent of papercast's), in shuffled order; the one
+  relevant paper is that paper. (The corpus has no HF ``ai_keywords``; title words stand in.)
+* topical: an arXiv category's name ("Computation and Language"), for each category with at least
+  50 papers; the relevant papers are those carrying the category.
+
+The candidate set is every benchmark paper (the quality home of ``bench/recommend_quality.py``:
+categories emptied, so no engine sees the labels), ranked through papercast's real code: the
+window's ranking pool, ``lexical.BM25`` and ``search.fuse``. Metrics: nDCG@10 and recall@20
+(known-item: whether the paper is in the top 20; topical: relevant papers in the top 20 over
+min(20, relevant), as a category holds hundreds).
+
+Run: .venv/bin/python bench/search_quality.py  (needs bench/.cache/corpus_embeddings.npz)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from recommend_quality import build_service, load_corpus  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+SEED = 15
+KNOWN_ITEMS = 400
+MIN_CATEGORY = 50
+CATEGORY_NAMES = {
+    "cs.AI": "Artificial Intelligence", "cs.CV": "Computer Vision and Pattern Recognition",
+    "cs.CL": "Computation and Language", "cs.LG": "Machine Learning", "cs.RO": "Robotics",
+    "stat.ML": "Machine Learning (Statistics)", "math.RT": "Representation Theory",
+    "cs.HC": "Human-Computer Interaction", "cs.CR": "Cryptography and Security", "cs.SE": "Software Engineering",
+    "cs.MA": "Multiagent Systems", "cs.GR": "Graphics", "cs.IR": "Information Retrieval",
+    "cs.CE": "Computational Engineering, Finance, and Science", "eess.IV": "Image and Video Processing",
+    "cs.SD": "Sound", "astro-ph.GA": "Astrophysics of Galaxies", "eess.AS": "Audio and Speech Processing",
+    "cs.CY": "Computers and Society", "q-bio.QM": "Quantitative Methods (biology)", "cs.MM": "Multimedia",
+    "q-bio.NC": "Neurons and Cognition", "astro-ph.CO": "Cosmology and Nongalactic Astrophysics",
+    "eess.SY": "Systems and Control", "cs.NE": "Neural and Evolutionary Computing", "cs.IT": "Information Theory",
+    "cs.GT": "Computer Science and Game Theory", "math.QA": "Quantum Algebra", "cs.DB": "Databases",
+    "cs.NI": "Networking and Internet Architecture", "eess.SP": "Signal Processing", "cs.SY": "Systems and Control",
+    "math.AG": "Algebraic Geometry", "physics.comp-ph": "Computational Physics", "physics.med-ph": "Medical Physics",
+    "math-ph": "Mathematical Physics", "cs.LO": "Logic in Computer Science", "math.CO": "Combinatorics",
+    "math.OC": "Optimization and Control", "hep-th": "High Energy Physics - Theory", "cs.ET": "Emerging Technologies",
+    "math.RA": "Rings and Algebras", "hep-ph": "High Energy Physics - Phenomenology", "physics.optics": "Optics",
+    "cs.DC": "Distributed, Parallel, and Cluster Computing",
+}
+_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
+_PLAIN_STOP_TEXT = ("with from that this their using based towards toward into over under via for and the "
+                    "model models learning large language data network networks")
+_PLAIN_STOP = frozenset(_PLAIN_STOP_TEXT.split())
+
+
+def ndcg_at(ranked: list[int], relevant: set[int], k: int = 10) -> float:
+    dcg = sum(1 / math.log2(i + 2) for i, j in enumerate(ranked[:k]) if j in relevant)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(k, len(relevant))))
+    return dcg / ideal if ideal else 0.0
+
+
+def recall_at(ranked: list[int], relevant: set[int], k: int = 20) -> float:
+    return sum(j in relevant for j in ranked[:k]) / min(k, len(relevant))
+
+
+def build_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str, str, set[int]]]:
+    """(kind, query, relevant pool indices), from the corpus only."""
+    rng = np.random.default_rng(SEED)
+    docs = [set(_WORD.findall(f"{r['title']} {r['abstract']}".lower())) for r in rows]
+    df = Counter(w for d in docs for w in d)
+    n = len(rows)
+    queries: list[tuple[str, str, set[int]]] = []
+    for i in rng.choice(n, size=KNOWN_ITEMS, replace=False).tolist():
+        words = [w for w in dict.fromkeys(_WORD.findall(rows[i]["title"].lower())) if w not in _PLAIN_STOP]
+        if len(words) < 3:
+            continue
+        best = sorted(words, key=lambda w: (df[w], w))[:3]  # rarest = most distinctive
+        rng.shuffle(best)
+        queries.append(("known-item", " ".join(best), {position[rows[i]["id"]]}))
+    counts = Counter(c for r in rows for c in r["categories"])
+    for cat, name in CATEGORY_NAMES.items():
+        if counts[cat] >= MIN_CATEGORY:
+            relevant = {position[r["id"]] for r in rows if cat in r["categories"]}
+            queries.append(("topical", name, relevant))
+    return queries
+
+
+def main() -> int:
+    from papercast.tools.ranking.pool import unit
+    from papercast.tools.ranking.search import parse_query, rank_candidates
+    from papercast.tools.ranking.window import load_window
+
+    started = time.perf_counter()
+    rows, vectors = load_corpus()
+    service = build_service(rows, vectors)
+    window = load_window(service.store, None, None)
+    pool = window.pool
+    position = pool.position
+    rows = [r for r in rows if r["id"] in position]
+    queries = build_queries(rows, position)
+    print(f"{len(pool)} papers, {sum(q[0] == 'known-item' for q in queries)} known-item and "
+          f"{sum(q[0] == 'topical' for q in queries)} topical queries", file=sys.stderr)
+    q_vectors = unit(service.store.embed_texts([q for _, q, _ in queries]))
+    t_index = time.perf_counter()
+    _ = pool.index
+    index_s = time.perf_counter() - t_index
+
+    def hybrid(**options):
+        """papercast's own search path (``rank_candidates``) with these options."""
+        return lambda parsed, qv, d, c, lex: [m.index for m in rank_candidates(pool.index, pool.emb, parsed, qv, 20,
+                                                                                **options)]
+
+    def order(fn):
+        return lambda parsed, qv, d, c, lex: np.argsort(-fn(d, c, lex), kind="stable")[:20].tolist()
+
+    methods = {
+        "dense only (plain cosine)": order(lambda d, c, lex: d),
+        "dense only (centred cosine)": order(lambda d, c, lex: c),
+        "BM25 only": order(lambda d, c, lex: lex + 1e-9 * d),  # ties (no term matched) broken by meaning
+        "hybrid RRF (k=60)": hybrid(method="rrf", prf=False),
+        "hybrid RRF + PRF": hybrid(method="rrf"),
+        "hybrid calibrated blend": hybrid(method="blend", prf=False),
+        "hybrid blend + PRF (default)": hybrid(),
+    }
+    scores: dict[str, dict[str, list[tuple[float, float]]]] = {m: {"known-item": [], "topical": []} for m in methods}
+    for (kind, text, relevant), qv in zip(queries, q_vectors, strict=True):
+        parsed = parse_query(text)
+        dense = pool.emb @ qv
+        centred = pool.cen @ unit(qv - pool.mean)
+        lexical = pool.index.score(parsed.terms).astype(np.float64)
+        for name, fn in methods.items():
+            ranked = fn(parsed, qv, dense, centred, lexical)
+            scores[name][kind].append((ndcg_at(ranked, relevant), recall_at(ranked, relevant)))
+
+    table = []
+    header = f"{'method':<30} {'known-item nDCG@10':>18} {'R@20':>6} | {'topical nDCG@10':>15} {'R@20':>6}"
+    print(f"\nSearch quality over {len(pool)} papers\n\n{header}\n{'-' * len(header)}")
+    for name in methods:
+        row = {"method": name}
+        for kind in ("known-item", "topical"):
+            arr = np.array(scores[name][kind])
+            row[f"{kind} nDCG@10"], row[f"{kind} R@20"] = float(arr[:, 0].mean()), float(arr[:, 1].mean())
+        table.append(row)
+        print(f"{name:<30} {row['known-item nDCG@10']:>18.3f} {row['known-item R@20']:>6.3f} | "
+              f"{row['topical nDCG@10']:>15.3f} {row['topical R@20']:>6.3f}")
+    print(f"\nBM25 index of {len(pool)} papers built in {index_s:.2f}s")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "search_quality.json"
+    out.write_text(json.dumps({"papers": len(pool), "queries": len(queries), "table": table,
+                               "seconds": time.perf_counter() - started}, indent=2))
+    print(f"written {out} ({time.perf_counter() - started:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,258 @@
+"""How papercast opens Chroma and keeps a long-lived process's view of it right.
+
+Embedded Chroma (a ``PersistentClient`` on ``$PAPERCAST_HOME/chroma``) keeps each collection's
+vector index in the memory of the process that opened it. Seen on chromadb 1.5.9 with two
+processes on one home:
+
+* two first opens of a fresh home at once both run Chroma's schema setup, and one dies with
+  "table collections already exists": the first open of a home happens under the home's lock
+  (``store/lock.py``);
+* a process that read the collection before another process wrote to it keeps its old index: its
+  next vector read fails ("Error creating hnsw segment reader: Nothing found on disk", "Error
+  finding id") or, for a query, silently misses the other process's papers. A new client (a new
+  Chroma "system" for the path) reads the index from disk again and sees everything.
+
+So every call to the collection goes through ``GuardedCollection``: before a call it checks the
+store's generation file, which every write through papercast replaces (a few microseconds: one
+``stat``); when another process wrote since, the client is opened again first. A call that
+still fails with an error of that kind is retried, after opening the client again, a few times
+(reads and upserts/updates/deletes by id are idempotent, so a retry cannot write twice). What
+still fails becomes a one-line ``StoreError``.
+
+A home the user cannot write (a read-only mount, another user's files): embedded Chroma writes to
+its SQLite file even to open it (chroma-core/chroma#1438), so papercast reads a private copy of the
+store in a temporary directory instead (removed at exit; its size is the store's, ~25 MB per 1,000
+papers). Writes are refused by the paper store, never made to the copy.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from papercast.errors import RuntimeFailure, one_line
+from papercast.store.lock import home_lock
+
+log = logging.getLogger(__name__)
+
+GENERATION_FILE = ".papercast-generation"  # in the chroma directory
+RETRIES = 3
+BACKOFF_SECONDS = (0.05, 0.2, 0.5)
+# Collection methods that write: after one, this process's write is the newest generation.
+WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
+# What a stale index or a store busy for a moment says (chromadb's InternalError texts).
+_STALE_TEXTS = ("nothing found on disk", "error finding id", "hnsw", "segment reader", "database is locked",
+                "already exists", "no such table", "disk i/o")
+
+
+class StoreError(RuntimeFailure):
+    """The store cannot be opened or reached. The message is one line for the user."""
+
+
+# -- read-only homes -----------------------------------------------------------------------------------
+_snapshots: dict[str, Path] = {}
+_snapshot_lock = threading.Lock()
+
+
+def writable(path: Path) -> bool:
+    """Whether papercast can write the store at ``path`` (or create it there)."""
+    probe = Path(path)
+    while not probe.exists():
+        if probe.parent == probe:
+            return False
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        return False
+    sqlite_file = Path(path) / "chroma.sqlite3"
+    return not sqlite_file.exists() or os.access(sqlite_file, os.W_OK)
+
+
+def readable_copy(path: Path) -> Path:
+    """A private copy of the store at ``path`` (empty when there is none), made once per process."""
+    key = str(Path(path).resolve())
+    with _snapshot_lock:
+        if key in _snapshots:
+            return _snapshots[key]
+        target = Path(tempfile.mkdtemp(prefix="papercast-readonly-")) / "chroma"
+        atexit.register(shutil.rmtree, target.parent, True)
+        started = time.perf_counter()
+        try:
+            if Path(path).is_dir():
+                shutil.copytree(path, target, ignore=shutil.ignore_patterns(GENERATION_FILE))
+            else:
+                target.mkdir()
+        except OSError as exc:
+            raise StoreError(f"cannot read the paper store at {path} (the home is read-only and a copy to read "
+                             f"failed: {one_line(exc)})") from exc
+        log.info("read-only home: reading a copy of %s in %s (%.2f s)", path, target, time.perf_counter() - started)
+        _snapshots[key] = target
+        return target
+
+
+# -- clients -----------------------------------------------------------------------------------------
+def open_persistent(path: Path, home: Path, chroma_settings: Any) -> tuple[Any, bool]:
+    """An embedded client for the store at ``path``: (client, read_only).
+
+    Opened under the home's lock, so a fresh home's Chroma files are created by one process; a
+    read-only home gets a client on ``readable_copy``.
+    """
+    import chromadb
+
+    read_only = not writable(path)
+    with home_lock(home, what="opening the paper store"):
+        if read_only:
+            location = readable_copy(path)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            location = path
+        try:
+            return chromadb.PersistentClient(path=str(location), settings=chroma_settings), read_only
+        except Exception as exc:
+            raise StoreError(f"cannot open the paper store at {path}: {one_line(exc)}") from exc
+
+
+def forget_client(client: Any) -> None:
+    """Make the next ``PersistentClient`` for this client's path a new one (Chroma shares one
+    "system" per path and process, index included). Clients still holding the old one keep it."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    identifier = getattr(client, "_identifier", None)
+    if identifier is None:
+        return
+    with SharedSystemClient._refcount_lock:
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+
+
+# -- the guard -----------------------------------------------------------------------------------------
+def transient(exc: BaseException) -> bool:
+    """An error that opening the client again (or waiting a moment) can cure."""
+    try:
+        from chromadb.errors import InternalError
+    except ImportError:  # pragma: no cover - chromadb is a dependency
+        return False
+    if isinstance(exc, InternalError):
+        text = str(exc).lower()
+        return any(t in text for t in _STALE_TEXTS)
+    with contextlib.suppress(ImportError):
+        import httpx
+
+        if isinstance(exc, httpx.TransportError):  # a Chroma server restarting
+            return True
+    return isinstance(exc, ConnectionError)
+
+
+class Generation:
+    """The store's generation file: replaced (a new file, by rename) after every write through
+    papercast, so a process can tell whether someone else wrote since it opened its client. Checked
+    by ``os.stat`` (inode, size, mtime): a few microseconds per collection call."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.path = str(directory / GENERATION_FILE) if directory is not None else None
+        self.seen = self.read()
+
+    def read(self) -> tuple[int, int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def changed(self) -> bool:
+        """Whether another process wrote since this one last looked (remembers the new state)."""
+        if self.path is None:
+            return False
+        now = self.read()
+        if now == self.seen:
+            return False
+        self.seen = now
+        return True
+
+    def bump(self) -> None:
+        """Say "I wrote": a new file (new inode) renamed over the old one, atomically."""
+        if self.path is None:
+            return
+        value = f"{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = f"{self.path}.{value}.tmp"
+        try:
+            with open(tmp, "w", encoding="ascii") as fh:
+                fh.write(value)
+            os.replace(tmp, self.path)
+        except OSError as exc:  # the store write itself worked; others only see it a little later
+            log.debug("cannot write %s: %s", self.path, exc)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return
+        self.seen = self.read()
+
+
+class GuardedCollection:
+    """A Chroma collection whose calls are retried on transient errors and refreshed when another
+    process wrote (see the module docstring). Attributes (``id``, ``name``) pass through.
+
+    ``reopen`` returns a fresh collection object (``forget_client`` first, for an embedded store);
+    ``what`` names the store in the one-line error.
+    """
+
+    def __init__(self, collection: Any, reopen: Callable[[], Any], generation: Generation, what: str) -> None:
+        self._raw = collection
+        self._reopen = reopen
+        self._generation = generation
+        self._what = what
+        self._lock = threading.Lock()
+
+    @property
+    def raw(self) -> Any:
+        return self._raw
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._raw, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self.call(name, *args, **kwargs)
+
+        return call
+
+    def refresh(self) -> None:
+        """Open the client again (another process wrote, or the last call failed)."""
+        with self._lock:
+            self._raw = self._reopen()
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self._generation.changed():
+            log.debug("%s changed in another process: opening it again", self._what)
+            self.refresh()
+        for attempt in range(RETRIES + 1):
+            try:
+                result = getattr(self._raw, name)(*args, **kwargs)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                if attempt == RETRIES:
+                    raise StoreError(f"{self._what} failed after {RETRIES} retries: {one_line(exc)}") from exc
+                log.info("%s: %s (%s); retrying", self._what, one_line(exc), name)
+                time.sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)])
+                try:
+                    self.refresh()
+                except StoreError:
+                    if attempt + 1 == RETRIES:
+                        raise
+                continue
+            if name in WRITES:
+                self._generation.bump()
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover

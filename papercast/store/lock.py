@@ -1,0 +1,121 @@
+"""One inter-process lock per home, for the few steps two papercast processes must not interleave.
+
+Embedded Chroma is not safe for two processes that create its files at once: two first starts on a
+fresh home both run Chroma's schema setup ("table collections already exists"), and two first
+loads of the bundled sample mix with a user's import. So opening the store, loading the sample and
+removing the sample happen under this lock (``fcntl.flock`` on ``<home>/.papercast.lock``, Linux
+and macOS). It is held for short steps only; the long work (embedding an import) runs outside it.
+
+``flock`` locks belong to an open file, so two ``open`` calls in one process would block each
+other: the lock is re-entrant per process (a depth count under a thread lock), and the file stays
+open while any holder is inside. The kernel drops the lock when the process dies, so a killed
+command never leaves the home locked.
+
+A home the user cannot write still gets the lock when the file exists (``flock`` works on a file
+opened read-only); when it cannot even be created, nobody can write through this home's path
+either, and the block runs unlocked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from papercast.errors import RuntimeFailure
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = ".papercast.lock"
+WAIT_SECONDS = 600.0  # the longest step under the lock is a sample load through a remote embedding model
+_POLL_SECONDS = 0.05
+
+
+class LockTimeout(RuntimeFailure):
+    """Another papercast process held the home's lock for longer than ``WAIT_SECONDS``."""
+
+
+@dataclass
+class _Held:
+    fd: int | None  # None: the lock file could not be opened (a read-only home without one)
+    depth: int
+
+
+_held: dict[str, _Held] = {}
+_guard = threading.RLock()  # one holder per process at a time; re-entrant for the same thread
+
+
+def lock_path(home: Path) -> Path:
+    return Path(home) / LOCK_NAME
+
+
+@contextlib.contextmanager
+def home_lock(home: Path, *, what: str = "the paper store", wait: float = WAIT_SECONDS) -> Iterator[None]:
+    """Hold the home's lock for the block (re-entrant within a process; other threads wait).
+
+    ``what`` names the step for the message when another process keeps the lock too long.
+    """
+    key = str(Path(home).resolve())
+    with _guard:
+        held = _held.get(key)
+        if held is None:
+            fd = _open(lock_path(home))
+            if fd is not None:
+                try:
+                    _acquire(fd, key, what, wait)
+                except BaseException:
+                    os.close(fd)
+                    raise
+            held = _held[key] = _Held(fd, 0)
+        held.depth += 1
+        try:
+            yield
+        finally:
+            held.depth -= 1
+            if held.depth == 0:
+                del _held[key]
+                if held.fd is not None:
+                    fcntl.flock(held.fd, fcntl.LOCK_UN)
+                    os.close(held.fd)
+
+
+def _open(path: Path) -> int | None:
+    """The lock file's descriptor: created when possible, else opened read-only, else None."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EROFS, errno.EPERM, errno.ENOENT):
+            raise
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        log.info("no lock file at %s (read-only home): going on without the lock", path)
+        return None
+
+
+def _acquire(fd: int, key: str, what: str, wait: float) -> None:
+    """``LOCK_EX``, polling so that a stuck holder ends in a one-line error instead of a hang."""
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        if not said:
+            log.info("waiting for another papercast process to finish with %s (%s)", what, key)
+            said = True
+        if time.monotonic() > deadline:
+            raise LockTimeout(f"another papercast process has held {what} in {key} for over {wait:.0f} s; "
+                              "try again when it has finished")
+        time.sleep(_POLL_SECONDS)

@@ -1,0 +1,350 @@
+"""What ranking and search need of each paper, kept beside Chroma so a new process need not read it.
+
+A CLI run is a new process: without this, every ``recommend`` reads its window's metadata and
+vectors from Chroma (importing chromadb alone costs ~1 s) and tokenizes every abstract again (6
+months of a 50k store: seconds). ``ranking-cache.db`` in the home holds, per paper of a collection:
+its unit-able vector (float32), its distinct terms' ids with their counts and its length (for
+``lexical.BM25``), its date and upvotes, and its JSON (for the few papers shown). A window is then
+one indexed SQLite read.
+
+Kept right by the paper store's writes, and checked against the store's generation file
+(``chroma_access.Generation``, replaced by every write through papercast):
+
+* around every write, ``PaperStore`` calls ``begin(ids)`` (the ids are "pending", with this process
+  as their owner) and then ``refresh(ids, read)``, which reads those ids back from Chroma, stores
+  what Chroma holds (or drops what it no longer holds), clears them from pending and, if the cache
+  was complete before the write and no other write is in flight, records the new generation;
+* ``fresh()`` is true when the recorded generation is the file's and nothing is pending: then no
+  Chroma is needed at all. While another live process is writing, a reader ranks from Chroma. Ids
+  left pending by a process that died (killed mid-import), or a generation written by something
+  that did not update the cache (an older papercast), make the next reader rebuild the cache from
+  Chroma, once (``rebuild``: ~1 s per 1,000 papers);
+* a Chroma server (``PAPERCAST_CHROMA_URL``) has no generation file, and a read-only home cannot
+  write the cache: both rank from Chroma as before.
+
+Term ids are this file's own (``rank_terms``), stable across processes. ``TOKENIZER`` names the
+tokenizer: when it changes (a new stemmer), the cache is rebuilt, since stored term ids would no
+longer match the query's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from papercast.store import db
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "ranking-cache.db"
+TOKENIZER = "snowball-american-1"  # bump when lexical.tokens changes what a text's terms are
+READ_BATCH = 900  # ids per SQL IN (SQLite allows 32766 parameters; smaller keeps statements cheap)
+
+# (ids, metadatas, embeddings) read from Chroma, in batches.
+Reader = Callable[[Sequence[str] | None], Iterator[tuple[list[str], list[dict[str, Any]], np.ndarray]]]
+
+
+@dataclass
+class WindowColumns:
+    """A window's papers as ranking needs them: one row each, in ``ids`` order."""
+
+    ids: list[str]
+    day_numbers: np.ndarray  # date ordinals, 0 when unknown
+    upvotes: np.ndarray
+    matrix: np.ndarray  # (papers, dims) float32
+    terms: np.ndarray  # distinct term ids, document i at offsets[i]:offsets[i + 1]
+    counts: np.ndarray
+    offsets: np.ndarray
+    lengths: np.ndarray
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process that left pending ids may still be writing (another host: assume so)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def _day(key: int) -> int:
+    return date(key // 10000, key // 100 % 100, key % 100).toordinal() if key else 0
+
+
+class RankingCache:
+    """One collection's per-paper ranking data in ``ranking-cache.db`` (see the module docstring)."""
+
+    def __init__(self, home: Path, store_key: str, generation: Callable[[], str | None],
+                 bump: Callable[[], None]) -> None:
+        """``generation`` reads the store's generation value; ``bump`` writes a new one (for a store
+        that has none yet)."""
+        self.path = Path(home) / FILE_NAME
+        self.store = store_key
+        self._generation = generation
+        self._bump = bump
+        self._terms: dict[str, int] = {}  # this process's view of rank_terms
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        try:
+            return db.connect(self.path, schema="ranking")
+        except db.DatabaseError as exc:
+            if isinstance(exc, db.NewerDatabase) or "damaged" not in str(exc):
+                raise
+            # Only a cache: set the damaged file aside and start again (it is rebuilt from the store).
+            log.warning("ranking cache: %s; starting it again", exc)
+            for extra in ("-wal", "-shm"):
+                self.path.with_name(self.path.name + extra).unlink(missing_ok=True)
+            self.path.replace(self.path.with_name(self.path.name + ".damaged"))
+            return db.connect(self.path, schema="ranking")
+
+    # -- state -------------------------------------------------------------------------------------
+    def _state(self) -> tuple[str | None, str | None]:
+        row = self.conn.execute("SELECT generation, tokenizer FROM rank_state WHERE store = ?", (self.store,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def pending(self) -> dict[str, list[str]]:
+        """owner -> the ids it has begun writing and not refreshed."""
+        out: dict[str, list[str]] = {}
+        for pid, owner in self.conn.execute("SELECT id, owner FROM rank_pending WHERE store = ?", (self.store,)):
+            out.setdefault(owner, []).append(pid)
+        return out
+
+    def fresh(self) -> bool:
+        """Whether the cache holds exactly what the store holds (no Chroma read needed)."""
+        recorded, tokenizer = self._state()
+        if tokenizer != TOKENIZER or recorded is None:
+            return False
+        if recorded != self._generation():
+            return False
+        return not self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+
+    def sync(self, read: Reader) -> bool:
+        """Make the cache fresh if it can be (reading Chroma through ``read``); False while another
+        live process is writing (then rank from Chroma this time)."""
+        if self.fresh():
+            return True
+        if any(_alive(owner) for owner in self.pending()):
+            return False
+        self.rebuild(read)
+        return self.fresh()
+
+    def _record(self, generation: str | None) -> None:
+        with self.conn:
+            self.conn.execute("INSERT INTO rank_state (store, generation, tokenizer) VALUES (?, ?, ?) "
+                              "ON CONFLICT(store) DO UPDATE SET generation = excluded.generation, "
+                              "tokenizer = excluded.tokenizer", (self.store, generation, TOKENIZER))
+
+    # -- writing -----------------------------------------------------------------------------------
+    def begin(self, ids: Sequence[str], store_empty: Callable[[], bool]) -> bool:
+        """Say that these ids are about to be written (a reader then does not trust the cache);
+        returns whether the cache is complete now (``refresh`` may then call it complete again).
+        ``store_empty`` is asked only of a store the cache has never seen."""
+        complete = self.fresh()
+        if not complete:
+            recorded, tokenizer = self._state()
+            complete = tokenizer is None and not self._count_rows() and store_empty()
+        owner = _owner()
+        with self.conn:
+            self.conn.executemany("INSERT OR IGNORE INTO rank_pending (store, id, owner) VALUES (?, ?, ?)",
+                                  [(self.store, pid, owner) for pid in dict.fromkeys(ids)])
+        return complete
+
+    def refresh(self, ids: Sequence[str], read: Reader, *, complete: bool = False, owner: str | None = None) -> None:
+        """Store what Chroma now holds for ``ids`` (read back), drop what it does not, clear them from
+        pending and, when the cache was ``complete`` before this write and no other write is in
+        flight, record the store's generation (the cache is complete again)."""
+        owner = owner or _owner()
+        generation = self._generation()  # before the read-back: a later write makes it differ
+        wanted = list(dict.fromkeys(ids))
+        seen: set[str] = set()
+        for got_ids, metas, vectors in read(wanted):
+            self._put(got_ids, metas, vectors)
+            seen.update(got_ids)
+        gone = [pid for pid in wanted if pid not in seen]
+        with self.conn:
+            for start in range(0, len(gone), READ_BATCH):
+                part = gone[start:start + READ_BATCH]
+                self.conn.execute(f"DELETE FROM rank_papers WHERE store = ? AND id IN ({','.join('?' * len(part))})",
+                                  (self.store, *part))
+            for start in range(0, len(wanted), READ_BATCH):
+                part = wanted[start:start + READ_BATCH]
+                self.conn.execute(f"DELETE FROM rank_pending WHERE store = ? AND owner = ? AND id IN "
+                                  f"({','.join('?' * len(part))})", (self.store, owner, *part))
+            others = self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+        if complete and not others:
+            self._record(generation)
+
+    def rebuild(self, read: Reader) -> None:
+        """Read the whole collection into the cache (once: a home written before the cache existed,
+        or by something that did not keep it)."""
+        if self._generation() is None:
+            self._bump()  # a store written before generations existed: give it one to check against
+        generation = self._generation()
+        log.info("ranking cache: building it from the paper store (once)")
+        with self.conn:
+            self.conn.execute("DELETE FROM rank_papers WHERE store = ?", (self.store,))
+            self.conn.execute("DELETE FROM rank_pending WHERE store = ?", (self.store,))
+            _, tokenizer = self._state()
+            if tokenizer not in (None, TOKENIZER):  # term ids of another tokenizer mean nothing now
+                self.conn.execute("DELETE FROM rank_papers")
+                self.conn.execute("DELETE FROM rank_state")
+                self.conn.execute("DELETE FROM rank_terms")
+                self._terms.clear()
+        for got_ids, metas, vectors in read(None):
+            self._put(got_ids, metas, vectors)
+        self._record(generation)
+
+    def _put(self, ids: list[str], metas: list[dict[str, Any]], vectors: np.ndarray) -> None:
+        from papercast.models import Paper
+        from papercast.store.terms import term_counts
+
+        rows = []
+        counted = []
+        for pid, meta in zip(ids, metas, strict=True):
+            paper_json = meta["paper"]
+            paper = Paper.model_validate_json(paper_json)
+            counted.append(term_counts(paper.embedding_text))
+            rows.append((pid, int(meta.get("published") or 0), max(int(paper.upvotes or 0), 0), paper_json))
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")  # the write lock first: two writers must not number new terms alike
+        try:
+            ids_of = self._ids_for({t for terms, _, _ in counted for t in terms})
+            conn.executemany(
+                "INSERT OR REPLACE INTO rank_papers (store, id, published, upvotes, length, vector, terms, counts, paper) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(self.store, pid, published, upvotes, length,
+                  np.asarray(vec, dtype=np.float32).tobytes(),
+                  np.array([ids_of[t] for t in terms], dtype=np.int32).tobytes(),
+                  np.minimum(np.array(counts, dtype=np.int64), 65535).astype(np.uint16).tobytes(), paper_json)
+                 for (pid, published, upvotes, paper_json), (terms, counts, length), vec
+                 in zip(rows, counted, vectors, strict=True)])
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            self._terms.clear()  # ids numbered in the rolled-back transaction are not real
+            raise
+
+    def _ids_for(self, terms: Iterable[str]) -> dict[str, int]:
+        """Ids of these terms, new ones numbered after the largest (inside the caller's transaction)."""
+        wanted = [t for t in terms if t not in self._terms]
+        self._terms.update(self._lookup(wanted))
+        new = [t for t in wanted if t not in self._terms]
+        if new:
+            top = self.conn.execute("SELECT COALESCE(MAX(id), -1) FROM rank_terms").fetchone()[0]
+            fresh = {t: top + 1 + i for i, t in enumerate(new)}
+            self.conn.executemany("INSERT INTO rank_terms (term, id) VALUES (?, ?)", list(fresh.items()))
+            self._terms.update(fresh)
+        return self._terms
+
+    def _lookup(self, terms: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        terms = list(terms)
+        for start in range(0, len(terms), READ_BATCH):
+            part = terms[start:start + READ_BATCH]
+            out.update(self.conn.execute(f"SELECT term, id FROM rank_terms WHERE term IN ({','.join('?' * len(part))})",
+                                         part).fetchall())
+        return out
+
+    # -- reading -----------------------------------------------------------------------------------
+    def term_ids(self, terms: Sequence[str]) -> dict[str, int]:
+        """The ids of the terms some stored paper has (others left out)."""
+        missing = [t for t in terms if t not in self._terms]
+        if missing:
+            self._terms.update(self._lookup(missing))
+        return {t: self._terms[t] for t in terms if t in self._terms}
+
+    def _count_rows(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM rank_papers WHERE store = ?", (self.store,)).fetchone()[0])
+
+    def count(self) -> int:
+        return self._count_rows()
+
+    def dimensions(self) -> int | None:
+        """The size of the stored vectors (None while there are none)."""
+        row = self.conn.execute("SELECT length(vector) FROM rank_papers WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+        return int(row[0]) // 4 if row else None
+
+    @staticmethod
+    def _where(since: date | None, until: date | None) -> tuple[str, list[int]]:
+        from papercast.store.papers import date_key
+
+        clauses, args = [], []
+        if since:
+            clauses.append("published >= ?")
+            args.append(date_key(since))
+        if until:
+            clauses.append("published <= ?")
+            args.append(date_key(until))
+        return "".join(f" AND {c}" for c in clauses), args
+
+    def has_papers(self, since: date | None = None, until: date | None = None) -> bool:
+        where, args = self._where(since, until)
+        return self.conn.execute(f"SELECT 1 FROM rank_papers WHERE store = ?{where} LIMIT 1",
+                                 (self.store, *args)).fetchone() is not None
+
+    def newest_date(self, before: date | None = None, *, count: int | None = None) -> date | None:
+        """The newest publication date (on or before ``before``); ``count`` is accepted for the
+        paper store's signature and unused."""
+        where, args = self._where(None, before)
+        key = self.conn.execute(f"SELECT MAX(published) FROM rank_papers WHERE store = ? AND published > 0{where}",
+                                (self.store, *args)).fetchone()[0]
+        return date(key // 10000, key // 100 % 100, key % 100) if key else None
+
+    def window(self, since: date | None, until: date | None, dims: int) -> WindowColumns:
+        """The papers published in [since, until], as columns."""
+        where, args = self._where(since, until)
+        got = self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM rank_papers "
+                                f"WHERE store = ?{where}", (self.store, *args)).fetchall()
+        n = len(got)
+        if not n:
+            empty = np.zeros(0, np.int64)
+            return WindowColumns([], empty, np.zeros(0, np.float32), np.zeros((0, dims), np.float32), empty,
+                                 empty, np.zeros(1, np.int64), empty)
+        ids = [r[0] for r in got]
+        matrix = np.frombuffer(b"".join(r[4] for r in got), dtype=np.float32).reshape(n, -1)
+        term_sizes = np.fromiter((len(r[5]) // 4 for r in got), dtype=np.int64, count=n)
+        return WindowColumns(
+            ids=ids,
+            day_numbers=np.array([_day(r[1]) for r in got], dtype=np.int64),
+            upvotes=np.array([r[2] for r in got], dtype=np.float32),
+            matrix=matrix,
+            terms=np.frombuffer(b"".join(r[5] for r in got), dtype=np.int32),
+            counts=np.frombuffer(b"".join(r[6] for r in got), dtype=np.uint16),
+            offsets=np.concatenate([[0], np.cumsum(term_sizes)]),
+            lengths=np.array([r[3] for r in got], dtype=np.int64),
+        )
+
+    def _by_id(self, column: str, ids: Sequence[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), READ_BATCH):
+            part = wanted[start:start + READ_BATCH]
+            out.update(self.conn.execute(f"SELECT id, {column} FROM rank_papers WHERE store = ? AND id IN "
+                                         f"({','.join('?' * len(part))})", (self.store, *part)).fetchall())
+        return out
+
+    def paper_json(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored JSON of these papers (unknown ids left out)."""
+        return self._by_id("paper", ids)
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {pid: np.frombuffer(blob, dtype=np.float32) for pid, blob in self._by_id("vector", ids).items()}

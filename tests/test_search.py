@@ -1,0 +1,188 @@
+"""The one hybrid search (BM25 + embeddings) and the stemmer it shares with the ranker.
+
+On the bundled sample (452 real papers, shipped embeddings) through the real store, and on small
+hand-made candidate sets for ``fuse`` and ``HybridIndex``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import numpy as np
+import pytest
+
+from papercast.errors import UserError
+from papercast.tools.ranking.lexical import BM25, american, stem, tokens
+from papercast.tools.ranking.search import HybridIndex, fuse, parse_query, search
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from papercast.config import load_settings
+    from papercast.service import Papercast
+
+    service = Papercast(load_settings(home=tmp_path_factory.mktemp("search-home")))
+    service.ensure_sample()
+    return service
+
+
+# -- stemming ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("a, b", [
+    ("embedding", "embeddings"), ("embed", "embedding"), ("embedded", "embeds"), ("retrieved", "retrieve"),
+    ("bias", "biases"), ("string", "strings"), ("modelling", "modeling"), ("optimise", "optimize"),
+    ("optimisation", "optimization"), ("generalise", "generalization"), ("behaviour", "behaviors"),
+    ("centre", "center"), ("travelled", "traveled"), ("fuelled", "fueled"), ("analyse", "analyzes"),
+    ("LLMs", "LLM"), ("quantisation", "quantization"), ("labelled", "labeling"),
+])
+def test_forms_of_one_word_meet(a, b):
+    assert stem(a.lower()) == stem(b.lower())
+
+
+@pytest.mark.parametrize("a, b", [("model", "modal"), ("supervise", "supervize"), ("precise", "prize"),
+                                  ("cache", "catch"), ("string", "strong")])
+def test_different_words_stay_apart(a, b):
+    assert stem(a) != stem(b)
+
+
+def test_words_spelled_ise_everywhere_are_not_americanized():
+    assert american("supervised") == "supervised" and american("promising") == "promising"
+    assert american("randomised") == "randomized" and american("neighbourhood") == "neighborhood"
+    assert stem("supervised") == stem("supervision")
+
+
+# -- query parsing and fusion -------------------------------------------------------------------------
+def test_quoted_phrases_are_kept_and_every_word_counts():
+    q = parse_query('"KV cache" compression for “long context”')
+    assert q.phrases == ("KV cache", "long context")
+    assert q.text == "KV cache compression for long context"
+    assert q.terms == tuple(dict.fromkeys(tokens("KV cache compression long context")))
+    assert parse_query('an "unpaired quote').phrases == ()
+    assert parse_query('  ""  ').empty
+
+
+def test_rrf_rewards_agreement_and_ignores_unmatched_lexical():
+    dense = np.array([0.9, 0.8, 0.1, 0.2])
+    lexical = np.array([0.0, 5.0, 7.0, 0.0])
+    fused = fuse(dense, lexical, method="rrf", k=1)
+    # ranks: dense 1,2,4,3; lexical (only where matched) -,2,1,-
+    expected = np.array([1 / 2, 1 / 3 + 1 / 3, 1 / 5 + 1 / 2, 1 / 4])
+    assert np.allclose(fused, expected)  # k + 1 over 2 = 1: no scaling when k = 1
+    assert fuse(dense, lexical, method="rrf").argmax() == 1  # with k = 60, second in both beats first in one
+
+
+def test_calibrated_blend_scales_bm25_by_what_a_full_match_scores():
+    dense = np.array([0.5, 0.4, 0.2])
+    lexical = np.array([0.0, 6.0, 3.0])
+    fused = fuse(dense, lexical, method="blend", alpha=0.25, lexical_scale=6.0)
+    assert np.allclose(fused, 0.25 * lexical / 6.0 + 0.75 * dense)
+    # Without a scale: the best candidate's lexical score is the full match.
+    assert np.allclose(fuse(dense, lexical, method="blend", alpha=0.25), fused)
+    with pytest.raises(ValueError, match="shape"):
+        fuse(dense, lexical[:2])
+    assert fuse(np.zeros(0), np.zeros(0)).shape == (0,)
+
+
+def test_hybrid_index_over_any_texts_finds_exact_terms_meaning_and_phrases():
+    texts = ["Compressing the KV cache of long-context models.",
+             "A cache for key-value stores in databases.",
+             "Galaxy halos in cosmological simulations.",
+             "Attention memory reduction at inference time."]
+    vectors = np.eye(4, 8, dtype=np.float32)  # four unrelated meanings
+    query_vector = vectors[3] + 0.01  # the query "means" passage 3
+    index = HybridIndex(texts, vectors)
+    found = index.search("KV cache", query_vector, n=4)
+    assert {m.index for m in found[:2]} == {0, 3}  # the words' paper and the meaning's paper
+    assert "matches: kv, cache" in found[[m.index for m in found].index(0)].reasons
+    quoted = index.search('"kv cache"', query_vector, n=4)
+    assert quoted[0].index == 0 and quoted[0].phrases == ["kv cache"]
+    assert quoted[0].reasons[0] == 'matches: "kv cache"'
+    allowed = np.array([False, True, True, True])
+    assert 0 not in [m.index for m in index.search("KV cache", query_vector, n=4, allowed=allowed)]
+    with pytest.raises(ValueError):
+        HybridIndex(texts, vectors[:2])
+
+
+def test_bm25_idf_sum_is_what_a_document_with_each_term_once_scores():
+    docs = ["alpha beta gamma delta", "alpha alpha omega psi", "gamma epsilon zeta eta", "theta iota kappa lambda"]
+    index = BM25.build(docs)
+    terms = tokens("alpha gamma")
+    assert index.score(terms)[0] == pytest.approx(index.idf_sum(terms), rel=1e-5)  # doc 0: average length
+    assert index.idf_sum(tokens("absent")) == 0.0
+
+
+# -- the paper search on the sample ---------------------------------------------------------------------
+def test_kv_cache_compression_finds_the_papers_that_say_it(sample):
+    hits = sample.search("KV cache compression", 10)
+    ids = [h.paper.id for h in hits]
+    assert "2608.19758" in ids  # FlashPrefill V2 serves a paged KV cache; dense-only missed it
+    assert all("kv cache" not in h.paper.title.lower() or i < 5 for i, h in enumerate(hits))
+    assert sum(bool(re.search(r"\bkv\W+caches?\b", h.paper.embedding_text, re.I)) for h in hits[:5]) >= 4
+    assert not any(h.paper.title.startswith("PixSDS") for h in hits[:5])
+    assert hits[0].reasons and any(r.startswith("matches: ") and "kv" in r for r in hits[0].reasons)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_a_quoted_phrase_ranks_the_papers_that_hold_it_first(sample):
+    hits = sample.search('"kv cache"', 12)
+    holding = [bool(re.search(r"\bkv\W+caches?\b", h.paper.embedding_text, re.I)) for h in hits]  # "(KV) cache" too
+    assert holding[0] and holding == sorted(holding, reverse=True)  # every holder above every other
+    assert sum(holding) >= 5
+    assert all(h.reasons[0] == 'matches: "kv cache"' for h, ok in zip(hits, holding, strict=True) if ok)
+
+
+def test_filters_by_date_category_and_author(sample):
+    hits = sample.search("language models", 20, since=date(2026, 8, 10), until=date(2026, 8, 12))
+    assert hits and all(date(2026, 8, 10) <= h.paper.published <= date(2026, 8, 12) for h in hits)
+    hits = sample.search("galaxy", 10, categories=["astro-ph.GA"])
+    assert hits and all("astro-ph.GA" in h.paper.categories for h in hits)
+    assert all("in category: astro-ph.GA" in h.reasons for h in hits)
+    author = sample.search("galaxy", 1, categories=["astro-ph.GA"])[0].paper.authors[0]
+    hits = sample.search("galaxy", 10, authors=[author])
+    assert hits and all(author in h.paper.authors for h in hits)
+    assert sample.search("galaxy", 5, categories=["no.SUCH"]) == []
+
+
+def test_bad_search_inputs(sample):
+    with pytest.raises(UserError, match="empty search query"):
+        sample.search('  "" ', 5)
+    with pytest.raises(UserError, match="-n must be at least 1"):
+        search(sample.store, "cache", 0)
+    with pytest.raises(UserError, match="after"):
+        sample.search("cache", 5, since=date(2026, 8, 2), until=date(2026, 8, 1))
+
+
+def test_search_on_an_empty_store_finds_nothing(empty_service):
+    assert empty_service.search("anything", 5) == []
+
+
+def test_cli_search_json_has_scores_and_reasons(tmp_path, capsys):
+    from papercast.cli import main
+
+    home = str(tmp_path / "home")
+    assert main(["--home", home, "papers", "list", "-n", "1"]) == 0  # loads the sample
+    capsys.readouterr()
+    assert main(["--home", home, "papers", "search", '"kv cache"', "-n", "3", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert len(items) == 3
+    for item in items:
+        assert {"id", "title", "score", "reasons", "url"} <= set(item)
+        assert item["reasons"][0] == 'matches: "kv cache"'
+
+
+def test_a_big_store_is_searched_among_the_nearest_papers(sample, monkeypatch):
+    """Without the ranking cache, past ``FULL_SCAN_LIMIT`` papers (and with no window of the store read
+    yet) the candidates are the nearest by meaning: the same hybrid ranking over fewer papers."""
+    from papercast.tools.ranking import search as engine
+    from papercast.tools.ranking import window
+
+    monkeypatch.setattr(type(sample.store), "ranking_cache", property(lambda self: None))  # e.g. a Chroma server
+    monkeypatch.setattr(engine, "FULL_SCAN_LIMIT", 100)
+    monkeypatch.setattr(engine, "NEAREST", 120)
+    monkeypatch.setattr(window, "_CACHE", type(window._CACHE)())
+    hits = sample.search('"kv cache"', 5)
+    assert len(hits) == 5 and hits[0].reasons[0] == 'matches: "kv cache"'
+    assert not window._CACHE  # the whole store was not read
+    hits = sample.search("galaxy", 5, categories=["astro-ph.GA"])
+    assert hits and all("astro-ph.GA" in h.paper.categories for h in hits)

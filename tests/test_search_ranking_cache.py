@@ -1,0 +1,147 @@
+"""The persistent ranking cache (store/ranking_cache.py): what ranking and search read instead of Chroma.
+
+On a copy of the bundled sample (real Chroma, shipped vectors): the cache must hold exactly what the
+store holds after every kind of write, rank exactly as Chroma does, notice writes it did not see,
+and spare a CLI run the Chroma import.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+
+import numpy as np
+import pytest
+
+from papercast.models import Paper
+from papercast.store import ranking_cache
+from papercast.tools.ranking import window as windows
+from papercast.tools.ranking.lexical import term_counts
+
+ALL = (date(2026, 1, 1), date(2026, 12, 31))
+
+
+@pytest.fixture(autouse=True)
+def no_process_windows(monkeypatch):
+    """Every test reads windows afresh (the per-process window cache would hide the store)."""
+    monkeypatch.setattr(windows, "_CACHE", type(windows._CACHE)())
+
+
+def chroma_only(store, monkeypatch):
+    monkeypatch.setattr(type(store), "ranking_cache", property(lambda self: None))
+
+
+def test_the_cache_holds_what_the_store_holds(service):
+    store = service.store
+    cache = store.fresh_ranking_cache()
+    assert cache is not None, "loading the sample through the store filled the cache"
+    metas, matrix = store.window_records(*ALL, with_embeddings=True)
+    cols = cache.window(*ALL, 384)
+    assert sorted(cols.ids) == sorted(m["paper"] and Paper.model_validate_json(m["paper"]).id for m in metas)
+    order = {pid: i for i, pid in enumerate(cols.ids)}
+    for meta, vector in zip(metas[:40], matrix[:40], strict=True):
+        paper = Paper.model_validate_json(meta["paper"])
+        i = order[paper.id]
+        assert np.array_equal(cols.matrix[i], vector)
+        terms, counts, length = term_counts(paper.embedding_text)
+        ids = cache.term_ids(terms)
+        got = cols.terms[cols.offsets[i]:cols.offsets[i + 1]].tolist()
+        assert got == [ids[t] for t in terms] and cols.lengths[i] == length
+        assert cols.counts[cols.offsets[i]:cols.offsets[i + 1]].tolist() == counts
+        assert date.fromordinal(int(cols.day_numbers[i])) == paper.published
+    assert cache.count() == len(metas) == store.collection.count()
+    assert cache.newest_date() == store.newest_date_by_scan() == date(2026, 8, 20)
+
+
+def test_ranking_from_the_cache_equals_ranking_from_chroma(service, monkeypatch):
+    service.profile_create("llm", interests="efficient fine-tuning of LLMs, long-context modelling",
+                           keywords=["KV cache"])
+    liked = [h.paper.id for h in service.search("speculative decoding", 3)]
+    service.feedback(liked, "like", profile="llm")
+    cached = service.recommend(profile="llm", n=30, since=ALL[0], until=ALL[1], use_llm=False).items
+    hits = service.search('"kv cache" compression', 10)
+    chroma_only(service.store, monkeypatch)
+    monkeypatch.setattr(windows, "_CACHE", type(windows._CACHE)())
+    direct = service.recommend(profile="llm", n=30, since=ALL[0], until=ALL[1], use_llm=False).items
+    assert [r.paper.id for r in cached] == [r.paper.id for r in direct]
+    assert np.allclose([r.score for r in cached], [r.score for r in direct], atol=1e-5)
+    assert [r.reasons for r in cached] == [r.reasons for r in direct]
+    assert [h.paper.id for h in service.search('"kv cache" compression', 10)] == [h.paper.id for h in hits]
+
+
+def test_every_write_through_the_store_keeps_the_cache_fresh(service):
+    store = service.store
+    new = Paper(id="2609.00001", title="Gravitational lensing of KV caches", abstract="A new abstract about lensing.",
+                published=date(2026, 9, 1), upvotes=3)
+    store.upsert([new])
+    cache = store.fresh_ranking_cache()
+    assert cache is not None and cache.count() == store.collection.count()
+    assert cache.newest_date() == date(2026, 9, 1)
+    assert "2609.00001" in windows.load_window(store, date(2026, 9, 1), None).pool.position
+    store.upsert([new.model_copy(update={"upvotes": 40})])  # metadata only: the embedding is kept
+    assert store.fresh_ranking_cache() is not None
+    assert '"upvotes":40' in cache.paper_json(["2609.00001"])["2609.00001"].replace(" ", "")
+    store.delete(["2609.00001"])
+    assert store.fresh_ranking_cache() is not None and not cache.paper_json(["2609.00001"])
+    assert cache.count() == store.collection.count()
+
+
+def test_a_write_the_cache_did_not_see_makes_the_next_reader_rebuild_it(service):
+    store = service.store
+    paper = Paper(id="2609.00002", title="Written behind the cache's back", abstract="Dark matter halos.",
+                  published=date(2026, 9, 2))
+    from papercast.store.papers import to_metadata
+
+    store.collection.upsert(ids=[paper.id], embeddings=[[0.05] * 384], documents=[paper.embedding_text],
+                            metadatas=[to_metadata(paper)])
+    assert store.fresh_ranking_cache() is None  # the store's generation moved without it
+    window = windows.load_window(store, date(2026, 9, 1), None)
+    assert window.pool.ids == ["2609.00002"]
+    assert store.fresh_ranking_cache() is not None
+
+
+def test_writes_in_flight_are_not_trusted_and_a_dead_writers_are_rebuilt(service):
+    store = service.store
+    cache = store.ranking_cache
+    cache.begin(["2608.19758"], lambda: False)  # this process, alive, has begun a write
+    assert store.fresh_ranking_cache() is None
+    assert windows.ranking_source(store) is None  # rank from Chroma meanwhile
+    with cache.conn:
+        cache.conn.execute("UPDATE rank_pending SET owner = ?", (f"{ranking_cache.socket.gethostname()}:999999999",))
+    assert windows.ranking_source(store) is cache and store.fresh_ranking_cache() is not None
+
+
+def test_a_new_tokenizer_rebuilds_the_cache(service, monkeypatch):
+    store = service.store
+    monkeypatch.setattr(ranking_cache, "TOKENIZER", "a-later-stemmer")
+    assert store.fresh_ranking_cache() is None
+    assert windows.ranking_source(store) is not None
+    state = store.ranking_cache.conn.execute("SELECT tokenizer FROM rank_state").fetchall()
+    assert [tuple(r) for r in state] == [("a-later-stemmer",)]
+
+
+def test_a_cli_run_on_a_fresh_cache_does_not_import_chromadb(service):
+    code = ("import sys; from papercast.cli import main; "
+            f"rc = main(['--home', {str(service.settings.home)!r}, 'recommend', '-n', '3', '--json']); "
+            "print('CHROMA' if 'chromadb' in sys.modules else 'NO-CHROMA', rc, file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert "NO-CHROMA 0" in run.stderr, run.stderr[-2000:]
+    assert run.stdout.count('"id"') == 3
+
+
+def test_a_damaged_cache_file_is_set_aside_and_rebuilt(service, caplog):
+    from papercast.store import db
+
+    db.close_all()  # the next open reads the file again, as a new process would
+    path = service.settings.home / ranking_cache.FILE_NAME
+    for extra in ("-wal", "-shm"):
+        path.with_name(path.name + extra).unlink(missing_ok=True)
+    path.write_bytes(b"not a database at all" * 100)
+    items = service.recommend(n=5, since=ALL[0], until=ALL[1], use_llm=False).items
+    assert len(items) == 5
+    assert "ranking cache" in caplog.text and "damaged" in caplog.text
+    assert path.with_name(path.name + ".damaged").exists()
+    assert service.store.fresh_ranking_cache() is not None  # rebuilt from the store
