@@ -2,8 +2,8 @@
 
 Prints:
 * before / after the local-server policy: the same ``papercast summarize A B`` (a fresh home each
-  time, so nothing comes from the cache) with the code of git HEAD before the change (``--before``,
-  exported with ``git archive`` to a temporary directory) and with the working tree; and the
+  time, so nothing comes from the cache) with the code before the change (``--before``: commit
+  ``BEFORE_REV``, exported with ``git archive`` to a temporary directory) and with the working tree; and the
   server's own time for the requests the "after" run sent (replayed one by one, not streamed, straight
   to the server), with the ratio wall / server time (goal: <= 1.2);
 * seconds per summary and the share of summaries that fell back to the offline one (``--papers N``);
@@ -41,6 +41,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from llama_server import MODEL_NAME, LlamaServer, Recorder, measure_speed  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "local_model.json"
+BEFORE_REV = "ebf52da"  # the last commit before the local-server policy (issue 13)
 QUESTIONS = ["find papers about KV cache compression", "what is new in speculative decoding?",
              "papers on long-context attention", "efficient fine-tuning with LoRA",
              "which papers evaluate LLM agents?", "diffusion models for video generation"]
@@ -49,7 +50,7 @@ QUESTIONS = ["find papers about KV cache compression", "what is new in speculati
 def replay(api_base: str, records: list[dict[str, Any]]) -> tuple[float, list[float]]:
     """The server's own time for these requests (each sent again, one at a time, not streamed), and
     for each, the server's prompt tokens over litellm's count of them (the margin papercast's context
-    fitting allows for: ``_TOKEN_MARGIN`` in tools/llm/client.py)."""
+    fitting allows for: ``LLMPolicy.token_margin`` in tools/llm/policy.py)."""
     import httpx
 
     from papercast.tools.llm.client import load_litellm
@@ -84,13 +85,13 @@ def cli(code_dir: Path | None, home: Path, api_base: str, *args: str) -> tuple[f
     return time.perf_counter() - started, done.returncode, done.stdout + done.stderr
 
 
-def head_copy(where: Path) -> Path:
-    """git HEAD's papercast (before the policy change), exported without touching the working tree."""
+def head_copy(where: Path, rev: str) -> Path:
+    """papercast as of ``rev`` (before the policy change), exported without touching the working tree."""
     target = where / "before"
     target.mkdir()
     archive = where / "head.tar"
     with archive.open("wb") as out:
-        subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD", "papercast"], stdout=out, check=True)
+        subprocess.run(["git", "-C", str(ROOT), "archive", rev, "papercast"], stdout=out, check=True)
     with tarfile.open(archive) as tar:
         tar.extractall(target, filter="data")
     return target
@@ -99,7 +100,9 @@ def head_copy(where: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--api-base", help="a running llama.cpp server (default: start one)")
-    parser.add_argument("--before", action="store_true", help="also run git HEAD's code (minutes: its timeouts)")
+    parser.add_argument("--before", action="store_true", help="also run the code before the policy (minutes: "
+                        "its timeouts)")
+    parser.add_argument("--before-rev", default=BEFORE_REV, help=f"git revision of 'before' (default {BEFORE_REV})")
     parser.add_argument("--papers", type=int, default=6, help="papers summarized for seconds per summary")
     parser.add_argument("--turns", type=int, default=5, help="chat turns for seconds per turn")
     args = parser.parse_args()
@@ -126,14 +129,14 @@ def main() -> None:
         print(f"server: {upstream}; decode {speed.decode:.1f} tok/s, prefill {speed.prefill:.1f} tok/s")
 
         if args.before:
-            wall, code, output = cli(head_copy(work), fresh_home(template, work, "h-before"), proxy.api_base,
+            wall, code, output = cli(head_copy(work, args.before_rev), fresh_home(template, work, "h-before"), proxy.api_base,
                                      "summarize", *pair)
             sent = proxy.take()
             results["before"] = {"wall_s": round(wall, 1), "exit": code, "requests": len(sent),
                                  "gave_up": sum(r["status"] in (0, -1) for r in sent),
                                  "max_in_flight": max((r["in_flight"] for r in sent), default=0),
                                  "fallbacks": output.count("(offline summary")}
-            print(f"before (git HEAD): summarize 2 papers: {wall:.1f} s, exit {code}, {len(sent)} requests "
+            print(f"before ({args.before_rev}): summarize 2 papers: {wall:.1f} s, exit {code}, {len(sent)} requests "
                   f"(up to {results['before']['max_in_flight']} at once, {results['before']['gave_up']} given up "
                   f"by papercast), {results['before']['fallbacks']} of 2 fell back to the offline summary")
 

@@ -205,7 +205,7 @@ def test_thread_continues_in_a_new_process(agent, llm_server):
 
 def test_unknown_server_is_an_offline_fallback_not_a_crash(settings, sample_home_template, monkeypatch):
     """No server at all (connection refused): the turn still answers, from the library."""
-    from conftest import free_port
+    from helpers import free_port
 
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
     cfg = settings.with_overrides(model=TEST_MODEL, api_base=f"http://127.0.0.1:{free_port()}/v1",
@@ -256,7 +256,7 @@ def test_history_of_an_interrupted_turn_is_repaired_for_the_provider():
 
 def test_cli_chat_with_a_failing_model_says_so_on_stderr(settings, sample_home_template, monkeypatch, capsys):
     """Issue 12: the failure was only in the answer on stdout, with nothing on stderr."""
-    from conftest import free_port
+    from helpers import free_port
 
     from papercast.cli import main
 

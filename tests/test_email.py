@@ -87,7 +87,7 @@ def test_configuration_mistakes_are_user_errors(settings, monkeypatch):
 
 
 def test_unreachable_server_is_a_runtime_failure(settings):
-    from conftest import free_port
+    from helpers import free_port
 
     cfg = settings.with_overrides(smtp_host="127.0.0.1", smtp_port=free_port())
     with pytest.raises(RuntimeFailure, match="cannot reach the SMTP server"):

@@ -74,6 +74,8 @@ def test_loopback_server_gets_the_local_policy_and_a_hosted_api_the_hosted_one(t
     hosted = resolve_policy(load_settings(home=tmp_path, model="openai/gpt-4o-mini"))
     assert (hosted.local, hosted.concurrency, hosted.stream, hosted.retry_timeouts) == (False, 4, False, True)
     assert hosted.context_window == 128000 and hosted.json_format == "json_schema"
+    # litellm counts a known hosted model's tokens with its tokenizer; a local model's may count ~1.3x more.
+    assert (local.token_margin, hosted.token_margin) == (1.35, 1.05)
     ollama = resolve_policy(load_settings(home=tmp_path, model="ollama/llama3.1"))
     assert ollama.local and "provider ollama" in ollama.sources["local"]
     assert ollama.context_window == 8192 and ollama.json_format == "json_object"

@@ -246,11 +246,11 @@ class LLMClient:
     def prompt_budget(self, max_tokens: int) -> int:
         """Tokens a prompt may have so that an answer of ``max_tokens`` still fits the context window.
 
-        A margin covers the difference between litellm's count and the server's own tokenizer (a
-        local model's is rarely the one litellm counts with)."""
+        The policy's margin covers the difference between litellm's count and the server's own
+        tokenizer (a local model's is rarely the one litellm counts with)."""
         policy = self.policy
         answer = min(max_tokens, policy.max_output or max_tokens)
-        return max(0, int((policy.context_window - answer - 16) / _TOKEN_MARGIN))
+        return max(0, int((policy.context_window - answer - 16) / policy.token_margin))
 
     def fits(self, messages: Sequence[Message], max_tokens: int) -> bool:
         """Whether ``messages`` and an answer of ``max_tokens`` fit the context window."""
@@ -280,7 +280,7 @@ class LLMClient:
     def fit_max_tokens(self, messages: Sequence[Message], wanted: int) -> int:
         """``wanted`` cut to the model's output limit and to what the context window leaves after the prompt."""
         policy = self.policy
-        room = policy.context_window - int(self.count_tokens(messages) * _TOKEN_MARGIN) - 16
+        room = policy.context_window - int(self.count_tokens(messages) * policy.token_margin) - 16
         fitted = min(wanted, policy.max_output or wanted, room)
         if fitted < wanted:
             log.debug("LLM max_tokens %d -> %d for %s (context window %d)", wanted, fitted, self.model,
@@ -750,9 +750,6 @@ def _retry_after(exc: BaseException) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError, AttributeError):
         return None
-
-
-_TOKEN_MARGIN = 1.15  # litellm's count vs the server's tokenizer (measured in bench/local_model.py)
 
 
 def _count_tokens(litellm: ModuleType, model: str, **kwargs: Any) -> int:

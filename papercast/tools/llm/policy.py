@@ -50,6 +50,11 @@ LOCAL_CONCURRENCY = 1
 LOCAL_DEFAULT_WINDOW = 2048
 HOSTED_DEFAULT_WINDOW = 8192
 JSON_FORMATS = ("json_schema", "json_object", "json_object+schema", "off")
+# litellm counts tokens with tiktoken unless it knows the model's tokenizer; a local model's own counted
+# 1.22-1.28x as many for papercast's prompts (SmolLM2, bench/local_model.py), so prompts are fitted
+# with this margin unless litellm's model map knows a hosted model (then its count is the real one).
+UNKNOWN_TOKENIZER_MARGIN = 1.35
+KNOWN_TOKENIZER_MARGIN = 1.05
 # Keywords that strict JSON-schema modes of hosted APIs refuse; length bounds matter for grammars only.
 _STRICT_UNSUPPORTED = ("maxLength", "minLength", "maxItems", "minItems")
 
@@ -71,6 +76,7 @@ class LLMPolicy:
     context_window: int
     max_output: int | None
     json_format: str
+    token_margin: float = UNKNOWN_TOKENIZER_MARGIN  # the server's prompt tokens may be this many times litellm's count
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -90,16 +96,16 @@ class LLMPolicy:
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(setting, value, where it came from) for ``papercast model check``."""
-        def show(value: Any) -> str:
+        def show(name: str, value: Any) -> str:
             if isinstance(value, bool):
                 return "yes" if value else "no"
             if isinstance(value, float):
-                return f"{value:g} s"
+                return f"x{value:g}" if name == "token_margin" else f"{value:g} s"
             return "—" if value is None else str(value)
 
         names = ["local", "concurrency", "stream", "timeout", "idle_timeout", "retries", "retry_timeouts",
-                 "context_window", "max_output", "json_format"]
-        return [(name, show(getattr(self, name)), self.sources.get(name, "")) for name in names]
+                 "context_window", "max_output", "json_format", "token_margin"]
+        return [(name, show(name, getattr(self, name)), self.sources.get(name, "")) for name in names]
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +260,12 @@ def resolve_policy(settings: Settings, model: str | None = None, api_base: str |
     else:
         json_format, sources["json_format"] = "json_object", "litellm: no response-schema support"
 
+    if info and not local:
+        margin, sources["token_margin"] = KNOWN_TOKENIZER_MARGIN, "litellm counts with the model's tokenizer"
+    else:
+        margin, sources["token_margin"] = UNKNOWN_TOKENIZER_MARGIN, "prompts fitted with room for another tokenizer"
+
     return LLMPolicy(model=model, api_base=api_base, provider=provider, local=local, concurrency=int(concurrency),
                      stream=bool(stream), timeout=float(timeout), idle_timeout=float(idle_timeout),
                      retries=int(retries), retry_timeouts=bool(retry_timeouts), context_window=int(window),
-                     max_output=max_output, json_format=json_format, sources=sources)
+                     max_output=max_output, json_format=json_format, token_margin=margin, sources=sources)
