@@ -345,6 +345,8 @@ class Document(BaseModel):
     references: list[str] = Field(default_factory=list)
     content_hash: str = ""
     note: str | None = None
+    # arXiv could not be reached this time (the abstract stands in): said by ``read``, never stored.
+    unreachable: bool = Field(False, exclude=True)
 
     @property
     def is_fulltext(self) -> bool:

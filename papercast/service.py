@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from papercast.store.passages import PassageStore
     from papercast.store.profiles import ProfileStore
     from papercast.tools.llm.client import LLMClient
+    from papercast.tools.sources.reader import Reader
     from papercast.tools.writing.deliver import Channel, Outcome
     from papercast.tools.writing.digest import Digest
     from papercast.tools.writing.export import ExportFormat
@@ -67,7 +68,6 @@ SAMPLE_PAPERS = DATA_DIR / "sample.jsonl.gz"
 SAMPLE_EMBEDDINGS = DATA_DIR / "sample_embeddings.npz"
 STARTER_PROFILE = "default"
 _ALL = 1_000_000  # "every paper of the window" for store reads that take a limit
-PASSAGE_CANDIDATES = 3_000  # search_passages scores every passage of the papers asked about up to this many
 STARTER_INTERESTS = ("efficient fine-tuning of LLMs, long-context modelling and long-output generation")
 
 Progress = Callable[[int, int], None]
@@ -533,7 +533,7 @@ class Papercast:
         Papers read in full (``daily`` reads its top picks) get their full-text summaries."""
         from papercast.tools.writing.summarize import digest_summaries
 
-        documents = self._stored_documents([p.id for p in papers])
+        documents = self.reader.stored([p.id for p in papers])
         return digest_summaries(papers, store=self.store, log=self.llm_log, client=self.llm_client(use_llm),
                                 documents=documents)
 
@@ -557,6 +557,18 @@ class Papercast:
 
         return PassageStore(self.store)
 
+    @property
+    def reader(self) -> Reader:
+        """Reads papers in full for this library (``tools/sources/reader``), with this run's limits."""
+        from papercast.tools.sources.reader import Reader, ReadLimits
+
+        s = self.settings
+        limits = ReadLimits(enabled=s.fulltext, min_interval=s.arxiv_min_interval,
+                            max_bytes=int(s.fulltext_max_mb * 1024 * 1024), max_pages=s.fulltext_max_pages,
+                            timeout=s.fulltext_timeout)
+        return Reader(self.store, self.documents, self.passages, limits, client=self.fulltext_client,
+                      policy=self.fulltext_policy)
+
     def read_paper(self, paper_id: str, *, section: str | None = None, fetch: bool = True,
                    progress: Progress | None = None, add: bool = False) -> Document:
         """The paper read in full: fetched (arXiv HTML, else the PDF), parsed, stored and its passages
@@ -564,10 +576,11 @@ class Papercast:
 
         ``section`` keeps the passages of that section number or title (a UserError naming the sections
         when it names none). Without the full text (``fetch`` False, full-text reading off, or arXiv has
-        none) it is the abstract-only document, whose ``note`` says why. A paper not in the library is a
-        UserError, unless ``add`` (the user's own ``papercast read ID``): then it is added from what arXiv
-        gives, and an id arXiv does not know is the UserError. Never ``add`` for the agent: it does not
-        change the library on its own. ``progress`` gets (passages embedded, to embed).
+        none) it is the abstract-only document, whose ``note`` says why (``unreachable`` when arXiv could
+        not be reached: a section is then a RuntimeFailure). A paper not in the library is a UserError,
+        unless ``add`` (the user's own ``papercast read ID``): then it is added from what arXiv gives.
+        Never ``add`` for the agent: it does not change the library on its own. ``progress`` gets
+        (passages embedded, to embed).
         """
         from papercast.tools.llm.client import run_sync
 
@@ -581,149 +594,39 @@ class Papercast:
         from papercast.tools.sources.fulltext import filter_section
 
         pid = normalize_ids([paper_id])[0]
-        document = await self._document(pid, fetch=fetch, progress=progress, client=client, policy=policy, add=add)
+        document = await self.reader.read(pid, fetch=fetch, progress=progress, client=client, policy=policy,
+                                          add=add)
+        if section and document.unreachable:
+            raise RuntimeFailure(f"cannot read the sections of {pid}: {document.note}")
         return filter_section(document, section) if section else document
 
     async def aread_papers(self, ids: Sequence[str], *, fetch: bool = True, client: Any = None,
                            policy: Any = None) -> dict[str, Document]:
-        """Several papers read one after another through one HTTP client (arXiv's pacing holds across
-        them). A paper that cannot be read is left out, with a log line: callers use its abstract."""
-        own = None
-        if fetch and client is None and self.settings.fulltext:
-            own = client = self._http_client()
-        out: dict[str, Document] = {}
-        try:
-            for pid in normalize_ids(ids):
-                try:
-                    out[pid] = await self.aread_paper(pid, fetch=fetch, client=client, policy=policy)
-                except (UserError, RuntimeFailure) as exc:
-                    log.warning("full text of %s not read: %s", pid, exc)
-        finally:
-            if own is not None:
-                await own.aclose()
-        return out
+        """Several papers read through one HTTP client; a paper that cannot be read is left out."""
+        return await self.reader.read_many(normalize_ids(ids), fetch=fetch, client=client, policy=policy)
 
     def read_file(self, path: str | Path, paper_id: str | None = None,
                   progress: Progress | None = None) -> Document:
         """A saved arXiv HTML page or PDF read with no network, stored and indexed like a fetched one.
         The paper is added to the library (title and abstract from the document) when missing; without
         ``paper_id`` the file must name its arXiv id (canonical link or arXiv stamp)."""
-        from papercast.tools.sources import fulltext
-
-        parsed, _kind, raw = fulltext.read_file(Path(path), max_bytes=self._max_bytes,
-                                                max_pages=self.settings.fulltext_max_pages)
-        found = paper_id or fulltext.arxiv_id_in(raw)
-        if not found:
-            raise UserError(f"{path} does not say which arXiv paper it is: give the id (papercast read ID --from FILE)")
-        pid = normalize_ids([found])[0]
-        document = fulltext.build_document(pid, parsed, "file")
-        self._store_document(document, progress)
-        return document
+        return self.reader.read_file(Path(path), normalize_ids([paper_id])[0] if paper_id else None, progress)
 
     def search_passages(self, query: str, *, ids: Sequence[str] | None = None, n: int = 8
                         ) -> list[tuple[Passage, float]]:
         """The stored passages that best answer ``query`` (of the papers ``ids`` when given), best first
-        with their score (higher better, comparable within one search); [] when no paper is read.
-        Nothing is fetched.
-
-        Hybrid, like the paper search (``tools/ranking/search.HybridIndex``): MiniLM finds passages
-        that say it in other words, BM25 the exact terms a question names ("16 kHz", "Qwen2.5-7b",
-        "grant") that embeddings blur. The candidates are every passage of the papers asked about (up
-        to ``PASSAGE_CANDIDATES``), else the passages nearest in meaning (Chroma's index) re-ranked.
-        """
-        from papercast.store.passages import embedding_text
-        from papercast.tools.ranking.search import HybridIndex
+        with their score; [] when no paper is read. Nothing is fetched (``tools/ranking/passages``)."""
+        from papercast.tools.ranking.passages import search_passages
 
         if not query.strip():
             raise UserError("empty search query")
-        wanted = normalize_ids(ids) if ids is not None else None
-        if wanted == [] or self.passages.count() == 0:
-            return []
-        vector = self.store.embed_texts([query])[0]
-        stored = sum(i.passages for i in self.documents.infos(wanted).values()) if wanted else None
-        if stored == 0:
-            return []
-        if stored is not None and stored <= PASSAGE_CANDIDATES:
-            candidates, vectors = self.passages.with_vectors(wanted or [])
-        else:
-            candidates, vectors = self.passages.nearest(vector, ids=wanted, k=max(64, 8 * n))
-        if not candidates:
-            return []
-        index = HybridIndex([embedding_text(p) for p in candidates], vectors)
-        return [(candidates[m.index], m.score) for m in index.search(query, vector, max(1, n))]
+        return search_passages(query, papers=self.store, documents=self.documents, passages=self.passages,
+                               ids=normalize_ids(ids) if ids is not None else None, n=n)
 
     def has_fulltext(self, paper_id: str) -> bool:
         """Whether the paper's full text (not only its abstract) is stored."""
         info = self.documents.info(normalize_ids([paper_id])[0])
         return info is not None and info.source != "abstract"
-
-    @property
-    def _max_bytes(self) -> int:
-        return int(self.settings.fulltext_max_mb * 1024 * 1024)
-
-    def _http_client(self) -> Any:
-        from papercast.tools.sources.http import make_client
-
-        return self.fulltext_client() if self.fulltext_client is not None else make_client()
-
-    def _stored_documents(self, ids: Sequence[str]) -> dict[str, Document]:
-        """The stored full-text documents of these papers (abstract-only ones and unread papers left out)."""
-        infos = self.documents.infos(list(ids))
-        found = {pid: self.documents.get(pid) for pid, info in infos.items() if info.source != "abstract"}
-        return {pid: doc for pid, doc in found.items() if doc is not None}
-
-    async def _document(self, pid: str, *, fetch: bool, progress: Progress | None, client: Any,
-                        policy: Any, add: bool) -> Document:
-        """The stored document (its indexing completed), else a fetched one, else the abstract's."""
-        stored = await asyncio.to_thread(self.documents.get, pid)
-        if stored is not None:
-            if await asyncio.to_thread(self.passages.indexed, stored) < len(stored.passages):
-                await asyncio.to_thread(self.passages.index, stored, progress)
-            return stored
-        from papercast.tools.sources.fulltext import abstract_document, build_document, fetch_fulltext
-        from papercast.tools.sources.http import DEFAULT_POLICY
-
-        paper = await asyncio.to_thread(self.store.get, pid)
-        if paper is None and not add:
-            raise UserError(f"unknown paper id: {pid} (not in the library; papercast read {pid} adds it)")
-        if not fetch or not self.settings.fulltext:
-            if paper is None:
-                raise UserError(f"unknown paper id: {pid}")
-            why = "full text not read yet" if self.settings.fulltext else "full-text reading is off (fulltext setting)"
-            return abstract_document(paper, f"{why}: the abstract only")
-        own = client is None
-        http = client or self._http_client()
-        try:
-            fetched = await fetch_fulltext(pid, client=http, min_interval=self.settings.arxiv_min_interval,
-                                           policy=policy or self.fulltext_policy or DEFAULT_POLICY,
-                                           max_bytes=self._max_bytes,
-                                           max_pages=self.settings.fulltext_max_pages,
-                                           timeout=self.settings.fulltext_timeout)
-        finally:
-            if own:
-                await http.aclose()
-        if fetched.parsed is not None and fetched.kind is not None:
-            note = "; ".join(fetched.notes) if fetched.notes else None
-            document = build_document(pid, fetched.parsed, fetched.kind, note=note)
-            await asyncio.to_thread(self._store_document, document, progress)
-            return document
-        if paper is None:
-            if fetched.final:
-                raise UserError(f"unknown paper id: {pid} (not in the library, and arXiv has no HTML or PDF of it)")
-            raise RuntimeFailure(f"cannot read {pid}: {fetched.note}")
-        document = abstract_document(paper, fetched.note)
-        if fetched.final:  # arXiv has none: remember that; a network failure is tried again next time
-            await asyncio.to_thread(self._store_document, document, progress)
-        return document
-
-    def _store_document(self, document: Document, progress: Progress | None = None) -> None:
-        """Keep the document, add its paper to the library when missing, index its passages."""
-        if self.store.get(document.paper_id) is None:
-            abstract = document.abstract or (document.passages[0].text if document.passages else "")
-            self.store.upsert([Paper(id=document.paper_id, title=document.title or document.paper_id,
-                                     abstract=abstract, sources=["fulltext"])])
-        self.documents.put(document)
-        self.passages.index(document, progress)
 
     def digest(self, profile: str | None = None, n: int = 10, since: date | None = None,
                until: date | None = None, *, use_llm: bool = True, include_seen: bool = True) -> Digest:

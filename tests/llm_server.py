@@ -449,6 +449,25 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # -- pytest fixtures --------------------------------------------------------------------------------
+class InFlight:
+    """A responder that answers "ok" slowly and counts the most requests the server held at once."""
+
+    def __init__(self, seconds: float = 0.05) -> None:
+        self.seconds = seconds
+        self.now = 0
+        self.max = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.now += 1
+            self.max = max(self.max, self.now)
+        time.sleep(self.seconds)
+        with self._lock:
+            self.now -= 1
+        return Reply.text("ok")
+
+
 def point_settings(server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Any:
     """``settings`` pointed at ``server`` (model ``openai/test-model``), with a dummy OPENAI_API_KEY."""
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from papercast.cli import main
-from papercast.errors import UserError
+from papercast.errors import RuntimeFailure, UserError
 from papercast.service import Papercast
 
 from helpers import FIXTURES, PAPER, REPO, CountingEmbed, Recorder, copy_sample, fast_policy
@@ -207,9 +207,12 @@ def test_no_full_text_on_arxiv_is_remembered_but_a_timeout_is_not(settings, samp
 
     flaky = serve(service, Recorder(timeout))
     doc = service.read_paper(other)
-    assert doc.source == "abstract" and "ConnectTimeout" in (doc.note or "")
+    assert doc.source == "abstract" and "ConnectTimeout" in (doc.note or "") and doc.unreachable
     service.read_paper(other)
     assert len(flaky.requests) == 16, "a network failure is tried again on the next read"
+    with pytest.raises(RuntimeFailure, match=f"cannot read the sections of {other}: .*ConnectTimeout"):
+        service.read_paper(other, section="3")  # not "no section 3": the paper could not be read at all
+    assert not service.documents.get(other), "an unreachable arXiv is not remembered as abstract-only"
 
 
 def test_an_unknown_paper_is_added_from_its_full_text_or_refused(settings, sample_home_template):

@@ -17,7 +17,7 @@ from papercast.store.llm_log import LLMLog
 from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, load_litellm
 from papercast.tools.llm.parsing import extract_json
 
-from llm_server import DUMMY_API_KEY, LLMServer, Reply
+from llm_server import DUMMY_API_KEY, InFlight, LLMServer, Reply
 
 FAST = {"llm_backoff": 0.01, "llm_max_backoff": 0.05}
 MSG = [{"role": "user", "content": "Say something about attention sinks, please."}]
@@ -197,21 +197,7 @@ def test_budget_stops_paid_calls_with_a_notice(llm_server, llm_settings):
 
 
 def test_concurrency_limit_is_respected(llm_server, llm_settings):
-    active = {"now": 0, "max": 0}
-    import threading
-
-    lock = threading.Lock()
-
-    def responder(body):
-        with lock:
-            active["now"] += 1
-            active["max"] = max(active["max"], active["now"])
-        time.sleep(0.05)
-        with lock:
-            active["now"] -= 1
-        return Reply.text("ok")
-
-    llm_server.responder = responder
+    llm_server.responder = active = InFlight()
     client = make_client(llm_settings.with_overrides(llm_concurrency=2))
 
     async def many():
@@ -219,7 +205,7 @@ def test_concurrency_limit_is_respected(llm_server, llm_settings):
                                                       prompt_version="v1") for i in range(6)))
 
     assert len(run(many())) == 6
-    assert active["max"] == 2
+    assert active.max == 2
 
 
 # -- streaming ------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from papercast.tools.llm.policy import private_host, resolve_policy, strict_sche
 from papercast.tools.llm.schemas import SUMMARY_SCHEMA, rerank_schema, tldr_schema
 
 from helpers import FAST_LLM, free_port
-from llm_server import DUMMY_API_KEY, Reply
+from llm_server import DUMMY_API_KEY, InFlight, Reply
 
 pytestmark = pytest.mark.usefixtures("litellm_loaded")
 MSG = [{"role": "user", "content": "Say something about attention sinks."}]
@@ -159,19 +159,7 @@ def test_local_tool_requests_say_tool_choice_auto(llm_server, llm_settings):
 def test_one_request_at_a_time_across_event_loops_and_threads(llm_server, llm_settings):
     """The TUI calls the model from workers in threads, each with its own loop: a one-slot server must
     still see one request at a time."""
-    active = {"now": 0, "max": 0}
-    lock = threading.Lock()
-
-    def responder(body):
-        with lock:
-            active["now"] += 1
-            active["max"] = max(active["max"], active["now"])
-        time.sleep(0.05)
-        with lock:
-            active["now"] -= 1
-        return Reply.text("ok")
-
-    llm_server.responder = responder
+    llm_server.responder = active = InFlight()
     client = local_client(llm_settings)
 
     def worker(i: int) -> None:
@@ -186,7 +174,7 @@ def test_one_request_at_a_time_across_event_loops_and_threads(llm_server, llm_se
     for t in threads:
         t.join(30)
     assert len(llm_server.requests) == 9
-    assert active["max"] == 1
+    assert active.max == 1
 
 
 def test_a_silent_local_server_times_out_once_is_not_retried_and_later_calls_fail_fast(llm_server, llm_settings):

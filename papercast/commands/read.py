@@ -11,7 +11,14 @@ import argparse
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-from papercast.commands._output import EXIT_OK, ProgressLine, emit_json, make_service_with_papers, warn
+from papercast.commands._output import (
+    EXIT_OK,
+    EXIT_RUNTIME,
+    ProgressLine,
+    emit_json,
+    make_service_with_papers,
+    warn,
+)
 
 if TYPE_CHECKING:
     from papercast.models import Document
@@ -48,9 +55,11 @@ def cmd_read(args: argparse.Namespace) -> int:
         progress.close()
     if document.note:
         warn(f"{document.paper_id}: {document.note}")
+    # arXiv could not be reached: the abstract is shown, but the read failed (cron and scripts see it).
+    done = EXIT_RUNTIME if document.unreachable else EXIT_OK
     if args.json:
         emit_json(document.to_json())
-        return EXIT_OK
+        return done
     print(f"{document.title}  [{document.paper_id}]")
     where = f" in section {args.section!r}" if args.section else ""
     print(f"(read from {SOURCES.get(document.source, document.source)}: {len(document.sections)} sections, "
@@ -59,10 +68,10 @@ def cmd_read(args: argparse.Namespace) -> int:
         print()
         print(outline_text(document))
     if args.outline:
-        return EXIT_OK
+        return done
     print()
     print(document_text(document))
-    return EXIT_OK
+    return done
 
 
 def outline_text(document: Document) -> str:

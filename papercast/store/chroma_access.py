@@ -256,3 +256,86 @@ class GuardedCollection:
                 self._generation.bump()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class NamedCollection:
+    """One named collection of a home's Chroma (embedded, or a server), opened on first use behind the
+    guard. The paper and the passage stores each hold one, so both open, lock, choose the embedding
+    function and reopen the same way.
+
+    Embedded, the collection is created under the home's lock (two first starts race in Chroma's own
+    set-up otherwise), and a home papercast cannot write is read from a private copy (``read_only``).
+    """
+
+    def __init__(self, settings: Any, name: str, embedding_model: str | None, what: str) -> None:
+        self.settings = settings
+        self.name = name
+        self.embedding_model = embedding_model
+        self.what = what  # "the paper store", "the passage store": said in errors
+        self.client: Any = None
+        self.read_only = False
+        self._guarded: GuardedCollection | None = None
+
+    @property
+    def collection(self) -> GuardedCollection:
+        if self._guarded is None:
+            embedded = not self.settings.chroma_url
+            self.read_only = embedded and not writable(self.settings.chroma_path)
+            # Read before opening: a write by another process after this point makes the guard reopen.
+            generation = Generation(self.settings.chroma_path if embedded and not self.read_only else None)
+            where = self.settings.chroma_url or self.settings.chroma_path
+            self._guarded = GuardedCollection(self._open(), self._reopen, generation, f"{self.what} at {where}")
+        return self._guarded
+
+    @property
+    def max_batch(self) -> int:
+        """Chroma's largest write (1000 when the client cannot say)."""
+        _ = self.collection
+        try:
+            return max(1, int(self.client.get_max_batch_size()))
+        except Exception:
+            return 1000
+
+    def _open(self) -> Any:
+        """The raw collection, created on first use."""
+        from papercast.store.embeddings.bundled import chroma_embedding_function_class
+        from papercast.store.embeddings.remote import chroma_remote_function_class
+
+        guard = home_lock(self.settings.home) if not self.settings.chroma_url else contextlib.nullcontext()
+        with guard:
+            self.client = make_client(self.settings)
+            model = self.embedding_model
+            ef = chroma_remote_function_class()(model) if model else chroma_embedding_function_class()()
+            try:
+                return self.client.get_or_create_collection(self.name, embedding_function=ef,
+                                                            metadata={"hnsw:space": "cosine"})
+            except Exception as exc:
+                raise StoreError(f"cannot open the collection {self.name} of {self.what}: {one_line(exc)}") from exc
+
+    def _reopen(self) -> Any:
+        """A fresh client and collection: an embedded client re-reads the index from disk."""
+        if self.client is not None and not self.settings.chroma_url:
+            forget_client(self.client)
+        return self._open()
+
+
+def make_client(settings: Any) -> Any:
+    """A Chroma client: embedded on disk, or ``HttpClient`` when ``chroma_url`` is set."""
+    from urllib.parse import urlparse
+
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(f"PAPERCAST_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+        try:
+            return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                       ssl=url.scheme == "https", settings=chroma_settings)
+        except Exception as exc:  # chromadb raises plain Exceptions for connection failures
+            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+    client, _read_only = open_persistent(settings.chroma_path, settings.home, chroma_settings)
+    return client

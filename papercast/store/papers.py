@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -32,7 +31,6 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import numpy as np
 
@@ -40,13 +38,12 @@ from papercast.config import Settings
 from papercast.errors import RuntimeFailure, one_line
 from papercast.models import Paper, normalize_arxiv_id
 from papercast.store import memo
-from papercast.store.chroma_access import (  # noqa: F401  (StoreError: re-exported for callers)
+from papercast.store.chroma_access import (  # noqa: F401  (StoreError, make_client: re-exported for callers)
     GENERATION_FILE,
     Generation,
-    GuardedCollection,
+    NamedCollection,
     StoreError,
-    forget_client,
-    open_persistent,
+    make_client,
     writable,
 )
 from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name
@@ -174,26 +171,6 @@ _NEWEST: dict[tuple[object, ...], date | None] = {}  # newest_date answers by (s
 _RECENT_VECTORS = RecentById()
 
 
-def make_client(settings: Settings) -> Any:
-    """A Chroma client: embedded on disk, or ``HttpClient`` when ``chroma_url`` is set."""
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise StoreError(f"PAPERCAST_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
-        try:
-            return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
-                                       ssl=url.scheme == "https", settings=chroma_settings)
-        except Exception as exc:  # chromadb raises plain Exceptions for connection failures
-            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
-    client, _read_only = open_persistent(settings.chroma_path, settings.home, chroma_settings)
-    return client
-
-
 class PaperStore:
     """Papers in Chroma. Opening is lazy: importing chromadb costs over a second."""
 
@@ -205,11 +182,10 @@ class PaperStore:
         self._embed = embed
         self._remote_client = remote_client
         self._write_chunk = write_chunk
-        self._client: Any = None
-        self._collection: Any = None
+        self._chroma = NamedCollection(settings, collection_name(settings.embedding), settings.embedding,
+                                       "the paper store")
         self._embedder: TextEmbedder | None = None
         self._dimensions: int | None = None  # of the vectors in the collection, once known
-        self.read_only = False  # a home papercast cannot write: reads come from a copy, writes are refused
         self._ranking_cache: RankingCache | None = None
 
     # -- plumbing -------------------------------------------------------------------------
@@ -237,37 +213,13 @@ class PaperStore:
     def collection(self) -> Any:
         """The collection behind a ``GuardedCollection``: transient errors retried, and another
         process's writes seen (store/chroma_access.py)."""
-        if self._collection is None:
-            embedded = not self.settings.chroma_url
-            self.read_only = embedded and not writable(self.settings.chroma_path)
-            # Read before opening: a write by another process after this point makes the guard reopen.
-            generation = Generation(self.settings.chroma_path if embedded and not self.read_only else None)
-            where = self.settings.chroma_url or self.settings.chroma_path
-            self._collection = GuardedCollection(self._open_collection(), self._reopen_collection, generation,
-                                                 f"the paper store at {where}")
-        return self._collection
+        return self._chroma.collection
 
-    def _open_collection(self) -> Any:
-        """The raw Chroma collection, created on first use (under the home's lock when embedded)."""
-        from papercast.store.embeddings.bundled import chroma_embedding_function_class
-        from papercast.store.embeddings.remote import chroma_remote_function_class
-
-        guard = home_lock(self.settings.home) if not self.settings.chroma_url else nullcontext()
-        with guard:
-            self._client = make_client(self.settings)
-            model = self.embedding_model
-            ef = chroma_remote_function_class()(model) if model else chroma_embedding_function_class()()
-            try:
-                return self._client.get_or_create_collection(
-                    self.collection_name, embedding_function=ef, metadata={"hnsw:space": "cosine"})
-            except Exception as exc:
-                raise StoreError(f"cannot open the papers collection {self.collection_name}: {one_line(exc)}") from exc
-
-    def _reopen_collection(self) -> Any:
-        """A fresh client and collection: an embedded client re-reads the index from disk."""
-        if self._client is not None and not self.settings.chroma_url:
-            forget_client(self._client)
-        return self._open_collection()
+    @property
+    def read_only(self) -> bool:
+        """A home papercast cannot write: reads come from a private copy, writes are refused."""
+        _ = self._chroma.collection  # opening decides it
+        return self._chroma.read_only
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -287,11 +239,7 @@ class PaperStore:
 
     @property
     def max_batch(self) -> int:
-        _ = self.collection
-        try:
-            return max(1, int(self._client.get_max_batch_size()))
-        except Exception:
-            return 1000
+        return self._chroma.max_batch
 
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors of ``texts`` from this store's model, checked against the collection's dimension."""

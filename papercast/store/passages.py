@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from papercast.errors import one_line
 from papercast.models import Document, Passage
+from papercast.store.chroma_access import NamedCollection
 from papercast.store.embeddings import COLLECTION, collection_name
-from papercast.store.papers import PaperStore, StoreError, make_client
+from papercast.store.papers import PaperStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,8 @@ class PassageStore:
         """``papers`` gives the settings, the embedding model and its dimension checks."""
         self.papers = papers
         self.settings = papers.settings
-        self._collection: Any = None
-        self._client: Any = None
-        self.read_only = False  # a home papercast cannot write: passages are read from a copy, never written
+        self._chroma = NamedCollection(self.settings, self.collection_name, papers.embedding_model,
+                                       "the passage store")
 
     @property
     def collection_name(self) -> str:
@@ -83,44 +82,16 @@ class PassageStore:
     def collection(self) -> Any:
         """The collection behind a ``GuardedCollection``, like the papers': transient errors retried and
         another process's writes seen (store/chroma_access.py)."""
-        if self._collection is None:
-            from papercast.store.chroma_access import Generation, GuardedCollection, writable
+        return self._chroma.collection
 
-            embedded = not self.settings.chroma_url
-            self.read_only = embedded and not writable(self.settings.chroma_path)
-            generation = Generation(self.settings.chroma_path if embedded and not self.read_only else None)
-            where = self.settings.chroma_url or self.settings.chroma_path
-            self._collection = GuardedCollection(self._open(), self._reopen, generation,
-                                                 f"the passage store at {where}")
-        return self._collection
-
-    def _open(self) -> Any:
-        from papercast.store.embeddings.bundled import chroma_embedding_function_class
-        from papercast.store.embeddings.remote import chroma_remote_function_class
-
-        self._client = make_client(self.settings)  # embedded: opened under the home's lock
-        model = self.papers.embedding_model
-        ef = chroma_remote_function_class()(model) if model else chroma_embedding_function_class()()
-        try:
-            return self._client.get_or_create_collection(
-                self.collection_name, embedding_function=ef, metadata={"hnsw:space": "cosine"})
-        except Exception as exc:
-            raise StoreError(f"cannot open the passages collection {self.collection_name}: {one_line(exc)}") from exc
-
-    def _reopen(self) -> Any:
-        """A fresh client and collection: an embedded client re-reads the index from disk."""
-        from papercast.store.chroma_access import forget_client
-
-        if self._client is not None and not self.settings.chroma_url:
-            forget_client(self._client)
-        return self._open()
+    @property
+    def read_only(self) -> bool:
+        """A home papercast cannot write: passages are read from a copy, never written."""
+        _ = self._chroma.collection
+        return self._chroma.read_only
 
     def _batch(self) -> int:
-        _ = self.collection
-        try:
-            return max(1, int(self._client.get_max_batch_size()))
-        except Exception:
-            return 1000
+        return self._chroma.max_batch
 
     # -- writing ------------------------------------------------------------------------------------
     def indexed(self, document: Document) -> int:

@@ -113,7 +113,7 @@ class PaperScreen(Screen):
         Binding("d", "feedback('dislike')", "Dislike"),
         Binding("s", "feedback('save')", "Save"),
         Binding("o", "browse('abs')", "Abs page"),
-        Binding("p", "browse('pdf')", "PDF"),
+        Binding("p", "browse('pdf')", "PDF", show=False),  # in the help screen: the footer keeps the global keys
         Binding("h", "browse('hf')", "HF page", show=False),
         Binding("c", "ask", "Ask agent"),
         Binding("f", "fulltext", "Full text"),
