@@ -71,6 +71,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _start(sink: Sink, tls: tuple[Path, Path] | None, *, auth: bool, implicit: bool = False) -> Any:
     from aiosmtpd.controller import Controller
+
     from helpers import free_port
 
     kwargs: dict[str, Any] = {}

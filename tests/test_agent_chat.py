@@ -256,9 +256,9 @@ def test_history_of_an_interrupted_turn_is_repaired_for_the_provider():
 
 def test_cli_chat_with_a_failing_model_says_so_on_stderr(settings, sample_home_template, monkeypatch, capsys):
     """Issue 12: the failure was only in the answer on stdout, with nothing on stderr."""
-    from helpers import free_port
-
     from papercast.cli import main
+
+    from helpers import free_port
 
     copy_sample(sample_home_template, settings)
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
