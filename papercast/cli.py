@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = [_text(arg) for arg in (sys.argv[1:] if argv is None else argv)]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -135,6 +135,12 @@ def _flush_stdout(code: int) -> int:
     except (OSError, ValueError):
         pass
     return code
+
+
+def _text(arg: str) -> str:
+    """An argument as valid text: bytes that are not UTF-8 (Python keeps them as lone surrogates, which
+    the tokenizer, SQLite and the terminal all refuse) become U+FFFD, as a UTF-8 decoder would make them."""
+    return arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _loggable(argv: Sequence[str]) -> str:

@@ -209,3 +209,14 @@ def test_the_language_reaches_the_model_and_the_cache_key(make_service, llm_sett
     [plain] = english.summarize([paper])
     assert len(llm_server.requests) == asked + 1  # another language is another request, never the cache's
     assert "German" not in llm_server.prompts()[-1] and plain.prompt_version == "summary-v1"
+
+
+def test_arguments_that_are_not_utf8_are_text_not_an_internal_error(service, capsys):
+    """Bytes that are not UTF-8 (``$'\\x9b'`` in bash) reach Python as lone surrogates, which the
+    tokenizer refused with a TypeError ("internal error"); they are read as U+FFFD."""
+    home = str(service.settings.home)
+    assert main(["--home", home, "papers", "search", "kv\udc9b cache", "-n", "1"]) == 0
+    assert "OasisKV" in capsys.readouterr().out
+    assert main(["--home", home, "papers", "show", "\udcff"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an arXiv id" in err and "internal error" not in err
