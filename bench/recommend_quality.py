@@ -47,7 +47,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from corpus_cache import CACHE, corpus_embeddings, corpus_rows  # noqa: E402
 
 POOL_SINCE, POOL_UNTIL = date(2026, 1, 1), date(2026, 6, 30)
-HOME = ROOT / "bench" / ".cache" / "quality-home"
+# BENCH_QUALITY_HOME: another home (parallel runs of different code must not share one ranking cache)
+HOME = Path(os.environ.get("BENCH_QUALITY_HOME") or ROOT / "bench" / ".cache" / "quality-home")
 RESULTS = ROOT / "bench" / "results"
 SEED = 20260101
 
@@ -147,11 +148,14 @@ def load_corpus() -> tuple[list[dict], dict[str, np.ndarray]]:
     return rows, corpus_embeddings()
 
 
+LIKE_DRAW = 0  # --draw: another fixed draw of liked papers (0 is the published one)
+
+
 def draw_likes(rows: list[dict], area: str, k: int) -> list[str]:
     """k liked papers from the area, published before 2026; a fixed seed per area. The first five
     of the twenty are the five, so 20 likes extend the 5-like user."""
     candidates = sorted(r["id"] for r in rows if area in r["categories"] and r["published"] < "2026-01-01")
-    rng = np.random.default_rng(SEED + zlib.crc32(area.encode()))
+    rng = np.random.default_rng(SEED + zlib.crc32(area.encode()) + 7919 * LIKE_DRAW)
     order = rng.permutation(len(candidates))
     return [candidates[i] for i in order[:k]]
 
@@ -358,9 +362,14 @@ def main() -> int:
     parser.add_argument("--daily", action="store_true", help="only the daily-ratings protocol (issue 15)")
     parser.add_argument("--variant", choices=["both", "dislikes", "only"], default="both",
                         help="--daily: likes and dislikes, likes only, or both")
+    parser.add_argument("--draw", type=int, default=0,
+                        help="another fixed draw of each user's liked papers (0: the published one), to tell a "
+                             "change from the luck of one draw")
     parser.add_argument("--weights", default="", help="ranker weights to try, e.g. lexical=0.4,disliked=0.3")
     args = parser.parse_args()
 
+    global LIKE_DRAW
+    LIKE_DRAW = args.draw
     started = time.perf_counter()
     rows, vectors = load_corpus()
     pool = [r for r in rows if POOL_SINCE.isoformat() <= r["published"][:10] <= POOL_UNTIL.isoformat()]
