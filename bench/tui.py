@@ -3,7 +3,8 @@ latency of like/dislike re-ranking.
 
 * start-up, each in a fresh interpreter (process start → first frame painted → last session's
   list shown from disk → reading list ranked and populated by its worker), on the bundled sample
-  (452 papers) and on a 10k-paper store;
+  (452 papers), on a 10k-paper store, and on recommend_speed.py's 50k store when it is built
+  (issue 15's goal: first paint within 1 s at 50k);
 * like / dislike on a 10k-paper store: key press → the row leaves the list (optimistic) and key
   press → the re-ranked list is on screen (feedback recorded + ``recommend`` + redraw).
 
@@ -40,6 +41,7 @@ RESULTS = ROOT / "bench" / "results"
 SAMPLE_HOME = CACHE_DIR / "tui-sample"
 BIG_HOME = CACHE_DIR / "tui-10k"
 BIG_SIZE = 10_000
+SPEED_50K_HOME = CACHE_DIR / "speed-50k"  # built by bench/recommend_speed.py
 CORPUS_TODAY = date(2026, 8, 21)  # the corpus' last day: "this week" is a full week
 SAMPLE_TODAY = date(2026, 8, 20)
 
@@ -178,6 +180,10 @@ def main() -> int:
         "start-up, sample (452)": start_up(SAMPLE_HOME, SAMPLE_TODAY, args.runs),
         f"start-up, {BIG_SIZE // 1000}k store": start_up(BIG_HOME, CORPUS_TODAY, args.runs),
     }
+    if (SPEED_50K_HOME / "papercast.db").exists():
+        results["start-up, 50k store"] = start_up(SPEED_50K_HOME, CORPUS_TODAY, args.runs)
+    else:
+        print(f"no 50k store at {SPEED_50K_HOME}: run bench/recommend_speed.py first to time it", file=sys.stderr)
     for window in ("week", "month"):
         results[f"like/dislike, {BIG_SIZE // 1000}k store, {window}"] = asyncio.run(
             feedback_latency(BIG_HOME, CORPUS_TODAY, args.presses, window))
