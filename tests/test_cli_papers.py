@@ -85,6 +85,19 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(home: Path, capsys: py
     assert "Traceback" not in err
 
 
+def test_a_first_search_on_a_fresh_home_searches_the_sample(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # It used to answer "nothing matched" until some other command had loaded the sample.
+    assert run(home, "papers", "search", "--since", "2026-13-01", "kv cache") == 2
+    assert run(home, "papers", "search", '""') == 2
+    assert not (home / "chroma").exists()  # bad input loaded nothing
+    capsys.readouterr()
+    assert run(home, "papers", "search", "KV cache compression", "-n", "3", "--json") == 0
+    captured = capsys.readouterr()
+    hits = json.loads(captured.out)
+    assert len(hits) == 3 and any("kv" in " ".join(h["reasons"]).lower() for h in hits)
+    assert "loaded the bundled sample" in captured.err
+
+
 def test_corrupted_config_is_a_clear_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home.mkdir(parents=True)
     (home / "config.toml").write_text("model = [unclosed\n")

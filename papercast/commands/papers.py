@@ -148,8 +148,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    service = make_service(args)
-    hits = service.search(args.query, args.n, **_dates(args))
+    from papercast.errors import UserError
+    from papercast.tools.ranking.search import parse_query
+
+    window = _dates(args)  # bad input fails before anything is loaded
+    if parse_query(args.query).empty:
+        raise UserError("empty search query")
+    # A first search on a fresh home searches the bundled sample, as every other reading command does.
+    service = make_service_with_papers(args)
+    hits = service.search(args.query, args.n, **window)
     if args.json:
         emit_json([hit.to_json() for hit in hits])
     else:
