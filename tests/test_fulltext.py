@@ -7,8 +7,11 @@ fake clock, so nothing waits and nothing reaches arXiv.
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -30,6 +33,7 @@ from papercast.tools.sources.fulltext import (
     parse_pdf,
     sanitize,
 )
+from papercast.tools.sources.http import TooLarge, request
 
 from helpers import FIXTURES, FakeClock, Recorder, fast_policy
 
@@ -237,9 +241,15 @@ def test_a_500_page_pdf_is_read_up_to_the_page_cap_and_says_so():
 
 
 # -- fetching ------------------------------------------------------------------------------------------
-def arxiv(html: Path | bytes | int = 404, pdf: Path | bytes | int = 404, *, pdf_type: str = "application/pdf"):
-    """A handler serving arxiv.org/html/<id> and /pdf/<id>: a file, raw bytes or a status code."""
-    def answer(what: Path | bytes | int, ctype: str) -> httpx.Response:
+Served = Path | bytes | int | httpx.Response
+
+
+def arxiv(html: Served = 404, pdf: Served = 404, *, pdf_type: str = "application/pdf"):
+    """A handler serving arxiv.org/html/<id> and /pdf/<id>: a file, raw bytes, a status code or a
+    ready response (served as it is)."""
+    def answer(what: Served, ctype: str) -> httpx.Response:
+        if isinstance(what, httpx.Response):
+            return what
         if isinstance(what, int):
             return httpx.Response(what, text="Not Found")
         body = what.read_bytes() if isinstance(what, Path) else what
@@ -303,6 +313,93 @@ async def test_broken_pdfs_give_the_abstract_with_the_reason():
 async def test_size_cap():
     got = await fetch(arxiv(404, PASA), min_interval=0, max_bytes=100_000)
     assert got.parsed is None and "the PDF is 1 MB (over the 0 MB limit)" in (got.note or "")
+
+
+@dataclass
+class Chunks:
+    """A streamed body of ``count`` chunks that counts how many of them were pulled from it."""
+
+    chunk: bytes
+    count: int
+    pulled: int = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(self.count):
+            self.pulled += 1
+            yield self.chunk
+
+
+def streamed(body: Chunks, *, declared: int | None = None, ctype: str = "text/html") -> httpx.Response:
+    """A 200 streaming ``body``, with a ``Content-Length`` of ``declared`` when given (else chunked)."""
+    headers = {"content-type": ctype} | ({"content-length": str(declared)} if declared is not None else {})
+    return httpx.Response(200, content=body, headers=headers)
+
+
+MB = 2**20
+KB_CHUNKS = 10 * 1024  # 10 MB in 1 KB chunks
+
+
+async def test_a_declared_oversized_body_is_refused_without_reading_it():
+    body = Chunks(b"x" * 1024, KB_CHUNKS)
+    got = await fetch(arxiv(streamed(body, declared=10 * MB), 404), min_interval=0, max_bytes=MB)
+    assert body.pulled == 0, "the Content-Length alone refuses it"
+    assert got.parsed is None and got.final
+    assert got.note == "the HTML is 10 MB (over the 1 MB limit); no PDF on arXiv: the abstract only"
+
+
+async def test_an_undeclared_oversized_body_stops_at_the_cap_under_pacing():
+    clock = FakeClock()
+    body = Chunks(b"%PDF-" + b"x" * 1019, KB_CHUNKS)
+    rec = arxiv(404, streamed(body, ctype="application/pdf"))
+    got = await fetch(rec, clock, min_interval=3.0, max_bytes=MB)
+    assert 1024 < body.pulled <= 1026, "reading stops at the first chunk past 1 MB, not after 10 MB"
+    assert got.parsed is None and got.final
+    assert got.note == "no HTML on arXiv; the PDF is over the 1 MB limit: the abstract only"
+    assert clock.sleeps == [3.0] and len(rec.requests) == 2, "paced as usual, the oversized PDF not retried"
+
+
+async def test_request_refuses_an_oversized_body_at_once_and_names_it():
+    body = Chunks(b"x" * 1024, KB_CHUNKS)
+    rec = Recorder(lambda request: streamed(body))
+    async with rec.client() as client:
+        with pytest.raises(TooLarge) as caught:
+            await request(client, "GET", "https://arxiv.org/pdf/2501.10120?key=secret", source="arxiv full text",
+                          policy=fast_policy(), max_bytes=MB)
+    assert str(caught.value) == ("arxiv full text: the response from arxiv.org/pdf/2501.10120 is over the "
+                                 "1 MB limit")
+    assert caught.value.size is None and caught.value.limit == MB
+    assert len(rec.requests) == 1 and body.pulled <= 1026
+
+
+async def test_the_cap_counts_decoded_bytes():
+    bomb = gzip.compress(b"x" * 3 * MB)  # a few KB on the wire
+    rec = Recorder(lambda request: httpx.Response(200, content=bomb, headers={"content-encoding": "gzip"}))
+    async with rec.client() as client:
+        with pytest.raises(TooLarge):
+            await request(client, "GET", "https://arxiv.org/html/2501.10120", policy=fast_policy(), max_bytes=MB)
+
+
+async def test_a_body_under_the_cap_parses_as_before():
+    raw = HTML_2026.read_bytes()
+    chunks = [raw[i:i + 4096] for i in range(0, len(raw), 4096)]
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    rec = arxiv(httpx.Response(200, content=body(), headers={"content-type": "text/html"}))
+    got = await fetch(rec, min_interval=3.0, max_bytes=len(raw))  # exactly at the cap is still under it
+    assert got.kind == "html" and got.parsed is not None and got.notes == []
+    assert build_document("2501.10120", got.parsed, "html") == doc_of(HTML_2026, "2501.10120")
+
+
+async def test_an_oversized_html_falls_back_to_the_pdf_and_says_how_big_it_was():
+    clock = FakeClock()
+    body = Chunks(b"x" * 1024, KB_CHUNKS)
+    got = await fetch(arxiv(streamed(body, declared=3 * MB), PASA), clock, min_interval=3.0, max_bytes=2 * MB)
+    assert got.kind == "pdf" and got.parsed is not None and body.pulled == 0
+    assert got.notes == ["the HTML is 3 MB (over the 2 MB limit)"]
+    assert clock.sleeps == [3.0], "the PDF still waits arXiv's 3 s after the refused HTML"
 
 
 async def test_429_is_retried_as_the_server_asks():

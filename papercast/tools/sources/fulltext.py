@@ -34,7 +34,14 @@ import httpx
 from papercast.errors import UserError, one_line
 from papercast.models import Document, Paper, Passage, PassageKind, Section
 from papercast.sanitize import clean_text
-from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
+from papercast.tools.sources.http import (
+    DEFAULT_POLICY,
+    RetryPolicy,
+    SourceError,
+    TooLarge,
+    megabytes,
+    request,
+)
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -756,6 +763,10 @@ async def fetch_fulltext(paper_id: str, *, client: httpx.AsyncClient | None = No
 
     Never raises for what the network or arXiv does: a 404 of both is a final "no full text", a
     timeout or repeated 429/5xx a non-final one (the caller does not cache it).
+
+    ``max_bytes`` is enforced while downloading (a bigger HTML falls back to the PDF). An oversized
+    rendering counts as final, like a 404: arXiv serves the same file tomorrow, so asking again would
+    only spend arXiv's bandwidth (and its 3 s pacing) to be refused again.
     """
     from papercast.tools.sources.http import make_client
 
@@ -773,7 +784,13 @@ async def fetch_fulltext(paper_id: str, *, client: httpx.AsyncClient | None = No
                 break
             try:
                 response = await request(http, "GET", url.format(id=paper_id), source=SOURCE,
-                                         min_interval=min_interval, policy=policy, max_total_seconds=left)
+                                         min_interval=min_interval, policy=policy, max_total_seconds=left,
+                                         max_bytes=max_bytes)
+            except TooLarge as exc:  # final: see above
+                limit = megabytes(exc.limit)
+                problems.append(f"the {kind.upper()} is {megabytes(exc.size)} (over the {limit} limit)"
+                                if exc.size is not None else f"the {kind.upper()} is over the {limit} limit")
+                continue
             except SourceError as exc:
                 if _missing(exc):
                     problems.append(f"no {kind.upper()} on arXiv")
@@ -782,10 +799,6 @@ async def fetch_fulltext(paper_id: str, *, client: httpx.AsyncClient | None = No
                     final = False
                 continue
             raw = response.content
-            if len(raw) > max_bytes:
-                problems.append(f"the {kind.upper()} is {len(raw) / 2**20:.0f} MB (over the "
-                                f"{max_bytes / 2**20:.0f} MB limit)")
-                continue
             if kind == "pdf" and not raw.strip():
                 problems.append("the PDF is empty (0 bytes)")
                 continue

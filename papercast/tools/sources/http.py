@@ -51,6 +51,26 @@ class SourceError(RuntimeFailure):
         super().__init__(f"{source}: {self.message}")
 
 
+class TooLarge(SourceError):
+    """A body over the caller's ``max_bytes``. Never retried: the same URL would send the same body.
+
+    ``size`` is the size the server declared (``Content-Length``, the bytes on the wire) when it
+    declared one; None when reading stopped at the limit, so the true size is unknown.
+    """
+
+    def __init__(self, source: str, where: str, limit: int, size: int | None = None) -> None:
+        self.limit = limit
+        self.size = size
+        over = f"is {megabytes(size)} (over the {megabytes(limit)} limit)" if size is not None \
+            else f"is over the {megabytes(limit)} limit"
+        super().__init__(source, f"the response from {where} {over}")
+
+
+def megabytes(size: int) -> str:
+    """``size`` in whole MB, the unit every size limit is stated in."""
+    return f"{size / 2**20:.0f} MB"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try. Tests pass ``base_delay=0`` and a recording ``sleep`` so nothing waits."""
@@ -161,12 +181,15 @@ async def request(
     max_total_seconds: float | None = None,
     min_interval: float = 0.0,
     policy: RetryPolicy = DEFAULT_POLICY,
+    max_bytes: int | None = None,
 ) -> httpx.Response:
-    """Send one request under the shared policy and return a 2xx/3xx response.
+    """Send one request under the shared policy and return a 2xx/3xx response, its body read.
 
     Retries connect errors, timeouts, 429 and 5xx with backoff, honouring server wait hints; other
     4xx fail at once. Gives up with :class:`SourceError` (naming ``source``) when attempts or the
     total time budget run out. ``min_interval`` > 0 serialises requests to the host and spaces them.
+    ``max_bytes`` caps the body while it arrives (see :func:`_send`): a bigger one raises
+    :class:`TooLarge` at once, without retrying and without ever holding more than the cap.
     """
     retries = policy.retries if retries is None else retries
     budget = policy.max_total_seconds if max_total_seconds is None else max_total_seconds
@@ -175,7 +198,7 @@ async def request(
     attempt = 0
     while True:
         problem, wait_hint, response = await _attempt(client, method, url, params, source, min_interval,
-                                                      policy)
+                                                      policy, max_bytes)
         if problem is None and response is not None:
             return response
         if response is not None and response.status_code not in RETRY_STATUSES:
@@ -202,14 +225,15 @@ def _give_up(source: str, message: str) -> SourceError:
 
 
 async def _attempt(client: httpx.AsyncClient, method: str, url: str, params: Mapping[str, Any] | None,
-                   source: str, min_interval: float, policy: RetryPolicy
+                   source: str, min_interval: float, policy: RetryPolicy, max_bytes: int | None
                    ) -> tuple[str | None, float | None, httpx.Response | None]:
-    """One try: (problem or None, server wait hint, response). Transport errors become a problem."""
+    """One try: (problem or None, server wait hint, response). Transport errors become a problem;
+    :class:`TooLarge` is no httpx error, so it passes straight out of the retry loop."""
     try:
         if min_interval > 0:
-            response = await _paced_send(client, method, url, params, min_interval, policy)
+            response = await _paced_send(client, method, url, params, min_interval, policy, source, max_bytes)
         else:
-            response = await client.request(method, url, params=params)
+            response = await _send(client, method, url, params, source, max_bytes)
     except _TRANSIENT_ERRORS as exc:
         if _is_name_resolution_failure(exc):  # offline: retrying only makes the user wait
             raise _give_up(source, f"cannot resolve {httpx.URL(url).host} (no network?)") from exc
@@ -234,8 +258,13 @@ def _is_name_resolution_failure(exc: BaseException) -> bool:
 
 
 async def _paced_send(client: httpx.AsyncClient, method: str, url: str, params: Mapping[str, Any] | None,
-                      min_interval: float, policy: RetryPolicy) -> httpx.Response:
-    """Send while holding the host gate, after waiting out the host's minimum interval."""
+                      min_interval: float, policy: RetryPolicy, source: str, max_bytes: int | None
+                      ) -> httpx.Response:
+    """Send while holding the host gate, after waiting out the host's minimum interval.
+
+    The body is read (or refused as too large) inside the gate, so the next request to the host waits
+    for the whole transfer, and the interval counts from its end either way.
+    """
     gate = _gate(client, httpx.URL(url).host)
     async with gate.lock:
         if gate.last is not None:
@@ -243,11 +272,46 @@ async def _paced_send(client: httpx.AsyncClient, method: str, url: str, params: 
             if wait > 0:
                 await policy.sleep(wait)
         try:
-            response = await client.request(method, url, params=params)
-            await response.aread()
-            return response
+            return await _send(client, method, url, params, source, max_bytes)
         finally:
             gate.last = policy.clock()
+
+
+async def _send(client: httpx.AsyncClient, method: str, url: str, params: Mapping[str, Any] | None,
+                source: str, max_bytes: int | None) -> httpx.Response:
+    """Send and read the whole body, but never more than ``max_bytes`` of it when that is set.
+
+    Capped, the response is streamed: a ``Content-Length`` over the cap is refused before any of the
+    body is read, and otherwise reading stops (and the connection is closed) at the first chunk past
+    the cap, so a huge or endless body never sits in memory. The streamed count is of decoded bytes,
+    so a small gzip body that inflates past the cap is stopped too.
+    """
+    if max_bytes is None:
+        return await client.request(method, url, params=params)
+    response = await client.send(client.build_request(method, url, params=params), stream=True)
+    try:
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise _too_large(source, url, max_bytes, int(declared))
+        chunks: list[bytes] = []
+        received = 0
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > max_bytes:
+                raise _too_large(source, url, max_bytes)
+            chunks.append(chunk)
+        # What aread() stores: the caller gets a read response whose .content works as usual.
+        response._content = b"".join(chunks)
+    finally:
+        await response.aclose()
+    return response
+
+
+def _too_large(source: str, url: str, limit: int, size: int | None = None) -> TooLarge:
+    """The refusal of an oversized body, logged once at WARNING like every other give-up."""
+    error = TooLarge(source, _where(url), limit, size)
+    log.warning("%s", error)
+    return error
 
 
 def _error_detail(response: httpx.Response) -> str:
