@@ -18,6 +18,11 @@ Why it looks the way it does:
 * JSON requests carry the caller's schema the way the policy says (JSON schema, JSON mode with the
   schema as a grammar, or JSON mode); ``max_tokens`` is fitted to the context window; an answer cut
   off at ``max_tokens`` is asked once more with the caller's shorter request, then given up.
+* A server that refuses that ``response_format`` (HTTP 400 naming it: vLLM, LM Studio, older llama.cpp,
+  proxies) is asked again at once with plain JSON mode, then without ``response_format``, and the
+  simpler format is kept for that model and server for the rest of the process, so later requests do
+  not pay the refused one again. The answer is still validated by the caller's parser; litellm's
+  model map says which format a model supports, not what the server in front of it accepts.
 * Every request sent is recorded with its tokens and cost (None = the model has no known price) under
   the run id; ``max_usd_per_run`` stops further paid calls with a notice (``BudgetExceeded``).
 * API keys stay in the providers' environment variables. Nothing here stores or logs them, and
@@ -32,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -167,6 +173,41 @@ def _server_slots(key: str, size: int) -> threading.BoundedSemaphore:
         if slot is None:
             slot = _SLOTS[(key, size)] = threading.BoundedSemaphore(size)
         return slot
+
+
+# -- JSON formats a server refused, remembered for the whole process -----------------------------------------
+# (model, server) -> the simplest json_format papercast fell back to after a refusal.
+_FORMAT_DOWNGRADES: dict[tuple[str, str], str] = {}
+_DOWNGRADES_LOCK = threading.Lock()
+# From the richest to none; a refusal moves one request down this list (json_object+schema skips to json_object).
+_FORMAT_ORDER = ("json_schema", "json_object+schema", "json_object", "off")
+# Words of a 400's message that say the request's response_format was the problem.
+_FORMAT_WORDS = ("response_format", "response format", "json_schema", "schema")
+
+
+def _simpler_format(json_format: str) -> str:
+    """The format to ask with after the server refused ``json_format``."""
+    return "off" if json_format == "json_object" else "json_object"
+
+
+def _lower_format(a: str, b: str) -> str:
+    """The simpler of two json_formats."""
+    rank = {name: i for i, name in enumerate(_FORMAT_ORDER)}
+    return a if rank.get(a, 0) >= rank.get(b, 0) else b
+
+
+def forget_format_downgrades() -> None:
+    """Forget every refused format (a test's servers share model names and, over time, ports)."""
+    with _DOWNGRADES_LOCK:
+        _FORMAT_DOWNGRADES.clear()
+
+
+class FormatRefused(Exception):
+    """The server refused the request's ``response_format`` with HTTP 400; ``reason`` is its message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class IdleTimeout(TimeoutError):
@@ -353,34 +394,41 @@ class LLMClient:
         assembled here, so callers see the same ``Answer`` either way.
         """
         policy = self.policy
-        request: dict[str, Any] = {"messages": list(messages), "temperature": temperature, **params}
+        base: dict[str, Any] = {"messages": list(messages), "temperature": temperature, **params}
         if max_tokens is None and policy.local:  # a local server generates until its window is full
             max_tokens = policy.max_output or LOCAL_ANSWER_TOKENS
         if max_tokens is not None:
-            request["max_tokens"] = self.fit_max_tokens(request["messages"], max_tokens)
-        if json_mode:
-            response_format = policy.response_format(schema, purpose.replace("-", "_"))
-            if response_format is not None:
-                request["response_format"] = response_format
+            base["max_tokens"] = self.fit_max_tokens(base["messages"], max_tokens)
         if tools:
-            request["tools"] = list(tools)
+            base["tools"] = list(tools)
             if policy.local:  # llama.cpp's function-calling formats offer tools only with an explicit choice
-                request.setdefault("tool_choice", "auto")
-        key = cache_key(self.model, prompt_version, purpose, request, self.api_base) if cache else None
-        if key is not None:
-            hit = self.store.get_cached(key)
-            if hit is not None:
-                log.debug("LLM %s answer of %s from the cache (%s...)", purpose, self.model, key[:12])
-                answer = Answer(hit.response, hit.finish_reason, hit.prompt_tokens, hit.completion_tokens,
-                                hit.cost_usd, cached=True, model=self.model)
-                self._account(answer, purpose)
-                return answer
-        async with self._slot():
-            self._precheck()
-            if policy.stream:
-                response = await self._with_retries(lambda: self._collect(request), purpose)
-            else:
-                response = await self._with_retries(lambda: self._call(request), purpose)
+                base.setdefault("tool_choice", "auto")
+        json_format = self.json_format() if json_mode else None
+        while True:  # once per JSON format the server refuses (at most two), else once
+            request = dict(base)
+            if json_format is not None:
+                response_format = policy.response_format(schema, purpose.replace("-", "_"), json_format)
+                if response_format is not None:
+                    request["response_format"] = response_format
+            key = cache_key(self.model, prompt_version, purpose, request, self.api_base) if cache else None
+            if key is not None:
+                hit = self.store.get_cached(key)
+                if hit is not None:
+                    log.debug("LLM %s answer of %s from the cache (%s...)", purpose, self.model, key[:12])
+                    answer = Answer(hit.response, hit.finish_reason, hit.prompt_tokens, hit.completion_tokens,
+                                    hit.cost_usd, cached=True, model=self.model)
+                    self._account(answer, purpose)
+                    return answer
+            try:
+                async with self._slot():
+                    self._precheck()
+                    response = await self._with_retries(
+                        functools.partial(self._send, request, downgradable=json_format is not None), purpose)
+            except FormatRefused as refused:
+                assert json_format is not None  # only a JSON request is downgradable
+                json_format = self._refused(json_format, refused.reason, purpose)
+                continue
+            break
         answer = self._answer(response, request["messages"])
         self._account(answer, purpose)
         if answer.truncated:
@@ -513,6 +561,42 @@ class LLMClient:
             raise RuntimeFailure("the stream ended without a chunk")
         return litellm.stream_chunk_builder(chunks, messages=request["messages"])
 
+    def json_format(self) -> str:
+        """The JSON format to ask with: the policy's, or the simpler one a refusal left for this model
+        and server earlier in the process."""
+        with _DOWNGRADES_LOCK:
+            refused = _FORMAT_DOWNGRADES.get(self._format_key())
+        own = self.policy.json_format
+        return own if refused is None else _lower_format(own, refused)
+
+    def _format_key(self) -> tuple[str, str]:
+        return (self.model, self.policy.server_key)
+
+    async def _send(self, request: dict[str, Any], *, downgradable: bool = False) -> Any:
+        """One request as the policy sends it (streamed and assembled, or plain). A 400 refusing the
+        request's ``response_format`` becomes ``FormatRefused`` when the caller can ask more simply."""
+        try:
+            return await (self._collect(request) if self.policy.stream else self._call(request))
+        except Exception as exc:
+            reason = _format_refusal(exc) if downgradable and "response_format" in request else None
+            if reason is None:
+                raise
+            raise FormatRefused(reason) from exc
+
+    def _refused(self, json_format: str, reason: str, purpose: str) -> str:
+        """Remember that the server refused ``json_format`` and return the format to ask with now."""
+        simpler = _simpler_format(json_format)
+        key = self._format_key()
+        with _DOWNGRADES_LOCK:
+            known = _FORMAT_DOWNGRADES.get(key)
+            simpler = simpler if known is None else _lower_format(simpler, known)
+            _FORMAT_DOWNGRADES[key] = simpler
+        log.info("LLM %s request to %s: the server refused response_format %s (%s); asking again %s, "
+                 "and so for every later request to this model in this process", purpose or "call",
+                 redact(self._where()), json_format, redact(reason),
+                 "without response_format" if simpler == "off" else f"with {simpler}")
+        return simpler
+
     def _precheck(self) -> None:
         if self.unreachable:
             log.debug("LLM %s is unreachable in this run: failing fast", self.model)
@@ -524,8 +608,8 @@ class LLMClient:
         # A streamed request's socket reads are bounded by a little more than the idle timeout, which
         # ``_idle_guarded`` enforces itself with a clearer message; a plain one by the total timeout.
         timeout = self.policy.idle_timeout + 5 if request.get("stream") else self.policy.timeout
-        kwargs: dict[str, Any] = {"model": self.model, "timeout": timeout,
-                                  "max_retries": 0, "num_retries": 0, **request}
+        kwargs: dict[str, Any] = {"model": self.model, "timeout": timeout, "max_retries": 0,
+                                  "num_retries": 0, **self.policy.provider_params(), **request}
         if self.api_base:
             kwargs["api_base"] = self.api_base
         return await litellm.acompletion(**kwargs)
@@ -545,7 +629,7 @@ class LLMClient:
         while True:
             try:
                 return await call()
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, FormatRefused):  # a refused format is the caller's to handle
                 raise
             except Exception as exc:
                 retryable, reason, retry_after = self._classify(exc)
@@ -684,6 +768,18 @@ def describe_cause(exc: BaseException, depth: int = 5) -> str:
         parts.append(f"{type(seen).__name__}: {text}" if text else type(seen).__name__)
         seen = seen.__cause__ or seen.__context__
     return " <- ".join(parts)
+
+
+def _format_refusal(exc: BaseException) -> str | None:
+    """The server's reason when ``exc`` is an HTTP 400 refusing the request's ``response_format``
+    (None for any other error, which is handled as before)."""
+    litellm = load_litellm()
+    if getattr(exc, "status_code", None) != 400 or isinstance(exc, litellm.ContextWindowExceededError):
+        return None
+    message = str(getattr(exc, "message", None) or exc)
+    # litellm prefixes its class and the provider ("litellm.BadRequestError: OpenAIException - ...").
+    reason = one_line(message.split(" - ", 1)[1] if " - " in message else message, 200)
+    return reason if any(word in reason.lower() for word in _FORMAT_WORDS) else None
 
 
 def _is_timeout(exc: BaseException) -> bool:

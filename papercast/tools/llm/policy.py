@@ -22,6 +22,9 @@ The policy also says how to ask for JSON (a JSON schema where litellm says the m
 JSON mode otherwise; for a local OpenAI-compatible server, JSON mode with the schema attached, which
 llama.cpp enforces as a grammar) and how big the model's context window is (config.toml, else
 litellm's model map, else a conservative default), so prompts and ``max_tokens`` can be fitted to it.
+Ollama runs a model with its own ``num_ctx`` (2048-4096 tokens by default) whatever the model could
+take, and silently drops the front of a longer prompt; so an Ollama model is sent that window as
+``num_ctx`` (``provider_params``), and the prompt papercast fitted is the prompt the model reads.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "hosted_vllm", "vllm", "lm
                              "oobabooga", "xinference"})
 # Providers that speak the OpenAI API as it is, where a local server reads ``response_format.schema``.
 OPENAI_COMPATIBLE = frozenset({"openai", "hosted_vllm", "lm_studio", "llamafile", "openai_like", "custom_openai"})
+# Providers whose requests litellm sends to Ollama's own API, which takes ``options.num_ctx``.
+OLLAMA_PROVIDERS = frozenset({"ollama", "ollama_chat"})
 HOSTED_CONCURRENCY = 4
 LOCAL_CONCURRENCY = 1
 # An unknown model's window: llama.cpp's server and older Ollama default to 2048 tokens; hosted
@@ -84,15 +89,31 @@ class LLMPolicy:
         """What shares one request budget: the server (its api_base), else the provider."""
         return (self.api_base or "").strip().rstrip("/") or self.provider
 
-    def response_format(self, schema: dict[str, Any] | None, name: str = "answer") -> dict[str, Any] | None:
-        """The ``response_format`` of a JSON request under this policy (None: ask in the prompt only)."""
-        if self.json_format == "off":
+    def response_format(self, schema: dict[str, Any] | None, name: str = "answer",
+                        json_format: str | None = None) -> dict[str, Any] | None:
+        """The ``response_format`` of a JSON request under this policy (None: ask in the prompt only).
+
+        ``json_format`` overrides the policy's own: the client passes a simpler one after the server
+        refused this one (see ``LLMClient.complete``)."""
+        json_format = json_format or self.json_format
+        if json_format == "off":
             return None
-        if schema is None or self.json_format == "json_object":
+        if schema is None or json_format == "json_object":
             return {"type": "json_object"}
-        if self.json_format == "json_object+schema":
+        if json_format == "json_object+schema":
             return {"type": "json_object", "schema": schema}
         return {"type": "json_schema", "json_schema": {"name": name, "schema": strict_schema(schema), "strict": True}}
+
+    def provider_params(self) -> dict[str, Any]:
+        """Parameters only this model's provider takes, for every completion request.
+
+        Ollama: ``num_ctx`` = the context window prompts are fitted to. Without it Ollama runs the
+        model with its default window and cuts a longer prompt from the front, without an error.
+        Other providers get nothing: litellm would pass an unknown parameter on to an OpenAI-compatible
+        server in the request body, which some refuse."""
+        if self.provider in OLLAMA_PROVIDERS:
+            return {"num_ctx": self.context_window}
+        return {}
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(setting, value, where it came from) for ``papercast model check``."""
