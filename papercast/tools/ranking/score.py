@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -191,8 +191,9 @@ class Signals:
     """Per-paper signals for one profile over one candidate set, before weighting.
 
     Kept apart from the weighting so the benchmark can try weights without recomputing them,
-    and so the reasons can quote the same numbers the score used. Arrays are over the papers
-    the profile may see (``keep``: their indices in the pool).
+    and so the reasons can quote the same numbers the score used. Arrays are over the window's
+    papers the profile does not exclude (``keep``: their indices in the pool), the ones it has
+    rated included (``read``): those are scored with the rest and never listed.
     """
 
     pool: Pool
@@ -214,6 +215,8 @@ class Signals:
     age_days: np.ndarray | None = None
     span_days: int = 7
     matched: dict[int, list[str]] = field(default_factory=dict)  # listed paper -> interest terms it uses
+    read: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # rated: in the maths, not listed
+    disliked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self) -> None:
         # pool index -> candidate index (-1: a paper the profile may not see)
@@ -239,15 +242,24 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     """Every signal for the pool's papers the profile may see (read, dismissed, excluded are dropped);
     ``weights`` shape the feedback signals (the classifier's share of dislikes)."""
     w = weights or WEIGHTS
-    read = set(profile.liked) | set(profile.disliked) | set(profile.saved) | set(profile.dismissed)
+
+    def positions(ids: Iterable[str]) -> np.ndarray:
+        mask = np.zeros(len(pool), dtype=bool)
+        mask[[pool.position[i] for i in ids if i in pool.position]] = True
+        return mask
+
+    # Papers the profile has rated stay in the window's own computations (standardization, PRF,
+    # neighbours) and only leave the list at the end: rating the top papers must not change how
+    # the rest are ranked (without this, dismissing day 0's top 10 unread cost nDCG@20 0.637 -> 0.582).
+    read = positions(set(profile.liked) | set(profile.disliked) | set(profile.saved) | set(profile.dismissed))
     allowed = np.ones(len(pool), dtype=bool)
-    allowed[[pool.position[i] for i in read if i in pool.position]] = False
     for phrase in profile.excluded_keywords:
         allowed &= ~pool.with_phrase(phrase)
     keep = np.flatnonzero(allowed)
-    if not len(keep):
+    if not len(keep) or read[keep].all():
         return None
-    sig = Signals(pool=pool, keep=keep, papers=_Candidates(pool, keep), values={}, flags={})
+    sig = Signals(pool=pool, keep=keep, papers=_Candidates(pool, keep), values={}, flags={},
+                  read=read[keep], disliked=positions(profile.disliked)[keep])
     mean = pool.mean
 
     # Every vector the profile brings: its interests and keywords, liked (and saved) papers,
@@ -272,7 +284,11 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     beta = np.zeros((0, dims), np.float32)
     if len(pos_ids) >= 5:
         rng = np.random.default_rng(0)
-        background = sig.cen(rng.choice(len(keep), size=min(len(keep), 400), replace=False))
+        # The same draw whatever was rated since (a new draw is a new classifier), minus the papers
+        # whose labels the classifier already has (a dismissal says nothing about a paper's topic).
+        drawn = rng.choice(len(keep), size=min(len(keep), 400), replace=False)
+        labelled = positions(set(pos_ids) | set(neg_ids))[keep]
+        background = sig.cen(drawn[~labelled[drawn]])
         beta = feedback_direction(pv, background, nv, w.classifier_dislike)[None]
     liked_mean = unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
     blocks = {"queries": unit(q_raw - mean), "queries_plain": unit(q_raw), "liked": pv,
@@ -363,7 +379,7 @@ def combine(sig: Signals, w: Weights) -> np.ndarray:
     total += w.classifier * v.get("classifier", 0)
     if w.prf and ("interest" in v or "liked" in v) and len(sig.keep) > 2 * w.prf_top:
         # Pseudo-relevance feedback: the first pass's top papers define the area.
-        top = np.argsort(-total)[: w.prf_top]
+        top = np.argsort(-np.where(sig.disliked, -np.inf, total))[: w.prf_top]  # a disliked paper defines no area
         prf = sig.against(unit(sig.cen(top).mean(axis=0)))
         sig.values["prf"] = prf
         total += w.prf * _z(prf)
@@ -420,7 +436,7 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
     if sig is None:
         return []
     total = combine(sig, w)
-    order = _mmr(total, sig, n, w.diversity)
+    order = _mmr(np.where(sig.read, -np.inf, total), sig, n, w.diversity)
     if "lexical" in sig.values:  # the interests' words each listed paper uses, for its reasons
         found = pool.index.matched_terms_many(sig.keep[order].tolist(), sig.q_terms)
         sig.matched = dict(zip(order, found, strict=True))
@@ -434,6 +450,7 @@ def _mmr(score: np.ndarray, sig: Signals, n: int, diversity: float) -> list[int]
     """Greedy selection: each next paper's score is lowered by how close it is to one above it
     (only beyond a similarity of 0.5, so related papers stay and near-duplicates drop)."""
     pool = np.argsort(-score)[: max(3 * n, n + 10)]
+    pool = pool[np.isfinite(score[pool])]  # papers already rated are never listed
     if diversity <= 0 or len(pool) <= 1:
         return pool[:n].tolist()
     vectors = sig.cen(pool)
