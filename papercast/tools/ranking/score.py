@@ -239,8 +239,9 @@ class Signals:
 
 def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: date | None = None,
                     weights: Weights | None = None) -> Signals | None:
-    """Every signal for the pool's papers the profile may see (read, dismissed, excluded are dropped);
-    ``weights`` shape the feedback signals (the classifier's share of dislikes)."""
+    """Every signal for the pool's papers the profile does not exclude by keyword; the papers it has
+    rated are scored too and marked ``read`` (``rank_pool`` never lists them). ``weights`` shape the
+    feedback signals (the classifier's share of dislikes). None when nothing is left to list."""
     w = weights or WEIGHTS
 
     def positions(ids: Iterable[str]) -> np.ndarray:
