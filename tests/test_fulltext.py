@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from papercast.tools.sources.fulltext import (
     MAX_WORDS,
     SPLIT_WORDS,
     UnreadableDocument,
+    _pdf_lines,
     _pdf_pages,
     arxiv_id_in,
     build_document,
@@ -31,6 +33,7 @@ from papercast.tools.sources.fulltext import (
     parse_bytes,
     parse_html,
     parse_pdf,
+    parse_pdf_lines,
     sanitize,
 )
 from papercast.tools.sources.http import TooLarge, request
@@ -219,6 +222,40 @@ def test_a_two_column_acm_pdf_joins_headings_broken_over_lines():
     assert doc.title == "Beyond Summarization: Designing AI Support for Real-World Expository Writing Tasks"
     assert "2 CHARACTERIZING EXPOSITORY WRITING" in [s.label for s in doc.sections]
     assert doc.passages[0].text.startswith("Large language models have introduced")
+
+
+def pasa_lines() -> list[str]:
+    return _pdf_lines(_pdf_pages(PASA.read_bytes(), 200, time.monotonic() + 120)[0])
+
+
+def test_a_pdf_without_numbered_headings_is_cut_at_its_usual_ones():
+    # PaSa's own text with the body's heading numbers taken off ("4 Methodology" -> "Methodology"),
+    # as in the many styles that number nothing. With no numbered heading no section opened, and the
+    # whole body up to "Conclusion" was read as the abstract (4,991 words of it).
+    heading = re.compile(r"^\d(?:\.\d)?\s+(?=[A-Z][a-z])")
+    lines = [heading.sub("", line) if heading.match(line) and len(line.split()) <= 6 else line
+             for line in pasa_lines()]
+    # A "Results" heading, then the same word as a table's column header: the first opens a section,
+    # the second stays text (an unnumbered body heading counts once).
+    lines.insert(lines.index("Experiments") + 40, "Results")
+    lines.insert(lines.index("Experiments") + 41, "Results")
+    doc = build_document("2501.10120", parse_pdf_lines(lines), "pdf")
+    titles = list(dict.fromkeys(s.title for s in doc.sections))
+    assert titles[:6] == ["Introduction", "Related Work", "Methodology", "Experiments", "Results", "Conclusion"]
+    abstract = [p for p in doc.passages if p.kind == "abstract"]
+    assert abstract[0].text.startswith("We introduce PaSa") and sum(len(p.text.split()) for p in abstract) < 400
+    body = [p for p in doc.passages if p.section.startswith(("Introduction", "Methodology", "Experiments"))]
+    assert sum(len(p.text.split()) for p in body) > 2500
+    numbered = build_document("2501.10120", parse_pdf_lines(pasa_lines()), "pdf")
+    assert abs(sum(len(p.text.split()) for p in doc.passages)
+               - sum(len(p.text.split()) for p in numbered.passages)) < 0.02 * len(" ".join(pasa_lines()).split())
+
+
+def test_a_numbered_pdf_takes_no_table_header_for_a_heading():
+    lines = pasa_lines()
+    lines.insert(lines.index("5.3 Main results") + 3, "Method")  # the usual first column of a results table
+    labels = [s.label for s in build_document("2501.10120", parse_pdf_lines(lines), "pdf").sections]
+    assert "Method" not in labels and "5.3 Main results" in labels
 
 
 def test_bad_pdfs_are_one_line_errors():

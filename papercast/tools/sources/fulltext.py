@@ -480,6 +480,11 @@ _STAMP = re.compile(r"^arXiv:\d{4}\.\d{4,5}(v\d+)?\s+\[[^\]]+\]\s+\d{1,2}\s+\w{3
 _NUMBERED = re.compile(r"^((?:\d{1,2}|[A-H])(?:\.\d{1,2}){0,3})\.?\s+([A-Z][^\n]{1,90})$")
 _UNNUMBERED = re.compile(r"^(abstract|acknowledge?ments?|limitations?|ethics statement|ethical considerations|"
                          r"broader impacts?|conclusions?|references|bibliography|appendix|appendices)\.?$", re.I)
+# The usual unnumbered section headings of a paper's body, alone on their line.
+_BODY_HEADING = re.compile(r"^(introduction|related work|background|preliminaries|methods?|methodology|approach|"
+                           r"experiments?|experimental setup|experimental results|evaluation|results|"
+                           r"results and discussion|discussion|future work|conclusions? and future work)[.:]?$",
+                           re.I)
 _CAPTION = re.compile(r"^(fig(?:ure)?\.?|table|tab\.)\s*\d+[.:]", re.I)
 _REF_START = re.compile(r"^\[\d+\]\s")
 _FOOTNOTE = re.compile(r"^[∗*†‡§¶]\s?[A-Z][^.]{0,60}\.?$")  # "∗Equal contribution.", "†Corresponding author."
@@ -568,15 +573,35 @@ def _pdf_lines(pages: Sequence[str]) -> list[str]:
 
 
 def parse_pdf(raw: bytes, *, max_pages: int = MAX_PAGES, seconds: float = PARSE_SECONDS) -> Parsed:
-    """An arXiv PDF as title, abstract, sections (from numbered headings), paragraphs, captions and
-    references. Raises ``UnreadableDocument`` for an empty, corrupt or encrypted file."""
+    """An arXiv PDF as title, abstract, sections (from numbered headings, else from the usual
+    unnumbered ones), paragraphs, captions and references. Raises ``UnreadableDocument`` for an
+    empty, corrupt or encrypted file."""
     if not raw or not raw.strip():
         raise UnreadableDocument("the PDF is empty (0 bytes)")
     pages, _total, note = _pdf_pages(raw, max_pages, time.monotonic() + seconds)
     lines = _pdf_lines(pages)
     if sum(len(line) for line in lines) < 200:
         raise UnreadableDocument("the PDF has no text layer (a scan?)")
-    parsed = Parsed(notes=[note] if note else [])
+    return parse_pdf_lines(lines, [note] if note else [])
+
+
+def parse_pdf_lines(lines: list[str], notes: list[str] | None = None) -> Parsed:
+    """The document in a PDF's text lines. Numbered headings ("3.2 Training") are trusted first.
+    Only a paper with none of them (many workshop and journal styles) is read again with the usual
+    unnumbered body headings ("Introduction", "Related Work", "Experiments", ...): in a numbered
+    paper a line "Method" or "Results" is far more often a table's column header than a heading."""
+    parsed, numbered = _parse_pdf_lines(lines, notes or [], body_headings=False)
+    if numbered:  # the body has numbered headings (an appendix's lettered ones do not count)
+        return parsed
+    again, _ = _parse_pdf_lines(lines, notes or [], body_headings=True)
+    return again if len({b.section.title for b in again.blocks}) > 1 else parsed
+
+
+def _parse_pdf_lines(lines: list[str], notes: list[str], *, body_headings: bool) -> tuple[Parsed, bool]:
+    """One pass over the lines; also says whether a numbered body heading ("2", "3.1") was taken."""
+    parsed = Parsed(notes=list(notes))
+    seen_body: set[str] = set()  # an unnumbered body heading counts once (a second is a table header)
+    body_numbered = False
     stack: list[Section] = []
     previous: str | None = None  # the last heading number taken
     part = "front"  # front matter -> abstract -> body -> references -> appendix
@@ -613,6 +638,13 @@ def parse_pdf(raw: bytes, *, max_pages: int = MAX_PAGES, seconds: float = PARSE_
             skip = False
             continue
         known = _UNNUMBERED.match(line)
+        body = _BODY_HEADING.match(line) if body_headings and not known and part != "references" else None
+        if body and body.group(1).lower() not in seen_body:
+            seen_body.add(body.group(1).lower())
+            end_paragraph()
+            part = "appendix" if part == "appendix" else "body"
+            open_section("", line.rstrip(".:"))
+            continue
         if known:
             name = known.group(1).lower()
             end_paragraph()
@@ -636,6 +668,7 @@ def parse_pdf(raw: bytes, *, max_pages: int = MAX_PAGES, seconds: float = PARSE_
                     and (part in ("references", "appendix") if appendix else part != "references"):
                 end_paragraph()
                 part = "appendix" if appendix else "body"
+                body_numbered = body_numbered or not appendix
                 previous = number
                 after = lines[index + 1] if index + 1 < len(lines) else ""
                 if title.isupper() and after.isupper() and len(after.split()) <= 6 and not _NUMBERED.match(after):
@@ -675,7 +708,7 @@ def parse_pdf(raw: bytes, *, max_pages: int = MAX_PAGES, seconds: float = PARSE_
     if not parsed.blocks:  # no headings found: the whole text as one section
         whole = _section(parsed, [], "", "Text", 1)
         parsed.blocks.append(Block(whole, "paragraph", " ".join(front[len(title):] + paragraph)))
-    return parsed
+    return parsed, body_numbered
 
 
 # -- files and the network -------------------------------------------------------------------------------
