@@ -116,3 +116,17 @@ def test_console_entry_point_help_and_errors(home: Path) -> None:
                          capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "papercast: error: unknown paper id: 2401.99999"
+
+
+def test_show_leaves_out_what_a_paper_does_not_have(home: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # A paper added from a saved file may have no authors, date or categories: no blank lines for them.
+    bare = {"id": "2401.00002", "title": "A bare paper", "abstract": "About nothing in particular.", "authors": [],
+            "published": None, "categories": [], "upvotes": None}
+    path = tmp_path / "bare.jsonl"
+    path.write_text(json.dumps(bare) + "\n")
+    assert run(home, "import", str(path)) == 0
+    capsys.readouterr()
+    assert run(home, "papers", "show", "2401.00002") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "A bare paper" and lines[1].startswith("https://arxiv.org/abs/2401.00002")

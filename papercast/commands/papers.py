@@ -176,10 +176,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         emit_json(paper.to_json() | {"fulltext": fulltext})
         return EXIT_OK
     print(paper.title)
-    print(", ".join(paper.authors))
     meta = [paper.published.isoformat() if paper.published else None, " ".join(paper.categories) or None,
             f"▲ {paper.upvotes} upvotes" if paper.upvotes is not None else None]
-    print(" · ".join(m for m in meta if m))
+    for line in (", ".join(paper.authors), " · ".join(m for m in meta if m)):
+        if line:  # a paper added from a saved file may have neither: no blank lines for them
+            print(line)
     print(f"{paper.url}  (pdf: {paper.pdf_url})")
     if paper.github_repo:
         print(f"code: {paper.github_repo}")
