@@ -85,8 +85,15 @@ class RemoteEmbedder:
                 progress(done)
             return vectors
 
-        parts = await asyncio.gather(*(one(start) for start in starts))
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        # Every batch is let finish before a failure is raised: a batch left running would be cancelled
+        # when the loop closes, and litellm, which makes its request coroutine in a worker thread, can
+        # then leave it never awaited (a RuntimeWarning). After a connection failure the client fails
+        # the remaining batches fast, so waiting for them costs nothing.
+        parts = await asyncio.gather(*(one(start) for start in starts), return_exceptions=True)
+        failed = next((part for part in parts if isinstance(part, BaseException)), None)
+        if failed is not None:
+            raise failed
+        return np.concatenate([part for part in parts if isinstance(part, np.ndarray)]).astype(np.float32, copy=False)
 
     def _checked(self, response: Any, expected: int) -> np.ndarray:
         """The response's vectors in input order, normalized; an unusable answer is a one-line failure."""
