@@ -13,13 +13,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers import FAST_LLM, FIXTURES, copy_sample, free_port
+from helpers import FAST_LLM, FIXTURES, copy_sample, free_port, wait_until_serving
 from llm_server import llm_server, llm_settings  # noqa: F401  (fixtures for every test module)
 
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
@@ -56,19 +55,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                             stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
     url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"chroma server did not start: {(path / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.2)
+    if not wait_until_serving(f"{url}/api/v2/heartbeat", proc, timeout=60):
+        proc.kill()
+        raise RuntimeError(f"chroma server did not start: {(path / 'server.log').read_text()[-2000:]}")
     try:
         yield url
     finally:

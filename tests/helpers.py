@@ -2,7 +2,8 @@
 tests' replaying transport and fake clock, and the papers the agent tests talk about.
 
 Everything the suite reads is in this repository (``tests/fixtures``, the bundled sample), so a
-clone of the repository alone runs it.
+clone of the repository alone runs it. One test also parses the whole shared corpus when ``../shared``
+is next to the clone, and is skipped, saying so, where it is not.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,21 @@ SHARED_CORPUS = REPO.parent / "shared" / "data" / "papers.jsonl.gz"  # only wher
 
 # LLM tests: litellm's real HTTP path against the scripted loopback server, with quick retries.
 FAST_LLM: dict[str, Any] = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}
+
+def wait_until_serving(url: str, proc: subprocess.Popen[Any], timeout: float, pause: float = 0.2) -> bool:
+    """Poll ``url`` until it answers 200 (True), or until ``proc`` exits or ``timeout`` seconds pass
+    (False: the caller stops the server and says why, with its log)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(pause)
+
 
 PAPER = "2608.19758"  # "FlashPrefill V2: Block-Sparse Prefill Attention ..." in the bundled sample
 OTHER = "2608.14277"

@@ -17,7 +17,6 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
+
+from helpers import free_port, wait_until_serving
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "openai/smollm2-135m"  # litellm: an OpenAI-compatible server at api_base
@@ -48,12 +49,6 @@ def gguf_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class LlamaServer:
     """One ``llama_cpp.server`` child process; ``api_base`` is what papercast's setting takes."""
@@ -71,7 +66,6 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self, timeout: float = 180.0) -> LlamaServer:
-        import httpx
 
         model = gguf_path()
         if not model.is_file():
@@ -83,17 +77,9 @@ class LlamaServer:
              "chatml-function-calling", "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.ctx),
              "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads), "--verbose", "False"],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.api_base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"llama_cpp.server did not start: {self.log_tail()}")
-            time.sleep(0.3)
+        if not wait_until_serving(f"{self.api_base}/models", self.proc, timeout, pause=0.3):
+            self.stop()
+            raise RuntimeError(f"llama_cpp.server did not start: {self.log_tail()}")
         self.started_in = time.perf_counter() - began
         return self
 
