@@ -19,7 +19,9 @@ Metrics averaged over users: nDCG@20, P@10, AP@100.
 top 10 of papercast's list are rated (a like for each relevant paper, a dislike for each other one;
 or likes only, the others dismissed) and leave every list. After each of 3 rounds: nDCG@20 over the
 papers not yet rated for papercast, the no-learning control (day 0's list minus the rated papers) and
-arxiv-sanity's SVM fed the same ratings; how many users fall below their own control.
+arxiv-sanity's SVM fed the same ratings; how many users fall below their own control. ``--ceiling``
+adds what a classifier given the true labels of 80% of the pool scores on the same papers: the
+bound these features and these (category) labels put on any learner.
 
 Run: .venv/bin/python bench/recommend_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
@@ -288,8 +290,38 @@ def svm_scores(base: Baselines, liked: set[str], rated: set[str]) -> np.ndarray:
     return clf.decision_function(base.sanity_pool)
 
 
+_CEILING: dict[str, np.ndarray] = {}
+
+
+def ceiling_scores(base: Baselines, area: str, relevant: set[str], folds: int = 5) -> np.ndarray:
+    """What a learner could reach with far more labels than any user gives: a linear classifier
+    (logistic regression on the centred embeddings, and one on tf-idf, z-scores summed) trained on
+    the true labels of 80% of the pool scores the other 20%; five such folds score every pool paper
+    (cross-fitting: no paper is scored by a model that saw its label). Labels are arXiv categories,
+    which some papers on the topic lack; this bounds what a ranker on these features can score on
+    this protocol. Remembered per area (it does not depend on the ratings)."""
+    from sklearn.linear_model import LogisticRegression
+
+    if area in _CEILING:
+        return _CEILING[area]
+
+    x = base.pool_vecs - base.pool_vecs.mean(axis=0)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = np.array([pid in relevant for pid in base.pool_ids])
+    fold = np.random.default_rng(SEED).integers(0, folds, len(y))
+    out = np.zeros(len(y))
+    for k in range(folds):
+        train, test = fold != k, fold == k
+        for features, c in ((x, 1.0), (base.pool_tfidf, 10.0)):
+            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(features[train], y[train])
+            got = clf.decision_function(features[test])
+            out[test] += (got - got.mean()) / (got.std() or 1.0)
+    _CEILING[area] = out
+    return out
+
+
 def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool: list[dict],
-                 dislikes: bool, weights=None) -> dict[str, list[list[float]]]:
+                 dislikes: bool, weights=None, ceiling: bool = False) -> dict[str, list[list[float]]]:
     """The issue's protocol: day 0 is interests + 5 likes; each day the top 10 of papercast's list
     are rated (a like for each relevant paper; with ``dislikes`` a dislike for each other one, else
     it is dismissed unrated) and leave every list. After each round, nDCG@20 over the papers not yet
@@ -298,6 +330,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     from papercast.tools.ranking.score import recommend
 
     out: dict[str, list[list[float]]] = {"papercast": [], "no learning": [], "SVM": []}
+    if ceiling:
+        out["ceiling"] = []
     for user in users:
         relevant = {r["id"] for r in pool if user.area in r["categories"]}
         liked = set(draw_likes(rows, user.area, 5))
@@ -313,6 +347,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             return [r.paper.id for r in got.items]
 
         control = ranked()
+        best = ([base.pool_ids[i] for i in np.argsort(-ceiling_scores(base, user.area, relevant), kind="stable")]
+                if ceiling else [])
         rated: set[str] = set()
         scores = {m: [] for m in out}
         current = control
@@ -334,6 +370,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             svm = svm_scores(base, liked, rated)
             order = [base.pool_ids[i] for i in np.argsort(-svm, kind="stable") if base.pool_ids[i] not in rated]
             scores["SVM"].append(ndcg_at(order[:100], left))
+            if ceiling:
+                scores["ceiling"].append(ndcg_at([p for p in best if p not in rated][:100], left))
         for m in out:
             out[m].append(scores[m])
         app.profile_delete(name)
@@ -362,14 +400,21 @@ def main() -> int:
     parser.add_argument("--daily", action="store_true", help="only the daily-ratings protocol (issue 15)")
     parser.add_argument("--variant", choices=["both", "dislikes", "only"], default="both",
                         help="--daily: likes and dislikes, likes only, or both")
-    parser.add_argument("--draw", type=int, default=0,
+    parser.add_argument("--ceiling", action="store_true",
+                        help="--daily: also score a classifier given 80%% of the pool's true labels (what these "
+                             "features and labels allow; ~3 min)")
+    parser.add_argument("--draw", default="0",
                         help="another fixed draw of each user's liked papers (0: the published one), to tell a "
-                             "change from the luck of one draw")
+                             "change from the luck of one draw; --daily takes several (0,1,2,3: each user once "
+                             "per draw, all averaged)")
     parser.add_argument("--weights", default="", help="ranker weights to try, e.g. lexical=0.4,disliked=0.3")
     args = parser.parse_args()
 
     global LIKE_DRAW
-    LIKE_DRAW = args.draw
+    draws = [int(d) for d in args.draw.split(",")]
+    if len(draws) > 1 and not args.daily:
+        parser.error("several draws are for --daily")
+    LIKE_DRAW = draws[0]
     started = time.perf_counter()
     rows, vectors = load_corpus()
     pool = [r for r in rows if POOL_SINCE.isoformat() <= r["published"][:10] <= POOL_UNTIL.isoformat()]
@@ -385,12 +430,21 @@ def main() -> int:
                                   (kv.split("=") for kv in args.weights.split(",") if kv)})
     if args.daily:
         variants = {"likes and dislikes": True, "likes only": False}
-        daily = {label: daily_rounds(app, base, users, rows, pool, dislikes=flag, weights=weights)
-                 for label, flag in variants.items() if args.variant in ("both", label.split()[-1])}
-        print_daily(users, daily)
+        daily: dict[str, dict[str, list[list[float]]]] = {}
+        for draw in draws:
+            LIKE_DRAW = draw  # draw_likes reads it
+            for label, flag in variants.items():
+                if args.variant in ("both", label.split()[-1]):
+                    got = daily_rounds(app, base, users, rows, pool, dislikes=flag, weights=weights,
+                                       ceiling=args.ceiling)
+                    for method, per_user in got.items():
+                        daily.setdefault(label, {}).setdefault(method, []).extend(per_user)
+        shown = [u if len(draws) == 1 else replace(u, area=f"{u.area}#{d}") for d in draws for u in users]
+        print_daily(shown, daily)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "recommend_daily.json").write_text(json.dumps(
-            {"users": [u.area for u in users], "results": daily, "seconds": time.perf_counter() - started}, indent=2))
+            {"users": [u.area for u in shown], "draws": draws, "results": daily,
+             "seconds": time.perf_counter() - started}, indent=2))
         return 0
 
     methods: dict[str, tuple[int, object]] = {
