@@ -10,9 +10,11 @@ Queries are built from the corpus alone, before any result is seen (fixed seed):
 
 The candidate set is every benchmark paper (the quality home of ``bench/recommend_quality.py``:
 categories emptied, so no engine sees the labels), ranked through papercast's real code: the
-window's ranking pool, ``lexical.BM25`` and ``search.fuse``. Metrics: nDCG@10 and recall@20
-(known-item: whether the paper is in the top 20; topical: relevant papers in the top 20 over
-min(20, relevant), as a category holds hundreds).
+window's ranking pool, ``lexical.BM25`` and ``search.rank_candidates`` (with the pool's
+neighbours, as ``search`` passes them). Metrics: nDCG@10 and recall@20 (known-item: whether the
+paper is in the top 20; topical: relevant papers in the top 20 over min(20, relevant), as a
+category holds hundreds). The topical queries are few (one per category), so each method is also
+reported on their two halves (even and odd positions): a change should help on both.
 
 Run: .venv/bin/python bench/search_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
@@ -118,10 +120,12 @@ def main() -> int:
     _ = pool.index
     index_s = time.perf_counter() - t_index
 
-    def hybrid(**options):
-        """papercast's own search path (``rank_candidates``) with these options."""
+    def hybrid(smooth: bool = True, **options):
+        """papercast's own search path (``rank_candidates``) with these options (``search`` passes the
+        pool's neighbours for the neighbour smoothing)."""
+        near = pool.neighbours if smooth else None
         return lambda parsed, qv, d, c, lex: [m.index for m in rank_candidates(pool.index, pool.emb, parsed, qv, 20,
-                                                                                **options)]
+                                                                                neighbours=near, **options)]
 
     def order(fn):
         return lambda parsed, qv, d, c, lex: np.argsort(-fn(d, c, lex), kind="stable")[:20].tolist()
@@ -130,10 +134,11 @@ def main() -> int:
         "dense only (plain cosine)": order(lambda d, c, lex: d),
         "dense only (centred cosine)": order(lambda d, c, lex: c),
         "BM25 only": order(lambda d, c, lex: lex + 1e-9 * d),  # ties (no term matched) broken by meaning
-        "hybrid RRF (k=60)": hybrid(method="rrf", prf=False),
-        "hybrid RRF + PRF": hybrid(method="rrf"),
-        "hybrid calibrated blend": hybrid(method="blend", prf=False),
-        "hybrid blend + PRF (default)": hybrid(),
+        "hybrid RRF (k=60)": hybrid(False, method="rrf", prf=False),
+        "hybrid RRF + PRF": hybrid(False, method="rrf"),
+        "hybrid calibrated blend": hybrid(False, method="blend", prf=False),
+        "hybrid blend + PRF": hybrid(False),
+        "hybrid blend + PRF + nbrs (default)": hybrid(),
     }
     scores: dict[str, dict[str, list[tuple[float, float]]]] = {m: {"known-item": [], "topical": []} for m in methods}
     for (kind, text, relevant), qv in zip(queries, q_vectors, strict=True):
@@ -146,16 +151,23 @@ def main() -> int:
             scores[name][kind].append((ndcg_at(ranked, relevant), recall_at(ranked, relevant)))
 
     table = []
-    header = f"{'method':<30} {'known-item nDCG@10':>18} {'R@20':>6} | {'topical nDCG@10':>15} {'R@20':>6}"
-    print(f"\nSearch quality over {len(pool)} papers\n\n{header}\n{'-' * len(header)}")
+    header = (f"{'method':<36} {'known-item nDCG@10':>18} {'R@20':>6} | {'topical nDCG@10':>15} {'R@20':>6} | "
+              f"{'topical even':>13} | {'topical odd':>13}")
+    print(f"\nSearch quality over {len(pool)} papers (topical even/odd: the two halves of the topical "
+          f"queries, nDCG@10 and R@20)\n\n{header}\n{'-' * len(header)}")
     for name in methods:
         row = {"method": name}
         for kind in ("known-item", "topical"):
             arr = np.array(scores[name][kind])
             row[f"{kind} nDCG@10"], row[f"{kind} R@20"] = float(arr[:, 0].mean()), float(arr[:, 1].mean())
+        topical = np.array(scores[name]["topical"])
+        for half, part in (("even", topical[0::2]), ("odd", topical[1::2])):
+            row[f"topical {half} nDCG@10"], row[f"topical {half} R@20"] = float(part[:, 0].mean()), float(part[:, 1].mean())
         table.append(row)
-        print(f"{name:<30} {row['known-item nDCG@10']:>18.3f} {row['known-item R@20']:>6.3f} | "
-              f"{row['topical nDCG@10']:>15.3f} {row['topical R@20']:>6.3f}")
+        print(f"{name:<36} {row['known-item nDCG@10']:>18.3f} {row['known-item R@20']:>6.3f} | "
+              f"{row['topical nDCG@10']:>15.3f} {row['topical R@20']:>6.3f} | "
+              f"{row['topical even nDCG@10']:>6.3f} {row['topical even R@20']:>6.3f} | "
+              f"{row['topical odd nDCG@10']:>6.3f} {row['topical odd R@20']:>6.3f}")
     print(f"\nBM25 index of {len(pool)} papers built in {index_s:.2f}s")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "search_quality.json"

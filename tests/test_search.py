@@ -15,7 +15,15 @@ import pytest
 
 from papercast.errors import UserError
 from papercast.tools.ranking.lexical import BM25, american, stem, tokens
-from papercast.tools.ranking.search import HybridIndex, fuse, parse_query, search
+from papercast.tools.ranking.search import (
+    HybridIndex,
+    fuse,
+    parse_query,
+    query_breadth,
+    rank_candidates,
+    search,
+    smooth_by_neighbours,
+)
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +120,67 @@ def test_bm25_idf_sum_is_what_a_document_with_each_term_once_scores():
     assert index.idf_sum(tokens("absent")) == 0.0
 
 
+# -- neighbour smoothing ---------------------------------------------------------------------------------
+def _nearest(vectors: np.ndarray, k: int = 6):
+    """A ``Pool.neighbours`` for hand-made vectors: each row's k nearest other rows, best first."""
+    def neighbours(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sims = vectors[rows] @ vectors.T
+        sims[np.arange(len(rows)), rows] = -np.inf
+        nn = np.argsort(-sims, axis=1)[:, :k]
+        return nn, np.take_along_axis(sims, nn, axis=1)
+    return neighbours
+
+
+def _two_areas(rng: np.random.Generator):
+    """120 papers on legged robots (40 say "locomotion") and 120 on chemistry (4 say "locomotion":
+    of cells, of molecules), plus one paper on a rare subject; each area's vectors around its own
+    direction."""
+    texts, vectors = [], []
+    for i in range(120):
+        texts.append(f"{'locomotion' if i < 40 else 'terrain'} legged controller policy {i}")
+        vectors.append(np.eye(16)[0] + 0.3 * rng.standard_normal(16))
+    for i in range(120):
+        texts.append(f"{'locomotion' if i < 4 else 'solvent'} catalyst reaction yield {i}")
+        vectors.append(np.eye(16)[1] + 0.3 * rng.standard_normal(16))
+    texts.append("zeolite frameworks for chiral catalysis")
+    vectors.append(np.eye(16)[1] + 0.3 * rng.standard_normal(16))
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return BM25.build(texts), vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_query_breadth_grows_with_the_papers_holding_every_query_word():
+    assert query_breadth(0) == 0.0
+    assert 0 < query_breadth(1) < 0.05 < query_breadth(50) == 0.5 < query_breadth(500) < 1
+
+
+def test_neighbour_smoothing_lifts_an_area_and_sinks_a_stray_word_match():
+    fused = np.array([0.9, 0.5, 0.8, 0.7, 0.1, 0.0])
+    # 0, 2, 3: one area, all scoring well; 1 scores a little but sits among 4 and 5, which score nothing.
+    nn = np.array([[2, 3], [4, 5], [0, 3], [0, 2]])
+    sim = np.array([[0.9, 0.8], [0.9, 0.9], [0.9, 0.7], [0.8, 0.7]])
+    out = smooth_by_neighbours(fused, np.arange(4), lambda rows: (nn[rows], sim[rows]), 0.5)
+    assert out[1] < fused[1] and out[3] > fused[3]  # the stray match falls, the area's weakest rises
+    assert list(np.argsort(-out)[:4]) == [0, 2, 3, 1]
+    assert out[4] < out[:4].min() and out[4] > out[5]  # the rest: below the re-scored top, order kept
+    assert smooth_by_neighbours(fused, np.arange(4), lambda rows: (nn[rows], sim[rows]), 0.0) is fused
+
+
+def test_a_broad_query_is_smoothed_by_neighbours_and_a_known_item_keeps_its_place():
+    index, vectors = _two_areas(np.random.default_rng(15))
+    neighbours = _nearest(vectors)
+    query_vector = np.eye(16)[0] + 0.6 * np.eye(16)[1]  # the word's embedding leans to robots, loosely
+    broad = parse_query("locomotion")  # 44 papers hold it: an area's word
+    plain = [m.index for m in rank_candidates(index, vectors, broad, query_vector, 241)]
+    smoothed = [m.index for m in rank_candidates(index, vectors, broad, query_vector, 241, neighbours=neighbours)]
+    strays = range(120, 124)  # chemistry papers that use the word: their neighbours do not
+    assert all(smoothed.index(i) >= plain.index(i) for i in strays)
+    assert sum(smoothed.index(i) for i in strays) > sum(plain.index(i) for i in strays) + 40
+    unsaid = range(40, 120)  # robot papers without the word: their neighbours hold it
+    assert sum(smoothed.index(i) for i in unsaid) < sum(plain.index(i) for i in unsaid)
+    rare = parse_query("zeolite chiral")  # one paper holds these words: the query names it
+    assert [m.index for m in rank_candidates(index, vectors, rare, vectors[240], 5, neighbours=neighbours)][0] == 240
+
+
 # -- the paper search on the sample ---------------------------------------------------------------------
 def test_kv_cache_compression_finds_the_papers_that_say_it(sample):
     hits = sample.search("KV cache compression", 10)
@@ -130,6 +199,27 @@ def test_a_quoted_phrase_ranks_the_papers_that_hold_it_first(sample):
     assert holding[0] and holding == sorted(holding, reverse=True)  # every holder above every other
     assert sum(holding) >= 5
     assert all(h.reasons[0] == 'matches: "kv cache"' for h, ok in zip(hits, holding, strict=True) if ok)
+    mixed = sample.search('"kv cache" compression', 12)  # the phrase and a loose word: one reason names both
+    assert 'matches: "kv cache", compression' in [h.reasons[0] for h in mixed]
+    assert not any(r.startswith("matches: ") for h in mixed for r in h.reasons[1:])
+
+
+def test_search_smooths_by_the_pools_neighbours(sample, monkeypatch):
+    from papercast.tools.ranking.pool import Pool
+
+    asked: list[int] = []
+    original = Pool.neighbours
+
+    def neighbours(self, rows):
+        asked.append(len(rows))
+        return original(self, rows)
+
+    monkeypatch.setattr(Pool, "neighbours", neighbours)
+    assert sample.search("language models", 10)
+    assert asked and asked[-1] > 10  # the first pass's top, not only the papers shown
+    asked.clear()
+    hits = sample.search("OasisKV lookahead prefetching", 10)  # one paper holds these words: it is named
+    assert hits[0].paper.title.startswith("OasisKV") and not asked
 
 
 def test_filters_by_date_category_and_author(sample):
