@@ -177,6 +177,10 @@ def test_a_broad_query_is_smoothed_by_neighbours_and_a_known_item_keeps_its_plac
     assert sum(smoothed.index(i) for i in strays) > sum(plain.index(i) for i in strays) + 40
     unsaid = range(40, 120)  # robot papers without the word: their neighbours hold it
     assert sum(smoothed.index(i) for i in unsaid) < sum(plain.index(i) for i in unsaid)
+    found = {m.index: m for m in rank_candidates(index, vectors, broad, query_vector, 100, neighbours=neighbours)}
+    area = "in the same area as the best matches"
+    assert any(area in found[i].reasons for i in unsaid if i in found)  # why a paper without the word is here
+    assert not any(area in m.reasons for m in found.values() if m.terms)  # the words say it for the others
     rare = parse_query("zeolite chiral")  # one paper holds these words: the query names it
     assert [m.index for m in rank_candidates(index, vectors, rare, vectors[240], 5, neighbours=neighbours)][0] == 240
 
@@ -202,6 +206,13 @@ def test_a_quoted_phrase_ranks_the_papers_that_hold_it_first(sample):
     mixed = sample.search('"kv cache" compression', 12)  # the phrase and a loose word: one reason names both
     assert 'matches: "kv cache", compression' in [h.reasons[0] for h in mixed]
     assert not any(r.startswith("matches: ") for h in mixed for r in h.reasons[1:])
+
+
+def test_an_area_query_says_why_papers_without_its_words_are_listed(sample):
+    hits = sample.search("Robotics", 20)
+    reasons = [r for h in hits for r in h.reasons]
+    assert "in the same area as the best matches" in reasons
+    assert not any(r.startswith("a loose match") for r in reasons)
 
 
 def test_search_smooths_by_the_pools_neighbours(sample, monkeypatch):

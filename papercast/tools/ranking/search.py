@@ -206,6 +206,7 @@ class Match:
     cosine: float  # plain cosine of the candidate with the query
     terms: list[str] = field(default_factory=list)  # the query's words it holds (as the user wrote them)
     phrases: list[str] = field(default_factory=list)  # the quoted phrases it holds
+    in_area: bool = False  # its nearest papers match the query better than it does (it rose with them)
     reasons: list[str] = field(default_factory=list)
 
 
@@ -232,11 +233,15 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
     if prf and qv is not None:
         fused = fuse(feedback_dense(vectors, qv, fused).astype(np.float64), lexical, method=method, lexical_scale=scale)
     order_key = _order_key(fused, query, phrase_mask, allowed)
+    lifted = np.zeros(count, dtype=bool)
     if neighbours is not None and query.terms:
         weight = SMOOTH_WEIGHT * query_breadth(int(index.having_all(query.terms).sum()))
         if weight >= SMOOTH_MIN:
             rows = np.argsort(-order_key, kind="stable")[:SMOOTH_TOP]
-            fused = smooth_by_neighbours(fused, rows[np.isfinite(order_key[rows])], neighbours, weight)
+            rows = rows[np.isfinite(order_key[rows])]
+            smoothed = smooth_by_neighbours(fused, rows, neighbours, weight)
+            lifted[rows] = smoothed[rows] > fused[rows]
+            fused = smoothed
             order_key = _order_key(fused, query, phrase_mask, allowed)
     top = np.argsort(-order_key, kind="stable")[:n]
     top = top[np.isfinite(order_key[top])]
@@ -249,7 +254,8 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         parts = {p for t in words if "-" in t for p in t.split("-")}  # "long-context" makes "long" redundant
         words = [t for t in words if t not in parts]
         phrases = list(query.phrases) if phrase_mask is not None and phrase_mask[i] else []
-        match = Match(index=i, score=float(fused[i]), cosine=float(cosine[i]), terms=words, phrases=phrases)
+        match = Match(index=i, score=float(fused[i]), cosine=float(cosine[i]), terms=words, phrases=phrases,
+                      in_area=bool(lifted[i]))
         match.reasons = _reasons(match, int(dense_rank[i]))
         out.append(match)
     return out
@@ -263,6 +269,8 @@ def _reasons(match: Match, dense_rank: int) -> list[str]:
         out.append("matches: " + ", ".join(quoted + loose[:5]))
     if match.cosine >= MEANING_COSINE or (dense_rank <= 10 and match.cosine > 0):
         out.append(f"close in meaning to the query (cosine {match.cosine:.2f})")
+    if match.in_area and not (quoted or loose):  # found by its neighbours, not by the words
+        out.append("in the same area as the best matches")
     if not out:
         out.append("a loose match: nothing closer was found")
     return out
