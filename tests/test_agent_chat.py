@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -93,6 +94,25 @@ def test_tool_errors_become_messages_the_model_sees(agent, llm_server):
     # The model's malformed call went back to it verbatim, paired with its tool result.
     calls = llm_server.requests[1]["messages"][-5]["tool_calls"]
     assert [c["id"] for c in calls] == [m["tool_call_id"] for m in tool_messages(llm_server.requests[1])]
+
+
+def test_the_model_can_search_by_category_and_author(agent, llm_server):
+    """The search tool's filters: the model's arguments reach the one search, a filter alone lists the
+    newest papers (no match score), and a category that is not one is an error the model reads."""
+    llm_server.queue(
+        Reply.tool_calls(("search_library", {"query": "", "categories": ["astro-ph.GA"], "n": 3}),
+                         ("search_library", {"query": "transformers", "categories": ["machine learning"]})),
+        Reply.text("Here are the newest galaxy papers."),
+    )
+    answer = agent.chat("what is new on galaxies?")
+
+    assert [(t.name, t.ok) for t in answer.tools] == [("search_library", True), ("search_library", False)]
+    listed, refused = (m["content"] for m in tool_messages(llm_server.requests[1]))
+    assert "3 papers matching in astro-ph.GA, newest first:" in listed and "(match" not in listed
+    shown = [agent.get_paper(pid) for pid in re.findall(r"^- \[(\S+)\]", listed, flags=re.M)]
+    assert len(shown) == 3 and all("astro-ph.GA" in p.categories for p in shown)
+    assert [p.published for p in shown] == sorted((p.published for p in shown), reverse=True)
+    assert "not an arXiv category: 'machine learning'" in refused
 
 
 def test_step_limit_ends_a_tool_loop_gracefully(agent, llm_server):

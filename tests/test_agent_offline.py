@@ -29,6 +29,14 @@ def test_search_answer_lists_papers_with_id_and_one_line_extract(service):
     assert answer.papers[0] == (PAPER, service.get_paper(PAPER).title)
 
 
+def test_search_filters_in_a_message_are_kept(service):
+    answer = service.chat("find papers about galaxy mergers in cat:astro-ph.GA?")
+    [tool] = answer.tools
+    assert tool.name == "search_library" and tool.args["query"] == "galaxy mergers in cat:astro-ph.GA?"
+    ids = cited_ids(answer.text)
+    assert ids and all("astro-ph.GA" in service.get_paper(pid).categories for pid in ids)
+
+
 def test_what_should_i_read_today(service):
     answer = service.chat("What should I read today?")
     assert [t.name for t in answer.tools] == ["recommend"]

@@ -22,6 +22,7 @@ from papercast.tools.ranking.search import (
     query_breadth,
     rank_candidates,
     search,
+    search_request,
     smooth_by_neighbours,
 )
 
@@ -68,6 +69,28 @@ def test_quoted_phrases_are_kept_and_every_word_counts():
     assert q.terms == tuple(dict.fromkeys(tokens("KV cache compression long context")))
     assert parse_query('an "unpaired quote').phrases == ()
     assert parse_query('  ""  ').empty
+
+
+def test_filters_in_the_query_are_read_apart_from_its_words():
+    q = parse_query('au:"Yann LeCun" world models cat:cs.LG, category:“cs.AI” author:Sutskever')
+    assert (q.text, q.categories, q.authors) == ("world models", ("cs.LG", "cs.AI"), ("Yann LeCun", "Sutskever"))
+    q = parse_query("what is new in cat:astro-ph.GA?")  # a question's mark is not part of the category
+    assert q.categories == ("astro-ph.GA",) and q.terms == ()  # "what is new in": stopwords only
+    assert parse_query("mycat:cs.CL ratio:3").categories == ()  # a filter starts a word; others are words
+    assert parse_query("cat:cs.CL cat:cs.CL").categories == ("cs.CL",)
+
+
+def test_a_search_request_needs_words_or_filters_and_real_categories():
+    assert search_request("cat:cs.CL").listing  # filters alone list their papers
+    assert search_request("what is in", categories=["cs.CL"]).listing  # no word to rank by
+    assert not search_request("kv cache cat:cs.CL").listing
+    assert search_request("x", ["cs.CL"], [" Yann  LeCun "]).authors == ("Yann LeCun",)
+    with pytest.raises(UserError, match="empty search query"):
+        search_request(' "" ')
+    with pytest.raises(UserError, match=r"not an arXiv category: 'machine learning' \(they look like cs.CL"):
+        search_request('cat:"machine learning" transformers')
+    with pytest.raises(UserError, match="not an arXiv category"):
+        search_request("x", categories=["cs.CL; drop"])
 
 
 def test_rrf_rewards_agreement_and_ignores_unmatched_lexical():
@@ -245,6 +268,41 @@ def test_filters_by_date_category_and_author(sample):
     assert sample.search("galaxy", 5, categories=["no.SUCH"]) == []
 
 
+def test_filters_written_in_the_query_are_the_filters_given_apart(sample):
+    given = sample.search("galaxy", 10, categories=["astro-ph.GA"])
+    written = sample.search("galaxy cat:astro-ph.GA", 10)
+    assert [h.paper.id for h in written] == [h.paper.id for h in given]
+    author = given[0].paper.authors[0]
+    assert [h.paper.id for h in sample.search(f'au:"{author}" galaxy', 5)] == \
+        [h.paper.id for h in sample.search("galaxy", 5, authors=[author])]
+
+
+def test_filters_alone_list_their_papers_newest_first(sample):
+    hits = sample.search("cat:astro-ph.GA", 8)
+    assert len(hits) == 8 and all("astro-ph.GA" in h.paper.categories for h in hits)
+    days = [h.paper.published for h in hits]
+    assert days == sorted(days, reverse=True)
+    assert all(h.score == 0.0 and h.reasons == ["in category: astro-ph.GA"] for h in hits)
+    assert days[0] == sample.store.latest(1, category="astro-ph.GA")[0].published
+
+
+def test_a_surname_alone_finds_every_author_of_that_name(sample):
+    full = sample.search("galaxy", 1, categories=["astro-ph.GA"])[0].paper.authors[0]
+    surname = full.split()[-1]
+    hits = sample.search(f"au:{surname}", 30)
+    assert len(hits) >= 2  # the sample has more than one author of this surname
+    assert all(any(re.split(r"[\s-]", a)[-1] == surname for a in h.paper.authors) for h in hits)
+    assert full in {r.removeprefix("by ") for h in hits for r in h.reasons}
+
+
+def test_a_filter_that_leaves_no_match_does_not_claim_the_query_s_area(sample):
+    """The sample's cs.CV papers say nothing of diffusion: their neighbours beat them, but are not the area
+    of "diffusion" (its best matches score far higher), so they are loose matches, not "in the same area"."""
+    hits = sample.search("diffusion", 3, categories=["cs.CV"])
+    assert len(hits) == 3 and all("diffusion" not in (h.paper.title + h.paper.abstract).lower() for h in hits)
+    assert all(h.reasons[0] == "a loose match: nothing closer was found" for h in hits)
+
+
 def test_bad_search_inputs(sample):
     with pytest.raises(UserError, match="empty search query"):
         sample.search('  "" ', 5)
@@ -270,6 +328,26 @@ def test_cli_search_json_has_scores_and_reasons(tmp_path, capsys):
     for item in items:
         assert {"id", "title", "score", "reasons", "url"} <= set(item)
         assert item["reasons"][0] == 'matches: "kv cache"'
+
+
+def test_cli_search_filters(tmp_path, capsys):
+    from papercast.cli import main
+
+    home = str(tmp_path / "home")
+    assert main(["--home", home, "papers", "search", "galaxy", "--category", "astro-ph.GA", "--category", "cs.CV",
+                 "-n", "4", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert len(items) == 4 and all({"astro-ph.GA", "cs.CV"} & set(i["categories"]) for i in items)
+    author = items[0]["authors"][0]
+    assert main(["--home", home, "papers", "search", "--author", author, "-n", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()  # a filter alone lists, newest first: no score column
+    assert lines and re.match(r"^\d{4}\.\d{4,5} ", lines[0]) and lines[1].strip() == f"by {author}"
+    assert main(["--home", home, "papers", "search", "cat:no.such galaxy"]) == 0
+    assert capsys.readouterr().err.strip() == "papercast: nothing matched in no.such"
+    for bad in (["--category", "machine learning", "x"], ['cat:""'], []):
+        assert main(["--home", home, "papers", "search", *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and ("not an arXiv category" in err or "empty search query" in err)
 
 
 def test_a_big_store_is_searched_among_the_nearest_papers(sample, monkeypatch):

@@ -167,6 +167,15 @@ async def test_search_the_library(tui):
         await wait_for(pilot, lambda: search.papers.rows, what="search results")
         titles = " ".join(r.paper.title + r.paper.abstract for r in search.papers.rows[:3]).lower()
         assert "decoding" in titles or "speculative" in titles
+        # The query's own filters: a category alone lists its papers, newest first.
+        box = search.query_one("#search-query")
+        box.value = ""
+        await pilot.click("#search-query")
+        await pilot.press(*"cat:astro-ph.GA", "enter")
+        await wait_for(pilot, lambda: search.papers.rows and all(
+            "astro-ph.GA" in r.paper.categories for r in search.papers.rows), what="the category's papers")
+        days = [r.paper.published for r in search.papers.rows]
+        assert days == sorted(days, reverse=True)
         await pilot.press("escape")
         assert isinstance(tui.screen, ReadingListScreen)
 

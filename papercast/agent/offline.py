@@ -63,7 +63,13 @@ def _new_id() -> str:
 
 
 def _search_query(message: str) -> str:
-    cleaned = " ".join(_FILLER.sub(" ", re.sub(r"[?!.,;:]", " ", message)).split())
+    """The message's words without the filler ("find papers about"); its search filters (cat:cs.CL,
+    au:"Yann LeCun") kept as written."""
+    from papercast.tools.ranking.search import QUERY_FILTER
+
+    filters = [m.group(0) for m in QUERY_FILTER.finditer(message)]
+    words = QUERY_FILTER.sub(" ", message)
+    cleaned = " ".join([*_FILLER.sub(" ", re.sub(r"[?!.,;:]", " ", words)).split(), *filters])
     return cleaned or message.strip()
 
 

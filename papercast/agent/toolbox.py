@@ -90,9 +90,12 @@ def hits_of(results: Sequence[Any]) -> list[tuple[Paper, float, list[str]]]:
 
 # -- argument models -------------------------------------------------------------------------------
 class SearchArgs(BaseModel):
-    query: str = Field(description="what to look for, in plain words")
+    query: str = Field("", description="what to look for, in plain words (may be empty with an author or category)")
     since: str | None = Field(None, description="first publication day, YYYY-MM-DD")
     until: str | None = Field(None, description="last publication day, YYYY-MM-DD")
+    categories: list[str] = Field(default_factory=list, max_length=5,
+                                  description="only papers in one of these arXiv categories, e.g. cs.CL")
+    authors: list[str] = Field(default_factory=list, max_length=5, description="only papers by one of these authors")
     n: int = Field(8, ge=1, le=25, description="how many papers")
 
 
@@ -132,13 +135,21 @@ class CompareArgs(BaseModel):
 
 # -- the tools ---------------------------------------------------------------------------------------
 async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
+    from papercast.tools.ranking.search import search_request
+
     hits = hits_of(await _call(ctx.service.search, a.query, a.n, since=parse_date(a.since, "since"),
-                               until=parse_date(a.until, "until")))
+                               until=parse_date(a.until, "until"), categories=a.categories, authors=a.authors))
+    asked = [repr(a.query)] if a.query.strip() else []
+    if a.categories:
+        asked.append(f"in {', '.join(a.categories)}")
+    if a.authors:
+        asked.append(f"by {', '.join(a.authors)}")
     if not hits:
-        return ToolOutput(f"no stored papers match {a.query!r}")
-    lines = [f"{len(hits)} papers matching {a.query!r}, best first:"]
+        return ToolOutput(f"no stored papers match {' '.join(asked)}")
+    ranked = not search_request(a.query, a.categories, a.authors).listing  # else the newest, unscored
+    lines = [f"{len(hits)} papers matching {' '.join(asked)}, {'best' if ranked else 'newest'} first:"]
     for paper, score, _reasons in hits:
-        lines.append(f"- {paper_line(paper, f' (match {score:.2f})')}\n  {extract(paper, a.query)}")
+        lines.append(f"- {paper_line(paper, f' (match {score:.2f})' if ranked else '')}\n  {extract(paper, a.query)}")
     return ToolOutput("\n".join(lines), [(p.id, p.title) for p, _, _ in hits])
 
 
@@ -295,7 +306,8 @@ async def compare_papers(ctx: ToolContext, a: CompareArgs) -> ToolOutput:
 
 
 READ_TOOLS: list[Tool] = [
-    Tool("search_library", "Semantic search over the stored papers (titles and abstracts).", SearchArgs,
+    Tool("search_library", "Search the stored papers (titles and abstracts) by words and meaning, optionally only "
+         "in some arXiv categories or by some authors.", SearchArgs,
          run=search_library),
     Tool("get_paper", "One stored paper in full: authors, date, categories, abstract.", PaperArgs, run=get_paper),
     Tool("read_paper", "Read a library paper's full text (arXiv HTML or PDF): without a section, its outline "

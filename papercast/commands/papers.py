@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from papercast.commands._output import (
@@ -52,10 +51,15 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="a JSON array of papers, newest first")
     p.set_defaults(handler=cmd_list)
     p = psub.add_parser("search", help="search titles and abstracts (words, \"quoted phrases\" and meaning)")
-    p.add_argument("query", metavar="QUERY", help='what to look for: words, "a quoted phrase", or a question')
+    p.add_argument("query", metavar="QUERY", nargs="?", default="",
+                   help='what to look for: words, "a quoted phrase", or a question; cat:cs.CL and '
+                        'au:"Yann LeCun" filter (filters alone list their papers, newest first)')
     add_count(p, 10, "papers")
     p.add_argument("--since", help="first day, YYYY-MM-DD")
     p.add_argument("--until", help="last day, YYYY-MM-DD")
+    p.add_argument("--category", action="append", default=[], help="only papers in this arXiv category (repeatable)")
+    p.add_argument("--author", action="append", default=[], help="only papers by this author (repeatable; "
+                                                                  "a surname alone matches every such author)")
     p.add_argument("--json", action="store_true", help="a JSON array of papers, best first, with scores")
     p.set_defaults(handler=cmd_search)
     p = psub.add_parser("show", help="one paper in full")
@@ -143,28 +147,28 @@ def cmd_list(args: argparse.Namespace) -> int:
         for paper in papers:
             print(_line(paper))
         if not papers:
-            print("no papers in that window", file=sys.stderr)
+            notice("no papers in that window")
     return EXIT_OK
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from papercast.errors import UserError
-    from papercast.tools.ranking.search import parse_query
+    from papercast.tools.ranking.search import search_request
 
     window = _dates(args)  # bad input fails before anything is loaded
-    if parse_query(args.query).empty:
-        raise UserError("empty search query")
+    request = search_request(args.query, args.category, args.author)
     # A first search on a fresh home searches the bundled sample, as every other reading command does.
     service = make_service_with_papers(args)
-    hits = service.search(args.query, args.n, **window)
+    hits = service.search(args.query, args.n, categories=args.category, authors=args.author, **window)
     if args.json:
         emit_json([hit.to_json() for hit in hits])
     else:
-        for hit in hits:
-            print(_line(hit.paper, hit.score))
+        for hit in hits:  # filters alone rank nothing: no score to show
+            print(_line(hit.paper, None if request.listing else hit.score))
             print(f"{'':23}{'; '.join(hit.reasons)}")
         if not hits:
-            print("nothing matched", file=sys.stderr)
+            scope = [f"in {' or '.join(request.categories)}"] * bool(request.categories)
+            scope += [f"by {' or '.join(request.authors)}"] * bool(request.authors)
+            notice(" ".join(["nothing matched", *scope]))
     return EXIT_OK
 
 

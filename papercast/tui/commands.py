@@ -35,7 +35,7 @@ class PapercastCommands(Provider):
         if hasattr(screen, "action_switch_profile"):
             commands.append(("Switch profile…", "Rank for another profile", screen.action_switch_profile))
         if hasattr(screen, "action_search"):
-            commands.append(("Search the library…", "Semantic search over the store", screen.action_search))
+            commands.append(("Search the library…", "Words, \"phrases\" and meaning; cat:cs.CL and au:Name filter", screen.action_search))
         if hasattr(screen, "action_new_thread"):
             commands.append(("New chat thread", "Start a fresh conversation", screen.action_new_thread))
             commands.append(("Chat threads…", "Resume an earlier conversation", screen.action_threads))

@@ -174,7 +174,7 @@ class Pool:
         """Papers with an author in ``followed``: paper index -> that author as the paper writes it.
 
         Same full name, or same surname and first initial when either side gives only the
-        initial ("Y. LeCun" / "Yann LeCun").
+        initial ("Y. LeCun" / "Yann LeCun"), or same surname when only a surname is given ("LeCun").
         """
         if self._surnames is None:
             surnames: dict[str, list[tuple[int, str, str]]] = {}
@@ -194,7 +194,7 @@ class Pool:
                     continue
                 same = name_key(author) == " ".join(fparts)
                 initial = first[:1] == fparts[0][:1] and (len(first) == 1 or len(fparts[0]) == 1)
-                if same or initial:
+                if same or initial or len(fparts) == 1:
                     out[i] = author
         return out
 

@@ -5,10 +5,13 @@ ranks a 3D-generation paper second for "KV cache compression" and misses papers 
 words; BM25 alone misses papers that say the same thing in other words. Chroma's own sparse index is
 Cloud-only, so the lexical half is ``lexical.BM25`` over the candidate set.
 
-How a query is read (``parse_query``): quoted phrases are kept as phrases ("kv cache" must appear
-as those words in that order: papers holding every quoted phrase rank above those that do not);
-every word, quoted or not, counts in BM25 (Snowball-stemmed, so plurals and -ise/-ize meet); the
-whole text, quotes removed, is embedded for the dense half.
+How a query is read (``parse_query``): arXiv's filter prefixes are taken out first (``cat:cs.CL``,
+``au:LeCun``, ``author:"Yann LeCun"``; the CLI's ``--category``/``--author`` and the agent's
+arguments add to them; ``search_request`` checks them), then quoted phrases are kept as phrases
+("kv cache" must appear as those words in that order: papers holding every quoted phrase rank above
+those that do not); every word, quoted or not, counts in BM25 (Snowball-stemmed, so plurals and
+-ise/-ize meet); the whole text, quotes removed, is embedded for the dense half. Filters without a
+word to rank by list their papers, newest first.
 
 How the two are fused (``fuse``): a calibrated blend (the default: 0.3 x BM25 over the query's idf
 sum, i.e. over what a paper holding every query word once would score, + 0.7 x cosine), then
@@ -74,31 +77,85 @@ SMOOTH_TOP = 100  # neighbour smoothing: the top candidates of the first pass ..
 SMOOTH_WEIGHT = 0.5  # ... move this far toward their nearest papers' mean score ...
 SMOOTH_BREADTH = 50  # ... times n / (n + 50), n the papers holding every query word (``query_breadth``);
 SMOOTH_MIN = 0.05  # below this strength (n < 6: the query names a paper, not an area) nothing is smoothed
+AREA_BAR = 20  # a lifted paper is "in the area" when its neighbours score like the 20th best candidate
 FULL_SCAN_LIMIT = 5_000  # a bigger store not yet read by this process is searched among ...
 NEAREST = 2_000  # ... the papers nearest the query by meaning (``_nearest_pool``)
 MEANING_COSINE = 0.35  # plain MiniLM cosine above which a hit is said to be "close in meaning"
 _QUOTED = re.compile(r"[\"“”]([^\"“”]+)[\"“”]")
+# cat:cs.CL, category:"cs.CL", au:LeCun, author:"Yann LeCun" (a filter starts a word)
+QUERY_FILTER = re.compile(r'(?<!\S)(cat|category|au|author):(?:"([^"]*)"|“([^”]*)”|([^\s"“”]+))', re.I)
+_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[a-z][a-z-]*)?$", re.I)
 
 
 @dataclass(frozen=True)
 class ParsedQuery:
     """A search query as the engines read it."""
 
-    text: str  # quotes removed: what is embedded
+    text: str  # quotes and filters removed: what is embedded
     phrases: tuple[str, ...]  # quoted phrases, as the user wrote them
     terms: tuple[str, ...]  # stemmed BM25 terms of every word, quoted or not
+    categories: tuple[str, ...] = ()  # cat:cs.CL filters (a paper in any of them)
+    authors: tuple[str, ...] = ()  # au:LeCun / author:"Yann LeCun" filters (a paper by any of them)
 
     @property
     def empty(self) -> bool:
+        """No text besides the filters (``search_request`` refuses that without filters)."""
         return not self.text.strip()
 
 
 def parse_query(query: str) -> ParsedQuery:
-    """Quoted phrases (straight or curly quotes) and the whole text's terms; an unpaired quote is
-    ignored."""
-    phrases = tuple(p.strip() for p in _QUOTED.findall(query) if normalize_phrase(p))
-    text = " ".join(re.sub(r"[\"“”]", " ", query).split())
-    return ParsedQuery(text=text, phrases=phrases, terms=tuple(dict.fromkeys(tokens(text))))
+    """Filters (``cat:``/``category:`` and ``au:``/``author:``, arXiv's own prefixes, a value quoted
+    when it has spaces), quoted phrases (straight or curly quotes) and the rest's terms; an
+    unpaired quote is ignored."""
+    categories: list[str] = []
+    authors: list[str] = []
+
+    def take(m: re.Match[str]) -> str:
+        quoted = m.group(2) if m.group(2) is not None else m.group(3)
+        value = quoted.strip() if quoted is not None else m.group(4).rstrip(",;:.?!)")  # "cat:cs.CV?" ends a question
+        if value:
+            (categories if m.group(1).lower() in ("cat", "category") else authors).append(value)
+        return " "
+
+    rest = QUERY_FILTER.sub(take, query)
+    phrases = tuple(p.strip() for p in _QUOTED.findall(rest) if normalize_phrase(p))
+    text = " ".join(re.sub(r"[\"“”]", " ", rest).split())
+    return ParsedQuery(text=text, phrases=phrases, terms=tuple(dict.fromkeys(tokens(text))),
+                       categories=tuple(dict.fromkeys(categories)), authors=tuple(dict.fromkeys(authors)))
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A parsed query with every filter it is searched under: those written in it and those given
+    apart (the CLI's ``--category``/``--author``, the agent's arguments)."""
+
+    query: ParsedQuery
+    categories: tuple[str, ...]
+    authors: tuple[str, ...]
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.categories or self.authors)
+
+    @property
+    def listing(self) -> bool:
+        """Filters and no word to rank by ("cat:cs.CL", "what is new in cat:cs.CL"): the filters'
+        papers are listed newest first, unscored."""
+        return self.filtered and not self.query.terms
+
+
+def search_request(query: str, categories: Sequence[str] = (), authors: Sequence[str] = ()) -> SearchRequest:
+    """The query read and checked: a one-line ``UserError`` for a query with neither words nor
+    filters, or a category that is not written like an arXiv category (cs.CL, astro-ph.GA)."""
+    parsed = parse_query(query)
+    cats = tuple(dict.fromkeys(c.strip() for c in [*categories, *parsed.categories] if c.strip()))
+    names = tuple(dict.fromkeys(" ".join(a.split()) for a in [*authors, *parsed.authors] if a.strip()))
+    for cat in cats:
+        if not _CATEGORY.match(cat):
+            raise UserError(f"not an arXiv category: {cat!r} (they look like cs.CL or astro-ph.GA)")
+    if parsed.empty and not (cats or names):
+        raise UserError("empty search query")
+    return SearchRequest(parsed, cats, names)
 
 
 def _ranks(scores: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
@@ -160,22 +217,31 @@ def query_breadth(holding_all: int) -> float:
     return holding_all / (holding_all + SMOOTH_BREADTH) if holding_all > 0 else 0.0
 
 
-def smooth_by_neighbours(fused: np.ndarray, rows: np.ndarray,
-                         neighbours: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-                         weight: float) -> np.ndarray:
-    """Cluster hypothesis (score regularization): each of ``rows`` (the first pass's top) moves
-    ``weight`` of the way toward the similarity-weighted mean score of its nearest papers
-    (``neighbours(rows)``: their indices and similarities, as ``Pool.neighbours`` gives them), so a
-    paper in an area that matches the query rises and one that only shares a word falls. The
-    other candidates keep their order, below the re-scored rows (bounded work: one neighbour list
-    per row)."""
+def neighbour_means(fused: np.ndarray, rows: np.ndarray,
+                    neighbours: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The similarity-weighted mean score of each row's nearest papers (``neighbours(rows)``: their
+    indices and similarities, as ``Pool.neighbours`` gives them); a row without a close neighbour
+    keeps its own score."""
     rows = np.asarray(rows, dtype=np.int64)
-    if weight <= 0 or len(rows) < 2:
-        return fused
     nn, sim = neighbours(rows)
     sim = np.where(np.isfinite(sim), np.clip(sim, 0.0, None), 0.0)  # a loose neighbour says less
     total = sim.sum(axis=1)
-    near = np.where(total > 0, (fused[nn] * sim).sum(axis=1) / np.where(total > 0, total, 1.0), fused[rows])
+    return np.where(total > 0, (fused[nn] * sim).sum(axis=1) / np.where(total > 0, total, 1.0), fused[rows])
+
+
+def smooth_by_neighbours(fused: np.ndarray, rows: np.ndarray,
+                         neighbours: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                         weight: float, near: np.ndarray | None = None) -> np.ndarray:
+    """Cluster hypothesis (score regularization): each of ``rows`` (the first pass's top) moves
+    ``weight`` of the way toward the mean score of its nearest papers (``neighbour_means``, or
+    ``near`` when already computed), so a paper in an area that matches the query rises and one
+    that only shares a word falls. The other candidates keep their order, below the re-scored rows
+    (bounded work: one neighbour list per row)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if weight <= 0 or len(rows) < 2:
+        return fused
+    if near is None:
+        near = neighbour_means(fused, rows, neighbours)
     out = fused.copy()
     out[rows] = (1 - weight) * fused[rows] + weight * near
     rest = np.ones(len(fused), dtype=bool)
@@ -206,7 +272,7 @@ class Match:
     cosine: float  # plain cosine of the candidate with the query
     terms: list[str] = field(default_factory=list)  # the query's words it holds (as the user wrote them)
     phrases: list[str] = field(default_factory=list)  # the quoted phrases it holds
-    in_area: bool = False  # its nearest papers match the query better than it does (it rose with them)
+    in_area: bool = False  # it rose with its nearest papers, which match the query like the best matches
     reasons: list[str] = field(default_factory=list)
 
 
@@ -239,8 +305,13 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         if weight >= SMOOTH_MIN:
             rows = np.argsort(-order_key, kind="stable")[:SMOOTH_TOP]
             rows = rows[np.isfinite(order_key[rows])]
-            smoothed = smooth_by_neighbours(fused, rows, neighbours, weight)
-            lifted[rows] = smoothed[rows] > fused[rows]
+            near = neighbour_means(fused, rows, neighbours)
+            smoothed = smooth_by_neighbours(fused, rows, neighbours, weight, near=near)
+            # "In the area" when it rose and its neighbours score like the best matches of all the
+            # candidates (filters aside): under a filter nothing matches, the neighbours of the
+            # papers left may still beat them, but they are not the query's area.
+            bar = float(np.sort(fused)[-min(AREA_BAR, count)])
+            lifted[rows] = (smoothed[rows] > fused[rows]) & (near >= bar)
             fused = smoothed
             order_key = _order_key(fused, query, phrase_mask, allowed)
     top = np.argsort(-order_key, kind="stable")[:n]
@@ -318,19 +389,19 @@ def pool_phrase_mask(pool: Pool, phrases: Sequence[str]) -> np.ndarray | None:
 def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = None, until: date | None = None,
            categories: Sequence[str] = (), authors: Sequence[str] = (),
            method: Method = DEFAULT_METHOD) -> list[SearchHit]:
-    """The ``n`` papers that best match ``query`` (published in [since, until], in one of
-    ``categories``, by one of ``authors`` when given), best first, each with its reasons."""
+    """The ``n`` papers that best match ``query`` (published in [since, until], in one of the
+    categories, by one of the authors when given, here or in the query as ``cat:``/``au:``), best
+    first, each with its reasons. Filters without a word to rank by list their papers, newest first."""
     from papercast.tools.ranking.window import cached_window, load_window
 
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
-    parsed = parse_query(query)
-    if parsed.empty:
-        raise UserError("empty search query")
+    request = search_request(query, categories, authors)
+    parsed = request.query
     if since and until and since > until:
         raise UserError(f"--since {since} is after --until {until}")
     count = store.count()
-    vector = store.embed_texts([parsed.text])[0] if count else None
+    vector = store.embed_texts([parsed.text])[0] if count and not request.listing else None
     window = cached_window(store, since, until, count)
     if window is None and count > FULL_SCAN_LIMIT and vector is not None and store.fresh_ranking_cache() is None:
         pool, paper_of = _nearest_pool(store, vector, since, until)
@@ -342,17 +413,23 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
     allowed = None
     by_cat: dict[int, str] = {}
     by_author: dict[int, str] = {}
-    if categories:
-        by_cat = pool.in_categories(categories)
+    if request.categories:
+        by_cat = pool.in_categories(request.categories)
         allowed = _mask(len(pool), by_cat)
-    if authors:
-        by_author = pool.by_authors(authors)
+    if request.authors:
+        by_author = pool.by_authors(request.authors)
         mask = _mask(len(pool), by_author)
         allowed = mask if allowed is None else allowed & mask
     if allowed is not None and not allowed.any():
         return []
-    matches = rank_candidates(pool.index, pool.emb, parsed, vector, n, phrase_mask=pool_phrase_mask(pool, parsed.phrases),
-                              allowed=allowed, method=method, neighbours=pool.neighbours)
+    if request.listing:
+        rows = np.flatnonzero(allowed if allowed is not None else np.ones(len(pool), dtype=bool))
+        rows = rows[np.lexsort((rows, -pool.day_numbers[rows]))][:n]
+        matches = [Match(index=int(i), score=0.0, cosine=0.0) for i in rows]
+    else:
+        matches = rank_candidates(pool.index, pool.emb, parsed, vector, n,
+                                  phrase_mask=pool_phrase_mask(pool, parsed.phrases), allowed=allowed, method=method,
+                                  neighbours=pool.neighbours)
     hits = []
     for m in matches:
         reasons = list(m.reasons)

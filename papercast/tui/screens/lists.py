@@ -576,7 +576,7 @@ class TrendingScreen(PaperListScreen):
 
 
 class SearchScreen(PaperListScreen):
-    """Semantic search over the whole library; ``escape`` goes back."""
+    """The library's hybrid search (words, "phrases", meaning; ``cat:``/``au:`` filters); ``escape`` goes back."""
 
     heading = "Search"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("slash", "focus_query", "Search", show=False)]
@@ -586,7 +586,8 @@ class SearchScreen(PaperListScreen):
         self.query_text = query
 
     def compose_top(self) -> ComposeResult:
-        yield Input(value=self.query_text, placeholder="search titles and abstracts…", id="search-query")
+        yield Input(value=self.query_text, id="search-query",
+                    placeholder='search titles and abstracts…  (cat:cs.CL  au:LeCun  "a phrase")')
 
     def on_mount(self) -> None:
         # No super().on_mount(): Textual runs PaperListScreen.on_mount right after this one (a
