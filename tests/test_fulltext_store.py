@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -287,6 +288,32 @@ def test_llm_summary_reads_the_sections_and_names_them(reader, llm_server, monke
 
 
 # -- the command line ------------------------------------------------------------------------------------
+def test_search_the_papers_read_in_full_from_the_command_line(reader, capsys, tmp_path):
+    home = str(reader.settings.home)
+    assert main(["--home", home, "papers", "search", "Crawler recall on AutoScholarQuery", "--passages", "-n", "3"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert re.match(r"^ *\d\.\d\d  \[", first) and f"[{PASA_ID} §" in first and "PaSa: An LLM Agent" in first
+    assert main(["--home", home, "papers", "search", "recall", "--passages", "--id", HTML_ID, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found and {p["paper_id"] for p in found} == {HTML_ID}
+    assert {"cite", "score", "title", "section", "text"} <= set(found[0])
+    assert found == sorted(found, key=lambda p: -p["score"])
+    assert main(["--home", home, "papers", "search", "zebra finch song", "--passages", "--id", PAPER]) == 0
+    assert capsys.readouterr().err.strip() == f"papercast: not read in full: {PAPER} (papercast read {PAPER} stores its text)"
+    fresh = str(tmp_path / "fresh")
+    assert main(["--home", fresh, "papers", "search", "recall", "--passages"]) == 0
+    assert "no paper is read in full yet" in capsys.readouterr().err
+    for argv, words in ((["recall", "--passages", "--id", "9999.99999"], "unknown paper id: 9999.99999"),
+                        (["recall", "--passages", "--category", "cs.CL"], "narrow it with --id"),
+                        (["recall cat:cs.CL", "--passages"], "narrow it with --id"),
+                        (["recall", "--passages", "--since", "2026-01-01"], "narrow it with --id"),
+                        (["recall", "--id", PASA_ID], "--id narrows a --passages search")):
+        assert main(["--home", home, "papers", "search", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, argv
+
+
 def test_read_command(reader, capsys, tmp_path):
     home = str(reader.settings.home)
     assert main(["--home", home, "read", PASA_ID, "--section", "5.3"]) == 0

@@ -19,6 +19,7 @@ from papercast.commands._output import (
 )
 
 MAX_SKIPPED_SHOWN = 20  # a binary file would otherwise print one line per "line" it holds
+PASSAGE_SHOWN = 480  # characters of a paragraph found by ``papers search --passages``
 
 
 def register(sub: Any) -> None:
@@ -60,6 +61,10 @@ def register(sub: Any) -> None:
     p.add_argument("--category", action="append", default=[], help="only papers in this arXiv category (repeatable)")
     p.add_argument("--author", action="append", default=[], help="only papers by this author (repeatable; "
                                                                   "a surname alone matches every such author)")
+    p.add_argument("--passages", action="store_true",
+                   help="search the paragraphs of the papers read in full (papercast read), not the papers")
+    p.add_argument("--id", action="append", default=[], dest="ids", metavar="ID",
+                   help="with --passages: only this paper's paragraphs (repeatable)")
     p.add_argument("--json", action="store_true", help="a JSON array of papers, best first, with scores")
     p.set_defaults(handler=cmd_search)
     p = psub.add_parser("show", help="one paper in full")
@@ -152,10 +157,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from papercast.errors import UserError
     from papercast.tools.ranking.search import search_request
 
     window = _dates(args)  # bad input fails before anything is loaded
     request = search_request(args.query, args.category, args.author)
+    if args.passages:
+        return _search_passages(args, request, window)
+    if args.ids:
+        raise UserError("--id narrows a --passages search (to find a paper by its id: papercast papers show ID)")
     # A first search on a fresh home searches the bundled sample, as every other reading command does.
     service = make_service_with_papers(args)
     hits = service.search(args.query, args.n, categories=args.category, authors=args.author, **window)
@@ -169,6 +179,41 @@ def cmd_search(args: argparse.Namespace) -> int:
             scope = [f"in {' or '.join(request.categories)}"] * bool(request.categories)
             scope += [f"by {' or '.join(request.authors)}"] * bool(request.authors)
             notice(" ".join(["nothing matched", *scope]))
+    return EXIT_OK
+
+
+def _search_passages(args: argparse.Namespace, request: Any, window: dict[str, Any]) -> int:
+    """``papers search --passages``: the best paragraphs of the stored full texts, each with its
+    citation, as the agent's ``search_passages`` finds them (``service.search_passages``)."""
+    import textwrap
+
+    from papercast.errors import UserError
+
+    if request.filtered or any(window.values()):
+        raise UserError("--passages searches the papers read in full: narrow it with --id, not with "
+                        "dates, categories or authors")
+    if request.query.empty:
+        raise UserError("empty search query")
+    service = make_service(args)
+    wanted = [p.id for p in service.get_papers(args.ids)] if args.ids else None  # unknown ids: one line, exit 2
+    results = service.search_passages(args.query, ids=wanted, n=args.n)
+    titles = {p.id: p.title for p in service.store.get_many(list({p.paper_id for p, _ in results}))}
+    if args.json:
+        emit_json([p.to_json() | {"score": round(score, 4), "title": titles.get(p.paper_id, "")}
+                   for p, score in results])
+        return EXIT_OK
+    for passage, score in results:
+        print(f"{score:5.2f}  {passage.cite} {titles.get(passage.paper_id, '')} — {passage.section or 'Abstract'}")
+        print(textwrap.fill(textwrap.shorten(passage.text, PASSAGE_SHOWN, placeholder=" …"), width=100,
+                            initial_indent=" " * 7, subsequent_indent=" " * 7))
+    if not results:
+        unread = [pid for pid in wanted or [] if not service.has_fulltext(pid)]
+        if unread:
+            notice(f"not read in full: {', '.join(unread)} (papercast read {unread[0]} stores its text)")
+        elif service.passages.count() == 0:
+            notice("no paper is read in full yet: papercast read ID stores one's text")
+        else:
+            notice("nothing matched in the papers read in full")
     return EXIT_OK
 
 
