@@ -381,12 +381,18 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
 def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]]]]) -> None:
     for label, res in results.items():
         print(f"\nDaily ratings, {label}: nDCG@20 over the papers not yet rated ({len(users)} users)")
-        print(f"{'after day':<10} " + " ".join(f"{m:>12}" for m in res) + f" {'pc - SVM':>9} {'below control':>14}")
+        gap = "ceiling" in res  # the share of the gap between no learning and the ceiling that learning closes
+        print(f"{'after day':<10} " + " ".join(f"{m:>12}" for m in res) + f" {'pc - SVM':>9} {'below control':>14}"
+              + (f" {'gap closed':>11}" if gap else ""))
         arr = {m: np.array(v) for m, v in res.items()}
         for day in range(DAYS + 1):
             below = int((arr["papercast"][:, day] < arr["no learning"][:, day] - 1e-9).sum())
-            print(f"{day:<10} " + " ".join(f"{arr[m][:, day].mean():>12.3f}" for m in res)
-                  + f" {arr['papercast'][:, day].mean() - arr['SVM'][:, day].mean():>+9.3f} {below:>14}")
+            mean = {m: float(a[:, day].mean()) for m, a in arr.items()}
+            closed = ""
+            if gap and day > 0 and mean["ceiling"] > mean["no learning"]:
+                closed = f" {(mean['papercast'] - mean['no learning']) / (mean['ceiling'] - mean['no learning']):>11.0%}"
+            print(f"{day:<10} " + " ".join(f"{mean[m]:>12.3f}" for m in res)
+                  + f" {mean['papercast'] - mean['SVM']:>+9.3f} {below:>14}{closed}")
         worst = (arr["papercast"] - arr["no learning"]).min(axis=1)
         print("  worst day against its own control, per user: "
               + " ".join(f"{u.area}:{w:+.2f}" for u, w in zip(users, worst, strict=True) if w < -1e-9))

@@ -25,7 +25,7 @@ HELP = """\
 | `u` | undo the last like / dislike / save / dismiss |
 | `o` / `p` | open the abs page / the PDF in the browser |
 | `r` | fetch new papers in the background |
-| `/` | search the library · `w` switch window · `P` switch profile |
+| `/` | search the library: words, `"a phrase"`, `cat:cs.CL`, `au:LeCun` (filters alone: newest first) · `w` switch window · `P` switch profile |
 | `E` | export the saved papers as BibTeX (to `exports/` in the home) · ✉ marks papers already delivered |
 
 **Paper** — `l` `d` `s` feedback · `o` abs · `p` PDF · `h` Hugging Face page ·
