@@ -78,6 +78,7 @@ def test_filters_in_the_query_are_read_apart_from_its_words():
     assert q.categories == ("astro-ph.GA",) and q.terms == ()  # "what is new in": stopwords only
     assert parse_query("mycat:cs.CL ratio:3").categories == ()  # a filter starts a word; others are words
     assert parse_query("cat:cs.CL cat:cs.CL").categories == ("cs.CL",)
+    assert parse_query("cat:cs.CL,cs.LG, agents").categories == ("cs.CL", "cs.LG")  # a list: either
 
 
 def test_a_search_request_needs_words_or_filters_and_real_categories():
@@ -85,6 +86,7 @@ def test_a_search_request_needs_words_or_filters_and_real_categories():
     assert search_request("what is in", categories=["cs.CL"]).listing  # no word to rank by
     assert not search_request("kv cache cat:cs.CL").listing
     assert search_request("x", ["cs.CL"], [" Yann  LeCun "]).authors == ("Yann LeCun",)
+    assert search_request("x cat:cs.AI", ["cs.CL, cs.LG"]).categories == ("cs.CL", "cs.LG", "cs.AI")
     with pytest.raises(UserError, match="empty search query"):
         search_request(' "" ')
     with pytest.raises(UserError, match=r"not an arXiv category: 'machine learning' \(they look like cs.CL"):

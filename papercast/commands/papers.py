@@ -58,7 +58,8 @@ def register(sub: Any) -> None:
     add_count(p, 10, "papers")
     p.add_argument("--since", help="first day, YYYY-MM-DD")
     p.add_argument("--until", help="last day, YYYY-MM-DD")
-    p.add_argument("--category", action="append", default=[], help="only papers in this arXiv category (repeatable)")
+    p.add_argument("--category", action="append", default=[],
+                   help="only papers in this arXiv category (repeatable, or comma-separated: cs.CL,cs.LG)")
     p.add_argument("--author", action="append", default=[], help="only papers by this author (repeatable; "
                                                                   "a surname alone matches every such author)")
     p.add_argument("--passages", action="store_true",

@@ -113,8 +113,10 @@ def parse_query(query: str) -> ParsedQuery:
     def take(m: re.Match[str]) -> str:
         quoted = m.group(2) if m.group(2) is not None else m.group(3)
         value = quoted.strip() if quoted is not None else m.group(4).rstrip(",;:.?!)")  # "cat:cs.CV?" ends a question
-        if value:
-            (categories if m.group(1).lower() in ("cat", "category") else authors).append(value)
+        if m.group(1).lower() in ("cat", "category"):
+            categories.extend(c.strip() for c in value.split(",") if c.strip())  # cat:cs.CL,cs.LG: either
+        elif value:
+            authors.append(value)
         return " "
 
     rest = QUERY_FILTER.sub(take, query)
@@ -148,7 +150,8 @@ def search_request(query: str, categories: Sequence[str] = (), authors: Sequence
     """The query read and checked: a one-line ``UserError`` for a query with neither words nor
     filters, or a category that is not written like an arXiv category (cs.CL, astro-ph.GA)."""
     parsed = parse_query(query)
-    cats = tuple(dict.fromkeys(c.strip() for c in [*categories, *parsed.categories] if c.strip()))
+    given = [c for entry in categories for c in entry.split(",")]  # --category cs.CL,cs.LG as in the query
+    cats = tuple(dict.fromkeys(c.strip() for c in [*given, *parsed.categories] if c.strip()))
     names = tuple(dict.fromkeys(" ".join(a.split()) for a in [*authors, *parsed.authors] if a.strip()))
     for cat in cats:
         if not _CATEGORY.match(cat):
