@@ -12,7 +12,7 @@ from textual.widgets import OptionList
 from papercast.tui.screens.paper import NOT_READ, PaperScreen
 
 from helpers import FIXTURES, PAPER, Recorder, copy_sample, fast_policy
-from tui_helpers import make_tui, wait_for, wait_loaded
+from tui_helpers import make_tui, notifications, wait_for, wait_loaded
 
 PAGE = FIXTURES / "fulltext" / "latexml080_acl2014_P14-2026.xhtml"
 
@@ -31,6 +31,9 @@ async def test_f_reads_the_full_text_then_the_outline_opens_sections(settings, s
         assert paper.summary.source == "abstract" and rec.requests == [], "opening a paper fetches nothing"
         assert NOT_READ.replace("[b]", "").replace("[/b]", "") in str(paper.query_one("#fulltext-status").render())
         assert not paper.query_one("#outline").display
+        await pilot.press("slash")  # nothing read yet: nothing to find in, and it says how to read it
+        assert not paper.query_one("#find-query").display
+        assert any("press f to read" in n.message for n in notifications(tui))
 
         await pilot.press("f")
         await pilot.press("j", "k")  # the screen answers while the worker reads
@@ -50,6 +53,17 @@ async def test_f_reads_the_full_text_then_the_outline_opens_sections(settings, s
         await wait_for(pilot, lambda: section.display, what="the section")
         shown = str(section.render())
         assert shown.startswith("3 Experiments") and f"[{PAPER} §3]" in shown and "§1]" not in shown
+
+        await pilot.press("slash")  # find in the full text: its best passages, cited
+        box = paper.query_one("#find-query")
+        assert box.display and box.has_focus
+        await pilot.press(*"conclusion", "enter")
+        await wait_for(pilot, lambda: str(section.render()).startswith("Best passages for “conclusion”"),
+                       what="the passages found")
+        found = str(section.render())
+        assert found.count(f"[{PAPER} §") >= 2 and f"[{PAPER} §4]" in found  # §4 is the Conclusion
+        await pilot.press("slash", "escape")  # escape in the find box closes it, and stays on the paper
+        assert not box.display and tui.screen is paper
 
         await pilot.press("escape")
         assert tui.screen is home

@@ -29,7 +29,7 @@ HELP = """\
 | `E` | export the saved papers as BibTeX (to `exports/` in the home) · ✉ marks papers already delivered |
 
 **Paper** — `l` `d` `s` feedback · `o` abs · `p` PDF · `h` Hugging Face page ·
-`f` read the full text (arXiv HTML or PDF; then `enter` on a section opens it) ·
+`f` read the full text (arXiv HTML or PDF; then `enter` on a section opens it, `/` finds in it) ·
 `c` ask the agent about it · `enter` on a similar paper opens it · `escape` back
 
 **Chat** — `enter` send · `ctrl+n` new thread · `ctrl+t` threads ·

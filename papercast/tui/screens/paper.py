@@ -13,14 +13,14 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual import getters
+from textual import events, getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, LoadingIndicator, Markdown, OptionList, Static
+from textual.widgets import Footer, Input, LoadingIndicator, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from papercast.models import Document, FeedbackKind, Paper, Passage, Summary
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 SIMILAR = 5
 MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)", "pdf": "the full text (arXiv PDF)",
              "file": "the full text (a saved file)"}
+FOUND = 5  # passages shown by a find in the full text (``/``)
 NOT_READ = "Not read yet: press [b]f[/b] to read the full text (arXiv HTML, else the PDF)."
 
 
@@ -117,6 +118,7 @@ class PaperScreen(Screen):
         Binding("h", "browse('hf')", "HF page", show=False),
         Binding("c", "ask", "Ask agent"),
         Binding("f", "fulltext", "Full text"),
+        Binding("slash", "find", "Find in text", show=False),
         Binding("j", "scroll('down')", show=False),
         Binding("k", "scroll('up')", show=False),
     ]
@@ -146,6 +148,7 @@ class PaperScreen(Screen):
             yield Static(id="paper-abstract")
             yield Static("Full text", classes="section")
             yield Static(NOT_READ, id="fulltext-status")
+            yield Input(placeholder="find in the full text: words, \"a phrase\" or a question (enter)", id="find-query")
             yield OptionList(id="outline")
             yield Static(id="section-text")
             yield Static("Similar papers", classes="section")
@@ -162,6 +165,7 @@ class PaperScreen(Screen):
         self.query_one("#paper-summary").display = False
         self.query_one("#outline").display = False
         self.query_one("#section-text").display = False
+        self.query_one("#find-query").display = False
         self.query_one("#paper-body").focus()
         self.run_worker(self._load, thread=True, group="paper", exit_on_error=False)
         self.run_worker(self._summarize, thread=True, group="summary", exit_on_error=False)
@@ -292,6 +296,44 @@ class PaperScreen(Screen):
             self.post_message(SectionLoaded(section.label, passages))
 
         self.run_worker(load, thread=True, group="section", exclusive=True, exit_on_error=False)
+
+    def action_find(self) -> None:
+        """Find passages of the paper's full text (the same hybrid search as ``papers search --passages``)."""
+        if self.document is None or not self.document.is_fulltext:
+            self.notify("Nothing to search yet: press f to read the full text.")
+            return
+        box = self.query_one("#find-query", Input)
+        box.display = True
+        box.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """``escape`` in the find box closes it (elsewhere it leaves the paper)."""
+        box = self.query_one("#find-query", Input)
+        if event.key == "escape" and box.has_focus:
+            event.stop()
+            event.prevent_default()
+            box.display = False
+            self.query_one("#paper-body").focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        query = event.value.strip()
+        if event.input.id != "find-query" or not query:
+            return
+        self.query_one("#paper-body").focus()
+
+        def find() -> None:
+            try:
+                found = self.service.search_passages(query, ids=[self.paper_id], n=FOUND)
+            except Exception as exc:
+                self.app.call_from_thread(self.app.report_error, "Could not search the full text", one_line(exc))
+                return
+            if not found:
+                self.app.call_from_thread(self.notify, "No passage of the full text matches that.")
+                return
+            self.post_message(SectionLoaded(f"Best passages for “{query}”", [p for p, _ in found]))
+
+        self.run_worker(find, thread=True, group="section", exclusive=True, exit_on_error=False)
 
     def on_section_loaded(self, message: SectionLoaded) -> None:
         text = self.query_one("#section-text", Static)
