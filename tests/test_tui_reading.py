@@ -176,6 +176,13 @@ async def test_search_the_library(tui):
             "astro-ph.GA" in r.paper.categories for r in search.papers.rows), what="the category's papers")
         days = [r.paper.published for r in search.papers.rows]
         assert days == sorted(days, reverse=True)
+        box.value = ""  # a query that is wrong in itself says so under the title: no error to retry
+        await pilot.click("#search-query")
+        await pilot.press(*'cat:"machine learning"', "enter")
+        note = search.query_one("#list-note")
+        await wait_for(pilot, lambda: note.display and "not an arXiv category" in str(note.render()),
+                       what="the query's error")
+        assert not search.papers.rows and not any(n.severity == "error" for n in notifications(tui))
         await pilot.press("escape")
         assert isinstance(tui.screen, ReadingListScreen)
 

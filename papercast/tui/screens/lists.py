@@ -27,6 +27,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 
+from papercast.errors import UserError
 from papercast.models import OPPOSITE_FEEDBACK, FeedbackKind, Profile
 from papercast.tui.app import PapercastApp
 from papercast.tui.background import FailedTask, Progress, one_line
@@ -599,7 +600,10 @@ class SearchScreen(PaperListScreen):
     def load_rows(self, *, interactive: bool = False) -> Loaded:
         if not self.query_text:
             return Loaded([], "Search the library")
-        results = self.service.search(self.query_text, 30)
+        try:
+            results = self.service.search(self.query_text, 30)
+        except UserError as exc:  # the query itself (an empty one, a category that is not one): no retry
+            return Loaded([], f"Search · {self.query_text!r}", note=str(exc))
         marks = marks_for(self.service.active_profile())
         rows = [Row(h.paper, None, list(h.reasons), set(marks.get(h.paper.id, ()))) for h in results]
         return Loaded(rows, f"Search · {self.query_text!r} · {len(rows)} results")
