@@ -2,8 +2,8 @@
 tests' replaying transport and fake clock, and the papers the agent tests talk about.
 
 Everything the suite reads is in this repository (``tests/fixtures``, the bundled sample), so a
-clone of the repository alone runs it. One test also parses the whole shared corpus when ``../shared``
-is next to the clone, and is skipped, saying so, where it is not.
+clone of the repository alone runs it. That the whole shared corpus parses is checked by
+``bench/ingest.py``, which reads ``../shared``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from papercast.tools.sources.http import RetryPolicy
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 CORPUS_SLICE = FIXTURES / "corpus_slice.jsonl.gz"  # 40 real papers of the shared corpus (rows 9000-9039)
-SHARED_CORPUS = REPO.parent / "shared" / "data" / "papers.jsonl.gz"  # only where ../shared exists
 
 # LLM tests: litellm's real HTTP path against the scripted loopback server, with quick retries.
 FAST_LLM: dict[str, Any] = {"llm_backoff": 0.01, "llm_max_backoff": 0.05, "llm_retries": 1}

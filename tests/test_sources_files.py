@@ -11,7 +11,7 @@ import pytest
 from papercast.tools.sources.files import parse_file
 from papercast.tools.sources.http import SourceError
 
-from helpers import FIXTURES, SHARED_CORPUS, fixture_bytes, fixture_json
+from helpers import FIXTURES, fixture_bytes, fixture_json
 
 RECORD = {"id": "2608.19880", "title": "EnvHarness", "abstract": "Static worlds, awakened.",
           "authors": ["Chengsong Huang"], "published": "2026-08-20", "categories": ["cs.AI"], "upvotes": 163}
@@ -35,17 +35,6 @@ def test_hf_daily_papers_file_keeps_hf_fields() -> None:
     result = parse_file(FIXTURES / "hf_daily_papers_2026-08-20.json")
     assert len(result.papers) == 15
     assert result.papers[0].upvotes == 92 and result.papers[0].sources == ["hf"]
-
-
-@pytest.mark.skipif(not SHARED_CORPUS.exists(), reason="the shared corpus (../shared) is not next to this clone")
-def test_the_whole_shared_corpus_parses() -> None:
-    """Every line of the 16k-paper corpus parses (its speed is measured in bench/ingest.py, not here)."""
-    result = parse_file(SHARED_CORPUS)
-    assert result.kind == "jsonl" and result.errors == []
-    assert len(result.papers) == 16214
-    first = result.papers[0]
-    assert first.id == "0704.0001" and first.categories == ["hep-ph"] and first.sources == ["import"]
-    assert first.source.startswith("Sharath-1736")  # extra fields are kept
 
 
 def test_jsonl_bad_lines_are_reported_with_line_numbers_and_skipped(tmp_path: Path) -> None:
