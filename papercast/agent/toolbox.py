@@ -139,15 +139,12 @@ async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
 
     hits = hits_of(await _call(ctx.service.search, a.query, a.n, since=parse_date(a.since, "since"),
                                until=parse_date(a.until, "until"), categories=a.categories, authors=a.authors))
-    asked = [repr(a.query)] if a.query.strip() else []
-    if a.categories:
-        asked.append(f"in {', '.join(a.categories)}")
-    if a.authors:
-        asked.append(f"by {', '.join(a.authors)}")
+    request = search_request(a.query, a.categories, a.authors)  # checked by the search: it cannot fail here
+    asked = " ".join(filter(None, [repr(a.query) if a.query.strip() else "", request.scope]))
     if not hits:
-        return ToolOutput(f"no stored papers match {' '.join(asked)}")
-    ranked = not search_request(a.query, a.categories, a.authors).listing  # else the newest, unscored
-    lines = [f"{len(hits)} papers matching {' '.join(asked)}, {'best' if ranked else 'newest'} first:"]
+        return ToolOutput(f"no stored papers match {asked}")
+    ranked = not request.listing  # else the filters' newest papers, unscored
+    lines = [f"{len(hits)} papers matching {asked}, {'best' if ranked else 'newest'} first:"]
     for paper, score, _reasons in hits:
         lines.append(f"- {paper_line(paper, f' (match {score:.2f})' if ranked else '')}\n  {extract(paper, a.query)}")
     return ToolOutput("\n".join(lines), [(p.id, p.title) for p, _, _ in hits])

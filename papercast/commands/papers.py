@@ -177,9 +177,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(_line(hit.paper, None if request.listing else hit.score))
             print(f"{'':23}{'; '.join(hit.reasons)}")
         if not hits:
-            scope = [f"in {' or '.join(request.categories)}"] * bool(request.categories)
-            scope += [f"by {' or '.join(request.authors)}"] * bool(request.authors)
-            notice(" ".join(["nothing matched", *scope]))
+            notice(" ".join(filter(None, ["nothing matched", request.scope])))
     return EXIT_OK
 
 

@@ -140,6 +140,12 @@ class SearchRequest:
         return bool(self.categories or self.authors)
 
     @property
+    def scope(self) -> str:
+        """The filters in words ("in cs.CL or cs.LG by LeCun"), for messages; "" without filters."""
+        parts = [f"in {' or '.join(self.categories)}"] if self.categories else []
+        return " ".join(parts + ([f"by {' or '.join(self.authors)}"] if self.authors else []))
+
+    @property
     def listing(self) -> bool:
         """Filters and no word to rank by ("cat:cs.CL", "what is new in cat:cs.CL"): the filters'
         papers are listed newest first, unscored."""

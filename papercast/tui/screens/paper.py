@@ -308,8 +308,10 @@ class PaperScreen(Screen):
 
     def on_key(self, event: events.Key) -> None:
         """``escape`` in the find box closes it (elsewhere it leaves the paper)."""
+        if event.key != "escape":
+            return
         box = self.query_one("#find-query", Input)
-        if event.key == "escape" and box.has_focus:
+        if box.has_focus:
             event.stop()
             event.prevent_default()
             box.display = False
