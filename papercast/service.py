@@ -369,12 +369,41 @@ class Papercast:
 
     def profile_create(self, name: str, *, interests: str = "", keywords: Sequence[str] = (),
                        excluded_keywords: Sequence[str] = (), authors: Sequence[str] = (),
-                       categories: Sequence[str] = (), use: bool = False) -> Profile:
-        """A new profile (ProfileExists if the name is taken); ``use`` makes it the active one."""
+                       categories: Sequence[str] = (), use: bool = False,
+                       from_authors: Sequence[str] | Mapping[str, Sequence[Paper]] = ()) -> Profile:
+        """A new profile (ProfileExists if the name is taken); ``use`` makes it the active one.
+
+        ``from_authors`` gives a cold start: the profile likes every paper in the library by these
+        authors (names, found with ``papers_by_author`` first, so a name with no paper creates nothing;
+        or what ``papers_by_author`` returned, when the caller shows its counts). A paper by two of
+        them is liked once.
+        """
+        found = from_authors if isinstance(from_authors, Mapping) else (
+            self.papers_by_author(from_authors) if from_authors else {})
         created = self.profiles.create(name, interests=interests, keywords=keywords,
                                        excluded_keywords=excluded_keywords, authors=authors,
                                        categories=categories)
+        liked = list(dict.fromkeys(p.id for papers in found.values() for p in papers))
+        if liked:
+            created = self.profiles.add_feedback(created.name, liked, "like")
         return self.profiles.use(created.name) if use else created
+
+    def papers_by_author(self, names: Sequence[str]) -> dict[str, list[Paper]]:
+        """Every paper in the library (all dates) by each author, newest first, to seed a profile's likes.
+
+        Names match as the ranker matches followed authors ("Y. LeCun" finds "Yann LeCun"), but a
+        surname alone is a UserError (too loose to like papers by), as is an empty library or a
+        name with no paper (naming the closest authors the library has). The library is read as
+        streamed author lists, not as papers: only the papers found are built.
+        """
+        from papercast.tools.ranking.authors import find_papers
+        from papercast.tools.ranking.window import papers_by_id
+
+        found = find_papers(self.store.author_lists, names)
+        every = list(dict.fromkeys(pid for ids in found.values() for pid in ids))
+        by_id = {p.id: p for p in papers_by_id(self.store, every)}  # one read, from the ranking cache when fresh
+        return {name: sorted((by_id[i] for i in ids if i in by_id), key=lambda p: (p.published or date.min, p.id),
+                             reverse=True) for name, ids in found.items()}
 
     def profile_update(self, name: str | None = None, **changes: Any) -> Profile:
         """Change a profile's fields (see ``ProfileStore.update`` for the field names).

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from papercast.cli import main
+from papercast.errors import UserError
 
 
 def run(home: Path, *argv: str) -> int:
@@ -143,3 +144,105 @@ def test_import_likes_from_bibtex_and_id_list(home, service, tmp_path, capsys):
     assert run(home, "profile", "import-likes", str(ids)) == 2  # nothing in the store: nothing liked
     assert run(home, "profile", "import-likes", str(tmp_path / "missing.bib")) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+# -- cold start from an author: profile create NAME --from-author "Full Name" ---------------------------------
+
+def ids_by(service, author: str) -> set[str]:
+    """The library's papers that list exactly this author, read here rather than through the code under test."""
+    papers, _ = service.store.window()
+    return {p.id for p in papers if author in p.authors}
+
+
+def test_create_from_author_likes_every_paper_by_them(home, service, capsys):
+    expected = ids_by(service, "Franck Dernoncourt")
+    assert len(expected) == 5  # the bundled sample's; across several weeks, not only the default window
+    assert run(home, "profile", "create", "nlp", "--from-author", "Franck Dernoncourt",
+               "--interests", "document understanding", "--keyword", "RAG") == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("created profile nlp") and "; liked 5 papers by Franck Dernoncourt" in captured.out
+    profile = service.profile_show("nlp")
+    assert set(profile.liked) == expected and len(profile.liked) == 5
+    assert profile.interests == "document understanding" and profile.keywords == ["RAG"]
+    assert profile.authors == []  # seeded likes, not a followed author
+
+
+def test_create_from_two_authors_likes_a_shared_paper_once(home, service, capsys):
+    dernoncourt = ids_by(service, "Franck Dernoncourt")
+    rossi = ids_by(service, "Ryan A. Rossi") | ids_by(service, "Ryan Rossi")  # one person, with and without initial
+    assert len(rossi) == 5 and rossi <= dernoncourt  # every paper of one is also the other's
+    kaipeng = ids_by(service, "Kaipeng Zhang")
+    assert run(home, "profile", "create", "seeded", "--use", "--from-author", "Franck Dernoncourt",
+               "--from-author", "Ryan A. Rossi", "--from-author", "Kaipeng Zhang",
+               "--from-author", "franck  dernoncourt") == 0  # the same name twice counts once
+    out = capsys.readouterr().out
+    assert out.strip() == ("created profile seeded (active); liked 12 papers: 5 by Franck Dernoncourt, "
+                           "5 by Ryan A. Rossi, 7 by Kaipeng Zhang")
+    liked = service.profile_show("seeded").liked
+    assert sorted(liked) == sorted(dernoncourt | kaipeng) and len(liked) == 12
+    assert service.active_profile_name() == "seeded"
+
+
+def test_create_from_an_initial_and_surname(home, service, capsys):
+    # No paper of the sample writes "F. Dernoncourt": the initial finds Franck Dernoncourt, as for followed authors.
+    assert not ids_by(service, "F. Dernoncourt")
+    assert run(home, "profile", "create", "initial", "--from-author", "F.  Dernoncourt") == 0
+    assert "liked 5 papers by F. Dernoncourt" in capsys.readouterr().out
+    assert set(service.profile_show("initial").liked) == ids_by(service, "Franck Dernoncourt")
+    # A middle initial on either side does not hide the author: "Ryan Rossi" finds "Ryan A. Rossi" too.
+    assert ids_by(service, "Ryan A. Rossi") and ids_by(service, "Ryan Rossi")
+    assert {p.id for p in service.papers_by_author(["Ryan Rossi"])["Ryan Rossi"]} == (
+        ids_by(service, "Ryan A. Rossi") | ids_by(service, "Ryan Rossi"))
+    # The service takes names too (the TUI, the agent).
+    created = service.profile_create("by-name", from_authors=["Kaipeng Zhang"])
+    assert set(created.liked) == ids_by(service, "Kaipeng Zhang")
+
+
+@pytest.mark.parametrize("chroma_mode", ["embedded", "server"], indirect=True)
+def test_papers_by_author_reads_the_whole_library_from_either_store(service):
+    # Embedded: from the ranking cache; on a Chroma server (no cache): from Chroma's metadata, in batches.
+    assert (service.store.fresh_ranking_cache() is None) == (service.settings.chroma_url is not None)
+    found = service.papers_by_author(["R. Rossi", "Kaipeng  Zhang"])
+    assert list(found) == ["R. Rossi", "Kaipeng Zhang"]
+    rossi = found["R. Rossi"]  # "R." finds Ryan A. Rossi and Ryan Rossi, as a followed "R. Rossi" would
+    assert {p.id for p in rossi} == ids_by(service, "Ryan A. Rossi") | ids_by(service, "Ryan Rossi")
+    assert [p.published for p in rossi] == sorted((p.published for p in rossi), reverse=True)  # newest first
+    assert {p.id for p in found["Kaipeng Zhang"]} == ids_by(service, "Kaipeng Zhang")
+
+
+def test_create_from_an_unknown_author_names_the_closest_and_creates_nothing(home, service, capsys):
+    for names in (["Frank Dernoncort"], ["Kaipeng Zhang", "Frank Dernoncort"]):  # one good name creates nothing
+        argv = [arg for name in names for arg in ("--from-author", name)]
+        assert run(home, "profile", "create", "typo", *argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert "no paper by 'Frank Dernoncort' in the library; closest authors: Franck Dernoncourt (5 papers)" in err
+        assert "typo" not in [p.name for p in service.profile_list()]
+    assert run(home, "profile", "create", "typo", "--from-author", "Zorblax Quuxington") == 2
+    assert "no paper by 'Zorblax Quuxington'" in capsys.readouterr().err
+    with pytest.raises(UserError, match="Frank Dernoncort"):
+        service.profile_create("typo", from_authors=["Frank Dernoncort"])
+    assert "typo" not in [p.name for p in service.profile_list()]
+
+
+def test_create_from_a_surname_alone_is_refused_in_one_line(home, service, capsys):
+    assert run(home, "profile", "create", "loose", "--from-author", "Dernoncourt") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'Dernoncourt': a surname alone is too loose" in err
+    assert run(home, "profile", "create", "loose", "--from-author", "  ") == 2
+    assert "not an author name" in capsys.readouterr().err
+    assert "loose" not in [p.name for p in service.profile_list()]
+
+
+def test_create_from_author_on_an_empty_library(empty_service):
+    with pytest.raises(UserError, match="the library has no papers yet"):
+        empty_service.profile_create("x", from_authors=["Kaipeng Zhang"])
+
+
+def test_create_from_author_on_a_fresh_home_loads_the_sample(tmp_path, capsys):
+    assert run(tmp_path / "fresh", "profile", "create", "x", "--from-author", "Kaipeng Zhang") == 0
+    captured = capsys.readouterr()
+    assert "loaded the bundled sample" in captured.err
+    assert "created profile x (active); liked 7 papers by Kaipeng Zhang" in captured.out
+    assert run(tmp_path / "fresh", "profile", "create", "--help") == 0
+    assert "--from-author NAME" in capsys.readouterr().out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from papercast.commands._output import (
     EXIT_OK,
@@ -14,6 +14,9 @@ from papercast.commands._output import (
     make_service_with_papers,
     warn,
 )
+
+if TYPE_CHECKING:
+    from papercast.models import Paper
 
 _LIST_OPTIONS = (
     # (option, dest, help)
@@ -45,6 +48,9 @@ def register(sub: Any) -> None:
     p.add_argument("--exclude", dest="excluded", action="append", default=[],
                    help="never show papers mentioning this keyword (repeatable)")
     p.add_argument("--use", action="store_true", help="make it the active profile")
+    p.add_argument("--from-author", dest="from_authors", action="append", default=[], metavar="NAME",
+                   help='like every paper in the library by this author: full name or initial and surname, '
+                        'e.g. "Yann LeCun" or "Y. LeCun" (repeatable)')
     p.set_defaults(handler=cmd_create)
 
     p = psub.add_parser("set", help="change a profile: options replace a list, --add-*/--remove-* edit it")
@@ -119,13 +125,30 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    service = make_service(args)
+    # Seeding likes needs papers: a fresh home gets the bundled sample first, as `profile like` does.
+    service = make_service_with_papers(args) if args.from_authors else make_service(args)
+    found = service.papers_by_author(args.from_authors) if args.from_authors else {}  # checked before creating
     p = service.profile_create(args.name, interests=args.interests, keywords=args.keywords,
-                           excluded_keywords=args.excluded, authors=args.authors, categories=args.categories,
-                           use=args.use)
-    active = " (active)" if p.name == service.active_profile_name() else f"; make it active with: profile use {p.name}"
-    print(f"created profile {p.name}{active}")
+                               excluded_keywords=args.excluded, authors=args.authors, categories=args.categories,
+                               use=args.use, from_authors=found)
+    active = p.name == service.active_profile_name()
+    tail = "" if active else f"; make it active with: profile use {p.name}"
+    print(f"created profile {p.name}{' (active)' if active else ''}{_liked_by(found)}{tail}")
     return EXIT_OK
+
+
+def _liked_by(found: dict[str, list[Paper]]) -> str:
+    """What ``--from-author`` liked, for the created line: ``; liked 4 papers by Yann LeCun``, or with
+    several authors the total (a paper by two is liked once) and each one's count:
+    ``; liked 5 papers: 4 by Yann LeCun, 2 by Jane Doe``."""
+    if not found:
+        return ""
+    total = len({p.id for papers in found.values() for p in papers})
+    noun = "paper" if total == 1 else "papers"
+    if len(found) == 1:
+        [(name, _)] = found.items()
+        return f"; liked {total} {noun} by {name}"
+    return f"; liked {total} {noun}: " + ", ".join(f"{len(papers)} by {name}" for name, papers in found.items())
 
 
 def cmd_set(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ private copy, and writes to it are refused (``read_only``).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -458,6 +459,22 @@ class PaperStore:
             if not got["ids"]:
                 return
             yield list(got["ids"]), list(got["metadatas"]), np.asarray(got["embeddings"], dtype=np.float32)
+            offset += len(got["ids"])
+
+    def author_lists(self) -> Iterator[tuple[str, list[str]]]:
+        """Every paper's id and authors, streamed (finding an author's papers in the whole library):
+        from the ranking cache when it is fresh (no Chroma), else from Chroma's metadata in batches."""
+        cache = self.fresh_ranking_cache()
+        if cache is not None:
+            yield from cache.author_lists()
+            return
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas"], limit=self.max_batch, offset=offset)
+            if not got["ids"]:
+                return
+            for pid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                yield pid, json.loads(meta["paper"]).get("authors") or []  # no Paper built per paper
             offset += len(got["ids"])
 
     def _recent_metadata(self, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -35,6 +35,21 @@ def name_key(name: str) -> str:
     return " ".join(re.findall(r"[a-z]+", text))
 
 
+def author_match(wanted: Sequence[str], author: Sequence[str]) -> bool:
+    """Whether a paper's author is the wanted one, both as ``name_key`` words.
+
+    Same surname, and: the same first name (middle names and initials aside: "Ryan Rossi" /
+    "Ryan A. Rossi"), or the same first initial when either side gives only the initial
+    ("Y. LeCun" / "Yann LeCun"), or only a surname given ("LeCun").
+    One rule for followed authors, ``au:`` searches and ``profile create --from-author``.
+    """
+    if not wanted or not author or wanted[-1] != author[-1]:
+        return False
+    if len(wanted) == 1 or wanted[0] == author[0]:
+        return True
+    return wanted[0][:1] == author[0][:1] and (len(wanted[0]) == 1 or len(author[0]) == 1)
+
+
 class LazyPapers(Sequence[Paper]):
     """Papers built on first access from a loader (the ranking cache's stored JSON): a window of
     20k papers is ranked from its vectors and term counts, and only the few papers shown (or a
@@ -101,7 +116,7 @@ class Pool:
         self._texts: list[str] | None = None
         self._joined: tuple[str, np.ndarray] | None = None
         self._phrases: dict[str, np.ndarray] = {}
-        self._surnames: dict[str, list[tuple[int, str, str]]] | None = None
+        self._surnames: dict[str, list[tuple[int, str]]] | None = None
         self._categories: dict[str, list[tuple[int, str]]] | None = None
         n = len(self.ids)
         self._nn = np.zeros((n, NEIGHBOURS_KEPT), dtype=np.int32)
@@ -173,28 +188,23 @@ class Pool:
     def by_authors(self, followed: Sequence[str]) -> dict[int, str]:
         """Papers with an author in ``followed``: paper index -> that author as the paper writes it.
 
-        Same full name, or same surname and first initial when either side gives only the
-        initial ("Y. LeCun" / "Yann LeCun"), or same surname when only a surname is given ("LeCun").
+        Matched by ``author_match``: same full name, or same surname and first initial when either
+        side gives only the initial ("Y. LeCun" / "Yann LeCun"), or same surname when only a surname
+        is given ("LeCun").
         """
         if self._surnames is None:
-            surnames: dict[str, list[tuple[int, str, str]]] = {}
+            surnames: dict[str, list[tuple[int, str]]] = {}
             for i, paper in enumerate(self.papers):
                 for author in paper.authors:
                     parts = name_key(author).split()
                     if parts:
-                        surnames.setdefault(parts[-1], []).append((i, parts[0], author))
+                        surnames.setdefault(parts[-1], []).append((i, author))
             self._surnames = surnames
         out: dict[int, str] = {}
         for wanted in followed:
             fparts = name_key(wanted).split()
-            if not fparts:
-                continue
-            for i, first, author in self._surnames.get(fparts[-1], []):
-                if i in out:
-                    continue
-                same = name_key(author) == " ".join(fparts)
-                initial = first[:1] == fparts[0][:1] and (len(first) == 1 or len(fparts[0]) == 1)
-                if same or initial or len(fparts) == 1:
+            for i, author in self._surnames.get(fparts[-1], []) if fparts else ():
+                if i not in out and author_match(fparts, name_key(author).split()):
                     out[i] = author
         return out
 
