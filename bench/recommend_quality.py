@@ -23,6 +23,12 @@ arxiv-sanity's SVM fed the same ratings; how many users fall below their own con
 adds what a classifier given the true labels of 80% of the pool scores on the same papers: the
 bound these features and these (category) labels put on any learner.
 
+Issue 21 adds: six "hard" users (``--split hard``: areas that share most of their words with a bigger
+neighbour, written up front), the count of users ever below their own control by more than 0.05, the
+ratings dated one simulated day apart, ``--teach`` (day 1 rates the 10 papers ``papercast teach`` asks
+about, against the top 10) and ``--eval`` (``papercast eval`` on each simulated user, against the
+bench's own figure for it). ``--no-svm`` skips the SVM for quick runs.
+
 Run: .venv/bin/python bench/recommend_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
 
@@ -36,7 +42,7 @@ import sys
 import time
 import zlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +65,7 @@ SEED = 20260101
 class User:
     area: str
     interests: str
-    split: str  # "tune" or "held-out"
+    split: str  # "tune", "held-out" or "hard"
 
 
 USERS = [
@@ -101,6 +107,20 @@ USERS = [
          "reinforcement learning, efficient training of large models", "held-out"),
     User("physics.med-ph", "medical physics: radiotherapy planning, medical imaging reconstruction "
          "for CT and MRI, dosimetry, imaging biomarkers", "held-out"),
+    # -- hard (issue 21): areas that share most of their words with a bigger neighbour; written up front,
+    # not tuned on, and kept apart so the 18 users above stay comparable with earlier runs ------------
+    User("cs.NE", "evolutionary computation: genetic algorithms, evolution strategies, neuroevolution, "
+         "spiking neural networks, LLM-driven evolutionary search", "hard"),
+    User("physics.comp-ph", "computational physics: molecular dynamics, density functional theory, "
+         "numerical methods for PDEs, machine-learned interatomic potentials", "hard"),
+    User("cs.GT", "game theory and mechanism design: auctions, computing equilibria, incentives, "
+         "social choice, strategic behaviour of LLM agents", "hard"),
+    User("cs.DB", "databases: query optimization, text-to-SQL, data management for machine learning, "
+         "vector databases, data lakes and data cleaning", "hard"),
+    User("cs.IT", "information theory: channel coding, rate-distortion theory, semantic communication, "
+         "information-theoretic limits of learning", "hard"),
+    User("math.OC", "optimization and control: convex and nonconvex optimization, first-order methods, "
+         "optimal control, stochastic approximation", "hard"),
 ]
 
 
@@ -320,89 +340,162 @@ def ceiling_scores(base: Baselines, area: str, relevant: set[str], folds: int = 
     return out
 
 
+DAY0 = datetime(2026, 7, 1, 9, tzinfo=UTC)  # the simulated days' ratings are dated, so ``eval`` can split them
+
+
 def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool: list[dict],
-                 dislikes: bool, weights=None, ceiling: bool = False) -> dict[str, list[list[float]]]:
+                 dislikes: bool, weights=None, ceiling: bool = False, svm: bool = True, teach: bool = False,
+                 grade: bool = False) -> dict[str, list[list[float]]]:
     """The issue's protocol: day 0 is interests + 5 likes; each day the top 10 of papercast's list
     are rated (a like for each relevant paper; with ``dislikes`` a dislike for each other one, else
     it is dismissed unrated) and leave every list. After each round, nDCG@20 over the papers not yet
     rated, for papercast, the no-learning control (the day-0 list minus the rated papers) and the SVM
-    on the same ratings. Returns method -> per user, per day scores."""
+    on the same ratings. Ratings are dated one simulated day apart. Returns method -> per user, per day scores.
+
+    ``teach`` (issue 21): on day 1 the user rates the 10 papers ``teach`` asks about instead of the
+    top 10 (then the top 10 again); beside it, "top-10 rated" is the usual day 1 on a copy of the
+    profile, and both are also scored on the papers neither rated ("... common").
+    ``grade`` (issue 21): after day 3, ``papercast eval`` grades the profile on its own ratings; its
+    overall nDCG is compared with the bench's own figure, the nDCG (true labels) of each day's rated 10
+    in the order they were shown, averaged over days 1-3 (methods "eval" and "bench's own")."""
+    from papercast.tools.ranking.evaluation import ndcg
     from papercast.tools.ranking.score import recommend
 
-    out: dict[str, list[list[float]]] = {"papercast": [], "no learning": [], "SVM": []}
+    out: dict[str, list[list[float]]] = {"papercast": [], "no learning": []}
+    if svm:
+        out["SVM"] = []
     if ceiling:
         out["ceiling"] = []
     for user in users:
         relevant = {r["id"] for r in pool if user.area in r["categories"]}
         liked = set(draw_likes(rows, user.area, 5))
         name = f"{user.area.replace('.', '-')}-daily-{'ld' if dislikes else 'l'}-{os.getpid()}"  # runs may overlap
-        if app.profiles.exists(name):
-            app.profile_delete(name)
+        for old in (name, name + "-top"):
+            if app.profiles.exists(old):
+                app.profile_delete(old)
         app.profile_create(name, interests=user.interests)
-        app.feedback(sorted(liked), "like", profile=name)
+        app.profiles.add_feedback(name, sorted(liked), "like", at=DAY0)
 
         def ranked(name: str = name) -> list[str]:
             got = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=300,
                             weights=weights)
             return [r.paper.id for r in got.items]
 
+        def rate(shown: list[str], day: int, name: str = name, relevant: set[str] = relevant) -> list[str]:
+            good = [pid for pid in shown if pid in relevant]
+            bad = [pid for pid in shown if pid not in relevant]
+            at = DAY0 + timedelta(days=day)
+            if good:
+                app.profiles.add_feedback(name, good, "like", at=at)
+            if bad:
+                app.profiles.add_feedback(name, bad, "dislike" if dislikes else "dismiss", at=at)
+            return good
+
         control = ranked()
         best = ([base.pool_ids[i] for i in np.argsort(-ceiling_scores(base, user.area, relevant), kind="stable")]
                 if ceiling else [])
         rated: set[str] = set()
-        scores = {m: [] for m in out}
+        scores: dict[str, list[float]] = {m: [] for m in out}
+        extra: dict[str, float] = {}
+        own: list[float] = []
         current = control
         for day in range(DAYS + 1):
             if day:
                 shown = [pid for pid in current if pid not in rated][:SHOWN]
-                good = [pid for pid in shown if pid in relevant]
-                bad = [pid for pid in shown if pid not in relevant]
-                if good:
-                    app.feedback(good, "like", profile=name)
-                if bad:
-                    app.feedback(bad, "dislike" if dislikes else "dismiss", profile=name)
-                liked |= set(good)
+                if teach and day == 1:
+                    app.profile_create(name + "-top", interests=user.interests)
+                    app.profiles.add_feedback(name + "-top", sorted(liked), "like", at=DAY0)
+                    rate(shown, day, name + "-top")
+                    top_list = [p for p in ranked(name + "-top") if p not in set(shown)]
+                    asked, _ = app.teach(profile=name, n=SHOWN, since=POOL_SINCE, until=POOL_UNTIL)
+                    shown = [c.paper.id for c in asked]
+                own.append(ndcg(-np.arange(len(shown), dtype=float), np.array([p in relevant for p in shown])) or 0.0)
+                liked |= set(rate(shown, day))
                 rated |= set(shown)
                 current = ranked()
+                if teach and day == 1:
+                    neither = rated | set(control[:SHOWN])  # what teach and the top-10 user rated
+                    left = relevant - neither
+                    extra["top-10 rated"] = ndcg_at(top_list, relevant - set(control[:SHOWN]))
+                    extra["teach, common"] = ndcg_at([p for p in current if p not in neither], left)
+                    extra["top-10 rated, common"] = ndcg_at([p for p in top_list if p not in neither], left)
+                    app.profile_delete(name + "-top")
             left = relevant - rated
             scores["papercast"].append(ndcg_at([p for p in current if p not in rated], left))
             scores["no learning"].append(ndcg_at([p for p in control if p not in rated], left))
-            svm = svm_scores(base, liked, rated)
-            order = [base.pool_ids[i] for i in np.argsort(-svm, kind="stable") if base.pool_ids[i] not in rated]
-            scores["SVM"].append(ndcg_at(order[:100], left))
+            if svm:
+                got = svm_scores(base, liked, rated)
+                order = [base.pool_ids[i] for i in np.argsort(-got, kind="stable") if base.pool_ids[i] not in rated]
+                scores["SVM"].append(ndcg_at(order[:100], left))
             if ceiling:
                 scores["ceiling"].append(ndcg_at([p for p in best if p not in rated][:100], left))
         for m in out:
             out[m].append(scores[m])
+        for m, value in extra.items():
+            out.setdefault(m, []).append([float("nan"), value, float("nan"), float("nan")])
+        if grade:
+            started = time.perf_counter()
+            graded = app.evaluate(name)
+            seconds = time.perf_counter() - started
+            mine = graded.overall.learning.ndcg if graded.overall else None
+            out.setdefault("eval", []).append([float("nan") if mine is None else mine, seconds, len(graded.days),
+                                               float("nan")])
+            out.setdefault("bench's own", []).append([float(np.mean(own)), float("nan"), float("nan"), float("nan")])
         app.profile_delete(name)
     return out
 
 
+DAILY_TABLE = ("papercast", "no learning", "SVM", "ceiling")  # the per-day table's columns (when run)
+BACKFIRE = 0.05  # issue 21: no user, no day, below its own no-learning control by more than this
+
+
 def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]]]]) -> None:
     for label, res in results.items():
+        arr = {m: np.array(v, dtype=float) for m, v in res.items()}
+        cols = [m for m in DAILY_TABLE if m in arr]
+        gap = "ceiling" in arr  # the share of the gap between no learning and the ceiling that learning closes
         print(f"\nDaily ratings, {label}: nDCG@20 over the papers not yet rated ({len(users)} users)")
-        gap = "ceiling" in res  # the share of the gap between no learning and the ceiling that learning closes
-        print(f"{'after day':<10} " + " ".join(f"{m:>12}" for m in res) + f" {'pc - SVM':>9} {'below control':>14}"
+        print(f"{'after day':<10} " + " ".join(f"{m:>12}" for m in cols)
+              + (f" {'pc - SVM':>9}" if "SVM" in arr else "") + f" {'below control':>14} {'by > 0.05':>10}"
               + (f" {'gap closed':>11}" if gap else ""))
-        arr = {m: np.array(v) for m, v in res.items()}
+        diff = arr["papercast"] - arr["no learning"]
         for day in range(DAYS + 1):
-            below = int((arr["papercast"][:, day] < arr["no learning"][:, day] - 1e-9).sum())
-            mean = {m: float(a[:, day].mean()) for m, a in arr.items()}
+            mean = {m: float(arr[m][:, day].mean()) for m in cols}
             closed = ""
             if gap and day > 0 and mean["ceiling"] > mean["no learning"]:
                 closed = f" {(mean['papercast'] - mean['no learning']) / (mean['ceiling'] - mean['no learning']):>11.0%}"
-            print(f"{day:<10} " + " ".join(f"{mean[m]:>12.3f}" for m in res)
-                  + f" {mean['papercast'] - mean['SVM']:>+9.3f} {below:>14}{closed}")
-        worst = (arr["papercast"] - arr["no learning"]).min(axis=1)
-        print("  worst day against its own control, per user: "
-              + " ".join(f"{u.area}:{w:+.2f}" for u, w in zip(users, worst, strict=True) if w < -1e-9))
+            print(f"{day:<10} " + " ".join(f"{mean[m]:>12.3f}" for m in cols)
+                  + (f" {mean['papercast'] - mean['SVM']:>+9.3f}" if "SVM" in arr else "")
+                  + f" {int((diff[:, day] < -1e-9).sum()):>14} {int((diff[:, day] < -BACKFIRE).sum()):>10}{closed}")
+        worst = diff.min(axis=1)
+        print(f"  users ever below their control by > {BACKFIRE}: {int((worst < -BACKFIRE).sum())} of {len(users)}; "
+              + " ".join(f"{u.area}:{w:+.2f}" for u, w in zip(users, worst, strict=True) if w < -BACKFIRE))
+        for split in dict.fromkeys(u.split.split("#")[0] for u in users):
+            rows = [i for i, u in enumerate(users) if u.split == split]
+            if len(rows) < len(users):
+                print(f"  {split} users ({len(rows)}): papercast " + " / ".join(
+                    f"{arr['papercast'][rows, d].mean():.3f}" for d in range(DAYS + 1)) + ", no learning "
+                    + " / ".join(f"{arr['no learning'][rows, d].mean():.3f}" for d in range(DAYS + 1)))
+        if "top-10 rated" in arr:
+            print("  day 1 after 10 ratings chosen by teach vs the top 10 rated, each over the papers it left unrated: "
+                  f"{arr['papercast'][:, 1].mean():.3f} vs {arr['top-10 rated'][:, 1].mean():.3f}; over the papers "
+                  f"neither rated: {arr['teach, common'][:, 1].mean():.3f} vs {arr['top-10 rated, common'][:, 1].mean():.3f}")
+        if "eval" in arr:
+            mine, own = arr["eval"][:, 0], arr["bench's own"][:, 0]
+            ok = np.isfinite(mine)
+            gaps = np.abs(mine[ok] - own[ok])
+            print(f"  eval's nDCG vs the bench's own figure (each day's rated 10 in the order shown, days 1-3), "
+                  f"{int(ok.sum())} users graded: mean |difference| {gaps.mean():.3f}, within 0.05 for "
+                  f"{int((gaps <= 0.05).sum())}, largest {gaps.max():.3f}; eval took {np.median(arr['eval'][:, 1]):.2f} s "
+                  f"(median), {np.max(arr['eval'][:, 1]):.2f} s at most")
 
 
 # -- the run ----------------------------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated method names to run")
-    parser.add_argument("--split", choices=["tune", "held-out", "all"], default="all")
+    parser.add_argument("--split", choices=["tune", "held-out", "hard", "all"], default="all",
+                        help="which users: tune, held-out, hard (issue 21's areas next to a bigger one), all")
     parser.add_argument("--daily", action="store_true", help="only the daily-ratings protocol (issue 15)")
     parser.add_argument("--variant", choices=["both", "dislikes", "only"], default="both",
                         help="--daily: likes and dislikes, likes only, or both")
@@ -414,6 +507,11 @@ def main() -> int:
                              "change from the luck of one draw; --daily takes several (0,1,2,3: each user once "
                              "per draw, all averaged)")
     parser.add_argument("--weights", default="", help="ranker weights to try, e.g. lexical=0.4,disliked=0.3")
+    parser.add_argument("--no-svm", action="store_true", help="--daily: skip the SVM baseline (faster)")
+    parser.add_argument("--teach", action="store_true",
+                        help="--daily: day 1's ratings are the 10 papers `teach` asks about (issue 21)")
+    parser.add_argument("--eval", action="store_true",
+                        help="--daily: grade each user with `papercast eval` after day 3, against the bench's figure")
     args = parser.parse_args()
 
     global LIKE_DRAW
@@ -442,7 +540,7 @@ def main() -> int:
             for label, flag in variants.items():
                 if args.variant in ("both", label.split()[-1]):
                     got = daily_rounds(app, base, users, rows, pool, dislikes=flag, weights=weights,
-                                       ceiling=args.ceiling)
+                                       ceiling=args.ceiling, svm=not args.no_svm, teach=args.teach, grade=args.eval)
                     for method, per_user in got.items():
                         daily.setdefault(label, {}).setdefault(method, []).extend(per_user)
         shown = [u if len(draws) == 1 else replace(u, area=f"{u.area}#{d}") for d in draws for u in users]

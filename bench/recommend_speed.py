@@ -6,7 +6,8 @@ holds about three times the papers it would. Reports the in-process time of
 ``tools.ranking.score.recommend`` (first call in the process, then the median of warm calls) for a
 profile with interests and 5 likes, and the whole-process time of ``papercast recommend --json`` for
 the default week and for 6 months, as a multiple of ``python -c "import chromadb, numpy"`` timed in
-the same run (issue 15's yardstick; medians of 3, alternated).
+the same run (issue 15's yardstick; medians of 3, alternated), and ``papercast eval`` on a profile
+with 500 ratings over 50 days (issue 21: within 2 s).
 
 Run: .venv/bin/python bench/recommend_speed.py [--sizes 10000,50000]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -100,13 +102,47 @@ def time_recommend(app, since: date | None, until: date | None, repeat: int = 5)
             "since": str(first.since), "until": str(first.until)}
 
 
+def time_eval(app, ratings: int = 500, per_day: int = 10, repeat: int = 3) -> dict[str, float]:
+    """``papercast eval`` on a profile with ``ratings`` ratings, ``per_day`` a day (issue 21: within 2 s at
+    500): papers of the 6-month window, a like when they are in cs.CL, else a dislike (the labels do not
+    matter to the cost), each day's ratings dated a day apart."""
+    from datetime import UTC, datetime, timedelta
+
+    name = f"eval-{ratings}"
+    if not app.profiles.exists(name):
+        app.profile_create(name, interests=INTERESTS)
+        papers, _ = app.store.window(date(2026, 1, 1), date(2026, 6, 30))
+        chosen = [papers[i] for i in sorted(random.Random(0).sample(range(len(papers)), ratings))]
+        start = datetime(2026, 7, 1, 9, tzinfo=UTC)
+        for day in range(0, ratings, per_day):
+            batch = chosen[day:day + per_day]
+            at = start + timedelta(days=day // per_day)
+            for kind, group in (("like", [p.id for p in batch if "cs.CL" in p.categories]),
+                                ("dislike", [p.id for p in batch if "cs.CL" not in p.categories])):
+                if group:
+                    app.profiles.add_feedback(name, group, kind, at=at)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        graded = app.evaluate(name)
+        times.append(1000 * (time.perf_counter() - t0))
+    assert graded.needed is None, graded.needed
+    return {"first_ms": times[0], "warm_ms": statistics.median(times[1:]), "window_papers": float(len(graded.days)),
+            "since": "", "until": ""}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,50000")
+    parser.add_argument("--eval-only", action="store_true", help="only time `papercast eval` with 500 ratings")
     args = parser.parse_args()
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
         app = build_store(size)
+        rows.append({"store": size, "window": "eval, 500 ratings on 50 days (papers = days graded)",
+                     **time_eval(app)})
+        if args.eval_only:
+            continue
         if not app.profiles.exists("bench"):
             app.profile_create("bench", interests=INTERESTS, use=True)
             liked = [h.paper.id for h in app.search("parameter-efficient fine-tuning of language models", 5)]

@@ -45,8 +45,10 @@ if TYPE_CHECKING:
         ChatAnswer,
         DeliveryChannel,
         DeliveryRecord,
+        Evaluation,
         ModelCheck,
         RunUsage,
+        TeachCandidate,
         ThreadInfo,
         Usage,
     )
@@ -475,6 +477,21 @@ class Papercast:
             reading.items, reading.llm_notes = rerank(client, target, reading.items, self.settings.rerank_top_k)
         reading.items = reading.items[:n]
         return reading
+
+    def teach(self, *, profile: str | None = None, n: int = 5, since: date | None = None,
+              until: date | None = None) -> tuple[list[TeachCandidate], str | None]:
+        """The papers the ranker is least sure about for a profile (rate them to teach it most), and a note
+        when the window is not the one asked for. Nothing is rated here: the caller records answers."""
+        from papercast.tools.ranking.teach import teach
+
+        return teach(self.store, self.active_profile(profile), since=since, until=until, n=n)
+
+    def evaluate(self, profile: str | None = None) -> Evaluation:
+        """The recommender graded on the profile's own ratings, split by time (``evaluation.evaluate``);
+        with too few ratings, ``needed`` says what is missing."""
+        from papercast.tools.ranking.evaluation import evaluate
+
+        return evaluate(self.store, self.active_profile(profile))
 
     def trending(self, *, since: date | None = None, until: date | None = None,
                  limit: int | None = None) -> ReadingList:

@@ -54,7 +54,7 @@ def commands_with_count() -> list[tuple[str, ...]]:
 def test_the_count_is_checked_the_same_way_on_every_command(tmp_path, capsys):
     commands = commands_with_count()
     assert {("papers", "list"), ("papers", "search"), ("recommend",), ("digest",), ("daily",), ("usage",),
-            ("export",), ("history",)} <= set(commands)
+            ("export",), ("history",), ("teach",)} <= set(commands)
     for path in commands:
         for bad in ("0", "-1", "x"):
             argv = ["--home", str(tmp_path / "home"), *path, *REQUIRED.get(path, []), "-n", bad]
@@ -79,7 +79,7 @@ def test_version_and_quiet(tmp_path, capsys):
 def test_completion_scripts_come_from_the_parser(tmp_path, capsys):
     assert main(["completion", "bash"]) == 0
     script = capsys.readouterr().out
-    for word in ("export", "history", "--include-seen", "--webhook", "--feed", "completion"):
+    for word in ("export", "history", "--include-seen", "--webhook", "--feed", "completion", "teach", "eval"):
         assert word in script
     bash = shutil.which("bash")
     if bash:

@@ -107,8 +107,8 @@ def test_like_moves_neighbours_up_and_dislike_moves_them_down(service):
     top = [r.paper for r in service.recommend(profile=name, n=10, use_llm=False, **ALL).items]
     assert any(any(c.startswith("astro-ph") for c in p.categories) for p in top[:5])
     liked_reason = [r for r in service.recommend(profile=name, n=10, use_llm=False, **ALL).items
-                    if any(x.startswith("similar to a paper you liked: ") for x in r.reasons)]
-    assert liked_reason and service.get_paper(seed).title in liked_reason[0].reasons[0] + " ".join(liked_reason[0].reasons)
+                    if any(x.startswith(f"near your like {seed}: ") for x in r.reasons)]
+    assert liked_reason and service.get_paper(seed).title in " ".join(liked_reason[0].reasons)
 
     # Dislike the best LLM paper: its neighbours drop.
     other = profile(service, interests=LLM)
@@ -119,6 +119,10 @@ def test_like_moves_neighbours_up_and_dislike_moves_them_down(service):
     after = ranks(service, other)
     assert best not in after
     assert np.mean([after[i] for i in near]) > np.mean([base[i] for i in near]) + 3
+    # The papers it lowered say which rating did it.
+    listed = service.recommend(profile=other, n=500, use_llm=False, **ALL).items
+    lowered = [r for r in listed if f"lowered: close to your dislike {best}" in r.reasons]
+    assert lowered and {r.paper.id for r in lowered} & set(near)
 
 
 def test_dismissed_never_returns_and_excluded_keywords_hide_papers(service):

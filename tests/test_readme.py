@@ -8,12 +8,14 @@ must then fail gracefully — a non-zero exit, one line per problem on stderr, n
 can (``daily`` delivers from the stored papers, and exits 1). Every other line must succeed (exit 0,
 no error). The files a user brings are ``papers.jsonl.gz`` (a recorded day of Hugging Face Daily
 Papers) and ``paper.pdf`` (a saved arXiv PDF); the mail server the ``daily`` line names is an SMTP
-server on 127.0.0.1; the config.toml example must load.
+server on 127.0.0.1; the answers to ``teach``'s questions are typed on its stdin; the config.toml
+example must load.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
@@ -137,8 +139,12 @@ def test_every_readme_example_works_on_a_fresh_home_offline(tmp_path, monkeypatc
         if "PAPERCAST_SMTP_HOST" in line:  # the user set up their mail server, as the line says
             monkeypatch.setenv("PAPERCAST_SMTP_HOST", smtp_plain.host)
             monkeypatch.setenv("PAPERCAST_SMTP_PORT", str(smtp_plain.port))
+        if argv[1] == "teach":  # the user answers its questions: a like, a dislike, a skip, then quits
+            monkeypatch.setattr(sys, "stdin", io.StringIO("l\nd\ns\nq\n"))
         code = main(argv[1:])
         captured = capsys.readouterr()
+        if argv[1] == "teach":
+            assert "taught profile default: 1 like, 1 dislike, 1 skipped, 2 not asked" in captured.out, captured
         if out_file is not None:
             out_file.write_text(captured.out)
         assert "Traceback" not in captured.err and "internal error" not in captured.err, (line, captured.err)

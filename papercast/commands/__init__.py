@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
-from papercast.commands import agent, completion, deliveries, model, papers, profile, read, recommend, writing
+from papercast.commands import (
+    agent,
+    completion,
+    deliveries,
+    learning,
+    model,
+    papers,
+    profile,
+    read,
+    recommend,
+    writing,
+)
 
-COMMAND_MODULES = [papers, read, profile, recommend, writing, agent, deliveries, model, completion]
+COMMAND_MODULES = [papers, read, profile, recommend, learning, writing, agent, deliveries, model, completion]

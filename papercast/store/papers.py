@@ -493,6 +493,14 @@ class PaperStore:
         cache = self.fresh_ranking_cache()  # no Chroma (nor its import) when the cache is fresh
         return cache.count() if cache is not None else int(self.collection.count())
 
+    def ids(self, since: date | None = None, until: date | None = None) -> list[str]:
+        """The ids of the papers published in [since, until], every paper's without dates (from the
+        ranking cache when fresh, else Chroma's ids alone)."""
+        cache = self.fresh_ranking_cache()
+        if cache is not None:
+            return cache.ids(since, until)
+        return list(self.collection.get(where=_window_where(since, until), include=[])["ids"])
+
     def get(self, paper_id: str) -> Paper | None:
         papers = self.get_many([paper_id])
         return papers[0] if papers else None

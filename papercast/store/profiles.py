@@ -218,22 +218,25 @@ class ProfileStore:
         return current
 
     # -- feedback ---------------------------------------------------------------------------
-    def add_feedback(self, name: str, ids: Sequence[str], kind: FeedbackKind) -> Profile:
+    def add_feedback(self, name: str, ids: Sequence[str], kind: FeedbackKind, *,
+                     at: datetime | None = None) -> Profile:
         """Record feedback (ids are canonical arXiv ids; the caller checked they exist).
 
         A repeat keeps the first timestamp. Liking removes a dislike of the same paper and vice
-        versa, in the same transaction.
+        versa, in the same transaction. ``at``: when it was given, if not now (ratings replayed from
+        elsewhere, and the benchmark's simulated days: ``eval`` splits ratings by the day they were given).
         """
         _check_kind(kind)
         current = self.get(name)
         now = _now()
+        given = at.astimezone(UTC).isoformat(timespec="microseconds") if at is not None else now
         with self._conn as conn:
             for pid in dict.fromkeys(ids):
                 if kind in OPPOSITE_FEEDBACK:
                     conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = ?",
                                  (current.name, pid, OPPOSITE_FEEDBACK[kind]))
                 conn.execute("INSERT OR IGNORE INTO profile_feedback (profile, paper_id, kind, at)"
-                             " VALUES (?, ?, ?, ?)", (current.name, pid, kind, now))
+                             " VALUES (?, ?, ?, ?)", (current.name, pid, kind, given))
             conn.execute("UPDATE profiles SET updated = ? WHERE name = ?", (now, current.name))
         return self.get(current.name)
 

@@ -315,6 +315,28 @@ class RankingCache:
         where, args = self._where(since, until)
         got = self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM rank_papers "
                                 f"WHERE store = ?{where}", (self.store, *args)).fetchall()
+        return self._columns(got, dims)
+
+    def columns(self, ids: Sequence[str], dims: int) -> WindowColumns:
+        """These papers (unknown ids left out), as a window's columns: a sample of the library ranked
+        as a window is (``papercast eval``)."""
+        got: list[Any] = []
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), READ_BATCH):
+            part = wanted[start:start + READ_BATCH]
+            got += self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM rank_papers "
+                                     f"WHERE store = ? AND id IN ({','.join('?' * len(part))})",
+                                     (self.store, *part)).fetchall()
+        return self._columns(got, dims)
+
+    def ids(self, since: date | None = None, until: date | None = None) -> list[str]:
+        """The ids of the papers published in [since, until] (every paper's without dates)."""
+        where, args = self._where(since, until)
+        return [r[0] for r in self.conn.execute(f"SELECT id FROM rank_papers WHERE store = ?{where}",
+                                                (self.store, *args))]
+
+    @staticmethod
+    def _columns(got: list[Any], dims: int) -> WindowColumns:
         n = len(got)
         if not n:
             empty = np.zeros(0, np.int64)

@@ -60,3 +60,27 @@ def _cg(a: np.ndarray, b: np.ndarray, iters: int = 60, tol: float = 1e-8) -> np.
         p = r + (new / rr) * p
         rr = new
     return x
+
+
+def calibrate(liked: np.ndarray, disliked: np.ndarray, unrated: np.ndarray) -> tuple[float, float]:
+    """``a, b`` such that ``a * score + b >= 0`` predicts a like, from the ranker's scores of the papers the
+    profile liked, disliked and has not rated (a 1-D logistic regression, classes balanced).
+
+    Unrated papers are mostly not for the user, so they stand in for the missing dislikes of a
+    profile that only likes; beside dislikes they count for a tenth of the negatives (the threshold
+    then falls between what was liked and disliked, near the top of the list, not far below it).
+    Scores are measured in the unrated papers' spread, and the slope is regularized: two likes do
+    not make a cliff. Without any like the threshold is the top percentile of the unrated papers."""
+    if not len(liked):
+        return 1.0, -float(np.quantile(unrated, 0.99)) if len(unrated) else 0.0
+    scale = float(np.std(unrated)) if len(unrated) > 1 else 1.0
+    scale = scale if scale > 1e-9 else 1.0
+    x = np.concatenate([liked, disliked, unrated]) / scale
+    y = np.concatenate([np.ones(len(liked)), np.zeros(len(disliked) + len(unrated))])
+    bg_share = 0.1 if len(disliked) else 1.0
+    # Each class weighs as much as there are likes: the evidence, against which the slope's prior weighs.
+    w = len(liked) * np.concatenate([np.full(len(liked), 1.0 / len(liked)),
+                                     np.full(len(disliked), (1 - bg_share) / max(len(disliked), 1)),
+                                     np.full(len(unrated), bg_share / max(len(unrated), 1))])
+    fitted = fit_logistic(x[:, None], y, w, l2=1.0, steps=12)
+    return float(fitted[0] / scale), float(fitted[1])

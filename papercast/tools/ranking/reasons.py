@@ -40,8 +40,13 @@ def reasons_for(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray
     if sig.like_raw is not None:
         j = int(np.argmax(sig.like_raw[:, i]))
         if sig.like_raw[j, i] >= LIKE_COSINE and sig.pos_ids[j] in sig.liked_titles:
-            out.append((2.5 + float(sig.like_raw[j, i]),
-                        f"similar to a paper you liked: {sig.liked_titles[sig.pos_ids[j]]}"))
+            liked = sig.pos_ids[j]
+            out.append((2.5 + float(sig.like_raw[j, i]), f"near your like {liked}: {sig.liked_titles[liked]}"))
+    lowered = sig.values.get("disliked")
+    if lowered is not None and lowered[i] > 0 and sig.dislike_raw is not None:
+        # It ranks lower than its other signals would put it: say which rating did that.
+        j = int(np.argmax(sig.dislike_raw[:, i]))
+        out.append((1.5, f"lowered: close to your dislike {sig.neg_ids[j]}"))
     if z.get("classifier", 0) > 1.5:
         out.append((z["classifier"] - 0.5, f"fits the pattern of your {sig.n_liked} liked/saved papers"))
     if "lexical" in z:

@@ -206,7 +206,9 @@ class Signals:
     phrases: list[str] = field(default_factory=list)
     raw_sims: np.ndarray | None = None  # (queries, papers) plain cosine
     like_raw: np.ndarray | None = None  # (liked, papers) plain cosine
+    dislike_raw: np.ndarray | None = None  # (disliked, papers) centred cosine
     pos_ids: list[str] = field(default_factory=list)
+    neg_ids: list[str] = field(default_factory=list)
     liked_titles: dict[str, str] = field(default_factory=dict)
     kw_hits: dict[int, list[str]] = field(default_factory=dict)  # paper -> the profile keywords it has
     q_terms: list[str] = field(default_factory=list)
@@ -336,6 +338,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
                 terms[t] = terms.get(t, 0.0) + 1.0
         sig.values["liked_lexical"] = sig.mine(pool.index.score(list(terms), terms))
     if neg_ids:
+        sig.neg_ids, sig.dislike_raw = neg_ids, sims["disliked"]
         dis = sims["disliked"].max(axis=0)
         ref = like_sims.max(axis=0) if like_sims is not None else np.zeros_like(dis)
         # Only the part of the dislike-nearness that exceeds the like-nearness counts against.
@@ -441,10 +444,15 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
     if "lexical" in sig.values:  # the interests' words each listed paper uses, for its reasons
         found = pool.index.matched_terms_many(sig.keep[order].tolist(), sig.q_terms)
         sig.matched = dict(zip(order, found, strict=True))
-    zs = {k: _z(x) for k, x in sig.values.items()}
+    zs = standardized(sig)
     pool.papers_at(sig.keep[order].tolist())  # the listed papers, read together (a cached window's are lazy)
     return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=reasons_for(i, sig, profile, zs))
             for i in order]
+
+
+def standardized(sig: Signals) -> dict[str, np.ndarray]:
+    """Each signal standardized over the window, as the score weighed it (what the reasons quote)."""
+    return {k: _z(x) for k, x in sig.values.items()}
 
 
 def _mmr(score: np.ndarray, sig: Signals, n: int, diversity: float) -> list[int]:

@@ -148,7 +148,34 @@ def _from_cache(cache: RankingCache, since: date | None, until: date | None, now
     """A window as columns: vectors, term counts, dates and upvotes; papers parsed when used."""
     from papercast.store.embeddings import DIMENSIONS
 
-    cols = cache.window(since, until, DIMENSIONS)
+    pool = _columns_pool(cache, cache.window(since, until, DIMENSIONS))
+    return Window(papers=pool.papers, pool=pool, full=cache.paper_json, loaded=now)
+
+
+def sample_pool(store: PaperStore, include: Sequence[str], size: int, since: date | None = None,
+                until: date | None = None, seed: int = 0) -> Pool:
+    """A pool of these papers and a fixed random draw of ``size`` others published in [since, until]
+    (the whole library without dates), ranked as a window is: ``papercast eval`` replays a profile's
+    ratings, which span many windows, on one. From the ranking cache when it is fresh (no paper parsed
+    until used), else from the paper store."""
+    from papercast.store.embeddings import DIMENSIONS
+
+    wanted = list(dict.fromkeys(include))
+    chosen = set(wanted)
+    rest = sorted(pid for pid in store.ids(since, until) if pid not in chosen)
+    drawn = np.random.default_rng(seed).choice(len(rest), size=min(size, len(rest)), replace=False)
+    ids = wanted + [rest[i] for i in sorted(drawn.tolist())]
+    cache = ranking_source(store)
+    if cache is not None:
+        return _columns_pool(cache, cache.columns(ids, DIMENSIONS))
+    papers = store.get_many(ids)
+    vectors = store.embeddings([p.id for p in papers])
+    papers = [p for p in papers if p.id in vectors]
+    return Pool(papers, np.stack([vectors[p.id] for p in papers]) if papers else np.zeros((0, DIMENSIONS), np.float32))
+
+
+def _columns_pool(cache: RankingCache, cols: Any) -> Pool:
+    """The pool of a window's (or a sample's) columns: the papers themselves are parsed when used."""
 
     def light(ids: Sequence[str]) -> dict[str, Paper]:
         found = {pid: json.loads(text) for pid, text in cache.paper_json(ids).items()}
@@ -156,8 +183,7 @@ def _from_cache(cache: RankingCache, since: date | None, until: date | None, now
 
     papers = LazyPapers(cols.ids, light)
     index = BM25(cols.terms, cols.counts, cols.offsets, cols.lengths, cache.term_ids)
-    pool = Pool(papers, cols.matrix, ids=cols.ids, day_numbers=cols.day_numbers, upvotes=cols.upvotes, index=index)
-    return Window(papers=papers, pool=pool, full=cache.paper_json, loaded=now)
+    return Pool(papers, cols.matrix, ids=cols.ids, day_numbers=cols.day_numbers, upvotes=cols.upvotes, index=index)
 
 
 def _key(day: str | None) -> int:

@@ -1,0 +1,232 @@
+"""The recommender grades itself on a profile's own ratings (``papercast eval``).
+
+Split by time, as Scholar Inbox evaluates its per-user classifiers: ratings are grouped by the day
+they were given (UTC). For every day after the first, the ranker learns from the ratings given
+before that day only, scores the papers rated that day, and is graded on how it ordered them: a
+like counts as relevant, a dislike as not. Beside it, "no learning": the same ranker knowing only
+the first day's ratings. Both rank one pool, the rated papers and a fixed random draw of the library's papers from
+the dates the user was rating in (``window.sample_pool``), as a window is ranked: every signal (PRF,
+neighbours, the classifier's background) sees a window like the ones the ratings were given in.
+
+Metrics per day, then per ISO week and overall:
+
+* nDCG of the day's rated papers in the ranker's order (likes first is 1.0);
+* MRR: one over the rank of the day's first like;
+* balanced accuracy: the mean of the share of likes predicted liked and of dislikes predicted not,
+  a paper being predicted liked when the ranker's calibrated probability (``classifier.calibrate``
+  on the ratings it learned from) is at least one half.
+
+The interests text has no history: every day is ranked with today's. Saves count as likes (they
+feed the ranker the same way); dismissals only hide papers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from papercast.models import Evaluation, EvaluationPeriod, Profile, RankingMetrics
+from papercast.tools.ranking.classifier import calibrate
+from papercast.tools.ranking.score import WEIGHTS, combine, compute_signals
+from papercast.tools.ranking.window import papers_by_id, sample_pool
+
+if TYPE_CHECKING:
+    from papercast.store.papers import PaperStore
+    from papercast.tools.ranking.pool import Pool
+
+MIN_TEST = 10  # ratings given after the first rating day before a grade means anything
+BACKGROUND = 2000  # library papers drawn beside the rated ones
+
+
+@dataclass(frozen=True)
+class Rating:
+    paper_id: str
+    liked: bool
+    day: date
+
+
+def ratings_of(profile: Profile) -> list[Rating]:
+    """The profile's ratings, oldest first: one per paper, a like or save (liked) or a dislike, dated by
+    its first feedback of that kind (a paper liked and later disliked counts as disliked, when it was)."""
+    out: dict[str, Rating] = {}
+    for item in sorted(profile.feedback, key=lambda f: f.at):
+        if item.kind in ("like", "save"):
+            if not (item.paper_id in out and out[item.paper_id].liked):
+                out[item.paper_id] = Rating(item.paper_id, True, item.at.date())
+        elif item.kind == "dislike":
+            out[item.paper_id] = Rating(item.paper_id, False, item.at.date())
+    return sorted(out.values(), key=lambda r: r.day)
+
+
+def as_of(profile: Profile, before: date) -> Profile:
+    """The profile as it was before ``before``: its feedback given earlier (interests as today)."""
+    return profile.model_copy(update={"feedback": [f for f in profile.feedback if f.at.date() < before]})
+
+
+def needed_ratings(rated: Sequence[Rating]) -> str | None:
+    """What is missing before ``evaluate`` can grade anything, said for the user; None when nothing is."""
+    if not rated:
+        return (f"no ratings yet: like or dislike papers on at least two days ({MIN_TEST} ratings after the "
+                "first day, some of each) and eval grades how well papercast learned them")
+    first = rated[0].day
+    later = [r for r in rated if r.day > first]
+    likes, dislikes = sum(r.liked for r in later), sum(not r.liked for r in later)
+    missing = []
+    if len(later) < MIN_TEST:
+        missing.append(f"{MIN_TEST - len(later)} more rating{'s' if MIN_TEST - len(later) != 1 else ''}")
+    if not likes:
+        missing.append("a like")
+    if not dislikes:
+        missing.append("a dislike")
+    if not missing:
+        return None
+    return (f"eval needs {' and '.join(missing)} given after {first} (the first day's ratings are what it "
+            f"starts from; {len(later)} rating{'s' if len(later) != 1 else ''} since)")
+
+
+def evaluate(store: PaperStore, profile: Profile, *, background: int = BACKGROUND) -> Evaluation:
+    """Grade the ranker on the profile's own ratings, split by time (see the module's docstring).
+    Too few ratings is not an error: the evaluation says how many more it needs."""
+    given = ratings_of(profile)
+    gone = set(store.missing([r.paper_id for r in given]))  # deleted from the library since
+    rated = [r for r in given if r.paper_id not in gone]
+    need = needed_ratings(rated)
+    if need is not None:
+        return Evaluation(profile=profile.name, ratings=len(rated), needed=need)
+    days = sorted({r.day for r in rated})
+    since, until = _span(store, [r.paper_id for r in rated if r.day > days[0]])
+    pool = sample_pool(store, [r.paper_id for r in rated], background, since, until)
+    start = as_of(profile, days[0] + timedelta(days=1))  # no learning: what the first day's ratings taught
+    baseline = _Scorer(store, start, pool, [r for r in rated if r.day == days[0]])
+    graded: list[tuple[date, list[Rating], RankingMetrics, RankingMetrics]] = []
+    for day in days[1:]:
+        test = [r for r in rated if r.day == day]
+        learned = _Scorer(store, as_of(profile, day), pool, [r for r in rated if r.day < day])
+        graded.append((day, test, learned.grade(test), baseline.grade(test)))
+    return Evaluation(profile=profile.name, ratings=len(rated), first_day=days[0],
+                      days=[_period(str(day), tests, [(a, b)]) for day, tests, a, b in graded],
+                      weeks=[_period(label, tests, pairs) for label, tests, pairs in _by_week(graded)],
+                      overall=_period("overall", [r for _, t, _, _ in graded for r in t],
+                                      [(a, b) for _, _, a, b in graded]))
+
+
+
+def _span(store: PaperStore, ids: Sequence[str]) -> tuple[date | None, date | None]:
+    """The dates of the papers rated after the first day: the background is drawn from the windows the
+    user was rating in (a first day's likes may be old papers, imported from a bibliography)."""
+    dates = [p.published for p in papers_by_id(store, ids) if p.published]
+    return (min(dates), max(dates)) if dates else (None, None)
+
+
+class _Scorer:
+    """The ranker's scores over the pool for a profile as of one day, and its calibrated threshold."""
+
+    def __init__(self, store: PaperStore, profile: Profile, pool: Pool, learned_from: Sequence[Rating]) -> None:
+        self.pool = pool
+        sig = compute_signals(store, profile, pool, None, WEIGHTS)
+        self.scores = np.full(len(pool), -np.inf)
+        if sig is not None:
+            self.scores[sig.keep] = combine(sig, WEIGHTS)
+        rows = {r.paper_id: pool.position[r.paper_id] for r in learned_from if r.paper_id in pool.position}
+        liked = np.array([self.scores[rows[r.paper_id]] for r in learned_from if r.liked and r.paper_id in rows])
+        disliked = np.array([self.scores[rows[r.paper_id]] for r in learned_from
+                             if not r.liked and r.paper_id in rows])
+        unrated = np.ones(len(pool), dtype=bool)
+        unrated[list(rows.values())] = False
+        finite = np.isfinite(self.scores)
+        self.a, self.b = calibrate(liked[np.isfinite(liked)], disliked[np.isfinite(disliked)],
+                                   self.scores[unrated & finite])
+        self.unrated = unrated
+
+    def grade(self, test: Sequence[Rating]) -> RankingMetrics:
+        scores = np.array([self.scores[self.pool.position[r.paper_id]] for r in test])
+        liked = np.array([r.liked for r in test])
+        predicted = np.isfinite(scores) & (self.a * np.where(np.isfinite(scores), scores, 0) + self.b >= 0)
+        others = self.unrated.copy()
+        others[[self.pool.position[r.paper_id] for r in test]] = False
+        return RankingMetrics(ndcg=ndcg(scores, liked), mrr=mrr(scores, liked),
+                              auc=auc(scores[liked], scores[~liked], self.scores[others]),
+                              liked_right=int((predicted & liked).sum()),
+                              disliked_right=int((~predicted & ~liked).sum()))
+
+
+def _order(scores: np.ndarray) -> np.ndarray:
+    """Best first; ties (a paper the profile excludes scores -inf) in rating order."""
+    return np.argsort(-scores, kind="stable")
+
+
+def ndcg(scores: np.ndarray, liked: np.ndarray) -> float | None:
+    """nDCG of these papers in score order, likes relevant (None without a like)."""
+    if not liked.any():
+        return None
+    gains = liked[_order(scores)].astype(float)
+    discounts = 1.0 / np.log2(np.arange(2, len(gains) + 2))
+    return float((gains * discounts).sum() / discounts[: int(liked.sum())].sum())
+
+
+def auc(liked: np.ndarray, disliked: np.ndarray, unrated: np.ndarray) -> float | None:
+    """How often a like scores above a paper not liked: the dislikes and the unrated papers weigh half each
+    (all of it on the unrated papers when there is no dislike), so a profile that only likes is graded too.
+    None without a like."""
+    if not len(liked):
+        return None
+
+    def above(others: np.ndarray) -> float:
+        ordered = np.sort(others)
+        below = np.searchsorted(ordered, liked, side="left")
+        ties = np.searchsorted(ordered, liked, side="right") - below
+        return float(np.mean((below + 0.5 * ties) / len(ordered)))
+
+    parts = [(above(x), share) for x, share in ((disliked, 0.5), (unrated, 0.5)) if len(x)]
+    return sum(v * s for v, s in parts) / sum(s for _, s in parts) if parts else None
+
+
+def mrr(scores: np.ndarray, liked: np.ndarray) -> float | None:
+    """One over the rank of the first like in score order (None without a like)."""
+    if not liked.any():
+        return None
+    return 1.0 / (int(np.argmax(liked[_order(scores)])) + 1)
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    got = [v for v in values if v is not None]
+    return float(np.mean(got)) if got else None
+
+
+def _period(label: str, tests: Sequence[Rating], pairs: Sequence[tuple[RankingMetrics, RankingMetrics]]
+            ) -> EvaluationPeriod:
+    """Days pooled: nDCG and MRR averaged over the days, balanced accuracy from the pooled counts."""
+    likes = sum(r.liked for r in tests)
+    dislikes = len(tests) - likes
+
+    def pooled(which: int) -> RankingMetrics:
+        got = [pair[which] for pair in pairs]
+        right_l, right_d = sum(m.liked_right for m in got), sum(m.disliked_right for m in got)
+        return RankingMetrics(ndcg=_mean(m.ndcg for m in got), mrr=_mean(m.mrr for m in got), auc=_mean(m.auc for m in got),
+                              liked_right=right_l, disliked_right=right_d,
+                              balanced_accuracy=_balanced(right_l, likes, right_d, dislikes))
+
+    return EvaluationPeriod(label=label, likes=likes, dislikes=dislikes, days=len(pairs),
+                            learning=pooled(0), no_learning=pooled(1))
+
+
+def _balanced(right_l: int, likes: int, right_d: int, dislikes: int) -> float | None:
+    rates = [right / total for right, total in ((right_l, likes), (right_d, dislikes)) if total]
+    return float(np.mean(rates)) if rates else None
+
+
+def _by_week(graded: Sequence[tuple[date, list[Rating], RankingMetrics, RankingMetrics]]
+             ) -> list[tuple[str, list[Rating], list[tuple[RankingMetrics, RankingMetrics]]]]:
+    weeks: dict[str, tuple[list[Rating], list[tuple[RankingMetrics, RankingMetrics]]]] = defaultdict(lambda: ([], []))
+    for day, tests, learned, base in graded:
+        year, week, _ = day.isocalendar()
+        tests_of, pairs = weeks[f"{year}-W{week:02d}"]
+        tests_of.extend(tests)
+        pairs.append((learned, base))
+    return [(label, tests, pairs) for label, (tests, pairs) in sorted(weeks.items())]
+

@@ -1,0 +1,170 @@
+"""Learning from ratings, graded and taught (issue 21): ``evaluation`` (the recommender grades itself on
+a profile's own ratings, split by time), ``teach`` (the papers it is least sure about) and the
+calibration both use, on the bundled sample (452 real papers, their shipped embeddings)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from papercast.errors import UserError
+from papercast.models import Feedback, Profile
+from papercast.tools.ranking.classifier import calibrate
+from papercast.tools.ranking.evaluation import as_of, auc, evaluate, mrr, ndcg, ratings_of
+from papercast.tools.ranking.teach import NEAR_DUPLICATE, teach
+
+ASTRO = "galaxy formation, cosmological simulations, dark matter halos"
+START = datetime(2026, 11, 2, 9, tzinfo=UTC)
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    from papercast.config import load_settings
+    from papercast.service import Papercast
+
+    service = Papercast(load_settings(home=tmp_path_factory.mktemp("learning-home")))
+    service.ensure_sample()
+    return service
+
+
+def new_profile(service, **fields) -> str:
+    name = f"learn{next(_names)}"
+    service.profile_create(name, **fields)
+    return name
+
+
+# -- metrics ---------------------------------------------------------------------------------------------
+def test_ranking_metrics_of_rated_papers():
+    liked = np.array([False, True, False, True])
+    assert ndcg(np.array([4.0, 3.0, 2.0, 1.0]), liked) == pytest.approx(
+        (1 / np.log2(3) + 1 / np.log2(5)) / (1 + 1 / np.log2(3)))
+    assert ndcg(np.array([1.0, 4.0, 2.0, 3.0]), liked) == pytest.approx(1.0)  # both likes first
+    assert mrr(np.array([4.0, 3.0, 2.0, 1.0]), liked) == pytest.approx(0.5)
+    assert ndcg(np.array([1.0, 2.0]), np.array([False, False])) is None  # nothing to find
+    # AUC: likes against dislikes and unrated papers, half each; only the unrated without a dislike.
+    assert auc(np.array([3.0]), np.array([1.0, 4.0]), np.array([0.0, 2.0, 5.0, 6.0])) == pytest.approx(
+        0.5 * 0.5 + 0.5 * 0.5)
+    assert auc(np.array([3.0]), np.array([]), np.array([0.0, 2.0, 5.0, 6.0])) == pytest.approx(0.5)
+    assert auc(np.array([]), np.array([1.0]), np.array([0.0])) is None
+
+
+def test_calibration_puts_the_threshold_between_likes_and_the_rest():
+    rng = np.random.default_rng(0)
+    unrated = rng.normal(0.0, 1.0, 2000)
+    a, b = calibrate(np.array([3.0, 3.5, 4.0]), np.array([1.0, 1.5]), unrated)
+    threshold = -b / a
+    assert a > 0 and 1.5 < threshold < 3.0
+    # Only likes: the unrated papers are the negatives, and two likes do not make a cliff.
+    a, b = calibrate(np.array([3.0, 4.0]), np.array([]), unrated)
+    assert a > 0 and 0.5 < -b / a < 4.0 and a < 5.0
+    a, b = calibrate(np.array([]), np.array([]), unrated)  # no like: a like is a rare paper
+    assert (a * unrated + b >= 0).mean() == pytest.approx(0.01, abs=0.002)
+
+
+# -- ratings by day ---------------------------------------------------------------------------------------
+def test_ratings_are_the_last_word_on_each_paper_dated_by_day():
+    profile = Profile(name="x", feedback=[
+        Feedback(paper_id="a", kind="like", at=START),
+        Feedback(paper_id="b", kind="save", at=START + timedelta(days=1)),
+        Feedback(paper_id="c", kind="dismiss", at=START + timedelta(days=1)),  # hides, rates nothing
+        Feedback(paper_id="d", kind="like", at=START),
+        Feedback(paper_id="d", kind="dislike", at=START + timedelta(days=2)),  # changed its mind
+    ])
+    got = {r.paper_id: (r.liked, r.day) for r in ratings_of(profile)}
+    assert got == {"a": (True, START.date()), "b": (True, date(2026, 11, 3)), "d": (False, date(2026, 11, 4))}
+    earlier = as_of(profile, date(2026, 11, 3))
+    assert [f.paper_id for f in earlier.feedback] == ["a", "d"] and earlier.name == "x"
+
+
+# -- evaluate --------------------------------------------------------------------------------------------
+def rate_days(service, name: str, days: list[tuple[list[str], list[str]]]) -> None:
+    for day, (likes, dislikes) in enumerate(days):
+        at = START + timedelta(days=day)
+        if likes:
+            service.profiles.add_feedback(name, likes, "like", at=at)
+        if dislikes:
+            service.profiles.add_feedback(name, dislikes, "dislike", at=at)
+
+
+def astro_and_other(service) -> tuple[list[str], list[str]]:
+    papers, _ = service.store.window()
+    astro = sorted(p.id for p in papers if any(c.startswith("astro-ph") for c in p.categories))
+    other = sorted(p.id for p in papers if not any(c.startswith("astro-ph") for c in p.categories))
+    return astro, other
+
+
+def test_evaluate_needs_ratings_after_the_first_day(service):
+    name = new_profile(service, interests=ASTRO)
+    got = evaluate(service.store, service.profile_show(name))
+    assert got.needed and got.needed.startswith("no ratings yet") and not got.days and got.overall is None
+    astro, other = astro_and_other(service)
+    rate_days(service, name, [(astro[:3], []), (astro[3:6], other[:2])])
+    got = evaluate(service.store, service.profile_show(name))
+    assert got.needed is not None and "5 more ratings" in got.needed and got.ratings == 8
+
+
+def test_evaluate_grades_each_later_day_learning_against_the_first_days_knowledge(service):
+    # Interests that say nothing of the topic: the first day likes two astro papers, later days like
+    # more astro papers and dislike language-model ones. Learning has to rank the later likes first.
+    name = new_profile(service, interests="science")
+    astro, other = astro_and_other(service)
+    days = [(astro[:2], []), (astro[2:6], other[:3]), (astro[6:10], other[3:7]), (astro[10:13], other[7:10])]
+    rate_days(service, name, days)
+    got = evaluate(service.store, service.profile_show(name), background=300)
+    assert got.needed is None and got.first_day == START.date()
+    assert [d.label for d in got.days] == [str(START.date() + timedelta(days=k)) for k in (1, 2, 3)]
+    assert [(d.likes, d.dislikes) for d in got.days] == [(4, 3), (4, 4), (3, 3)]
+    assert got.overall is not None and got.overall.likes == 11 and got.overall.dislikes == 10
+    assert sum(w.days for w in got.weeks) == 3 and {w.label for w in got.weeks} <= {"2026-W45", "2026-W46"}
+    learned, base = got.overall.learning, got.overall.no_learning
+    for metrics in (learned, base):
+        assert 0 <= metrics.ndcg <= 1 and 0 < metrics.mrr <= 1 and 0 <= metrics.balanced_accuracy <= 1
+    # The first graded day learns from the first day only: the same ranker as no learning.
+    assert got.days[0].learning.ndcg == pytest.approx(got.days[0].no_learning.ndcg)
+    # Later days learned from the dislikes too, which no learning never saw.
+    assert got.days[-1].learning.auc > got.days[-1].no_learning.auc
+    assert learned.ndcg >= base.ndcg
+
+
+# -- teach -----------------------------------------------------------------------------------------------
+ALL = {"since": date(2026, 1, 1), "until": date(2026, 12, 31)}
+
+
+def test_teach_asks_about_unrated_papers_near_the_boundary_each_a_different_question(service):
+    name = new_profile(service, interests=ASTRO)
+    astro, other = astro_and_other(service)
+    service.feedback(astro[:3], "like", profile=name)
+    service.feedback(other[:2], "dislike", profile=name)
+    before = service.profile_show(name).feedback
+    asked, _ = teach(service.store, service.profile_show(name), n=6, **ALL)
+    assert len(asked) == 6 and service.profile_show(name).feedback == before  # nothing recorded
+    ids = [c.paper.id for c in asked]
+    assert not set(ids) & set(astro[:3] + other[:2]) and len(set(ids)) == 6
+    distance = [abs(c.p_like - 0.5) for c in asked]
+    assert distance == sorted(distance)  # most uncertain first
+    assert all(c.reasons[0] == f"unsure: {c.p_like:.0%} like" for c in asked)
+    vectors = service.store.embeddings(ids)
+    from papercast.tools.ranking.window import load_window
+
+    pool = load_window(service.store, ALL["since"], ALL["until"]).pool
+    cen = pool.cen[[pool.position[i] for i in ids]]
+    sims = cen @ cen.T - 2 * np.eye(len(ids))
+    assert sims.max() <= NEAR_DUPLICATE + 1e-6 and len(vectors) == 6
+    # Nearer the boundary than the top of the list: the list's first paper is surer than any question.
+    top = service.recommend(profile=name, n=1, use_llm=False, **ALL).items[0].paper.id
+    assert top not in ids
+
+
+def test_teach_refuses_what_it_cannot_do_in_one_line(service):
+    name = new_profile(service, interests=ASTRO)
+    with pytest.raises(UserError, match="has no ratings yet"):
+        teach(service.store, service.profile_show(name), n=5)
+    service.feedback(astro_and_other(service)[0][:1], "like", profile=name)
+    with pytest.raises(UserError, match="-n must be at least 1"):
+        teach(service.store, service.profile_show(name), n=0)
+    with pytest.raises(UserError, match="no papers to ask about"):
+        teach(service.store, service.profile_show(name), n=5, since=date(2001, 1, 1), until=date(2001, 1, 2))
