@@ -34,6 +34,9 @@ class PapercastCommands(Provider):
                              partial(_set_window, app, kind)))
         if hasattr(screen, "action_switch_profile"):
             commands.append(("Switch profile…", "Rank for another profile", screen.action_switch_profile))
+        if hasattr(screen, "action_teach"):
+            commands.append(("Teach papercast…", "Rate the papers the ranker is least sure about",
+                             screen.action_teach))
         if hasattr(screen, "action_search"):
             commands.append(("Search the library…", "Words, \"phrases\" and meaning; cat:cs.CL and au:Name filter", screen.action_search))
         if hasattr(screen, "action_new_thread"):

@@ -27,6 +27,7 @@ HELP = """\
 | `r` | fetch new papers in the background |
 | `/` | search the library: words, `"a phrase"`, `cat:cs.CL`, `au:LeCun` (filters alone: newest first) · `w` switch window · `P` switch profile |
 | `E` | export the saved papers as BibTeX (to `exports/` in the home) · ✉ marks papers already delivered |
+| `t` | teach (reading list): the window's papers the ranker is least sure about, one at a time — `l` like · `d` dislike · `s` skip · `escape` done; each answer is saved at once (`u` undoes it) and the list re-ranks |
 
 **Paper** — `l` `d` `s` feedback · `o` abs · `p` PDF · `h` Hugging Face page ·
 `f` read the full text (arXiv HTML or PDF; then `enter` on a section opens it, `/` finds in it) ·
@@ -37,6 +38,13 @@ HELP = """\
 
 **Profile** — `ctrl+s` save (re-ranks) · `ctrl+n` new · `ctrl+r` rename · `ctrl+l` switch ·
 `ctrl+d` delete · on a liked/disliked/saved paper: `enter` opens it, `delete` removes it
+
+*How well papercast knows you* (profile): the ranker graded on your own ratings, split by time. Each
+rating day after the first is ranked twice: by the ranker that learned from the days before
+(**learning**) and by one that knows only your first day's ratings (**no learning**). The bars are its
+nDCG per week (`▁` 0 … `█` 1.0: your likes ranked above your dislikes; `·` no like that week); the
+sentence adds MRR (how high the first like came) and balanced accuracy (likes and dislikes told apart).
+With too few ratings it says how many more it needs.
 
 The status bar says which mode is active: *offline mode* (no LLM: extractive summaries and
 retrieval-based answers) or the LLM model name from `PAPERCAST_MODEL`.

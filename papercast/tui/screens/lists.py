@@ -28,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 
 from papercast.errors import UserError
-from papercast.models import OPPOSITE_FEEDBACK, FeedbackKind, Profile
+from papercast.models import OPPOSITE_FEEDBACK, FeedbackKind, Paper, Profile
 from papercast.tui.app import PapercastApp
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import FeedbackRecorded, ListLoaded
@@ -39,6 +39,7 @@ from papercast.tui.window import PRESETS, Window, describe
 if TYPE_CHECKING:
     from papercast.service import Papercast
     from papercast.tui.screens.dialogs import ChoiceDialog
+    from papercast.tui.screens.teach import TeachAnswers
 
 LIST_SIZE = 50
 TRENDING_SIZE = 100
@@ -285,19 +286,39 @@ class PaperListScreen(Screen):
         if row is not None and self.store_ready():
             self._take_out(row, "dismiss")
 
-    def _take_out(self, row: Row, kind: FeedbackKind) -> None:
+    def _take_out(self, row: Row, kind: FeedbackKind, *, announce: bool = True) -> None:
         """Feedback that removes the paper from this list at once (undo puts it back)."""
         index = self.papers.remove_row(row.paper.id)
         self.last_feedback_shown = time.perf_counter()
         self._mark(row, kind, remove=False)
         self.undo_stack.append(UndoEntry(row, kind, False, index))
         self._send(row.paper.id, kind, False)
-        done = {"like": "Liked", "dislike": "Disliked", "save": "Saved", "dismiss": "Dismissed"}[kind]
-        title = row.paper.title if len(row.paper.title) <= 60 else row.paper.title[:59] + "…"
-        self.notify(f"{done}: {title} (u to undo)", timeout=3)
+        if announce:
+            done = {"like": "Liked", "dislike": "Disliked", "save": "Saved", "dismiss": "Dismissed"}[kind]
+            title = row.paper.title if len(row.paper.title) <= 60 else row.paper.title[:59] + "…"
+            self.notify(f"{done}: {title} (u to undo)", timeout=3)
         empty = self.query_one("#list-empty", Static)
         empty.update(self.empty_text())
         empty.display = not self.papers.rows
+
+    def record_feedback(self, paper: Paper, kind: FeedbackKind) -> None:
+        """Feedback given over this list on another screen (the teach dialog), for a paper that may not be
+        in the list: it goes through the same queue and worker as the list's own keys, so it is recorded in
+        key-press order, followed by the list's re-rank, and ``u`` undoes it like any other press."""
+        index = self.papers.index_of(paper.id)
+        row = self.papers.rows[index] if index is not None else Row(paper)
+        if kind in row.marks:
+            return  # recorded already (a key here is never an undo)
+        if index is not None and self.triage:
+            under = self.papers.current
+            self._take_out(row, kind, announce=False)  # the dialog says what it recorded
+            at = self.papers.index_of(under.paper.id) if under is not None else None
+            if at is not None:
+                self.papers.highlighted = at  # the cursor stays on its paper, not where this one was
+            return
+        self.undo_stack.append(UndoEntry(row, kind, False))
+        self._mark(row, kind, remove=False)
+        self._send(paper.id, kind, False)
 
     def action_undo(self) -> None:
         if not self.store_ready():
@@ -492,6 +513,7 @@ def _choice(title: str, options: list[tuple[str, str]], selected: str | None) ->
 class ReadingListScreen(PaperListScreen):
     """Home: the active profile's ranked list for the window; feedback re-ranks at once."""
 
+    BINDINGS = [Binding("t", "teach", "Teach")]
     reranks = True
     triage = True  # liked, disliked, saved and dismissed papers count as read: the ranker drops them
     heading = "Reading list"
@@ -534,6 +556,22 @@ class ReadingListScreen(PaperListScreen):
 
     def slow_pass(self, interactive: bool) -> bool:
         return not interactive and not self.service.settings.offline
+
+    def action_teach(self) -> None:
+        """t: rate the window's papers the ranker is least sure about (they teach it most). Each answer
+        comes back through ``record_feedback``, so this list records it and re-ranks as for its own keys."""
+        if not self.store_ready():
+            return
+        from papercast.tui.screens.teach import TeachScreen
+
+        window = self.app.window
+        self.app.push_screen(TeachScreen(self.record_feedback, since=window.since, until=window.until),
+                             self._taught)
+
+    def _taught(self, answers: TeachAnswers | None) -> None:
+        """Back from the teach dialog: say what was taught (the re-rank already follows each answer)."""
+        if answers is not None:
+            self.notify(answers.summary(), title="Teach", timeout=5)
 
     def load_rows(self, *, interactive: bool = False) -> Loaded:
         window = self.app.window

@@ -1,14 +1,18 @@
 """The interest profile editor: interests, keywords, excluded keywords, authors, categories,
-the liked / disliked / saved papers, and create / rename / switch / delete.
+the liked / disliked / saved papers, and create / rename / switch / delete; and "how well papercast
+knows you", the ranker graded on the profile's own ratings (``service.evaluate``).
 
 Saving writes through ``service.profile_update`` in a worker and bumps the app's data version, so
-every list re-ranks for the new profile.
+every list re-ranks for the new profile. The grade is computed in its own worker whenever the profile
+is loaded: it ranks a sample of the library once per rating day (a second or two on a big library),
+so the form never waits for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import getters
@@ -19,9 +23,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from papercast.models import FeedbackKind, Paper, Profile
+from papercast.models import Evaluation, FeedbackKind, Paper, Profile
 from papercast.tui.app import PapercastApp
 from papercast.tui.background import Progress, one_line
+from papercast.tui.widgets.learning import LearningSection
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -61,6 +66,8 @@ class ProfileScreen(Screen):
         super().__init__()
         self.data: ProfileData | None = None
         self.loaded_version = -1
+        self.evaluation: Evaluation | None = None  # the grade shown, once one arrived
+        self.eval_generation = 0  # the newest grade asked for: an older one arriving late is dropped
 
     @property
     def service(self) -> Papercast:
@@ -82,6 +89,9 @@ class ProfileScreen(Screen):
                 yield Button("Rename ^r", id="btn-rename")
                 yield Button("Switch ^l", id="btn-switch")
                 yield Button("Delete ^d", id="btn-delete", variant="error")
+            yield Label("How well papercast knows you: graded on your own ratings (? explains)",
+                        classes="field-label")
+            yield LearningSection(id="learning")
             for kind, label in FEEDBACK:
                 yield Label(f"{label} papers (delete removes)", classes="field-label")
                 yield OptionList(id=f"list-{kind}", classes="feedback-list")
@@ -108,6 +118,29 @@ class ProfileScreen(Screen):
     def reload(self) -> None:
         self.loaded_version = self.app.data_version
         self.run_worker(self._load, thread=True, group="profile-load", exclusive=True, exit_on_error=False)
+        self.eval_generation += 1
+        self.run_worker(partial(self._evaluate, self.eval_generation), thread=True, group="profile-eval",
+                        exit_on_error=False)
+
+    def _evaluate(self, generation: int) -> None:
+        """In a worker: grade the ranker on the active profile's ratings (the chart keeps the last
+        grade until this one lands)."""
+        try:
+            evaluation = self.service.evaluate()
+        except Exception as exc:
+            self.app.call_from_thread(self._evaluation_failed, generation, one_line(exc))
+            return
+        self.app.call_from_thread(self._show_evaluation, generation, evaluation)
+
+    def _show_evaluation(self, generation: int, evaluation: Evaluation) -> None:
+        if generation != self.eval_generation:
+            return  # the profile changed meanwhile: a newer grade is on its way
+        self.evaluation = evaluation
+        self.query_one("#learning", LearningSection).show(evaluation)
+
+    def _evaluation_failed(self, generation: int, cause: str) -> None:
+        if generation == self.eval_generation:
+            self.query_one("#learning", LearningSection).show_text(f"Could not grade papercast: {cause}")
 
     def _load(self) -> None:
         try:
