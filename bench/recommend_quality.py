@@ -366,6 +366,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
         out["SVM"] = []
     if ceiling:
         out["ceiling"] = []
+    per_day = list(out)  # scored after every day (teach and eval add their own entries below)
     for user in users:
         relevant = {r["id"] for r in pool if user.area in r["categories"]}
         liked = set(draw_likes(rows, user.area, 5))
@@ -395,7 +396,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
         best = ([base.pool_ids[i] for i in np.argsort(-ceiling_scores(base, user.area, relevant), kind="stable")]
                 if ceiling else [])
         rated: set[str] = set()
-        scores: dict[str, list[float]] = {m: [] for m in out}
+        scores: dict[str, list[float]] = {m: [] for m in per_day}
         extra: dict[str, float] = {}
         own: list[float] = []
         current = control
@@ -429,7 +430,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
                 scores["SVM"].append(ndcg_at(order[:100], left))
             if ceiling:
                 scores["ceiling"].append(ndcg_at([p for p in best if p not in rated][:100], left))
-        for m in out:
+        for m in per_day:
             out[m].append(scores[m])
         for m, value in extra.items():
             out.setdefault(m, []).append([float("nan"), value, float("nan"), float("nan")])

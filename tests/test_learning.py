@@ -13,7 +13,8 @@ import pytest
 from papercast.errors import UserError
 from papercast.models import Feedback, Profile
 from papercast.tools.ranking.classifier import calibrate
-from papercast.tools.ranking.evaluation import as_of, auc, evaluate, mrr, ndcg, ratings_of
+from papercast.tools.ranking.evaluation import auc, evaluate, mrr, ndcg
+from papercast.tools.ranking.ratings import as_of, ratings_of, starting_point
 from papercast.tools.ranking.teach import NEAR_DUPLICATE, teach
 
 ASTRO = "galaxy formation, cosmological simulations, dark matter halos"
@@ -168,3 +169,75 @@ def test_teach_refuses_what_it_cannot_do_in_one_line(service):
         teach(service.store, service.profile_show(name), n=0)
     with pytest.raises(UserError, match="no papers to ask about"):
         teach(service.store, service.profile_show(name), n=5, since=date(2001, 1, 1), until=date(2001, 1, 2))
+
+
+# -- learning paced by days of evidence -------------------------------------------------------------------
+def test_the_list_leans_on_what_was_learned_as_rating_days_add_up(service, monkeypatch):
+    from papercast.tools.ranking import score
+    from papercast.tools.ranking.window import load_window
+
+    pool = load_window(service.store, ALL["since"], ALL["until"]).pool
+    astro, other = astro_and_other(service)
+    name = new_profile(service, interests=ASTRO)
+    rate_days(service, name, [(astro[:3], [])])
+    one_day = service.profile_show(name)
+    assert starting_point(one_day) is None
+    sig, total = score.score_pool(service.store, one_day, pool)
+    assert np.allclose(total, score.combine(sig, score.WEIGHTS))  # one day: nothing learned since, nothing paced
+
+    rate_days(service, name, [([], []), (astro[3:6], other[:4])])  # a second rating day (the third of the calendar)
+    profile = service.profile_show(name)
+    start = starting_point(profile)
+    assert start is not None and set(start.liked) == set(astro[:3]) and not start.disliked
+    calls = []
+    real = score.compute_signals
+    monkeypatch.setattr(score, "compute_signals", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    sig, total = score.score_pool(service.store, profile, pool)
+    full = score._z(score.combine(sig, score.WEIGHTS))
+    base = score._z(score.combine(real(service.store, start, pool), score.WEIGHTS))
+    lean = score.WEIGHTS.learning_days
+    assert np.allclose(total, base + 1 / (1 + lean) * (full - base), atol=1e-5)  # d = 1 rating day since
+    assert len(calls) == 2
+    score.score_pool(service.store, profile, pool)
+    assert len(calls) == 3  # the starting point's scores are remembered for the window: one set of signals now
+
+    rate_days(service, name, [([], [])] * 3 + [(astro[6:8], other[4:6])])  # a third rating day: d = 2
+    profile = service.profile_show(name)
+    sig, total = score.score_pool(service.store, profile, pool)
+    full = score._z(score.combine(sig, score.WEIGHTS))
+    assert np.allclose(total, base + 2 / (2 + lean) * (full - base), atol=1e-5)
+    # Weights say how fast: learning_days=0 follows every rating at once.
+    from dataclasses import replace
+
+    sig, total = score.score_pool(service.store, profile, pool, weights=replace(score.WEIGHTS, learning_days=0))
+    assert np.allclose(total, score.combine(sig, score.WEIGHTS))
+
+
+def test_a_rated_paper_never_defines_the_prf_area(service):
+    """A liked paper scores high because it was liked (its nearness to itself): taking it into the
+    pseudo-relevance area would pull the list toward what was already rated."""
+    from papercast.tools.ranking import score
+    from papercast.tools.ranking.window import load_window
+
+    pool = load_window(service.store, ALL["since"], ALL["until"]).pool
+    astro, _ = astro_and_other(service)
+    name = new_profile(service, interests=ASTRO)
+    service.feedback(astro[:5], "like", profile=name)
+    sig = score.compute_signals(service.store, service.profile_show(name), pool)
+    assert sig.rated.sum() == 5 and (sig.rated <= sig.read).all()
+    total = score.combine(sig, score.WEIGHTS)
+    # The first pass, before PRF: every weighted signal so far (no PRF, neighbours, popularity or recency).
+    first = score.combine(score.compute_signals(service.store, service.profile_show(name), pool),
+                          replace_weights(prf=0.0, neighbours=0.0, popularity=0.0, recency=0.0))
+    top = np.argsort(-np.where(sig.rated, -np.inf, first))[: score.WEIGHTS.prf_top]
+    expected = sig.against(score.unit(sig.cen(top).mean(axis=0)))
+    assert np.allclose(sig.values["prf"], expected, atol=1e-5)
+    assert np.isfinite(total).all()
+
+
+def replace_weights(**changes):
+    from dataclasses import replace
+
+    from papercast.tools.ranking.score import WEIGHTS
+
+    return replace(WEIGHTS, **changes)

@@ -225,7 +225,16 @@ def test_fit_logistic_separates_and_matches_a_direct_solve():
     assert ((x @ beta[:-1] + beta[-1] > 0) == (y > 0)).mean() > 0.95
     a = x.T @ x + np.eye(20)
     b = rng.normal(size=20)
-    assert np.allclose(_cg(a, b), np.linalg.solve(a, b), atol=1e-6)
+    assert np.allclose(_cg(lambda v: a @ v, b), np.linalg.solve(a, b), atol=1e-6)
+    # The Newton steps on Hessian-vector products reach the exact regularized optimum.
+    w = rng.uniform(0.5, 2.0, 200)
+    xb, exact = np.hstack([x, np.ones((200, 1))]), np.zeros(21)
+    reg = np.r_[np.full(20, 1.0), 1e-6]
+    for _ in range(8):
+        p = 1 / (1 + np.exp(-xb @ exact))
+        hess = (xb * (w * p * (1 - p))[:, None]).T @ xb + np.diag(reg)
+        exact -= np.linalg.solve(hess, xb.T @ (w * (p - y)) + reg * exact)
+    assert np.allclose(fit_logistic(x, y, w, l2=1.0, steps=8), exact, atol=1e-5)
 
 
 def test_neighbour_smoothing_prefers_a_paper_in_a_well_scored_cluster():
@@ -265,7 +274,8 @@ def test_signals_from_one_product_equal_direct_cosines(service):
     emb = window.pool.emb[sig.keep]
     assert np.allclose(sig.raw_sims, unit(embed_texts(service.store, sig.queries)) @ emb.T, atol=1e-4)
     vecs = service.store.embeddings(sig.pos_ids)
-    assert np.allclose(sig.like_raw, unit(np.stack([vecs[i] for i in sig.pos_ids])) @ emb.T, atol=1e-4)
+    assert np.allclose(sig.like_raw(), unit(np.stack([vecs[i] for i in sig.pos_ids])) @ emb.T, atol=1e-4)
+    assert np.allclose(sig.like_raw([3, 7]), sig.like_raw()[:, [3, 7]])
     # Rated papers are scored with the window (so rating them does not move the rest) and marked
     # read, which keeps them off the list.
     assert {p.id for p, read in zip(sig.papers, sig.read, strict=True) if read} == set(liked)

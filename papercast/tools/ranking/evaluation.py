@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -32,7 +31,8 @@ import numpy as np
 
 from papercast.models import Evaluation, EvaluationPeriod, Profile, RankingMetrics
 from papercast.tools.ranking.classifier import calibrate
-from papercast.tools.ranking.score import WEIGHTS, combine, compute_signals
+from papercast.tools.ranking.ratings import Rating, as_of, ratings_of
+from papercast.tools.ranking.score import score_pool
 from papercast.tools.ranking.window import papers_by_id, sample_pool
 
 if TYPE_CHECKING:
@@ -41,31 +41,6 @@ if TYPE_CHECKING:
 
 MIN_TEST = 10  # ratings given after the first rating day before a grade means anything
 BACKGROUND = 2000  # library papers drawn beside the rated ones
-
-
-@dataclass(frozen=True)
-class Rating:
-    paper_id: str
-    liked: bool
-    day: date
-
-
-def ratings_of(profile: Profile) -> list[Rating]:
-    """The profile's ratings, oldest first: one per paper, a like or save (liked) or a dislike, dated by
-    its first feedback of that kind (a paper liked and later disliked counts as disliked, when it was)."""
-    out: dict[str, Rating] = {}
-    for item in sorted(profile.feedback, key=lambda f: f.at):
-        if item.kind in ("like", "save"):
-            if not (item.paper_id in out and out[item.paper_id].liked):
-                out[item.paper_id] = Rating(item.paper_id, True, item.at.date())
-        elif item.kind == "dislike":
-            out[item.paper_id] = Rating(item.paper_id, False, item.at.date())
-    return sorted(out.values(), key=lambda r: r.day)
-
-
-def as_of(profile: Profile, before: date) -> Profile:
-    """The profile as it was before ``before``: its feedback given earlier (interests as today)."""
-    return profile.model_copy(update={"feedback": [f for f in profile.feedback if f.at.date() < before]})
 
 
 def needed_ratings(rated: Sequence[Rating]) -> str | None:
@@ -128,10 +103,10 @@ class _Scorer:
 
     def __init__(self, store: PaperStore, profile: Profile, pool: Pool, learned_from: Sequence[Rating]) -> None:
         self.pool = pool
-        sig = compute_signals(store, profile, pool, None, WEIGHTS)
+        scored = score_pool(store, profile, pool)
         self.scores = np.full(len(pool), -np.inf)
-        if sig is not None:
-            self.scores[sig.keep] = combine(sig, WEIGHTS)
+        if scored is not None:
+            self.scores[scored[0].keep] = scored[1]
         rows = {r.paper_id: pool.position[r.paper_id] for r in learned_from if r.paper_id in pool.position}
         liked = np.array([self.scores[rows[r.paper_id]] for r in learned_from if r.liked and r.paper_id in rows])
         disliked = np.array([self.scores[rows[r.paper_id]] for r in learned_from

@@ -37,11 +37,12 @@ def reasons_for(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray
         best = max(cand_idx, key=lambda j: sig.raw_sims[j, i])
         if sig.raw_sims[best, i] >= MATCH_COSINE:
             out.append((2.0 + float(sig.raw_sims[best, i]), f"matches your interest: '{sig.queries[best]}'"))
-    if sig.like_raw is not None:
-        j = int(np.argmax(sig.like_raw[:, i]))
-        if sig.like_raw[j, i] >= LIKE_COSINE and sig.pos_ids[j] in sig.liked_titles:
+    like_raw = sig.like_raw([i])
+    if like_raw is not None:
+        j = int(np.argmax(like_raw[:, 0]))
+        if like_raw[j, 0] >= LIKE_COSINE and sig.pos_ids[j] in sig.liked_titles:
             liked = sig.pos_ids[j]
-            out.append((2.5 + float(sig.like_raw[j, i]), f"near your like {liked}: {sig.liked_titles[liked]}"))
+            out.append((2.5 + float(like_raw[j, 0]), f"near your like {liked}: {sig.liked_titles[liked]}"))
     lowered = sig.values.get("disliked")
     if lowered is not None and lowered[i] > 0 and sig.dislike_raw is not None:
         # It ranks lower than its other signals would put it: say which rating did that.

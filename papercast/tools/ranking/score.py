@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -38,6 +40,7 @@ from papercast.models import Paper, Profile, ReadingList, Recommendation
 from papercast.tools.ranking.classifier import feedback_direction
 from papercast.tools.ranking.lexical import normalize_phrase, tokens
 from papercast.tools.ranking.pool import Pool, unit
+from papercast.tools.ranking.ratings import rating_days, starting_point
 from papercast.tools.ranking.reasons import reasons_for
 from papercast.tools.ranking.window import papers_by_id, vectors_by_id
 
@@ -72,6 +75,9 @@ class Weights:
     neighbours_k: int = 10
     neighbours_top: int = 500  # only the first pass's top papers are re-scored (cost ~ top x window)
     classifier_dislike: float = 0.5  # the disliked papers' share of the classifier's negatives
+    # How far the list leans on what was learned since the first rating day: d / (d + learning_days), d the
+    # rating days since (score_pool). 2: a third on the second rating day, half on the third, ...
+    learning_days: float = 2.0
 
 
 WEIGHTS = Weights()
@@ -120,6 +126,34 @@ def embed_texts(store: PaperStore, texts: Sequence[str], dims: int | None = None
     if not texts:
         return np.zeros((0, dims or 0), dtype=np.float32)
     return np.stack([_TEXT_CACHE[(model, t)] for t in texts])
+
+
+# -- rated papers' titles and terms ------------------------------------------------------------------
+_RATED_CACHE: OrderedDict[tuple[str, str], tuple[float, str, frozenset[str]]] = OrderedDict()
+_RATED_TTL = 120.0  # seconds, as a cached window: a refreshed abstract is seen within two minutes
+
+
+def rated_texts(store: PaperStore, ids: Sequence[str]) -> dict[str, tuple[str, frozenset[str]]]:
+    """Each rated paper's title and distinct terms, remembered per process for a while: every re-rank
+    (and every day ``eval`` replays) reads the same liked papers, and parsing and tokenizing hundreds
+    of them each time cost more than the ranking itself."""
+    now = time.monotonic()
+    key = store.cache_key
+    with _TEXT_LOCK:
+        hits = {pid: _RATED_CACHE[(key, pid)] for pid in ids if (key, pid) in _RATED_CACHE}
+    fresh = {pid: (title, terms) for pid, (at, title, terms) in hits.items() if now - at < _RATED_TTL}
+    missing = [pid for pid in ids if pid not in fresh]
+    if missing:
+        for paper in papers_by_id(store, missing):
+            fresh[paper.id] = (paper.title, frozenset(tokens(paper.embedding_text)))
+        with _TEXT_LOCK:
+            for pid in missing:
+                if pid in fresh:
+                    _RATED_CACHE[(key, pid)] = (now, *fresh[pid])
+                    _RATED_CACHE.move_to_end((key, pid))
+            while len(_RATED_CACHE) > 20_000:
+                _RATED_CACHE.popitem(last=False)
+    return {pid: fresh[pid] for pid in ids if pid in fresh}
 
 
 def interest_phrases(text: str) -> list[str]:
@@ -205,7 +239,7 @@ class Signals:
     queries: list[str] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)
     raw_sims: np.ndarray | None = None  # (queries, papers) plain cosine
-    like_raw: np.ndarray | None = None  # (liked, papers) plain cosine
+    liked_plain: np.ndarray | None = None  # the liked papers' unit vectors, not centred (for ``like_raw``)
     dislike_raw: np.ndarray | None = None  # (disliked, papers) centred cosine
     pos_ids: list[str] = field(default_factory=list)
     neg_ids: list[str] = field(default_factory=list)
@@ -219,6 +253,7 @@ class Signals:
     matched: dict[int, list[str]] = field(default_factory=dict)  # listed paper -> interest terms it uses
     read: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # rated: in the maths, not listed
     disliked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    rated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # liked, saved or disliked
 
     def __post_init__(self) -> None:
         # pool index -> candidate index (-1: a paper the profile may not see)
@@ -237,6 +272,14 @@ class Signals:
     def cen(self, rows: np.ndarray | list[int]) -> np.ndarray:
         """The centred unit vectors of these papers."""
         return self.pool.cen[self.keep[rows]]
+
+    def like_raw(self, rows: np.ndarray | list[int] | None = None) -> np.ndarray | None:
+        """Plain cosine of each liked paper with these candidates (all without ``rows``): (liked, rows).
+        Only the reasons read it, for the few papers listed, so it is not part of the window's product."""
+        if self.liked_plain is None:
+            return None
+        rows = np.arange(len(self.keep)) if rows is None else np.asarray(rows)
+        return self.liked_plain @ self.pool.emb[self.keep[rows]].T
 
 
 def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: date | None = None,
@@ -262,7 +305,8 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     if not len(keep) or read[keep].all():
         return None
     sig = Signals(pool=pool, keep=keep, papers=_Candidates(pool, keep), values={}, flags={},
-                  read=read[keep], disliked=positions(profile.disliked)[keep])
+                  read=read[keep], disliked=positions(profile.disliked)[keep],
+                  rated=positions(set(profile.liked) | set(profile.saved) | set(profile.disliked))[keep])
     mean = pool.mean
 
     # Every vector the profile brings: its interests and keywords, liked (and saved) papers,
@@ -295,7 +339,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
         beta = feedback_direction(pv, background, nv, w.classifier_dislike)[None]
     liked_mean = unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
     blocks = {"queries": unit(q_raw - mean), "queries_plain": unit(q_raw), "liked": pv,
-              "liked_plain": unit(p_raw), "liked_mean": liked_mean, "disliked": nv, "classifier": beta}
+              "liked_mean": liked_mean, "disliked": nv, "classifier": beta}
     sims = dict(zip(blocks, np.split(sig.against(np.vstack(list(blocks.values())).astype(np.float32)),
                                      np.cumsum([len(b) for b in blocks.values()])[:-1]), strict=True))
     # Plain cosine (for the reasons' absolute thresholds) from the centred product:
@@ -325,16 +369,16 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     # Feedback: nearness to liked (and saved) papers, away from disliked ones.
     like_sims = sims["liked"] if pos_ids else None
     if pos_ids:
-        liked_papers = papers_by_id(store, pos_ids)
-        sig.liked_titles = {p.id: p.title for p in liked_papers}
-        sig.like_raw = sims["liked_plain"] * norms + (blocks["liked_plain"] @ mean)[:, None]
+        liked_texts = rated_texts(store, pos_ids)
+        sig.liked_titles = {pid: title for pid, (title, _) in liked_texts.items()}
+        sig.liked_plain = unit(p_raw)
         k = min(WEIGHTS.knn, len(pos_ids))
         knn = np.sort(like_sims, axis=0)[-k:].mean(axis=0)
         sig.values["liked"] = 0.5 * knn + 0.5 * sims["liked_mean"][0]
         # The liked papers' own words, BM25-weighted: exact terms of the area.
         terms: dict[str, float] = {}
-        for paper in liked_papers:
-            for t in set(tokens(paper.embedding_text)):
+        for _, paper_terms in liked_texts.values():
+            for t in paper_terms:
                 terms[t] = terms.get(t, 0.0) + 1.0
         sig.values["liked_lexical"] = sig.mine(pool.index.score(list(terms), terms))
     if neg_ids:
@@ -383,7 +427,10 @@ def combine(sig: Signals, w: Weights) -> np.ndarray:
     total += w.classifier * v.get("classifier", 0)
     if w.prf and ("interest" in v or "liked" in v) and len(sig.keep) > 2 * w.prf_top:
         # Pseudo-relevance feedback: the first pass's top papers define the area.
-        top = np.argsort(-np.where(sig.disliked, -np.inf, total))[: w.prf_top]  # a disliked paper defines no area
+        # A rated paper defines no area: a disliked one is not of it, and a liked one scores high because it
+        # was liked (its own nearness to itself), not as a prediction. Dismissed papers still count (unread,
+        # they say nothing: dismissing the top ten must not move the rest).
+        top = np.argsort(-np.where(sig.rated, -np.inf, total))[: w.prf_top]
         prf = sig.against(unit(sig.cen(top).mean(axis=0)))
         sig.values["prf"] = prf
         total += w.prf * _z(prf)
@@ -430,16 +477,68 @@ def _neighbour_smooth(total: np.ndarray, sig: Signals, w: Weights) -> np.ndarray
     return out.astype(np.float32)
 
 
+_STARTS: WeakKeyDictionary[Pool, OrderedDict[str, np.ndarray]] = WeakKeyDictionary()
+_STARTS_LOCK = threading.Lock()
+
+
+def score_pool(store: PaperStore, profile: Profile, pool: Pool, reference: date | None = None,
+               weights: Weights | None = None) -> tuple[Signals, np.ndarray] | None:
+    """The signals and every candidate's score for the profile (None when nothing is left to list).
+
+    What the ranker learned from all the ratings is leaned on as far as the days of evidence allow:
+    the score moves from what the first rating day taught (the likes a profile starts from: brought
+    in, an author's papers, the first session) toward what every rating teaches, by d / (d +
+    ``Weights.learning_days``), d the rating days since. One day's ratings are ten or twenty papers
+    from the top of the list, which mostly confirm it and whose dislikes are often of papers on the
+    topic: followed at once, they narrowed or tilted lists below where they started for 44 of 96
+    simulated users (bench/recommend_quality.py --daily); leaning on them as they add up halved that
+    (README, Benchmarks). The starting point's scores are kept per window while its ratings stay
+    the same, so a re-rank after a rating computes one set of signals, not two."""
+    w = weights or WEIGHTS
+    sig = compute_signals(store, profile, pool, reference, w)
+    if sig is None:
+        return None
+    total = combine(sig, w)
+    start = starting_point(profile)
+    if start is None or not w.learning_days:
+        return sig, total
+    base = _start_scores(store, start, pool, reference, w, len(sig.keep))
+    if base is None:
+        return sig, total
+    days = len(rating_days(profile)) - 1
+    share = days / (days + w.learning_days)
+    return sig, (base + share * (_z(total) - base)).astype(np.float32)
+
+
+def _start_scores(store: PaperStore, start: Profile, pool: Pool, reference: date | None, w: Weights,
+                  size: int) -> np.ndarray | None:
+    """The standardized scores of the profile's starting point, remembered per pool."""
+    key = f"{start.model_dump_json()}|{reference}|{w!r}"
+    with _STARTS_LOCK:
+        hit = _STARTS.setdefault(pool, OrderedDict()).get(key)
+    if hit is None:
+        sig = compute_signals(store, start, pool, reference, w)
+        if sig is None:
+            return None
+        hit = _z(combine(sig, w))
+        with _STARTS_LOCK:
+            cached = _STARTS.setdefault(pool, OrderedDict())
+            cached[key] = hit
+            while len(cached) > 4:
+                cached.popitem(last=False)
+    return hit if len(hit) == size else None  # the same candidates (excluded keywords are today's for both)
+
+
 def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weights: Weights | None = None,
               reference: date | None = None) -> list[Recommendation]:
     """Rank a pool's papers for a profile (a cached window's pool keeps its derived data)."""
     w = weights or WEIGHTS
     if not len(pool):
         return []
-    sig = compute_signals(store, profile, pool, reference, w)
-    if sig is None:
+    scored = score_pool(store, profile, pool, reference, w)
+    if scored is None:
         return []
-    total = combine(sig, w)
+    sig, total = scored
     order = _mmr(np.where(sig.read, -np.inf, total), sig, n, w.diversity)
     if "lexical" in sig.values:  # the interests' words each listed paper uses, for its reasons
         found = pool.index.matched_terms_many(sig.keep[order].tolist(), sig.q_terms)

@@ -21,9 +21,9 @@ import numpy as np
 from papercast.errors import UserError
 from papercast.models import Profile, TeachCandidate
 from papercast.tools.ranking.classifier import calibrate
-from papercast.tools.ranking.evaluation import ratings_of
+from papercast.tools.ranking.ratings import ratings_of
 from papercast.tools.ranking.reasons import reasons_for
-from papercast.tools.ranking.score import WEIGHTS, Signals, combine, compute_signals, standardized
+from papercast.tools.ranking.score import Signals, score_pool, standardized
 from papercast.tools.ranking.window import load_window, resolve_window
 
 if TYPE_CHECKING:
@@ -50,10 +50,10 @@ def teach(store: PaperStore, profile: Profile, *, since: date | None = None, unt
     if not window.papers:
         raise UserError(f"no papers to ask about in {where}" + (f" ({note})" if note else ""))
     pool = window.pool
-    sig = compute_signals(store, profile, pool, None, WEIGHTS)
-    if sig is None:
+    scored = score_pool(store, profile, pool)
+    if scored is None:
         raise UserError(f"every paper in {where} is rated, dismissed or excluded: nothing to ask about")
-    total = combine(sig, WEIGHTS)
+    sig, total = scored
     rated = sig.read & ~_dismissed(profile, sig)
     liked = np.zeros(len(sig.keep), dtype=bool)
     liked[[int(sig.visible[pool.position[i]]) for i in set(profile.liked) | set(profile.saved)
