@@ -42,10 +42,10 @@ t0 = time.perf_counter()
 import papercast.agent.graph as g
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 t1 = time.perf_counter()
-graph = g.build_chat_graph(None, model=None).compile()
+graph = g.builder.compile()
 t2 = time.perf_counter()
 for _ in range(20):
-    g.build_chat_graph(None, model=None).compile()
+    g.builder.compile()
 t3 = time.perf_counter()
 print(f"{1000 * (t1 - t0):.1f} {1000 * (t2 - t1):.2f} {1000 * (t3 - t2) / 20:.2f}")
 """

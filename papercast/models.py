@@ -425,6 +425,57 @@ class ReadingList:
     llm_notes: list[str] = field(default_factory=list)  # the model's re-ranking troubles, one line each
 
 
+
+# -- what storing, importing and fetching did ----------------------------------------------------------
+@dataclass
+class UpsertResult:
+    """What one store write did to each paper."""
+
+    added: int = 0
+    updated: int = 0  # metadata refreshed, embedding kept
+    reembedded: int = 0  # title/abstract changed
+    unchanged: int = 0
+
+    @property
+    def embedded(self) -> int:
+        return self.added + self.reembedded
+
+    def to_json(self) -> dict[str, int]:
+        return {"added": self.added, "updated": self.updated + self.reembedded, "unchanged": self.unchanged}
+
+
+def _upsert_json(result: UpsertResult | None) -> dict[str, int]:
+    return result.to_json() if result is not None else UpsertResult().to_json()
+
+
+@dataclass
+class ImportReport:
+    files: list[str] = field(default_factory=list)
+    parsed: int = 0
+    errors: list[str] = field(default_factory=list)
+    result: UpsertResult | None = None
+    notes: list[str] = field(default_factory=list)  # fields cut to size, the sample removed
+
+    def to_json(self, stored: int | None = None) -> dict[str, Any]:
+        """``import --json``: what was read, what the store made of it, every skipped entry."""
+        return {"files": self.files, "parsed": self.parsed, **_upsert_json(self.result),
+                "errors": self.errors, "notes": self.notes, "stored": stored}
+
+
+@dataclass
+class FetchReport:
+    papers: list[Paper] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    result: UpsertResult | None = None
+    new_ids: list[str] = field(default_factory=list)  # papers the store did not hold before
+
+    def to_json(self, stored: int | None = None) -> dict[str, Any]:
+        """``fetch --json``: the papers fetched (ids), what the store made of them, errors and notes."""
+        return {"fetched": len(self.papers), "ids": [p.id for p in self.papers], **_upsert_json(self.result),
+                "errors": self.errors, "notes": self.notes, "stored": stored}
+
+
 # -- LLM accounting ------------------------------------------------------------------------------------
 @dataclass
 class Usage:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +23,8 @@ from papercast.errors import RuntimeFailure, UserError  # noqa: F401  (re-export
 from papercast.models import (
     Document,
     FeedbackKind,
+    FetchReport,
+    ImportReport,
     InvalidPaperId,
     Paper,
     Passage,
@@ -32,6 +33,7 @@ from papercast.models import (
     Recommendation,
     SearchHit,
     Summary,
+    UpsertResult,
     normalize_arxiv_id,
     parse_date,  # noqa: F401  (re-exported: the CLI and the TUI parse dates through the service)
 )
@@ -40,7 +42,8 @@ from papercast.sanitize import summarize_cuts
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from papercast.agent.state import ChatEvent, DailyReport
+    from papercast.agent.events import ChatEvent, DailyReport
+    from papercast.agent.llm_node import ModelConfig
     from papercast.models import (
         ChatAnswer,
         DeliveryChannel,
@@ -55,7 +58,7 @@ if TYPE_CHECKING:
     from papercast.store.deliveries import DeliveryStore
     from papercast.store.documents import DocumentStore
     from papercast.store.llm_log import LLMLog
-    from papercast.store.papers import PaperStore, UpsertResult
+    from papercast.store.papers import PaperStore
     from papercast.store.passages import PassageStore
     from papercast.store.profiles import ProfileStore
     from papercast.tools.llm.client import LLMClient
@@ -105,40 +108,6 @@ def normalize_ids(ids: Iterable[str]) -> list[str]:
     if bad:
         raise UserError(f"not an arXiv id: {', '.join(bad)}")
     return list(dict.fromkeys(out))
-
-
-@dataclass
-class ImportReport:
-    files: list[str] = field(default_factory=list)
-    parsed: int = 0
-    errors: list[str] = field(default_factory=list)
-    result: UpsertResult | None = None
-    notes: list[str] = field(default_factory=list)  # fields cut to size, the sample removed
-
-    def to_json(self, stored: int | None = None) -> dict[str, Any]:
-        """``import --json``: what was read, what the store made of it, every skipped entry."""
-        return {"files": self.files, "parsed": self.parsed, **_upsert_json(self.result),
-                "errors": self.errors, "notes": self.notes, "stored": stored}
-
-
-@dataclass
-class FetchReport:
-    papers: list[Paper] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    result: UpsertResult | None = None
-    new_ids: list[str] = field(default_factory=list)  # papers the store did not hold before
-
-    def to_json(self, stored: int | None = None) -> dict[str, Any]:
-        """``fetch --json``: the papers fetched (ids), what the store made of them, errors and notes."""
-        return {"fetched": len(self.papers), "ids": [p.id for p in self.papers], **_upsert_json(self.result),
-                "errors": self.errors, "notes": self.notes, "stored": stored}
-
-
-def _upsert_json(result: UpsertResult | None) -> dict[str, int]:
-    if result is None:
-        return {"added": 0, "updated": 0, "unchanged": 0}
-    return {"added": result.added, "updated": result.updated + result.reembedded, "unchanged": result.unchanged}
 
 
 class Papercast:
@@ -309,6 +278,19 @@ class Papercast:
         if missing:
             raise UserError(f"unknown paper id{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
         return papers
+
+    def papers_found(self, ids: Sequence[str]) -> list[Paper]:
+        """The papers the library holds among ``ids`` (canonical ids), in one store read; the rest are
+        left out (a chat citation of an unknown id is flagged, not an error)."""
+        return self.store.get_many(list(ids))
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these papers (unit length), by id."""
+        return self.store.embeddings(list(ids))
+
+    def window_count(self, since: date | None, until: date | None) -> int:
+        """How many papers the window holds (the digest says "N of M")."""
+        return self.store.window_count(since, until)
 
     def list_papers(self, n: int = 20, *, since: date | None = None, until: date | None = None,
                     category: str | None = None) -> list[Paper]:
@@ -531,6 +513,19 @@ class Papercast:
         from papercast.tools.llm.client import LLMClient
 
         return LLMClient(self.settings, self.llm_log)
+
+    @cached_property
+    def chat_model(self) -> ModelConfig | None:
+        """How the chat calls its model (None offline): tools or not, context window, step limit."""
+        if self.settings.offline:
+            return None
+        from papercast.agent.llm_node import model_config
+
+        return model_config(self.settings, self.llm)
+
+    def llm_unreachable(self) -> str | None:
+        """Why this run's model could not be reached, if it was tried and could not be."""
+        return self.llm.unreachable if "llm" in self.__dict__ else None
 
     def llm_client(self, use_llm: bool = True) -> LLMClient | None:
         """This run's model client, or None when offline (no model set, or ``use_llm`` False)."""
@@ -800,7 +795,7 @@ class Papercast:
                      profile: str | None = None) -> AsyncIterator[ChatEvent]:
         """A chat turn as events: ``token``, ``tool_start``, ``proposal``, ``tool_end`` and, last, ``final``.
 
-        See ``papercast.agent.state`` for the event fields. The thread persists in
+        See ``papercast.agent.events`` for the event fields. The thread persists in
         ``settings.checkpoint_path``; ``final.answer.thread_id`` names it for the next turn. When
         ``final.answer.pending`` is not empty the turn waits for the user: ``aresume_stream``.
         """

@@ -5,9 +5,8 @@ functions, under ``TYPE_CHECKING``) and checked against the layers of DESIGN.md 
 
     commands/, tui/, cli  ->  service  ->  agent/  ->  tools/  ->  store/  ->  models, config, errors, logs
 
-A module may import its own layer and the layers below it. The one exception: ``agent/`` may name
-the service in type hints (under ``TYPE_CHECKING``), since its tools are handed the service;
-nothing under ``tools/`` or ``store/`` may, not even for a type hint. Inside ``tools/``, sources and
+A module may import its own layer and the layers below it, even for a type hint: the agent is
+handed the service at run time but knows it only as its port (``agent/port.py``, ``Library``). Inside ``tools/``, sources and
 llm come first, ranking may use them, writing may use all three.
 
 Run directly to check another tree (the plan before this layout fails it)::
@@ -113,8 +112,6 @@ def upward_imports(package: Path) -> list[str]:
         mine, theirs = layer(imp.importer), layer(imp.target)
         if mine is None or theirs is None or theirs <= mine:
             continue
-        if imp.type_only and imp.importer.startswith("papercast.agent") and imp.target == "papercast.service":
-            continue  # the agent's tools are handed the service and may name its type
         problems.append(f"{imp.importer}:{imp.line} -> {imp.target}")
     return problems
 
@@ -163,11 +160,87 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from papercast.service import Papercast\n")
     (package / "models.py").write_text("from .store import papers\nimport sqlite3\n")
     assert sorted(upward_imports(package)) == [
+        "papercast.agent.toolbox:3 -> papercast.service",
         "papercast.models:1 -> papercast.store.papers",
         "papercast.store.papers:3 -> papercast.service",
         "papercast.tools.ranking.score:2 -> papercast.tools.writing.digest",
     ]
     assert database_imports_outside_store(package) == ["papercast.models:2 -> sqlite3"]
+
+
+# -- the agent and its port ----------------------------------------------------------------------------
+def port_mismatches(port: type, implementation: type) -> list[str]:
+    """Members of the ``Protocol`` that ``implementation`` lacks, or whose parameters it does not take
+    (by name and kind; the implementation may take more, with defaults)."""
+    import inspect
+
+    problems = []
+    members = [name for name in vars(port) if not name.startswith("_")]
+    for name in members:
+        declared, actual = inspect.getattr_static(port, name), inspect.getattr_static(implementation, name, None)
+        if actual is None and isinstance(declared, property):  # an attribute the constructor sets?
+            init = getattr(implementation, "__init__", None)
+            actual = f"self.{name} =" in (inspect.getsource(init) if inspect.isfunction(init) else "") or None
+        if actual is None:
+            problems.append(f"{name}: missing")
+            continue
+        if not callable(declared):  # a property: the implementation has one, or an attribute set in __init__
+            continue
+        wanted = inspect.signature(declared).parameters
+        given = inspect.signature(actual).parameters
+        for param in wanted.values():
+            other = given.get(param.name)
+            if other is None or other.kind != param.kind:
+                problems.append(f"{name}: does not take {param.name} ({param.kind.description})")
+        extra = [p for n, p in given.items() if n not in wanted and p.default is p.empty
+                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        problems += [f"{name}: requires {p.name}, which the port does not pass" for p in extra]
+    return problems
+
+
+def test_the_service_implements_the_agents_port() -> None:
+    from papercast.agent.port import Library
+    from papercast.service import Papercast
+
+    assert port_mismatches(Library, Papercast) == []
+
+
+def test_the_port_check_sees_a_missing_member_and_a_changed_signature() -> None:
+    from papercast.agent.port import Library
+    from papercast.service import Papercast
+
+    class Broken(Papercast):
+        def get_paper(self, pid: str) -> None:  # type: ignore[override]  (renamed parameter)
+            return None
+
+        def count(self, scope: str) -> int:  # type: ignore[override]  (a required extra)
+            return 0
+
+    del_member = type("Lacking", (), {k: v for k, v in vars(Papercast).items() if k != "similar"})
+    assert port_mismatches(Library, Broken) == ["count: requires scope, which the port does not pass",
+                                                "get_paper: does not take paper_id (positional or keyword)",
+                                                "get_paper: requires pid, which the port does not pass"]
+    assert "similar: missing" in port_mismatches(Library, del_member)
+
+
+def test_nothing_in_the_agent_stands_for_the_service_as_any() -> None:
+    """The agent names what it is handed by its port: a ``service``/``library`` typed ``Any`` (or
+    untyped) would let it reach past the port at run time, as ``service: Any`` once did."""
+    loose = []
+    for path in sorted((PACKAGE / "agent").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[tuple[str, ast.expr | None]] = []
+            if isinstance(node, ast.arg):
+                targets.append((node.arg, node.annotation))
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                targets.append((node.target.id, node.annotation))
+            for name, annotation in targets:
+                if name in ("service", "library") and (annotation is None or ast.unparse(annotation) == "Any"):
+                    loose.append(f"{path.name}:{node.lineno} {name}")
+    assert loose == []
+    assert "service" not in {a.split(".")[1] for a in [imp.target for imp in all_imports(PACKAGE)
+                                                        if imp.importer.startswith("papercast.agent")]
+                             if a.startswith("papercast.") and "." in a}
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def _describe(changes: dict[str, Any]) -> str:
 
 # -- update_profile -----------------------------------------------------------------------------------
 async def propose_update_profile(ctx: ToolContext, a: UpdateProfileArgs, call_id: str) -> Proposal:
-    profile: Profile = await call(ctx.service.active_profile, a.profile or ctx.profile)
+    profile: Profile = await call(ctx.library.active_profile, a.profile or ctx.profile)
     changes: dict[str, Any] = {}
     lowered = {"keywords": {k.lower() for k in profile.keywords}, "authors": {x.lower() for x in profile.authors}}
     for field, add, remove in (("keywords", a.add_keywords, a.remove_keywords),
@@ -175,7 +175,7 @@ async def apply_update_profile(ctx: ToolContext, p: Proposal) -> Applied:
     name = p.args["profile"]
     changes = {k: v for k, v in p.args.items() if k != "profile"}
     undo = await _edit_profile(ctx, name, changes)
-    updated: Profile = await call(ctx.service.active_profile, name)
+    updated: Profile = await call(ctx.library.active_profile, name)
     return Applied(text=(f"profile {updated.name!r} updated: {_describe(changes)}\n"
                          f"keywords now: {_show(updated.keywords)}\nauthors now: {_show(updated.authors)}\n"
                          f"interests now: {_show(updated.interests)}"),
@@ -184,9 +184,9 @@ async def apply_update_profile(ctx: ToolContext, p: Proposal) -> Applied:
 
 async def _edit_profile(ctx: ToolContext, name: str, changes: dict[str, Any]) -> list[dict[str, Any]]:
     """Apply a profile edit; the operations that take it back."""
-    before: Profile = await call(ctx.service.active_profile, name)
+    before: Profile = await call(ctx.library.active_profile, name)
     inverse = _inverse(before, changes)
-    await call(ctx.service.profile_update, before.name, **changes)
+    await call(ctx.library.profile_update, before.name, **changes)
     return [{"op": "profile", "profile": before.name, "changes": inverse}] if inverse else []
 
 
@@ -200,8 +200,8 @@ def _show_kinds(kinds: list[str] | set[str]) -> str:
 
 
 async def propose_feedback(ctx: ToolContext, a: FeedbackArgs, call_id: str) -> Proposal:
-    paper = await call(ctx.service.get_paper, a.id)  # an unknown id is a UserError
-    profile: Profile = await call(ctx.service.active_profile, ctx.profile)
+    paper = await call(ctx.library.get_paper, a.id)  # an unknown id is a UserError
+    profile: Profile = await call(ctx.library.active_profile, ctx.profile)
     before = set(_kinds(profile, paper.id))
     if a.undo:
         if a.kind not in before:
@@ -221,10 +221,10 @@ async def propose_feedback(ctx: ToolContext, a: FeedbackArgs, call_id: str) -> P
 
 async def apply_feedback(ctx: ToolContext, p: Proposal) -> Applied:
     pid, kind, undo, name = p.args["id"], p.args["kind"], bool(p.args.get("undo")), p.args["profile"]
-    paper = await call(ctx.service.get_paper, pid)
-    before: Profile = await call(ctx.service.active_profile, name)
+    paper = await call(ctx.library.get_paper, pid)
+    before: Profile = await call(ctx.library.active_profile, name)
     kinds = _kinds(before, pid)
-    after: Profile = await call(ctx.service.feedback, [pid], kind, profile=name, undo=undo)
+    after: Profile = await call(ctx.library.feedback, [pid], kind, profile=name, undo=undo)
     verb = f"took back the {kind} of" if undo else _PAST[kind]
     return Applied(text=f"{verb} {cite(paper)} (profile {after.name!r}; now: {_show_kinds(_kinds(after, pid))})",
                    undo=[{"op": "feedback", "profile": name, "paper": pid, "kinds": kinds}],
@@ -245,7 +245,7 @@ async def propose_fetch(ctx: ToolContext, a: FetchArgs, call_id: str) -> Proposa
     day = parse_date(a.date, "date")
     query = " ".join((a.query or "").split()) or None
     args = {"source": a.source, "date": day.isoformat() if day else None, "query": query}
-    count = await call(ctx.service.count)
+    count = await call(ctx.library.count)
     return Proposal(id=call_id, tool="fetch_papers", args=args,
                     summary=f"fetch papers from {_fetch_label(args)} into the library",
                     before=f"library: {count} papers",
@@ -254,7 +254,7 @@ async def propose_fetch(ctx: ToolContext, a: FetchArgs, call_id: str) -> Proposa
 
 async def apply_fetch(ctx: ToolContext, p: Proposal) -> Applied:
     day = parse_date(p.args.get("date"), "date")
-    report = await ctx.service.afetch(p.args["source"], day=day, query=p.args.get("query"))
+    report = await ctx.library.afetch(p.args["source"], day=day, query=p.args.get("query"))
     r = report.result
     stored = f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r else "nothing new"
     lines = [f"fetched {len(report.papers)} papers from {_fetch_label(p.args)} ({stored})"]
@@ -290,10 +290,10 @@ def _pick(changes: list[dict[str, Any]], wanted: str | None) -> dict[str, Any]:
 
 async def _op_before_after(ctx: ToolContext, op: dict[str, Any]) -> tuple[str, str]:
     if op["op"] == "profile":
-        profile: Profile = await call(ctx.service.active_profile, op["profile"])
+        profile: Profile = await call(ctx.library.active_profile, op["profile"])
         return _before_after(profile, op["changes"])
     if op["op"] == "feedback":
-        profile = await call(ctx.service.active_profile, op["profile"])
+        profile = await call(ctx.library.active_profile, op["profile"])
         now = _kinds(profile, op["paper"])
         return f"[{op['paper']}]: {_show_kinds(now)}", f"[{op['paper']}]: {_show_kinds(op['kinds'])}"
     if op["op"] == "delete_papers":
@@ -326,17 +326,17 @@ async def run_ops(ctx: ToolContext, ops: list[dict[str, Any]]) -> list[dict[str,
         if op["op"] == "profile":
             inverse += await _edit_profile(ctx, op["profile"], op["changes"])
         elif op["op"] == "feedback":
-            profile: Profile = await call(ctx.service.active_profile, op["profile"])
+            profile: Profile = await call(ctx.library.active_profile, op["profile"])
             now = set(_kinds(profile, op["paper"]))
             wanted = set(op["kinds"])
             for kind in sorted(now - wanted):
-                await call(ctx.service.feedback, [op["paper"]], kind, profile=profile.name, undo=True)
+                await call(ctx.library.feedback, [op["paper"]], kind, profile=profile.name, undo=True)
             for kind in sorted(wanted - now):
-                await call(ctx.service.feedback, [op["paper"]], kind, profile=profile.name)
+                await call(ctx.library.feedback, [op["paper"]], kind, profile=profile.name)
             inverse.append({"op": "feedback", "profile": profile.name, "paper": op["paper"], "kinds": sorted(now)})
         elif op["op"] == "delete_papers":
             # Papers removed again are not kept anywhere: fetching them once more brings them back.
-            await call(ctx.service.delete_papers, op["ids"])
+            await call(ctx.library.delete_papers, op["ids"])
         else:
             raise UserError(f"unknown undo operation {op['op']!r}")
     return inverse

@@ -1,4 +1,4 @@
-"""The daily pipeline's nodes: fetch -> store -> rank -> summarize -> digest (wired in ``graph``).
+"""The daily pipeline: fetch -> store -> rank -> summarize -> digest, then delivery (``run_daily``).
 
 Each node does one thing and never stops the pipeline for an outside failure: a source that fails
 (HTTP 500, no network), a store write that fails, a model that is unreachable — each becomes a
@@ -19,12 +19,24 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from papercast.agent.state import DailyReport, DailyState
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from papercast.agent.events import DailyReport
+from papercast.agent.port import Library
+from papercast.agent.state import DailyState
 from papercast.errors import RuntimeFailure, UserError
 from papercast.models import ReadingList
+from papercast.tools.sources.fetch import fetch_papers
+from papercast.tools.writing.deliver import plan_channels
+from papercast.tools.writing.digest import abuild_digest
+from papercast.tools.writing.render import mode_text, render_html, render_markdown
+from papercast.tools.writing.summarize import FALLBACK
 
 if TYPE_CHECKING:
-    from papercast.service import Papercast
+    import httpx
+
+    from papercast.tools.sources.http import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +47,15 @@ _OFFLINE_HINTS = ("no network", "ConnectError", "ConnectTimeout", "name resoluti
 
 @dataclass
 class DailyRun:
-    """What one run of the daily graph works with (the graph's nodes are bound to it)."""
+    """What one run of the daily graph works with: the graph's run context."""
 
-    service: Papercast
+    library: Library
     profile: str
     n: int = 10
     sources: tuple[str, ...] = ("hf", "arxiv")
     use_llm: bool = True
-    client: Any = None  # an httpx.AsyncClient for the sources (tests pass a MockTransport one)
-    policy: Any = None  # a papercast.tools.http.RetryPolicy (tests pass one that does not sleep)
+    client: httpx.AsyncClient | None = None  # for the sources (tests pass a MockTransport one)
+    policy: RetryPolicy | None = None  # tests pass one that does not sleep
     today: date | None = None
     say: Callable[[str], None] = field(default=lambda _line: None)  # progress lines for -v
     include_seen: bool = False  # also papers already delivered to the profile (never, by default)
@@ -70,20 +82,19 @@ def looks_offline(exc: BaseException) -> bool:
     return any(hint in text for hint in _OFFLINE_HINTS)
 
 
-async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
+async def fetch(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
     """Every configured source at once; one failing source is an error line, the others count."""
-    from papercast.tools.sources.fetch import fetch_papers
-
-    service = run.service
+    run = runtime.context
+    library = run.library
 
     async def one(source: str) -> tuple[str, Any, BaseException | None]:
         kwargs: dict[str, Any] = {"client": run.client, "today": run.today}
         if run.policy is not None:
             kwargs["policy"] = run.policy
         if source == "arxiv":
-            kwargs["categories"] = service.settings.arxiv_categories
-            kwargs["include_cross"] = service.settings.include_cross
-            kwargs["arxiv_min_interval"] = service.settings.arxiv_min_interval
+            kwargs["categories"] = library.settings.arxiv_categories
+            kwargs["include_cross"] = library.settings.include_cross
+            kwargs["arxiv_min_interval"] = library.settings.arxiv_min_interval
         try:
             return source, await fetch_papers(source, **kwargs), None
         except Exception as exc:  # SourceError, a bad source name, a bug in one source
@@ -114,13 +125,14 @@ async def fetch(state: DailyState, run: DailyRun) -> dict[str, Any]:
     return {"papers": papers, "fetched": fetched, "offline_network": offline, "errors": errors, "notes": notes}
 
 
-async def store(state: DailyState, run: DailyRun) -> dict[str, Any]:
+async def store(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
     """Store everything fetched (papers seen by two sources become one record)."""
+    run = runtime.context
     papers = state.get("papers") or []
     if not papers:
         return {"stored": {}}
     try:
-        result, removed = await asyncio.to_thread(run.service.store_papers, papers)  # replaces the sample
+        result, removed = await asyncio.to_thread(run.library.store_papers, papers)  # replaces the sample
     except Exception as exc:
         _failed("store", exc, f"{len(papers)} fetched papers not stored")
         return {"stored": {}, "errors": [f"store: {' '.join(str(exc).split())}"]}
@@ -130,12 +142,13 @@ async def store(state: DailyState, run: DailyRun) -> dict[str, Any]:
     return {"stored": stored, "papers": [], "notes": [removed] if removed else []}
 
 
-async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
+async def rank(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
     """The profile's reading list of the latest window (re-ranked by the model when one is set)."""
-    service = run.service
-    llm_on = run.use_llm and not service.settings.offline
+    run = runtime.context
+    library = run.library
+    llm_on = run.use_llm and not library.settings.offline
     try:
-        reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=llm_on,
+        reading = await asyncio.to_thread(library.recommend, profile=run.profile, n=run.n, use_llm=llm_on,
                                           include_seen=run.include_seen)
     except RuntimeFailure as exc:
         if not llm_on:
@@ -143,7 +156,7 @@ async def rank(state: DailyState, run: DailyRun) -> dict[str, Any]:
             return {"reading": None, "errors": [f"rank: {exc}"]}
         _failed("rank", exc, "ranking again without the model")
         try:  # the chat model failed: rank without it (a failing embedding model fails this too)
-            reading = await asyncio.to_thread(service.recommend, profile=run.profile, n=run.n, use_llm=False,
+            reading = await asyncio.to_thread(library.recommend, profile=run.profile, n=run.n, use_llm=False,
                                               include_seen=run.include_seen)
         except RuntimeFailure as again:
             _failed("rank (offline)", again, "no reading list")
@@ -161,12 +174,12 @@ async def read_top(papers: Sequence[Any], state: DailyState, run: DailyRun) -> i
     """Read the full text of the top ``daily_read`` picks (never the whole window: embedding is the
     cost), through the run's HTTP client so arXiv's pacing spans them; the summaries then come from
     their sections. Skipped without network or with full-text reading off. Returns how many were read."""
-    service = run.service
-    top = [p.id for p in papers[:service.settings.daily_read]]
-    if not top or not service.settings.fulltext or state.get("offline_network"):
+    library = run.library
+    top = [p.id for p in papers[:library.settings.daily_read]]
+    if not top or not library.settings.fulltext or state.get("offline_network"):
         return 0
     try:
-        documents = await service.aread_papers(top, client=run.client, policy=run.policy)
+        documents = await library.aread_papers(top, client=run.client, policy=run.policy)
     except RuntimeFailure as exc:  # the store failed: the summaries use the abstracts
         _failed("read", exc, "summaries from the abstracts")
         return 0
@@ -175,21 +188,22 @@ async def read_top(papers: Sequence[Any], state: DailyState, run: DailyRun) -> i
     return read
 
 
-async def summarize(state: DailyState, run: DailyRun) -> dict[str, Any]:
+async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
     """A TL;DR per pick, as the digest shows them (stored summaries first; the LLM layer batches the
     rest and falls back to extractive ones when the model fails). The top picks are read in full first."""
-    service = run.service
+    run = runtime.context
+    library = run.library
     reading = state.get("reading")
     papers = [r.paper for r in reading.items] if reading else []
     if not papers:
         return {"summaries": {}}
     await read_top(papers, state, run)
-    llm_on = run.use_llm and not service.settings.offline
+    llm_on = run.use_llm and not library.settings.offline
     try:
-        summaries = await asyncio.to_thread(service.digest_summaries, papers, use_llm=llm_on)
+        summaries = await asyncio.to_thread(library.digest_summaries, papers, use_llm=llm_on)
     except RuntimeFailure as exc:
         _failed("summarize", exc, "using extractive summaries")
-        summaries = await asyncio.to_thread(service.digest_summaries, papers, use_llm=False)
+        summaries = await asyncio.to_thread(library.digest_summaries, papers, use_llm=False)
         run.say(f"summarize: the model failed ({exc}); extractive summaries")
         return {"summaries": {s.paper_id: s for s in summaries},
                 "errors": [f"summarize: the model failed ({exc}); used extractive summaries"]}
@@ -197,33 +211,45 @@ async def summarize(state: DailyState, run: DailyRun) -> dict[str, Any]:
     return {"summaries": {s.paper_id: s for s in summaries}}
 
 
-async def digest(state: DailyState, run: DailyRun) -> dict[str, Any]:
+async def digest(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
     """Markdown, HTML and JSON of the digest (the one digest builder), with this run's errors in its notices."""
-    from papercast.tools.writing.digest import abuild_digest
-    from papercast.tools.writing.render import render_html, render_markdown, to_json
-
-    service = run.service
+    run = runtime.context
+    library = run.library
     reading = state.get("reading") or ReadingList(items=[], since=None, until=None)
     summaries = list((state.get("summaries") or {}).values())
-    count = await asyncio.to_thread(service.store.window_count, reading.since, reading.until)
+    count = await asyncio.to_thread(library.window_count, reading.since, reading.until)
     errors: list[str] = []
-    unreachable = getattr(service.llm, "unreachable", None) if "llm" in service.__dict__ else None
+    unreachable = library.llm_unreachable()
     if unreachable:
         log.warning("daily digest: the model was unreachable in this run (%s); "
                     "parts of the digest are offline results", unreachable)
         errors.append(f"llm: {unreachable}; used offline results")
-    profile = await asyncio.to_thread(service.active_profile, run.profile)
-    client = service.llm_client(run.use_llm)
+    profile = await asyncio.to_thread(library.active_profile, run.profile)
+    client = library.llm_client(run.use_llm)
     offline = ["no network: built from the papers already stored"] if state.get("offline_network") else []
     result = await abuild_digest(profile, reading, summaries, client=client, window_count=count, notes=offline,
                                  notices=[*(state.get("errors") or []), *errors],
-                                 language=service.settings.language)
+                                 language=library.settings.language)
     return {"digest_md": render_markdown(result), "digest_html": render_html(result),
-            "digest_json": to_json(result), "digest": result, "errors": errors}
+            "digest": result, "errors": errors}
+
+
+# -- the graph ------------------------------------------------------------------------------------------
+builder = StateGraph(DailyState, context_schema=DailyRun)
+for node in (fetch, store, rank, summarize, digest):
+    builder.add_node(node.__name__, node)
+builder.add_edge(START, "fetch")
+builder.add_edge("fetch", "store")
+builder.add_edge("store", "rank")
+builder.add_edge("rank", "summarize")
+builder.add_edge("summarize", "digest")
+builder.add_edge("digest", END)
+
+graph = builder.compile(name="papercast daily")
 
 
 # -- a whole run ----------------------------------------------------------------------------------------
-async def run_daily(service: Papercast, *, profile: str | None = None, out: str | Path | None = None,
+async def run_daily(library: Library, *, profile: str | None = None, out: str | Path | None = None,
                     email: str | Sequence[str] | None = None, webhooks: Sequence[str] = (),
                     feed: str | Path | None = None, stdout: bool = False, include_seen: bool = False,
                     n: int = 10, sources: Sequence[str] | None = None, use_llm: bool = True, client: Any = None,
@@ -241,23 +267,17 @@ async def run_daily(service: Papercast, *, profile: str | None = None, out: str 
     ``UserError`` before anything is fetched. Everything else is reported in the returned
     ``DailyReport``: a failing source, model or channel is an entry in ``errors``.
     """
-    from papercast.agent.graph import build_daily_graph
-    from papercast.tools.writing.deliver import plan_channels
-    from papercast.tools.writing.render import mode_text
-    from papercast.tools.writing.summarize import FALLBACK
-
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
-    target = await asyncio.to_thread(service.active_profile, profile)
+    target = await asyncio.to_thread(library.active_profile, profile)
     emails = [email] if isinstance(email, str) else list(email or ())
-    channels = plan_channels(service.settings, out=out, emails=emails, webhooks=webhooks, feed=feed,
+    channels = plan_channels(library.settings, out=out, emails=emails, webhooks=webhooks, feed=feed,
                              stdout_when_nowhere=stdout)
-    run = DailyRun(service=service, profile=target.name, n=n, sources=tuple(sources or service.settings.sources),
+    run = DailyRun(library=library, profile=target.name, n=n, sources=tuple(sources or library.settings.sources),
                    use_llm=use_llm, client=client, policy=policy, today=today, say=say or (lambda _line: None),
                    include_seen=include_seen)
-    graph = build_daily_graph(run).compile()
     state = await graph.ainvoke({"profile": target.name, "n": n, "sources": list(run.sources),
-                                 "errors": [], "notes": []})
+                                 "errors": [], "notes": []}, context=run)
     reading = state.get("reading")
     digest = state.get("digest")
     report = DailyReport(profile=target.name, fetched=dict(state.get("fetched") or {}),
@@ -279,7 +299,7 @@ async def run_daily(service: Papercast, *, profile: str | None = None, out: str 
         log.warning("daily: no papers to recommend for %s; no digest written or sent (%d errors)",
                     target.name, len(report.errors))
         return report
-    outcomes = await asyncio.to_thread(service.deliver_digest, digest, channels, text=report.markdown,
+    outcomes = await asyncio.to_thread(library.deliver_digest, digest, channels, text=report.markdown,
                                        tls_context=tls_context, http=http)
     for outcome in outcomes:
         channel = outcome.channel

@@ -1,7 +1,7 @@
 """Grounded chat: every turn starts from the library and every answer is checked against it.
 
 Before the model speaks (``retrieve``), the user's message is searched in the library — the one
-hybrid search (``service.search``), plus the stored full texts' passages (``service.search_passages``)
+hybrid search (``Library.search``), plus the stored full texts' passages (``Library.search_passages``)
 — and papers the message names by id are looked up. The model gets those results with their ids,
 whether or not it can call tools, so even a small local model that never calls a tool answers from
 the library instead of from its imagination.
@@ -23,10 +23,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
+from papercast.agent.port import Library
+from papercast.agent.state import Retrieved
 from papercast.agent.toolbox import extract, hits_of, paper_line, terms
-from papercast.models import Paper, Proposal
+from papercast.models import Paper, Passage, Proposal
 from papercast.tools.writing.citations import cited_ids, section_citations, section_matches
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def relevant(paper: Paper, words: set[str]) -> bool:
 
 
 # -- before the model -----------------------------------------------------------------------------
-def retrieve(service: Any, message: str) -> dict[str, Any]:
+def retrieve(library: Library, message: str) -> Retrieved:
     """The library's matches for ``message``: ``{"papers": [[id, title]], "passages": [cite], "text"}``.
 
     Never raises: a failed retrieval (an empty query, a store error) leaves the turn without it.
@@ -75,10 +76,10 @@ def retrieve(service: Any, message: str) -> dict[str, Any]:
     named = cited_ids(message)[:MAX_NAMED]
     words = content_terms(message)
     try:
-        for paper in service.store.get_many(named) if named else []:
+        for paper in library.papers_found(named) if named else []:
             papers[paper.id] = paper
             lines.append(f"- {paper_line(paper)} (named in the message)\n  abstract: {paper.abstract}")
-        hits = hits_of(service.search(message, RETRIEVE_PAPERS)) if terms(message) else []
+        hits = hits_of(library.search(message, RETRIEVE_PAPERS)) if terms(message) else []
     except Exception as exc:  # the model still answers, only without the library's help
         log.warning("chat retrieval failed: %s: %s", type(exc).__name__, exc)
         hits = []
@@ -88,7 +89,7 @@ def retrieve(service: Any, message: str) -> dict[str, Any]:
         papers[paper.id] = paper
         why = f" ({'; '.join(reasons[:2])})" if reasons else ""
         lines.append(f"- {paper_line(paper)}{why}\n  {extract(paper, message)}")
-    passages = _passages(service, message, [p for p in named if p in papers])
+    passages = _passages(library, message, [p for p in named if p in papers])
     blocks = [("papers:\n" + "\n".join(lines))] if lines else []
     if passages:
         shown = []
@@ -102,13 +103,12 @@ def retrieve(service: Any, message: str) -> dict[str, Any]:
             "passages": [passage.cite for passage, _ in passages], "text": "\n".join(blocks)}
 
 
-def _passages(service: Any, message: str, ids: list[str]) -> list[tuple[Any, float]]:
+def _passages(library: Library, message: str, ids: list[str]) -> list[tuple[Passage, float]]:
     """The best stored passages for the message (of the named papers when it names some)."""
-    search = getattr(service, "search_passages", None)
-    if search is None or not terms(message):
+    if not terms(message):
         return []
     try:
-        return list(search(message, ids=ids or None, n=RETRIEVE_PASSAGES))
+        return library.search_passages(message, ids=ids or None, n=RETRIEVE_PASSAGES)
     except Exception as exc:
         log.warning("chat passage retrieval failed: %s: %s", type(exc).__name__, exc)
         return []
@@ -145,16 +145,12 @@ def titles_named(text: str, known: dict[str, str]) -> list[tuple[str, str]]:
     return found
 
 
-def _sections(service: Any, paper_id: str) -> list[tuple[str, str]] | None:
+def _sections(library: Library, paper_id: str) -> list[tuple[str, str]] | None:
     """``(number, path)`` of the stored full text's sections; None when no full text is stored."""
-    has = getattr(service, "has_fulltext", None)
-    read = getattr(service, "read_paper", None)
-    if has is None or read is None:
-        return None
     try:
-        if not has(paper_id):
+        if not library.has_fulltext(paper_id):
             return None
-        doc = read(paper_id, fetch=False)
+        doc = library.read_paper(paper_id, fetch=False)
     except Exception as exc:
         log.info("could not read the stored full text of %s to check a citation: %s", paper_id, exc)
         return None
@@ -163,10 +159,10 @@ def _sections(service: Any, paper_id: str) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def check_citations(service: Any, text: str) -> tuple[list[tuple[str, str]], list[str]]:
+def check_citations(library: Library, text: str) -> tuple[list[tuple[str, str]], list[str]]:
     """The (id, title) of cited library papers, and the citations the library cannot back."""
     ids = cited_ids(text)
-    found = {p.id: p for p in service.store.get_many(ids)} if ids else {}
+    found = {p.id: p for p in library.papers_found(ids)} if ids else {}
     cited = [(pid, found[pid].title) for pid in ids if pid in found]
     unverified = [pid for pid in ids if pid not in found]
     sections: dict[str, list[tuple[str, str]] | None] = {}
@@ -174,7 +170,7 @@ def check_citations(service: Any, text: str) -> tuple[list[tuple[str, str]], lis
         if pid not in found:
             continue  # already flagged as an unknown id
         if pid not in sections:
-            sections[pid] = _sections(service, pid)
+            sections[pid] = _sections(library, pid)
         known = sections[pid]
         if known is None or not section_matches(section, known):
             unverified.append(f"[{pid} §{section}]")
@@ -194,7 +190,7 @@ def changes_statement(proposals: list[Proposal]) -> str:
     return ("Changes to your data:\n" + "\n".join(lines)) if lines else ""
 
 
-def review(service: Any, *, message: str, text: str, retrieved: dict[str, Any] | None,
+def review(library: Library, *, message: str, text: str, retrieved: Retrieved | None,
            proposals: list[Proposal], offline: bool, known: dict[str, str] | None = None) -> Review:
     """Check an answer; ``addition`` is what to append to it (empty when nothing needs saying).
 
@@ -202,7 +198,7 @@ def review(service: Any, *, message: str, text: str, retrieved: dict[str, Any] |
     """
     result = Review()
     try:
-        result.cited, result.unverified = check_citations(service, text)
+        result.cited, result.unverified = check_citations(library, text)
     except Exception as exc:  # never lose the answer over a failed check; say it could not be checked
         log.warning("could not check the answer's citations: %s: %s", type(exc).__name__, exc)
         result.unverified = cited_ids(text)

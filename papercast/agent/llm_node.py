@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from papercast.agent.prompts import STEP_LIMIT_NOTE
+from papercast.agent.prompts import STEP_LIMIT_NOTE, library_results
+from papercast.config import Settings
 from papercast.errors import RuntimeFailure
+from papercast.tools.llm.client import LLMClient, load_litellm
+from papercast.tools.llm.policy import model_info, provider_of, supports
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +36,26 @@ ANSWER_RESERVE = 1024  # tokens kept free for the answer
 
 @dataclass
 class ModelConfig:
-    """How the chat calls its model. ``client`` is the LLM layer's ``LLMClient`` for this turn."""
+    """How the chat calls its model, decided once per service (``model_config``)."""
 
-    client: Any
-    context_window: int | None = None  # None: the LLM policy's (config.toml, litellm's model map, a default)
+    client: LLMClient  # the LLM layer's client of this run
+    window: int  # the model's context window, in tokens
+    counter: TokenCounter  # its tokenizer, with what it has counted so far
     max_steps: int = 8
     tools: bool = True  # offer the tools (False: a model without tool calling answers from retrieval)
 
     @property
     def model(self) -> str:
         return str(self.client.model)
+
+
+def model_config(settings: Settings, client: LLMClient) -> ModelConfig:
+    """The chat's model settings: whether to offer tools, the context window, the step limit."""
+    tools, why = choose_tools(settings.chat_tools, client.model, settings.api_base)
+    if not tools:
+        log.info("chat without tools for %s: %s", client.model, why)
+    return ModelConfig(client=client, window=context_window(client.model, settings.chat_context_window, client),
+                       counter=TokenCounter(client.model), max_steps=settings.chat_max_steps, tools=tools)
 
 
 # -- message conversion ------------------------------------------------------------------------------
@@ -111,6 +124,17 @@ def ordered_calls(message: Any) -> list[dict[str, Any]]:
     return calls
 
 
+def with_retrieval(sent: list[dict[str, Any]], retrieved: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The sent copy with this turn's library results after the current user message."""
+    text = (retrieved or {}).get("text") or ""
+    last_user = max((i for i, m in enumerate(sent) if m["role"] == "user"), default=None)
+    if not text or last_user is None:
+        return sent
+    out = list(sent)
+    out[last_user] = {**sent[last_user], "content": f"{sent[last_user]['content']}\n\n{library_results(text)}"}
+    return out
+
+
 def choose_tools(setting: str, model: str, api_base: str | None = None) -> tuple[bool, str]:
     """Whether the chat offers tools to ``model``, and why.
 
@@ -120,8 +144,6 @@ def choose_tools(setting: str, model: str, api_base: str | None = None) -> tuple
     """
     if setting in ("on", "off"):
         return setting == "on", f"chat_tools = {setting}"
-    from papercast.tools.llm.policy import model_info, provider_of, supports
-
     if not model_info(model):
         return True, "the model is not in litellm's model map: tools offered"
     if supports("function_calling", model, provider_of(model, api_base)):
@@ -148,14 +170,13 @@ def plain_history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def context_window(model: str, configured: int | None, client: Any = None) -> int:
+def context_window(model: str, configured: int | None, client: LLMClient | None = None) -> int:
+    """The configured window, else the LLM policy's, else litellm's model map, else a default."""
     if configured:
         return configured
-    policy = getattr(client, "policy", None) if client is not None else None
-    if policy is not None and getattr(policy, "context_window", None):
+    policy = client.policy if client is not None else None
+    if policy is not None and policy.context_window:
         return int(policy.context_window)
-    from papercast.tools.llm.client import load_litellm
-
     try:
         info = load_litellm().get_model_info(model)
         return int(info.get("max_input_tokens") or info.get("max_tokens") or DEFAULT_CONTEXT_WINDOW)
@@ -177,8 +198,6 @@ class TokenCounter:
         self._cache: dict[str, int] = {}
 
     def _count(self, **kwargs: Any) -> int:
-        from papercast.tools.llm.client import load_litellm
-
         try:
             return int(load_litellm().token_counter(model=self.model, **kwargs))
         except Exception:  # never let counting break a turn: ~4 characters per token
@@ -262,7 +281,7 @@ def parse_tool_calls(raw_calls: list[Any]) -> tuple[list[dict[str, Any]], list[d
     return valid, invalid
 
 
-async def complete(client: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+async def complete(client: LLMClient, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
                    on_token: Callable[[str], None]) -> ModelReply:
     """Stream one completion through the LLM layer (``LLMClient.stream``: retries, usage, cost).
 

@@ -22,8 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from papercast.agent.prompts import unwrap_tool_output
-from papercast.agent.state import OFFLINE_LABEL
+from papercast.agent.prompts import OFFLINE_LABEL, unwrap_tool_output
 from papercast.agent.toolbox import terms
 from papercast.tools.writing.citations import paper_ids_in
 

@@ -14,6 +14,7 @@ import re
 from datetime import date
 
 PROMPT_VERSION = "chat-2"
+OFFLINE_LABEL = "offline answer"  # how every answer written without a model starts
 
 SYSTEM_PROMPT = """\
 You are papercast, a research-paper assistant in the user's terminal. Today is {today}.

@@ -26,11 +26,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from papercast.agent.llm_node import ordered_calls
+from papercast.agent.port import Library
 from papercast.agent.prompts import wrap_tool_output
-from papercast.agent.state import ChangeRecord
+from papercast.agent.state import ChangeRecord, ChatState
 from papercast.agent.tool_types import ToolContext
 from papercast.agent.toolbox import TOOLS, output_preview
 from papercast.errors import UserError, redact
@@ -94,9 +97,7 @@ async def run_one(name: str, args: Any, ctx: ToolContext,
 
 
 def _tool_message(call_id: str, name: str, text: str, *, ok: bool, papers: Sequence[tuple[str, str]] = (),
-                  proposal: Proposal | None = None) -> Any:
-    from langchain_core.messages import ToolMessage
-
+                  proposal: Proposal | None = None) -> ToolMessage:
     artifact: dict[str, Any] = {"text": text, "papers": [list(p) for p in papers]}
     if proposal is not None:
         artifact["proposal"] = proposal.to_json()
@@ -104,11 +105,10 @@ def _tool_message(call_id: str, name: str, text: str, *, ok: bool, papers: Seque
                        name=name or "unknown", status="success" if ok else "error", artifact=artifact)
 
 
-async def run_tool_calls(state: Mapping[str, Any], *, service: Any, profile: str | None,
-                         emit: Emit) -> dict[str, Any]:
+async def run_tool_calls(state: ChatState, *, library: Library, profile: str | None, emit: Emit) -> dict[str, Any]:
     """Node ``tools``: a ToolMessage per read-only call (in order); proposals for the changes."""
     messages = state["messages"]
-    ctx = ToolContext(service=service, profile=profile, changes=list(state.get("changes") or []))
+    ctx = ToolContext(library=library, profile=profile, changes=list(state.get("changes") or []))
     results = []
     proposals: list[dict[str, Any]] = []
     calls = [(c["id"], c.get("name") or "", c["args"] if c["valid"] else None,
@@ -154,21 +154,18 @@ def decisions(resume: Any, proposals: list[Proposal]) -> tuple[dict[str, bool], 
     return answers, bool(resume.get("end"))
 
 
-async def confirm_proposals(state: Mapping[str, Any], *, service: Any, profile: str | None,
+async def confirm_proposals(state: ChatState, *, library: Library, profile: str | None,
                             emit: Emit) -> dict[str, Any]:
     """Node ``confirm``: ask the user (``interrupt``), then apply what they confirmed.
 
     LangGraph re-runs this node from its start when the turn resumes, so nothing may come before
     ``interrupt``: it returns the user's answer on that second run.
     """
-    from langchain_core.messages import AIMessage
-    from langgraph.types import interrupt
-
     pending = [Proposal(**p) for p in state.get("proposals") or []]
     answer = interrupt({"proposals": [p.to_json() for p in pending]})
     approved, end = decisions(answer, pending)
     changes: list[ChangeRecord] = list(state.get("changes") or [])
-    ctx = ToolContext(service=service, profile=profile, changes=[dict(c) for c in changes])
+    ctx = ToolContext(library=library, profile=profile, changes=[dict(c) for c in changes])
     records: list[ChangeRecord] = []
     results = []
     for p in pending:

@@ -1,6 +1,6 @@
 """What every chat tool is made of: its context, its output, and the ``Tool`` record itself.
 
-Two kinds of tool exist, and the difference is the point of the design (DESIGN.md, "The agent and
+Two kinds of tool exist, and the difference is the point of the design (docs/architecture.md, "The agent and
 the user's data"):
 
 * a **read-only** tool (``run``) looks things up and may run whenever the model asks;
@@ -18,22 +18,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
+from papercast.agent.port import Library
 from papercast.models import Paper, Proposal
-
-if TYPE_CHECKING:
-    from papercast.service import Papercast
 
 
 @dataclass
 class ToolContext:
-    """What a tool may use: the service, the profile the chat acts for, and the thread's applied
+    """What a tool may use: the library, the profile the chat acts for, and the thread's applied
     changes (``undo_change`` reads them; see ``state.ChangeRecord``)."""
 
-    service: Papercast
+    library: Library
     profile: str | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)
 

@@ -1,4 +1,4 @@
-"""The chat agent's tools: thin, typed wrappers over ``papercast.service.Papercast``.
+"""The chat agent's read-only tools: thin, typed wrappers over the library (``port.Library``).
 
 Each tool is an argument model (pydantic; its JSON schema is what the model sees) and an async
 function returning a ``ToolOutput``: plain text for the model plus the ``(id, title)`` of the papers it
@@ -25,7 +25,7 @@ from papercast.agent.changes import CHANGE_TOOLS
 from papercast.agent.tool_types import Tool, ToolContext, ToolOutput
 from papercast.agent.tool_types import call as _call
 from papercast.agent.tool_types import cite as cite
-from papercast.models import Paper, parse_date
+from papercast.models import Paper, SearchHit, parse_date
 from papercast.tools.ranking.lexical import STOPWORDS
 
 __all__ = ["TOOLS", "Tool", "ToolContext", "ToolOutput", "cite", "extract", "hits_of", "paper_line", "terms",
@@ -73,19 +73,9 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def hits_of(results: Sequence[Any]) -> list[tuple[Paper, float, list[str]]]:
-    """``service.search`` results as ``(paper, score, reasons)``.
-
-    The one place that knows the search's return type: ``SearchHit`` objects (``.paper``, ``.score``,
-    ``.reasons``), or the older ``(paper, score)`` pairs.
-    """
-    out: list[tuple[Paper, float, list[str]]] = []
-    for hit in results:
-        if isinstance(hit, tuple):
-            out.append((hit[0], float(hit[1]), []))
-        else:
-            out.append((hit.paper, float(hit.score), list(getattr(hit, "reasons", []) or [])))
-    return out
+def hits_of(results: Sequence[SearchHit]) -> list[tuple[Paper, float, list[str]]]:
+    """Search hits as ``(paper, score, reasons)``."""
+    return [(hit.paper, float(hit.score), list(hit.reasons)) for hit in results]
 
 
 # -- argument models -------------------------------------------------------------------------------
@@ -137,7 +127,7 @@ class CompareArgs(BaseModel):
 async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
     from papercast.tools.ranking.search import search_request
 
-    hits = hits_of(await _call(ctx.service.search, a.query, a.n, since=parse_date(a.since, "since"),
+    hits = hits_of(await _call(ctx.library.search, a.query, a.n, since=parse_date(a.since, "since"),
                                until=parse_date(a.until, "until"), categories=a.categories, authors=a.authors))
     request = search_request(a.query, a.categories, a.authors)  # checked by the search: it cannot fail here
     asked = " ".join(filter(None, [repr(a.query) if a.query.strip() else "", request.scope]))
@@ -151,7 +141,7 @@ async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
 
 
 async def get_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
-    p: Paper = await _call(ctx.service.get_paper, a.id)
+    p: Paper = await _call(ctx.library.get_paper, a.id)
     lines = [cite(p), f"authors: {', '.join(p.authors) or 'unknown'}",
              f"published: {p.published or 'unknown'}; categories: {' '.join(p.categories) or '-'}"
              + (f"; ▲{p.upvotes} upvotes" if p.upvotes is not None else ""),
@@ -166,9 +156,9 @@ async def get_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
 
 async def read_paper(ctx: ToolContext, a: ReadArgs) -> ToolOutput:
     """The paper's outline and abstract, or one section's passages, each citable as ``[id §n]``."""
-    paper: Paper = await _call(ctx.service.get_paper, a.id)  # only papers of the library are read
+    paper: Paper = await _call(ctx.library.get_paper, a.id)  # only papers of the library are read
     section = " ".join((a.section or "").split()) or None
-    doc = await _call(ctx.service.read_paper, paper.id, section=section)
+    doc = await _call(ctx.library.read_paper, paper.id, section=section)
     source = {"html": "arXiv HTML", "pdf": "the PDF", "file": "a saved file"}.get(doc.source)
     head = f"{cite(paper)} — " + (f"full text from {source}" if source else "only the abstract")
     lines = [head + (f" (note: {doc.note})" if doc.note else "")]
@@ -198,14 +188,14 @@ async def search_passages(ctx: ToolContext, a: PassagesArgs) -> ToolOutput:
     ids = None
     papers: dict[str, Paper] = {}
     if a.ids:
-        found: list[Paper] = await _call(ctx.service.get_papers, a.ids)  # unknown ids: a UserError
+        found: list[Paper] = await _call(ctx.library.get_papers, a.ids)  # unknown ids: a UserError
         ids = [p.id for p in found]
         papers = {p.id: p for p in found}
-    results = await _call(ctx.service.search_passages, a.query, ids=ids, n=a.n)
+    results = await _call(ctx.library.search_passages, a.query, ids=ids, n=a.n)
     missing = [pid for pid in ids or [] if pid not in papers]
     wanted = list(dict.fromkeys(p.paper_id for p, _ in results))
     if [pid for pid in wanted if pid not in papers]:
-        more: list[Paper] = await _call(ctx.service.store.get_many, [pid for pid in wanted if pid not in papers])
+        more: list[Paper] = await _call(ctx.library.papers_found, [pid for pid in wanted if pid not in papers])
         papers.update({p.id: p for p in more})
     lines: list[str] = []
     if results:
@@ -228,7 +218,7 @@ async def search_passages(ctx: ToolContext, a: PassagesArgs) -> ToolOutput:
 
 
 async def similar_papers(ctx: ToolContext, a: SimilarArgs) -> ToolOutput:
-    hits = await _call(ctx.service.similar, a.id, a.n)
+    hits = await _call(ctx.library.similar, a.id, a.n)
     if not hits:
         return ToolOutput(f"no papers similar to {a.id} in the library")
     lines = [f"papers most similar to {a.id}:"]
@@ -237,7 +227,7 @@ async def similar_papers(ctx: ToolContext, a: SimilarArgs) -> ToolOutput:
 
 
 async def get_profile(ctx: ToolContext, a: ProfileArgs) -> ToolOutput:
-    profile = await _call(ctx.service.active_profile, a.profile or ctx.profile)
+    profile = await _call(ctx.library.active_profile, a.profile or ctx.profile)
     lines = [f"profile {profile.name!r}", f"interests: {profile.interests or '-'}",
              f"keywords: {', '.join(profile.keywords) or '-'}",
              f"excluded keywords: {', '.join(profile.excluded_keywords) or '-'}",
@@ -246,7 +236,7 @@ async def get_profile(ctx: ToolContext, a: ProfileArgs) -> ToolOutput:
     cited: list[tuple[str, str]] = []
     for kind, label in (("like", "liked"), ("save", "saved"), ("dislike", "disliked")):
         all_ids = profile.ids(kind)  # type: ignore[arg-type]
-        papers = await _call(ctx.service.store.get_many, all_ids[-10:]) if all_ids else []
+        papers = await _call(ctx.library.papers_found, all_ids[-10:]) if all_ids else []
         lines.append(f"{label} papers ({len(all_ids)}, latest last):")
         lines += [f"- {cite(p)}" for p in papers]
         cited += [(p.id, p.title) for p in papers]
@@ -254,7 +244,7 @@ async def get_profile(ctx: ToolContext, a: ProfileArgs) -> ToolOutput:
 
 
 async def recommend(ctx: ToolContext, a: RecommendArgs) -> ToolOutput:
-    reading = await _call(ctx.service.recommend, profile=a.profile or ctx.profile, n=a.n, use_llm=False)
+    reading = await _call(ctx.library.recommend, profile=a.profile or ctx.profile, n=a.n, use_llm=False)
     window = f"{reading.since or '…'} to {reading.until or '…'}"
     if not reading.items:
         return ToolOutput(f"nothing to recommend for {window}")
@@ -269,8 +259,8 @@ async def recommend(ctx: ToolContext, a: RecommendArgs) -> ToolOutput:
 
 
 async def summarize_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
-    summaries = await _call(ctx.service.summarize, [a.id])
-    paper = await _call(ctx.service.get_paper, a.id)
+    summaries = await _call(ctx.library.summarize, [a.id])
+    paper = await _call(ctx.library.get_paper, a.id)
     s = summaries[0]
     lines = [cite(paper), f"TL;DR: {s.tldr}"]
     if s.contributions:
@@ -285,8 +275,8 @@ async def summarize_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
 
 
 async def compare_papers(ctx: ToolContext, a: CompareArgs) -> ToolOutput:
-    papers: list[Paper] = await _call(ctx.service.get_papers, a.ids)
-    vectors = await _call(ctx.service.store.embeddings, [p.id for p in papers])
+    papers: list[Paper] = await _call(ctx.library.get_papers, a.ids)
+    vectors = await _call(ctx.library.embeddings, [p.id for p in papers])
     lines = [f"comparing {len(papers)} papers:"]
     for p in papers:
         abstract = p.abstract if len(p.abstract) <= 700 else p.abstract[:699] + "…"

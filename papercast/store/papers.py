@@ -29,7 +29,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +36,7 @@ import numpy as np
 
 from papercast.config import Settings
 from papercast.errors import RuntimeFailure, one_line
-from papercast.models import Paper, normalize_arxiv_id
+from papercast.models import Paper, UpsertResult, normalize_arxiv_id
 from papercast.store import memo
 from papercast.store.chroma_access import (  # noqa: F401  (StoreError, make_client: re-exported for callers)
     GENERATION_FILE,
@@ -64,18 +63,6 @@ SAMPLE_SOURCE = "sample"  # Paper.sources of the bundled sample's papers, until 
 
 class DimensionMismatch(RuntimeFailure):
     """The embedding model's vectors do not fit its collection (the model behind the name changed)."""
-
-
-@dataclass
-class UpsertResult:
-    added: int = 0
-    updated: int = 0  # metadata refreshed, embedding kept
-    reembedded: int = 0  # title/abstract changed
-    unchanged: int = 0
-
-    @property
-    def embedded(self) -> int:
-        return self.added + self.reembedded
 
 
 def content_hash(paper: Paper) -> str:

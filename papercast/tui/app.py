@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # types only: the app is handed a built service and never imp
     import httpx
     from textual.screen import Screen
 
-    from papercast.service import FetchReport, Papercast
+    from papercast.models import FetchReport
+    from papercast.service import Papercast
 
 SCREEN_NAMES = ("reading", "trending", "chat", "profile")
 # Never imported before the first paint (each costs seconds on two cores).

@@ -14,7 +14,7 @@ from papercast.models import Paper, Summary
 from papercast.tui.widgets.paper_list import Row
 
 if TYPE_CHECKING:  # only a type here: the service streams these events, the TUI never builds one
-    from papercast.agent.state import ChatEvent
+    from papercast.agent.events import ChatEvent
 
 
 class ListLoaded(Message):

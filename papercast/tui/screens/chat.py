@@ -34,7 +34,7 @@ from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage, link
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from papercast.agent.state import ChatEvent
+    from papercast.agent.events import ChatEvent
     from papercast.models import ChatAnswer, Proposal, ThreadInfo
     from papercast.service import Papercast
 
