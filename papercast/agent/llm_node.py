@@ -154,7 +154,7 @@ def context_window(model: str, configured: int | None, client: Any = None) -> in
     policy = getattr(client, "policy", None) if client is not None else None
     if policy is not None and getattr(policy, "context_window", None):
         return int(policy.context_window)
-    from papercast.tools.llm.client import load_litellm
+    from papercast.tools.llm.loader import load_litellm
 
     try:
         info = load_litellm().get_model_info(model)
@@ -177,7 +177,7 @@ class TokenCounter:
         self._cache: dict[str, int] = {}
 
     def _count(self, **kwargs: Any) -> int:
-        from papercast.tools.llm.client import load_litellm
+        from papercast.tools.llm.loader import load_litellm
 
         try:
             return int(load_litellm().token_counter(model=self.model, **kwargs))
