@@ -637,7 +637,7 @@ class Papercast:
                           add: bool = False) -> Document:
         """``read_paper`` for async callers; ``client`` is an httpx.AsyncClient to share (its pacing of
         arxiv.org then spans every paper read through it), ``policy`` a RetryPolicy."""
-        from papercast.tools.sources.fulltext import filter_section
+        from papercast.tools.sources.fulltext.sections import filter_section
 
         pid = normalize_ids([paper_id])[0]
         document = await self.reader.read(pid, fetch=fetch, progress=progress, client=client, policy=policy,

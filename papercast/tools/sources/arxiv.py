@@ -166,7 +166,8 @@ def _arxiv_extras(entry: Element, raw_id: str, announce: str) -> dict[str, Any]:
     version = _VERSION.search(raw_id)
     if version:
         extras["version"] = int(version.group(1))
-    for key, path in (("journal_ref", "arxiv:journal_ref"), ("doi", "arxiv:doi"), ("updated", "atom:updated")):
+    for key, path in (("journal_ref", "arxiv:journal_ref"), ("doi", "arxiv:doi"),
+                      ("updated", "atom:updated")):
         value = _text(entry.find(path, NS))
         if value:
             extras[key] = value
