@@ -38,7 +38,6 @@ LOCAL_CONCURRENCY = 1
 # models not in litellm's map are new ones, which have at least 8k.
 LOCAL_DEFAULT_WINDOW = 2048
 HOSTED_DEFAULT_WINDOW = 8192
-JSON_FORMATS = ("json_schema", "json_object", "json_object+schema", "off")
 # litellm counts tokens with tiktoken unless it knows the model's tokenizer; a local model's own counted
 # 1.22-1.28x as many for papercast's prompts (SmolLM2, bench/local_model.py), so prompts are fitted
 # with this margin unless litellm's model map knows a hosted model (then its count is the real one).

@@ -86,10 +86,6 @@ def au(name: str) -> str:
     return _term("au", name)
 
 
-def all_(text: str) -> str:
-    return _term("all", text)
-
-
 def any_of(terms: Iterable[str]) -> str:
     """OR-group, parenthesised so it composes with AND."""
     terms = [t for t in terms if t]
