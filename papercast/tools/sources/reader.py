@@ -24,7 +24,7 @@ from papercast.tools.sources.fulltext.download import fetch_fulltext
 from papercast.tools.sources.fulltext.files import arxiv_id_in, read_saved_file
 from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, make_client
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # type hints only: the stores are heavy to import (numpy, the Chroma layer)
     from papercast.store.documents import DocumentStore
     from papercast.store.papers import PaperStore
     from papercast.store.passages import PassageStore

@@ -151,8 +151,8 @@ def _content_root(root: HtmlElement) -> HtmlElement:
 def parse_html(raw: bytes | str) -> Parsed:
     """A LaTeXML page (arxiv.org/html, ar5iv, older XHTML) as title, abstract, sections, paragraphs,
     captions and references. Raises ``UnreadableDocument`` when there is no paper text in it."""
-    import lxml.etree
-    import lxml.html
+    import lxml.etree  # lazy: only an HTML page needs lxml
+    import lxml.html  # lazy: only an HTML page needs lxml
 
     if isinstance(raw, bytes):
         raw = raw.lstrip(b"\xef\xbb\xbf")
