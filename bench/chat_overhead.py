@@ -127,7 +127,7 @@ def bench_turns(turns: int, sample: bool = False, priced: bool = True) -> dict[s
                               stdout=subprocess.PIPE, text=True)
     api_base = server.stdout.readline().strip()
     os.environ["OPENAI_API_KEY"] = DUMMY_API_KEY
-    from papercast.tools.llm.client import load_litellm
+    from papercast.tools.llm.loader import load_litellm
 
     started = time.perf_counter()
     litellm = load_litellm()

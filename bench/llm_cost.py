@@ -175,7 +175,8 @@ def main() -> None:
     from papercast.config import load_settings
     from papercast.models import Paper
     from papercast.service import Papercast
-    from papercast.tools.llm.client import LLMClient, load_litellm
+    from papercast.tools.llm.client import LLMClient
+    from papercast.tools.llm.loader import load_litellm
 
     wait_for_cache()
     since, until, rows = pick_window(corpus_rows())

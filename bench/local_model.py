@@ -53,7 +53,7 @@ def replay(api_base: str, records: list[dict[str, Any]]) -> tuple[float, list[fl
     fitting allows for: ``LLMPolicy.token_margin`` in tools/llm/policy.py)."""
     import httpx
 
-    from papercast.tools.llm.client import load_litellm
+    from papercast.tools.llm.loader import load_litellm
 
     total, ratios = 0.0, []
     for record in records:
@@ -151,7 +151,7 @@ def main() -> None:
         # which every LLM command pays whatever the model.
         startup, _, _ = cli(None, after_home, proxy.api_base, "summarize", *pair, "--json")
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "from papercast.tools.llm.client import load_litellm; load_litellm()"],
+        subprocess.run([sys.executable, "-c", "from papercast.tools.llm.loader import load_litellm; load_litellm()"],
                        check=True, cwd=str(work))
         startup += time.perf_counter() - started
         results["after"] = {"wall_s": round(wall, 1), "exit": code, "requests": len(sent),

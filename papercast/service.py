@@ -547,7 +547,7 @@ class Papercast:
         """Probe the configured model (and a litellm embedding model when one is set): what works, how
         fast, and the settings papercast uses with it. A UserError in offline mode: nothing to check."""
         from papercast.tools.llm.check import check_model
-        from papercast.tools.llm.client import run_sync
+        from papercast.tools.llm.sync import run_sync
 
         if self.settings.offline:
             raise UserError("no model set (offline mode): set PAPERCAST_MODEL or pass --model to check one")
@@ -561,7 +561,7 @@ class Papercast:
         are on, else what is stored), so the summary comes from its full text; a paper whose full text
         cannot be had is summarized from its abstract, and the summary says which (``Summary.source``).
         """
-        from papercast.tools.llm.client import run_sync
+        from papercast.tools.llm.sync import run_sync
         from papercast.tools.writing.summarize import summarize_papers
 
         papers = self.get_papers(ids)
@@ -623,7 +623,7 @@ class Papercast:
         Never ``add`` for the agent: it does not change the library on its own. ``progress`` gets
         (passages embedded, to embed).
         """
-        from papercast.tools.llm.client import run_sync
+        from papercast.tools.llm.sync import run_sync
 
         return run_sync(self.aread_paper(paper_id, section=section, fetch=fetch, progress=progress, add=add))
 
@@ -632,7 +632,7 @@ class Papercast:
                           add: bool = False) -> Document:
         """``read_paper`` for async callers; ``client`` is an httpx.AsyncClient to share (its pacing of
         arxiv.org then spans every paper read through it), ``policy`` a RetryPolicy."""
-        from papercast.tools.sources.fulltext import filter_section
+        from papercast.tools.sources.fulltext.sections import filter_section
 
         pid = normalize_ids([paper_id])[0]
         document = await self.reader.read(pid, fetch=fetch, progress=progress, client=client, policy=policy,

@@ -131,7 +131,7 @@ def service(settings, sample_home_template: Path):
 @pytest.fixture(scope="session")
 def litellm_loaded():
     """Import litellm (~8 s) once per session, the way papercast does."""
-    from papercast.tools.llm.client import load_litellm
+    from papercast.tools.llm.loader import load_litellm
 
     return load_litellm()
 

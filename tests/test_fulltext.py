@@ -20,22 +20,18 @@ import pytest
 
 from papercast.errors import UserError
 from papercast.models import Passage
-from papercast.tools.sources.fulltext import (
+from papercast.tools.sources.fulltext.document import (
     MAX_WORDS,
     SPLIT_WORDS,
     UnreadableDocument,
-    _pdf_lines,
-    _pdf_pages,
-    arxiv_id_in,
     build_document,
-    fetch_fulltext,
-    filter_section,
-    parse_bytes,
-    parse_html,
-    parse_pdf,
-    parse_pdf_lines,
     sanitize,
 )
+from papercast.tools.sources.fulltext.download import fetch_fulltext
+from papercast.tools.sources.fulltext.files import arxiv_id_in, parse_bytes
+from papercast.tools.sources.fulltext.html import parse_html
+from papercast.tools.sources.fulltext.pdf import parse_pdf, parse_pdf_lines, pdf_lines, pdf_pages
+from papercast.tools.sources.fulltext.sections import filter_section
 from papercast.tools.sources.http import TooLarge, request
 
 from helpers import FIXTURES, FakeClock, Recorder, fast_policy
@@ -225,7 +221,7 @@ def test_a_two_column_acm_pdf_joins_headings_broken_over_lines():
 
 
 def pasa_lines() -> list[str]:
-    return _pdf_lines(_pdf_pages(PASA.read_bytes(), 200, time.monotonic() + 120)[0])
+    return pdf_lines(pdf_pages(PASA.read_bytes(), 200, time.monotonic() + 120)[0])
 
 
 def test_a_pdf_without_numbered_headings_is_cut_at_its_usual_ones():
@@ -273,7 +269,7 @@ def test_a_500_page_pdf_is_read_up_to_the_page_cap_and_says_so():
     doc = build_document("2501.10120", parsed, "pdf")
     assert doc.note == "read the first 200 of 500 pages"
     assert doc.title.startswith("PaSa") and doc.passages
-    pages, total, note = _pdf_pages(raw, 200, deadline=0.0)  # the time cap: a deadline already past
+    pages, total, note = pdf_pages(raw, 200, deadline=0.0)  # the time cap: a deadline already past
     assert (len(pages), total, note) == (0, 500, "read 0 of 500 pages (time limit)")
 
 

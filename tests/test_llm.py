@@ -14,7 +14,9 @@ import pytest
 
 from papercast.errors import redact
 from papercast.store.llm_log import LLMLog
-from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, load_litellm
+from papercast.tools.llm.client import LLMClient
+from papercast.tools.llm.failures import BudgetExceeded, LLMUnavailable
+from papercast.tools.llm.loader import load_litellm
 from papercast.tools.llm.parsing import extract_json
 
 from llm_server import DUMMY_API_KEY, InFlight, LLMServer, Reply

@@ -24,7 +24,9 @@ import pytest
 from papercast.config import load_settings
 from papercast.models import Paper
 from papercast.store.llm_log import LLMLog
-from papercast.tools.llm.client import LLMClient, LLMUnavailable, forget_format_downgrades
+from papercast.tools.llm.client import LLMClient
+from papercast.tools.llm.failures import LLMUnavailable
+from papercast.tools.llm.formats import forget_format_downgrades
 
 from helpers import FAST_LLM
 from llm_server import DUMMY_API_KEY, Reply

@@ -22,7 +22,8 @@ from papercast.cli import main
 from papercast.config import ConfigError, load_settings
 from papercast.models import Paper
 from papercast.store.llm_log import LLMLog
-from papercast.tools.llm.client import LLMClient, LLMUnavailable, ShortAnswer
+from papercast.tools.llm.client import LLMClient
+from papercast.tools.llm.failures import LLMUnavailable, ShortAnswer
 from papercast.tools.llm.policy import private_host, resolve_policy, strict_schema
 from papercast.tools.llm.schemas import SUMMARY_SCHEMA, rerank_schema, tldr_schema
 

@@ -25,7 +25,8 @@ from typing import Any
 from papercast.agent.prompts import STEP_LIMIT_NOTE, library_results
 from papercast.config import Settings
 from papercast.errors import RuntimeFailure
-from papercast.tools.llm.client import LLMClient, load_litellm
+from papercast.tools.llm.client import LLMClient
+from papercast.tools.llm.loader import load_litellm
 from papercast.tools.llm.policy import model_info, provider_of, supports
 
 log = logging.getLogger(__name__)

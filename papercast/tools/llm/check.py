@@ -18,14 +18,18 @@ from typing import Any
 
 from papercast.errors import one_line
 from papercast.models import ModelCheck, Probe
-from papercast.tools.llm.client import Answer, LLMClient, LLMUnavailable, load_litellm
+from papercast.tools.llm.answers import Answer
+from papercast.tools.llm.client import LLMClient
+from papercast.tools.llm.failures import LLMUnavailable
+from papercast.tools.llm.loader import load_litellm
 from papercast.tools.llm.parsing import extract_json
 from papercast.tools.llm.policy import supports
 
 log = logging.getLogger(__name__)
 
 PROBE_VERSION = "probe-v1"
-_SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}, "word": {"type": "string", "maxLength": 20}},
+_SCHEMA = {"type": "object",
+           "properties": {"ok": {"type": "boolean"}, "word": {"type": "string", "maxLength": 20}},
            "required": ["ok", "word"], "additionalProperties": False}
 _JSON_ASK = [{"role": "system", "content": "Reply with one JSON object and nothing else."},
              {"role": "user", "content": 'Reply with {"ok": true, "word": "ready"}'}]
@@ -62,7 +66,8 @@ async def check_model(client: LLMClient, embed_client: LLMClient | None = None) 
                                      cache=False, **params)
 
     async def plain() -> str:
-        answer = await ask([{"role": "user", "content": "Reply with the single word: ready"}], "plain", max_tokens=16)
+        answer = await ask([{"role": "user", "content": "Reply with the single word: ready"}], "plain",
+                           max_tokens=16)
         if not answer.text.strip():
             raise ValueError("an empty answer")
         return repr(answer.text.strip()[:40])
@@ -71,8 +76,8 @@ async def check_model(client: LLMClient, embed_client: LLMClient | None = None) 
         return _json_detail(await ask(_JSON_ASK, "json", max_tokens=40, response_format=response_format))
 
     async def tool_call() -> str:
-        answer = await ask([{"role": "user", "content": "Find papers about KV cache compression in my library."}],
-                           "tools", max_tokens=80, tools=[_TOOL], tool_choice="auto")
+        ask_for_tool = [{"role": "user", "content": "Find papers about KV cache compression in my library."}]
+        answer = await ask(ask_for_tool, "tools", max_tokens=80, tools=[_TOOL], tool_choice="auto")
         if not answer.tool_calls:
             raise ValueError(f"no tool call; it answered {answer.text.strip()[:50]!r}")
         call = answer.tool_calls[0]["function"]
@@ -124,5 +129,6 @@ async def check_model(client: LLMClient, embed_client: LLMClient | None = None) 
     claims = {kind: supports(kind, client.model, policy.provider)
               for kind in ("response_schema", "function_calling")}
     client.unreachable = None
-    return ModelCheck(model=client.model, api_base=client.api_base, provider=policy.provider, probes=probes,
-                      settings=policy.rows(), cost_known=cost_known, litellm_claims=claims, embedding=embedding)
+    return ModelCheck(model=client.model, api_base=client.api_base, provider=policy.provider,
+                      probes=probes, settings=policy.rows(), cost_known=cost_known, litellm_claims=claims,
+                      embedding=embedding)

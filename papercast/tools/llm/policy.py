@@ -1,30 +1,12 @@
 """How papercast talks to a model: a policy for hosted APIs and one fitted to local servers.
 
-Why two: a hosted API serves many requests at once, answers within seconds and recovers from a
-hiccup, so four requests in flight, a total timeout and retries are right. A local server (Ollama,
-llama.cpp, vLLM on the user's machine) usually has one slot and decodes a few dozen tokens a
-second. Sent four requests with a 60 s timeout, it queued them, every one timed out, and the
-retries queued behind requests it was still working on (issue 13: 5 min for two summaries, all
-thrown away). So a local server gets:
-
-* one request at a time (``concurrency``), shared by every client of the process;
-* streamed requests with an **idle** timeout (no chunk for N seconds) instead of a total one, so a
-  slow but working model is never cut off, and a dropped stream lets the server stop generating;
-* no retry of a timed-out request: the server is still busy with it, a retry only queues behind it.
-
-A model is local when its api_base host is loopback or private (or a single-label LAN/docker name),
-or its litellm provider serves models locally (``ollama/*``, ``ollama_chat/*``, ``hosted_vllm/*``,
-...). Every value can be set per model in config.toml (``[models."ollama/llama3.1"]``, see
-``papercast.config.ModelOptions``), which wins over the global ``llm_*`` settings, which win over
-the policy's defaults. ``papercast model check`` prints the resolved values and where each came from.
-
-The policy also says how to ask for JSON (a JSON schema where litellm says the model supports one,
-JSON mode otherwise; for a local OpenAI-compatible server, JSON mode with the schema attached, which
-llama.cpp enforces as a grammar) and how big the model's context window is (config.toml, else
-litellm's model map, else a conservative default), so prompts and ``max_tokens`` can be fitted to it.
-Ollama runs a model with its own ``num_ctx`` (2048-4096 tokens by default) whatever the model could
-take, and silently drops the front of a longer prompt; so an Ollama model is sent that window as
-``num_ctx`` (``provider_params``), and the prompt papercast fitted is the prompt the model reads.
+A hosted API serves many requests at once and answers within seconds: a few requests in flight, a
+total timeout, retries. A local server (Ollama, llama.cpp, vLLM) has one slot and decodes slowly,
+so requests queued behind it all time out: it gets one request at a time, streamed with an idle
+timeout, and a timed-out request is not retried. Every value can be set per model in config.toml
+(``ModelOptions``), which wins over the global ``llm_*`` settings, which win over the defaults.
+The policy also says how to ask for JSON and how big the context window is (Ollama is sent it as
+``num_ctx``, or it silently drops the front of a longer prompt).
 """
 
 from __future__ import annotations
@@ -38,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from papercast.config import ModelOptions, Settings
+from papercast.tools.llm.loader import load_litellm
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +28,8 @@ log = logging.getLogger(__name__)
 LOCAL_PROVIDERS = frozenset({"ollama", "ollama_chat", "hosted_vllm", "vllm", "lm_studio", "llamafile",
                              "oobabooga", "xinference"})
 # Providers that speak the OpenAI API as it is, where a local server reads ``response_format.schema``.
-OPENAI_COMPATIBLE = frozenset({"openai", "hosted_vllm", "lm_studio", "llamafile", "openai_like", "custom_openai"})
+OPENAI_COMPATIBLE = frozenset({"openai", "hosted_vllm", "lm_studio", "llamafile", "openai_like",
+                               "custom_openai"})
 # Providers whose requests litellm sends to Ollama's own API, which takes ``options.num_ctx``.
 OLLAMA_PROVIDERS = frozenset({"ollama", "ollama_chat"})
 HOSTED_CONCURRENCY = 4
@@ -54,7 +38,6 @@ LOCAL_CONCURRENCY = 1
 # models not in litellm's map are new ones, which have at least 8k.
 LOCAL_DEFAULT_WINDOW = 2048
 HOSTED_DEFAULT_WINDOW = 8192
-JSON_FORMATS = ("json_schema", "json_object", "json_object+schema", "off")
 # litellm counts tokens with tiktoken unless it knows the model's tokenizer; a local model's own counted
 # 1.22-1.28x as many for papercast's prompts (SmolLM2, bench/local_model.py), so prompts are fitted
 # with this margin unless litellm's model map knows a hosted model (then its count is the real one).
@@ -81,7 +64,8 @@ class LLMPolicy:
     context_window: int
     max_output: int | None
     json_format: str
-    token_margin: float = UNKNOWN_TOKENIZER_MARGIN  # the server's prompt tokens may be this many times litellm's count
+    # The server's prompt tokens may be this many times litellm's count.
+    token_margin: float = UNKNOWN_TOKENIZER_MARGIN
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -102,7 +86,8 @@ class LLMPolicy:
             return {"type": "json_object"}
         if json_format == "json_object+schema":
             return {"type": "json_object", "schema": schema}
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": strict_schema(schema), "strict": True}}
+        return {"type": "json_schema",
+                "json_schema": {"name": name, "schema": strict_schema(schema), "strict": True}}
 
     def provider_params(self) -> dict[str, Any]:
         """Parameters only this model's provider takes, for every completion request.
@@ -174,8 +159,6 @@ def private_host(api_base: str | None) -> str | None:
 
 def provider_of(model: str, api_base: str | None = None) -> str:
     """litellm's provider for ``model`` (its prefix when litellm does not know it)."""
-    from papercast.tools.llm.client import load_litellm
-
     try:
         return str(load_litellm().get_llm_provider(model, api_base=api_base)[1])
     except Exception:
@@ -184,8 +167,6 @@ def provider_of(model: str, api_base: str | None = None) -> str:
 
 def model_info(model: str) -> dict[str, Any]:
     """litellm's model-map entry for ``model`` ({} for a model it does not know)."""
-    from papercast.tools.llm.client import load_litellm
-
     try:
         return dict(load_litellm().get_model_info(model) or {})
     except Exception:
@@ -194,8 +175,6 @@ def model_info(model: str) -> dict[str, Any]:
 
 def supports(kind: str, model: str, provider: str | None = None) -> bool:
     """``litellm.supports_<kind>`` (response_schema, function_calling, ...); False when it cannot say."""
-    from papercast.tools.llm.client import load_litellm
-
     try:
         check = getattr(load_litellm(), f"supports_{kind}")
         return bool(check(model=model, custom_llm_provider=provider) if provider else check(model=model))
@@ -251,7 +230,8 @@ def resolve_policy(settings: Settings, model: str | None = None, api_base: str |
                        LOCAL_CONCURRENCY if local else HOSTED_CONCURRENCY)
     stream = pick("stream", options.stream, None, "", local)
     timeout = pick("timeout", options.timeout, settings.llm_timeout, "llm_timeout", 60.0)
-    idle_timeout = pick("idle_timeout", options.idle_timeout, settings.llm_idle_timeout, "llm_idle_timeout", 120.0)
+    idle_timeout = pick("idle_timeout", options.idle_timeout, settings.llm_idle_timeout, "llm_idle_timeout",
+                        120.0)
     retries = pick("retries", options.retries, settings.llm_retries, "llm_retries", 3)
     retry_timeouts = pick("retry_timeouts", options.retry_timeouts, None, "", not local)
 
@@ -277,16 +257,19 @@ def resolve_policy(settings: Settings, model: str | None = None, api_base: str |
         json_format, sources["json_format"] = "json_schema", "litellm: the model supports response schemas"
     elif local and provider in OPENAI_COMPATIBLE:
         json_format = "json_object+schema"
-        sources["json_format"] = "a local OpenAI-compatible server (llama.cpp enforces the schema as a grammar)"
+        sources["json_format"] = ("a local OpenAI-compatible server "
+                                  "(llama.cpp enforces the schema as a grammar)")
     else:
         json_format, sources["json_format"] = "json_object", "litellm: no response-schema support"
 
     if info and not local:
         margin, sources["token_margin"] = KNOWN_TOKENIZER_MARGIN, "litellm counts with the model's tokenizer"
     else:
-        margin, sources["token_margin"] = UNKNOWN_TOKENIZER_MARGIN, "prompts fitted with room for another tokenizer"
+        margin = UNKNOWN_TOKENIZER_MARGIN
+        sources["token_margin"] = "prompts fitted with room for another tokenizer"
 
-    return LLMPolicy(model=model, api_base=api_base, provider=provider, local=local, concurrency=int(concurrency),
-                     stream=bool(stream), timeout=float(timeout), idle_timeout=float(idle_timeout),
-                     retries=int(retries), retry_timeouts=bool(retry_timeouts), context_window=int(window),
-                     max_output=max_output, json_format=json_format, token_margin=margin, sources=sources)
+    return LLMPolicy(model=model, api_base=api_base, provider=provider, local=local,
+                     concurrency=int(concurrency), stream=bool(stream), timeout=float(timeout),
+                     idle_timeout=float(idle_timeout), retries=int(retries),
+                     retry_timeouts=bool(retry_timeouts), context_window=int(window), max_output=max_output,
+                     json_format=json_format, token_margin=margin, sources=sources)

@@ -30,7 +30,8 @@ def _list(item: dict[str, Any], max_items: int, min_items: int = 0) -> dict[str,
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    return {"type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}
 
 
 # ~1,900 characters at most: about 500 tokens, inside the 700 a summary may use.

@@ -16,10 +16,12 @@ from collections.abc import Sequence
 
 from papercast.errors import one_line
 from papercast.models import Profile, Recommendation
-from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
+from papercast.tools.llm.client import LLMClient
+from papercast.tools.llm.failures import BudgetExceeded, LLMUnavailable
 from papercast.tools.llm.parsing import json_rows
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data, paper_block
 from papercast.tools.llm.schemas import rerank_schema
+from papercast.tools.llm.sync import run_sync
 
 log = logging.getLogger(__name__)
 

@@ -86,10 +86,6 @@ def au(name: str) -> str:
     return _term("au", name)
 
 
-def all_(text: str) -> str:
-    return _term("all", text)
-
-
 def any_of(terms: Iterable[str]) -> str:
     """OR-group, parenthesised so it composes with AND."""
     terms = [t for t in terms if t]
@@ -166,7 +162,8 @@ def _arxiv_extras(entry: Element, raw_id: str, announce: str) -> dict[str, Any]:
     version = _VERSION.search(raw_id)
     if version:
         extras["version"] = int(version.group(1))
-    for key, path in (("journal_ref", "arxiv:journal_ref"), ("doi", "arxiv:doi"), ("updated", "atom:updated")):
+    for key, path in (("journal_ref", "arxiv:journal_ref"), ("doi", "arxiv:doi"),
+                      ("updated", "atom:updated")):
         value = _text(entry.find(path, NS))
         if value:
             extras[key] = value

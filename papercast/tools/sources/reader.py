@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from papercast.errors import RuntimeFailure, UserError
-from papercast.models import Document, Paper
-from papercast.tools.sources import fulltext
+from papercast.models import Document, Paper, normalize_arxiv_id
+from papercast.tools.sources.fulltext.document import abstract_document, build_document
+from papercast.tools.sources.fulltext.download import fetch_fulltext
+from papercast.tools.sources.fulltext.files import arxiv_id_in, read_saved_file
 from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, make_client
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # type hints only: the stores are heavy to import (numpy, the Chroma layer)
     from papercast.store.documents import DocumentStore
     from papercast.store.papers import PaperStore
     from papercast.store.passages import PassageStore
@@ -49,8 +51,9 @@ class Reader:
     ``httpx.MockTransport``); ``policy`` is the retry policy (tests use one that does not sleep).
     """
 
-    def __init__(self, papers: PaperStore, documents: DocumentStore, passages: PassageStore, limits: ReadLimits,
-                 *, client: Callable[[], Any] | None = None, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, papers: PaperStore, documents: DocumentStore, passages: PassageStore,
+                 limits: ReadLimits, *, client: Callable[[], Any] | None = None,
+                 policy: RetryPolicy | None = None) -> None:
         self.papers = papers
         self.documents = documents
         self.passages = passages
@@ -61,8 +64,8 @@ class Reader:
     def http_client(self) -> Any:
         return self.client() if self.client is not None else make_client()
 
-    async def read(self, pid: str, *, fetch: bool = True, progress: Progress | None = None, client: Any = None,
-                   policy: RetryPolicy | None = None, add: bool = False) -> Document:
+    async def read(self, pid: str, *, fetch: bool = True, progress: Progress | None = None,
+                   client: Any = None, policy: RetryPolicy | None = None, add: bool = False) -> Document:
         """The stored document (its indexing completed), else a fetched one, else the abstract's.
 
         A paper not in the library is a UserError unless ``add`` (the user's own ``papercast read ID``).
@@ -78,28 +81,30 @@ class Reader:
         if not fetch or not self.limits.enabled:
             if paper is None:
                 raise UserError(f"unknown paper id: {pid}")
-            why = "full text not read yet" if self.limits.enabled else "full-text reading is off (fulltext setting)"
-            return fulltext.abstract_document(paper, f"{why}: the abstract only")
+            why = ("full text not read yet" if self.limits.enabled
+                   else "full-text reading is off (fulltext setting)")
+            return abstract_document(paper, f"{why}: the abstract only")
         own = client is None
         http = client or self.http_client()
         try:
-            fetched = await fulltext.fetch_fulltext(pid, client=http, min_interval=self.limits.min_interval,
-                                                    policy=policy or self.policy or DEFAULT_POLICY,
-                                                    max_bytes=self.limits.max_bytes, max_pages=self.limits.max_pages,
-                                                    timeout=self.limits.timeout)
+            fetched = await fetch_fulltext(pid, client=http, min_interval=self.limits.min_interval,
+                                           policy=policy or self.policy or DEFAULT_POLICY,
+                                           max_bytes=self.limits.max_bytes, max_pages=self.limits.max_pages,
+                                           timeout=self.limits.timeout)
         finally:
             if own:
                 await http.aclose()
         if fetched.parsed is not None and fetched.kind is not None:
             note = "; ".join(fetched.notes) if fetched.notes else None
-            document = fulltext.build_document(pid, fetched.parsed, fetched.kind, note=note)
+            document = build_document(pid, fetched.parsed, fetched.kind, note=note)
             await asyncio.to_thread(self.keep, document, progress)
             return document
         if paper is None:
             if fetched.final:
-                raise UserError(f"unknown paper id: {pid} (not in the library, and arXiv has no HTML or PDF of it)")
+                raise UserError(f"unknown paper id: {pid} (not in the library, and arXiv has no HTML or PDF "
+                                "of it)")
             raise RuntimeFailure(f"cannot read {pid}: {fetched.note}")
-        document = fulltext.abstract_document(paper, fetched.note)
+        document = abstract_document(paper, fetched.note)
         if fetched.final:  # arXiv has none: remember that; a network failure is tried again next time
             await asyncio.to_thread(self.keep, document, progress)
         else:
@@ -127,18 +132,18 @@ class Reader:
 
     def read_file(self, path: Path, paper_id: str | None, progress: Progress | None = None) -> Document:
         """A saved arXiv HTML page or PDF read with no network, kept and indexed like a fetched one."""
-        from papercast.models import normalize_arxiv_id
-
-        parsed, _kind, raw = fulltext.read_file(path, max_bytes=self.limits.max_bytes, max_pages=self.limits.max_pages)
-        found = paper_id or fulltext.arxiv_id_in(raw)
+        parsed, _kind, raw = read_saved_file(path, max_bytes=self.limits.max_bytes,
+                                             max_pages=self.limits.max_pages)
+        found = paper_id or arxiv_id_in(raw)
         if not found:
-            raise UserError(f"{path} does not say which arXiv paper it is: give the id (papercast read ID --from FILE)")
-        document = fulltext.build_document(normalize_arxiv_id(found), parsed, "file")
+            raise UserError(f"{path} does not say which arXiv paper it is: give the id "
+                            "(papercast read ID --from FILE)")
+        document = build_document(normalize_arxiv_id(found), parsed, "file")
         self.keep(document, progress)
         return document
 
     def stored(self, ids: Sequence[str]) -> dict[str, Document]:
-        """The stored full-text documents of these papers (abstract-only ones and unread papers left out)."""
+        """The stored full-text documents of these papers (abstract-only and unread papers left out)."""
         infos = self.documents.infos(list(ids))
         found = {pid: self.documents.get(pid) for pid, info in infos.items() if info.source != "abstract"}
         return {pid: doc for pid, doc in found.items() if doc is not None}

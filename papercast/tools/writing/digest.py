@@ -20,8 +20,10 @@ from datetime import UTC, date, datetime
 
 from papercast.errors import one_line
 from papercast.models import Paper, Profile, ReadingList, Recommendation, Summary, Usage
-from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
+from papercast.tools.llm.client import LLMClient
+from papercast.tools.llm.failures import BudgetExceeded, LLMUnavailable
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data
+from papercast.tools.llm.sync import run_sync
 from papercast.tools.ranking.rerank import profile_block
 from papercast.tools.writing.citations import cited_ids, strip_ids
 from papercast.tools.writing.summarize import language_of, language_rule, versioned

@@ -26,10 +26,12 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from papercast.errors import one_line
 from papercast.models import Document, Paper, Summary
-from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable, run_sync
+from papercast.tools.llm.client import LLMClient
+from papercast.tools.llm.failures import BudgetExceeded, LLMUnavailable
 from papercast.tools.llm.parsing import extract_json, json_rows
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, paper_block
 from papercast.tools.llm.schemas import SUMMARY_SCHEMA, tldr_schema
+from papercast.tools.llm.sync import run_sync
 from papercast.tools.ranking.lexical import STOPWORDS
 
 if TYPE_CHECKING:
