@@ -24,7 +24,7 @@ from papercast.tools.llm.client import BudgetExceeded, LLMClient, LLMUnavailable
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data
 from papercast.tools.ranking.rerank import profile_block
 from papercast.tools.writing.citations import cited_ids, strip_ids
-from papercast.tools.writing.summarize import language_of, language_rule, versioned
+from papercast.tools.writing.summary_prompts import language_of, language_rule, versioned
 
 log = logging.getLogger(__name__)
 
