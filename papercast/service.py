@@ -185,7 +185,7 @@ class Papercast:
         """
         if self.store.count() > 0:
             return 0
-        from papercast.store.papers import SAMPLE_SOURCE
+        from papercast.store.metadata import SAMPLE_SOURCE
         from papercast.tools.sources.files import parse_file
 
         parsed = parse_file(SAMPLE_PAPERS)

@@ -21,7 +21,6 @@ private copy, and writes to it are refused (``read_only``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -39,27 +38,26 @@ from papercast.config import Settings
 from papercast.errors import RuntimeFailure, one_line
 from papercast.models import Paper, normalize_arxiv_id
 from papercast.store import memo
-from papercast.store.chroma_access import (  # noqa: F401  (StoreError, make_client: re-exported for callers)
+from papercast.store.chroma_access import (
     GENERATION_FILE,
     Generation,
     NamedCollection,
     StoreError,
-    make_client,
     writable,
 )
 from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name
 from papercast.store.lock import home_lock
+from papercast.store.metadata import SAMPLE_SOURCE, date_key, from_metadata, to_metadata
+from papercast.store.ranking_cache import RankingCache
 
 if TYPE_CHECKING:
     from papercast.store.embeddings.remote import EmbeddingClient
-    from papercast.store.ranking_cache import RankingCache
 
 log = logging.getLogger(__name__)
 
 WRITE_CHUNK = 256  # papers embedded and written per step: a crash loses at most one chunk of work
 RECENT_TTL = 120.0  # seconds a paper or vector read by id is reused (the window cache's TTL)
 RECENT_SIZE = 8192  # papers (metadata ~2 KB, a vector 1.5 KB); windows up to half of it warm the caches
-SAMPLE_SOURCE = "sample"  # Paper.sources of the bundled sample's papers, until the user's own arrive
 
 
 class DimensionMismatch(RuntimeFailure):
@@ -76,35 +74,6 @@ class UpsertResult:
     @property
     def embedded(self) -> int:
         return self.added + self.reembedded
-
-
-def content_hash(paper: Paper) -> str:
-    return hashlib.sha1(paper.embedding_text.encode("utf-8")).hexdigest()[:16]
-
-
-def date_key(day: date | None) -> int:
-    return day.year * 10000 + day.month * 100 + day.day if day else 0
-
-
-def to_metadata(paper: Paper) -> dict[str, Any]:
-    """The paper as Chroma metadata: its JSON, plus the two keys papercast filters or compares on.
-
-    Few keys on purpose: Chroma keeps one row per metadata key and paper, and reading a window
-    costs per row (10k papers: ~0.3 s with 3 keys, ~1.4 s with 12), so copies of fields the JSON
-    already holds would only slow every read down.
-    """
-    meta: dict[str, Any] = {
-        "published": date_key(paper.published),
-        "content_hash": content_hash(paper),
-        "paper": paper.model_dump_json(exclude_none=True),
-    }
-    if paper.sources == [SAMPLE_SOURCE]:
-        meta["sample"] = True  # only the bundled sample's papers carry this key (``drop_sample``)
-    return meta
-
-
-def from_metadata(meta: Mapping[str, Any]) -> Paper:
-    return Paper.model_validate_json(meta["paper"])
 
 
 def _window_where(since: date | None, until: date | None) -> dict[str, Any] | None:
@@ -419,8 +388,6 @@ class PaperStore:
         if self.settings.chroma_url or not writable(self.settings.chroma_path):
             return None
         if self._ranking_cache is None:
-            from papercast.store.ranking_cache import RankingCache
-
             # The generation file's content (a value each write makes anew) survives a copy of the home.
             marker = self.settings.chroma_path / GENERATION_FILE
 

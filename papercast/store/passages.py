@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from papercast.models import Document, Passage
-from papercast.store.chroma_access import NamedCollection
+from papercast.store.chroma_access import NamedCollection, StoreError
 from papercast.store.embeddings import COLLECTION, collection_name
-from papercast.store.papers import PaperStore, StoreError
+from papercast.store.papers import PaperStore
 
 log = logging.getLogger(__name__)
 

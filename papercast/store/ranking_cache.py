@@ -42,7 +42,10 @@ from typing import Any
 
 import numpy as np
 
+from papercast.models import Paper
 from papercast.store import db
+from papercast.store.metadata import date_key
+from papercast.store.terms import term_counts
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +218,6 @@ class RankingCache:
         self._record(generation)
 
     def _put(self, ids: list[str], metas: list[dict[str, Any]], vectors: np.ndarray) -> None:
-        from papercast.models import Paper
-        from papercast.store.terms import term_counts
-
         rows = []
         counted = []
         for pid, meta in zip(ids, metas, strict=True):
@@ -286,8 +286,6 @@ class RankingCache:
 
     @staticmethod
     def _where(since: date | None, until: date | None) -> tuple[str, list[int]]:
-        from papercast.store.papers import date_key
-
         clauses, args = [], []
         if since:
             clauses.append("published >= ?")
