@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from papercast.tui.window import Window
+
 if TYPE_CHECKING:  # the app module imports this one
     from papercast.tui.app import PapercastApp
 
@@ -57,7 +59,5 @@ class PapercastCommands(Provider):
 
 
 def _set_window(app: PapercastApp, kind: str) -> None:
-    from papercast.tui.window import Window
-
     app.window = Window.preset(kind, app.today)
     app.data_version += 1

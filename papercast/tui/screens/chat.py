@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -26,17 +25,20 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from papercast.tui.app import PapercastApp
 from papercast.tui.background import one_line
 from papercast.tui.loop import LoopThread
 from papercast.tui.messages import ChatEventReceived, ChatFailed
+from papercast.tui.screens.dialogs import ChoiceDialog, ConfirmChangeDialog
 from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage, linkify, paper_ids
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from papercast.agent.state import ChatEvent
     from papercast.models import ChatAnswer, Proposal, ThreadInfo
     from papercast.service import Papercast
+    from papercast.tui.app import PapercastApp
 
 Events = Callable[["Papercast"], AsyncIterator["ChatEvent"]]
 
@@ -46,7 +48,8 @@ WELCOME = ("Ask about papers in your library: *what's new on long-context attent
 
 
 class ChatScreen(Screen):
-    app = getters.app(PapercastApp)  # typed: the screen uses the app's service and chat thread
+    if TYPE_CHECKING:  # types only: at run time Textual's own ``app``, with no import of app.py
+        app = getters.app(PapercastApp)  # typed: the screen uses the app's service and chat thread
     BINDINGS = [
         Binding("ctrl+n", "new_thread", "New thread"),
         Binding("ctrl+t", "threads", "Threads"),
@@ -198,8 +201,6 @@ class ChatScreen(Screen):
         self._ask_next(answer.thread_id, self.turn)
 
     def _ask_next(self, thread_id: str, turn: int) -> None:
-        from papercast.tui.screens.dialogs import ConfirmChangeDialog
-
         if turn != self.turn:  # the thread was cleared meanwhile
             return
         asked = len(self._approved)
@@ -302,8 +303,6 @@ class ChatScreen(Screen):
         if not threads:
             self.notify("No earlier threads yet.")
             return
-        from papercast.tui.screens.dialogs import ChoiceDialog
-
         options = []
         for info in threads:
             when = info.updated.strftime("%Y-%m-%d %H:%M")
@@ -354,8 +353,6 @@ class ChatScreen(Screen):
         if not self.mentioned:
             self.notify("No papers mentioned yet.")
             return
-        from papercast.tui.screens.dialogs import ChoiceDialog
-
         options = [(pid, f"{pid}  {title}".strip()) for pid, title in self.mentioned.items()]
         self.app.push_screen(ChoiceDialog("Open a paper", options),
                              lambda pid: self.app.open_paper(pid) if pid else None)

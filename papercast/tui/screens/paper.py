@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual import events, getters
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -24,14 +24,16 @@ from textual.widgets import Footer, Input, LoadingIndicator, Markdown, OptionLis
 from textual.widgets.option_list import Option
 
 from papercast.models import Document, FeedbackKind, Paper, Passage, Summary
-from papercast.tui.app import PapercastApp
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import PaperLoaded, SummaryReady
 from papercast.tui.widgets.paper_list import PaperList, Row, badges
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from papercast.service import Papercast
+    from papercast.tui.app import PapercastApp
 
 SIMILAR = 5
 MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)", "pdf": "the full text (arXiv PDF)",
@@ -107,7 +109,8 @@ class PaperScreen(Screen):
     PaperScreen #outline { height: auto; max-height: 16; }
     PaperScreen #section-text { margin-top: 1; }
     """
-    app = getters.app(PapercastApp)  # typed: the screen uses the app's service and error reports
+    if TYPE_CHECKING:  # types only: at run time Textual's own ``app``, with no import of app.py
+        app = getters.app(PapercastApp)  # typed: the screen uses the app's service and error reports
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
         Binding("l", "feedback('like')", "Like"),
