@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from papercast.errors import RuntimeFailure, one_line
+from papercast.store.embeddings.bundled import chroma_embedding_function_class
+from papercast.store.embeddings.remote import chroma_remote_function_class
 from papercast.store.lock import home_lock
 
 log = logging.getLogger(__name__)
@@ -298,9 +300,6 @@ class NamedCollection:
 
     def _open(self) -> Any:
         """The raw collection, created on first use."""
-        from papercast.store.embeddings.bundled import chroma_embedding_function_class
-        from papercast.store.embeddings.remote import chroma_remote_function_class
-
         guard = home_lock(self.settings.home) if not self.settings.chroma_url else contextlib.nullcontext()
         with guard:
             self.client = make_client(self.settings)

@@ -45,7 +45,7 @@ from papercast.store.chroma_access import (
     StoreError,
     writable,
 )
-from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name
+from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name, make_embedder
 from papercast.store.lock import home_lock
 from papercast.store.metadata import SAMPLE_SOURCE, date_key, from_metadata, to_metadata
 from papercast.store.ranking_cache import RankingCache
@@ -202,8 +202,6 @@ class PaperStore:
     def embedder(self) -> TextEmbedder:
         """The embedding model of this store (opened on first use)."""
         if self._embedder is None:
-            from papercast.store.embeddings import make_embedder
-
             self._embedder = make_embedder(self.settings, self._remote_client)
         return self._embedder
 

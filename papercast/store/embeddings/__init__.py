@@ -15,6 +15,7 @@ import numpy as np
 
 from papercast.errors import RuntimeFailure
 from papercast.store.embeddings.bundled import DIMENSIONS, MODEL_NAME, get_embedder
+from papercast.store.embeddings.remote import RemoteEmbedder
 
 if TYPE_CHECKING:
     from papercast.config import Settings
@@ -54,6 +55,4 @@ def make_embedder(settings: Settings, remote_client: Callable[[], EmbeddingClien
     if remote_client is None:
         raise RuntimeFailure(f"embedding model {settings.embedding} needs a model client: open the store "
                              "through the papercast service")
-    from papercast.store.embeddings.remote import RemoteEmbedder
-
     return RemoteEmbedder(settings, remote_client)

@@ -31,7 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
@@ -39,19 +39,19 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from papercast.errors import UserError
-from papercast.models import Paper, Profile, ReadingList, Recommendation
+from papercast.models import Profile, ReadingList, Recommendation
+from papercast.store import memo
+from papercast.store.embeddings import MODEL_NAME
 from papercast.tools.ranking.classifier import feedback_direction
 from papercast.tools.ranking.lexical import normalize_phrase, tokens
 from papercast.tools.ranking.pool import Pool, unit
 from papercast.tools.ranking.ratings import rating_days, starting_point
 from papercast.tools.ranking.reasons import reasons_for
-from papercast.tools.ranking.window import papers_by_id, vectors_by_id
+from papercast.tools.ranking.signals import Candidates, Signals
+from papercast.tools.ranking.window import load_window, papers_by_id, resolve_window, vectors_by_id
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
-
-# Plain-cosine thresholds (MiniLM) above which a reason says "matches" / "similar": below them a
-# paper can still rank (it is the best the window has) but the reasons do not overstate it.
 
 
 @dataclass
@@ -94,8 +94,6 @@ _TEXT_LOCK = threading.Lock()
 def embedding_model_key(store: PaperStore) -> str:
     """Names what made a vector (the model, and the server of a remote one): vectors of different
     models must never mix."""
-    from papercast.store.embeddings import MODEL_NAME
-
     settings = store.settings
     if not settings.embedding:
         return f"bundled:{MODEL_NAME}"
@@ -108,8 +106,6 @@ def embed_texts(store: PaperStore, texts: Sequence[str], dims: int | None = None
 
     ``dims``: the size the caller's vectors have; a remembered vector of another size (the model
     behind a name changed) is embedded again, so the store's own check speaks, not numpy."""
-    from papercast.store import memo
-
     model = embedding_model_key(store)
     missing = [t for t in dict.fromkeys(texts) if (model, t) not in _TEXT_CACHE
                or (dims is not None and _TEXT_CACHE[(model, t)].shape[0] != dims)]
@@ -190,8 +186,6 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     (``window.resolve_window``)."""
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
-    from papercast.tools.ranking.window import load_window, resolve_window
-
     window = None
     note = None
     count = store.count()  # keys the per-process caches: a new paper invalidates them
@@ -206,83 +200,6 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     if not items and window.papers:
         note = (note + "; " if note else "") + "every paper in this window is read, dismissed or excluded"
     return ReadingList(items=items, since=since, until=until, note=note)
-
-
-class _Candidates(Sequence[Paper]):
-    """The papers a profile may see, as a view of the pool's (nothing is read until a paper is used)."""
-
-    def __init__(self, pool: Pool, keep: np.ndarray) -> None:
-        self.pool, self.keep = pool, keep
-
-    def __len__(self) -> int:
-        return len(self.keep)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return self.pool.papers_at(self.keep[i].tolist())
-        return self.pool.papers[int(self.keep[i])]
-
-
-@dataclass
-class Signals:
-    """Per-paper signals for one profile over one candidate set, before weighting.
-
-    Kept apart from the weighting so the benchmark can try weights without recomputing them,
-    and so the reasons can quote the same numbers the score used. Arrays are over the window's
-    papers the profile does not exclude (``keep``: their indices in the pool), the ones it has
-    rated included (``read``): those are scored with the rest and never listed.
-    """
-
-    pool: Pool
-    keep: np.ndarray
-    papers: Sequence[Paper]
-    values: dict[str, np.ndarray]  # raw signal values (standardized when combined)
-    flags: dict[str, np.ndarray]  # 0/1 signals (authors, categories): not standardized
-    n_liked: int = 0
-    queries: list[str] = field(default_factory=list)
-    phrases: list[str] = field(default_factory=list)
-    raw_sims: np.ndarray | None = None  # (queries, papers) plain cosine
-    liked_plain: np.ndarray | None = None  # the liked papers' unit vectors, not centred (for ``like_raw``)
-    dislike_raw: np.ndarray | None = None  # (disliked, papers) centred cosine
-    pos_ids: list[str] = field(default_factory=list)
-    neg_ids: list[str] = field(default_factory=list)
-    liked_titles: dict[str, str] = field(default_factory=dict)
-    kw_hits: dict[int, list[str]] = field(default_factory=dict)  # paper -> the profile keywords it has
-    q_terms: list[str] = field(default_factory=list)
-    by_author: dict[int, str] = field(default_factory=dict)  # paper -> the followed author
-    in_cat: dict[int, str] = field(default_factory=dict)  # paper -> the profile's category
-    age_days: np.ndarray | None = None
-    span_days: int = 7
-    matched: dict[int, list[str]] = field(default_factory=dict)  # listed paper -> interest terms it uses
-    read: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # rated: in the maths, not listed
-    disliked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    rated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # liked, saved or disliked
-
-    def __post_init__(self) -> None:
-        # pool index -> candidate index (-1: a paper the profile may not see)
-        self.visible = np.full(len(self.pool), -1, dtype=np.int64)
-        self.visible[self.keep] = np.arange(len(self.keep))
-        self.everything = len(self.keep) == len(self.pool)
-
-    def mine(self, values: np.ndarray) -> np.ndarray:
-        """A per-pool-paper array restricted to the candidates (no copy when all are candidates)."""
-        return values if self.everything else values[..., self.keep]
-
-    def against(self, vectors: np.ndarray) -> np.ndarray:
-        """Centred cosine of each of ``vectors`` (already centred, unit) with every paper: (m, papers)."""
-        return self.mine(vectors @ self.pool.cen.T)
-
-    def cen(self, rows: np.ndarray | list[int]) -> np.ndarray:
-        """The centred unit vectors of these papers."""
-        return self.pool.cen[self.keep[rows]]
-
-    def like_raw(self, rows: np.ndarray | list[int] | None = None) -> np.ndarray | None:
-        """Plain cosine of each liked paper with these candidates (all without ``rows``): (liked, rows).
-        Only the reasons read it, for the few papers listed, so it is not part of the window's product."""
-        if self.liked_plain is None:
-            return None
-        rows = np.arange(len(self.keep)) if rows is None else np.asarray(rows)
-        return self.liked_plain @ self.pool.emb[self.keep[rows]].T
 
 
 def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: date | None = None,
@@ -307,7 +224,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     keep = np.flatnonzero(allowed)
     if not len(keep) or read[keep].all():
         return None
-    sig = Signals(pool=pool, keep=keep, papers=_Candidates(pool, keep), values={}, flags={},
+    sig = Signals(pool=pool, keep=keep, papers=Candidates(pool, keep), values={}, flags={},
                   read=read[keep], disliked=positions(profile.disliked)[keep],
                   rated=positions(set(profile.liked) | set(profile.saved) | set(profile.disliked))[keep])
     mean = pool.mean

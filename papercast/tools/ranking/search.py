@@ -61,12 +61,11 @@ import numpy as np
 from papercast.errors import UserError
 from papercast.models import Paper, SearchHit
 from papercast.tools.ranking.lexical import BM25, normalize_phrase, phrase_in, surface_forms, tokens
-from papercast.tools.ranking.pool import unit
+from papercast.tools.ranking.pool import Pool, unit
+from papercast.tools.ranking.window import cached_window, load_window
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
-    from papercast.tools.ranking.pool import Pool
-
 Method = Literal["rrf", "blend"]
 DEFAULT_METHOD: Method = "blend"
 RRF_K = 60.0
@@ -401,8 +400,6 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
     """The ``n`` papers that best match ``query`` (published in [since, until], in one of the
     categories, by one of the authors when given, here or in the query as ``cat:``/``au:``), best
     first, each with its reasons. Filters without a word to rank by list their papers, newest first."""
-    from papercast.tools.ranking.window import cached_window, load_window
-
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
     request = search_request(query, categories, authors)

@@ -23,7 +23,8 @@ from papercast.models import Profile, TeachCandidate
 from papercast.tools.ranking.classifier import calibrate
 from papercast.tools.ranking.ratings import ratings_of
 from papercast.tools.ranking.reasons import reasons_for
-from papercast.tools.ranking.score import Signals, score_pool, standardized
+from papercast.tools.ranking.score import score_pool, standardized
+from papercast.tools.ranking.signals import Signals
 from papercast.tools.ranking.window import load_window, resolve_window
 
 if TYPE_CHECKING:

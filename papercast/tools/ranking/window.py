@@ -31,6 +31,7 @@ import numpy as np
 
 from papercast.errors import UserError, one_line
 from papercast.models import Paper
+from papercast.store.embeddings import DIMENSIONS
 from papercast.tools.ranking.lexical import BM25
 from papercast.tools.ranking.pool import LazyPapers, Pool
 
@@ -146,8 +147,6 @@ def _from_store(store: PaperStore, since: date | None, until: date | None, now: 
 
 def _from_cache(cache: RankingCache, since: date | None, until: date | None, now: float) -> Window:
     """A window as columns: vectors, term counts, dates and upvotes; papers parsed when used."""
-    from papercast.store.embeddings import DIMENSIONS
-
     pool = _columns_pool(cache, cache.window(since, until, DIMENSIONS))
     return Window(papers=pool.papers, pool=pool, full=cache.paper_json, loaded=now)
 
@@ -158,8 +157,6 @@ def sample_pool(store: PaperStore, include: Sequence[str], size: int, since: dat
     (the whole library without dates), ranked as a window is: ``papercast eval`` replays a profile's
     ratings, which span many windows, on one. From the ranking cache when it is fresh (no paper parsed
     until used), else from the paper store."""
-    from papercast.store.embeddings import DIMENSIONS
-
     wanted = list(dict.fromkeys(include))
     chosen = set(wanted)
     rest = sorted(pid for pid in store.ids(since, until) if pid not in chosen)
