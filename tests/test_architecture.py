@@ -8,7 +8,7 @@ functions, under ``TYPE_CHECKING``) and checked against the layers of DESIGN.md 
 A module may import its own layer and the layers below it. The one exception: ``agent/`` may name
 the service in type hints (under ``TYPE_CHECKING``), since its tools are handed the service;
 nothing under ``tools/`` or ``store/`` may, not even for a type hint. Inside ``tools/``, sources and
-llm come first, ranking may use them, writing may use all three.
+llm come first, ranking may use them, writing may use all three, delivery all four.
 
 Run directly to check another tree (the plan before this layout fails it)::
 
@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, float]] = [
     ("papercast.store", 1),
     ("papercast.tools", 2), ("papercast.tools.sources", 2.0), ("papercast.tools.llm", 2.0),
     ("papercast.tools.ranking", 2.1), ("papercast.tools.writing", 2.2),
+    ("papercast.tools.delivery", 2.3),
     ("papercast.agent", 3),
     ("papercast.service", 4),
     ("papercast.commands", 5), ("papercast.tui", 5), ("papercast.cli", 5), ("papercast.__main__", 5),

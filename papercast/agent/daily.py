@@ -242,7 +242,7 @@ async def run_daily(service: Papercast, *, profile: str | None = None, out: str 
     ``DailyReport``: a failing source, model or channel is an entry in ``errors``.
     """
     from papercast.agent.graph import build_daily_graph
-    from papercast.tools.writing.deliver import plan_channels
+    from papercast.tools.delivery.channels import plan_channels
     from papercast.tools.writing.render import mode_text
     from papercast.tools.writing.summarize import FALLBACK
 
