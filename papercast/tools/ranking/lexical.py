@@ -35,11 +35,6 @@ _VOCAB: dict[str, int] = {}
 _VOCAB_LOCK = threading.Lock()
 
 
-def term_id(term: str) -> int | None:
-    """The id of a term some document has used in this process (None: no document has it)."""
-    return _VOCAB.get(term)
-
-
 def process_term_ids(terms: Sequence[str]) -> dict[str, int]:
     """The ids of the terms some document of this process has used (the others are left out)."""
     return {t: i for t in terms if (i := _VOCAB.get(t)) is not None}

@@ -176,11 +176,6 @@ def _ranks(scores: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
     return ranks
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    lo, hi = float(x.min()), float(x.max())
-    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x, dtype=np.float64)
-
-
 def fuse(dense: np.ndarray, lexical: np.ndarray, *, method: Method = DEFAULT_METHOD, k: float = RRF_K,
          alpha: float = BLEND_ALPHA, lexical_scale: float | None = None) -> np.ndarray:
     """Fused scores of candidates from their dense (cosine) and lexical (BM25) scores, higher better.

@@ -25,7 +25,6 @@ from papercast.models import Paper
 
 ExportFormat = Literal["bibtex", "ris", "csljson"]
 FORMATS: tuple[str, ...] = ("bibtex", "ris", "csljson")
-SUFFIXES = {"bibtex": ".bib", "ris": ".ris", "csljson": ".json"}
 
 # Lower-case name particles that belong to the family name ("van der Waals", "de la Cruz").
 _PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "di", "da", "la", "le", "du", "dos",
