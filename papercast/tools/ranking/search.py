@@ -66,6 +66,7 @@ from papercast.tools.ranking.window import cached_window, load_window
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
+
 Method = Literal["rrf", "blend"]
 DEFAULT_METHOD: Method = "blend"
 RRF_K = 60.0
@@ -449,8 +450,6 @@ def _nearest_pool(store: PaperStore, vector: np.ndarray, since: date | None,
     store costs a CLI search seconds; the nearest 2,000 hold the papers that use the query's words
     in practice (BM25's idf is then over them). The TUI's and the agent's whole-store window, once
     loaded, is searched in full instead."""
-    from papercast.tools.ranking.pool import Pool
-
     found = store.query_vector(vector, NEAREST, since=since, until=until)
     papers = {p.id: p for p, _ in found}
     vectors = store.embeddings(list(papers))

@@ -17,6 +17,8 @@ import json
 import re
 from typing import Any
 
+from papercast import __version__
+from papercast.errors import UserError
 from papercast.models import Paper
 from papercast.tools.writing.digest import Digest
 from papercast.tools.writing.summarize import FALLBACK, summary_label
@@ -218,9 +220,6 @@ def update_feed(digest: Digest, existing: str | None = None, *, limit: int = 100
     from xml.etree import ElementTree as ET
 
     from defusedxml import ElementTree as SafeET
-
-    from papercast import __version__
-    from papercast.errors import UserError
 
     ET.register_namespace("", ATOM_NS)
     old_entries: list[Any] = []
