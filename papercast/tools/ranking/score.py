@@ -1,27 +1,12 @@
 """The ranking engine: a personal reading list from a profile and a window of papers.
 
-Each paper's score is a weighted sum of explainable signals, each standardized over the window
-(so weights mean "standard deviations" whatever the window size):
-
-* semantic match to the interests text (each comma-separated interest on its own, so a profile
-  with two topics does not average them into neither), and to keywords;
-* lexical match (BM25 over the window) of interests and keywords — exact terms embeddings blur;
-* nearness to liked papers (mean of the nearest few, not only the centroid) and, against it,
-  nearness to disliked ones;
-* a linear classifier fitted on the profile's own feedback once it has enough of it;
-* pseudo-relevance feedback: the centroid of the first-pass top papers (none the profile rated),
-  which pulls in the profile's whole area instead of only the papers that share its wording;
-* followed authors, categories, a small HF-upvotes prior and recency;
-* the cluster hypothesis: the first pass's top papers are re-scored with the mean score of their
-  nearest papers in the window, so a paper in the profile's area beats a lone word-match.
-
-What the ratings since the first rating day teach is leaned on as the days of ratings add up
-(``score_pool``), so one day's ratings of the top of the list cannot tip it.
-
-Embeddings are centred on the window mean first: MiniLM vectors share a large common
-direction, and removing it makes cosine similarity discriminate between topics.
-Dismissed papers, papers with an excluded keyword and papers already read (liked, disliked,
-saved) never appear. The top of the list is diversified (MMR) so it is not near-duplicates.
+A paper's score is a weighted sum of explainable signals (``signals.Signals``), each standardized over
+the window so weights mean standard deviations: meaning and BM25 matches of the interests (each on its
+own) and keywords, nearness to liked and disliked papers, a classifier on the feedback, pseudo-relevance
+feedback, followed authors, categories, upvotes and recency; then the cluster hypothesis (the top move
+toward their neighbours' scores). Embeddings are centred on the window mean (MiniLM vectors share a large
+common direction). What ratings teach is leaned on as rating days add up (``score_pool``). Dismissed,
+excluded and already-read papers never appear; the top is diversified (MMR).
 """
 
 from __future__ import annotations
@@ -56,9 +41,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Weights:
-    """How much each standardized signal counts (set by hand, checked on the benchmark's tuning users
-    only: a grid over lexical/liked/classifier/PRF weights moved nDCG@20 by under 0.01, so these
-    are round numbers, not fitted ones)."""
+    """How much each standardized signal counts: set by hand and checked on the benchmark's tuning
+    users only, so these are round numbers, not fitted ones."""
 
     interest: float = 1.0
     lexical: float = 0.5
@@ -216,7 +200,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
 
     # Papers the profile has rated stay in the window's own computations (standardization, PRF,
     # neighbours) and only leave the list at the end: rating the top papers must not change how
-    # the rest are ranked (without this, dismissing day 0's top 10 unread cost nDCG@20 0.637 -> 0.582).
+    # the rest are ranked.
     read = positions(set(profile.liked) | set(profile.disliked) | set(profile.saved) | set(profile.dismissed))
     allowed = np.ones(len(pool), dtype=bool)
     for phrase in profile.excluded_keywords:
@@ -367,9 +351,8 @@ def _neighbour_smooth(total: np.ndarray, sig: Signals, w: Weights) -> np.ndarray
     """Cluster hypothesis: a paper whose nearest papers in the window also score well is in the
     profile's area, one that matches the words alone is less likely to be. The first pass's top
     papers get the similarity-weighted mean standardized score of their k nearest window papers
-    added (standardized over them); the rest keep their order below. (Benchmark: nDCG@20 +0.014,
-    +0.020, +0.019 at 0, 5, 20 likes, up on both the tune and the held-out users in each; every
-    other signal reads one paper at a time, this one reads the window's own structure.)
+    added (standardized over them); the rest keep their order below. Every other signal reads one
+    paper at a time; this one reads the window's own structure.
 
     Neighbours come from the pool (computed once per window); papers the profile may not see
     are skipped, so each paper uses its k nearest visible ones."""
@@ -408,13 +391,10 @@ def score_pool(store: PaperStore, profile: Profile, pool: Pool, reference: date 
     What the ranker learned from all the ratings is leaned on as far as the days of evidence allow:
     the score moves from what the first rating day taught (the likes a profile starts from: brought
     in, an author's papers, the first session) toward what every rating teaches, by d / (d +
-    ``Weights.learning_days``), d the rating days since. One day's ratings are ten or twenty papers
-    from the top of the list, which mostly confirm it and whose dislikes are often of papers on the
-    topic: followed at once, they took the lists of 44 of 96 simulated users (likes and dislikes,
-    bench/recommend_quality.py --daily) more than 0.05 nDCG@20 below where not learning would have
-    left them on some day; leaning on them as they add up, 23. The starting point's scores are kept
-    per window while its ratings stay the same, so a re-rank after a rating computes one set of
-    signals, not two."""
+    ``Weights.learning_days``), d the rating days since: one day's ratings are ten or twenty papers
+    from the top of the list, which mostly confirm it, and followed at once they tip it. The starting
+    point's scores are kept per window while its ratings stay the same, so a re-rank after a rating
+    computes one set of signals, not two."""
     w = weights or WEIGHTS
     sig = compute_signals(store, profile, pool, reference, w)
     if sig is None:
