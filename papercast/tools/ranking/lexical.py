@@ -89,8 +89,7 @@ class BM25:
 
     Each document is its distinct term ids with their counts (``terms``/``counts``, document i at
     ``offsets[i]:offsets[i + 1]``) and its length. A query marks its terms in a lookup table and
-    gathers every document's matches in one pass over the flat arrays (~5 ms per million
-    postings): no inverted index to build, so an index costs nothing beyond its arrays, which the
+    gathers every document's matches in one pass over the flat arrays: no inverted index to build, so an index costs nothing beyond its arrays, which the
     ranking cache (``store/ranking_cache.py``) keeps on disk. ``lookup`` maps a term to its id
     (the process vocabulary for ``build``; the cache's for its windows).
     """

@@ -1,18 +1,12 @@
 """The date window a list is ranked over, and its papers, loaded lean and cached per process.
 
-Windows come from the persistent ranking cache (``store/ranking_cache.py``) when it is fresh: one
-SQLite read of vectors, term counts, dates and upvotes, no Chroma and no tokenizing; the papers
-themselves are parsed only when used (``pool.LazyPapers``). Otherwise (a Chroma server, a write in
-flight in another process) from Chroma, as below.
-
-``resolve_window`` says which window to rank when none is given, and what to say when one is empty.
-
-Reading a window from Chroma is the main cost of a recommendation (its metadata and vectors;
-the where on ``published`` keeps it to the window). Two things keep it small: papers are built
-without pydantic validation (only the few fields ranking needs, from trusted metadata the store
-wrote itself; the final top-n are parsed in full), and the result is cached per process by
-(window, store size) for two minutes, because the TUI and the agent re-rank the same window after
-every like. Each cached window carries its ranking pool (``tools.pool``), built once.
+From the ranking cache (``store/ranking_cache.py``) when it is fresh: one SQLite read of vectors, term
+counts, dates and upvotes, papers parsed only when used (``pool.LazyPapers``). Otherwise (a Chroma
+server, a write in flight elsewhere) from Chroma, the main cost of a recommendation: papers are built
+without pydantic validation (trusted metadata the store wrote; the final top-n parsed in full), and the
+window with its ranking pool is cached per (window, store size) for two minutes, since the TUI and the
+agent re-rank the same window after every like. ``resolve_window`` says which window to rank when none
+is given, and what to say when one is empty.
 """
 
 from __future__ import annotations

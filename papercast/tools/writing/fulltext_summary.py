@@ -1,18 +1,11 @@
 """Summaries from a paper's full text: what the model reads, and the offline per-section extraction.
 
-Sections are sorted into roles by their headings (introduction, method, results, limitations,
-conclusion; related work, acknowledgements and appendices are left out), so:
-
-* a model gets the abstract and the role sections' passages within a token budget (each role a share,
-  what is left goes to the rest in reading order), every block labelled with its section, and names
-  the sections each field drew on (checked against the ones it was shown);
-* offline, each field comes from its own sections: the method from the method sections, the results
-  from the results sections, the limitations from a limitations section or the conclusion (and stays
-  empty when the paper states none), the contributions from the introduction. Only the TL;DR comes from
-  the abstract, whose job it is to say that.
-
-The summary records what it was made from (``source``) and, per field, its sections (``sections``);
-its stored version holds the document's content hash, so a new version of the paper is summarized anew.
+Sections get roles by their headings (introduction, method, results, limitations, conclusion; related
+work, acknowledgements and appendices left out). A model reads the abstract and the role sections'
+passages within a token budget (each role a share), each block labelled, and names the sections each
+field drew on. Offline, each field comes from its own role's sections (the limitations stay empty when
+the paper states none); only the TL;DR comes from the abstract. The summary records its ``source`` and
+per-field ``sections``; its version holds the document's content hash, so a new version is summarized anew.
 """
 
 from __future__ import annotations

@@ -1,13 +1,10 @@
-"""A digest as Markdown (terminal and GitHub), JSON, a self-contained HTML page (the e-mail's HTML part,
-and a static page to publish) and an Atom feed.
+"""A digest as Markdown (terminal, GitHub), JSON, a self-contained HTML page (e-mail, a static page) and Atom.
 
-Paper text is untrusted in every format: Markdown escapes what would make links, HTML or emphasis;
-HTML escapes everything; the feed is built as XML elements, never by pasting text. Every rendering
-states the digest's mode (and how many summaries fell back to offline ones) and this run's LLM usage.
-
-The Atom feed is kept in one file that each run updates (``update_feed``): an entry's id is stable
-(the profile and the paper), so a feed reader shows a paper once however often the file is rewritten,
-and an entry keeps the time it was first added. The newest ``limit`` entries are kept.
+Paper text is untrusted in every format: Markdown escapes what would make links, HTML or emphasis; HTML
+escapes everything; the feed is built as XML elements. Every rendering states the digest's mode (and
+the summaries that fell back to offline ones) and the run's LLM usage. The Atom feed is one file each
+run updates (``update_feed``): stable entry ids (profile and paper) and first-added times, so a feed
+reader shows a paper once; the newest ``limit`` entries are kept.
 """
 
 from __future__ import annotations

@@ -1,13 +1,10 @@
 """Structured paper summaries: written by the model when one is set, extractive offline otherwise.
 
-* LLM summaries ask for one JSON object (the provider's JSON mode where litellm supports it), are
-  validated and normalised with pydantic (``tldr`` one sentence of at most 30 words, at most four
-  contributions, ...). Invalid or truncated JSON gets one repair request; if that fails too, or the
-  model is unreachable or the budget is spent, the paper gets the offline summary, labelled as a
-  fallback. Model output can never crash a run.
-* Offline summaries are extractive: the abstract's most central sentences by the bundled embedder
-  (cosine to the paper's own stored embedding plus the sentences' mean), plus Hugging Face's
-  ``ai_summary`` / ``ai_keywords`` when the paper has them.
+* LLM summaries ask for one JSON object, validated and normalised (``summary_draft``); invalid or cut-off
+  JSON gets one repair request. If that fails, or the model is unreachable or the budget spent, the
+  paper gets the offline summary, labelled as a fallback: model output never crashes a run.
+* Offline summaries are extractive: the abstract's most central sentences by the bundled embedder, plus
+  Hugging Face's ``ai_summary`` / ``ai_keywords`` when the paper has them.
 * Every summary is stored per (paper, model, prompt version), so it is written once.
 """
 
