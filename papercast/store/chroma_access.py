@@ -1,28 +1,13 @@
 """How papercast opens Chroma and keeps a long-lived process's view of it right.
 
-Embedded Chroma (a ``PersistentClient`` on ``$PAPERCAST_HOME/chroma``) keeps each collection's
-vector index in the memory of the process that opened it. Seen on chromadb 1.5.9 with two
-processes on one home:
-
-* two first opens of a fresh home at once both run Chroma's schema setup, and one dies with
-  "table collections already exists": the first open of a home happens under the home's lock
-  (``store/lock.py``);
-* a process that read the collection before another process wrote to it keeps its old index: its
-  next vector read fails ("Error creating hnsw segment reader: Nothing found on disk", "Error
-  finding id") or, for a query, silently misses the other process's papers. A new client (a new
-  Chroma "system" for the path) reads the index from disk again and sees everything.
-
-So every call to the collection goes through ``GuardedCollection``: before a call it checks the
-store's generation file, which every write through papercast replaces (a few microseconds: one
-``stat``); when another process wrote since, the client is opened again first. A call that
-still fails with an error of that kind is retried, after opening the client again, a few times
-(reads and upserts/updates/deletes by id are idempotent, so a retry cannot write twice). What
-still fails becomes a one-line ``StoreError``.
-
-A home the user cannot write (a read-only mount, another user's files): embedded Chroma writes to
-its SQLite file even to open it (chroma-core/chroma#1438), so papercast reads a private copy of the
-store in a temporary directory instead (removed at exit; its size is the store's, ~25 MB per 1,000
-papers). Writes are refused by the paper store, never made to the copy.
+Embedded Chroma keeps each collection's vector index in the memory of the process that opened it, so
+with two processes on one home a reader's index goes stale after the other one writes (reads fail or
+miss its papers), and two first opens of a fresh home race in the schema setup. So the first open runs
+under the home's lock (``store/lock.py``), and every call goes through ``GuardedCollection``: it checks
+the store's generation file (one ``stat``; every write through papercast replaces it) and opens the
+client again when another process wrote; a call failing that way is retried (by-id calls are
+idempotent), then is a one-line ``StoreError``. A home the user cannot write is read from a private copy
+(embedded Chroma writes even to open), removed at exit; writes to it are refused by the paper store.
 """
 
 from __future__ import annotations

@@ -1,22 +1,12 @@
 """The paper store: one Chroma collection per embedding model, embedded on disk or on a Chroma server.
 
-The bundled model's collection is "papers"; a litellm model (``PAPERCAST_EMBEDDING``) has its own
-(``embeddings.collection_name``), so vectors of two models never meet and switching back finds the
-old collection as it was. Ids are arXiv ids without version. Metadata is the whole ``Paper`` as
-JSON (unknown API fields survive a round trip) plus ``published`` as a sortable YYYYMMDD number
-for window filters and the content hash. Embedding is the expensive part of ingest, so ``upsert``
-embeds a paper only when it is new or its title/abstract changed (content hash).
-
-Each Chroma read costs a few milliseconds, and the ranker reads the liked papers' vectors and
-texts again after every like, so papers and vectors read by id are remembered per process
-(``RecentById``): this process's writes drop what they change, other processes' writes show
-within ``RECENT_TTL``, like the ranker's window cache.
-
-Two processes on one home: the collection is opened under the home's lock and every call goes
-through ``GuardedCollection`` (store/chroma_access.py: another process's writes seen, transient
-errors retried). The bundled sample's papers carry a ``sample`` metadata key; ``drop_sample``
-removes them when the user's own papers arrive. A home papercast cannot write is read from a
-private copy, and writes to it are refused (``read_only``).
+A litellm model (``PAPERCAST_EMBEDDING``) has its own collection (``embeddings.collection_name``), so
+vectors of two models never meet. Ids are arXiv ids without version; metadata is ``store/metadata.py``'s.
+``upsert`` embeds a paper only when it is new or its title/abstract changed (the expensive part of
+ingest). Papers and vectors read by id are remembered per process (``RecentById``), since the ranker
+reads the liked ones after every like. Calls go through ``GuardedCollection`` (``chroma_access``); the
+writes keep the ranking cache right. The sample's papers carry a ``sample`` key (``drop_sample``); a
+home papercast cannot write is read from a private copy, and writes are refused (``read_only``).
 """
 
 from __future__ import annotations
@@ -563,9 +553,9 @@ class PaperStore:
         """The newest publication date (on or before ``before``), without reading the whole store.
 
         Existence probes (ids only, one row) over growing spans back from ``before`` (or today)
-        bracket the date, then a binary search pins the day: about ten probes whatever the store size
-        (~1 s at 50k papers), so the answer is remembered by store size, in the process and in the
-        home (a CLI run is a new process). ``count``: the store's size, when the caller knows it.
+        bracket the date, then a binary search pins the day: about ten probes whatever the store size,
+        so the answer is remembered by store size, in the process and in the home (a CLI run is a new
+        process). ``count``: the store's size, when the caller knows it.
         """
         anchor = before or date.today()
         count = count if count is not None else self.count()

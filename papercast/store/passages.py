@@ -1,14 +1,10 @@
 """Full-text passages in their own Chroma collection, next to the papers (embedded store or server).
 
-One collection per embedding model, like the papers ("passages" for the bundled model, "passages--..."
-for a litellm one), embedded with the store's model. A passage's id is ``<paper id>#<position>``: the
-same document always gives the same ids, so writing is an upsert and a run killed halfway (kill -9)
-leaves no duplicates; reading the paper again embeds only the passages that are missing. Each
-passage carries the document's content hash, so a new version of a paper replaces the old passages
-(stale ones are deleted) instead of mixing with them.
-
-Embedding is the cost (the bundled model reads ~3,800 tokens/s on two cores), so passages are embedded
-in chunks and each chunk is written as soon as it is embedded: an interrupted run keeps its work.
+One collection per embedding model, like the papers. A passage's id is ``<paper id>#<position>``, so
+writing is an upsert: a run killed halfway leaves no duplicates, and reading the paper again embeds only
+the missing passages. Each passage carries the document's content hash, so a new version of a paper
+replaces the old passages. Embedding is the cost, so passages are embedded in chunks, each written as
+soon as it is embedded: an interrupted run keeps its work.
 """
 
 from __future__ import annotations

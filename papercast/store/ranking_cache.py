@@ -1,30 +1,12 @@
 """What ranking and search need of each paper, kept beside Chroma so a new process need not read it.
 
-A CLI run is a new process: without this, every ``recommend`` reads its window's metadata and
-vectors from Chroma (importing chromadb alone costs ~1 s) and tokenizes every abstract again (6
-months of a 50k store: seconds). ``ranking-cache.db`` in the home holds, per paper of a collection:
-its unit-able vector (float32), its distinct terms' ids with their counts and its length (for
-``lexical.BM25``), its date and upvotes, and its JSON (for the few papers shown). A window is then
-one indexed SQLite read.
-
-Kept right by the paper store's writes, and checked against the store's generation file
-(``chroma_access.Generation``, replaced by every write through papercast):
-
-* around every write, ``PaperStore`` calls ``begin(ids)`` (the ids are "pending", with this process
-  as their owner) and then ``refresh(ids, read)``, which reads those ids back from Chroma, stores
-  what Chroma holds (or drops what it no longer holds), clears them from pending and, if the cache
-  was complete before the write and no other write is in flight, records the new generation;
-* ``fresh()`` is true when the recorded generation is the file's and nothing is pending: then no
-  Chroma is needed at all. While another live process is writing, a reader ranks from Chroma. Ids
-  left pending by a process that died (killed mid-import), or a generation written by something
-  that did not update the cache (an older papercast), make the next reader rebuild the cache from
-  Chroma, once (``rebuild``: ~1 s per 1,000 papers);
-* a Chroma server (``PAPERCAST_CHROMA_URL``) has no generation file, and a read-only home cannot
-  write the cache: both rank from Chroma as before.
-
-Term ids are this file's own (``rank_terms``), stable across processes. ``TOKENIZER`` names the
-tokenizer: when it changes (a new stemmer), the cache is rebuilt, since stored term ids would no
-longer match the query's.
+``ranking-cache.db`` holds per paper of a collection its vector, its terms' ids and counts and length
+(``lexical.BM25``), date, upvotes and JSON: a window is one indexed SQLite read, no chromadb import and
+no tokenizing. Around every write ``PaperStore`` calls ``begin(ids)`` (pending, owned by this process)
+and ``refresh(ids, read)`` (what Chroma now holds), and the store's generation file is recorded:
+``fresh()`` when it matches and nothing is pending. Ids left pending by a dead process or a generation
+it did not record make the next reader ``rebuild`` once; a Chroma server or a read-only home ranks from
+Chroma. Term ids are this file's own (``rank_terms``); a new ``TOKENIZER`` rebuilds the cache.
 """
 
 from __future__ import annotations
@@ -369,8 +351,8 @@ class RankingCache:
 
     def author_lists(self) -> Iterator[tuple[str, list[str]]]:
         """Every paper's id and authors, streamed: the whole library is read without holding it or
-        building its papers (50k papers: ~0.8 s, no memory to speak of). SQLite's json_extract is
-        no faster than json.loads here, and not every SQLite has it."""
+        building its papers. SQLite's json_extract is no faster than json.loads here, and not every
+        SQLite has it."""
         rows = self.conn.execute("SELECT id, paper FROM rank_papers WHERE store = ?", (self.store,))
         while batch := rows.fetchmany(READ_BATCH):  # not row by row: each fetch is wrapped (db._Cursor)
             for pid, paper_json in batch:

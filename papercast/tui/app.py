@@ -179,9 +179,9 @@ class PapercastApp(App[int]):
     def _freeze_heap(self) -> None:
         """Take what start-up allocated out of the cyclic garbage collector's reach.
 
-        Textual, chromadb, onnxruntime and the embedding model leave ~120k objects that live as
-        long as the app, and each full collection walked them all: ~130 ms holding the GIL, once
-        every few re-ranks (the slow tail of like/dislike latency). ``on_unmount`` gives them back.
+        Textual, chromadb, onnxruntime and the embedding model leave objects that live as long as the
+        app, and each full collection walked them all holding the GIL, once every few re-ranks (the
+        slow tail of like/dislike latency). ``on_unmount`` gives them back.
         """
         if not self._froze_heap:
             gc.freeze()

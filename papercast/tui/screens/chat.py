@@ -1,14 +1,11 @@
 """Chat with the agent: a message log and an input; answers stream in as Markdown.
 
-A turn runs in a thread worker that drives ``service.achat_stream`` on the chat loop
-(``papercast.tui.loop``) and posts every event back as a ``ChatEventReceived``. Tokens go into a
-``MarkdownStream``; tool calls become compact status lines; the log is anchored to the bottom,
-so it follows the answer only while the user has not scrolled up. Paper ids in answers become
-``paper:`` links, and ``ctrl+o`` lists the papers mentioned so far.
-
-When the agent proposes a change to the user's data (a like, a profile edit, a fetch, an undo), the
-turn pauses: a ``ConfirmChangeDialog`` per proposal names the exact change (before -> after), and the
-turn resumes (``service.aresume_stream``) with the answers — applied only on yes.
+A turn runs in a thread worker driving ``service.achat_stream`` on the chat loop (``tui.loop``), each
+event posted back as a ``ChatEventReceived``: tokens go into a ``MarkdownStream``, tool calls become
+status lines, the log follows the answer while the user has not scrolled up. Paper ids become
+``paper:`` links (``ctrl+o`` lists them). A change the agent proposes (a like, a profile edit, a fetch,
+an undo) pauses the turn: a ``ConfirmChangeDialog`` per proposal names it (before -> after), and the
+turn resumes (``service.aresume_stream``) with the answers, applied only on yes.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """Paper list screens: the reading list (home), trending and library search.
 
-They share one base: the list, its keys (like/dislike/save/dismiss/undo/open/refresh/search/
-window/profile) and the load cycle. Loading always happens in a thread worker; the result comes
-back as a ``ListLoaded`` message tagged with a generation so a stale ranking never overwrites a
-newer one. Feedback is shown at once (marks, a dismissed row disappears), queued for the screen's
-one feedback worker, recorded in key-press order and — on the reading list — followed by one
-re-rank for everything recorded so far.
-
-Textual calls a message handler of every class in the MRO, so subclasses add to a handler through
-hooks (``rows_shown``) rather than overriding it and calling ``super()`` (which ran it twice).
+One base holds the list, its keys and the load cycle: loading happens in a thread worker, the result
+comes back as a ``ListLoaded`` tagged with a generation so a stale ranking never overwrites a newer one.
+Feedback shows at once, is recorded in key-press order by the screen's one feedback worker and, on the
+reading list, followed by one re-rank for everything recorded so far. Textual calls a message handler
+of every class in the MRO, so subclasses add to one through hooks (``rows_shown``), not ``super()``.
 """
 
 from __future__ import annotations
