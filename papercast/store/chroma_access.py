@@ -79,9 +79,10 @@ def readable_copy(path: Path) -> Path:
             else:
                 target.mkdir()
         except OSError as exc:
-            raise StoreError(f"cannot read the paper store at {path} (the home is read-only and a copy to read "
-                             f"failed: {one_line(exc)})") from exc
-        log.info("read-only home: reading a copy of %s in %s (%.2f s)", path, target, time.perf_counter() - started)
+            raise StoreError(f"cannot read the paper store at {path} (the home is read-only and a copy to "
+                             f"read failed: {one_line(exc)})") from exc
+        log.info("read-only home: reading a copy of %s in %s (%.2f s)", path, target,
+                 time.perf_counter() - started)
         _snapshots[key] = target
         return target
 
@@ -271,7 +272,8 @@ class NamedCollection:
             # Read before opening: a write by another process after this point makes the guard reopen.
             generation = Generation(self.settings.chroma_path if embedded and not self.read_only else None)
             where = self.settings.chroma_url or self.settings.chroma_path
-            self._guarded = GuardedCollection(self._open(), self._reopen, generation, f"{self.what} at {where}")
+            self._guarded = GuardedCollection(self._open(), self._reopen, generation,
+                                              f"{self.what} at {where}")
         return self._guarded
 
     @property
@@ -315,9 +317,11 @@ def make_client(settings: Any) -> Any:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise StoreError(f"PAPERCAST_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+            raise StoreError("PAPERCAST_CHROMA_URL must look like http://host:port, got "
+                             f"{settings.chroma_url!r}")
         try:
-            return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+            return chromadb.HttpClient(host=url.hostname,
+                                       port=url.port or (443 if url.scheme == "https" else 8000),
                                        ssl=url.scheme == "https", settings=chroma_settings)
         except Exception as exc:  # chromadb raises plain Exceptions for connection failures
             raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc

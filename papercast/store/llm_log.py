@@ -85,7 +85,8 @@ class LLMLog:
         return CachedAnswer(row["response"], row["finish_reason"], row["prompt_tokens"],
                             row["completion_tokens"], row["cost_usd"])
 
-    def put_cached(self, key: str, *, model: str, prompt_version: str, purpose: str, answer: CachedAnswer) -> None:
+    def put_cached(self, key: str, *, model: str, prompt_version: str, purpose: str,
+                   answer: CachedAnswer) -> None:
         if self._read_only():
             return
         with self.conn as conn:

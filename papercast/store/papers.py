@@ -135,7 +135,8 @@ class PaperStore:
     """Papers in Chroma. Opening is lazy: importing chromadb costs over a second."""
 
     def __init__(self, settings: Settings, embed: Callable[[Sequence[str]], np.ndarray] | None = None,
-                 write_chunk: int = WRITE_CHUNK, *, remote_client: Callable[[], EmbeddingClient] | None = None) -> None:
+                 write_chunk: int = WRITE_CHUNK, *,
+                 remote_client: Callable[[], EmbeddingClient] | None = None) -> None:
         """``embed`` replaces the embedding model (tests count its calls); ``remote_client`` makes the
         model client of a litellm embedding model (``settings.embedding``)."""
         self.settings = settings
@@ -229,9 +230,9 @@ class PaperStore:
         if stored is not None and vectors.shape[1] != stored:
             model = self.embedding_model or "the bundled embedding model"
             raise DimensionMismatch(
-                f"{model} now gives {vectors.shape[1]}-d vectors, but collection {self.collection_name} holds "
-                f"{stored}-d ones it gave before (the model behind the name changed?): go back to the model that "
-                "filled it, or use another PAPERCAST_EMBEDDING name for a new collection")
+                f"{model} now gives {vectors.shape[1]}-d vectors, but collection {self.collection_name} "
+                f"holds {stored}-d ones it gave before (the model behind the name changed?): go back to the "
+                "model that filled it, or use another PAPERCAST_EMBEDDING name for a new collection")
 
     def _batches(self, items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         size = self.max_batch
@@ -337,8 +338,8 @@ class PaperStore:
         anything else would be lost at exit, so it is refused with a one-line error."""
         _ = self.collection  # opening decides ``read_only``
         if self.read_only and (not papers or any(p.sources != [SAMPLE_SOURCE] for p in papers)):
-            raise StoreError(f"the paper store at {self.settings.chroma_path} is read-only (no write access to "
-                             "the home): papercast can read it but not change it; use a home you can write")
+            raise StoreError(f"the paper store at {self.settings.chroma_path} is read-only (no write access "
+                             "to the home): papercast can read it but not change it; use a home you can write")
 
     def delete(self, ids: Sequence[str]) -> None:
         self._refuse_if_read_only()
@@ -399,7 +400,8 @@ class PaperStore:
             log.warning("ranking cache: %s", one_line(exc))
             return None
 
-    def read_back(self, ids: Sequence[str] | None) -> Iterator[tuple[list[str], list[dict[str, Any]], np.ndarray]]:
+    def read_back(self,
+                  ids: Sequence[str] | None) -> Iterator[tuple[list[str], list[dict[str, Any]], np.ndarray]]:
         """Papers as stored (ids, metadatas, vectors), in batches: these ids, or the whole collection."""
         include = ["metadatas", "embeddings"]
         if ids is not None:

@@ -135,7 +135,8 @@ class PassageStore:
                 ids=[passage_id(p.paper_id, p.position) for p in part],
                 embeddings=[np.asarray(v, dtype=np.float32).tolist() for v in vectors[start:start + size]],
                 documents=[p.text for p in part],
-                metadatas=[{**{k: getattr(p, k) for k in _FIELDS}, "content_hash": content_hash} for p in part],
+                metadatas=[{**{k: getattr(p, k) for k in _FIELDS},
+                            "content_hash": content_hash} for p in part],
             )
 
     def delete(self, paper_id: str) -> None:
@@ -166,7 +167,8 @@ class PassageStore:
             out.append((_passage(meta, text), 1.0 - float(distance)))
         return out
 
-    def search(self, query: str, *, ids: Sequence[str] | None = None, n: int = 8) -> list[tuple[Passage, float]]:
+    def search(self, query: str, *, ids: Sequence[str] | None = None,
+               n: int = 8) -> list[tuple[Passage, float]]:
         if not query.strip() or self.count() == 0:
             return []
         return self.query(self.papers.embed_texts([query])[0], ids=ids, n=n)

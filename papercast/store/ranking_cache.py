@@ -104,7 +104,8 @@ class RankingCache:
 
     # -- state -------------------------------------------------------------------------------------
     def _state(self) -> tuple[str | None, str | None]:
-        row = self.conn.execute("SELECT generation, tokenizer FROM rank_state WHERE store = ?", (self.store,)).fetchone()
+        row = self.conn.execute("SELECT generation, tokenizer FROM rank_state WHERE store = ?",
+                                (self.store,)).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
     def pending(self) -> dict[str, list[str]]:
@@ -121,7 +122,8 @@ class RankingCache:
             return False
         if recorded != self._generation():
             return False
-        return not self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+        return not self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1",
+                                     (self.store,)).fetchone()
 
     def sync(self, read: Reader) -> bool:
         """Make the cache fresh if it can be (reading Chroma through ``read``); False while another
@@ -154,7 +156,8 @@ class RankingCache:
                                   [(self.store, pid, owner) for pid in dict.fromkeys(ids)])
         return complete
 
-    def refresh(self, ids: Sequence[str], read: Reader, *, complete: bool = False, owner: str | None = None) -> None:
+    def refresh(self, ids: Sequence[str], read: Reader, *, complete: bool = False,
+                owner: str | None = None) -> None:
         """Store what Chroma now holds for ``ids`` (read back), drop what it does not, clear them from
         pending and, when the cache was ``complete`` before this write and no other write is in
         flight, record the store's generation (the cache is complete again)."""
@@ -169,13 +172,15 @@ class RankingCache:
         with self.conn:
             for start in range(0, len(gone), READ_BATCH):
                 part = gone[start:start + READ_BATCH]
-                self.conn.execute(f"DELETE FROM rank_papers WHERE store = ? AND id IN ({','.join('?' * len(part))})",
+                self.conn.execute("DELETE FROM rank_papers WHERE store = ? AND id IN "
+                                  f"({','.join('?' * len(part))})",
                                   (self.store, *part))
             for start in range(0, len(wanted), READ_BATCH):
                 part = wanted[start:start + READ_BATCH]
                 self.conn.execute(f"DELETE FROM rank_pending WHERE store = ? AND owner = ? AND id IN "
                                   f"({','.join('?' * len(part))})", (self.store, owner, *part))
-            others = self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+            others = self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1",
+                                       (self.store,)).fetchone()
         if complete and not others:
             self._record(generation)
 
@@ -212,8 +217,8 @@ class RankingCache:
         try:
             ids_of = self._ids_for({t for terms, _, _ in counted for t in terms})
             conn.executemany(
-                "INSERT OR REPLACE INTO rank_papers (store, id, published, upvotes, length, vector, terms, counts, paper) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO rank_papers (store, id, published, upvotes, length, vector, terms, "
+                "counts, paper) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(self.store, pid, published, upvotes, length,
                   np.asarray(vec, dtype=np.float32).tobytes(),
                   np.array([ids_of[t] for t in terms], dtype=np.int32).tobytes(),
@@ -243,7 +248,8 @@ class RankingCache:
         terms = list(terms)
         for start in range(0, len(terms), READ_BATCH):
             part = terms[start:start + READ_BATCH]
-            out.update(self.conn.execute(f"SELECT term, id FROM rank_terms WHERE term IN ({','.join('?' * len(part))})",
+            out.update(self.conn.execute("SELECT term, id FROM rank_terms WHERE term IN "
+                                         f"({','.join('?' * len(part))})",
                                          part).fetchall())
         return out
 
@@ -256,14 +262,16 @@ class RankingCache:
         return {t: self._terms[t] for t in terms if t in self._terms}
 
     def _count_rows(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM rank_papers WHERE store = ?", (self.store,)).fetchone()[0])
+        return int(self.conn.execute("SELECT COUNT(*) FROM rank_papers WHERE store = ?",
+                                     (self.store,)).fetchone()[0])
 
     def count(self) -> int:
         return self._count_rows()
 
     def dimensions(self) -> int | None:
         """The size of the stored vectors (None while there are none)."""
-        row = self.conn.execute("SELECT length(vector) FROM rank_papers WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+        row = self.conn.execute("SELECT length(vector) FROM rank_papers WHERE store = ? LIMIT 1",
+                                (self.store,)).fetchone()
         return int(row[0]) // 4 if row else None
 
     @staticmethod
@@ -293,8 +301,8 @@ class RankingCache:
     def window(self, since: date | None, until: date | None, dims: int) -> WindowColumns:
         """The papers published in [since, until], as columns."""
         where, args = self._where(since, until)
-        got = self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM rank_papers "
-                                f"WHERE store = ?{where}", (self.store, *args)).fetchall()
+        got = self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM "
+                                f"rank_papers WHERE store = ?{where}", (self.store, *args)).fetchall()
         return self._columns(got, dims)
 
     def columns(self, ids: Sequence[str], dims: int) -> WindowColumns:
@@ -304,8 +312,8 @@ class RankingCache:
         wanted = list(dict.fromkeys(ids))
         for start in range(0, len(wanted), READ_BATCH):
             part = wanted[start:start + READ_BATCH]
-            got += self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM rank_papers "
-                                     f"WHERE store = ? AND id IN ({','.join('?' * len(part))})",
+            got += self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM "
+                                     f"rank_papers WHERE store = ? AND id IN ({','.join('?' * len(part))})",
                                      (self.store, *part)).fetchall()
         return self._columns(got, dims)
 

@@ -40,7 +40,9 @@ class PapercastCommands(Provider):
             commands.append(("Teach papercast…", "Rate the papers the ranker is least sure about",
                              screen.action_teach))
         if hasattr(screen, "action_search"):
-            commands.append(("Search the library…", "Words, \"phrases\" and meaning; cat:cs.CL and au:Name filter", screen.action_search))
+            commands.append(("Search the library…",
+                             "Words, \"phrases\" and meaning; cat:cs.CL and au:Name filter",
+                             screen.action_search))
         if hasattr(screen, "action_new_thread"):
             commands.append(("New chat thread", "Start a fresh conversation", screen.action_new_thread))
             commands.append(("Chat threads…", "Resume an earlier conversation", screen.action_threads))

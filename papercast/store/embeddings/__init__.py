@@ -47,7 +47,8 @@ def collection_name(model: str | None) -> str:
     return f"{COLLECTION}--{slug}-{digest}"
 
 
-def make_embedder(settings: Settings, remote_client: Callable[[], EmbeddingClient] | None = None) -> TextEmbedder:
+def make_embedder(settings: Settings,
+                  remote_client: Callable[[], EmbeddingClient] | None = None) -> TextEmbedder:
     """The embedding model of ``settings``: the process-wide bundled one, or a remote one that gets
     its model client from ``remote_client``."""
     if not settings.embedding:

@@ -58,7 +58,8 @@ def check_addresses(addresses: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: str, html: str) -> EmailMessage:
+def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: str,
+                  html: str) -> EmailMessage:
     """A multipart/alternative message: clients that cannot show HTML show the text part."""
     message = EmailMessage()
     message["From"] = sender

@@ -89,7 +89,8 @@ def deliver(digest: Digest, channels: Sequence[Channel], settings: Settings, *, 
             outcomes.append(Outcome(channel, ok=False, error=error))
         except OSError as exc:
             what = (exc.strerror or str(exc)).lower()
-            outcomes.append(Outcome(channel, ok=False, error=f"{channel.kind}: cannot write {channel.label}: {what}"))
+            outcomes.append(Outcome(channel, ok=False,
+                                    error=f"{channel.kind}: cannot write {channel.label}: {what}"))
         if not outcomes[-1].ok:
             log.warning("delivery to %s failed: %s", channel.name, outcomes[-1].error)
     return outcomes

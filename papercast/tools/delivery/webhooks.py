@@ -53,7 +53,8 @@ def parse_webhook(spec: str) -> Webhook:
         style, text = m.group(1).lower(), text[m.end():]
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"not a webhook URL: {webhook_label(text) if parts.hostname else 'give an http(s) URL'} "
+        raise UserError("not a webhook URL: "
+                        f"{webhook_label(text) if parts.hostname else 'give an http(s) URL'} "
                         "(use URL or slack:URL, discord:URL, json:URL)")
     if style is None:
         host = parts.hostname.lower()
@@ -67,7 +68,8 @@ def parse_webhook(spec: str) -> Webhook:
 
 
 def post_webhook(hook: Webhook, payload: dict[str, Any], *, client: httpx.Client | None = None,
-                 attempts: int = 3, timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> int:
+                 attempts: int = 3, timeout: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep) -> int:
     """POST the payload as JSON; returns the HTTP status. Retries connection errors, 429 and 5xx (honouring
     a short Retry-After); a RuntimeFailure names the webhook by its label and quotes the answer."""
     import httpx  # lazy: only a posted webhook needs httpx

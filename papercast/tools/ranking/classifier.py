@@ -45,7 +45,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, s
     return beta
 
 
-def _cg(apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, iters: int = 60, tol: float = 1e-8) -> np.ndarray:
+def _cg(apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, iters: int = 60,
+        tol: float = 1e-8) -> np.ndarray:
     """Conjugate gradients for a small SPD system given by its matrix-vector product (no LAPACK: its
     threaded solve stalls on a busy machine)."""
     x = np.zeros_like(b)

@@ -90,7 +90,8 @@ def _span(store: PaperStore, ids: Sequence[str]) -> tuple[date | None, date | No
 class _Scorer:
     """The ranker's scores over the pool for a profile as of one day, and its calibrated threshold."""
 
-    def __init__(self, store: PaperStore, profile: Profile, pool: Pool, learned_from: Sequence[Rating]) -> None:
+    def __init__(self, store: PaperStore, profile: Profile, pool: Pool,
+                 learned_from: Sequence[Rating]) -> None:
         self.pool = pool
         scored = score_pool(store, profile, pool)
         self.scores = np.full(len(pool), -np.inf)
@@ -171,7 +172,8 @@ def _period(label: str, tests: Sequence[Rating], pairs: Sequence[tuple[RankingMe
     def pooled(which: int) -> RankingMetrics:
         got = [pair[which] for pair in pairs]
         right_l, right_d = sum(m.liked_right for m in got), sum(m.disliked_right for m in got)
-        return RankingMetrics(ndcg=_mean(m.ndcg for m in got), mrr=_mean(m.mrr for m in got), auc=_mean(m.auc for m in got),
+        return RankingMetrics(ndcg=_mean(m.ndcg for m in got), mrr=_mean(m.mrr for m in got),
+                              auc=_mean(m.auc for m in got),
                               liked_right=right_l, disliked_right=right_d,
                               balanced_accuracy=_balanced(right_l, likes, right_d, dislikes))
 

@@ -117,7 +117,8 @@ class BM25:
         flat = np.concatenate(ids) if n else np.zeros(0, dtype=np.int64)
         span = int(flat.max()) + 1 if len(flat) else 1
         # One key per (document, term) occurrence; one sort groups them by document, then term.
-        keys, counts = np.unique(np.repeat(np.arange(n, dtype=np.int64), lengths) * span + flat, return_counts=True)
+        keys, counts = np.unique(np.repeat(np.arange(n, dtype=np.int64), lengths) * span + flat,
+                                 return_counts=True)
         offsets = np.searchsorted(keys // span, np.arange(n + 1))
         return cls(keys % span, counts, offsets, lengths, process_term_ids)
 

@@ -261,7 +261,8 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         qv, cosine = None, np.zeros(count)
     fused = fuse(cosine, lexical, method=method, lexical_scale=scale)
     if prf and qv is not None:
-        fused = fuse(feedback_dense(vectors, qv, fused).astype(np.float64), lexical, method=method, lexical_scale=scale)
+        fused = fuse(feedback_dense(vectors, qv, fused).astype(np.float64), lexical, method=method,
+                     lexical_scale=scale)
     order_key = _order_key(fused, query, phrase_mask, allowed)
     lifted = np.zeros(count, dtype=bool)
     if neighbours is not None and query.terms:
@@ -350,7 +351,8 @@ def pool_phrase_mask(pool: Pool, phrases: Sequence[str]) -> np.ndarray | None:
     return mask
 
 
-def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = None, until: date | None = None,
+def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = None,
+           until: date | None = None,
            categories: Sequence[str] = (), authors: Sequence[str] = (),
            method: Method = DEFAULT_METHOD) -> list[SearchHit]:
     """The ``n`` papers that best match ``query`` (published in [since, until], in one of the

@@ -59,7 +59,8 @@ class Signals:
     age_days: np.ndarray | None = None
     span_days: int = 7
     matched: dict[int, list[str]] = field(default_factory=dict)  # listed paper -> interest terms it uses
-    read: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # rated: in the maths, not listed
+    read: np.ndarray = field(default_factory=lambda: np.zeros(0,
+                                                              dtype=bool))  # rated: in the maths, not listed
     disliked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     rated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # liked, saved or disliked
 

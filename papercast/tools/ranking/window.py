@@ -112,7 +112,8 @@ def cached_window(store: PaperStore, since: date | None, until: date | None, cou
     return hit if hit is not None and time.monotonic() - hit.loaded < TTL_SECONDS else None
 
 
-def load_window(store: PaperStore, since: date | None, until: date | None, count: int | None = None) -> Window:
+def load_window(store: PaperStore, since: date | None, until: date | None,
+                count: int | None = None) -> Window:
     """The window's papers and vectors (cached per process while the store size is unchanged),
     from the persistent ranking cache when it is fresh, else from Chroma."""
     cache = ranking_source(store)
@@ -183,7 +184,8 @@ def _key(day: str | None) -> int:
 
 
 def resolve_window(store: PaperStore, since: date | None, until: date | None, today: date | None = None,
-                   count: int | None = None, *, fallback: bool = False) -> tuple[date | None, date | None, str | None]:
+                   count: int | None = None, *,
+                   fallback: bool = False) -> tuple[date | None, date | None, str | None]:
     """The window to rank and a note when it holds no papers or is not the one asked for.
 
     No dates: the 7 days ending at the newest paper in the store (a store fetched yesterday

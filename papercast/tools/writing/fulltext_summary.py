@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 FULLTEXT_PROMPT_VERSION = "summary-fulltext-v1"
 OFFLINE_FULLTEXT_VERSION = "extractive-fulltext-v1"
 FIELDS = ("tldr", "contributions", "method", "results", "limitations")
-MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)", "pdf": "the full text (arXiv PDF)",
+MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)",
+             "pdf": "the full text (arXiv PDF)",
              "file": "the full text (a saved file)"}
 
 ROLES: dict[str, re.Pattern[str]] = {
@@ -164,7 +165,8 @@ def fulltext_messages(paper: Paper, document: Document, budget: int, language_ru
                       ) -> tuple[list[dict[str, str]], list[Passage]]:
     chosen = select_passages(document, budget)
     return ([{"role": "system", "content": FULLTEXT_SYSTEM + language_rule},
-             {"role": "user", "content": "Summarize this paper from its full text.\n\n" + fulltext_block(paper, chosen)}],
+             {"role": "user",
+              "content": "Summarize this paper from its full text.\n\n" + fulltext_block(paper, chosen)}],
             chosen)
 
 
@@ -206,7 +208,8 @@ def parse_fulltext_summary(text: str, finish_reason: str | None, chosen: Sequenc
     return draft, {f: v for f, v in sections.items() if v}
 
 
-_FIELD_ROLES = {"tldr": ("abstract",), "contributions": ("intro",), "method": ("method", "setup"), "results": ("results",),
+_FIELD_ROLES = {"tldr": ("abstract",), "contributions": ("intro",), "method": ("method", "setup"),
+                "results": ("results",),
                 "limitations": ("limitations", "conclusion")}
 
 
@@ -248,8 +251,8 @@ def _topic(paper: Paper, document: Document) -> Counter[str]:
 
 
 _CONNECTIVE = re.compile(r"^(first|second|third|finally|moreover|furthermore|additionally|also|however|besides|then|"
-                         r"next|lastly|in addition|in particular|specifically|notably|to this end|thus|therefore|"
-                         r"hence|similarly|in contrast)\b", re.I)
+                         r"next|lastly|in addition|in particular|specifically|notably|to this "
+                         r"end|thus|therefore|hence|similarly|in contrast)\b", re.I)
 
 
 def _pick(candidates: Sequence[tuple[str, Passage]], topic: Counter[str], pattern: re.Pattern[str] | None,
@@ -344,7 +347,8 @@ def llm_version(client: LLMClient, document: Document | None) -> str:
     return versioned(fulltext_version(FULLTEXT_PROMPT_VERSION, document), language_of(client))
 
 
-async def llm_fulltext_summary(client: LLMClient, paper: Paper, document: Document) -> tuple[Summary | None, str | None]:
+async def llm_fulltext_summary(client: LLMClient, paper: Paper,
+                               document: Document) -> tuple[Summary | None, str | None]:
     """(summary, None) written from the chosen sections, or (None, why the answers were unusable)."""
     budget = int(getattr(client.settings, "fulltext_summary_tokens", 6000))
     rule = language_rule(language_of(client))
@@ -360,7 +364,8 @@ async def llm_fulltext_summary(client: LLMClient, paper: Paper, document: Docume
     tops = top_titles(document)
     try:
         draft, sections = await client.complete_json(
-            messages, lambda text, finish: parse_fulltext_summary(text, finish, shown, tops), purpose="summary",
+            messages, lambda text, finish: parse_fulltext_summary(text, finish, shown, tops),
+                                                     purpose="summary",
             prompt_version=llm_version(client, document), max_tokens=800, repair_max_tokens=1000,
             repair_prompt=REPAIR_PROMPT)
     except ValueError as again:

@@ -125,8 +125,8 @@ def render_html(digest: Digest) -> str:
     parts = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{e(digest.title)}</title></head>",
-             '<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 760px; '
-             'margin: auto; line-height: 1.45; color: #222">',
+             '<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: '
+             '760px; margin: auto; line-height: 1.45; color: #222">',
              f"<h1>{e(digest.title)}</h1>",
              f'<p style="color:#666">Profile <b>{e(digest.profile)}</b> · {len(digest.items)} papers from '
              f"{e(digest.window_label)} · mode: {e(mode_text(digest))} · generated "

@@ -105,8 +105,8 @@ def _who_wrote(summary: Summary) -> str:
 
 # -- offline, extractive ---------------------------------------------------------------------------------
 _CONNECTIVE = re.compile(r"^(first|second|third|fourth|finally|moreover|furthermore|additionally|also|however|"
-                         r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this end|"
-                         r"this|these|it|they|such)\b", re.IGNORECASE)
+                         r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this "
+                         r"end|this|these|it|they|such)\b", re.IGNORECASE)
 # Words too general to be a paper's keyword, on top of the stop words every part of papercast shares.
 _GENERIC = frozenset(["across", "among", "between", "data", "done", "first", "further", "here", "high", "including", "large", "low", "model", "models", "nor", "one", "shall", "should", "small", "task", "tasks", "therefore", "three", "thus", "two", "us", "whom"])
 _NOT_KEYWORDS = STOPWORDS | _GENERIC
@@ -186,7 +186,8 @@ def offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog
     return out
 
 
-def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog) -> dict[str, Summary]:
+def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore,
+                                log: LLMLog) -> dict[str, Summary]:
     """Extractive summaries of the abstracts (stored ones reused); all new sentences embedded in one batch."""
     out: dict[str, Summary] = {}
     todo: list[Paper] = []
@@ -208,7 +209,8 @@ def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore, l
     start = 0
     for paper in todo:
         count = len(split[paper.id])
-        summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id), split[paper.id])
+        summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id),
+                                     split[paper.id])
         start += count
         log.put_summary(summary)
         out[paper.id] = summary
@@ -220,7 +222,8 @@ SUMMARY_ABSTRACT_CHARS = 4000
 SHORTER_SUMMARY = "Keep every field short: under 120 words in the whole JSON object."
 
 
-def summary_messages(paper: Paper, language: str | None = None, *, abstract_chars: int = SUMMARY_ABSTRACT_CHARS,
+def summary_messages(paper: Paper, language: str | None = None, *,
+                     abstract_chars: int = SUMMARY_ABSTRACT_CHARS,
                      note: str = "") -> list[dict[str, str]]:
     """The summary request; ``abstract_chars`` shrinks it to a small context window, ``note`` asks for more."""
     return [{"role": "system", "content": SYSTEM_PROMPT + language_rule(language)},
@@ -283,7 +286,8 @@ async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: 
         try:
             summary, problem = await llm_summary(client, paper, documents.get(paper.id))
         except (LLMUnavailable, BudgetExceeded) as exc:
-            failed[paper.id] = "model unavailable" if isinstance(exc, LLMUnavailable) else "LLM budget reached"
+            failed[paper.id] = "model unavailable" if isinstance(exc,
+                                                                 LLMUnavailable) else "LLM budget reached"
             logger.warning("summary of %s: %s (%s: %s); using the offline summary", paper.id,
                            failed[paper.id], type(exc).__name__, exc)
             return
@@ -306,9 +310,11 @@ async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: 
 
 # -- TL;DRs for the digest -----------------------------------------------------------------------------
 def tldr_messages(papers: Sequence[Paper], language: str | None = None) -> list[dict[str, str]]:
-    blocks = "\n".join(paper_block(p, abstract_chars=TLDR_ABSTRACT_CHARS, authors=False, categories=False) for p in papers)
+    blocks = "\n".join(paper_block(p, abstract_chars=TLDR_ABSTRACT_CHARS, authors=False,
+                                   categories=False) for p in papers)
     return [{"role": "system", "content": TLDR_PROMPT + language_rule(language)},
-            {"role": "user", "content": f"Write TL;DRs for these {len(papers)} papers.\n<papers>\n{blocks}\n</papers>"}]
+            {"role": "user",
+             "content": f"Write TL;DRs for these {len(papers)} papers.\n<papers>\n{blocks}\n</papers>"}]
 
 
 def parse_tldrs(text: str, finish_reason: str | None, wanted: Sequence[str]) -> dict[str, SummaryDraft]:
@@ -332,7 +338,9 @@ async def tldr_batch(client: LLMClient, papers: Sequence[Paper]) -> dict[str, Su
     wanted = [p.id for p in papers]
     return await client.complete_json(
         tldr_messages(papers, language_of(client)), lambda text, finish: parse_tldrs(text, finish, wanted),
-        purpose="tldr", prompt_version=versioned(TLDR_VERSION, language_of(client)), max_tokens=80 + 70 * len(papers), repair_max_tokens=120 + 80 * len(papers),
+        purpose="tldr", prompt_version=versioned(TLDR_VERSION, language_of(client)),
+                                      max_tokens=80 + 70 * len(papers),
+                                      repair_max_tokens=120 + 80 * len(papers),
         repair_prompt=REPAIR_PROMPT, schema=tldr_schema(wanted))
 
 
@@ -386,7 +394,8 @@ async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: 
                                paper.id)
                 continue
             summary = Summary(paper_id=paper.id, **draft.model_dump(), model=client.model,
-                              prompt_version=versioned(TLDR_VERSION, language_of(client)), created=datetime.now(UTC))
+                              prompt_version=versioned(TLDR_VERSION, language_of(client)),
+                              created=datetime.now(UTC))
             log.put_summary(summary)
             result[paper.id] = summary
 

@@ -136,7 +136,8 @@ class ChatScreen(Screen):
         self._start(lambda service: service.achat_stream(text, thread_id=thread_id))
 
     def _start(self, events: Events) -> None:
-        self.run_worker(partial(self._run_turn, events, self.turn), thread=True, group="chat", exit_on_error=False)
+        self.run_worker(partial(self._run_turn, events, self.turn), thread=True, group="chat",
+                        exit_on_error=False)
 
     def _run_turn(self, events: Events, turn: int) -> None:
         service = self.service  # taken here in the worker: the chat loop's thread has no active-app context

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from papercast.tui.app import PapercastApp
 
 SIMILAR = 5
-MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)", "pdf": "the full text (arXiv PDF)",
+MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)",
+             "pdf": "the full text (arXiv PDF)",
              "file": "the full text (a saved file)"}
 FOUND = 5  # passages shown by a find in the full text (``/``)
 NOT_READ = "Not read yet: press [b]f[/b] to read the full text (arXiv HTML, else the PDF)."
@@ -117,7 +118,8 @@ class PaperScreen(Screen):
         Binding("d", "feedback('dislike')", "Dislike"),
         Binding("s", "feedback('save')", "Save"),
         Binding("o", "browse('abs')", "Abs page"),
-        Binding("p", "browse('pdf')", "PDF", show=False),  # in the help screen: the footer keeps the global keys
+        Binding("p", "browse('pdf')", "PDF",
+                show=False),  # in the help screen: the footer keeps the global keys
         Binding("h", "browse('hf')", "HF page", show=False),
         Binding("c", "ask", "Ask agent"),
         Binding("f", "fulltext", "Full text"),
@@ -151,7 +153,8 @@ class PaperScreen(Screen):
             yield Static(id="paper-abstract")
             yield Static("Full text", classes="section")
             yield Static(NOT_READ, id="fulltext-status")
-            yield Input(placeholder="find in the full text: words, \"a phrase\" or a question (enter)", id="find-query")
+            yield Input(placeholder="find in the full text: words, \"a phrase\" or a question (enter)",
+                        id="find-query")
             yield OptionList(id="outline")
             yield Static(id="section-text")
             yield Static("Similar papers", classes="section")
@@ -247,7 +250,8 @@ class PaperScreen(Screen):
 
     def _read(self) -> None:
         def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(self._status, f"Reading the full text… indexing passages {done}/{total}")
+            self.app.call_from_thread(self._status,
+                                      f"Reading the full text… indexing passages {done}/{total}")
 
         try:
             document = self.service.read_paper(self.paper_id, progress=progress)
@@ -275,8 +279,8 @@ class PaperScreen(Screen):
             self._status(f"No full text: {document.note or 'the abstract only'}")
             return
         note = f" ({document.note})" if document.note else ""
-        self._status(f"Read from {source}: {len(document.sections)} sections, {len(document.passages)} passages"
-                     f"{note}. Enter opens a section.")
+        self._status(f"Read from {source}: {len(document.sections)} sections, {len(document.passages)} "
+                     f"passages{note}. Enter opens a section.")
         outline = self.query_one("#outline", OptionList)
         outline.clear_options()
         outline.add_options([Option(escape("  " * max(0, s.level - 1) + s.label), id=f"section-{i}")

@@ -242,7 +242,8 @@ class ProfileScreen(Screen):
                           f"Ranking for profile {name!r}.")
 
         options = [(n, n) for n in self.data.names]
-        self.app.push_screen(ChoiceDialog("Switch to profile", options, selected=self.data.profile.name), chosen)
+        self.app.push_screen(ChoiceDialog("Switch to profile", options,
+                                          selected=self.data.profile.name), chosen)
 
     def action_delete_profile(self) -> None:
         if self.data is None:
