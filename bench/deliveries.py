@@ -37,7 +37,7 @@ def median_ms(fn: Callable[[], object], runs: int = 5) -> float:
 def main() -> None:
     from papercast.config import load_settings
     from papercast.service import Papercast
-    from papercast.tools.writing.deliver import webhook_payload
+    from papercast.tools.delivery.payloads import webhook_payload
     from papercast.tools.writing.render import (
         render_atom,
         render_html,

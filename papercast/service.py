@@ -61,9 +61,9 @@ if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
     from papercast.store.passages import PassageStore
     from papercast.store.profiles import ProfileStore
+    from papercast.tools.delivery.channels import Channel, Outcome
     from papercast.tools.llm.client import LLMClient
     from papercast.tools.sources.reader import Reader
-    from papercast.tools.writing.deliver import Channel, Outcome
     from papercast.tools.writing.digest import Digest
     from papercast.tools.writing.export import ExportFormat
 
@@ -154,7 +154,7 @@ class Papercast:
         """
         if self.store.count() > 0:
             return 0
-        from papercast.store.papers import SAMPLE_SOURCE
+        from papercast.store.metadata import SAMPLE_SOURCE
         from papercast.tools.sources.files import parse_file
 
         parsed = parse_file(SAMPLE_PAPERS)
@@ -704,7 +704,7 @@ class Papercast:
         """Send a digest to every channel (one failing never stops the others) and record each delivery
         that arrived, so its papers are never delivered to the profile again. Never raises for a failing
         channel: each outcome carries its one-line error."""
-        from papercast.tools.writing.deliver import deliver
+        from papercast.tools.delivery.send import deliver
 
         outcomes = deliver(digest, channels, self.settings, text=text, tls_context=tls_context, http=http)
         day = digest.until or digest.generated.date()

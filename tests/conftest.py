@@ -95,7 +95,7 @@ def settings(tmp_path: Path, chroma_mode: str, request: pytest.FixtureRequest):
 def _reset_server_collection(url: str) -> None:
     """Drop every collection on the test server: "papers" and each embedding model's own."""
     from papercast.config import load_settings
-    from papercast.store.papers import make_client
+    from papercast.store.chroma_access import make_client
 
     client = make_client(load_settings(home="/nonexistent", chroma_url=url))
     for collection in client.list_collections():

@@ -6,8 +6,9 @@ functions, under ``TYPE_CHECKING``) and checked against the layers of DESIGN.md 
     commands/, tui/, cli  ->  service  ->  agent/  ->  tools/  ->  store/  ->  models, config, errors, logs
 
 A module may import its own layer and the layers below it, even for a type hint: the agent is
-handed the service at run time but knows it only as its port (``agent/port.py``, ``Library``). Inside ``tools/``, sources and
-llm come first, ranking may use them, writing may use all three.
+handed the service at run time but knows it only as its port (``agent/port.py``, ``Library``).
+Inside ``tools/``, sources and llm come first, ranking may use them, writing may use all three,
+delivery all four.
 
 Run directly to check another tree (the plan before this layout fails it)::
 
@@ -30,6 +31,7 @@ LAYERS: list[tuple[str, float]] = [
     ("papercast.store", 1),
     ("papercast.tools", 2), ("papercast.tools.sources", 2.0), ("papercast.tools.llm", 2.0),
     ("papercast.tools.ranking", 2.1), ("papercast.tools.writing", 2.2),
+    ("papercast.tools.delivery", 2.3),
     ("papercast.agent", 3),
     ("papercast.service", 4),
     ("papercast.commands", 5), ("papercast.tui", 5), ("papercast.cli", 5), ("papercast.__main__", 5),

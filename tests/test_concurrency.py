@@ -26,7 +26,8 @@ from papercast.cli import main
 from papercast.config import load_settings
 from papercast.models import Paper
 from papercast.store.lock import LockTimeout, home_lock
-from papercast.store.papers import SAMPLE_SOURCE, PaperStore
+from papercast.store.metadata import SAMPLE_SOURCE
+from papercast.store.papers import PaperStore
 
 from helpers import CORPUS_SLICE
 
@@ -155,7 +156,7 @@ def test_a_long_lived_process_sees_papers_another_process_stored(service) -> Non
 def test_a_stale_index_error_is_retried_after_opening_the_store_again(service) -> None:
     """A write papercast did not announce (chromadb used directly) leaves this process's index stale;
     the vector read that then fails ("Error finding id") is retried on a freshly opened store."""
-    from papercast.store.papers import to_metadata
+    from papercast.store.metadata import to_metadata
 
     seed = service.list_papers(1)[0].id
     assert service.store.similar(seed, 3)

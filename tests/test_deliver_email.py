@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from papercast.errors import RuntimeFailure, UserError
-from papercast.tools.writing.deliver import PASSWORD_ENV, check_addresses, send_email
+from papercast.tools.delivery.mail import PASSWORD_ENV, check_addresses, send_email
 
 import smtp_helpers
 from smtp_helpers import SMTP_PASSWORD, SMTP_USER, Sink, parts
@@ -62,7 +62,7 @@ def test_implicit_tls_on_port_465_style_servers(settings, smtp_implicit_tls, mon
 
 
 def test_auto_picks_implicit_tls_on_465_and_starttls_elsewhere(settings):
-    from papercast.tools.writing.deliver import uses_implicit_tls
+    from papercast.tools.delivery.mail import uses_implicit_tls
 
     assert uses_implicit_tls(settings.with_overrides(smtp_port=465))
     assert not uses_implicit_tls(settings.with_overrides(smtp_port=587))

@@ -8,14 +8,10 @@ import logging
 import pytest
 
 from papercast.errors import RuntimeFailure, UserError, redact
-from papercast.tools.writing.deliver import (
-    Channel,
-    Webhook,
-    deliver,
-    parse_webhook,
-    post_webhook,
-    webhook_payload,
-)
+from papercast.tools.delivery.channels import Channel
+from papercast.tools.delivery.payloads import webhook_payload
+from papercast.tools.delivery.send import deliver
+from papercast.tools.delivery.webhooks import Webhook, parse_webhook, post_webhook
 
 import webhook_server
 

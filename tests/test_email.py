@@ -8,7 +8,7 @@ import smtplib
 import pytest
 
 from papercast.errors import RuntimeFailure, UserError
-from papercast.tools.writing.deliver import PASSWORD_ENV, send_email
+from papercast.tools.delivery.mail import PASSWORD_ENV, send_email
 
 import smtp_helpers
 from smtp_helpers import SMTP_PASSWORD, SMTP_USER, parts

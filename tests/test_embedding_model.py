@@ -15,9 +15,10 @@ import pytest
 from papercast.cli import main
 from papercast.config import load_settings
 from papercast.service import Papercast
+from papercast.store.chroma_access import make_client
 from papercast.store.embeddings import collection_name
 from papercast.store.embeddings.remote import RemoteEmbedder
-from papercast.store.papers import PaperStore, make_client
+from papercast.store.papers import PaperStore
 
 from helpers import FAST_LLM, FIXTURES, embedding_client
 from llm_server import DUMMY_API_KEY, TEST_EMBEDDING, LLMServer, Reply, embedding_vector, point_embedding

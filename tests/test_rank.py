@@ -15,13 +15,13 @@ import pytest
 
 from papercast.errors import UserError
 from papercast.tools.ranking.score import (
-    Signals,
     Weights,
     _mmr,
     _neighbour_smooth,
     interest_phrases,
     recommend,
 )
+from papercast.tools.ranking.signals import Signals
 from papercast.tools.ranking.window import resolve_window
 
 ASTRO = "galaxy formation, cosmological simulations, dark matter halos"

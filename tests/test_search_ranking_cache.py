@@ -92,7 +92,7 @@ def test_a_write_the_cache_did_not_see_makes_the_next_reader_rebuild_it(service)
     store = service.store
     paper = Paper(id="2609.00002", title="Written behind the cache's back", abstract="Dark matter halos.",
                   published=date(2026, 9, 2))
-    from papercast.store.papers import to_metadata
+    from papercast.store.metadata import to_metadata
 
     store.collection.upsert(ids=[paper.id], embeddings=[[0.05] * 384], documents=[paper.embedding_text],
                             metadatas=[to_metadata(paper)])

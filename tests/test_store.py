@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from papercast.models import Paper
-from papercast.store.papers import PaperStore, RecentById, make_client
+from papercast.store.chroma_access import make_client
+from papercast.store.papers import PaperStore, RecentById
 
 from helpers import CORPUS_SLICE, REPO, CountingEmbed
 

@@ -10,12 +10,10 @@ import pytest
 
 from papercast.models import Paper
 from papercast.service import Papercast
-from papercast.tools.writing.summarize import (
-    PROMPT_VERSION,
-    parse_summary,
-    split_sentences,
-    summary_label,
-)
+from papercast.tools.writing.summarize import summary_label
+from papercast.tools.writing.summary_draft import parse_summary
+from papercast.tools.writing.summary_prompts import PROMPT_VERSION
+from papercast.tools.writing.summary_text import split_sentences
 
 from llm_server import PaperModel, Reply
 

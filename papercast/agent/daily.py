@@ -27,8 +27,8 @@ from papercast.agent.port import Library
 from papercast.agent.state import DailyState
 from papercast.errors import RuntimeFailure, UserError
 from papercast.models import ReadingList
+from papercast.tools.delivery.channels import plan_channels
 from papercast.tools.sources.fetch import fetch_papers
-from papercast.tools.writing.deliver import plan_channels
 from papercast.tools.writing.digest import abuild_digest
 from papercast.tools.writing.render import mode_text, render_html, render_markdown
 from papercast.tools.writing.summarize import FALLBACK

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from papercast.agent.llm_node import ModelConfig
     from papercast.tools.llm.client import LLMClient
-    from papercast.tools.writing.deliver import Channel, Outcome
+    from papercast.tools.delivery.channels import Channel, Outcome
     from papercast.tools.writing.digest import Digest
 
 

@@ -100,7 +100,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from papercast.service import parse_date
-    from papercast.tools.writing.deliver import plan_channels
+    from papercast.tools.delivery.channels import plan_channels
     from papercast.tools.writing.render import render_atom, render_html, render_json, render_markdown
 
     since = parse_date(args.since, "--since")

@@ -1,28 +1,13 @@
 """How papercast opens Chroma and keeps a long-lived process's view of it right.
 
-Embedded Chroma (a ``PersistentClient`` on ``$PAPERCAST_HOME/chroma``) keeps each collection's
-vector index in the memory of the process that opened it. Seen on chromadb 1.5.9 with two
-processes on one home:
-
-* two first opens of a fresh home at once both run Chroma's schema setup, and one dies with
-  "table collections already exists": the first open of a home happens under the home's lock
-  (``store/lock.py``);
-* a process that read the collection before another process wrote to it keeps its old index: its
-  next vector read fails ("Error creating hnsw segment reader: Nothing found on disk", "Error
-  finding id") or, for a query, silently misses the other process's papers. A new client (a new
-  Chroma "system" for the path) reads the index from disk again and sees everything.
-
-So every call to the collection goes through ``GuardedCollection``: before a call it checks the
-store's generation file, which every write through papercast replaces (a few microseconds: one
-``stat``); when another process wrote since, the client is opened again first. A call that
-still fails with an error of that kind is retried, after opening the client again, a few times
-(reads and upserts/updates/deletes by id are idempotent, so a retry cannot write twice). What
-still fails becomes a one-line ``StoreError``.
-
-A home the user cannot write (a read-only mount, another user's files): embedded Chroma writes to
-its SQLite file even to open it (chroma-core/chroma#1438), so papercast reads a private copy of the
-store in a temporary directory instead (removed at exit; its size is the store's, ~25 MB per 1,000
-papers). Writes are refused by the paper store, never made to the copy.
+Embedded Chroma keeps each collection's vector index in the memory of the process that opened it, so
+with two processes on one home a reader's index goes stale after the other one writes (reads fail or
+miss its papers), and two first opens of a fresh home race in the schema setup. So the first open runs
+under the home's lock (``store/lock.py``), and every call goes through ``GuardedCollection``: it checks
+the store's generation file (one ``stat``; every write through papercast replaces it) and opens the
+client again when another process wrote; a call failing that way is retried (by-id calls are
+idempotent), then is a one-line ``StoreError``. A home the user cannot write is read from a private copy
+(embedded Chroma writes even to open), removed at exit; writes to it are refused by the paper store.
 """
 
 from __future__ import annotations
@@ -41,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from papercast.errors import RuntimeFailure, one_line
+from papercast.store.embeddings.bundled import chroma_embedding_function_class
+from papercast.store.embeddings.remote import chroma_remote_function_class
 from papercast.store.lock import home_lock
 
 log = logging.getLogger(__name__)
@@ -92,9 +79,10 @@ def readable_copy(path: Path) -> Path:
             else:
                 target.mkdir()
         except OSError as exc:
-            raise StoreError(f"cannot read the paper store at {path} (the home is read-only and a copy to read "
-                             f"failed: {one_line(exc)})") from exc
-        log.info("read-only home: reading a copy of %s in %s (%.2f s)", path, target, time.perf_counter() - started)
+            raise StoreError(f"cannot read the paper store at {path} (the home is read-only and a copy to "
+                             f"read failed: {one_line(exc)})") from exc
+        log.info("read-only home: reading a copy of %s in %s (%.2f s)", path, target,
+                 time.perf_counter() - started)
         _snapshots[key] = target
         return target
 
@@ -284,7 +272,8 @@ class NamedCollection:
             # Read before opening: a write by another process after this point makes the guard reopen.
             generation = Generation(self.settings.chroma_path if embedded and not self.read_only else None)
             where = self.settings.chroma_url or self.settings.chroma_path
-            self._guarded = GuardedCollection(self._open(), self._reopen, generation, f"{self.what} at {where}")
+            self._guarded = GuardedCollection(self._open(), self._reopen, generation,
+                                              f"{self.what} at {where}")
         return self._guarded
 
     @property
@@ -298,9 +287,6 @@ class NamedCollection:
 
     def _open(self) -> Any:
         """The raw collection, created on first use."""
-        from papercast.store.embeddings.bundled import chroma_embedding_function_class
-        from papercast.store.embeddings.remote import chroma_remote_function_class
-
         guard = home_lock(self.settings.home) if not self.settings.chroma_url else contextlib.nullcontext()
         with guard:
             self.client = make_client(self.settings)
@@ -331,9 +317,11 @@ def make_client(settings: Any) -> Any:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise StoreError(f"PAPERCAST_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+            raise StoreError("PAPERCAST_CHROMA_URL must look like http://host:port, got "
+                             f"{settings.chroma_url!r}")
         try:
-            return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+            return chromadb.HttpClient(host=url.hostname,
+                                       port=url.port or (443 if url.scheme == "https" else 8000),
                                        ssl=url.scheme == "https", settings=chroma_settings)
         except Exception as exc:  # chromadb raises plain Exceptions for connection failures
             raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc

@@ -1,28 +1,12 @@
 """The home's SQLite files: every connection papercast opens to them, and their versioned schemas.
 
-Two files live in the home: ``papercast.db`` (profiles, feedback, summaries, LLM usage and response
-cache, memos) and ``threads.db`` (langgraph's checkpoints and papercast's thread list). Every
-connection to either is opened here, with the same settings: WAL (readers never wait for the
-writer), ``synchronous=NORMAL``, foreign keys on and a 30 s busy timeout, so a second process
-waits its turn instead of failing. Connections are cached per thread and path (SQLite connections
-must not cross threads); every write is one transaction (``with conn:``), so a crash leaves either
-the old or the new state.
-
-Each file has an ordered list of migrations (``MIGRATIONS["papercast"]``, ``MIGRATIONS["threads"]``)
-and records how many it has applied in ``PRAGMA user_version``. The first open of a file in a
-process applies the missing ones in one ``BEGIN IMMEDIATE`` transaction (two processes migrating
-at once take turns; the second finds nothing to do). A file written by a newer papercast, or one
-that is not a SQLite database, is refused with a one-line ``DatabaseError`` naming the file.
-Migration 1 of each file is the schema papercast had before versions existed, with
-``IF NOT EXISTS``, so a home written then (user_version 0, tables present) migrates cleanly. The
-store modules hold only queries; a schema change is a new migration appended to a list here.
-
-Damage is often found by a later query, not by the open (SQLite reads a table's pages when a query
-needs them), so connections are ``Connection``: trouble with the file from any query or fetch
-(damaged, read-only, full, locked too long) is the same one-line ``DatabaseError`` naming the file
-and what to do; other errors (a constraint) stay sqlite3's. A file papercast cannot write (a
-read-only home) is opened read-only (``mode=ro``, or ``immutable=1`` when no other process has it
-open, since WAL needs its -shm file): reading works, a write fails saying the home is read-only.
+``papercast.db`` (profiles, feedback, summaries, LLM usage and cache, memos) and ``threads.db``
+(langgraph's checkpoints, the thread list) are opened only here: WAL, ``synchronous=NORMAL``, foreign
+keys, a busy timeout so a second process waits its turn; one connection per thread and path; every
+write one transaction. Each file's ``MIGRATIONS`` are applied in one ``BEGIN IMMEDIATE`` on first open
+and counted in ``PRAGMA user_version``; a newer or non-SQLite file is refused. Trouble with a file from
+any query (damaged, read-only, full, locked too long) is one ``DatabaseError`` naming the file and what
+to do; a file papercast cannot write is opened read-only (``mode=ro``, or ``immutable=1``).
 """
 
 from __future__ import annotations
@@ -491,8 +475,8 @@ def _failure(path: Path, exc: sqlite3.Error, *, read_only: bool = False) -> Data
         return DatabaseError(f"{path.name} at {path} is busy ({reason}): another papercast is using it; "
                              "try again", path)
     if read_only or name.startswith(("SQLITE_READONLY", "SQLITE_PERM")):
-        return DatabaseError(f"{path.name} at {path} is read-only ({reason}): papercast can read this home but "
-                             "not change it; use a home you can write (--home) or fix its permissions", path)
+        return DatabaseError(f"{path.name} at {path} is read-only ({reason}): papercast can read this home "
+                             "but not change it; use a home you can write (--home) or fix its permissions", path)
     if name.startswith("SQLITE_FULL"):
         return DatabaseError(f"{path.name} at {path}: the disk is full ({reason}); free some space", path)
     return DatabaseError(f"{path.name} at {path} could not be used ({reason})", path)

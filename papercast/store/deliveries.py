@@ -1,14 +1,10 @@
 """Every delivery of a digest, and the papers each profile has been sent ("seen").
 
 Users of paper feeds expect a paper to reach them once: ``papercast daily`` leaves out every paper
-already delivered to the profile, whatever the channel. So each successful delivery is recorded
-(profile, channel, where, the digest's day, the paper ids in digest order), and its papers become
-*seen* for the profile. Seen is its own state, kept apart from like/dislike/save/dismiss: being sent
-a paper says nothing about liking it, so it never feeds the ranker's signals, it only hides the paper
-from the next deliveries (``--include-seen`` shows them again).
-
-The tables (``deliveries``, ``seen_papers``) are created by a migration in ``papercast.store.db``;
-both follow a profile's renames and go with it when it is deleted.
+already delivered to the profile, on any channel. Each successful delivery is recorded (profile,
+channel, where, day, paper ids) and its papers become *seen*: a state apart from the ratings (being sent
+a paper says nothing about liking it), which only hides the paper from the next deliveries
+(``--include-seen`` shows them). Both tables follow a profile's renames and go when it is deleted.
 """
 
 from __future__ import annotations

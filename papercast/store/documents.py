@@ -1,11 +1,9 @@
 """Papers read in full, kept in the home so a paper is fetched and parsed once.
 
-One row per paper in ``papercast.db``'s ``documents`` table (created by migration in ``store/db.py``):
-the parsed ``Document`` as zlib-compressed JSON (a 76-page paper is ~60 KB), with its source, content
-hash and passage count in plain columns so "is it stored?" never decompresses anything. A row is one
-transaction: a crash leaves the old document or the new one, never half of one. Whether its passages
-are indexed is the passage collection's business (``store/passages.py``), since that can be
-interrupted on its own.
+One row per paper in ``papercast.db``'s ``documents`` table: the parsed ``Document`` as zlib-compressed
+JSON, with its source, content hash and passage count in plain columns so "is it stored?" never
+decompresses anything. A row is one transaction: a crash leaves the old document or the new one. Whether
+its passages are indexed is ``store/passages.py``'s business, since that can be interrupted on its own.
 """
 
 from __future__ import annotations

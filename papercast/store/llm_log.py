@@ -1,15 +1,12 @@
 """The LLM layer's tables in the home SQLite file: summaries, the response cache and usage per run.
 
-* ``summaries`` — one row per (paper, model, prompt version): a summary is written once per model and
-  prompt, and shown with the model that wrote it.
-* ``llm_cache`` — every successful model answer, keyed by a hash of (model, prompt version, purpose,
-  messages): the same request is never paid twice, across processes.
-* ``llm_calls`` — one row per request actually sent (tokens, cost or NULL when the model has no
-  price), grouped by run id, so ``papercast usage`` can show what each command cost.
+* ``summaries``: one row per (paper, model, prompt version), so a summary is written once;
+* ``llm_cache``: every successful answer, keyed by a hash of (model, prompt version, purpose, messages),
+  so the same request is never paid twice, across processes;
+* ``llm_calls``: one row per request sent (tokens, cost or NULL), by run id, for ``papercast usage``.
 
-The tables are created and migrated by ``papercast.store.db``; this module holds the queries.
-No API key ever reaches these tables: rows hold prompts built from papers and profiles, the
-model's answers and counts.
+``papercast.store.db`` creates and migrates the tables; this module holds the queries. No API key ever
+reaches them.
 """
 
 from __future__ import annotations
@@ -88,7 +85,8 @@ class LLMLog:
         return CachedAnswer(row["response"], row["finish_reason"], row["prompt_tokens"],
                             row["completion_tokens"], row["cost_usd"])
 
-    def put_cached(self, key: str, *, model: str, prompt_version: str, purpose: str, answer: CachedAnswer) -> None:
+    def put_cached(self, key: str, *, model: str, prompt_version: str, purpose: str,
+                   answer: CachedAnswer) -> None:
         if self._read_only():
             return
         with self.conn as conn:

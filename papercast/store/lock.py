@@ -1,19 +1,11 @@
 """One inter-process lock per home, for the few steps two papercast processes must not interleave.
 
-Embedded Chroma is not safe for two processes that create its files at once: two first starts on a
-fresh home both run Chroma's schema setup ("table collections already exists"), and two first
-loads of the bundled sample mix with a user's import. So opening the store, loading the sample and
-removing the sample happen under this lock (``fcntl.flock`` on ``<home>/.papercast.lock``, Linux
-and macOS). It is held for short steps only; the long work (embedding an import) runs outside it.
-
-``flock`` locks belong to an open file, so two ``open`` calls in one process would block each
-other: the lock is re-entrant per process (a depth count under a thread lock), and the file stays
-open while any holder is inside. The kernel drops the lock when the process dies, so a killed
-command never leaves the home locked.
-
-A home the user cannot write still gets the lock when the file exists (``flock`` works on a file
-opened read-only); when it cannot even be created, nobody can write through this home's path
-either, and the block runs unlocked.
+Two first starts on a fresh home both run embedded Chroma's schema setup, and two first loads of the
+sample mix with a user's import: so opening the store and loading or removing the sample happen under
+``fcntl.flock`` on ``<home>/.papercast.lock``, for short steps only. ``flock`` locks belong to an open
+file, so the lock is re-entrant per process (a depth count); the kernel drops it when the process dies.
+A home the user cannot write still locks an existing file (read-only); when the file cannot even be
+created, nobody can write through this home, and the block runs unlocked.
 """
 
 from __future__ import annotations

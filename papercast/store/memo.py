@@ -1,16 +1,11 @@
 """Small facts worth remembering across processes, in the home's SQLite file.
 
-Every CLI command is a fresh process. Without these, each ``papercast recommend`` would load the
-embedding model (~0.5 s) only to embed the same interests text again, and probe the paper store
-about ten times (~1 s at 50k papers) to find its newest publication date.
-
-* ``text_vectors`` — the vector of a profile text (interests, a keyword) per embedding model.
-* ``store_facts`` — facts about the paper store under a key that names what invalidates them
-  (the store's location and paper count: a fetch that adds papers changes the key), kept for a day
-  at most in case papers were replaced without the count changing.
-
-A memo is a cache: when the home is read-only, busy or broken, callers compute as before. The
-tables are created and migrated by ``papercast.store.db``; this module holds the queries.
+Every CLI command is a fresh process; without these, each ``papercast recommend`` would load the
+embedding model only to embed the same interests again, and probe the paper store for its newest date.
+* ``text_vectors``: the vector of a profile text (interests, a keyword) per embedding model;
+* ``store_facts``: facts about the paper store under a key naming what invalidates them (location and
+  paper count), kept for a day at most.
+A memo is a cache: when the home is read-only, busy or broken, callers compute as before.
 """
 
 from __future__ import annotations

@@ -1,27 +1,16 @@
 """The paper store: one Chroma collection per embedding model, embedded on disk or on a Chroma server.
 
-The bundled model's collection is "papers"; a litellm model (``PAPERCAST_EMBEDDING``) has its own
-(``embeddings.collection_name``), so vectors of two models never meet and switching back finds the
-old collection as it was. Ids are arXiv ids without version. Metadata is the whole ``Paper`` as
-JSON (unknown API fields survive a round trip) plus ``published`` as a sortable YYYYMMDD number
-for window filters and the content hash. Embedding is the expensive part of ingest, so ``upsert``
-embeds a paper only when it is new or its title/abstract changed (content hash).
-
-Each Chroma read costs a few milliseconds, and the ranker reads the liked papers' vectors and
-texts again after every like, so papers and vectors read by id are remembered per process
-(``RecentById``): this process's writes drop what they change, other processes' writes show
-within ``RECENT_TTL``, like the ranker's window cache.
-
-Two processes on one home: the collection is opened under the home's lock and every call goes
-through ``GuardedCollection`` (store/chroma_access.py: another process's writes seen, transient
-errors retried). The bundled sample's papers carry a ``sample`` metadata key; ``drop_sample``
-removes them when the user's own papers arrive. A home papercast cannot write is read from a
-private copy, and writes to it are refused (``read_only``).
+A litellm model (``PAPERCAST_EMBEDDING``) has its own collection (``embeddings.collection_name``), so
+vectors of two models never meet. Ids are arXiv ids without version; metadata is ``store/metadata.py``'s.
+``upsert`` embeds a paper only when it is new or its title/abstract changed (the expensive part of
+ingest). Papers and vectors read by id are remembered per process (``RecentById``), since the ranker
+reads the liked ones after every like. Calls go through ``GuardedCollection`` (``chroma_access``); the
+writes keep the ranking cache right. The sample's papers carry a ``sample`` key (``drop_sample``); a
+home papercast cannot write is read from a private copy, and writes are refused (``read_only``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -38,60 +27,32 @@ from papercast.config import Settings
 from papercast.errors import RuntimeFailure, one_line
 from papercast.models import Paper, UpsertResult, normalize_arxiv_id
 from papercast.store import memo
-from papercast.store.chroma_access import (  # noqa: F401  (StoreError, make_client: re-exported for callers)
+from papercast.store.chroma_access import (
     GENERATION_FILE,
     Generation,
     NamedCollection,
     StoreError,
-    make_client,
     writable,
 )
-from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name
+from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name, make_embedder
 from papercast.store.lock import home_lock
+from papercast.store.metadata import SAMPLE_SOURCE, date_key, from_metadata, to_metadata
+from papercast.store.ranking_cache import RankingCache
 
 if TYPE_CHECKING:
     from papercast.store.embeddings.remote import EmbeddingClient
-    from papercast.store.ranking_cache import RankingCache
 
 log = logging.getLogger(__name__)
 
 WRITE_CHUNK = 256  # papers embedded and written per step: a crash loses at most one chunk of work
 RECENT_TTL = 120.0  # seconds a paper or vector read by id is reused (the window cache's TTL)
 RECENT_SIZE = 8192  # papers (metadata ~2 KB, a vector 1.5 KB); windows up to half of it warm the caches
-SAMPLE_SOURCE = "sample"  # Paper.sources of the bundled sample's papers, until the user's own arrive
 
 
 class DimensionMismatch(RuntimeFailure):
     """The embedding model's vectors do not fit its collection (the model behind the name changed)."""
 
 
-def content_hash(paper: Paper) -> str:
-    return hashlib.sha1(paper.embedding_text.encode("utf-8")).hexdigest()[:16]
-
-
-def date_key(day: date | None) -> int:
-    return day.year * 10000 + day.month * 100 + day.day if day else 0
-
-
-def to_metadata(paper: Paper) -> dict[str, Any]:
-    """The paper as Chroma metadata: its JSON, plus the two keys papercast filters or compares on.
-
-    Few keys on purpose: Chroma keeps one row per metadata key and paper, and reading a window
-    costs per row (10k papers: ~0.3 s with 3 keys, ~1.4 s with 12), so copies of fields the JSON
-    already holds would only slow every read down.
-    """
-    meta: dict[str, Any] = {
-        "published": date_key(paper.published),
-        "content_hash": content_hash(paper),
-        "paper": paper.model_dump_json(exclude_none=True),
-    }
-    if paper.sources == [SAMPLE_SOURCE]:
-        meta["sample"] = True  # only the bundled sample's papers carry this key (``drop_sample``)
-    return meta
-
-
-def from_metadata(meta: Mapping[str, Any]) -> Paper:
-    return Paper.model_validate_json(meta["paper"])
 
 
 def _window_where(since: date | None, until: date | None) -> dict[str, Any] | None:
@@ -163,7 +124,8 @@ class PaperStore:
     """Papers in Chroma. Opening is lazy: importing chromadb costs over a second."""
 
     def __init__(self, settings: Settings, embed: Callable[[Sequence[str]], np.ndarray] | None = None,
-                 write_chunk: int = WRITE_CHUNK, *, remote_client: Callable[[], EmbeddingClient] | None = None) -> None:
+                 write_chunk: int = WRITE_CHUNK, *,
+                 remote_client: Callable[[], EmbeddingClient] | None = None) -> None:
         """``embed`` replaces the embedding model (tests count its calls); ``remote_client`` makes the
         model client of a litellm embedding model (``settings.embedding``)."""
         self.settings = settings
@@ -220,8 +182,6 @@ class PaperStore:
     def embedder(self) -> TextEmbedder:
         """The embedding model of this store (opened on first use)."""
         if self._embedder is None:
-            from papercast.store.embeddings import make_embedder
-
             self._embedder = make_embedder(self.settings, self._remote_client)
         return self._embedder
 
@@ -259,9 +219,9 @@ class PaperStore:
         if stored is not None and vectors.shape[1] != stored:
             model = self.embedding_model or "the bundled embedding model"
             raise DimensionMismatch(
-                f"{model} now gives {vectors.shape[1]}-d vectors, but collection {self.collection_name} holds "
-                f"{stored}-d ones it gave before (the model behind the name changed?): go back to the model that "
-                "filled it, or use another PAPERCAST_EMBEDDING name for a new collection")
+                f"{model} now gives {vectors.shape[1]}-d vectors, but collection {self.collection_name} "
+                f"holds {stored}-d ones it gave before (the model behind the name changed?): go back to the "
+                "model that filled it, or use another PAPERCAST_EMBEDDING name for a new collection")
 
     def _batches(self, items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         size = self.max_batch
@@ -367,8 +327,8 @@ class PaperStore:
         anything else would be lost at exit, so it is refused with a one-line error."""
         _ = self.collection  # opening decides ``read_only``
         if self.read_only and (not papers or any(p.sources != [SAMPLE_SOURCE] for p in papers)):
-            raise StoreError(f"the paper store at {self.settings.chroma_path} is read-only (no write access to "
-                             "the home): papercast can read it but not change it; use a home you can write")
+            raise StoreError(f"the paper store at {self.settings.chroma_path} is read-only (no write access "
+                             "to the home): papercast can read it but not change it; use a home you can write")
 
     def delete(self, ids: Sequence[str]) -> None:
         self._refuse_if_read_only()
@@ -406,8 +366,6 @@ class PaperStore:
         if self.settings.chroma_url or not writable(self.settings.chroma_path):
             return None
         if self._ranking_cache is None:
-            from papercast.store.ranking_cache import RankingCache
-
             # The generation file's content (a value each write makes anew) survives a copy of the home.
             marker = self.settings.chroma_path / GENERATION_FILE
 
@@ -431,7 +389,8 @@ class PaperStore:
             log.warning("ranking cache: %s", one_line(exc))
             return None
 
-    def read_back(self, ids: Sequence[str] | None) -> Iterator[tuple[list[str], list[dict[str, Any]], np.ndarray]]:
+    def read_back(self,
+                  ids: Sequence[str] | None) -> Iterator[tuple[list[str], list[dict[str, Any]], np.ndarray]]:
         """Papers as stored (ids, metadatas, vectors), in batches: these ids, or the whole collection."""
         include = ["metadatas", "embeddings"]
         if ids is not None:
@@ -585,9 +544,9 @@ class PaperStore:
         """The newest publication date (on or before ``before``), without reading the whole store.
 
         Existence probes (ids only, one row) over growing spans back from ``before`` (or today)
-        bracket the date, then a binary search pins the day: about ten probes whatever the store size
-        (~1 s at 50k papers), so the answer is remembered by store size, in the process and in the
-        home (a CLI run is a new process). ``count``: the store's size, when the caller knows it.
+        bracket the date, then a binary search pins the day: about ten probes whatever the store size,
+        so the answer is remembered by store size, in the process and in the home (a CLI run is a new
+        process). ``count``: the store's size, when the caller knows it.
         """
         anchor = before or date.today()
         count = count if count is not None else self.count()

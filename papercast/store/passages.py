@@ -1,14 +1,10 @@
 """Full-text passages in their own Chroma collection, next to the papers (embedded store or server).
 
-One collection per embedding model, like the papers ("passages" for the bundled model, "passages--..."
-for a litellm one), embedded with the store's model. A passage's id is ``<paper id>#<position>``: the
-same document always gives the same ids, so writing is an upsert and a run killed halfway (kill -9)
-leaves no duplicates; reading the paper again embeds only the passages that are missing. Each
-passage carries the document's content hash, so a new version of a paper replaces the old passages
-(stale ones are deleted) instead of mixing with them.
-
-Embedding is the cost (the bundled model reads ~3,800 tokens/s on two cores), so passages are embedded
-in chunks and each chunk is written as soon as it is embedded: an interrupted run keeps its work.
+One collection per embedding model, like the papers. A passage's id is ``<paper id>#<position>``, so
+writing is an upsert: a run killed halfway leaves no duplicates, and reading the paper again embeds only
+the missing passages. Each passage carries the document's content hash, so a new version of a paper
+replaces the old passages. Embedding is the cost, so passages are embedded in chunks, each written as
+soon as it is embedded: an interrupted run keeps its work.
 """
 
 from __future__ import annotations
@@ -21,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from papercast.models import Document, Passage
-from papercast.store.chroma_access import NamedCollection
+from papercast.store.chroma_access import NamedCollection, StoreError
 from papercast.store.embeddings import COLLECTION, collection_name
-from papercast.store.papers import PaperStore, StoreError
+from papercast.store.papers import PaperStore
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +135,8 @@ class PassageStore:
                 ids=[passage_id(p.paper_id, p.position) for p in part],
                 embeddings=[np.asarray(v, dtype=np.float32).tolist() for v in vectors[start:start + size]],
                 documents=[p.text for p in part],
-                metadatas=[{**{k: getattr(p, k) for k in _FIELDS}, "content_hash": content_hash} for p in part],
+                metadatas=[{**{k: getattr(p, k) for k in _FIELDS},
+                            "content_hash": content_hash} for p in part],
             )
 
     def delete(self, paper_id: str) -> None:
@@ -170,7 +167,8 @@ class PassageStore:
             out.append((_passage(meta, text), 1.0 - float(distance)))
         return out
 
-    def search(self, query: str, *, ids: Sequence[str] | None = None, n: int = 8) -> list[tuple[Passage, float]]:
+    def search(self, query: str, *, ids: Sequence[str] | None = None,
+               n: int = 8) -> list[tuple[Passage, float]]:
         if not query.strip() or self.count() == 0:
             return []
         return self.query(self.papers.embed_texts([query])[0], ids=ids, n=n)

@@ -1,30 +1,12 @@
 """What ranking and search need of each paper, kept beside Chroma so a new process need not read it.
 
-A CLI run is a new process: without this, every ``recommend`` reads its window's metadata and
-vectors from Chroma (importing chromadb alone costs ~1 s) and tokenizes every abstract again (6
-months of a 50k store: seconds). ``ranking-cache.db`` in the home holds, per paper of a collection:
-its unit-able vector (float32), its distinct terms' ids with their counts and its length (for
-``lexical.BM25``), its date and upvotes, and its JSON (for the few papers shown). A window is then
-one indexed SQLite read.
-
-Kept right by the paper store's writes, and checked against the store's generation file
-(``chroma_access.Generation``, replaced by every write through papercast):
-
-* around every write, ``PaperStore`` calls ``begin(ids)`` (the ids are "pending", with this process
-  as their owner) and then ``refresh(ids, read)``, which reads those ids back from Chroma, stores
-  what Chroma holds (or drops what it no longer holds), clears them from pending and, if the cache
-  was complete before the write and no other write is in flight, records the new generation;
-* ``fresh()`` is true when the recorded generation is the file's and nothing is pending: then no
-  Chroma is needed at all. While another live process is writing, a reader ranks from Chroma. Ids
-  left pending by a process that died (killed mid-import), or a generation written by something
-  that did not update the cache (an older papercast), make the next reader rebuild the cache from
-  Chroma, once (``rebuild``: ~1 s per 1,000 papers);
-* a Chroma server (``PAPERCAST_CHROMA_URL``) has no generation file, and a read-only home cannot
-  write the cache: both rank from Chroma as before.
-
-Term ids are this file's own (``rank_terms``), stable across processes. ``TOKENIZER`` names the
-tokenizer: when it changes (a new stemmer), the cache is rebuilt, since stored term ids would no
-longer match the query's.
+``ranking-cache.db`` holds per paper of a collection its vector, its terms' ids and counts and length
+(``lexical.BM25``), date, upvotes and JSON: a window is one indexed SQLite read, no chromadb import and
+no tokenizing. Around every write ``PaperStore`` calls ``begin(ids)`` (pending, owned by this process)
+and ``refresh(ids, read)`` (what Chroma now holds), and the store's generation file is recorded:
+``fresh()`` when it matches and nothing is pending. Ids left pending by a dead process or a generation
+it did not record make the next reader ``rebuild`` once; a Chroma server or a read-only home ranks from
+Chroma. Term ids are this file's own (``rank_terms``); a new ``TOKENIZER`` rebuilds the cache.
 """
 
 from __future__ import annotations
@@ -42,7 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from papercast.models import Paper
 from papercast.store import db
+from papercast.store.metadata import date_key
+from papercast.store.terms import term_counts
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +104,8 @@ class RankingCache:
 
     # -- state -------------------------------------------------------------------------------------
     def _state(self) -> tuple[str | None, str | None]:
-        row = self.conn.execute("SELECT generation, tokenizer FROM rank_state WHERE store = ?", (self.store,)).fetchone()
+        row = self.conn.execute("SELECT generation, tokenizer FROM rank_state WHERE store = ?",
+                                (self.store,)).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
     def pending(self) -> dict[str, list[str]]:
@@ -136,7 +122,8 @@ class RankingCache:
             return False
         if recorded != self._generation():
             return False
-        return not self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+        return not self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1",
+                                     (self.store,)).fetchone()
 
     def sync(self, read: Reader) -> bool:
         """Make the cache fresh if it can be (reading Chroma through ``read``); False while another
@@ -169,7 +156,8 @@ class RankingCache:
                                   [(self.store, pid, owner) for pid in dict.fromkeys(ids)])
         return complete
 
-    def refresh(self, ids: Sequence[str], read: Reader, *, complete: bool = False, owner: str | None = None) -> None:
+    def refresh(self, ids: Sequence[str], read: Reader, *, complete: bool = False,
+                owner: str | None = None) -> None:
         """Store what Chroma now holds for ``ids`` (read back), drop what it does not, clear them from
         pending and, when the cache was ``complete`` before this write and no other write is in
         flight, record the store's generation (the cache is complete again)."""
@@ -184,13 +172,15 @@ class RankingCache:
         with self.conn:
             for start in range(0, len(gone), READ_BATCH):
                 part = gone[start:start + READ_BATCH]
-                self.conn.execute(f"DELETE FROM rank_papers WHERE store = ? AND id IN ({','.join('?' * len(part))})",
+                self.conn.execute("DELETE FROM rank_papers WHERE store = ? AND id IN "
+                                  f"({','.join('?' * len(part))})",
                                   (self.store, *part))
             for start in range(0, len(wanted), READ_BATCH):
                 part = wanted[start:start + READ_BATCH]
                 self.conn.execute(f"DELETE FROM rank_pending WHERE store = ? AND owner = ? AND id IN "
                                   f"({','.join('?' * len(part))})", (self.store, owner, *part))
-            others = self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+            others = self.conn.execute("SELECT 1 FROM rank_pending WHERE store = ? LIMIT 1",
+                                       (self.store,)).fetchone()
         if complete and not others:
             self._record(generation)
 
@@ -215,9 +205,6 @@ class RankingCache:
         self._record(generation)
 
     def _put(self, ids: list[str], metas: list[dict[str, Any]], vectors: np.ndarray) -> None:
-        from papercast.models import Paper
-        from papercast.store.terms import term_counts
-
         rows = []
         counted = []
         for pid, meta in zip(ids, metas, strict=True):
@@ -230,8 +217,8 @@ class RankingCache:
         try:
             ids_of = self._ids_for({t for terms, _, _ in counted for t in terms})
             conn.executemany(
-                "INSERT OR REPLACE INTO rank_papers (store, id, published, upvotes, length, vector, terms, counts, paper) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO rank_papers (store, id, published, upvotes, length, vector, terms, "
+                "counts, paper) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(self.store, pid, published, upvotes, length,
                   np.asarray(vec, dtype=np.float32).tobytes(),
                   np.array([ids_of[t] for t in terms], dtype=np.int32).tobytes(),
@@ -261,7 +248,8 @@ class RankingCache:
         terms = list(terms)
         for start in range(0, len(terms), READ_BATCH):
             part = terms[start:start + READ_BATCH]
-            out.update(self.conn.execute(f"SELECT term, id FROM rank_terms WHERE term IN ({','.join('?' * len(part))})",
+            out.update(self.conn.execute("SELECT term, id FROM rank_terms WHERE term IN "
+                                         f"({','.join('?' * len(part))})",
                                          part).fetchall())
         return out
 
@@ -274,20 +262,20 @@ class RankingCache:
         return {t: self._terms[t] for t in terms if t in self._terms}
 
     def _count_rows(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM rank_papers WHERE store = ?", (self.store,)).fetchone()[0])
+        return int(self.conn.execute("SELECT COUNT(*) FROM rank_papers WHERE store = ?",
+                                     (self.store,)).fetchone()[0])
 
     def count(self) -> int:
         return self._count_rows()
 
     def dimensions(self) -> int | None:
         """The size of the stored vectors (None while there are none)."""
-        row = self.conn.execute("SELECT length(vector) FROM rank_papers WHERE store = ? LIMIT 1", (self.store,)).fetchone()
+        row = self.conn.execute("SELECT length(vector) FROM rank_papers WHERE store = ? LIMIT 1",
+                                (self.store,)).fetchone()
         return int(row[0]) // 4 if row else None
 
     @staticmethod
     def _where(since: date | None, until: date | None) -> tuple[str, list[int]]:
-        from papercast.store.papers import date_key
-
         clauses, args = [], []
         if since:
             clauses.append("published >= ?")
@@ -313,8 +301,8 @@ class RankingCache:
     def window(self, since: date | None, until: date | None, dims: int) -> WindowColumns:
         """The papers published in [since, until], as columns."""
         where, args = self._where(since, until)
-        got = self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM rank_papers "
-                                f"WHERE store = ?{where}", (self.store, *args)).fetchall()
+        got = self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM "
+                                f"rank_papers WHERE store = ?{where}", (self.store, *args)).fetchall()
         return self._columns(got, dims)
 
     def columns(self, ids: Sequence[str], dims: int) -> WindowColumns:
@@ -324,8 +312,8 @@ class RankingCache:
         wanted = list(dict.fromkeys(ids))
         for start in range(0, len(wanted), READ_BATCH):
             part = wanted[start:start + READ_BATCH]
-            got += self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM rank_papers "
-                                     f"WHERE store = ? AND id IN ({','.join('?' * len(part))})",
+            got += self.conn.execute(f"SELECT id, published, upvotes, length, vector, terms, counts FROM "
+                                     f"rank_papers WHERE store = ? AND id IN ({','.join('?' * len(part))})",
                                      (self.store, *part)).fetchall()
         return self._columns(got, dims)
 
@@ -371,8 +359,8 @@ class RankingCache:
 
     def author_lists(self) -> Iterator[tuple[str, list[str]]]:
         """Every paper's id and authors, streamed: the whole library is read without holding it or
-        building its papers (50k papers: ~0.8 s, no memory to speak of). SQLite's json_extract is
-        no faster than json.loads here, and not every SQLite has it."""
+        building its papers. SQLite's json_extract is no faster than json.loads here, and not every
+        SQLite has it."""
         rows = self.conn.execute("SELECT id, paper FROM rank_papers WHERE store = ?", (self.store,))
         while batch := rows.fetchmany(READ_BATCH):  # not row by row: each fetch is wrapped (db._Cursor)
             for pid, paper_json in batch:

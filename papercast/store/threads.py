@@ -37,8 +37,8 @@ def record_turn(path: Path, thread_id: str, message: str) -> None:
     title = " ".join(message.split())
     title = title if len(title) <= 80 else title[:79] + "…"
     with db.connect(path, schema=SCHEMA) as conn:
-        conn.execute("INSERT INTO papercast_threads (id, title, created, updated, turns) VALUES (?, ?, ?, ?, 1) "
-                     "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, turns = turns + 1",
+        conn.execute("INSERT INTO papercast_threads (id, title, created, updated, turns) VALUES (?, ?, ?, ?, "
+                     "1) ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, turns = turns + 1",
                      (thread_id, title, now, now))
 
 

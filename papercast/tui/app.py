@@ -22,7 +22,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from papercast.errors import redact
+from papercast.errors import RuntimeFailure, redact
 from papercast.sanitize import clean_text
 from papercast.tui.background import AppStatus, FailedTask, Progress, TaskState, Throttle, one_line
 from papercast.tui.commands import PapercastCommands
@@ -59,22 +59,22 @@ def _modes() -> dict[str, str | Callable[[], Screen[Any]]]:
     """
 
     def reading() -> Screen[Any]:
-        from papercast.tui.screens.lists import ReadingListScreen
+        from papercast.tui.screens.lists import ReadingListScreen  # lazy: keeps the TUI's first paint fast
 
         return ReadingListScreen()
 
     def trending() -> Screen[Any]:
-        from papercast.tui.screens.lists import TrendingScreen
+        from papercast.tui.screens.lists import TrendingScreen  # lazy: keeps the TUI's first paint fast
 
         return TrendingScreen()
 
     def chat() -> Screen[Any]:
-        from papercast.tui.screens.chat import ChatScreen
+        from papercast.tui.screens.chat import ChatScreen  # lazy: keeps the TUI's first paint fast
 
         return ChatScreen()
 
     def profile() -> Screen[Any]:
-        from papercast.tui.screens.profile import ProfileScreen
+        from papercast.tui.screens.profile import ProfileScreen  # lazy: keeps the TUI's first paint fast
 
         return ProfileScreen()
 
@@ -180,9 +180,9 @@ class PapercastApp(App[int]):
     def _freeze_heap(self) -> None:
         """Take what start-up allocated out of the cyclic garbage collector's reach.
 
-        Textual, chromadb, onnxruntime and the embedding model leave ~120k objects that live as
-        long as the app, and each full collection walked them all: ~130 ms holding the GIL, once
-        every few re-ranks (the slow tail of like/dislike latency). ``on_unmount`` gives them back.
+        Textual, chromadb, onnxruntime and the embedding model leave objects that live as long as the
+        app, and each full collection walked them all holding the GIL, once every few re-ranks (the
+        slow tail of like/dislike latency). ``on_unmount`` gives them back.
         """
         if not self._froze_heap:
             gc.freeze()
@@ -298,8 +298,6 @@ class PapercastApp(App[int]):
         client = self._fetch_client() if self._fetch_client else None
         report = self.service.fetch("all", progress=progress, client=client)
         if report.errors and not report.papers:
-            from papercast.errors import RuntimeFailure
-
             raise RuntimeFailure("; ".join(report.errors))
         return report, self.service.count()
 
@@ -318,13 +316,13 @@ class PapercastApp(App[int]):
             self.switch_mode(name)
 
     def action_help(self) -> None:
-        from papercast.tui.screens.help import HelpScreen
+        from papercast.tui.screens.help import HelpScreen  # lazy: keeps the TUI's first paint fast
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def open_paper(self, paper_id: str, reasons: list[str] | None = None) -> None:
-        from papercast.tui.screens.paper import PaperScreen
+        from papercast.tui.screens.paper import PaperScreen  # lazy: keeps the TUI's first paint fast
 
         self.push_screen(PaperScreen(paper_id, reasons=reasons or []))
 

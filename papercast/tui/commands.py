@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from papercast.tui.window import Window
+
 if TYPE_CHECKING:  # the app module imports this one
     from papercast.tui.app import PapercastApp
 
@@ -38,7 +40,9 @@ class PapercastCommands(Provider):
             commands.append(("Teach papercast…", "Rate the papers the ranker is least sure about",
                              screen.action_teach))
         if hasattr(screen, "action_search"):
-            commands.append(("Search the library…", "Words, \"phrases\" and meaning; cat:cs.CL and au:Name filter", screen.action_search))
+            commands.append(("Search the library…",
+                             "Words, \"phrases\" and meaning; cat:cs.CL and au:Name filter",
+                             screen.action_search))
         if hasattr(screen, "action_new_thread"):
             commands.append(("New chat thread", "Start a fresh conversation", screen.action_new_thread))
             commands.append(("Chat threads…", "Resume an earlier conversation", screen.action_threads))
@@ -57,7 +61,5 @@ class PapercastCommands(Provider):
 
 
 def _set_window(app: PapercastApp, kind: str) -> None:
-    from papercast.tui.window import Window
-
     app.window = Window.preset(kind, app.today)
     app.data_version += 1

@@ -15,6 +15,7 @@ import numpy as np
 
 from papercast.errors import RuntimeFailure
 from papercast.store.embeddings.bundled import DIMENSIONS, MODEL_NAME, get_embedder
+from papercast.store.embeddings.remote import RemoteEmbedder
 
 if TYPE_CHECKING:
     from papercast.config import Settings
@@ -46,7 +47,8 @@ def collection_name(model: str | None) -> str:
     return f"{COLLECTION}--{slug}-{digest}"
 
 
-def make_embedder(settings: Settings, remote_client: Callable[[], EmbeddingClient] | None = None) -> TextEmbedder:
+def make_embedder(settings: Settings,
+                  remote_client: Callable[[], EmbeddingClient] | None = None) -> TextEmbedder:
     """The embedding model of ``settings``: the process-wide bundled one, or a remote one that gets
     its model client from ``remote_client``."""
     if not settings.embedding:
@@ -54,6 +56,4 @@ def make_embedder(settings: Settings, remote_client: Callable[[], EmbeddingClien
     if remote_client is None:
         raise RuntimeFailure(f"embedding model {settings.embedding} needs a model client: open the store "
                              "through the papercast service")
-    from papercast.store.embeddings.remote import RemoteEmbedder
-
     return RemoteEmbedder(settings, remote_client)

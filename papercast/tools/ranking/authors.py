@@ -51,7 +51,8 @@ def find_papers(rows: AuthorRows, names: Sequence[str]) -> dict[str, list[str]]:
     return found
 
 
-def _match(rows: Iterable[tuple[str, Sequence[str]]], names: Sequence[str]) -> tuple[dict[str, list[str]], int]:
+def _match(rows: Iterable[tuple[str, Sequence[str]]],
+           names: Sequence[str]) -> tuple[dict[str, list[str]], int]:
     """(name -> ids of its papers, how many papers were read), in one pass."""
     by_surname: dict[str, list[tuple[str, list[str]]]] = {}
     for name in names:

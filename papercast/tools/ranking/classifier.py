@@ -31,8 +31,8 @@ def feedback_direction(liked: np.ndarray, background: np.ndarray, disliked: np.n
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, steps: int = 3) -> np.ndarray:
     """L2-regularized weighted logistic regression by Newton steps, each solved by conjugate gradients
-    on Hessian-vector products (the Hessian is never formed: building it cost ~70 ms of a 50k-paper
-    re-rank, its products cost microseconds). Returns weights with the bias last."""
+    on Hessian-vector products (the Hessian is never formed: building it costs far more than its
+    products). Returns weights with the bias last."""
     xb = np.hstack([x, np.ones((len(x), 1), dtype=x.dtype)]).astype(np.float64)
     beta = np.zeros(xb.shape[1])
     reg = np.full(xb.shape[1], l2)
@@ -45,9 +45,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, s
     return beta
 
 
-def _cg(apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, iters: int = 60, tol: float = 1e-8) -> np.ndarray:
+def _cg(apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, iters: int = 60,
+        tol: float = 1e-8) -> np.ndarray:
     """Conjugate gradients for a small SPD system given by its matrix-vector product (no LAPACK: its
-    threaded solve stalls for ~0.1 s per call on a busy two-core machine)."""
+    threaded solve stalls on a busy machine)."""
     x = np.zeros_like(b)
     r = b.copy()
     p = r.copy()

@@ -1,23 +1,12 @@
-"""The recommender grades itself on a profile's own ratings (``papercast eval``).
+"""The recommender grades itself on a profile's own ratings (``papercast eval``), split by time.
 
-Split by time, as Scholar Inbox evaluates its per-user classifiers: ratings are grouped by the day
-they were given (UTC). For every day after the first, the ranker learns from the ratings given
-before that day only, scores the papers rated that day, and is graded on how it ordered them: a
-like counts as relevant, a dislike as not. Beside it, "no learning": the same ranker knowing only
-the first day's ratings. Both rank one pool, the rated papers and a fixed random draw of the library's papers from
-the dates the user was rating in (``window.sample_pool``), as a window is ranked: every signal (PRF,
-neighbours, the classifier's background) sees a window like the ones the ratings were given in.
-
-Metrics per day, then per ISO week and overall:
-
-* nDCG of the day's rated papers in the ranker's order (likes first is 1.0);
-* MRR: one over the rank of the day's first like;
-* balanced accuracy: the mean of the share of likes predicted liked and of dislikes predicted not,
-  a paper being predicted liked when the ranker's calibrated probability (``classifier.calibrate``
-  on the ratings it learned from) is at least one half.
-
-The interests text has no history: every day is ranked with today's. Saves count as likes (they
-feed the ranker the same way); dismissals only hide papers.
+Ratings are grouped by the day (UTC) they were given. For every day after the first, the ranker learns
+from the earlier days' ratings only and is graded on how it ordered that day's rated papers (a like is
+relevant, a dislike not), beside "no learning" (the first day's ratings only). Both rank one pool: the
+rated papers and a fixed random draw of the library from the rating dates (``window.sample_pool``), so
+every signal sees a window like the ones rated in. Per day, ISO week and overall: nDCG, MRR (the first
+like) and balanced accuracy of the calibrated probability (``classifier.calibrate``) at one half.
+The interests text has no history (today's ranks every day); saves count as likes, dismissals hide.
 """
 
 from __future__ import annotations
@@ -101,7 +90,8 @@ def _span(store: PaperStore, ids: Sequence[str]) -> tuple[date | None, date | No
 class _Scorer:
     """The ranker's scores over the pool for a profile as of one day, and its calibrated threshold."""
 
-    def __init__(self, store: PaperStore, profile: Profile, pool: Pool, learned_from: Sequence[Rating]) -> None:
+    def __init__(self, store: PaperStore, profile: Profile, pool: Pool,
+                 learned_from: Sequence[Rating]) -> None:
         self.pool = pool
         scored = score_pool(store, profile, pool)
         self.scores = np.full(len(pool), -np.inf)
@@ -182,7 +172,8 @@ def _period(label: str, tests: Sequence[Rating], pairs: Sequence[tuple[RankingMe
     def pooled(which: int) -> RankingMetrics:
         got = [pair[which] for pair in pairs]
         right_l, right_d = sum(m.liked_right for m in got), sum(m.disliked_right for m in got)
-        return RankingMetrics(ndcg=_mean(m.ndcg for m in got), mrr=_mean(m.mrr for m in got), auc=_mean(m.auc for m in got),
+        return RankingMetrics(ndcg=_mean(m.ndcg for m in got), mrr=_mean(m.mrr for m in got),
+                              auc=_mean(m.auc for m in got),
                               liked_right=right_l, disliked_right=right_d,
                               balanced_accuracy=_balanced(right_l, likes, right_d, dislikes))
 

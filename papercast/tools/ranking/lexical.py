@@ -35,11 +35,6 @@ _VOCAB: dict[str, int] = {}
 _VOCAB_LOCK = threading.Lock()
 
 
-def term_id(term: str) -> int | None:
-    """The id of a term some document has used in this process (None: no document has it)."""
-    return _VOCAB.get(term)
-
-
 def process_term_ids(terms: Sequence[str]) -> dict[str, int]:
     """The ids of the terms some document of this process has used (the others are left out)."""
     return {t: i for t in terms if (i := _VOCAB.get(t)) is not None}
@@ -94,8 +89,7 @@ class BM25:
 
     Each document is its distinct term ids with their counts (``terms``/``counts``, document i at
     ``offsets[i]:offsets[i + 1]``) and its length. A query marks its terms in a lookup table and
-    gathers every document's matches in one pass over the flat arrays (~5 ms per million
-    postings): no inverted index to build, so an index costs nothing beyond its arrays, which the
+    gathers every document's matches in one pass over the flat arrays: no inverted index to build, so an index costs nothing beyond its arrays, which the
     ranking cache (``store/ranking_cache.py``) keeps on disk. ``lookup`` maps a term to its id
     (the process vocabulary for ``build``; the cache's for its windows).
     """
@@ -123,7 +117,8 @@ class BM25:
         flat = np.concatenate(ids) if n else np.zeros(0, dtype=np.int64)
         span = int(flat.max()) + 1 if len(flat) else 1
         # One key per (document, term) occurrence; one sort groups them by document, then term.
-        keys, counts = np.unique(np.repeat(np.arange(n, dtype=np.int64), lengths) * span + flat, return_counts=True)
+        keys, counts = np.unique(np.repeat(np.arange(n, dtype=np.int64), lengths) * span + flat,
+                                 return_counts=True)
         offsets = np.searchsorted(keys // span, np.arange(n + 1))
         return cls(keys % span, counts, offsets, lengths, process_term_ids)
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from papercast.models import Passage
+from papercast.store.passages import embedding_text
 from papercast.tools.ranking.search import HybridIndex
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ def search_passages(query: str, *, papers: PaperStore, documents: DocumentStore,
                     ids: Sequence[str] | None = None, n: int = 8) -> list[tuple[Passage, float]]:
     """The stored passages that best answer ``query`` (of the papers ``ids`` when given), best first with
     their score (higher is better, comparable within one search); [] when no paper is read."""
-    from papercast.store.passages import embedding_text
-
     wanted = list(ids) if ids is not None else None
     if wanted == [] or passages.count() == 0:
         return []

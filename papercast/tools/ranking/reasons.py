@@ -7,15 +7,11 @@ window has), but its reason says "a loose match" instead of "matches your intere
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from papercast.models import Profile
 from papercast.tools.ranking.lexical import surface_forms
-
-if TYPE_CHECKING:
-    from papercast.tools.ranking.score import Signals
+from papercast.tools.ranking.signals import Signals
 
 # Plain-cosine thresholds (MiniLM) above which a reason says "matches" / "similar".
 MATCH_COSINE = 0.35

@@ -96,8 +96,8 @@ async def score_batch(client: LLMClient, profile: Profile,
         rerank_messages(profile, items), lambda text, finish: parse_scores(text, finish, wanted),
         purpose="rerank", prompt_version=PROMPT_VERSION, max_tokens=60 + 45 * len(items),
         repair_max_tokens=80 + 60 * len(items),
-        repair_prompt="That answer was not usable: {problem}. Reply with only the JSON object, one short entry "
-                      "per paper id.", schema=rerank_schema(wanted))
+        repair_prompt="That answer was not usable: {problem}. Reply with only the JSON object, one short "
+                      "entry per paper id.", schema=rerank_schema(wanted))
 
 
 def blend(items: Sequence[Recommendation], scores: dict[str, tuple[int, str]],
@@ -132,7 +132,8 @@ async def arerank(client: LLMClient, profile: Profile, items: list[Recommendatio
         return items, []
     top, rest = items[:k], items[k:]
     # A small context window (a local model) takes fewer papers per request.
-    size = client.fit_batch(min(BATCH, len(top)), lambda n: rerank_messages(profile, top[:n]), lambda n: 60 + 45 * n)
+    size = client.fit_batch(min(BATCH, len(top)), lambda n: rerank_messages(profile, top[:n]),
+                            lambda n: 60 + 45 * n)
     batches = [top[i:i + size] for i in range(0, len(top), size)]
     scores: dict[str, tuple[int, str]] = {}
     skipped: dict[str, int] = {}  # reason -> papers left in the ranker's order

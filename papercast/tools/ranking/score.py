@@ -1,27 +1,12 @@
 """The ranking engine: a personal reading list from a profile and a window of papers.
 
-Each paper's score is a weighted sum of explainable signals, each standardized over the window
-(so weights mean "standard deviations" whatever the window size):
-
-* semantic match to the interests text (each comma-separated interest on its own, so a profile
-  with two topics does not average them into neither), and to keywords;
-* lexical match (BM25 over the window) of interests and keywords — exact terms embeddings blur;
-* nearness to liked papers (mean of the nearest few, not only the centroid) and, against it,
-  nearness to disliked ones;
-* a linear classifier fitted on the profile's own feedback once it has enough of it;
-* pseudo-relevance feedback: the centroid of the first-pass top papers (none the profile rated),
-  which pulls in the profile's whole area instead of only the papers that share its wording;
-* followed authors, categories, a small HF-upvotes prior and recency;
-* the cluster hypothesis: the first pass's top papers are re-scored with the mean score of their
-  nearest papers in the window, so a paper in the profile's area beats a lone word-match.
-
-What the ratings since the first rating day teach is leaned on as the days of ratings add up
-(``score_pool``), so one day's ratings of the top of the list cannot tip it.
-
-Embeddings are centred on the window mean first: MiniLM vectors share a large common
-direction, and removing it makes cosine similarity discriminate between topics.
-Dismissed papers, papers with an excluded keyword and papers already read (liked, disliked,
-saved) never appear. The top of the list is diversified (MMR) so it is not near-duplicates.
+A paper's score is a weighted sum of explainable signals (``signals.Signals``), each standardized over
+the window so weights mean standard deviations: meaning and BM25 matches of the interests (each on its
+own) and keywords, nearness to liked and disliked papers, a classifier on the feedback, pseudo-relevance
+feedback, followed authors, categories, upvotes and recency; then the cluster hypothesis (the top move
+toward their neighbours' scores). Embeddings are centred on the window mean (MiniLM vectors share a large
+common direction). What ratings teach is leaned on as rating days add up (``score_pool``). Dismissed,
+excluded and already-read papers never appear; the top is diversified (MMR).
 """
 
 from __future__ import annotations
@@ -31,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
@@ -39,26 +24,25 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from papercast.errors import UserError
-from papercast.models import Paper, Profile, ReadingList, Recommendation
+from papercast.models import Profile, ReadingList, Recommendation
+from papercast.store import memo
+from papercast.store.embeddings import MODEL_NAME
 from papercast.tools.ranking.classifier import feedback_direction
 from papercast.tools.ranking.lexical import normalize_phrase, tokens
 from papercast.tools.ranking.pool import Pool, unit
 from papercast.tools.ranking.ratings import rating_days, starting_point
 from papercast.tools.ranking.reasons import reasons_for
-from papercast.tools.ranking.window import papers_by_id, vectors_by_id
+from papercast.tools.ranking.signals import Candidates, Signals
+from papercast.tools.ranking.window import load_window, papers_by_id, resolve_window, vectors_by_id
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
 
-# Plain-cosine thresholds (MiniLM) above which a reason says "matches" / "similar": below them a
-# paper can still rank (it is the best the window has) but the reasons do not overstate it.
-
 
 @dataclass
 class Weights:
-    """How much each standardized signal counts (set by hand, checked on the benchmark's tuning users
-    only: a grid over lexical/liked/classifier/PRF weights moved nDCG@20 by under 0.01, so these
-    are round numbers, not fitted ones)."""
+    """How much each standardized signal counts: set by hand and checked on the benchmark's tuning
+    users only, so these are round numbers, not fitted ones."""
 
     interest: float = 1.0
     lexical: float = 0.5
@@ -94,8 +78,6 @@ _TEXT_LOCK = threading.Lock()
 def embedding_model_key(store: PaperStore) -> str:
     """Names what made a vector (the model, and the server of a remote one): vectors of different
     models must never mix."""
-    from papercast.store.embeddings import MODEL_NAME
-
     settings = store.settings
     if not settings.embedding:
         return f"bundled:{MODEL_NAME}"
@@ -108,8 +90,6 @@ def embed_texts(store: PaperStore, texts: Sequence[str], dims: int | None = None
 
     ``dims``: the size the caller's vectors have; a remembered vector of another size (the model
     behind a name changed) is embedded again, so the store's own check speaks, not numpy."""
-    from papercast.store import memo
-
     model = embedding_model_key(store)
     missing = [t for t in dict.fromkeys(texts) if (model, t) not in _TEXT_CACHE
                or (dims is not None and _TEXT_CACHE[(model, t)].shape[0] != dims)]
@@ -190,8 +170,6 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     (``window.resolve_window``)."""
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
-    from papercast.tools.ranking.window import load_window, resolve_window
-
     window = None
     note = None
     count = store.count()  # keys the per-process caches: a new paper invalidates them
@@ -208,83 +186,6 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     return ReadingList(items=items, since=since, until=until, note=note)
 
 
-class _Candidates(Sequence[Paper]):
-    """The papers a profile may see, as a view of the pool's (nothing is read until a paper is used)."""
-
-    def __init__(self, pool: Pool, keep: np.ndarray) -> None:
-        self.pool, self.keep = pool, keep
-
-    def __len__(self) -> int:
-        return len(self.keep)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return self.pool.papers_at(self.keep[i].tolist())
-        return self.pool.papers[int(self.keep[i])]
-
-
-@dataclass
-class Signals:
-    """Per-paper signals for one profile over one candidate set, before weighting.
-
-    Kept apart from the weighting so the benchmark can try weights without recomputing them,
-    and so the reasons can quote the same numbers the score used. Arrays are over the window's
-    papers the profile does not exclude (``keep``: their indices in the pool), the ones it has
-    rated included (``read``): those are scored with the rest and never listed.
-    """
-
-    pool: Pool
-    keep: np.ndarray
-    papers: Sequence[Paper]
-    values: dict[str, np.ndarray]  # raw signal values (standardized when combined)
-    flags: dict[str, np.ndarray]  # 0/1 signals (authors, categories): not standardized
-    n_liked: int = 0
-    queries: list[str] = field(default_factory=list)
-    phrases: list[str] = field(default_factory=list)
-    raw_sims: np.ndarray | None = None  # (queries, papers) plain cosine
-    liked_plain: np.ndarray | None = None  # the liked papers' unit vectors, not centred (for ``like_raw``)
-    dislike_raw: np.ndarray | None = None  # (disliked, papers) centred cosine
-    pos_ids: list[str] = field(default_factory=list)
-    neg_ids: list[str] = field(default_factory=list)
-    liked_titles: dict[str, str] = field(default_factory=dict)
-    kw_hits: dict[int, list[str]] = field(default_factory=dict)  # paper -> the profile keywords it has
-    q_terms: list[str] = field(default_factory=list)
-    by_author: dict[int, str] = field(default_factory=dict)  # paper -> the followed author
-    in_cat: dict[int, str] = field(default_factory=dict)  # paper -> the profile's category
-    age_days: np.ndarray | None = None
-    span_days: int = 7
-    matched: dict[int, list[str]] = field(default_factory=dict)  # listed paper -> interest terms it uses
-    read: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # rated: in the maths, not listed
-    disliked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    rated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # liked, saved or disliked
-
-    def __post_init__(self) -> None:
-        # pool index -> candidate index (-1: a paper the profile may not see)
-        self.visible = np.full(len(self.pool), -1, dtype=np.int64)
-        self.visible[self.keep] = np.arange(len(self.keep))
-        self.everything = len(self.keep) == len(self.pool)
-
-    def mine(self, values: np.ndarray) -> np.ndarray:
-        """A per-pool-paper array restricted to the candidates (no copy when all are candidates)."""
-        return values if self.everything else values[..., self.keep]
-
-    def against(self, vectors: np.ndarray) -> np.ndarray:
-        """Centred cosine of each of ``vectors`` (already centred, unit) with every paper: (m, papers)."""
-        return self.mine(vectors @ self.pool.cen.T)
-
-    def cen(self, rows: np.ndarray | list[int]) -> np.ndarray:
-        """The centred unit vectors of these papers."""
-        return self.pool.cen[self.keep[rows]]
-
-    def like_raw(self, rows: np.ndarray | list[int] | None = None) -> np.ndarray | None:
-        """Plain cosine of each liked paper with these candidates (all without ``rows``): (liked, rows).
-        Only the reasons read it, for the few papers listed, so it is not part of the window's product."""
-        if self.liked_plain is None:
-            return None
-        rows = np.arange(len(self.keep)) if rows is None else np.asarray(rows)
-        return self.liked_plain @ self.pool.emb[self.keep[rows]].T
-
-
 def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: date | None = None,
                     weights: Weights | None = None) -> Signals | None:
     """Every signal for the pool's papers the profile does not exclude by keyword; the papers it has
@@ -299,7 +200,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
 
     # Papers the profile has rated stay in the window's own computations (standardization, PRF,
     # neighbours) and only leave the list at the end: rating the top papers must not change how
-    # the rest are ranked (without this, dismissing day 0's top 10 unread cost nDCG@20 0.637 -> 0.582).
+    # the rest are ranked.
     read = positions(set(profile.liked) | set(profile.disliked) | set(profile.saved) | set(profile.dismissed))
     allowed = np.ones(len(pool), dtype=bool)
     for phrase in profile.excluded_keywords:
@@ -307,7 +208,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     keep = np.flatnonzero(allowed)
     if not len(keep) or read[keep].all():
         return None
-    sig = Signals(pool=pool, keep=keep, papers=_Candidates(pool, keep), values={}, flags={},
+    sig = Signals(pool=pool, keep=keep, papers=Candidates(pool, keep), values={}, flags={},
                   read=read[keep], disliked=positions(profile.disliked)[keep],
                   rated=positions(set(profile.liked) | set(profile.saved) | set(profile.disliked))[keep])
     mean = pool.mean
@@ -450,9 +351,8 @@ def _neighbour_smooth(total: np.ndarray, sig: Signals, w: Weights) -> np.ndarray
     """Cluster hypothesis: a paper whose nearest papers in the window also score well is in the
     profile's area, one that matches the words alone is less likely to be. The first pass's top
     papers get the similarity-weighted mean standardized score of their k nearest window papers
-    added (standardized over them); the rest keep their order below. (Benchmark: nDCG@20 +0.014,
-    +0.020, +0.019 at 0, 5, 20 likes, up on both the tune and the held-out users in each; every
-    other signal reads one paper at a time, this one reads the window's own structure.)
+    added (standardized over them); the rest keep their order below. Every other signal reads one
+    paper at a time; this one reads the window's own structure.
 
     Neighbours come from the pool (computed once per window); papers the profile may not see
     are skipped, so each paper uses its k nearest visible ones."""
@@ -491,13 +391,10 @@ def score_pool(store: PaperStore, profile: Profile, pool: Pool, reference: date 
     What the ranker learned from all the ratings is leaned on as far as the days of evidence allow:
     the score moves from what the first rating day taught (the likes a profile starts from: brought
     in, an author's papers, the first session) toward what every rating teaches, by d / (d +
-    ``Weights.learning_days``), d the rating days since. One day's ratings are ten or twenty papers
-    from the top of the list, which mostly confirm it and whose dislikes are often of papers on the
-    topic: followed at once, they took the lists of 44 of 96 simulated users (likes and dislikes,
-    bench/recommend_quality.py --daily) more than 0.05 nDCG@20 below where not learning would have
-    left them on some day; leaning on them as they add up, 23. The starting point's scores are kept
-    per window while its ratings stay the same, so a re-rank after a rating computes one set of
-    signals, not two."""
+    ``Weights.learning_days``), d the rating days since: one day's ratings are ten or twenty papers
+    from the top of the list, which mostly confirm it, and followed at once they tip it. The starting
+    point's scores are kept per window while its ratings stay the same, so a re-rank after a rating
+    computes one set of signals, not two."""
     w = weights or WEIGHTS
     sig = compute_signals(store, profile, pool, reference, w)
     if sig is None:

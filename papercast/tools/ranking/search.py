@@ -1,51 +1,12 @@
 """One hybrid search for the CLI, the TUI and the agent: BM25 and embeddings, fused.
 
-Why hybrid: MiniLM blurs exact terms ("KV cache", a model or data set name), so a dense-only search
-ranks a 3D-generation paper second for "KV cache compression" and misses papers that say it in
-words; BM25 alone misses papers that say the same thing in other words. Chroma's own sparse index is
-Cloud-only, so the lexical half is ``lexical.BM25`` over the candidate set.
-
-How a query is read (``parse_query``): arXiv's filter prefixes are taken out first (``cat:cs.CL``,
-``au:LeCun``, ``author:"Yann LeCun"``; the CLI's ``--category``/``--author`` and the agent's
-arguments add to them; ``search_request`` checks them), then quoted phrases are kept as phrases
-("kv cache" must appear as those words in that order: papers holding every quoted phrase rank above
-those that do not); every word, quoted or not, counts in BM25 (Snowball-stemmed, so plurals and
--ise/-ize meet); the whole text, quotes removed, is embedded for the dense half. Filters without a
-word to rank by list their papers, newest first.
-
-How the two are fused (``fuse``): a calibrated blend (the default: 0.3 x BM25 over the query's idf
-sum, i.e. over what a paper holding every query word once would score, + 0.7 x cosine), then
-pseudo-relevance feedback (``feedback_dense``: the dense half mixed with the cosine to the first
-pass's top 10), or reciprocal rank fusion (``rrf``, k = 60). Then, in ``search`` (which has the
-pool's nearest neighbours), the cluster hypothesis (``smooth_by_neighbours``): the top 100 move
-toward the mean score of their 18 nearest papers, as strongly as the query names an area rather
-than a few papers (``query_breadth``: how many papers hold every query word; under 6, the query
-names a paper and nothing is smoothed), so a paper that only shares a word with an area's name sinks
-and one in the area that says it otherwise rises.
-
-``bench/search_quality.py`` measures them (and dense-only, BM25-only) on 394 known-item and 45
-topical queries built from an 11k-paper corpus (nDCG@10 / recall@20): known-item 0.966 / 0.997
-(BM25 alone 0.968 / 0.997, dense alone 0.680 / 0.845), topical 0.589 / 0.522 (dense alone 0.524 /
-0.501, BM25 alone 0.503 / 0.422; without the smoothing 0.573 / 0.506, up on both halves of the
-topical queries). RRF lost to the calibrated blend on known-item queries (nDCG@10 0.86 against
-0.97). The smoothing costs one neighbour list per top paper not seen before in the window (a search of
-a 50k-paper store: ~110 ms without it, ~190 ms with it; the TUI's and the agent's cached windows
-keep the lists).
-
-Reuse for other candidate sets (full-text passages, a chat's retrieved snippets):
-
-* ``fuse(dense, lexical)`` takes two score arrays over the same candidates (any scale; a lexical 0
-  means "no term matched") and returns fused scores, higher better;
-* ``HybridIndex(texts, vectors)`` is a small hybrid index over any texts and their embedding
-  vectors (one row each); ``index.search(query, query_vector, n)`` returns ``Match`` es (candidate
-  index, fused score, the query terms and phrases it holds, reasons), with an optional boolean
-  ``allowed`` mask as a filter;
-* ``search(store, query, ...)`` is the paper search itself: the window's cached ranking pool
-  (``window.load_window``) as the candidate set, date, category and author filters, ``SearchHit`` s.
-  The candidates come from the ranking cache (``store/ranking_cache.py``: vectors and term counts
-  of every paper, no Chroma read, no tokenizing). Without it (a Chroma server, a cache being
-  rebuilt), a store of more than 5,000 papers that this process has not read yet is searched among
-  the 2,000 papers nearest the query by meaning (Chroma's index) rather than read whole.
+MiniLM blurs exact terms ("KV cache", a model or data set name) and BM25 misses what is said in other
+words, so both count; Chroma's own sparse index is Cloud-only, so the lexical half is ``lexical.BM25``.
+A query (``parse_query``) is filters (``cat:``, ``au:``), "quoted phrases" (papers holding them rank
+first) and words (BM25); its text is embedded. ``fuse`` blends the halves (or ``rrf``),
+``feedback_dense`` adds pseudo-relevance feedback, ``smooth_by_neighbours`` moves the top toward their
+nearest papers' scores as far as the query names an area (``query_breadth``). ``fuse`` and
+``HybridIndex`` serve any candidates (passages, snippets); ``search`` is the paper search.
 """
 
 from __future__ import annotations
@@ -61,11 +22,11 @@ import numpy as np
 from papercast.errors import UserError
 from papercast.models import Paper, SearchHit
 from papercast.tools.ranking.lexical import BM25, normalize_phrase, phrase_in, surface_forms, tokens
-from papercast.tools.ranking.pool import unit
+from papercast.tools.ranking.pool import Pool, unit
+from papercast.tools.ranking.window import cached_window, load_window
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
-    from papercast.tools.ranking.pool import Pool
 
 Method = Literal["rrf", "blend"]
 DEFAULT_METHOD: Method = "blend"
@@ -177,11 +138,6 @@ def _ranks(scores: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
     return ranks
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    lo, hi = float(x.min()), float(x.max())
-    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x, dtype=np.float64)
-
-
 def fuse(dense: np.ndarray, lexical: np.ndarray, *, method: Method = DEFAULT_METHOD, k: float = RRF_K,
          alpha: float = BLEND_ALPHA, lexical_scale: float | None = None) -> np.ndarray:
     """Fused scores of candidates from their dense (cosine) and lexical (BM25) scores, higher better.
@@ -210,7 +166,7 @@ def feedback_dense(vectors: np.ndarray, query_vector: np.ndarray, first: np.ndar
                    beta: float = PRF_BETA) -> np.ndarray:
     """Pseudo-relevance feedback for the dense half: the cosine with the query, mixed with the
     cosine with the mean of the first pass's ``top`` candidates (their area, not only the query's
-    words). Helps topical queries (bench: nDCG@10 +0.02) at no cost to known-item ones."""
+    words): it helps topical queries at no cost to known-item ones (``bench/search_quality.py``)."""
     base = vectors @ query_vector
     if len(vectors) <= 2 * top or beta <= 0:
         return base
@@ -220,9 +176,8 @@ def feedback_dense(vectors: np.ndarray, query_vector: np.ndarray, first: np.ndar
 
 def query_breadth(holding_all: int) -> float:
     """How much a query names an area rather than a few papers, in [0, 1): n / (n + SMOOTH_BREADTH),
-    n the candidates holding every query word. A title's rare words are held by one or a few papers
-    (the bench's known-item queries: median 1), an area's name ("Robotics", "Information Retrieval")
-    by dozens to hundreds (topical queries: median 31)."""
+    n the candidates holding every query word. A title's rare words are held by one or a few papers,
+    an area's name ("Robotics", "Information Retrieval") by dozens to hundreds."""
     return holding_all / (holding_all + SMOOTH_BREADTH) if holding_all > 0 else 0.0
 
 
@@ -306,7 +261,8 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         qv, cosine = None, np.zeros(count)
     fused = fuse(cosine, lexical, method=method, lexical_scale=scale)
     if prf and qv is not None:
-        fused = fuse(feedback_dense(vectors, qv, fused).astype(np.float64), lexical, method=method, lexical_scale=scale)
+        fused = fuse(feedback_dense(vectors, qv, fused).astype(np.float64), lexical, method=method,
+                     lexical_scale=scale)
     order_key = _order_key(fused, query, phrase_mask, allowed)
     lifted = np.zeros(count, dtype=bool)
     if neighbours is not None and query.terms:
@@ -395,14 +351,13 @@ def pool_phrase_mask(pool: Pool, phrases: Sequence[str]) -> np.ndarray | None:
     return mask
 
 
-def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = None, until: date | None = None,
+def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = None,
+           until: date | None = None,
            categories: Sequence[str] = (), authors: Sequence[str] = (),
            method: Method = DEFAULT_METHOD) -> list[SearchHit]:
     """The ``n`` papers that best match ``query`` (published in [since, until], in one of the
     categories, by one of the authors when given, here or in the query as ``cat:``/``au:``), best
     first, each with its reasons. Filters without a word to rank by list their papers, newest first."""
-    from papercast.tools.ranking.window import cached_window, load_window
-
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
     request = search_request(query, categories, authors)
@@ -453,12 +408,10 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
 def _nearest_pool(store: PaperStore, vector: np.ndarray, since: date | None,
                   until: date | None) -> tuple[Pool, Callable[[str], Paper]]:
     """A big store not yet read by this process: the candidates are the ``NEAREST`` papers by
-    meaning (Chroma's index), re-ranked by the hybrid score. Reading and tokenizing a whole 10k
-    store costs a CLI search seconds; the nearest 2,000 hold the papers that use the query's words
-    in practice (BM25's idf is then over them). The TUI's and the agent's whole-store window, once
+    meaning (Chroma's index), re-ranked by the hybrid score: reading and tokenizing a whole big
+    store would cost a CLI search far more, and the nearest ones hold the papers that use the query's
+    words in practice (BM25's idf is then over them). The TUI's and the agent's whole-store window, once
     loaded, is searched in full instead."""
-    from papercast.tools.ranking.pool import Pool
-
     found = store.query_vector(vector, NEAREST, since=since, until=until)
     papers = {p.id: p for p, _ in found}
     vectors = store.embeddings(list(papers))

@@ -1,13 +1,10 @@
 """Active learning (``papercast teach``): the papers the ranker is least sure about.
 
-Rating the top of a list mostly confirms what the ranker already believes; a rating near its
-decision boundary moves it most (uncertainty sampling, as Scholar Inbox asks its users). The
-boundary is the ranker's own score calibrated on the profile's ratings in the window
-(``classifier.calibrate``): a paper's probability of a like is ``sigmoid(a * score + b)``, and the
-candidates are the unrated papers whose probability is nearest one half, each not a near-duplicate
-of one already chosen (so five questions are five different questions).
-
-Nothing here records anything: the caller rates only what the user answers.
+Rating the top of a list mostly confirms what the ranker believes; a rating near its decision boundary
+moves it most (uncertainty sampling). The boundary is the ranker's score calibrated on the profile's
+ratings in the window (``classifier.calibrate``): the candidates are the unrated papers whose
+probability of a like is nearest one half, none a near-duplicate of one already chosen. Nothing here
+records anything: the caller rates only what the user answers.
 """
 
 from __future__ import annotations
@@ -23,7 +20,8 @@ from papercast.models import Profile, TeachCandidate
 from papercast.tools.ranking.classifier import calibrate
 from papercast.tools.ranking.ratings import ratings_of
 from papercast.tools.ranking.reasons import reasons_for
-from papercast.tools.ranking.score import Signals, score_pool, standardized
+from papercast.tools.ranking.score import score_pool, standardized
+from papercast.tools.ranking.signals import Signals
 from papercast.tools.ranking.window import load_window, resolve_window
 
 if TYPE_CHECKING:

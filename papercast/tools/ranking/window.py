@@ -1,18 +1,12 @@
 """The date window a list is ranked over, and its papers, loaded lean and cached per process.
 
-Windows come from the persistent ranking cache (``store/ranking_cache.py``) when it is fresh: one
-SQLite read of vectors, term counts, dates and upvotes, no Chroma and no tokenizing; the papers
-themselves are parsed only when used (``pool.LazyPapers``). Otherwise (a Chroma server, a write in
-flight in another process) from Chroma, as below.
-
-``resolve_window`` says which window to rank when none is given, and what to say when one is empty.
-
-Reading a window from Chroma is the main cost of a recommendation (its metadata and vectors;
-the where on ``published`` keeps it to the window). Two things keep it small: papers are built
-without pydantic validation (only the few fields ranking needs, from trusted metadata the store
-wrote itself; the final top-n are parsed in full), and the result is cached per process by
-(window, store size) for two minutes, because the TUI and the agent re-rank the same window after
-every like. Each cached window carries its ranking pool (``tools.pool``), built once.
+From the ranking cache (``store/ranking_cache.py``) when it is fresh: one SQLite read of vectors, term
+counts, dates and upvotes, papers parsed only when used (``pool.LazyPapers``). Otherwise (a Chroma
+server, a write in flight elsewhere) from Chroma, the main cost of a recommendation: papers are built
+without pydantic validation (trusted metadata the store wrote; the final top-n parsed in full), and the
+window with its ranking pool is cached per (window, store size) for two minutes, since the TUI and the
+agent re-rank the same window after every like. ``resolve_window`` says which window to rank when none
+is given, and what to say when one is empty.
 """
 
 from __future__ import annotations
@@ -31,6 +25,7 @@ import numpy as np
 
 from papercast.errors import UserError, one_line
 from papercast.models import Paper
+from papercast.store.embeddings import DIMENSIONS
 from papercast.tools.ranking.lexical import BM25
 from papercast.tools.ranking.pool import LazyPapers, Pool
 
@@ -117,7 +112,8 @@ def cached_window(store: PaperStore, since: date | None, until: date | None, cou
     return hit if hit is not None and time.monotonic() - hit.loaded < TTL_SECONDS else None
 
 
-def load_window(store: PaperStore, since: date | None, until: date | None, count: int | None = None) -> Window:
+def load_window(store: PaperStore, since: date | None, until: date | None,
+                count: int | None = None) -> Window:
     """The window's papers and vectors (cached per process while the store size is unchanged),
     from the persistent ranking cache when it is fresh, else from Chroma."""
     cache = ranking_source(store)
@@ -146,8 +142,6 @@ def _from_store(store: PaperStore, since: date | None, until: date | None, now: 
 
 def _from_cache(cache: RankingCache, since: date | None, until: date | None, now: float) -> Window:
     """A window as columns: vectors, term counts, dates and upvotes; papers parsed when used."""
-    from papercast.store.embeddings import DIMENSIONS
-
     pool = _columns_pool(cache, cache.window(since, until, DIMENSIONS))
     return Window(papers=pool.papers, pool=pool, full=cache.paper_json, loaded=now)
 
@@ -158,8 +152,6 @@ def sample_pool(store: PaperStore, include: Sequence[str], size: int, since: dat
     (the whole library without dates), ranked as a window is: ``papercast eval`` replays a profile's
     ratings, which span many windows, on one. From the ranking cache when it is fresh (no paper parsed
     until used), else from the paper store."""
-    from papercast.store.embeddings import DIMENSIONS
-
     wanted = list(dict.fromkeys(include))
     chosen = set(wanted)
     rest = sorted(pid for pid in store.ids(since, until) if pid not in chosen)
@@ -192,7 +184,8 @@ def _key(day: str | None) -> int:
 
 
 def resolve_window(store: PaperStore, since: date | None, until: date | None, today: date | None = None,
-                   count: int | None = None, *, fallback: bool = False) -> tuple[date | None, date | None, str | None]:
+                   count: int | None = None, *,
+                   fallback: bool = False) -> tuple[date | None, date | None, str | None]:
     """The window to rank and a note when it holds no papers or is not the one asked for.
 
     No dates: the 7 days ending at the newest paper in the store (a store fetched yesterday

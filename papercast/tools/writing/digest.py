@@ -26,7 +26,7 @@ from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data
 from papercast.tools.llm.sync import run_sync
 from papercast.tools.ranking.rerank import profile_block
 from papercast.tools.writing.citations import cited_ids, strip_ids
-from papercast.tools.writing.summarize import language_of, language_rule, versioned
+from papercast.tools.writing.summary_prompts import language_of, language_rule, versioned
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,8 @@ def computed_overview(profile: str, items: list[DigestItem], window_label: str, 
     return " ".join(parts)
 
 
-def overview_messages(profile: Profile, items: list[DigestItem], language: str | None = None) -> list[dict[str, str]]:
+def overview_messages(profile: Profile, items: list[DigestItem],
+                      language: str | None = None) -> list[dict[str, str]]:
     papers = "\n".join(f'<paper id="{escape_data(i.paper.id)}">\ntitle: {escape_data(i.paper.title)}\n'
                        f"tldr: {escape_data(i.summary.tldr)}\n</paper>" for i in items)
     return [{"role": "system", "content": OVERVIEW_PROMPT + language_rule(language)},
@@ -118,7 +119,8 @@ def clean_overview(text: str) -> str:
 async def llm_overview(client: LLMClient, profile: Profile, items: list[DigestItem]) -> str | None:
     """The model's overview, or None (with a notice) when it cannot write one."""
     try:
-        answer = await client.complete(overview_messages(profile, items, language_of(client)), purpose="overview",
+        answer = await client.complete(overview_messages(profile, items, language_of(client)),
+                                       purpose="overview",
                                        prompt_version=versioned(OVERVIEW_VERSION, language_of(client)),
                                        max_tokens=220, temperature=0.2)
     except (LLMUnavailable, BudgetExceeded) as exc:
@@ -132,7 +134,8 @@ async def llm_overview(client: LLMClient, profile: Profile, items: list[DigestIt
     if foreign:
         text = strip_ids(text, set(foreign))
         log.warning("digest overview: removed ids that are not among the picks: %s", ", ".join(foreign))
-        client.notice(f"the model's overview cited papers that are not in this digest ({', '.join(foreign)}); "
+        client.notice("the model's overview cited papers that are not in this digest "
+                      f"({', '.join(foreign)}); "
                       "they were removed")
     if len(text.split()) < 5:
         log.warning("digest overview: the model's overview was empty or unusable (%r); "
@@ -178,7 +181,8 @@ async def abuild_digest(profile: Profile, reading: ReadingList, summaries: Seque
     if language and offline:
         model_notices.append(f"{offline} of {len(items)} summaries are offline extracts in the paper's own "
                              f"language, not in {language} (that needs a model: set PAPERCAST_MODEL)")
-    return Digest(profile=profile.name, items=items, since=reading.since, until=reading.until, overview=overview,
+    return Digest(profile=profile.name, items=items, since=reading.since, until=reading.until,
+                  overview=overview,
                   overview_by=by, mode=client.model if client is not None else "offline",
                   usage=client.usage if client is not None else Usage(), generated=datetime.now(UTC),
                   window_count=window_count, note=note,

@@ -1,16 +1,12 @@
-"""Papers for reference managers: BibTeX (arXiv's own style), RIS and CSL JSON.
+"""Papers for reference managers (Zotero, Mendeley, JabRef, a ``.bib``): BibTeX, RIS and CSL JSON.
 
-Researchers keep their papers in Zotero, Mendeley, JabRef or a ``.bib`` next to their LaTeX, so the
-liked, saved, recommended and delivered papers export to the three formats those read:
-
-* BibTeX as arXiv's "Export BibTeX Citation" writes it: ``@misc`` with ``eprint``, ``archivePrefix``,
-  ``primaryClass`` and ``url``, which biblatex, natbib and every reference manager understand and
-  which ``papercast profile import-likes`` reads back (every id survives the round trip);
-* RIS (``TY  - UNPB``, an unpublished work: a preprint) with arXiv's DOI, ``10.48550/arXiv.ID``;
+* BibTeX as arXiv's "Export BibTeX Citation" writes it (``@misc`` with ``eprint``, ``archivePrefix``,
+  ``primaryClass``, ``url``), which ``papercast profile import-likes`` reads back;
+* RIS (``TY  - UNPB``: a preprint) with arXiv's DOI, ``10.48550/arXiv.ID``;
 * CSL JSON (pandoc, Zotero, Quarto) with the same fields.
 
-Titles and abstracts are untrusted text: BibTeX gets LaTeX's special characters escaped and its
-braces balanced, so a title can never close an entry or run a command.
+Titles and abstracts are untrusted: BibTeX gets LaTeX's special characters escaped and its braces
+balanced, so a title can never close an entry or run a command.
 """
 
 from __future__ import annotations
@@ -25,7 +21,6 @@ from papercast.models import Paper
 
 ExportFormat = Literal["bibtex", "ris", "csljson"]
 FORMATS: tuple[str, ...] = ("bibtex", "ris", "csljson")
-SUFFIXES = {"bibtex": ".bib", "ris": ".ris", "csljson": ".json"}
 
 # Lower-case name particles that belong to the family name ("van der Waals", "de la Cruz").
 _PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "di", "da", "la", "le", "du", "dos",
@@ -72,7 +67,8 @@ def citation_key(paper: Paper) -> str:
 
 
 # Braces become commands, not ``\{``: BibTeX counts every brace, escaped or not, to find a value's end.
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}", "&": r"\&", "%": r"\%", "$": r"\$",
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}", "&": r"\&",
+                  "%": r"\%", "$": r"\$",
                   "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 

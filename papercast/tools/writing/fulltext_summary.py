@@ -1,18 +1,11 @@
 """Summaries from a paper's full text: what the model reads, and the offline per-section extraction.
 
-Sections are sorted into roles by their headings (introduction, method, results, limitations,
-conclusion; related work, acknowledgements and appendices are left out), so:
-
-* a model gets the abstract and the role sections' passages within a token budget (each role a share,
-  what is left goes to the rest in reading order), every block labelled with its section, and names
-  the sections each field drew on (checked against the ones it was shown);
-* offline, each field comes from its own sections: the method from the method sections, the results
-  from the results sections, the limitations from a limitations section or the conclusion (and stays
-  empty when the paper states none), the contributions from the introduction. Only the TL;DR comes from
-  the abstract, whose job it is to say that.
-
-The summary records what it was made from (``source``) and, per field, its sections (``sections``);
-its stored version holds the document's content hash, so a new version of the paper is summarized anew.
+Sections get roles by their headings (introduction, method, results, limitations, conclusion; related
+work, acknowledgements and appendices left out). A model reads the abstract and the role sections'
+passages within a token budget (each role a share), each block labelled, and names the sections each
+field drew on. Offline, each field comes from its own role's sections (the limitations stay empty when
+the paper states none); only the TL;DR comes from the abstract. The summary records its ``source`` and
+per-field ``sections``; its version holds the document's content hash, so a new version is summarized anew.
 """
 
 from __future__ import annotations
@@ -21,17 +14,40 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from papercast.models import Document, Paper, Passage, Summary
+from papercast.tools.llm.parsing import extract_json
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, escape_data
+from papercast.tools.ranking.lexical import STOPWORDS
+from papercast.tools.writing.summary_draft import SummaryDraft, parse_summary
+from papercast.tools.writing.summary_prompts import (
+    PROMPT_VERSION,
+    REPAIR_PROMPT,
+    language_of,
+    language_rule,
+    versioned,
+)
+from papercast.tools.writing.summary_text import (
+    CONTRIB,
+    LIMITS,
+    METHOD,
+    RESULTS,
+    TLDR_WORDS,
+    split_sentences,
+    words_cap,
+)
+
+if TYPE_CHECKING:
+    from papercast.tools.llm.client import LLMClient
 
 FULLTEXT_PROMPT_VERSION = "summary-fulltext-v1"
 OFFLINE_FULLTEXT_VERSION = "extractive-fulltext-v1"
 FIELDS = ("tldr", "contributions", "method", "results", "limitations")
-MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)", "pdf": "the full text (arXiv PDF)",
+MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)",
+             "pdf": "the full text (arXiv PDF)",
              "file": "the full text (a saved file)"}
 
 ROLES: dict[str, re.Pattern[str]] = {
@@ -149,7 +165,8 @@ def fulltext_messages(paper: Paper, document: Document, budget: int, language_ru
                       ) -> tuple[list[dict[str, str]], list[Passage]]:
     chosen = select_passages(document, budget)
     return ([{"role": "system", "content": FULLTEXT_SYSTEM + language_rule},
-             {"role": "user", "content": "Summarize this paper from its full text.\n\n" + fulltext_block(paper, chosen)}],
+             {"role": "user",
+              "content": "Summarize this paper from its full text.\n\n" + fulltext_block(paper, chosen)}],
             chosen)
 
 
@@ -168,12 +185,10 @@ def _known_label(name: Any, labels: dict[str, str]) -> str | None:
 
 
 def parse_fulltext_summary(text: str, finish_reason: str | None, chosen: Sequence[Passage],
-                           tops: dict[str, str] | None = None) -> Any:
-    """A validated draft (see ``summarize.parse_summary``) plus ``sections``: per field, the labels the
+                           tops: dict[str, str] | None = None
+                           ) -> tuple[SummaryDraft, dict[str, list[str]]]:
+    """A validated draft (see ``summary_draft.parse_summary``) plus ``sections``: per field, the labels the
     model named that it was shown; a field it named none for gets the sections of its role."""
-    from papercast.tools.llm.parsing import extract_json
-    from papercast.tools.writing.summarize import parse_summary
-
     draft = parse_summary(text, finish_reason)
     labels = {_label(p).lower(): _label(p) for p in chosen}
     named: dict[str, list[str]] = {}
@@ -193,7 +208,8 @@ def parse_fulltext_summary(text: str, finish_reason: str | None, chosen: Sequenc
     return draft, {f: v for f, v in sections.items() if v}
 
 
-_FIELD_ROLES = {"tldr": ("abstract",), "contributions": ("intro",), "method": ("method", "setup"), "results": ("results",),
+_FIELD_ROLES = {"tldr": ("abstract",), "contributions": ("intro",), "method": ("method", "setup"),
+                "results": ("results",),
                 "limitations": ("limitations", "conclusion")}
 
 
@@ -213,8 +229,6 @@ _FUTURE = re.compile(r"\b(future work|in the future|we plan to|remains? (an )?op
 
 
 def _sentences_of(passages: Sequence[Passage]) -> list[tuple[str, Passage]]:
-    from papercast.tools.writing.summarize import split_sentences
-
     out: list[tuple[str, Passage]] = []
     for passage in passages:
         if passage.kind != "paragraph":
@@ -227,8 +241,6 @@ def _sentences_of(passages: Sequence[Passage]) -> list[tuple[str, Passage]]:
 
 
 def _topic(paper: Paper, document: Document) -> Counter[str]:
-    from papercast.tools.ranking.lexical import STOPWORDS
-
     counts: Counter[str] = Counter()
     for weight, text in ((3, paper.title or document.title), (1, paper.abstract or document.abstract)):
         for word in _WORD.findall(text):
@@ -239,8 +251,8 @@ def _topic(paper: Paper, document: Document) -> Counter[str]:
 
 
 _CONNECTIVE = re.compile(r"^(first|second|third|finally|moreover|furthermore|additionally|also|however|besides|then|"
-                         r"next|lastly|in addition|in particular|specifically|notably|to this end|thus|therefore|"
-                         r"hence|similarly|in contrast)\b", re.I)
+                         r"next|lastly|in addition|in particular|specifically|notably|to this "
+                         r"end|thus|therefore|hence|similarly|in contrast)\b", re.I)
 
 
 def _pick(candidates: Sequence[tuple[str, Passage]], topic: Counter[str], pattern: re.Pattern[str] | None,
@@ -269,8 +281,6 @@ def _pick(candidates: Sequence[tuple[str, Passage]], topic: Counter[str], patter
 
 def offline_fulltext_summary(paper: Paper, document: Document, abstract_summary: Summary) -> Summary:
     """The extractive summary from the sections: each field from its own role's sections."""
-    from papercast.tools.writing.summarize import _CONTRIB, _LIMITS, _METHOD, _RESULTS, TLDR_WORDS, _words_cap
-
     tops = top_titles(document)
     by_role: dict[str | None, list[Passage]] = {}
     for passage in document.passages:
@@ -289,30 +299,30 @@ def offline_fulltext_summary(paper: Paper, document: Document, abstract_summary:
             if found is not None:
                 used.add(found[0])
                 sections[name] = [_label(found[1])]
-                return _words_cap(found[0], 60)
+                return words_cap(found[0], 60)
         return ""
 
-    method = field("method", ("method", "setup"), _METHOD)
-    results = field("results", ("results",), _RESULTS, numbers=True)
+    method = field("method", ("method", "setup"), METHOD)
+    results = field("results", ("results",), RESULTS, numbers=True)
     limitations = field("limitations", ("limitations",), None) or field(
-        "limitations", ("conclusion",), re.compile(f"{_LIMITS.pattern}|{_FUTURE.pattern}", re.I), required=True)
+        "limitations", ("conclusion",), re.compile(f"{LIMITS.pattern}|{_FUTURE.pattern}", re.I), required=True)
     contributions: list[str] = []
     intro = by_role.get("intro", [])
     for passage in intro:
         for item in _LIST_ITEM.findall(passage.text):
             if len(contributions) < 4 and len(item.split()) >= 5:
-                contributions.append(_words_cap(item, 40))
+                contributions.append(words_cap(item, 40))
                 sections["contributions"] = [_label(passage)]
     if not contributions:
         for sentence, passage in _sentences_of(intro):
-            if _CONTRIB.search(sentence) and sentence not in used and len(contributions) < 3:
-                contributions.append(_words_cap(sentence, 40))
+            if CONTRIB.search(sentence) and sentence not in used and len(contributions) < 3:
+                contributions.append(words_cap(sentence, 40))
                 used.add(sentence)
                 sections["contributions"] = [_label(passage)]
     if not contributions:
         contributions = abstract_summary.contributions
         sections["contributions"] = ["Abstract"]
-    return Summary(paper_id=paper.id, tldr=_words_cap(abstract_summary.tldr, TLDR_WORDS), contributions=contributions,
+    return Summary(paper_id=paper.id, tldr=words_cap(abstract_summary.tldr, TLDR_WORDS), contributions=contributions,
                    method=method, results=results, limitations=limitations, keywords=abstract_summary.keywords,
                    model=abstract_summary.model, prompt_version=fulltext_version(OFFLINE_FULLTEXT_VERSION, document),
                    created=datetime.now(UTC), source=document.source, sections=sections)
@@ -329,20 +339,17 @@ def made_from(summary: Summary) -> str:
 
 
 # -- with the model -----------------------------------------------------------------------------------------
-def llm_version(client: Any, document: Document | None) -> str:
+def llm_version(client: LLMClient, document: Document | None) -> str:
     """The stored version of ``client``'s summary of a paper: the abstract prompt's, or the full-text
     prompt's with what was read and its content hash (and the summary language, like every version)."""
-    from papercast.tools.writing.summarize import PROMPT_VERSION, language_of, versioned
-
     if document is None or not document.is_fulltext:
         return versioned(PROMPT_VERSION, language_of(client))
     return versioned(fulltext_version(FULLTEXT_PROMPT_VERSION, document), language_of(client))
 
 
-async def llm_fulltext_summary(client: Any, paper: Paper, document: Document) -> tuple[Summary | None, str | None]:
+async def llm_fulltext_summary(client: LLMClient, paper: Paper,
+                               document: Document) -> tuple[Summary | None, str | None]:
     """(summary, None) written from the chosen sections, or (None, why the answers were unusable)."""
-    from papercast.tools.writing.summarize import REPAIR_PROMPT, language_of, language_rule
-
     budget = int(getattr(client.settings, "fulltext_summary_tokens", 6000))
     rule = language_rule(language_of(client))
     chosen: list[Passage] = []
@@ -357,7 +364,8 @@ async def llm_fulltext_summary(client: Any, paper: Paper, document: Document) ->
     tops = top_titles(document)
     try:
         draft, sections = await client.complete_json(
-            messages, lambda text, finish: parse_fulltext_summary(text, finish, shown, tops), purpose="summary",
+            messages, lambda text, finish: parse_fulltext_summary(text, finish, shown, tops),
+                                                     purpose="summary",
             prompt_version=llm_version(client, document), max_tokens=800, repair_max_tokens=1000,
             repair_prompt=REPAIR_PROMPT)
     except ValueError as again:

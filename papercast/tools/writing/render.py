@@ -1,13 +1,10 @@
-"""A digest as Markdown (terminal and GitHub), JSON, a self-contained HTML page (the e-mail's HTML part,
-and a static page to publish) and an Atom feed.
+"""A digest as Markdown (terminal, GitHub), JSON, a self-contained HTML page (e-mail, a static page) and Atom.
 
-Paper text is untrusted in every format: Markdown escapes what would make links, HTML or emphasis;
-HTML escapes everything; the feed is built as XML elements, never by pasting text. Every rendering
-states the digest's mode (and how many summaries fell back to offline ones) and this run's LLM usage.
-
-The Atom feed is kept in one file that each run updates (``update_feed``): an entry's id is stable
-(the profile and the paper), so a feed reader shows a paper once however often the file is rewritten,
-and an entry keeps the time it was first added. The newest ``limit`` entries are kept.
+Paper text is untrusted in every format: Markdown escapes what would make links, HTML or emphasis; HTML
+escapes everything; the feed is built as XML elements. Every rendering states the digest's mode (and
+the summaries that fell back to offline ones) and the run's LLM usage. The Atom feed is one file each
+run updates (``update_feed``): stable entry ids (profile and paper) and first-added times, so a feed
+reader shows a paper once; the newest ``limit`` entries are kept.
 """
 
 from __future__ import annotations
@@ -17,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from papercast import __version__
+from papercast.errors import UserError
 from papercast.models import Paper
 from papercast.tools.writing.digest import Digest
 from papercast.tools.writing.summarize import FALLBACK, summary_label
@@ -126,8 +125,8 @@ def render_html(digest: Digest) -> str:
     parts = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{e(digest.title)}</title></head>",
-             '<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 760px; '
-             'margin: auto; line-height: 1.45; color: #222">',
+             '<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: '
+             '760px; margin: auto; line-height: 1.45; color: #222">',
              f"<h1>{e(digest.title)}</h1>",
              f'<p style="color:#666">Profile <b>{e(digest.profile)}</b> · {len(digest.items)} papers from '
              f"{e(digest.window_label)} · mode: {e(mode_text(digest))} · generated "
@@ -218,9 +217,6 @@ def update_feed(digest: Digest, existing: str | None = None, *, limit: int = 100
     from xml.etree import ElementTree as ET
 
     from defusedxml import ElementTree as SafeET
-
-    from papercast import __version__
-    from papercast.errors import UserError
 
     ET.register_namespace("", ATOM_NS)
     old_entries: list[Any] = []

@@ -1,13 +1,10 @@
 """Structured paper summaries: written by the model when one is set, extractive offline otherwise.
 
-* LLM summaries ask for one JSON object (the provider's JSON mode where litellm supports it), are
-  validated and normalised with pydantic (``tldr`` one sentence of at most 30 words, at most four
-  contributions, ...). Invalid or truncated JSON gets one repair request; if that fails too, or the
-  model is unreachable or the budget is spent, the paper gets the offline summary, labelled as a
-  fallback. Model output can never crash a run.
-* Offline summaries are extractive: the abstract's most central sentences by the bundled embedder
-  (cosine to the paper's own stored embedding plus the sentences' mean), plus Hugging Face's
-  ``ai_summary`` / ``ai_keywords`` when the paper has them.
+* LLM summaries ask for one JSON object, validated and normalised (``summary_draft``); invalid or cut-off
+  JSON gets one repair request. If that fails, or the model is unreachable or the budget spent, the
+  paper gets the offline summary, labelled as a fallback: model output never crashes a run.
+* Offline summaries are extractive: the abstract's most central sentences by the bundled embedder, plus
+  Hugging Face's ``ai_summary`` / ``ai_keywords`` when the paper has them.
 * Every summary is stored per (paper, model, prompt version), so it is written once.
 """
 
@@ -19,20 +16,45 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from papercast.errors import one_line
 from papercast.models import Document, Paper, Summary
 from papercast.tools.llm.client import LLMClient
 from papercast.tools.llm.failures import BudgetExceeded, LLMUnavailable
-from papercast.tools.llm.parsing import extract_json, json_rows
+from papercast.tools.llm.parsing import json_rows
 from papercast.tools.llm.prompts import UNTRUSTED_RULE, paper_block
 from papercast.tools.llm.schemas import SUMMARY_SCHEMA, tldr_schema
 from papercast.tools.llm.sync import run_sync
 from papercast.tools.ranking.lexical import STOPWORDS
+from papercast.tools.writing.fulltext_summary import (
+    OFFLINE_FULLTEXT_VERSION,
+    fulltext_version,
+    llm_fulltext_summary,
+    llm_version,
+    made_from,
+    offline_fulltext_summary,
+)
+from papercast.tools.writing.summary_draft import MAX_KEYWORDS, SummaryDraft, parse_summary
+from papercast.tools.writing.summary_prompts import (
+    PROMPT_VERSION,
+    REPAIR_PROMPT,
+    language_of,
+    language_rule,
+    versioned,
+)
+from papercast.tools.writing.summary_text import (
+    CONTRIB,
+    LIMITS,
+    METHOD,
+    RESULTS,
+    TLDR_WORDS,
+    first_sentence,
+    split_sentences,
+    words_cap,
+)
 
 if TYPE_CHECKING:
     from papercast.store.llm_log import LLMLog
@@ -40,13 +62,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)  # not ``log``: that is the LLMLog parameter of the functions here
 
-PROMPT_VERSION = "summary-v1"
 OFFLINE_MODEL = "offline"
 OFFLINE_VERSION = "extractive-v1"
 FALLBACK = "fallback: "  # prompt_version prefix of an offline summary standing in for a failed LLM one
-TLDR_WORDS = 30
-MAX_CONTRIBUTIONS = 4
-MAX_KEYWORDS = 8
 
 SYSTEM_PROMPT = f"""You write structured summaries of research papers for a busy researcher.
 {UNTRUSTED_RULE}
@@ -67,115 +85,12 @@ For every paper write a "tldr": one sentence of at most 30 words saying what it 
 its text, and 3 to 5 lowercase "keywords". Reply with one JSON object and nothing else:
 {{"papers": [{{"id": "<paper id>", "tldr": "...", "keywords": ["...", ...]}}, ...]}}"""
 
-def language_of(client: LLMClient | None) -> str | None:
-    """The language summaries are written in (the ``language`` setting), None for the default (English)."""
-    return getattr(getattr(client, "settings", None), "language", None) if client is not None else None
-
-
-def versioned(version: str, language: str | None) -> str:
-    """The prompt version a summary in ``language`` is stored and cached under, so a German summary is
-    never served for an English request (the LLM cache key and the summaries' key both hold it)."""
-    return f"{version}/lang={' '.join(language.lower().split())}" if language else version
-
-
-def language_rule(language: str | None) -> str:
-    return (f"\nWrite every text value in {language} (keep the JSON keys in English; keep technical terms "
-            "and names as the paper has them).") if language else ""
-
-
-REPAIR_PROMPT = ("Your previous answer was not usable: {problem}. Reply again with only the complete JSON "
-                 "object described in the instructions, valid JSON, under 200 words in total.")
-
-
-# -- validation ------------------------------------------------------------------------------------------
-def _words_cap(text: str, limit: int) -> str:
-    words = text.split()
-    return text if len(words) <= limit else " ".join(words[:limit]).rstrip(",;:") + "…"
-
-
-def first_sentence(text: str) -> str:
-    parts = split_sentences(text)
-    return parts[0] if parts else text.strip()
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        items = re.split(r"\n+|;\s+|(?:^|\s)[-•*]\s+", value) if "\n" in value or ";" in value else [value]
-        return [i.strip(" -•*\t") for i in items if i and i.strip(" -•*\t")]
-    if isinstance(value, list | tuple):
-        return [" ".join(str(i).split()) for i in value if str(i).strip()]
-    return [str(value)]
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return " ".join(" ".join(str(i).split()) for i in value)
-    return " ".join(str(value).split())
-
-
-class SummaryDraft(BaseModel):
-    """What the model must give; normalises near-misses instead of rejecting them."""
-
-    tldr: str = Field(min_length=3)
-    contributions: list[str] = Field(default_factory=list)
-    method: str = ""
-    results: str = ""
-    limitations: str = ""
-    keywords: list[str] = Field(default_factory=list)
-
-    @field_validator("tldr", mode="before")
-    @classmethod
-    def _tldr(cls, value: Any) -> str:
-        text = first_sentence(_as_text(value))
-        return _words_cap(text, TLDR_WORDS)
-
-    @field_validator("contributions", mode="before")
-    @classmethod
-    def _contributions(cls, value: Any) -> list[str]:
-        return [one_line(c, 300) for c in _as_list(value)][:MAX_CONTRIBUTIONS]
-
-    @field_validator("keywords", mode="before")
-    @classmethod
-    def _keywords(cls, value: Any) -> list[str]:
-        items = _as_list(value.split(",") if isinstance(value, str) else value)
-        return list(dict.fromkeys(k.lower().strip(" .") for k in items if k.strip(" .")))[:MAX_KEYWORDS]
-
-    @field_validator("method", "results", "limitations", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> str:
-        return one_line(_as_text(value), 600)
-
-
-def parse_summary(text: str, finish_reason: str | None = "stop") -> SummaryDraft:
-    """The validated summary in a model answer; ValueError says what is wrong with it."""
-    if finish_reason == "length":
-        raise ValueError("the answer was cut off (finish_reason=length)")
-    try:
-        data = extract_json(text)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not valid JSON ({one_line(str(exc), 80)})") from None
-    if isinstance(data, dict) and isinstance(data.get("summary"), dict):
-        data = data["summary"]
-    if not isinstance(data, dict):
-        raise ValueError("the JSON is not an object")
-    try:
-        return SummaryDraft.model_validate(data)
-    except ValidationError as exc:
-        fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
-        raise ValueError(f"missing or invalid fields: {fields or 'unknown'}") from None
-
 
 def summary_label(summary: Summary) -> str:
     """How a summary is labelled wherever it is shown; one made from the full text says so (one of the
     abstract, the default, says it through ``fulltext_summary.made_from`` where the summary is shown)."""
     label = _who_wrote(summary)
     if summary.source != "abstract":
-        from papercast.tools.writing.fulltext_summary import made_from
-
         label = f"{label} of {made_from(summary)}"
     return label
 
@@ -191,29 +106,12 @@ def _who_wrote(summary: Summary) -> str:
 
 
 # -- offline, extractive ---------------------------------------------------------------------------------
-_ABBREV = re.compile(r"\b(e\.g|i\.e|et al|etc|vs|cf|Fig|Eq|Sec|approx|resp|w\.r\.t)\.", re.IGNORECASE)
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
-_METHOD = re.compile(r"\b(we (propose|introduce|present|develop|design|train|use)|our (method|approach|model|"
-                     r"framework)|framework|architecture|algorithm|approach)\b", re.IGNORECASE)
-_RESULTS = re.compile(r"\b(outperform\w*|achiev\w*|improv\w*|results?|state[- ]of[- ]the[- ]art|sota|"
-                      r"experiments? (show|demonstrate)|surpass\w*|gains?|accuracy)\b|\d+(\.\d+)?\s?%",
-                      re.IGNORECASE)
-_LIMITS = re.compile(r"\b(limitation\w*|fails? to|does not|remain\w* (challenging|open))\b", re.IGNORECASE)
-_CONTRIB = re.compile(r"\b(we (propose|introduce|present|show|release|develop|find|demonstrate)|"
-                      r"this (paper|work)|our contributions?)\b", re.IGNORECASE)
 _CONNECTIVE = re.compile(r"^(first|second|third|fourth|finally|moreover|furthermore|additionally|also|however|"
-                         r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this end|"
-                         r"this|these|it|they|such)\b", re.IGNORECASE)
+                         r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this "
+                         r"end|this|these|it|they|such)\b", re.IGNORECASE)
 # Words too general to be a paper's keyword, on top of the stop words every part of papercast shares.
 _GENERIC = frozenset(["across", "among", "between", "data", "done", "first", "further", "here", "high", "including", "large", "low", "model", "models", "nor", "one", "shall", "should", "small", "task", "tasks", "therefore", "three", "thus", "two", "us", "whom"])
 _NOT_KEYWORDS = STOPWORDS | _GENERIC
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an abstract (abbreviations like "e.g." and "et al." do not end one)."""
-    protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x00"), " ".join(text.split()))
-    parts = [p.replace("\x00", ".").strip() for p in _SPLIT.split(protected)]
-    return [p for p in parts if len(p.split()) >= 3]
 
 
 def _keywords(paper: Paper, limit: int = 6) -> list[str]:
@@ -250,20 +148,20 @@ def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_
         scores = sentence_vectors @ centre
         # Central sentences first, but prefer ones that say what the paper does over list items
         # ("Third, ...") and connectives that need the previous sentence to make sense.
-        bonus = [0.08 * bool(_CONTRIB.search(s)) - 0.12 * bool(_CONNECTIVE.match(s)) for s in sentences]
+        bonus = [0.08 * bool(CONTRIB.search(s)) - 0.12 * bool(_CONNECTIVE.match(s)) for s in sentences]
         order = sorted(order, key=lambda i: -(float(scores[i]) + bonus[i]))
     used: set[int] = set()
     if paper.ai_summary:
-        tldr = _words_cap(first_sentence(paper.ai_summary), TLDR_WORDS)
+        tldr = words_cap(first_sentence(paper.ai_summary), TLDR_WORDS)
     elif order:
         used.add(order[0])
-        tldr = _words_cap(sentences[order[0]], TLDR_WORDS)
+        tldr = words_cap(sentences[order[0]], TLDR_WORDS)
     else:
-        tldr = _words_cap(paper.title, TLDR_WORDS)
-    method = _best(sentences, order, _METHOD, used)
-    results = _best(sentences, order, _RESULTS, used)
-    limitations = _best(sentences, order, _LIMITS, used)
-    picked = [i for i in order if i not in used and _CONTRIB.search(sentences[i])][:3]
+        tldr = words_cap(paper.title, TLDR_WORDS)
+    method = _best(sentences, order, METHOD, used)
+    results = _best(sentences, order, RESULTS, used)
+    limitations = _best(sentences, order, LIMITS, used)
+    picked = [i for i in order if i not in used and CONTRIB.search(sentences[i])][:3]
     if len(picked) < 2:
         picked += [i for i in order if i not in used and i not in picked][:3 - len(picked)]
     contributions = [sentences[i] for i in sorted(picked)]  # in the abstract's order, they read better
@@ -281,12 +179,6 @@ def offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog
         document = (documents or {}).get(paper.id)
         if document is None or not document.is_fulltext:
             continue
-        from papercast.tools.writing.fulltext_summary import (
-            OFFLINE_FULLTEXT_VERSION,
-            fulltext_version,
-            offline_fulltext_summary,
-        )
-
         version = fulltext_version(OFFLINE_FULLTEXT_VERSION, document)
         known = log.get_summary(paper.id, OFFLINE_MODEL, version)
         if known is None:
@@ -296,7 +188,8 @@ def offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog
     return out
 
 
-def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog) -> dict[str, Summary]:
+def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore,
+                                log: LLMLog) -> dict[str, Summary]:
     """Extractive summaries of the abstracts (stored ones reused); all new sentences embedded in one batch."""
     out: dict[str, Summary] = {}
     todo: list[Paper] = []
@@ -318,7 +211,8 @@ def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore, l
     start = 0
     for paper in todo:
         count = len(split[paper.id])
-        summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id), split[paper.id])
+        summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id),
+                                     split[paper.id])
         start += count
         log.put_summary(summary)
         out[paper.id] = summary
@@ -330,7 +224,8 @@ SUMMARY_ABSTRACT_CHARS = 4000
 SHORTER_SUMMARY = "Keep every field short: under 120 words in the whole JSON object."
 
 
-def summary_messages(paper: Paper, language: str | None = None, *, abstract_chars: int = SUMMARY_ABSTRACT_CHARS,
+def summary_messages(paper: Paper, language: str | None = None, *,
+                     abstract_chars: int = SUMMARY_ABSTRACT_CHARS,
                      note: str = "") -> list[dict[str, str]]:
     """The summary request; ``abstract_chars`` shrinks it to a small context window, ``note`` asks for more."""
     return [{"role": "system", "content": SYSTEM_PROMPT + language_rule(language)},
@@ -343,8 +238,6 @@ async def llm_summary(client: LLMClient, paper: Paper, document: Document | None
     """(summary, None), or (None, why the model's answers were unusable). Model errors propagate.
     With a full-text ``document`` the model reads its sections (``fulltext_summary``)."""
     if document is not None and document.is_fulltext:
-        from papercast.tools.writing.fulltext_summary import llm_fulltext_summary
-
         return await llm_fulltext_summary(client, paper, document)
     version = versioned(PROMPT_VERSION, language_of(client))
     # The abstract is cut to what the model's context window leaves; an answer cut off at max_tokens is
@@ -377,8 +270,6 @@ async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: 
     Never raises for model trouble: a paper the model fails on gets the offline summary, labelled
     as a fallback, and the client keeps a notice saying why.
     """
-    from papercast.tools.writing.fulltext_summary import llm_version
-
     documents = documents or {}
     if client is None:
         found = offline_summaries(papers, store=store, log=log, documents=documents)
@@ -397,7 +288,8 @@ async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: 
         try:
             summary, problem = await llm_summary(client, paper, documents.get(paper.id))
         except (LLMUnavailable, BudgetExceeded) as exc:
-            failed[paper.id] = "model unavailable" if isinstance(exc, LLMUnavailable) else "LLM budget reached"
+            failed[paper.id] = "model unavailable" if isinstance(exc,
+                                                                 LLMUnavailable) else "LLM budget reached"
             logger.warning("summary of %s: %s (%s: %s); using the offline summary", paper.id,
                            failed[paper.id], type(exc).__name__, exc)
             return
@@ -420,9 +312,11 @@ async def asummarize_papers(papers: Sequence[Paper], *, store: PaperStore, log: 
 
 # -- TL;DRs for the digest -----------------------------------------------------------------------------
 def tldr_messages(papers: Sequence[Paper], language: str | None = None) -> list[dict[str, str]]:
-    blocks = "\n".join(paper_block(p, abstract_chars=TLDR_ABSTRACT_CHARS, authors=False, categories=False) for p in papers)
+    blocks = "\n".join(paper_block(p, abstract_chars=TLDR_ABSTRACT_CHARS, authors=False,
+                                   categories=False) for p in papers)
     return [{"role": "system", "content": TLDR_PROMPT + language_rule(language)},
-            {"role": "user", "content": f"Write TL;DRs for these {len(papers)} papers.\n<papers>\n{blocks}\n</papers>"}]
+            {"role": "user",
+             "content": f"Write TL;DRs for these {len(papers)} papers.\n<papers>\n{blocks}\n</papers>"}]
 
 
 def parse_tldrs(text: str, finish_reason: str | None, wanted: Sequence[str]) -> dict[str, SummaryDraft]:
@@ -446,7 +340,9 @@ async def tldr_batch(client: LLMClient, papers: Sequence[Paper]) -> dict[str, Su
     wanted = [p.id for p in papers]
     return await client.complete_json(
         tldr_messages(papers, language_of(client)), lambda text, finish: parse_tldrs(text, finish, wanted),
-        purpose="tldr", prompt_version=versioned(TLDR_VERSION, language_of(client)), max_tokens=80 + 70 * len(papers), repair_max_tokens=120 + 80 * len(papers),
+        purpose="tldr", prompt_version=versioned(TLDR_VERSION, language_of(client)),
+                                      max_tokens=80 + 70 * len(papers),
+                                      repair_max_tokens=120 + 80 * len(papers),
         repair_prompt=REPAIR_PROMPT, schema=tldr_schema(wanted))
 
 
@@ -460,8 +356,6 @@ async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: 
     contributions, method and results nobody reads there; ``papercast summarize`` (or the TUI) writes
     those on demand and the digest uses them once they exist.
     """
-    from papercast.tools.writing.fulltext_summary import llm_version
-
     documents = documents or {}
     if client is None:
         found = offline_summaries(papers, store=store, log=log, documents=documents)
@@ -502,7 +396,8 @@ async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: 
                                paper.id)
                 continue
             summary = Summary(paper_id=paper.id, **draft.model_dump(), model=client.model,
-                              prompt_version=versioned(TLDR_VERSION, language_of(client)), created=datetime.now(UTC))
+                              prompt_version=versioned(TLDR_VERSION, language_of(client)),
+                              created=datetime.now(UTC))
             log.put_summary(summary)
             result[paper.id] = summary
 

@@ -1,14 +1,11 @@
 """Chat with the agent: a message log and an input; answers stream in as Markdown.
 
-A turn runs in a thread worker that drives ``service.achat_stream`` on the chat loop
-(``papercast.tui.loop``) and posts every event back as a ``ChatEventReceived``. Tokens go into a
-``MarkdownStream``; tool calls become compact status lines; the log is anchored to the bottom,
-so it follows the answer only while the user has not scrolled up. Paper ids in answers become
-``paper:`` links, and ``ctrl+o`` lists the papers mentioned so far.
-
-When the agent proposes a change to the user's data (a like, a profile edit, a fetch, an undo), the
-turn pauses: a ``ConfirmChangeDialog`` per proposal names the exact change (before -> after), and the
-turn resumes (``service.aresume_stream``) with the answers — applied only on yes.
+A turn runs in a thread worker driving ``service.achat_stream`` on the chat loop (``tui.loop``), each
+event posted back as a ``ChatEventReceived``: tokens go into a ``MarkdownStream``, tool calls become
+status lines, the log follows the answer while the user has not scrolled up. Paper ids become
+``paper:`` links (``ctrl+o`` lists them). A change the agent proposes (a like, a profile edit, a fetch,
+an undo) pauses the turn: a ``ConfirmChangeDialog`` per proposal names it (before -> after), and the
+turn resumes (``service.aresume_stream``) with the answers, applied only on yes.
 """
 
 from __future__ import annotations
@@ -17,7 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -26,17 +22,20 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from papercast.tui.app import PapercastApp
 from papercast.tui.background import one_line
 from papercast.tui.loop import LoopThread
 from papercast.tui.messages import ChatEventReceived, ChatFailed
+from papercast.tui.screens.dialogs import ChoiceDialog, ConfirmChangeDialog
 from papercast.tui.widgets.chat import AgentMessage, ToolLine, UserMessage, linkify, paper_ids
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from papercast.agent.events import ChatEvent
     from papercast.models import ChatAnswer, Proposal, ThreadInfo
     from papercast.service import Papercast
+    from papercast.tui.app import PapercastApp
 
 Events = Callable[["Papercast"], AsyncIterator["ChatEvent"]]
 
@@ -46,7 +45,8 @@ WELCOME = ("Ask about papers in your library: *what's new on long-context attent
 
 
 class ChatScreen(Screen):
-    app = getters.app(PapercastApp)  # typed: the screen uses the app's service and chat thread
+    if TYPE_CHECKING:  # types only: at run time Textual's own ``app``, with no import of app.py
+        app = getters.app(PapercastApp)  # typed: the screen uses the app's service and chat thread
     BINDINGS = [
         Binding("ctrl+n", "new_thread", "New thread"),
         Binding("ctrl+t", "threads", "Threads"),
@@ -136,7 +136,8 @@ class ChatScreen(Screen):
         self._start(lambda service: service.achat_stream(text, thread_id=thread_id))
 
     def _start(self, events: Events) -> None:
-        self.run_worker(partial(self._run_turn, events, self.turn), thread=True, group="chat", exit_on_error=False)
+        self.run_worker(partial(self._run_turn, events, self.turn), thread=True, group="chat",
+                        exit_on_error=False)
 
     def _run_turn(self, events: Events, turn: int) -> None:
         service = self.service  # taken here in the worker: the chat loop's thread has no active-app context
@@ -198,8 +199,6 @@ class ChatScreen(Screen):
         self._ask_next(answer.thread_id, self.turn)
 
     def _ask_next(self, thread_id: str, turn: int) -> None:
-        from papercast.tui.screens.dialogs import ConfirmChangeDialog
-
         if turn != self.turn:  # the thread was cleared meanwhile
             return
         asked = len(self._approved)
@@ -302,8 +301,6 @@ class ChatScreen(Screen):
         if not threads:
             self.notify("No earlier threads yet.")
             return
-        from papercast.tui.screens.dialogs import ChoiceDialog
-
         options = []
         for info in threads:
             when = info.updated.strftime("%Y-%m-%d %H:%M")
@@ -354,8 +351,6 @@ class ChatScreen(Screen):
         if not self.mentioned:
             self.notify("No papers mentioned yet.")
             return
-        from papercast.tui.screens.dialogs import ChoiceDialog
-
         options = [(pid, f"{pid}  {title}".strip()) for pid, title in self.mentioned.items()]
         self.app.push_screen(ChoiceDialog("Open a paper", options),
                              lambda pid: self.app.open_paper(pid) if pid else None)

@@ -1,14 +1,10 @@
 """Paper list screens: the reading list (home), trending and library search.
 
-They share one base: the list, its keys (like/dislike/save/dismiss/undo/open/refresh/search/
-window/profile) and the load cycle. Loading always happens in a thread worker; the result comes
-back as a ``ListLoaded`` message tagged with a generation so a stale ranking never overwrites a
-newer one. Feedback is shown at once (marks, a dismissed row disappears), queued for the screen's
-one feedback worker, recorded in key-press order and — on the reading list — followed by one
-re-rank for everything recorded so far.
-
-Textual calls a message handler of every class in the MRO, so subclasses add to a handler through
-hooks (``rows_shown``) rather than overriding it and calling ``super()`` (which ran it twice).
+One base holds the list, its keys and the load cycle: loading happens in a thread worker, the result
+comes back as a ``ListLoaded`` tagged with a generation so a stale ranking never overwrites a newer one.
+Feedback shows at once, is recorded in key-press order by the screen's one feedback worker and, on the
+reading list, followed by one re-rank for everything recorded so far. Textual calls a message handler
+of every class in the MRO, so subclasses add to one through hooks (``rows_shown``), not ``super()``.
 """
 
 from __future__ import annotations
@@ -21,7 +17,6 @@ from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -29,7 +24,7 @@ from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 
 from papercast.errors import UserError
 from papercast.models import OPPOSITE_FEEDBACK, FeedbackKind, Paper, Profile
-from papercast.tui.app import PapercastApp
+from papercast.tui import last_list
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import FeedbackRecorded, ListLoaded
 from papercast.tui.widgets.paper_list import PaperList, Row
@@ -37,7 +32,10 @@ from papercast.tui.widgets.status_bar import StatusBar
 from papercast.tui.window import PRESETS, Window, describe
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from papercast.service import Papercast
+    from papercast.tui.app import PapercastApp
     from papercast.tui.screens.dialogs import ChoiceDialog
     from papercast.tui.screens.teach import TeachAnswers
 
@@ -95,7 +93,8 @@ class PaperListScreen(Screen):
         Binding("E", "export_saved", "Export saved", show=False),
     ]
 
-    app = getters.app(PapercastApp)  # typed: the screens use the app's service, window and tasks
+    if TYPE_CHECKING:  # types only: at run time Textual's own ``app``, with no import of app.py
+        app = getters.app(PapercastApp)  # typed: the screens use the app's service, window and tasks
     reranks = False  # does feedback change the order of this list?
     triage = False  # does feedback take the paper out of this list (the ranker drops read papers)?
     heading = "Papers"
@@ -421,7 +420,7 @@ class PaperListScreen(Screen):
         if kind is None:
             return
         if kind == "custom":
-            from papercast.tui.screens.dialogs import PromptDialog
+            from papercast.tui.screens.dialogs import PromptDialog  # lazy: keeps the TUI's first paint fast
 
             current = f"{app.window.since or ''}..{app.window.until or ''}" if app.window.since else ""
             self.app.push_screen(PromptDialog("Date range (YYYY-MM-DD..YYYY-MM-DD)", value=current,
@@ -505,7 +504,7 @@ def _span(kind: str, today: date) -> tuple[date | None, date | None]:
 
 
 def _choice(title: str, options: list[tuple[str, str]], selected: str | None) -> ChoiceDialog:
-    from papercast.tui.screens.dialogs import ChoiceDialog
+    from papercast.tui.screens.dialogs import ChoiceDialog  # lazy: keeps the TUI's first paint fast
 
     return ChoiceDialog(title, options, selected=selected)
 
@@ -528,8 +527,6 @@ class ReadingListScreen(PaperListScreen):
         return f"{window.kind}:{window.since}:{window.until}"
 
     def show_last_session(self) -> None:
-        from papercast.tui import last_list
-
         saved = last_list.load(self.service.settings.home, self._window_key())
         if not saved or not saved[1] or self.applied_generation:
             return
@@ -549,8 +546,6 @@ class ReadingListScreen(PaperListScreen):
                             thread=True, group="last-list", exit_on_error=False)
 
     def _save_last(self, window_key: str, title: str, rows: list[Row]) -> None:
-        from papercast.tui import last_list
-
         with contextlib.suppress(OSError):  # a read-only home only loses the fast start
             last_list.save(self.service.settings.home, window_key, title, rows)
 
@@ -562,7 +557,7 @@ class ReadingListScreen(PaperListScreen):
         comes back through ``record_feedback``, so this list records it and re-ranks as for its own keys."""
         if not self.store_ready():
             return
-        from papercast.tui.screens.teach import TeachScreen
+        from papercast.tui.screens.teach import TeachScreen  # lazy: keeps the TUI's first paint fast
 
         window = self.app.window
         self.app.push_screen(TeachScreen(self.record_feedback, since=window.since, until=window.until),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual import events, getters
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -24,17 +24,20 @@ from textual.widgets import Footer, Input, LoadingIndicator, Markdown, OptionLis
 from textual.widgets.option_list import Option
 
 from papercast.models import Document, FeedbackKind, Paper, Passage, Summary
-from papercast.tui.app import PapercastApp
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import PaperLoaded, SummaryReady
 from papercast.tui.widgets.paper_list import PaperList, Row, badges
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from papercast.service import Papercast
+    from papercast.tui.app import PapercastApp
 
 SIMILAR = 5
-MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)", "pdf": "the full text (arXiv PDF)",
+MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)",
+             "pdf": "the full text (arXiv PDF)",
              "file": "the full text (a saved file)"}
 FOUND = 5  # passages shown by a find in the full text (``/``)
 NOT_READ = "Not read yet: press [b]f[/b] to read the full text (arXiv HTML, else the PDF)."
@@ -107,14 +110,16 @@ class PaperScreen(Screen):
     PaperScreen #outline { height: auto; max-height: 16; }
     PaperScreen #section-text { margin-top: 1; }
     """
-    app = getters.app(PapercastApp)  # typed: the screen uses the app's service and error reports
+    if TYPE_CHECKING:  # types only: at run time Textual's own ``app``, with no import of app.py
+        app = getters.app(PapercastApp)  # typed: the screen uses the app's service and error reports
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
         Binding("l", "feedback('like')", "Like"),
         Binding("d", "feedback('dislike')", "Dislike"),
         Binding("s", "feedback('save')", "Save"),
         Binding("o", "browse('abs')", "Abs page"),
-        Binding("p", "browse('pdf')", "PDF", show=False),  # in the help screen: the footer keeps the global keys
+        Binding("p", "browse('pdf')", "PDF",
+                show=False),  # in the help screen: the footer keeps the global keys
         Binding("h", "browse('hf')", "HF page", show=False),
         Binding("c", "ask", "Ask agent"),
         Binding("f", "fulltext", "Full text"),
@@ -148,7 +153,8 @@ class PaperScreen(Screen):
             yield Static(id="paper-abstract")
             yield Static("Full text", classes="section")
             yield Static(NOT_READ, id="fulltext-status")
-            yield Input(placeholder="find in the full text: words, \"a phrase\" or a question (enter)", id="find-query")
+            yield Input(placeholder="find in the full text: words, \"a phrase\" or a question (enter)",
+                        id="find-query")
             yield OptionList(id="outline")
             yield Static(id="section-text")
             yield Static("Similar papers", classes="section")
@@ -244,7 +250,8 @@ class PaperScreen(Screen):
 
     def _read(self) -> None:
         def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(self._status, f"Reading the full text… indexing passages {done}/{total}")
+            self.app.call_from_thread(self._status,
+                                      f"Reading the full text… indexing passages {done}/{total}")
 
         try:
             document = self.service.read_paper(self.paper_id, progress=progress)
@@ -272,8 +279,8 @@ class PaperScreen(Screen):
             self._status(f"No full text: {document.note or 'the abstract only'}")
             return
         note = f" ({document.note})" if document.note else ""
-        self._status(f"Read from {source}: {len(document.sections)} sections, {len(document.passages)} passages"
-                     f"{note}. Enter opens a section.")
+        self._status(f"Read from {source}: {len(document.sections)} sections, {len(document.passages)} "
+                     f"passages{note}. Enter opens a section.")
         outline = self.query_one("#outline", OptionList)
         outline.clear_options()
         outline.add_options([Option(escape("  " * max(0, s.level - 1) + s.label), id=f"section-{i}")

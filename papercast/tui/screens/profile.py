@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -24,13 +23,16 @@ from textual.widgets import Button, Footer, Input, Label, OptionList, Static, Te
 from textual.widgets.option_list import Option
 
 from papercast.models import Evaluation, FeedbackKind, Paper, Profile
-from papercast.tui.app import PapercastApp
 from papercast.tui.background import Progress, one_line
+from papercast.tui.screens.dialogs import ChoiceDialog, PromptDialog
 from papercast.tui.widgets.learning import LearningSection
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from papercast.service import Papercast
+    from papercast.tui.app import PapercastApp
 
 LIST_FIELDS = (("keywords", "Keywords"), ("excluded_keywords", "Excluded keywords"),
                ("authors", "Followed authors"), ("categories", "arXiv categories"))
@@ -52,7 +54,8 @@ class ProfileData:
 
 
 class ProfileScreen(Screen):
-    app = getters.app(PapercastApp)  # typed: the screen uses the app's service, data version and tasks
+    if TYPE_CHECKING:  # types only: at run time Textual's own ``app``, with no import of app.py
+        app = getters.app(PapercastApp)  # typed: the screen uses the app's service, data version and tasks
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+n", "new", "New", priority=True),
@@ -211,8 +214,6 @@ class ProfileScreen(Screen):
 
     # -- create / rename / switch / delete -----------------------------------------------------
     def action_new(self) -> None:
-        from papercast.tui.screens.dialogs import PromptDialog
-
         def created(name: str | None) -> None:
             if name:
                 self._run(f"Creating {name}", lambda: self.service.profile_create(name, use=True),
@@ -223,8 +224,6 @@ class ProfileScreen(Screen):
     def action_rename(self) -> None:
         if self.data is None:
             return
-        from papercast.tui.screens.dialogs import PromptDialog
-
         old = self.data.profile.name
 
         def renamed(new: str | None) -> None:
@@ -237,21 +236,18 @@ class ProfileScreen(Screen):
     def action_switch(self) -> None:
         if self.data is None:
             return
-        from papercast.tui.screens.dialogs import ChoiceDialog
-
         def chosen(name: str | None) -> None:
             if name:
                 self._run(f"Switching to {name}", lambda: self.service.profile_use(name),
                           f"Ranking for profile {name!r}.")
 
         options = [(n, n) for n in self.data.names]
-        self.app.push_screen(ChoiceDialog("Switch to profile", options, selected=self.data.profile.name), chosen)
+        self.app.push_screen(ChoiceDialog("Switch to profile", options,
+                                          selected=self.data.profile.name), chosen)
 
     def action_delete_profile(self) -> None:
         if self.data is None:
             return
-        from papercast.tui.screens.dialogs import ChoiceDialog
-
         name = self.data.profile.name
 
         def confirmed(answer: str | None) -> None:

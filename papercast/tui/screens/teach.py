@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
-from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -25,8 +24,12 @@ from textual.widgets import Label, LoadingIndicator, Static
 
 from papercast.errors import UserError
 from papercast.models import FeedbackKind, Paper, TeachCandidate
-from papercast.tui.app import PapercastApp
 from papercast.tui.background import one_line
+
+if TYPE_CHECKING:  # types only: the app module imports the screens, not they it
+    from textual import getters
+
+    from papercast.tui.app import PapercastApp
 
 Answer = Literal["like", "dislike", "skip"]
 Record = Callable[[Paper, FeedbackKind], None]  # where an answer goes: the reading list's feedback queue
@@ -98,7 +101,8 @@ def paper_text(candidate: TeachCandidate) -> Text:
 class TeachScreen(ModalScreen[TeachAnswers | None]):
     """Asks about the teach candidates one at a time; returns the tally (None when none were shown)."""
 
-    app = getters.app(PapercastApp)  # typed: the dialog uses the app's service and error reporting
+    if TYPE_CHECKING:  # types only: at run time Textual's own ``app``, with no import of app.py
+        app = getters.app(PapercastApp)  # typed: the dialog uses the app's service and error reporting
     BINDINGS = [
         Binding("l", "answer('like')", "Like"),
         Binding("d", "answer('dislike')", "Dislike"),

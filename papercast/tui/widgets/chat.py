@@ -59,7 +59,8 @@ class ToolLine(Static):
         self.tool = tool
         verb = TOOL_VERBS.get(tool, f"running {tool}")
         detail = describe_args(args)
-        super().__init__(f"⋯ {verb}…" + (f" [dim]{escape(detail)}[/dim]" if detail else ""), classes="tool-line")
+        super().__init__(f"⋯ {verb}…" + (f" [dim]{escape(detail)}[/dim]" if detail else ""),
+                         classes="tool-line")
 
     def finish(self, ok: bool, text: str) -> None:
         mark = "✓" if ok else "✗"

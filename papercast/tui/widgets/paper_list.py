@@ -84,8 +84,8 @@ class RowContent(Content):
     """A row as Textual content, whose height is its line count when lines do not wrap.
 
     The list's CSS says ``text-wrap: nowrap``, so each line of a row is one line on screen;
-    ``Content`` would find that out by formatting every line, which was a third of re-filling
-    50 rows after a re-rank (~7 of ~20 ms). With wrapping on, it measures as usual.
+    ``Content`` would find that out by formatting every line, a large part of re-filling the
+    rows after a re-rank. With wrapping on, it measures as usual.
     """
 
     def get_height(self, rules: RulesMap, width: int) -> int:

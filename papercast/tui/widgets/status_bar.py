@@ -6,18 +6,23 @@ changes, so every screen's status bar stays in sync without knowing who changed 
 
 from __future__ import annotations
 
-from textual import getters
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
-from papercast.tui.app import PapercastApp
+if TYPE_CHECKING:  # types only: app.py imports the screens that use this widget
+    from textual import getters
+
+    from papercast.tui.app import PapercastApp
 
 
 class StatusBar(Horizontal):
     """``offline mode · 452 papers · $0.0000 · Fetching new papers [=====   ] 120/400``."""
 
-    app = getters.app(PapercastApp)  # typed: it reads the app's ``status``
+    if TYPE_CHECKING:  # types only: at run time Textual's own ``app``, with no import of app.py
+        app = getters.app(PapercastApp)  # typed: it reads the app's ``status``
 
     def compose(self) -> ComposeResult:
         yield Label(id="status-mode")
