@@ -485,10 +485,13 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
             mine, own = arr["eval"][:, 0], arr["bench's own"][:, 0]
             ok = np.isfinite(mine)
             gaps = np.abs(mine[ok] - own[ok])
-            print(f"  eval's nDCG vs the bench's own figure (each day's rated 10 in the order shown, days 1-3), "
-                  f"{int(ok.sum())} users graded: mean |difference| {gaps.mean():.3f}, within 0.05 for "
-                  f"{int((gaps <= 0.05).sum())}, largest {gaps.max():.3f}; eval took {np.median(arr['eval'][:, 1]):.2f} s "
-                  f"(median), {np.max(arr['eval'][:, 1]):.2f} s at most")
+            if not ok.any():  # likes only: a day of likes alone has nothing to rank them against
+                print("  eval: no user could be graded (each day's ratings need a like and a dislike)")
+            else:
+                print(f"  eval's nDCG vs the bench's own figure (each day's rated 10 in the order shown, days 1-3), "
+                      f"{int(ok.sum())} users graded: mean |difference| {gaps.mean():.3f}, within 0.05 for "
+                      f"{int((gaps <= 0.05).sum())}, largest {gaps.max():.3f}; eval took "
+                      f"{np.median(arr['eval'][:, 1]):.2f} s (median), {np.max(arr['eval'][:, 1]):.2f} s at most")
 
 
 # -- the run ----------------------------------------------------------------------------------------
