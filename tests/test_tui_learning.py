@@ -4,13 +4,13 @@ escape) and "how well papercast knows you" on the profile screen — the real ap
 
 from __future__ import annotations
 
-import time
+import threading
 from datetime import UTC, datetime
 
 from textual.widgets import Static
 
-from papercast.tui.screens.lists import ReadingListScreen
 from papercast.tui.screens.profile import ProfileScreen
+from papercast.tui.screens.reading_list import ReadingListScreen
 from papercast.tui.screens.teach import TeachScreen
 from papercast.tui.widgets.learning import BARS, bar, overall_sentence
 
@@ -85,8 +85,11 @@ async def test_teach_answering_every_paper_closes_the_dialog(tui, service):
         home = await wait_loaded(pilot)
         before = _given(service)
         teach = service.teach
-        service.teach = lambda **options: time.sleep(0.5) or teach(**options)  # a big library's seconds
+        closed = threading.Event()  # a big library's seconds: the candidates come only once it closed
+        service.teach = lambda **options: closed.wait(30) and teach(**options)
         await pilot.press("t", "escape")  # closed before the candidates came: the worker finds it gone
+        await wait_for(pilot, lambda: tui.screen is home, what="the dialog closed")
+        closed.set()
         await tui.workers.wait_for_complete()
         await pilot.pause()
         assert tui.is_running and tui.screen is home and _given(service) == before

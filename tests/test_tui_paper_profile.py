@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from textual.widgets import Input, OptionList, TextArea
 
-from papercast.tui.screens.lists import ReadingListScreen
 from papercast.tui.screens.paper import PaperScreen
 from papercast.tui.screens.profile import ProfileScreen
+from papercast.tui.screens.reading_list import ReadingListScreen
 
 from llm_server import Reply, llm_server, llm_settings  # noqa: F401
 from tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401

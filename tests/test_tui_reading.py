@@ -9,8 +9,10 @@ import asyncio
 import httpx
 import pytest
 
-from papercast.tui.screens.lists import ReadingListScreen, SearchScreen, TrendingScreen
+from papercast.tui.screens.lists import SearchScreen
 from papercast.tui.screens.paper import PaperScreen
+from papercast.tui.screens.reading_list import ReadingListScreen
+from papercast.tui.screens.trending import TrendingScreen
 
 from tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
 

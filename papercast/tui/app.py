@@ -59,12 +59,12 @@ def _modes() -> dict[str, str | Callable[[], Screen[Any]]]:
     """
 
     def reading() -> Screen[Any]:
-        from papercast.tui.screens.lists import ReadingListScreen  # lazy: keeps the TUI's first paint fast
+        from papercast.tui.screens import reading_list  # lazy: keeps the TUI's first paint fast
 
-        return ReadingListScreen()
+        return reading_list.ReadingListScreen()
 
     def trending() -> Screen[Any]:
-        from papercast.tui.screens.lists import TrendingScreen  # lazy: keeps the TUI's first paint fast
+        from papercast.tui.screens.trending import TrendingScreen  # lazy: keeps the TUI's first paint fast
 
         return TrendingScreen()
 

@@ -9,7 +9,6 @@ of every class in the MRO, so subclasses add to one through hooks (``rows_shown`
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 
 from papercast.errors import UserError
 from papercast.models import OPPOSITE_FEEDBACK, FeedbackKind, Paper, Profile
-from papercast.tui import last_list
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import FeedbackRecorded, ListLoaded
 from papercast.tui.widgets.paper_list import PaperList, Row
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
     from papercast.service import Papercast
     from papercast.tui.app import PapercastApp
     from papercast.tui.screens.dialogs import ChoiceDialog
-    from papercast.tui.screens.teach import TeachAnswers
 
 LIST_SIZE = 50
 TRENDING_SIZE = 100
@@ -507,106 +504,6 @@ def _choice(title: str, options: list[tuple[str, str]], selected: str | None) ->
     from papercast.tui.screens.dialogs import ChoiceDialog  # lazy: keeps the TUI's first paint fast
 
     return ChoiceDialog(title, options, selected=selected)
-
-
-class ReadingListScreen(PaperListScreen):
-    """Home: the active profile's ranked list for the window; feedback re-ranks at once."""
-
-    BINDINGS = [Binding("t", "teach", "Teach")]
-    reranks = True
-    triage = True  # liked, disliked, saved and dismissed papers count as read: the ranker drops them
-    heading = "Reading list"
-
-    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
-        super().__init__(name=name, id=id)
-        self.last_session_shown = 0.0  # perf_counter() when last session's rows were shown
-        self.last_session_ids: list[str] = []
-
-    def _window_key(self) -> str:
-        window = self.app.window
-        return f"{window.kind}:{window.since}:{window.until}"
-
-    def show_last_session(self) -> None:
-        saved = last_list.load(self.service.settings.home, self._window_key())
-        if not saved or not saved[1] or self.applied_generation:
-            return
-        title, rows = saved
-        self.query_one("#list-loading").display = False
-        self.query_one("#list-title", Static).update(title)
-        note = self.query_one("#list-note", Static)
-        note.update("Last session's list — updating…")
-        note.display = True
-        self.papers.show_rows(rows)
-        self.last_session_shown = time.perf_counter()
-        self.last_session_ids = [r.paper.id for r in rows]
-
-    def rows_shown(self, message: ListLoaded) -> None:
-        if message.rows:
-            self.run_worker(partial(self._save_last, self._window_key(), message.title, list(message.rows)),
-                            thread=True, group="last-list", exit_on_error=False)
-
-    def _save_last(self, window_key: str, title: str, rows: list[Row]) -> None:
-        with contextlib.suppress(OSError):  # a read-only home only loses the fast start
-            last_list.save(self.service.settings.home, window_key, title, rows)
-
-    def slow_pass(self, interactive: bool) -> bool:
-        return not interactive and not self.service.settings.offline
-
-    def action_teach(self) -> None:
-        """t: rate the window's papers the ranker is least sure about (they teach it most). Each answer
-        comes back through ``record_feedback``, so this list records it and re-ranks as for its own keys."""
-        if not self.store_ready():
-            return
-        from papercast.tui.screens.teach import TeachScreen  # lazy: keeps the TUI's first paint fast
-
-        window = self.app.window
-        self.app.push_screen(TeachScreen(self.record_feedback, since=window.since, until=window.until),
-                             self._taught)
-
-    def _taught(self, answers: TeachAnswers | None) -> None:
-        """Back from the teach dialog: say what was taught (the re-rank already follows each answer)."""
-        if answers is not None:
-            self.notify(answers.summary(), title="Teach", timeout=5)
-
-    def load_rows(self, *, interactive: bool = False) -> Loaded:
-        window = self.app.window
-        service = self.service
-        profile = service.active_profile()
-        reading = service.recommend(n=LIST_SIZE, since=window.since, until=window.until,
-                                    use_llm=not interactive, fallback=window.kind != "custom")
-        marks = marks_for(profile)
-        sent = service.seen_ids([r.paper.id for r in reading.items], profile.name)
-        rows = [Row(r.paper, r.score, list(r.reasons), set(marks.get(r.paper.id, ())),
-                    extra=DELIVERED if r.paper.id in sent else "")
-                for r in reading.items if "dismiss" not in marks.get(r.paper.id, ())]
-        notes = [n for n in [reading.note, *reading.llm_notes] if n]
-        shown = describe(window.kind, reading.since, reading.until) if not reading.note else window.label
-        return Loaded(rows, f"Reading list · {profile.name} · {shown}", " ".join(notes) or None)
-
-
-class TrendingScreen(PaperListScreen):
-    """The window's papers by Hugging Face upvotes, like the Daily Papers page."""
-
-    heading = "Trending"
-
-    def load_rows(self, *, interactive: bool = False) -> Loaded:
-        window = self.app.window
-        service = self.service
-        trending = service.trending(since=window.since, until=window.until)
-        note = None
-        if trending.note:
-            shown_window = describe("custom", trending.since, trending.until)
-            note = f"No papers in {window.label}; showing the latest in the store ({shown_window})."
-        ranked = [r.paper for r in trending.items]
-        marks = marks_for(service.active_profile())
-        shown = [p for p in ranked if "dismiss" not in marks.get(p.id, ())][:TRENDING_SIZE]
-        sent = service.seen_ids([p.id for p in shown])
-        rows = [Row(p, None, [], set(marks.get(p.id, ())), rank=i, extra=DELIVERED if p.id in sent else "")
-                for i, p in enumerate(shown, 1)]
-        return Loaded(rows, f"Trending on Hugging Face · {window.label}", note)
-
-    def empty_text(self) -> str:
-        return "No papers with Hugging Face upvotes in this window. Press w for another window."
 
 
 class SearchScreen(PaperListScreen):
