@@ -21,7 +21,8 @@ import pytest
 
 from papercast.models import Paper
 from papercast.store.chroma_access import make_client
-from papercast.store.papers import PaperStore, RecentById
+from papercast.store.papers import PaperStore
+from papercast.store.recent import RecentById
 
 from helpers import CORPUS_SLICE, REPO, CountingEmbed
 
