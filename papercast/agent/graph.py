@@ -1,19 +1,8 @@
 """The chat agent: a model <-> tools loop over the library, where changes wait for the user.
 
-::
-
-    START -> retrieve -> route_step -> call_model ---(tool calls)---> tools -> route_after_tools
-                                    -> offline_step                          -> confirm -> route_after_confirm
-                                    -> plan_commands -> tools                -> route_step ...
-                                    -> stop_at_limit -> finish -> END
-             call_model / offline_step --(no tool calls)--> finish
-
-``retrieve`` searches the library for the user's message: the model answers from those results
-even when it calls no tool. ``call_model`` is the LLM; with no model set, or after the model failed
-this turn, ``offline_step`` (the planner of ``offline``) stands in and emits the same messages.
-``tools`` runs read-only calls and turns changes into proposals; ``confirm`` pauses the turn until
-the user answers. ``finish`` checks the answer's citations and states every change of the turn.
-Per-run settings (library, model, prompt, profile) come through ``Runtime[ChatContext]``.
+Nodes, then routers, then the wiring, top to bottom (react-agent's shape). Every turn starts from the
+library (``retrieve``); with no model, or after it failed, the offline planner takes the steps; a
+change is a proposal the user confirms. Per-run settings come through ``Runtime[ChatContext]``.
 """
 
 from __future__ import annotations
@@ -182,6 +171,15 @@ def route_after_confirm(state: ChatState, runtime: Runtime[ChatContext]) -> Step
 
 
 # -- the graph -----------------------------------------------------------------------------------------
+#   START          -> retrieve
+#   retrieve       -> route_step           -> call_model | offline_step | plan_commands | stop_at_limit
+#   call_model     -> route_model_output   -> tools | finish | offline_step (the model failed)
+#   offline_step   -> route_model_output   -> tools | finish
+#   plan_commands  -> tools
+#   stop_at_limit  -> finish
+#   tools          -> route_after_tools    -> confirm | route_step
+#   confirm        -> route_after_confirm  -> finish | route_step
+#   finish         -> END
 STEPS = ["call_model", "offline_step", "plan_commands", "stop_at_limit"]
 
 builder = StateGraph(ChatState, context_schema=ChatContext)
