@@ -83,9 +83,11 @@ def test_every_write_through_the_store_keeps_the_cache_fresh(service):
     store.upsert([new.model_copy(update={"upvotes": 40})])  # metadata only: the embedding is kept
     assert store.fresh_ranking_cache() is not None
     assert '"upvotes":40' in cache.paper_json(["2609.00001"])["2609.00001"].replace(" ", "")
+    assert store.missing(["2609.00001", "2609.99999"]) == ["2609.99999"]  # answered by the fresh cache
     store.delete(["2609.00001"])
     assert store.fresh_ranking_cache() is not None and not cache.paper_json(["2609.00001"])
     assert cache.count() == store.collection.count()
+    assert store.missing(["2609.00001"]) == ["2609.00001"] and not cache.holding(["2609.00001"])
 
 
 def test_a_write_the_cache_did_not_see_makes_the_next_reader_rebuild_it(service):

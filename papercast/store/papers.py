@@ -403,8 +403,10 @@ class PaperStore:
         return [from_metadata(meta[i]) for i in wanted if i in meta]
 
     def missing(self, ids: Sequence[str]) -> list[str]:
-        """The ids (as given) that the store does not hold."""
-        known = set(self._recent_metadata(list(dict.fromkeys(normalize_arxiv_id(i) for i in ids))))
+        """The ids (as given) that the store does not hold (from the ranking cache when fresh: no Chroma)."""
+        wanted = list(dict.fromkeys(normalize_arxiv_id(i) for i in ids))
+        cache = self.fresh_ranking_cache()
+        known = cache.holding(wanted) if cache is not None else set(self._recent_metadata(wanted))
         return [i for i in ids if normalize_arxiv_id(i) not in known]
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:

@@ -353,6 +353,10 @@ class RankingCache:
                                          f"({','.join('?' * len(part))})", (self.store, *part)).fetchall())
         return out
 
+    def holding(self, ids: Sequence[str]) -> set[str]:
+        """Which of these ids the store holds."""
+        return set(self._by_id("1", ids))
+
     def paper_json(self, ids: Sequence[str]) -> dict[str, str]:
         """The stored JSON of these papers (unknown ids left out)."""
         return self._by_id("paper", ids)
