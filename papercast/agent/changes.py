@@ -1,16 +1,12 @@
 """The state-changing tools: profile edits, feedback, fetching into the library, and undo.
 
-None of them changes anything when the model calls it. ``propose_*`` checks the arguments against
-the user's data (no empty interests, no unknown paper ids, nothing that is already so) and describes
-the exact change, before -> after; the graph then pauses (``interrupt``) until the user answers.
-Only a "yes" runs ``apply_*``, against the data as it is *then* (another window may have changed the
-profile meanwhile), and every apply returns the operations that take it back. Those operations are
-plain data kept in the thread (``state.ChangeRecord``), so ``undo_change`` works in a later turn or another
-process, and an undo is itself a change that can be undone.
-
-Why no text heuristics ("did the user say 'like'?"): a paper's abstract or a loose question can make
-a model call any tool, and no wording test tells permission from a question. The user's own "yes"
-does.
+None of them changes anything when the model calls it: ``propose_*`` checks the arguments against
+the user's data (no empty interests, no unknown paper ids, nothing already so) and describes the
+exact change, before -> after, and the graph pauses (``interrupt``) until the user answers. Only a
+"yes" runs ``apply_*``, against the data as it is *then*; each returns the operations that take it
+back, kept in the thread (``state.ChangeRecord``), so an undo works in a later turn or process and is
+itself a change. No text heuristics ("did the user say 'like'?"): an abstract or a loose question
+can make a model call any tool, and no wording test tells permission from a question; a "yes" does.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from langgraph.runtime import Runtime
 from papercast.agent.events import DailyReport
 from papercast.agent.port import Library
 from papercast.agent.state import DailyState
-from papercast.errors import RuntimeFailure, UserError
+from papercast.errors import RuntimeFailure, UserError, one_line
 from papercast.models import ReadingList
 from papercast.tools.delivery.channels import plan_channels
 from papercast.tools.sources.fetch import fetch_papers
@@ -63,7 +63,7 @@ class DailyRun:
 
 def _failed(step: str, exc: BaseException, then: str = "") -> None:
     """One WARNING line per failed step of the run, with the real cause (class and message)."""
-    text = " ".join(str(exc).split())
+    text = one_line(exc, None)
     log.warning("daily %s failed: %s%s%s", step, type(exc).__name__, f": {text}" if text else "",
                 f"; {then}" if then else "")
     log.debug("daily %s failed", step, exc_info=exc)
@@ -104,7 +104,7 @@ async def fetch(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]
     papers, fetched, errors, notes, failures = [], {}, [], [], []
     for source, result, exc in outcomes:
         if exc is not None:
-            text = " ".join(str(exc).split()) or type(exc).__name__
+            text = one_line(exc, None) or type(exc).__name__
             error = text if text.startswith(f"{source}:") else f"{source}: {text}"
             errors.append(error)
             failures.append(exc)
@@ -135,7 +135,7 @@ async def store(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]
         result, removed = await asyncio.to_thread(run.library.store_papers, papers)  # replaces the sample
     except Exception as exc:
         _failed("store", exc, f"{len(papers)} fetched papers not stored")
-        return {"stored": {}, "errors": [f"store: {' '.join(str(exc).split())}"]}
+        return {"stored": {}, "errors": [f"store: {one_line(exc, None)}"]}
     stored = {"added": result.added, "updated": result.updated + result.reembedded, "unchanged": result.unchanged}
     run.say(f"store: {stored['added']} new, {stored['updated']} updated, {stored['unchanged']} unchanged")
     # the papers are in the store now; keep the state small
@@ -262,10 +262,8 @@ async def run_daily(library: Library, *, profile: str | None = None, out: str | 
     replacing its setting (``email_to``, ``PAPERCAST_WEBHOOKS``, ``feed``); with no channel at all
     ``stdout`` prints it. Papers already delivered to the profile are left out (``include_seen``
     keeps them); each channel that delivered records its papers, so the next run never resends them.
-
-    Bad input (unknown profile, bad address, email without SMTP settings, a bad webhook URL) raises
-    ``UserError`` before anything is fetched. Everything else is reported in the returned
-    ``DailyReport``: a failing source, model or channel is an entry in ``errors``.
+    Bad input (unknown profile or address, email without SMTP settings, a bad webhook URL) raises
+    ``UserError`` before anything is fetched; a failing source, model or channel is in ``errors``.
     """
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")

@@ -1,6 +1,4 @@
-"""The chat agent: a model <-> tools loop over the library, where changes wait for the user.
-
-::
+"""The chat agent: a model <-> tools loop over the library, where changes wait for the user::
 
     START -> retrieve -> route_step -> call_model ---(tool calls)---> tools -> route_after_tools
                                     -> offline_step                          -> confirm -> route_after_confirm
@@ -8,12 +6,7 @@
                                     -> stop_at_limit -> finish -> END
              call_model / offline_step --(no tool calls)--> finish
 
-``retrieve`` searches the library for the user's message: the model answers from those results
-even when it calls no tool. ``call_model`` is the LLM; with no model set, or after the model failed
-this turn, ``offline_step`` (the planner of ``offline``) stands in and emits the same messages.
-``tools`` runs read-only calls and turns changes into proposals; ``confirm`` pauses the turn until
-the user answers. ``finish`` checks the answer's citations and states every change of the turn.
-Per-run settings (library, model, prompt, profile) come through ``Runtime[ChatContext]``.
+Each node and router says what it does; per-run settings come through ``Runtime[ChatContext]``.
 """
 
 from __future__ import annotations

@@ -1,21 +1,12 @@
 """Grounded chat: every turn starts from the library and every answer is checked against it.
 
-Before the model speaks (``retrieve``), the user's message is searched in the library — the one
-hybrid search (``Library.search``), plus the stored full texts' passages (``Library.search_passages``)
-— and papers the message names by id are looked up. The model gets those results with their ids,
-whether or not it can call tools, so even a small local model that never calls a tool answers from
-the library instead of from its imagination.
-
-After the model's last word (``review``), the answer is checked:
-
-* every cited paper id must be in the library, and every ``[id §section]`` must name a section of
-  that paper's stored full text; the rest is flagged under the answer (never silently trusted);
-* an answer to a library question that cites nothing gets "From your library:" and the retrieved
-  papers, with a note that the model did not use them;
-* every change of the turn is stated: applied (with how to undo it), declined, or failed.
-
-The additions are appended (and streamed), never spliced into the model's text, so what the user
-read as it streamed stays true.
+Before the model speaks (``retrieve``), the message is searched in the library (``Library.search``
+and the stored full texts' ``search_passages``) and the papers it names by id are looked up; the model
+gets them with their ids, tools or not, so even a small local model answers from the library. After
+its last word (``review``), every cited id must be in the library and every ``[id §section]`` name a
+section of that paper's stored full text (the rest is flagged); an answer to a library question that
+cites nothing gets "From your library:" and the retrieved papers; every change of the turn is stated.
+The additions are appended (and streamed), never spliced in: what the user read as it streamed stays.
 """
 
 from __future__ import annotations

@@ -1,17 +1,12 @@
 """The chat graph's model helpers: one streamed litellm call with OpenAI-format tool schemas.
 
-Why no LangChain chat model: every call must go through litellm and the LLM layer
-(``papercast.tools.llm.LLMClient``: model choice, api_base, retries, usage and cost accounting,
-budget), and calling it with OpenAI-format messages and tool schemas is the shortest path. The
-layer rebuilds the full response (tool-call arguments arrive in pieces); tool calls whose arguments
-are not valid JSON are kept as ``invalid_tool_calls`` so the tool node can tell the model.
-
-Long threads: the thread on disk is never trimmed; only the copy sent to the model is, to the
-model's context window (litellm's model map and token counter), dropping whole old turns first.
-
-Models without tool calling (``choose_tools``: the ``chat_tools`` setting, else litellm's model map)
-are called without tool schemas, and the thread's tool calls and results are sent to them as plain
-text (``plain_history``), which every chat API accepts.
+No LangChain chat model: every call must go through the LLM layer (``tools.llm.LLMClient``: model
+choice, api_base, retries, usage and cost, budget), and OpenAI-format messages and tool schemas are
+the shortest path to it. Tool calls whose arguments are not valid JSON are kept as
+``invalid_tool_calls`` so the tool node can tell the model. The thread on disk is never trimmed; only
+the copy sent to the model is, to its context window, whole old turns first. Models without tool
+calling (``choose_tools``) get no schemas, and the thread's tool calls and results as plain text
+(``plain_history``), which every chat API accepts.
 """
 
 from __future__ import annotations
@@ -188,8 +183,8 @@ def context_window(model: str, configured: int | None, client: LLMClient | None 
 class TokenCounter:
     """Tokens of messages as the model's tokenizer counts them, each distinct message counted once.
 
-    A thread's old messages never change, so re-counting the whole history at every step (tiktoken:
-    ~60 ms a turn on a long thread) is waste. The sum of per-message counts is within a few tokens
+    A thread's old messages never change, so re-counting the whole history at every step is waste
+    (tiktoken is slow on a long thread). The sum of per-message counts is within a few tokens
     of counting the list at once; the answer reserve covers the difference.
     """
 

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from papercast.agent.llm_node import ModelConfig
-    from papercast.tools.llm.client import LLMClient
     from papercast.tools.delivery.channels import Channel, Outcome
+    from papercast.tools.llm.client import LLMClient
     from papercast.tools.writing.digest import Digest
 
 

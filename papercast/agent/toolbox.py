@@ -1,14 +1,11 @@
 """The chat agent's read-only tools: thin, typed wrappers over the library (``port.Library``).
 
 Each tool is an argument model (pydantic; its JSON schema is what the model sees) and an async
-function returning a ``ToolOutput``: plain text for the model plus the ``(id, title)`` of the papers it
-showed. The read-only tools are here; the tools that change the user's data (profile, feedback,
-fetching into the library, undo) are proposals, in ``changes``. The service is synchronous (Chroma,
-the embedder, SQLite), so blocking calls run in a worker thread and never stall the event loop the TUI
-draws on.
-
-Tools raise ``UserError`` for bad input (unknown id, bad date); the tool node turns any exception
-into an error message for the model, so a tool can never crash a turn.
+function returning a ``ToolOutput``: plain text for the model plus the ``(id, title)`` of the papers
+it showed; the tools that change the user's data are proposals, in ``changes``. The service is
+synchronous (Chroma, the embedder, SQLite), so blocking calls run in a worker thread and never stall
+the event loop the TUI draws on. Tools raise ``UserError`` for bad input; the tool node turns any
+exception into an error message for the model, so a tool can never crash a turn.
 """
 
 from __future__ import annotations
@@ -314,7 +311,6 @@ READ_TOOLS: list[Tool] = [
 ]
 
 TOOLS: dict[str, Tool] = {t.name: t for t in [*READ_TOOLS, *CHANGE_TOOLS]}
-STATE_CHANGING = frozenset(t.name for t in CHANGE_TOOLS)
 
 
 @cache
@@ -323,10 +319,5 @@ def _schemas_json() -> str:
 
 
 def tool_schemas() -> list[dict[str, Any]]:
-    """The OpenAI tool schemas (built once: pydantic's schema generation costs ~15 ms)."""
+    """The OpenAI tool schemas (built once: pydantic's schema generation is not free)."""
     return json.loads(_schemas_json())
-
-
-def output_preview(text: str, limit: int = 120) -> str:
-    first = text.strip().split("\n", 1)[0]
-    return first if len(first) <= limit else first[:limit - 1] + "…"

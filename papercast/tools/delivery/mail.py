@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from papercast.config import Settings
-from papercast.errors import RuntimeFailure, UserError, redact
+from papercast.errors import RuntimeFailure, UserError, one_line, redact
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def _describe(exc: BaseException) -> str:
     """A one-line reason that can never contain the password (smtplib never echoes it back)."""
     if isinstance(exc, smtplib.SMTPResponseException):
         return _reply(exc)
-    return redact(" ".join(str(exc).split()) or type(exc).__name__)[:200]
+    return redact(one_line(exc, None) or type(exc).__name__)[:200]
 
 
 def _local_domain() -> str:
