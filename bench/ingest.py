@@ -50,7 +50,8 @@ def main() -> int:
           f"({time.perf_counter() - started:.1f} s)")
     with gzip.open(CORPUS, "rt", encoding="utf-8") as fh:
         lines = sum(1 for line in fh if line.strip())
-    kept_extra = bool(whole.papers) and getattr(whole.papers[0], "source", None) is not None  # unknown fields stay
+    # unknown fields stay
+    kept_extra = bool(whole.papers) and getattr(whole.papers[0], "source", None) is not None
     if whole.errors or whole.kind != "jsonl" or len(whole.papers) != lines or not kept_extra:
         print(f"the corpus did not parse cleanly: {len(whole.papers)} of {lines} lines, errors "
               f"{whole.errors[:3]}, extra fields kept: {kept_extra}", file=sys.stderr)

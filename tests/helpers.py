@@ -156,7 +156,8 @@ def sequence(*responses: httpx.Response | Exception) -> Handler:
 
 
 def json_response(data: Any, status: int = 200) -> httpx.Response:
-    return httpx.Response(status, content=json.dumps(data).encode(), headers={"content-type": "application/json"})
+    return httpx.Response(status, content=json.dumps(data).encode(),
+                          headers={"content-type": "application/json"})
 
 
 def xml_response(content: bytes | str, status: int = 200) -> httpx.Response:

@@ -247,6 +247,7 @@ def test_nothing_in_the_agent_stands_for_the_service_as_any() -> None:
 
 if __name__ == "__main__":
     root = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else PACKAGE
-    lines = upward_imports(root) + [f"database outside store/: {x}" for x in database_imports_outside_store(root)]
+    lines = upward_imports(root) + [f"database outside store/: {x}"
+                                    for x in database_imports_outside_store(root)]
     print("\n".join(lines) or "no upward imports")
     raise SystemExit(1 if lines else 0)

@@ -87,8 +87,8 @@ async def _run(compiled: CompiledStateGraph, graph_input: Any, turn: Turn) -> As
     except GraphRecursionError:
         backstop = True
     snapshot = await compiled.aget_state(turn.config)
-    answer = build_answer(snapshot.values, turn.thread_id, offline=turn.context.model is None, backstop=backstop,
-                          waiting=bool(snapshot.interrupts))
+    answer = build_answer(snapshot.values, turn.thread_id, offline=turn.context.model is None,
+                          backstop=backstop, waiting=bool(snapshot.interrupts))
     yield ChatEvent(kind="final", text=answer.text, answer=answer)
 
 

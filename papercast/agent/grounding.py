@@ -30,13 +30,14 @@ PASSAGE_CHARS = 320
 # Words that say nothing about a topic: small talk, confirmations and the asking itself. A message
 # left with no other word is not a library question (no "From your library:" under its answer).
 _GENERIC = frozenset({"hi", "hello", "hey", "thanks", "thank", "you", "ok", "okay", "bye", "yes", "no",
-                      "good", "great", "cool", "sure", "please", "morning", "evening", "find", "search", "look",
-                      "papers", "paper", "articles", "article", "works", "work", "about", "any", "some", "want",
-                      "read", "tell", "give", "list", "know", "library", "there", "have", "does", "explain",
-                      "me", "the", "this", "that", "these", "those", "one", "ones", "new", "latest", "recent",
-                      "all", "just", "much", "very", "really", "again", "also", "more", "would", "could",
-                      "should", "can", "will", "was", "were", "got", "get", "let", "see", "now", "then", "it's",
-                      "that's", "what's", "fine", "nice", "awesome", "perfect", "right", "bad", "help"})
+                      "good", "great", "cool", "sure", "please", "morning", "evening", "find", "search",
+                      "look", "papers", "paper", "articles", "article", "works", "work", "about", "any",
+                      "some", "want", "read", "tell", "give", "list", "know", "library", "there", "have",
+                      "does", "explain", "me", "the", "this", "that", "these", "those", "one", "ones", "new",
+                      "latest", "recent", "all", "just", "much", "very", "really", "again", "also", "more",
+                      "would", "could", "should", "can", "will", "was", "were", "got", "get", "let", "see",
+                      "now", "then", "it's", "that's", "what's", "fine", "nice", "awesome", "perfect",
+                      "right", "bad", "help"})
 _ID_TEXT = re.compile(r"(?:arxiv:)?\d{4}\.\d{4,5}(?:v\d+)?", re.IGNORECASE)
 
 
@@ -173,7 +174,8 @@ def changes_statement(proposals: list[Proposal]) -> str:
     lines = []
     for p in proposals:
         if p.status == "applied":
-            lines.append(f"- applied as change {p.change}: {p.summary} (to take it back, say \"undo {p.change}\")")
+            lines.append(f"- applied as change {p.change}: {p.summary} (to take it back, say \"undo "
+                         f"{p.change}\")")
         elif p.status == "declined":
             lines.append(f"- not applied: {p.summary} ({p.detail or 'not confirmed'})")
         elif p.status == "failed":

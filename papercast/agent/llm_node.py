@@ -50,7 +50,8 @@ def model_config(settings: Settings, client: LLMClient) -> ModelConfig:
     tools, why = choose_tools(settings.chat_tools, client.model, settings.api_base)
     if not tools:
         log.info("chat without tools for %s: %s", client.model, why)
-    return ModelConfig(client=client, window=context_window(client.model, settings.chat_context_window, client),
+    return ModelConfig(client=client,
+                       window=context_window(client.model, settings.chat_context_window, client),
                        counter=TokenCounter(client.model), max_steps=settings.chat_max_steps, tools=tools)
 
 
@@ -127,7 +128,8 @@ def with_retrieval(sent: list[dict[str, Any]], retrieved: Mapping[str, Any] | No
     if not text or last_user is None:
         return sent
     out = list(sent)
-    out[last_user] = {**sent[last_user], "content": f"{sent[last_user]['content']}\n\n{library_results(text)}"}
+    out[last_user] = {**sent[last_user],
+                      "content": f"{sent[last_user]['content']}\n\n{library_results(text)}"}
     return out
 
 
@@ -158,9 +160,11 @@ def plain_history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if message["role"] == "tool":
             out.append({"role": "user", "content": f"(tool result)\n{message['content']}"})
         elif message["role"] == "assistant" and message.get("tool_calls"):
-            calls = "; ".join(f"{c['function']['name']}({c['function']['arguments']})" for c in message["tool_calls"])
+            calls = "; ".join(f"{c['function']['name']}({c['function']['arguments']})"
+                              for c in message["tool_calls"])
             text = (message.get("content") or "").strip()
-            out.append({"role": "assistant", "content": (text + "\n" if text else "") + f"(looked up: {calls})"})
+            out.append({"role": "assistant",
+                        "content": (text + "\n" if text else "") + f"(looked up: {calls})"})
         else:
             out.append(message)
     return out
@@ -295,9 +299,9 @@ async def complete(client: LLMClient, messages: list[dict[str, Any]], tools: lis
     order = [c["id"] for c in sorted(valid + invalid, key=lambda c: c["index"])]
     for c in valid + invalid:
         del c["index"]
-    return ModelReply(content=answer.text or "", tool_calls=valid, invalid_tool_calls=invalid, call_order=order,
-                      prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
-                      cost_usd=answer.cost_usd or 0.0)
+    return ModelReply(content=answer.text or "", tool_calls=valid, invalid_tool_calls=invalid,
+                      call_order=order, prompt_tokens=answer.prompt_tokens,
+                      completion_tokens=answer.completion_tokens, cost_usd=answer.cost_usd or 0.0)
 
 
 def step_limit_message(steps: int) -> str:

@@ -27,8 +27,10 @@ _ADD = re.compile(rf"\b(?:add|include|track)\s+{_Q}(?P<x>.+?){_Q}\s+(?:to|in|int
                   r"(?:interests?|keywords?|profile|topics?)\b", re.I)
 _REMOVE = re.compile(rf"\b(?:remove|drop|delete)\s+{_Q}(?P<x>.+?){_Q}\s+from\s+(?:my\s+)?"
                      r"(?:interests?|keywords?|profile|topics?)\b", re.I)
-_INTERESTED = re.compile(rf"\bi(?:'m| am)\s+(?:also\s+)?interested\s+in\s+{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
-_FOLLOW = re.compile(rf"^\s*(?:please\s+)?follow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
+_INTERESTED = re.compile(rf"\bi(?:'m| am)\s+(?:also\s+)?interested\s+in\s+{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$",
+                         re.I)
+_FOLLOW = re.compile(
+    rf"^\s*(?:please\s+)?follow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
 _UNFOLLOW = re.compile(rf"^\s*(?:please\s+)?unfollow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$",
                        re.I)
 _SET_INTERESTS = re.compile(rf"\b(?:set|change|replace)\s+my\s+interests\s+(?:to|with)\s+{_Q}(?P<x>.+?){_Q}\s*[.?!]*$",
@@ -201,5 +203,6 @@ def compose(done: list[Any], intro: str = "") -> str:
 def as_ai_message(result: OfflineStep) -> Any:
     from langchain_core.messages import AIMessage
 
-    calls = [{"name": name, "args": args, "id": _new_id(), "type": "tool_call"} for name, args in result.calls]
+    calls = [{"name": name, "args": args, "id": _new_id(), "type": "tool_call"}
+             for name, args in result.calls]
     return AIMessage(content=result.text, tool_calls=calls, response_metadata={"model": "offline"})

@@ -71,7 +71,8 @@ async def run_one(name: str, args: Any, ctx: ToolContext,
             proposal = await tool.propose(ctx, parsed, call_id)
             # WARNING: a change the user did not ask for is how an injected instruction shows itself.
             log.warning("proposed %s %s: %s (waiting for the user)", name,
-                        json.dumps(proposal.args, ensure_ascii=False, sort_keys=True, default=str), proposal.summary)
+                        json.dumps(proposal.args, ensure_ascii=False, sort_keys=True, default=str),
+                        proposal.summary)
             return True, f"proposed: {proposal.summary}", [], proposal
         assert tool.run is not None
         out = await tool.run(ctx, parsed)
@@ -89,7 +90,8 @@ def _tool_message(call_id: str, name: str, text: str, *, ok: bool, papers: Seque
                        name=name or "unknown", status="success" if ok else "error", artifact=artifact)
 
 
-async def run_tool_calls(state: ChatState, *, library: Library, profile: str | None, emit: Emit) -> dict[str, Any]:
+async def run_tool_calls(state: ChatState, *, library: Library, profile: str | None,
+                         emit: Emit) -> dict[str, Any]:
     """Node ``tools``: a ToolMessage per read-only call (in order); proposals for the changes."""
     messages = state["messages"]
     ctx = ToolContext(library=library, profile=profile, changes=list(state.get("changes") or []))
@@ -117,7 +119,8 @@ async def run_tool_calls(state: ChatState, *, library: Library, profile: str | N
             emit({"kind": "proposal", "tool": name, "call_id": call_id, "text": proposal.summary,
                   "proposal": proposal})
             continue
-        emit({"kind": "tool_end", "tool": name, "call_id": call_id, "ok": ok, "text": first_line(text.strip(), 120)})
+        emit({"kind": "tool_end", "tool": name, "call_id": call_id, "ok": ok,
+              "text": first_line(text.strip(), 120)})
         results.append(_tool_message(call_id, name, text, ok=ok, papers=papers))
     return {"messages": results, "proposals": proposals}
 
@@ -177,12 +180,13 @@ async def confirm_proposals(state: ChatState, *, library: Library, profile: str 
                 papers = applied.papers
                 records.append(ChangeRecord(id=p.change, summary=p.summary, undo=applied.undo, undone=False))
                 if applied.undoes:
-                    records += [ChangeRecord(**{**c, "undone": True}) for c in changes if c["id"] == applied.undoes]
+                    records += [ChangeRecord(**{**c, "undone": True}) for c in changes
+                                if c["id"] == applied.undoes]
                 text = f"applied as change {p.change} (the user confirmed it; it can be undone): {applied.text}"
                 log.info("applied %s as change %s (confirmed by the user)", p.summary, p.change)
         ok = p.status == "applied"
-        emit({"kind": "tool_end", "tool": p.tool, "call_id": p.id, "ok": ok, "text": first_line(text.strip(), 120),
-              "proposal": p})
+        emit({"kind": "tool_end", "tool": p.tool, "call_id": p.id, "ok": ok,
+              "text": first_line(text.strip(), 120), "proposal": p})
         results.append(_tool_message(p.id, p.tool, text, ok=ok, papers=papers, proposal=p))
     update: dict[str, Any] = {"messages": results, "proposals": [], "changes": records}
     if end:  # close the turn without asking the model again: the user has already moved on

@@ -21,7 +21,8 @@ class TeachCandidate(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.paper.id, "title": self.paper.title, "p_like": round(self.p_like, 3),
-                "reasons": self.reasons, "published": self.paper.published.isoformat() if self.paper.published else None,
+                "reasons": self.reasons,
+                "published": self.paper.published.isoformat() if self.paper.published else None,
                 "url": self.paper.url, "authors": self.paper.authors}
 
 

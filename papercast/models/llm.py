@@ -36,7 +36,8 @@ class Usage:
         text = f"${self.cost_usd:.4f}"
         return text + " + unknown" if self.unpriced_calls else text
 
-    def add(self, *, cached: bool, prompt_tokens: int, completion_tokens: int, cost_usd: float | None) -> None:
+    def add(self, *, cached: bool, prompt_tokens: int, completion_tokens: int,
+            cost_usd: float | None) -> None:
         """Count one answer (a cached one costs nothing and is counted apart)."""
         if cached:
             self.cached_calls += 1
@@ -53,8 +54,8 @@ class Usage:
         if not self.calls and not self.cached_calls:
             return "no LLM calls"
         cached = f", {self.cached_calls} from cache" if self.cached_calls else ""
-        return (f"{self.calls} LLM call{'s' if self.calls != 1 else ''}{cached}: {self.prompt_tokens:,} prompt + "
-                f"{self.completion_tokens:,} completion tokens, cost {self.cost_label}")
+        return (f"{self.calls} LLM call{'s' if self.calls != 1 else ''}{cached}: {self.prompt_tokens:,} "
+                f"prompt + {self.completion_tokens:,} completion tokens, cost {self.cost_label}")
 
     def to_json(self) -> dict[str, Any]:
         return {"calls": self.calls, "cached_calls": self.cached_calls, "prompt_tokens": self.prompt_tokens,

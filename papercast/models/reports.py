@@ -80,4 +80,5 @@ class DeliveryRecord(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "profile": self.profile, "channel": self.channel, "target": self.target,
-                "day": self.day.isoformat(), "at": self.at.isoformat(timespec="seconds"), "papers": self.papers}
+                "day": self.day.isoformat(), "at": self.at.isoformat(timespec="seconds"),
+                "papers": self.papers}

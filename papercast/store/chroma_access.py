@@ -295,7 +295,8 @@ class NamedCollection:
                 return self.client.get_or_create_collection(self.name, embedding_function=ef,
                                                             metadata={"hnsw:space": "cosine"})
             except Exception as exc:
-                raise StoreError(f"cannot open the collection {self.name} of {self.what}: {one_line(exc)}") from exc
+                raise StoreError(
+                    f"cannot open the collection {self.name} of {self.what}: {one_line(exc)}") from exc
 
     def _reopen(self) -> Any:
         """A fresh client and collection: an embedded client re-reads the index from disk."""

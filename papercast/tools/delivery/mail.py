@@ -117,7 +117,8 @@ def send_email(settings: Settings, to: str | Sequence[str], *, subject: str, tex
                     encrypted = True
                 elif settings.smtp_security == "starttls":
                     raise UserError(f"the SMTP server {where} offers no STARTTLS (PAPERCAST_SMTP_SECURITY="
-                                    "starttls); use port 465 with smtp_security = \"tls\", or a server that does")
+                                    "starttls); use port 465 with smtp_security = \"tls\", or a server that "
+                                    "does")
             if settings.smtp_user:
                 if not encrypted and settings.smtp_host not in _LOCAL_HOSTS:
                     raise UserError(f"the SMTP server {where} offers no STARTTLS; refusing to send the "

@@ -227,7 +227,8 @@ def update_feed(digest: Digest, existing: str | None = None, *, limit: int = 100
             raise UserError(f"the feed file is not valid XML ({one_line(exc, None)}); "
                             "give another --feed file or move this one away") from None
         if root.tag != _q("feed"):
-            raise UserError("the feed file is not an Atom feed; give another --feed file or move this one away")
+            raise UserError("the feed file is not an Atom feed; give another --feed file or move this one "
+                            "away")
         old_entries = root.findall(_q("entry"))
     known = {(e.findtext(_q("id")) or "") for e in old_entries}
     now = _atom_time(digest.generated)
