@@ -1,7 +1,7 @@
 """Ingest benchmark: import N corpus papers end to end and compare with the raw embedder.
 
 First parses the whole corpus with papercast's importer (every line must parse: exit 1 if one does
-not; the test suite does not read ../shared). Then prints papers/s of `import_files` (parse + embed +
+not; the test suite does not read it). Then prints papers/s of `import_files` (parse + embed +
 Chroma writes), the raw embedder's docs/s on the same texts in the same run, their ratio (goal >=
 0.85), peak RSS (goal <= 1 GB), the store's size on disk, and the re-import time (goal: >= 50x faster
 than the first import).

@@ -3,7 +3,7 @@ tests' replaying transport and fake clock, and the papers the agent tests talk a
 
 Everything the suite reads is in this repository (``tests/fixtures``, the bundled sample), so a
 clone of the repository alone runs it. That the whole shared corpus parses is checked by
-``bench/ingest.py``, which reads ``../shared``.
+``bench/ingest.py``, which reads ``../shared`` (or the file ``BENCH_CORPUS`` names).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The floor plan holds: dependencies point one way, and only ``store/`` touches the databases.
 
 Every import of every module under ``papercast/`` is read with ``ast`` (module level, inside
-functions, under ``TYPE_CHECKING``) and checked against the layers of DESIGN.md ("Packages")::
+functions, under ``TYPE_CHECKING``) and checked against the layers of docs/architecture.md
+("Packages and the way dependencies point")::
 
     commands/, tui/, cli  ->  service  ->  agent/  ->  tools/  ->  store/  ->  models, config, errors, logs
 
