@@ -132,7 +132,8 @@ def bench_turns(turns: int, sample: bool = False, priced: bool = True) -> dict[s
     started = time.perf_counter()
     litellm = load_litellm()
     litellm_ms = 1000 * (time.perf_counter() - started)
-    if priced:  # like a real provider model: litellm finds its price at once (unknown prices cost ~15 ms a call)
+    # like a real provider model: litellm finds its price at once (unknown prices cost ~15 ms a call)
+    if priced:
         litellm.register_model({TEST_MODEL: {
             "max_input_tokens": 128_000, "max_tokens": 16_384, "input_cost_per_token": 1.5e-07,
             "output_cost_per_token": 6e-07, "litellm_provider": "openai", "mode": "chat",
@@ -200,11 +201,14 @@ def main() -> None:
         serve(args.serve)
         return
     size = 452 if args.sample else SIZE
-    result = {"store_papers": size, **bench_import(), **bench_turns(args.turns, args.sample, not args.unpriced)}
+    result = {"store_papers": size, **bench_import(),
+              **bench_turns(args.turns, args.sample, not args.unpriced)}
     load = os.getloadavg()[0]
-    print(f"(load average {load:.1f} on {os.cpu_count()} cores: wall times stretch with it; CPU time less so)")
-    print(f"chat graph: import {result['import_ms_median']:.0f} ms (langgraph + langchain-core + papercast.agent), "
-          f"first compile {result['first_compile_ms_median']:.1f} ms, then {result['compile_ms_median']:.2f} ms")
+    print(
+        f"(load average {load:.1f} on {os.cpu_count()} cores: wall times stretch with it; CPU time less so)")
+    print(f"chat graph: import {result['import_ms_median']:.0f} ms (langgraph + langchain-core + "
+          f"papercast.agent), first compile {result['first_compile_ms_median']:.1f} ms, then "
+          f"{result['compile_ms_median']:.2f} ms")
     price = "no price" if args.unpriced else "a registered price"
     print(f"3-tool-call turn on {size} papers, model ({price}) answering instantly on 127.0.0.1:")
     print(f"  litellm import (once per process): {result['litellm_import_ms']:.0f} ms")

@@ -61,10 +61,11 @@ def main() -> None:
                                         (ids + fake)[:seen])
             ms = median_ms(lambda: service.recommend(n=10, use_llm=False, include_seen=False))
             print(f"recommend n=10 with {seen:>6} seen papers: {ms:7.1f} ms")
-        record_ms = median_ms(lambda: service.record_delivery(profile, "file", "x.md", date(2026, 8, 20), ids[:10]))
+        record_ms = median_ms(
+            lambda: service.record_delivery(profile, "file", "x.md", date(2026, 8, 20), ids[:10]))
         seen_ms = median_ms(lambda: service.deliveries.seen(profile))
-        print(f"record one 10-paper delivery: {record_ms:.2f} ms; read {len(service.deliveries.seen(profile))} "
-              f"seen ids: {seen_ms:.2f} ms")
+        print(f"record one 10-paper delivery: {record_ms:.2f} ms; read "
+              f"{len(service.deliveries.seen(profile))} seen ids: {seen_ms:.2f} ms")
 
         digest = service.digest(n=10, use_llm=False, include_seen=True)
         for entries in (100, 5000):
@@ -78,7 +79,8 @@ def main() -> None:
                 rounds += 1
             digest.profile = profile
             ms = median_ms(lambda xml=xml, entries=entries: update_feed(digest, xml, limit=entries))
-            print(f"update a feed of {xml.count('<entry>'):>5} entries ({len(xml) / 1e6:.1f} MB): {ms:7.1f} ms")
+            print(f"update a feed of {xml.count('<entry>'):>5} entries ({len(xml) / 1e6:.1f} MB): {ms:7.1f} "
+                  "ms")
         for name, fn in (("markdown", lambda: render_markdown(digest)), ("html", lambda: render_html(digest)),
                          ("json", lambda: render_json(digest)), ("atom", lambda: render_atom(digest)),
                          ("slack", lambda: webhook_payload(digest, "slack")),

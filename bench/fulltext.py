@@ -75,8 +75,10 @@ PAPERS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
         ("What is the key step of reading in the cognitive process of writing called?",
          "establishing the working memory"),
         ("Which commercial AI writing tools are mentioned?", "copy.ai"),
-        ("Who described text composition as juggling the special demands of written English?", "Flower and Hayes"),
-        ("In which ways do authors synthesize the source documents?", "grouping, contrasting, or reconciliation"),
+        ("Who described text composition as juggling the special demands of written English?",
+         "Flower and Hayes"),
+        ("In which ways do authors synthesize the source documents?",
+         "grouping, contrasting, or reconciliation"),
         ("Who do the authors thank for discussion and advice?", "Oren Etzioni"),
     ]),
 }
@@ -153,7 +155,8 @@ def main() -> int:
                   f"{raw_rate:>8.1f} {rate / raw_rate:>6.2f} {reread_s * 1000:>6.0f}ms {grown:>9.2f}")
             results["papers"][pid] = {  # type: ignore[index]
                 "file": name, "pages": pages, "source": doc.source, "passages": len(texts), "tokens": tokens,
-                "sections": len(doc.sections), "read_seconds": round(read_s, 2), "passages_per_s": round(rate, 2),
+                "sections": len(doc.sections), "read_seconds": round(read_s, 2),
+                                      "passages_per_s": round(rate, 2),
                 "raw_passages_per_s": round(raw_rate, 2), "raw_seconds": [round(r, 2) for r in raws],
                 "ratio": round(rate / raw_rate, 3), "reread_ms": round(reread_s * 1000, 1),
                 "store_mb": round(grown, 3)}
@@ -194,12 +197,14 @@ def main() -> int:
         overall = {k: round(statistics.mean(v), 3) if v else None for k, v in totals.items()}
         results["retrieval"]["all"] = overall  # type: ignore[index]
         chat = f"{overall['chat']:>9.2f}" if overall["chat"] is not None else f"{'n/a':>9}"
-        print(f"{'all':<12} {len(totals['paper']):>9} {overall['paper']:>10.2f} {overall['all']:>8.2f} {chat}")
+        print(
+            f"{'all':<12} {len(totals['paper']):>9} {overall['paper']:>10.2f} {overall['all']:>8.2f} {chat}")
         for miss in misses:
             print(f"  miss {miss}")
         results["load_average"] = round(os.getloadavg()[0], 2)
-        print(f"\nload average at the end {os.getloadavg()[0]:.1f}; store on disk after {len(PAPERS)} papers: {dir_size(home) / 1e6:.1f} MB "
-              f"(documents table: {sum(i.size for i in service.documents.infos(list(PAPERS)).values()) / 1e3:.0f} KB "
+        print(f"\nload average at the end {os.getloadavg()[0]:.1f}; store on disk after {len(PAPERS)} "
+              f"papers: {dir_size(home) / 1e6:.1f} MB (documents table: "
+              f"{sum(i.size for i in service.documents.infos(list(PAPERS)).values()) / 1e3:.0f} KB "
               "compressed)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -74,9 +74,12 @@ def main() -> None:
         service.ensure_sample()
         store = service.store
         ids = [p["id"] for p in rows[:50]]
-        guarded = per_item(lambda pid: store.collection.get(ids=[pid], include=["metadatas"]), ids, args.repeat)
-        raw = per_item(lambda pid: store.collection.raw.get(ids=[pid], include=["metadatas"]), ids, args.repeat)
-        print(f"Chroma get by id: guarded {guarded:7.1f} us, raw {raw:.1f} us (+{guarded - raw:.1f} us per call)")
+        guarded = per_item(lambda pid: store.collection.get(ids=[pid], include=["metadatas"]), ids,
+                           args.repeat)
+        raw = per_item(lambda pid: store.collection.raw.get(ids=[pid], include=["metadatas"]), ids,
+                       args.repeat)
+        print(f"Chroma get by id: guarded {guarded:7.1f} us, raw {raw:.1f} us (+{guarded - raw:.1f} us per "
+              "call)")
         def take(_: int) -> None:
             with home_lock(home):
                 pass
@@ -90,7 +93,8 @@ def main() -> None:
         readable_copy(home / "chroma")
         copy_s = time.perf_counter() - started
         size = sum(f.stat().st_size for f in (home / "chroma").rglob("*") if f.is_file())
-        print(f"read-only home: private copy of the {len(rows)}-paper store ({size / 1e6:.1f} MB) in {copy_s:.2f} s")
+        print(f"read-only home: private copy of the {len(rows)}-paper store ({size / 1e6:.1f} MB) in "
+              f"{copy_s:.2f} s")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Ingest benchmark: import N corpus papers end to end and compare with the raw embedder.
 
 First parses the whole corpus with papercast's importer (every line must parse: exit 1 if one does
-not; the test suite does not read ../shared). Then prints papers/s of `import_files` (parse + embed +
+not; the test suite does not read it). Then prints papers/s of `import_files` (parse + embed +
 Chroma writes), the raw embedder's docs/s on the same texts in the same run, their ratio (goal >=
 0.85), peak RSS (goal <= 1 GB), the store's size on disk, and the re-import time (goal: >= 50x faster
 than the first import).
@@ -50,7 +50,8 @@ def main() -> int:
           f"({time.perf_counter() - started:.1f} s)")
     with gzip.open(CORPUS, "rt", encoding="utf-8") as fh:
         lines = sum(1 for line in fh if line.strip())
-    kept_extra = bool(whole.papers) and getattr(whole.papers[0], "source", None) is not None  # unknown fields stay
+    # unknown fields stay
+    kept_extra = bool(whole.papers) and getattr(whole.papers[0], "source", None) is not None
     if whole.errors or whole.kind != "jsonl" or len(whole.papers) != lines or not kept_extra:
         print(f"the corpus did not parse cleanly: {len(whole.papers)} of {lines} lines, errors "
               f"{whole.errors[:3]}, extra fields kept: {kept_extra}", file=sys.stderr)

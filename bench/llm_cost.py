@@ -93,7 +93,8 @@ class BenchModel:
         if "ARXIVID" in user or "ArXiv ID:" in user:
             self.kinds.append("baseline")
             ids = re.findall(r"ArXiv ID: (\S+)", user)
-            lines = [json.dumps({"ARXIVID": pid, "COMMENT": "Matches criterion 2 on long-context modelling; the "
+            lines = [json.dumps({"ARXIVID": pid,
+                                 "COMMENT": "Matches criterion 2 on long-context modelling; the "
                                  "method targets efficient attention for long inputs.", "RELEVANCE": 6,
                                  "NOVELTY": 5}) for pid in ids]
             return Reply.text("\n".join(lines))
@@ -185,7 +186,8 @@ def main() -> None:
     model = BenchModel()
     os.environ["OPENAI_API_KEY"] = DUMMY_API_KEY
     with LLMServer(responder=model) as server, tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(home=Path(tmp) / "home", model="openai/bench-model", api_base=server.api_base)
+        settings = load_settings(home=Path(tmp) / "home", model="openai/bench-model",
+                                 api_base=server.api_base)
         app = Papercast(settings)
         app.store.upsert(papers, embeddings={p.id: vectors[p.id] for p in papers})
         load_litellm()
@@ -242,7 +244,8 @@ def main() -> None:
     print(f"{'baseline: LLM scores all, 16 per prompt':44} {len(prompts):>8} {baseline['prompt']:>9,} "
           f"{baseline['completion']:>10,} {baseline['total']:>9,}")
     print()
-    print(f"papercast / baseline = {share:.1%} (goal <= 10%); second run: {second['total']} new tokens (goal 0)")
+    print(f"papercast / baseline = {share:.1%} (goal <= 10%); second run: {second['total']} new tokens (goal "
+          "0)")
     if share > 0.10 or second["total"] != 0:
         raise SystemExit(1)
 

@@ -102,7 +102,8 @@ def main() -> None:
     parser.add_argument("--api-base", help="a running llama.cpp server (default: start one)")
     parser.add_argument("--before", action="store_true", help="also run the code before the policy (minutes: "
                         "its timeouts)")
-    parser.add_argument("--before-rev", default=BEFORE_REV, help=f"git revision of 'before' (default {BEFORE_REV})")
+    parser.add_argument("--before-rev", default=BEFORE_REV,
+                        help=f"git revision of 'before' (default {BEFORE_REV})")
     parser.add_argument("--papers", type=int, default=6, help="papers summarized for seconds per summary")
     parser.add_argument("--turns", type=int, default=5, help="chat turns for seconds per turn")
     args = parser.parse_args()
@@ -129,16 +130,17 @@ def main() -> None:
         print(f"server: {upstream}; decode {speed.decode:.1f} tok/s, prefill {speed.prefill:.1f} tok/s")
 
         if args.before:
-            wall, code, output = cli(head_copy(work, args.before_rev), fresh_home(template, work, "h-before"), proxy.api_base,
-                                     "summarize", *pair)
+            wall, code, output = cli(head_copy(work, args.before_rev), fresh_home(template, work, "h-before"),
+                                     proxy.api_base, "summarize", *pair)
             sent = proxy.take()
             results["before"] = {"wall_s": round(wall, 1), "exit": code, "requests": len(sent),
                                  "gave_up": sum(r["status"] in (0, -1) for r in sent),
                                  "max_in_flight": max((r["in_flight"] for r in sent), default=0),
                                  "fallbacks": output.count("(offline summary")}
-            print(f"before ({args.before_rev}): summarize 2 papers: {wall:.1f} s, exit {code}, {len(sent)} requests "
-                  f"(up to {results['before']['max_in_flight']} at once, {results['before']['gave_up']} given up "
-                  f"by papercast), {results['before']['fallbacks']} of 2 fell back to the offline summary")
+            print(f"before ({args.before_rev}): summarize 2 papers: {wall:.1f} s, exit {code}, {len(sent)} "
+                  f"requests (up to {results['before']['max_in_flight']} at once, "
+                  f"{results['before']['gave_up']} given up by papercast), {results['before']['fallbacks']} "
+                  "of 2 fell back to the offline summary")
 
         after_home = fresh_home(template, work, "h-after")
         wall, code, output = cli(None, after_home, proxy.api_base, "summarize", *pair, "--json")
@@ -151,7 +153,8 @@ def main() -> None:
         # which every LLM command pays whatever the model.
         startup, _, _ = cli(None, after_home, proxy.api_base, "summarize", *pair, "--json")
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "from papercast.tools.llm.loader import load_litellm; load_litellm()"],
+        subprocess.run([sys.executable, "-c",
+                        "from papercast.tools.llm.loader import load_litellm; load_litellm()"],
                        check=True, cwd=str(work))
         startup += time.perf_counter() - started
         results["after"] = {"wall_s": round(wall, 1), "exit": code, "requests": len(sent),
@@ -160,10 +163,10 @@ def main() -> None:
                             "ratio_without_startup": round((wall - startup) / max(server_s, 1e-9), 2),
                             "max_in_flight": max((r["in_flight"] for r in sent), default=0),
                             "fallbacks": sum(r.get("model") == "offline" for r in rows)}
-        print(f"after: summarize 2 papers: {wall:.1f} s; the server's own time for the same {len(sent)} requests "
-              f"(sent again one by one): {server_s:.1f} s; ratio {wall / max(server_s, 1e-9):.2f} "
-              f"({(wall - startup) / max(server_s, 1e-9):.2f} without the {startup:.1f} s of start-up and litellm's "
-              f"import); {results['after']['fallbacks']} of 2 fell back")
+        print(f"after: summarize 2 papers: {wall:.1f} s; the server's own time for the same {len(sent)} "
+              f"requests (sent again one by one): {server_s:.1f} s; ratio {wall / max(server_s, 1e-9):.2f} "
+              f"({(wall - startup) / max(server_s, 1e-9):.2f} without the {startup:.1f} s of start-up and "
+              f"litellm's import); {results['after']['fallbacks']} of 2 fell back")
 
         # Seconds per summary and fallbacks, in-process (no start-up cost).
         os.environ.update({"OPENAI_API_KEY": "none"})
@@ -201,11 +204,12 @@ def main() -> None:
         server_s = sum(r["seconds"] for r in sent)
         results["chat"] = {"turns": len(times), "seconds_per_turn": round(sum(times) / turns, 1),
                            "server_s_per_turn": round(server_s / turns, 1),
-                           "citing_share": round(citing / turns, 2), "library_fallback_share": round(fallback / turns, 2),
+                           "citing_share": round(citing / turns, 2),
+                           "library_fallback_share": round(fallback / turns, 2),
                            "offline_share": round(offline / turns, 2), "requests": len(sent)}
-        print(f"chat: {len(times)} turns, {sum(times) / turns:.1f} s each ({server_s / turns:.1f} s of it at the "
-              f"server); the model cited library papers in {citing}/{len(times)}; 'From your library' fallback "
-              f"in {fallback}; offline in {offline}")
+        print(f"chat: {len(times)} turns, {sum(times) / turns:.1f} s each ({server_s / turns:.1f} s of it at "
+              f"the server); the model cited library papers in {citing}/{len(times)}; 'From your library' "
+              f"fallback in {fallback}; offline in {offline}")
     finally:
         proxy.close()
         if server is not None:

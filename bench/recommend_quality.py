@@ -208,7 +208,8 @@ def papercast_ranker(app, user: User, liked: list[str], tag: str, n: int = 100, 
     app.profile_create(name, interests=user.interests)
     if liked:
         app.feedback(liked, "like", profile=name)
-    result = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=n, weights=weights)
+    result = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=n,
+                       weights=weights)
     assert (result.since, result.until) == (POOL_SINCE, POOL_UNTIL), result.note
     app.profile_delete(name)
     return [r.paper.id for r in result.items]
@@ -272,7 +273,8 @@ class Baselines:
         def z(x: np.ndarray) -> np.ndarray:
             return (x - x.mean()) / (x.std() or 1)
 
-        return self._top(0.5 * z(self.tfidf_scores(user, liked)) + 0.5 * z(self.embedding_scores(user, liked)))
+        return self._top(0.5 * z(self.tfidf_scores(user, liked)) + 0.5
+                         * z(self.embedding_scores(user, liked)))
 
     def arxiv_sanity(self, user: User, liked: list[str]) -> list[str]:
         from sklearn.svm import LinearSVC
@@ -304,7 +306,8 @@ def svm_scores(base: Baselines, liked: set[str], rated: set[str]) -> np.ndarray:
 
     rated_rows = [i for i, pid in enumerate(base.pool_ids) if pid in rated]
     x = sp.vstack([base.sanity_pre, base.sanity_pool[rated_rows]])
-    y = np.array([pid in liked for pid in base.pre] + [base.pool_ids[i] in liked for i in rated_rows], dtype=int)
+    y = np.array([pid in liked for pid in base.pre] + [base.pool_ids[i] in liked for i in rated_rows],
+                 dtype=int)
     clf = LinearSVC(class_weight="balanced", verbose=0, max_iter=10000, tol=1e-6, C=0.01)
     clf.fit(x, y)
     return clf.decision_function(base.sanity_pool)
@@ -340,7 +343,8 @@ def ceiling_scores(base: Baselines, area: str, relevant: set[str], folds: int = 
     return out
 
 
-DAY0 = datetime(2026, 7, 1, 9, tzinfo=UTC)  # the simulated days' ratings are dated, so ``eval`` can split them
+# the simulated days' ratings are dated, so ``eval`` can split them
+DAY0 = datetime(2026, 7, 1, 9, tzinfo=UTC)
 
 
 def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool: list[dict],
@@ -370,7 +374,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     for user in users:
         relevant = {r["id"] for r in pool if user.area in r["categories"]}
         liked = set(draw_likes(rows, user.area, 5))
-        name = f"{user.area.replace('.', '-')}-daily-{'ld' if dislikes else 'l'}-{os.getpid()}"  # runs may overlap
+        # runs may overlap
+        name = f"{user.area.replace('.', '-')}-daily-{'ld' if dislikes else 'l'}-{os.getpid()}"
         for old in (name, name + "-top"):
             if app.profiles.exists(old):
                 app.profile_delete(old)
@@ -393,7 +398,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             return good
 
         control = ranked()
-        best = ([base.pool_ids[i] for i in np.argsort(-ceiling_scores(base, user.area, relevant), kind="stable")]
+        best = ([base.pool_ids[i]
+                 for i in np.argsort(-ceiling_scores(base, user.area, relevant), kind="stable")]
                 if ceiling else [])
         rated: set[str] = set()
         scores: dict[str, list[float]] = {m: [] for m in per_day}
@@ -426,7 +432,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             scores["no learning"].append(ndcg_at([p for p in control if p not in rated], left))
             if svm:
                 got = svm_scores(base, liked, rated)
-                order = [base.pool_ids[i] for i in np.argsort(-got, kind="stable") if base.pool_ids[i] not in rated]
+                order = [base.pool_ids[i] for i in np.argsort(-got, kind="stable")
+                         if base.pool_ids[i] not in rated]
                 scores["SVM"].append(ndcg_at(order[:100], left))
             if ceiling:
                 scores["ceiling"].append(ndcg_at([p for p in best if p not in rated][:100], left))
@@ -439,8 +446,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             graded = app.evaluate(name)
             seconds = time.perf_counter() - started
             mine = graded.overall.learning.ndcg if graded.overall else None
-            out.setdefault("eval", []).append([float("nan") if mine is None else mine, seconds, len(graded.days),
-                                               float("nan")])
+            out.setdefault("eval", []).append([float("nan") if mine is None else mine, seconds,
+                                               len(graded.days), float("nan")])
             out.setdefault("bench's own", []).append([float(np.mean(own)), float("nan"), float("nan"), float("nan")])
         app.profile_delete(name)
     return out
@@ -454,7 +461,8 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
     for label, res in results.items():
         arr = {m: np.array(v, dtype=float) for m, v in res.items()}
         cols = [m for m in DAILY_TABLE if m in arr]
-        gap = "ceiling" in arr  # the share of the gap between no learning and the ceiling that learning closes
+        # the share of the gap between no learning and the ceiling that learning closes
+        gap = "ceiling" in arr
         print(f"\nDaily ratings, {label}: nDCG@20 over the papers not yet rated ({len(users)} users)")
         print(f"{'after day':<10} " + " ".join(f"{m:>12}" for m in cols)
               + (f" {'pc - SVM':>9}" if "SVM" in arr else "") + f" {'below control':>14} {'by > 0.05':>10}"
@@ -467,9 +475,11 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                 closed = f" {(mean['papercast'] - mean['no learning']) / (mean['ceiling'] - mean['no learning']):>11.0%}"
             print(f"{day:<10} " + " ".join(f"{mean[m]:>12.3f}" for m in cols)
                   + (f" {mean['papercast'] - mean['SVM']:>+9.3f}" if "SVM" in arr else "")
-                  + f" {int((diff[:, day] < -1e-9).sum()):>14} {int((diff[:, day] < -BACKFIRE).sum()):>10}{closed}")
+                  + f" {int((diff[:, day] < -1e-9).sum()):>14} "
+                  f"{int((diff[:, day] < -BACKFIRE).sum()):>10}{closed}")
         worst = diff.min(axis=1)
-        print(f"  users ever below their control by > {BACKFIRE}: {int((worst < -BACKFIRE).sum())} of {len(users)}; "
+        print(f"  users ever below their control by > {BACKFIRE}: {int((worst < -BACKFIRE).sum())} of "
+              f"{len(users)}; "
               + " ".join(f"{u.area}:{w:+.2f}" for u, w in zip(users, worst, strict=True) if w < -BACKFIRE))
         for split in dict.fromkeys(u.split.split("#")[0] for u in users):
             rows = [i for i, u in enumerate(users) if u.split == split]
@@ -478,9 +488,10 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                     f"{arr['papercast'][rows, d].mean():.3f}" for d in range(DAYS + 1)) + ", no learning "
                     + " / ".join(f"{arr['no learning'][rows, d].mean():.3f}" for d in range(DAYS + 1)))
         if "top-10 rated" in arr:
-            print("  day 1 after 10 ratings chosen by teach vs the top 10 rated, each over the papers it left unrated: "
-                  f"{arr['papercast'][:, 1].mean():.3f} vs {arr['top-10 rated'][:, 1].mean():.3f}; over the papers "
-                  f"neither rated: {arr['teach, common'][:, 1].mean():.3f} vs {arr['top-10 rated, common'][:, 1].mean():.3f}")
+            print("  day 1 after 10 ratings chosen by teach vs the top 10 rated, each over the papers it "
+                  f"left unrated: {arr['papercast'][:, 1].mean():.3f} vs "
+                  f"{arr['top-10 rated'][:, 1].mean():.3f}; over the papers neither rated: "
+                  f"{arr['teach, common'][:, 1].mean():.3f} vs {arr['top-10 rated, common'][:, 1].mean():.3f}")
         if "eval" in arr:
             mine, own = arr["eval"][:, 0], arr["bench's own"][:, 0]
             ok = np.isfinite(mine)
@@ -488,9 +499,9 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
             if not ok.any():  # likes only: a day of likes alone has nothing to rank them against
                 print("  eval: no user could be graded (each day's ratings need a like and a dislike)")
             else:
-                print(f"  eval's nDCG vs the bench's own figure (each day's rated 10 in the order shown, days 1-3), "
-                      f"{int(ok.sum())} users graded: mean |difference| {gaps.mean():.3f}, within 0.05 for "
-                      f"{int((gaps <= 0.05).sum())}, largest {gaps.max():.3f}; eval took "
+                print("  eval's nDCG vs the bench's own figure (each day's rated 10 in the order shown, "
+                      f"days 1-3), {int(ok.sum())} users graded: mean |difference| {gaps.mean():.3f}, "
+                      f"within 0.05 for {int((gaps <= 0.05).sum())}, largest {gaps.max():.3f}; eval took "
                       f"{np.median(arr['eval'][:, 1]):.2f} s (median), {np.max(arr['eval'][:, 1]):.2f} s at most")
 
 
@@ -504,18 +515,19 @@ def main() -> int:
     parser.add_argument("--variant", choices=["both", "dislikes", "only"], default="both",
                         help="--daily: likes and dislikes, likes only, or both")
     parser.add_argument("--ceiling", action="store_true",
-                        help="--daily: also score a classifier given 80%% of the pool's true labels (what these "
-                             "features and labels allow; ~3 min)")
+                        help="--daily: also score a classifier given 80%% of the pool's true labels (what "
+                        "these features and labels allow; ~3 min)")
     parser.add_argument("--draw", default="0",
-                        help="another fixed draw of each user's liked papers (0: the published one), to tell a "
-                             "change from the luck of one draw; --daily takes several (0,1,2,3: each user once "
+                        help="another fixed draw of each user's liked papers (0: the published one), to tell "
+                        "a change from the luck of one draw; --daily takes several (0,1,2,3: each user once "
                              "per draw, all averaged)")
     parser.add_argument("--weights", default="", help="ranker weights to try, e.g. lexical=0.4,disliked=0.3")
     parser.add_argument("--no-svm", action="store_true", help="--daily: skip the SVM baseline (faster)")
     parser.add_argument("--teach", action="store_true",
                         help="--daily: day 1's ratings are the 10 papers `teach` asks about (issue 21)")
     parser.add_argument("--eval", action="store_true",
-                        help="--daily: grade each user with `papercast eval` after day 3, against the bench's figure")
+                        help="--daily: grade each user with `papercast eval` after day 3, against the "
+                        "bench's figure")
     args = parser.parse_args()
 
     global LIKE_DRAW
@@ -544,7 +556,8 @@ def main() -> int:
             for label, flag in variants.items():
                 if args.variant in ("both", label.split()[-1]):
                     got = daily_rounds(app, base, users, rows, pool, dislikes=flag, weights=weights,
-                                       ceiling=args.ceiling, svm=not args.no_svm, teach=args.teach, grade=args.eval)
+                                       ceiling=args.ceiling, svm=not args.no_svm, teach=args.teach,
+                                       grade=args.eval)
                     for method, per_user in got.items():
                         daily.setdefault(label, {}).setdefault(method, []).extend(per_user)
         shown = [u if len(draws) == 1 else replace(u, area=f"{u.area}#{d}") for d in draws for u in users]
@@ -606,8 +619,9 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     for row in table:
-        print(f"{row['method']:<42} {row['nDCG@20 all']:>8.3f} {row['P@10 all']:>6.3f} {row['AP@100 all']:>7.3f} | "
-              f"{row['nDCG@20 tune']:>9.3f} {row['nDCG@20 held-out']:>8.3f} | {row['ms_per_user']:>7.0f}")
+        print(f"{row['method']:<42} {row['nDCG@20 all']:>8.3f} {row['P@10 all']:>6.3f} "
+              f"{row['AP@100 all']:>7.3f} | {row['nDCG@20 tune']:>9.3f} {row['nDCG@20 held-out']:>8.3f} | "
+              f"{row['ms_per_user']:>7.0f}")
     print("\nnDCG@20 per user (area: " + ", ".join(
         f"{m.split(' (')[0].split(',')[0][:12]}" for m in methods) + ")")
     for user in users:

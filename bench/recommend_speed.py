@@ -49,7 +49,8 @@ def build_store(size: int):
     rows = corpus_rows()
     vectors = corpus_embeddings()
     # Newest first: a smaller store holds the latest papers, as a real one would.
-    papers = sorted((Paper.model_validate(r) for r in rows), key=lambda p: p.published or date.min, reverse=True)
+    papers = sorted((Paper.model_validate(r) for r in rows), key=lambda p: p.published or date.min,
+                    reverse=True)
     known = {p.id: vectors[p.id] for p in papers}
     out: list[Paper] = []
     copy = 0
@@ -127,14 +128,15 @@ def time_eval(app, ratings: int = 500, per_day: int = 10, repeat: int = 3) -> di
         graded = app.evaluate(name)
         times.append(1000 * (time.perf_counter() - t0))
     assert graded.needed is None, graded.needed
-    return {"first_ms": times[0], "warm_ms": statistics.median(times[1:]), "window_papers": float(len(graded.days)),
-            "since": "", "until": ""}
+    return {"first_ms": times[0], "warm_ms": statistics.median(times[1:]),
+            "window_papers": float(len(graded.days)), "since": "", "until": ""}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,50000")
-    parser.add_argument("--eval-only", action="store_true", help="only time `papercast eval` with 500 ratings")
+    parser.add_argument("--eval-only", action="store_true",
+                        help="only time `papercast eval` with 500 ratings")
     args = parser.parse_args()
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -159,8 +161,8 @@ def main() -> int:
         # alternated so that a busy moment of the machine hits both alike; medians of 3.
         commands = {
             "process: python -c 'import chromadb, numpy'": [sys.executable, "-c", "import chromadb, numpy"],
-            "process: recommend --json (week)": [sys.executable, "-m", "papercast", "--home", str(app.settings.home),
-                                                  "recommend", "--json", "--no-llm"],
+            "process: recommend --json (week)": [sys.executable, "-m", "papercast", "--home",
+                                                 str(app.settings.home), "recommend", "--json", "--no-llm"],
             "process: recommend --json (6 months)": [sys.executable, "-m", "papercast", "--home",
                                                       str(app.settings.home), "recommend", "--json", "--no-llm",
                                                       "--since", "2026-01-01", "--until", "2026-06-30"],
@@ -180,7 +182,8 @@ def main() -> int:
 
     print(f"\n{'store':>6}  {'window':<56} {'papers':>7} {'first ms':>9} {'warm ms':>8}")
     for r in rows:
-        print(f"{r['store']:>6}  {r['window']:<56} {r['window_papers']:>7.0f} {r['first_ms']:>9.0f} {r['warm_ms']:>8.0f}")
+        print(f"{r['store']:>6}  {r['window']:<56} {r['window_papers']:>7.0f} {r['first_ms']:>9.0f} "
+              f"{r['warm_ms']:>8.0f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "recommend_speed.json").write_text(json.dumps(rows, indent=2))
     return 0

@@ -47,19 +47,25 @@ CATEGORY_NAMES = {
     "cs.AI": "Artificial Intelligence", "cs.CV": "Computer Vision and Pattern Recognition",
     "cs.CL": "Computation and Language", "cs.LG": "Machine Learning", "cs.RO": "Robotics",
     "stat.ML": "Machine Learning (Statistics)", "math.RT": "Representation Theory",
-    "cs.HC": "Human-Computer Interaction", "cs.CR": "Cryptography and Security", "cs.SE": "Software Engineering",
+    "cs.HC": "Human-Computer Interaction", "cs.CR": "Cryptography and Security",
+                  "cs.SE": "Software Engineering",
     "cs.MA": "Multiagent Systems", "cs.GR": "Graphics", "cs.IR": "Information Retrieval",
     "cs.CE": "Computational Engineering, Finance, and Science", "eess.IV": "Image and Video Processing",
     "cs.SD": "Sound", "astro-ph.GA": "Astrophysics of Galaxies", "eess.AS": "Audio and Speech Processing",
     "cs.CY": "Computers and Society", "q-bio.QM": "Quantitative Methods (biology)", "cs.MM": "Multimedia",
     "q-bio.NC": "Neurons and Cognition", "astro-ph.CO": "Cosmology and Nongalactic Astrophysics",
-    "eess.SY": "Systems and Control", "cs.NE": "Neural and Evolutionary Computing", "cs.IT": "Information Theory",
+    "eess.SY": "Systems and Control", "cs.NE": "Neural and Evolutionary Computing",
+                  "cs.IT": "Information Theory",
     "cs.GT": "Computer Science and Game Theory", "math.QA": "Quantum Algebra", "cs.DB": "Databases",
-    "cs.NI": "Networking and Internet Architecture", "eess.SP": "Signal Processing", "cs.SY": "Systems and Control",
-    "math.AG": "Algebraic Geometry", "physics.comp-ph": "Computational Physics", "physics.med-ph": "Medical Physics",
+    "cs.NI": "Networking and Internet Architecture", "eess.SP": "Signal Processing",
+                  "cs.SY": "Systems and Control",
+    "math.AG": "Algebraic Geometry", "physics.comp-ph": "Computational Physics",
+                  "physics.med-ph": "Medical Physics",
     "math-ph": "Mathematical Physics", "cs.LO": "Logic in Computer Science", "math.CO": "Combinatorics",
-    "math.OC": "Optimization and Control", "hep-th": "High Energy Physics - Theory", "cs.ET": "Emerging Technologies",
-    "math.RA": "Rings and Algebras", "hep-ph": "High Energy Physics - Phenomenology", "physics.optics": "Optics",
+    "math.OC": "Optimization and Control", "hep-th": "High Energy Physics - Theory",
+                  "cs.ET": "Emerging Technologies",
+    "math.RA": "Rings and Algebras", "hep-ph": "High Energy Physics - Phenomenology",
+                  "physics.optics": "Optics",
     "cs.DC": "Distributed, Parallel, and Cluster Computing",
 }
 _WORD = re.compile(r"[a-z][a-z0-9]{3,}")
@@ -124,7 +130,8 @@ def main() -> int:
         """papercast's own search path (``rank_candidates``) with these options (``search`` passes the
         pool's neighbours for the neighbour smoothing)."""
         near = pool.neighbours if smooth else None
-        return lambda parsed, qv, d, c, lex: [m.index for m in rank_candidates(pool.index, pool.emb, parsed, qv, 20,
+        return lambda parsed, qv, d, c, lex: [m.index
+                                              for m in rank_candidates(pool.index, pool.emb, parsed, qv, 20,
                                                                                 neighbours=near, **options)]
 
     def order(fn):
@@ -151,8 +158,8 @@ def main() -> int:
             scores[name][kind].append((ndcg_at(ranked, relevant), recall_at(ranked, relevant)))
 
     table = []
-    header = (f"{'method':<36} {'known-item nDCG@10':>18} {'R@20':>6} | {'topical nDCG@10':>15} {'R@20':>6} | "
-              f"{'topical even':>13} | {'topical odd':>13}")
+    header = (f"{'method':<36} {'known-item nDCG@10':>18} {'R@20':>6} | {'topical nDCG@10':>15} {'R@20':>6} "
+              f"| {'topical even':>13} | {'topical odd':>13}")
     print(f"\nSearch quality over {len(pool)} papers (topical even/odd: the two halves of the topical "
           f"queries, nDCG@10 and R@20)\n\n{header}\n{'-' * len(header)}")
     for name in methods:

@@ -167,8 +167,9 @@ async def feedback_latency(home: Path, today: date, presses: int, window: str) -
                 service.feedback(ids, kind, undo=True)
     return {"optimistic_ms": statistics.median(shown) if shown else float("nan"),
             "ranked_in_worker_ms": statistics.median(ranked),
-            "rerank_median_ms": statistics.median(reranked), "rerank_p90_ms": sorted(reranked)[int(0.9 * (len(reranked) - 1))],
-            "rerank_max_ms": max(reranked), "window_papers": window_papers}
+            "rerank_median_ms": statistics.median(reranked),
+            "rerank_p90_ms": sorted(reranked)[int(0.9 * (len(reranked) - 1))], "rerank_max_ms": max(reranked),
+            "window_papers": window_papers}
 
 
 def main() -> int:
@@ -185,11 +186,13 @@ def main() -> int:
     if (SPEED_50K_HOME / "papercast.db").exists():
         results["start-up, 50k store"] = start_up(SPEED_50K_HOME, CORPUS_TODAY, args.runs)
     else:
-        print(f"no 50k store at {SPEED_50K_HOME}: run bench/recommend_speed.py first to time it", file=sys.stderr)
+        print(f"no 50k store at {SPEED_50K_HOME}: run bench/recommend_speed.py first to time it",
+              file=sys.stderr)
     for window in ("week", "month"):
         results[f"like/dislike, {BIG_SIZE // 1000}k store, {window}"] = asyncio.run(
             feedback_latency(BIG_HOME, CORPUS_TODAY, args.presses, window))
-    if (SPEED_50K_HOME / "papercast.db").exists():  # issue 21's goal: a re-rank after a rating within 100 ms at 50k
+    # issue 21's goal: a re-rank after a rating within 100 ms at 50k
+    if (SPEED_50K_HOME / "papercast.db").exists():
         results["like/dislike, 50k store, week"] = asyncio.run(
             feedback_latency(SPEED_50K_HOME, CORPUS_TODAY, args.presses, "week"))
     for name, values in results.items():

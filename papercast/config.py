@@ -101,7 +101,8 @@ class ModelOptions(BaseModel):
     idle_timeout: float | None = Field(None, gt=0)  # seconds without a streamed chunk (first one included)
     retries: int | None = Field(None, ge=0, le=10)
     retry_timeouts: bool | None = None  # None = not for a local server (it is still working on the request)
-    context_window: int | None = Field(None, ge=256)  # tokens in + out; None = litellm's model map, else a default
+    # tokens in + out; None = litellm's model map, else a default
+    context_window: int | None = Field(None, ge=256)
     max_output: int | None = Field(None, ge=16)  # tokens one answer may have at most
     # "json_schema": response_format json_schema; "json_object": JSON mode; "json_object+schema": JSON mode
     # with the schema attached (llama.cpp turns it into a grammar); "off": ask in the prompt only.
@@ -125,11 +126,14 @@ class SettingValues(BaseModel):
     llm_retries: int = Field(3, ge=0, le=10)  # retries of a failed LLM request (rate limits, 5xx, ...)
     llm_backoff: float = Field(0.5, ge=0)  # first retry's delay in seconds, doubled each time
     llm_max_backoff: float = Field(20.0, ge=0)
-    llm_local: bool | None = None  # the local-server policy; None = when api_base is private or the provider local
-    llm_idle_timeout: float = Field(120.0, gt=0)  # streamed requests: seconds without a chunk before giving up
+    # the local-server policy; None = when api_base is private or the provider local
+    llm_local: bool | None = None
+    # streamed requests: seconds without a chunk before giving up
+    llm_idle_timeout: float = Field(120.0, gt=0)
     models: dict[str, ModelOptions] = Field(default_factory=dict)  # per-model settings, keyed by model string
     rerank_top_k: int = Field(30, ge=0, le=500)
-    chat_max_steps: int = Field(8, ge=1, le=50)  # model <-> tools rounds in one chat turn before it must answer
+    # model <-> tools rounds in one chat turn before it must answer
+    chat_max_steps: int = Field(8, ge=1, le=50)
     chat_context_window: int | None = Field(None, ge=256)  # tokens; None = the model's own window (litellm)
     # Tool calling in chat: "auto" asks litellm's model map (unknown models get tools); "off" for models
     # that cannot call tools: they answer from the library results every turn retrieves.
@@ -137,7 +141,8 @@ class SettingValues(BaseModel):
     sources: CommaList = ("hf", "arxiv")
     arxiv_categories: CommaList = ("cs.CL", "cs.LG", "cs.AI", "cs.CV")
     arxiv_min_interval: float = Field(3.0, ge=0)  # arXiv's API etiquette: at least 3 s between requests
-    fulltext: bool = True  # read papers' arXiv HTML/PDF on demand; false = abstracts and stored full text only
+    # read papers' arXiv HTML/PDF on demand; false = abstracts and stored full text only
+    fulltext: bool = True
     fulltext_max_mb: float = Field(25.0, gt=0, le=500)  # a bigger HTML page or PDF is not read
     fulltext_max_pages: int = Field(200, ge=1, le=5000)  # PDF pages read; the rest is left out, with a note
     fulltext_timeout: float = Field(120.0, gt=0)  # seconds to fetch one paper (retries included)
@@ -150,7 +155,8 @@ class SettingValues(BaseModel):
     # "auto": implicit TLS on port 465, else STARTTLS whenever the server offers it; "none" only for a local relay
     smtp_security: Literal["auto", "starttls", "tls", "none"] = "auto"
     email_to: CommaList = ()  # `daily` mails the digest here when no channel is given on the command line
-    webhooks: CommaList = Field((), repr=False)  # secrets (the URL lets anyone post): PAPERCAST_WEBHOOKS only, never config.toml
+    # secrets (the URL lets anyone post): PAPERCAST_WEBHOOKS only, never config.toml
+    webhooks: CommaList = Field((), repr=False)
     feed: str | None = None  # the Atom feed file `daily` keeps up to date (no --feed needed)
     feed_entries: int = Field(100, ge=1, le=5000)  # entries a feed file keeps, newest first
     include_cross: bool = False  # arXiv listings: also papers cross-listed into the categories
@@ -158,9 +164,9 @@ class SettingValues(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    @field_validator("model", "api_base", "chroma_url", "embedding", "embedding_api_base", "smtp_host", "smtp_user",
-                     "smtp_from", "feed", "language", "max_usd_per_run", "chat_context_window", "llm_concurrency",
-                     "llm_local", mode="before")
+    @field_validator("model", "api_base", "chroma_url", "embedding", "embedding_api_base", "smtp_host",
+                     "smtp_user", "smtp_from", "feed", "language", "max_usd_per_run", "chat_context_window",
+                     "llm_concurrency", "llm_local", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """``PAPERCAST_MODEL=`` unsets a value the config file gave (offline mode for one run)."""
@@ -248,7 +254,8 @@ class _Loader(SettingValues, BaseSettings):
                                       case_sensitive=False)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
                                    env_settings: PydanticBaseSettingsSource,
                                    dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource,
@@ -274,7 +281,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         secrets += sorted(f"models.{name}.{k}" for name, table in models.items() if isinstance(table, dict)
                           for k in table if any(word in k.lower() for word in _SECRET_WORDS))
     if secrets:
-        raise ConfigError(f"config file {path} holds {', '.join(secrets)}: keep secrets in environment variables")
+        raise ConfigError(f"config file {path} holds {', '.join(secrets)}: keep secrets in environment "
+                          "variables")
     known = set(SettingValues.model_fields)
     unknown = sorted(set(data) - known)
     if unknown:

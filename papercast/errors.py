@@ -1,18 +1,21 @@
 """The two kinds of failure a user sees, each as one line, and what makes a message fit to show.
 
 Every error papercast raises on purpose subclasses one of the two bases: the CLI maps ``UserError``
-to exit 2 and ``RuntimeFailure`` to exit 1 and prints the message as it is. Anything else that
-reaches the CLI is a bug in papercast: it says "internal error" and where the log is.
-
-A message shown to a user, written to the log or stored must never carry a secret: ``redact``
-removes API keys (the values of key-like environment variables, ``sk-`` keys), URL credentials,
-Slack/Discord webhook paths and key-like query parameters; ``one_line`` keeps it to one line.
+to exit 2 and ``RuntimeFailure`` to exit 1 and prints the message as it is; anything else is a bug
+in papercast, reported as "internal error" with where the log is. A message shown, logged or stored
+never carries a secret: ``redact`` removes API keys (key-like environment variables' values, ``sk-``
+keys), URL credentials, Slack/Discord webhook paths and key-like query parameters. ``one_line``,
+``first_line`` and ``validation_line`` (a pydantic error) keep a message to one line.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class UserError(ValueError):
@@ -23,10 +26,28 @@ class RuntimeFailure(RuntimeError):
     """The outside world failed: network, LLM, a store server, the disk. Exit 1."""
 
 
-def one_line(text: object, limit: int = 240) -> str:
-    """``text`` with its whitespace collapsed, cut to ``limit`` characters with an ellipsis."""
+def one_line(text: object, limit: int | None = 240) -> str:
+    """``text`` (an exception: its message) with its whitespace collapsed, cut to ``limit`` characters
+    with an ellipsis (``None``: never cut)."""
     flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def first_line(text: str, limit: int, mark: str = "…") -> str:
+    """The first line of ``text``, cut to ``limit`` characters ending in ``mark``: a preview of a
+    longer output (a tool's, in a chat)."""
+    first = text.split("\n", 1)[0]
+    return first if len(first) <= limit else first[: limit - len(mark)] + mark
+
+
+def validation_line(exc: ValidationError, where: str = "record", most: int = 1) -> str:
+    """The first ``most`` errors of a pydantic ``ValidationError`` as ``field: message``, joined by
+    "; " (``where`` names the whole value): pydantic's own text spans many lines."""
+    parts = []
+    for error in exc.errors()[:most]:
+        loc = ".".join(str(part) for part in error.get("loc", ())) or where
+        parts.append(f"{loc}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
+    return "; ".join(parts)
 
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|WEBHOOK)", re.IGNORECASE)

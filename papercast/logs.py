@@ -1,16 +1,12 @@
 """Logging through the standard library: a rotated file in the home, and stderr on request.
 
-Every run writes INFO and above to ``$PAPERCAST_HOME/logs/papercast.log`` (rotated at 1 MB, three
-old files kept), so a failure the user saw as one line can be read in full afterwards: the
-retries, the guard's refusals, the fallbacks and each LLM failure's real cause. ``-v`` also sends
+Every run writes INFO and above to ``$PAPERCAST_HOME/logs/papercast.log`` (rotated at 1 MB, three old
+files kept), so a failure the user saw as one line can be read in full afterwards. ``-v`` also sends
 INFO to stderr (messages only); ``--debug`` sends DEBUG to both, with tracebacks on stderr. Every
-record passes through ``redact`` on its way to any handler, so no API key, URL credential or
-key-like query parameter reaches a log. A home that cannot be written (read-only, full, ``logs``
-not a directory) only loses the file: the command still runs, and nothing about it is printed.
-
-Modules log through ``logging.getLogger(__name__)`` (all under ``papercast``); nothing here is
-imported by them, so a library user of papercast configures logging as they like. Records still
-propagate to the root logger, so an embedding application (or pytest's ``caplog``) sees them too.
+record passes through ``redact`` first, so no secret reaches a log. A home that cannot be written only
+loses the file, silently. Modules log through ``logging.getLogger(__name__)`` and never import this
+module, so a library user configures logging as they like; records still propagate to the root
+logger (an embedding application, pytest's ``caplog``).
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
-"""Paper text is untrusted: what may reach a terminal, and how big a field may be.
-
-A paper's fields come from servers and files papercast does not control. Two defences:
+"""Paper text is untrusted (servers and files papercast does not control): two defences.
 
 * at ingestion (``Paper``'s validator calls ``clean_record``): terminal escape sequences and control
-  characters are removed (a title holding ``ESC ]0;PWNED BEL ESC [2J`` would retitle the terminal
-  and clear it), newlines are kept only in the free-form fields that may hold them, and every
-  field is cut to a size no real paper reaches (a 50 MB title once grew the store from 8 to 467 MB
-  and every later command's memory with it). What was cut is reported, never dropped silently;
+  characters are removed (a title holding ``ESC ]0;PWNED BEL ESC [2J`` would retitle the terminal and
+  clear it), newlines are kept only in the free-form fields that may hold them, and every field is cut
+  to a size no real paper reaches; what was cut is reported, never dropped silently;
 * on output (``escape_controls``): the CLI escapes any control character that still reaches it
   (data stored before this check, text from a model), so nothing in a paper can drive the terminal.
 """
@@ -49,7 +46,7 @@ EXTRA_FIELDS = 50  # unknown fields kept per paper
 
 def has_controls(text: str) -> bool:
     """Whether ``text`` holds a character ``clean_text`` removes. ASCII text (most of it) is checked
-    by ``bytes.translate`` in C, ~4x faster than the regular expression that non-ASCII text needs."""
+    by ``bytes.translate`` in C, much faster than the regular expression that non-ASCII text needs."""
     if text.isascii():
         raw = text.encode("ascii")
         return len(raw.translate(None, _ASCII_CONTROLS)) != len(raw)

@@ -35,7 +35,8 @@ def main() -> int:
     with gzip.open(OUT / "sample.jsonl.gz", "wt", encoding="utf-8") as fh:
         for r in picked:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    np.savez_compressed(OUT / "sample_embeddings.npz", ids=np.array([Paper.model_validate(r).id for r in picked]),
+    np.savez_compressed(OUT / "sample_embeddings.npz",
+                        ids=np.array([Paper.model_validate(r).id for r in picked]),
                         vectors=vectors.astype(np.float16))
     print(f"{len(picked)} papers -> {OUT}", file=sys.stderr)
     return 0

@@ -3,7 +3,7 @@ tests' replaying transport and fake clock, and the papers the agent tests talk a
 
 Everything the suite reads is in this repository (``tests/fixtures``, the bundled sample), so a
 clone of the repository alone runs it. That the whole shared corpus parses is checked by
-``bench/ingest.py``, which reads ``../shared``.
+``bench/ingest.py``, which reads ``../shared`` (or the file ``BENCH_CORPUS`` names).
 """
 
 from __future__ import annotations
@@ -156,7 +156,8 @@ def sequence(*responses: httpx.Response | Exception) -> Handler:
 
 
 def json_response(data: Any, status: int = 200) -> httpx.Response:
-    return httpx.Response(status, content=json.dumps(data).encode(), headers={"content-type": "application/json"})
+    return httpx.Response(status, content=json.dumps(data).encode(),
+                          headers={"content-type": "application/json"})
 
 
 def xml_response(content: bytes | str, status: int = 200) -> httpx.Response:

@@ -180,7 +180,8 @@ def count_usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
 class LLMServer:
     """The scripted server. Thread-safe: litellm may send requests concurrently."""
 
-    def __init__(self, responder: Callable[[dict[str, Any]], Reply | str | dict | None] | None = None) -> None:
+    def __init__(self,
+                 responder: Callable[[dict[str, Any]], Reply | str | dict | None] | None = None) -> None:
         self.responder = responder
         self.default = Reply.text("ok")
         self.requests: list[dict[str, Any]] = []
@@ -468,13 +469,15 @@ class InFlight:
         return Reply.text("ok")
 
 
-def point_settings(server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Any:
+def point_settings(server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch,
+                   **overrides: Any) -> Any:
     """``settings`` pointed at ``server`` (model ``openai/test-model``), with a dummy OPENAI_API_KEY."""
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
     return settings.with_overrides(model=TEST_MODEL, api_base=server.api_base, **overrides)
 
 
-def point_embedding(server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Any:
+def point_embedding(server: LLMServer, settings: Any, monkeypatch: pytest.MonkeyPatch,
+                    **overrides: Any) -> Any:
     """``settings`` embedding with ``openai/test-embed`` on ``server``, with a dummy OPENAI_API_KEY."""
     monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
     return settings.with_overrides(embedding=TEST_EMBEDDING, embedding_api_base=server.api_base, **overrides)

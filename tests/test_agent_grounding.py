@@ -123,7 +123,8 @@ def test_a_title_named_without_its_id_counts_as_citing_it(agent, llm_server):
 
 def test_section_citations_are_checked_against_the_stored_full_text(llm_server, settings, fulltext_template,
                                                                     monkeypatch):
-    service = with_fulltext(point_settings(llm_server, settings, monkeypatch, llm_retries=0), fulltext_template)
+    service = with_fulltext(point_settings(llm_server, settings, monkeypatch, llm_retries=0),
+                            fulltext_template)
     llm_server.queue(Reply.text(f"It was tested on a 5G network [{FT} §V-A] with a latency study "
                                 f"[{FT} §V-B] (see [{FT} §Acknowledgements]); the ablation is in [{FT} §9.9] "
                                 f"and [{PAPER} §3.2] says the same."))
@@ -139,7 +140,8 @@ def test_section_citations_are_checked_against_the_stored_full_text(llm_server, 
 
 def test_the_tools_read_a_paper_by_section_and_search_its_passages(llm_server, settings, fulltext_template,
                                                                    monkeypatch):
-    service = with_fulltext(point_settings(llm_server, settings, monkeypatch, llm_retries=0, chat_max_steps=4),
+    service = with_fulltext(point_settings(llm_server, settings, monkeypatch, llm_retries=0,
+                                           chat_max_steps=4),
                             fulltext_template)
     llm_server.queue(
         Reply.tool_calls(("read_paper", {"id": FT}), ("read_paper", {"id": FT, "section": "V-A"}),
@@ -165,7 +167,8 @@ def test_offline_chat_answers_a_paper_question_from_its_passages(settings, fullt
     service = with_fulltext(settings, fulltext_template)
     answer = service.chat(f"what is the processing latency in {FT}?")
     assert answer.offline and [t.name for t in answer.tools] == ["search_passages"]
-    quoted = re.findall(rf"^- \[{FT} §([^\]]+)\] .+ — (.+) \(match [\d.]+\):\n  (.+)$", answer.text, flags=re.M)
+    quoted = re.findall(rf"^- \[{FT} §([^\]]+)\] .+ — (.+) \(match [\d.]+\):\n  (.+)$", answer.text,
+                        flags=re.M)
     assert quoted, answer.text
     assert any("latency" in text.lower() for _, _, text in quoted)
     assert answer.papers == [(FT, service.get_paper(FT).title)] and answer.unverified == []
@@ -188,7 +191,8 @@ def test_a_model_without_tool_calling_is_grounded_and_still_gets_commands_done(l
     assert [(p.tool, p.status) for p in answer.proposals] == [("give_feedback", "applied")]
     assert service.active_profile().liked == [PAPER]
     last = llm_server.requests[-1]
-    assert "tools" not in last and all(m["role"] != "tool" and "tool_calls" not in m for m in last["messages"])
+    assert "tools" not in last and all(m["role"] != "tool" and "tool_calls" not in m
+                                       for m in last["messages"])
     assert any(m["role"] == "user" and m["content"].startswith("(tool result)") for m in last["messages"])
 
 
@@ -198,7 +202,8 @@ def test_which_models_get_tools(litellm_loaded):
     assert choose_tools("off", "openai/gpt-4o-mini") == (False, "chat_tools = off")
     assert choose_tools("on", "babbage-002")[0] is True
     assert choose_tools("auto", "openai/gpt-4o-mini")[0] is True
-    assert choose_tools("auto", "babbage-002") == (False, "litellm: the model does not support function calling")
+    assert choose_tools("auto", "babbage-002") == (False,
+                                                   "litellm: the model does not support function calling")
     # A model litellm does not know (a local server's): offered, since the answer is grounded anyway.
     assert choose_tools("auto", "openai/test-model") == (True, "the model is not in litellm's model map: "
                                                                "tools offered")

@@ -73,7 +73,8 @@ def test_proposal_diff_lines():
 
 
 @pytest.mark.parametrize("message, expected", [
-    ("add 'speculative decoding' to my interests", [("update_profile", {"add_keywords": ["speculative decoding"]})]),
+    ("add 'speculative decoding' to my interests",
+     [("update_profile", {"add_keywords": ["speculative decoding"]})]),
     ("Remove diffusion from my keywords", [("update_profile", {"remove_keywords": ["diffusion"]})]),
     ("follow Tri Dao", [("update_profile", {"add_authors": ["Tri Dao"]})]),
     ("set my interests to robot learning", [("update_profile", {"interests": "robot learning"})]),
@@ -94,7 +95,8 @@ def test_proposal_diff_lines():
     ("fetch today's HF papers", [("fetch_papers", {"source": "hf"})]),
     ("fetch arxiv papers for 2026-08-21", [("fetch_papers", {"source": "arxiv", "date": "2026-08-21"})]),
     ("papers like the LoRA one I liked", [("get_profile", {})]),
-    ("find papers about speculative decoding", [("search_library", {"query": "speculative decoding", "n": 5})]),
+    ("find papers about speculative decoding",
+     [("search_library", {"query": "speculative decoding", "n": 5})]),
 ])
 def test_offline_planner(message, expected):
     assert plan(message) == expected

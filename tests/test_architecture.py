@@ -1,7 +1,8 @@
 """The floor plan holds: dependencies point one way, and only ``store/`` touches the databases.
 
 Every import of every module under ``papercast/`` is read with ``ast`` (module level, inside
-functions, under ``TYPE_CHECKING``) and checked against the layers of DESIGN.md ("Packages")::
+functions, under ``TYPE_CHECKING``) and checked against the layers of docs/architecture.md
+("Packages and the way dependencies point")::
 
     commands/, tui/, cli  ->  service  ->  agent/  ->  tools/  ->  store/  ->  models, config, errors, logs
 
@@ -247,6 +248,7 @@ def test_nothing_in_the_agent_stands_for_the_service_as_any() -> None:
 
 if __name__ == "__main__":
     root = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else PACKAGE
-    lines = upward_imports(root) + [f"database outside store/: {x}" for x in database_imports_outside_store(root)]
+    lines = upward_imports(root) + [f"database outside store/: {x}"
+                                    for x in database_imports_outside_store(root)]
     print("\n".join(lines) or "no upward imports")
     raise SystemExit(1 if lines else 0)

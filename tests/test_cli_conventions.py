@@ -35,7 +35,8 @@ def test_every_option_and_argument_has_help():
     missing = []
     for path, parser in walk(build_parser()):
         for action in parser._actions:
-            if isinstance(action, argparse._HelpAction | argparse._VersionAction | argparse._SubParsersAction):
+            if isinstance(action,
+                          argparse._HelpAction | argparse._VersionAction | argparse._SubParsersAction):
                 continue
             if not action.help or action.help == argparse.SUPPRESS:
                 missing.append(f"papercast {' '.join(path)} {'/'.join(action.option_strings) or action.dest}")
@@ -100,7 +101,8 @@ def test_home_mistakes_are_bad_input(tmp_path, capsys):
     assert main(["--home", "", "papers", "list"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [f"papercast: error: --home {afile} is a file, not a directory",
-                   "papercast: error: --home is empty: give a directory (or leave it out for the default home)"]
+                   "papercast: error: --home is empty: give a directory (or leave it out for the default "
+                   "home)"]
 
 
 def test_the_tui_without_a_terminal_says_so_in_one_line(tmp_path, capsys, monkeypatch):

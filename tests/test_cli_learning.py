@@ -86,7 +86,8 @@ def test_teach_records_exactly_the_answers_piped_in(rated, home, capsys, monkeyp
     assert asked[2] not in liked + disliked
     assert captured.out.splitlines()[-1] == ("taught profile default: 2 likes, 2 dislikes, 1 skipped; "
                                              "the next recommend ranks with them")
-    assert "[l/d/s/q]" not in captured.out + captured.err  # no one to prompt: stdin and stderr are not terminals
+    # no one to prompt: stdin and stderr are not terminals
+    assert "[l/d/s/q]" not in captured.out + captured.err
 
 
 def test_teach_asks_again_after_an_unknown_answer(rated, home, capsys, monkeypatch):
@@ -152,7 +153,8 @@ def test_the_profile_is_named_and_the_window_chosen(service, home, capsys, monke
     service.feedback([PAPER], "like", profile="nlp")
     capsys.readouterr()
     answers(monkeypatch, "d\n")
-    assert run(home, "teach", "--profile", "nlp", "-n", "1", "--since", "2026-08-01", "--until", "2026-08-10") == 0
+    assert run(home, "teach", "--profile", "nlp", "-n", "1", "--since", "2026-08-01", "--until",
+               "2026-08-10") == 0
     out = capsys.readouterr().out
     [asked] = asked_ids(out)
     paper = service.get_papers([asked])[0]
@@ -197,7 +199,8 @@ def rate_history(service) -> None:
     """Likes on long-context serving and dislikes on other topics, given over five days: the first
     day's four, then four a day (two likes, two dislikes)."""
     likes = [hit.paper.id for hit in service.search("long-context attention KV cache", n=10)]
-    dislikes = [hit.paper.id for hit in service.search("robot manipulation", n=20) if hit.paper.id not in likes][:10]
+    dislikes = [hit.paper.id for hit in service.search("robot manipulation", n=20)
+                if hit.paper.id not in likes][:10]
     assert len(likes) == len(dislikes) == 10
     name = service.active_profile().name
     service.profiles.add_feedback(name, likes[:2], "like", at=DAYS[0])

@@ -85,7 +85,8 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(home: Path, capsys: py
     assert "Traceback" not in err
 
 
-def test_a_first_search_on_a_fresh_home_searches_the_sample(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_first_search_on_a_fresh_home_searches_the_sample(
+    home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # It used to answer "nothing matched" until some other command had loaded the sample.
     assert run(home, "papers", "search", "--since", "2026-13-01", "kv cache") == 2
     assert run(home, "papers", "search", '""') == 2
@@ -121,8 +122,8 @@ def test_console_entry_point_help_and_errors(home: Path) -> None:
 def test_show_leaves_out_what_a_paper_does_not_have(home: Path, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     # A paper added from a saved file may have no authors, date or categories: no blank lines for them.
-    bare = {"id": "2401.00002", "title": "A bare paper", "abstract": "About nothing in particular.", "authors": [],
-            "published": None, "categories": [], "upvotes": None}
+    bare = {"id": "2401.00002", "title": "A bare paper", "abstract": "About nothing in particular.",
+            "authors": [], "published": None, "categories": [], "upvotes": None}
     path = tmp_path / "bare.jsonl"
     path.write_text(json.dumps(bare) + "\n")
     assert run(home, "import", str(path)) == 0

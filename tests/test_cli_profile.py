@@ -134,7 +134,8 @@ def test_import_likes_from_bibtex_and_id_list(home, service, tmp_path, capsys):
     a, b = [p.id for p in service.list_papers(2)]
     bib = tmp_path / "likes.bib"
     bib.write_text(f"@article{{x, eprint={{{a}}}, archivePrefix={{arXiv}}}}\n"
-                   f"@misc{{y, doi={{10.48550/arXiv.{b}}}}}\n@misc{{z, url={{https://arxiv.org/abs/2001.00001}}}}\n")
+                   f"@misc{{y, doi={{10.48550/arXiv.{b}}}}}\n@misc{{z, "
+                   f"url={{https://arxiv.org/abs/2001.00001}}}}\n")
     assert run(home, "profile", "import-likes", str(bib)) == 0
     captured = capsys.readouterr()
     assert "2001.00001" in captured.err and "liked 2 paper(s)" in captured.out
@@ -169,7 +170,8 @@ def test_create_from_author_likes_every_paper_by_them(home, service, capsys):
 
 def test_create_from_two_authors_likes_a_shared_paper_once(home, service, capsys):
     dernoncourt = ids_by(service, "Franck Dernoncourt")
-    rossi = ids_by(service, "Ryan A. Rossi") | ids_by(service, "Ryan Rossi")  # one person, with and without initial
+    # one person, with and without initial
+    rossi = ids_by(service, "Ryan A. Rossi") | ids_by(service, "Ryan Rossi")
     assert len(rossi) == 5 and rossi <= dernoncourt  # every paper of one is also the other's
     kaipeng = ids_by(service, "Kaipeng Zhang")
     assert run(home, "profile", "create", "seeded", "--use", "--from-author", "Franck Dernoncourt",
@@ -211,7 +213,8 @@ def test_papers_by_author_reads_the_whole_library_from_either_store(service):
 
 
 def test_create_from_an_unknown_author_names_the_closest_and_creates_nothing(home, service, capsys):
-    for names in (["Frank Dernoncort"], ["Kaipeng Zhang", "Frank Dernoncort"]):  # one good name creates nothing
+    # one good name creates nothing
+    for names in (["Frank Dernoncort"], ["Kaipeng Zhang", "Frank Dernoncort"]):
         argv = [arg for name in names for arg in ("--from-author", name)]
         assert run(home, "profile", "create", "typo", *argv) == 2
         err = capsys.readouterr().err

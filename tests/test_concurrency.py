@@ -51,8 +51,9 @@ def env_for(home: Path) -> dict[str, str]:
 
 def start_cli(home: Path, *args: str) -> subprocess.Popen:
     """A real ``papercast`` process (``python -m papercast``) on ``home``."""
-    return subprocess.Popen([sys.executable, "-m", "papercast", "--home", str(home), *args], env=env_for(home),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=home.parent)
+    return subprocess.Popen([sys.executable, "-m", "papercast", "--home", str(home), *args],
+                            env=env_for(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=home.parent)
 
 
 def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -246,7 +247,8 @@ def test_sample_papers_are_marked_and_removed_when_the_users_papers_arrive(
 
     ids = stored_ids(home)
     assert ids == {Paper.model_validate(r).id for r in rows} | {liked, overlap.id}
-    assert PaperStore(load_settings(home=home)).collection.get(where={"sample": True}, include=[])["ids"] == []
+    assert PaperStore(load_settings(home=home)).collection.get(
+        where={"sample": True}, include=[])["ids"] == []
     # Nothing is removed twice: a second import says nothing about the sample.
     assert run(home, "import", str(source)) == 0
     assert "bundled sample" not in capsys.readouterr().err

@@ -116,7 +116,8 @@ def test_a_failing_embedding_model_is_reported_not_raised(settings, fixtures_dir
     assert any(e.startswith("rank:") and "PAPERCAST_EMBEDDING" in e for e in report.errors)
 
 
-def test_with_a_model_it_ranks_summarizes_and_writes_the_overview(settings, fixtures_dir, llm_server, monkeypatch):
+def test_with_a_model_it_ranks_summarizes_and_writes_the_overview(
+    settings, fixtures_dir, llm_server, monkeypatch):
     from llm_server import PaperModel
 
     model = PaperModel()

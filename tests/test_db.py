@@ -95,7 +95,8 @@ def test_a_home_from_before_versions_opens_migrated_with_everything_in_it(tmp_pa
     assert list(memo.text_vectors(service.settings.db_path, "all-MiniLM-L6-v2-onnx-int8", ["long context"])) \
         == ["long context"]
     # (read directly: ``memo.store_fact`` forgets facts a day old, and this one was written on 2026-11-29)
-    fact = db.connect(service.settings.db_path).execute("SELECT value FROM store_facts WHERE key = 'newest|x'")
+    fact = db.connect(service.settings.db_path).execute(
+        "SELECT value FROM store_facts WHERE key = 'newest|x'")
     assert fact.fetchone()["value"] == "2026-08-21"
 
     [thread] = service.list_threads()
@@ -152,7 +153,8 @@ def test_migrating_twice_is_a_no_op(tmp_path):
         assert migrate(conn, "papercast") == latest_version("papercast")
         before = conn.execute("SELECT name, interests, updated FROM profiles ORDER BY name").fetchall()
         assert migrate(conn, "papercast") == 0
-        assert conn.execute("SELECT name, interests, updated FROM profiles ORDER BY name").fetchall() == before
+        assert conn.execute(
+            "SELECT name, interests, updated FROM profiles ORDER BY name").fetchall() == before
         assert int(conn.execute("PRAGMA user_version").fetchone()[0]) == latest_version("papercast")
     finally:
         conn.close()

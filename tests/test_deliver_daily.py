@@ -37,7 +37,8 @@ def test_one_failing_channel_does_not_stop_the_others_and_fails_the_run(home, se
     webhook.status, webhook.body = 500, "internal_error"
     out, feed = tmp_path / "digest.md", tmp_path / "feed.xml"
     code = main(["--home", home, "--debug", "daily", "-n", "3", "--out", str(out), "--feed", str(feed),
-                 "--email", "me@example.org", "--email", "lab@example.org", "--webhook", f"slack:{webhook.url()}"])
+                 "--email", "me@example.org", "--email", "lab@example.org", "--webhook",
+                 f"slack:{webhook.url()}"])
     captured = capsys.readouterr()
     assert code == 1  # a channel failed: cron must hear it ...
     errors = [line for line in captured.err.splitlines() if line.startswith("papercast: error:")]
@@ -78,7 +79,8 @@ def test_a_failing_source_fails_the_run_even_with_a_digest(home, fixtures_dir, t
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.host == "huggingface.co":
-            return httpx.Response(200, content=(fixtures_dir / "hf_daily_papers_2026-08-21.json").read_bytes())
+            return httpx.Response(200,
+                                  content=(fixtures_dir / "hf_daily_papers_2026-08-21.json").read_bytes())
         return httpx.Response(500, headers={"Retry-After": "0"}, text="down for maintenance")
 
     monkeypatch.setattr(fetch_module, "make_client", lambda **_: httpx.AsyncClient(

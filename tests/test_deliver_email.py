@@ -82,7 +82,8 @@ def test_starttls_server_spoken_to_as_implicit_tls_fails_in_one_line(settings, s
 
 
 def test_required_starttls_that_is_not_offered_is_refused(settings, smtp_plain):
-    cfg = settings.with_overrides(smtp_host=smtp_plain.host, smtp_port=smtp_plain.port, smtp_security="starttls")
+    cfg = settings.with_overrides(smtp_host=smtp_plain.host, smtp_port=smtp_plain.port,
+                                  smtp_security="starttls")
     with pytest.raises(UserError, match="offers no STARTTLS"):
         send_email(cfg, "a@example.org", subject="s", text=TEXT, html=HTML)
     assert smtp_plain.sink.messages == []

@@ -62,7 +62,8 @@ def test_a_file_that_is_not_a_feed_is_refused_not_overwritten(digest):
     with pytest.raises(UserError, match="not an Atom feed"):
         update_feed(digest, "<rss version='2.0'><channel/></rss>")
     with pytest.raises(UserError):
-        update_feed(digest, '<!DOCTYPE x [<!ENTITY a "aaaa">]><feed xmlns="http://www.w3.org/2005/Atom">&a;</feed>')
+        update_feed(digest,
+                    '<!DOCTYPE x [<!ENTITY a "aaaa">]><feed xmlns="http://www.w3.org/2005/Atom">&a;</feed>')
 
 
 class _Collect(HTMLParser):
@@ -79,7 +80,8 @@ def test_the_html_page_is_one_self_contained_file(digest):
     collected = _Collect()
     collected.feed(page)
     tags = [t for t, _ in collected.tags]
-    assert not {"script", "link", "img", "iframe", "object", "embed"} & set(tags)  # nothing loads from elsewhere
+    # nothing loads from elsewhere
+    assert not {"script", "link", "img", "iframe", "object", "embed"} & set(tags)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert all(a["href"].startswith("https://") for t, a in collected.tags if t == "a")
     assert ("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}) in collected.tags
@@ -90,7 +92,8 @@ def test_daily_keeps_a_feed_file_up_to_date(service, tmp_path, monkeypatch, caps
     monkeypatch.setenv("PAPERCAST_SOURCES", "")
     home, feed = str(service.settings.home), tmp_path / "papers.xml"
     assert main(["--home", home, "daily", "-n", "2", "--feed", str(feed)]) == 0
-    assert main(["--home", home, "daily", "-n", "2", "--feed", str(feed), "--out", str(tmp_path / "d.html")]) == 0
+    assert main(["--home", home, "daily", "-n", "2", "--feed", str(feed), "--out",
+                 str(tmp_path / "d.html")]) == 0
     assert capsys.readouterr().out == ""  # delivered elsewhere: nothing on stdout
     parsed = feedparser.parse(feed.read_text())
     assert not parsed.bozo and len(parsed.entries) == 4 == len({e.id for e in parsed.entries})

@@ -53,8 +53,10 @@ def test_the_default_window_falls_back_to_the_latest_week_with_papers(service):
 
 def test_untrusted_text_is_escaped_in_every_format(service):
     day = service.store.latest(1)[0].published
-    paper = Paper(id="2611.00042", title="<script>alert(1)</script> *long-context* [fine-tuning](http://evil)",
-                  abstract="Efficient fine-tuning of LLMs for long-context modelling and long-output generation.",
+    paper = Paper(id="2611.00042",
+                  title="<script>alert(1)</script> *long-context* [fine-tuning](http://evil)",
+                  abstract="Efficient fine-tuning of LLMs for long-context modelling and long-output "
+                  "generation.",
                   published=day, categories=["cs.CL"], github_repo="org/repo", upvotes=500, sources=["hf"])
     service.store.upsert([paper], embeddings={paper.id: service.store.embed_texts([paper.embedding_text])[0]})
     digest = service.digest(n=5)
@@ -126,7 +128,8 @@ def test_budget_reached_mid_digest_stops_llm_work_with_a_notice(make_service, ll
     digest = service.digest(n=4)
     assert len(llm_server.requests) == 1  # the first rerank batch spent the budget
     [notice] = [n for n in digest.notices if "budget" in n]
-    assert notice.startswith("LLM re-ranking skipped for 15 of 30 papers: LLM budget of $1e-07 per run reached")
+    assert notice.startswith("LLM re-ranking skipped for 15 of 30 papers: LLM budget of $1e-07 per run "
+                             "reached")
     assert all(i.summary.model == "offline" for i in digest.items)
     assert all("LLM budget reached" in i.summary.prompt_version for i in digest.items)
     assert digest.overview_by == "computed" and len(digest.items) == 4
@@ -158,7 +161,8 @@ def test_cli_digest_writes_json_and_markdown(service, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("# papercast digest")
 
 
-@pytest.mark.parametrize("args", [["-n", "0"], ["--out", "/nonexistent-dir/x.md"], ["--since", "yesterdayish"]])
+@pytest.mark.parametrize("args", [["-n", "0"], ["--out", "/nonexistent-dir/x.md"],
+                                  ["--since", "yesterdayish"]])
 def test_cli_digest_bad_input_is_exit_2(service, capsys, args):
     from papercast.cli import main
 

@@ -43,7 +43,8 @@ def test_starttls_login_and_multipart_message(settings, smtp_tls, monkeypatch, c
     assert SMTP_PASSWORD not in caplog.text
     assert SMTP_PASSWORD.encode() not in smtp_tls.sink.envelopes[0].content
     assert SMTP_PASSWORD not in repr(cfg)
-    assert not any(SMTP_PASSWORD in p.read_text(errors="ignore") for p in settings.home.rglob("*") if p.is_file())
+    assert not any(SMTP_PASSWORD in p.read_text(errors="ignore")
+                   for p in settings.home.rglob("*") if p.is_file())
 
 
 def test_wrong_password_is_a_runtime_failure_without_the_password(settings, smtp_tls, monkeypatch):

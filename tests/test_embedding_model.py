@@ -199,7 +199,8 @@ def test_first_load_offline_fails_in_one_line_and_writes_nothing(home: Path, mon
     ("<html>502 Bad Gateway</html>", "not valid JSON"),
     ({"object": "list", "data": []}, "no vectors"),
     ({"object": "list", "data": [{"index": 0, "embedding": [0.1, 0.2]}]}, "1 vectors for 15 texts"),
-    ({"object": "list", "data": [{"index": i, "embedding": "AAAA"} for i in range(15)]}, "not a list of numbers"),
+    ({"object": "list", "data": [{"index": i, "embedding": "AAAA"} for i in range(15)]},
+     "not a list of numbers"),
     ({"object": "list", "data": [{"index": i, "embedding": [0.0, 0.0]} for i in range(15)]}, "zero"),
 ])
 def test_an_unusable_answer_is_one_line_and_writes_nothing(home: Path, remote_env: LLMServer,
@@ -243,8 +244,10 @@ def test_a_dimension_change_between_calls_of_one_run_is_refused(settings, llm_se
                               **FAST_LLM, embedding_batch=2)
     texts = ["sparse attention", "long context", "speculative decoding", "kv cache"]
     llm_server.queue_embeddings(
-        Reply.raw({"data": [{"index": i, "embedding": embedding_vector(t, 16)} for i, t in enumerate(texts[:2])]}),
-        Reply.raw({"data": [{"index": i, "embedding": embedding_vector(t, 8)} for i, t in enumerate(texts[2:])]}))
+        Reply.raw({"data": [{"index": i, "embedding": embedding_vector(t, 16)}
+                            for i, t in enumerate(texts[:2])]}),
+        Reply.raw({"data": [{"index": i, "embedding": embedding_vector(t, 8)}
+                            for i, t in enumerate(texts[2:])]}))
     embedder = RemoteEmbedder(pointed, embedding_client(pointed))
     with pytest.raises(RuntimeError) as err:
         embedder.embed(texts)

@@ -29,7 +29,8 @@ def test_vectors_are_normalized_384d_and_meaningful() -> None:
 
 def test_batching_and_padding_do_not_change_results() -> None:
     """Padding to the longest text of a batch must not leak into the mean pooling."""
-    texts = ["short", "a much longer sentence about sparse mixture-of-experts language models " * 3, "mid size text"]
+    texts = ["short", "a much longer sentence about sparse mixture-of-experts language models " * 3,
+             "mid size text"]
     embedder = get_embedder()
     together = embedder.embed(texts)
     alone = np.stack([embedder.embed([t])[0] for t in texts])
@@ -42,7 +43,8 @@ def test_long_texts_are_truncated_not_rejected() -> None:
     assert np.isfinite(vector).all()
 
 
-def test_damaged_model_file_fails_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_damaged_model_file_fails_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     damaged = tmp_path / "model.onnx"
     shutil.copy(embeddings.model_file(), damaged)
     with damaged.open("r+b") as fh:

@@ -151,7 +151,8 @@ def _python(home: Path, *args: str, wait: bool = True):
     argv = [sys.executable, "-c", textwrap.dedent(KILL_SCRIPT), *args]
     if wait:
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
-    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO)
 
 
 def test_kill_9_while_indexing_then_reading_again_completes_without_duplicates(tmp_path):
@@ -219,7 +220,8 @@ def test_no_full_text_on_arxiv_is_remembered_but_a_timeout_is_not(settings, samp
 def test_an_unknown_paper_is_added_from_its_full_text_or_refused(settings, sample_home_template):
     service = copy_sample(sample_home_template, on(settings))
     rec = serve(service, handler_for(html=404, pdf=PASA))
-    with pytest.raises(UserError, match=r"unknown paper id: 2501\.10120 \(not in the library; papercast read"):
+    with pytest.raises(UserError,
+                       match=r"unknown paper id: 2501\.10120 \(not in the library; papercast read"):
         service.read_paper(PASA_ID)  # the agent's way: it never adds to the library on its own
     assert rec.requests == []
     doc = service.read_paper(f"https://arxiv.org/abs/{PASA_ID}v1", add=True)  # `papercast read ID`
@@ -227,7 +229,8 @@ def test_an_unknown_paper_is_added_from_its_full_text_or_refused(settings, sampl
     paper = service.get_paper(PASA_ID)
     assert paper.title == doc.title and paper.abstract.startswith("We introduce PaSa") and paper.sources == ["fulltext"]
     serve(service, handler_for(404, 404))
-    with pytest.raises(UserError, match=r"unknown paper id: 2501\.99999 \(not in the library, and arXiv has no"):
+    with pytest.raises(UserError,
+                       match=r"unknown paper id: 2501\.99999 \(not in the library, and arXiv has no"):
         service.read_paper("2501.99999", add=True)
     assert service.store.get("2501.99999") is None
     off = Papercast(service.settings.with_overrides(fulltext=False))
@@ -290,7 +293,8 @@ def test_llm_summary_reads_the_sections_and_names_them(reader, llm_server, monke
 # -- the command line ------------------------------------------------------------------------------------
 def test_search_the_papers_read_in_full_from_the_command_line(reader, capsys, tmp_path):
     home = str(reader.settings.home)
-    assert main(["--home", home, "papers", "search", "Crawler recall on AutoScholarQuery", "--passages", "-n", "3"]) == 0
+    assert main(["--home", home, "papers", "search", "Crawler recall on AutoScholarQuery", "--passages", "-n",
+                 "3"]) == 0
     out = capsys.readouterr().out
     first = out.splitlines()[0]
     assert re.match(r"^ *\d\.\d\d  \[", first) and f"[{PASA_ID} §" in first and "PaSa: An LLM Agent" in first
@@ -336,7 +340,8 @@ def test_read_command(reader, capsys, tmp_path):
 
     empty = tmp_path / "empty.pdf"
     empty.write_bytes(b"")
-    for argv, words in ((["read", PASA_ID, "--section", "zzz"], "no section 'zzz' in 2501.10120; sections: 1 Introduction"),
+    for argv, words in ((["read", PASA_ID, "--section", "zzz"],
+                         "no section 'zzz' in 2501.10120; sections: 1 Introduction"),
                         (["read", "--from", str(tmp_path / "missing.pdf"), PASA_ID], "no such file"),
                         (["read", "--from", str(empty), PASA_ID], "empty.pdf: the file is empty"),
                         (["read", "--from", str(HTML_2026).replace(".html", ".txt")], "no such file"),
@@ -361,7 +366,8 @@ def test_daily_reads_its_top_picks(settings, fixtures_dir):
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.host == "huggingface.co":
-            return httpx.Response(200, content=(fixtures_dir / "hf_daily_papers_2026-08-21.json").read_bytes())
+            return httpx.Response(200,
+                                  content=(fixtures_dir / "hf_daily_papers_2026-08-21.json").read_bytes())
         if request.url.host == "arxiv.org":
             paths.append(request.url.path)
             return httpx.Response(200, content=HTML_2026.read_bytes())

@@ -43,7 +43,8 @@ async def test_f_reads_the_full_text_then_the_outline_opens_sections(settings, s
         assert outline.display and outline.option_count == len(paper.document.sections) == 5
         status = str(paper.query_one("#fulltext-status").render())
         assert "Read from the full text (arXiv HTML): 5 sections" in status
-        await wait_for(pilot, lambda: paper.summary.source == "html", timeout=60, what="the full-text summary")
+        await wait_for(pilot, lambda: paper.summary.source == "html", timeout=60,
+                       what="the full-text summary")
         assert "made from the full text (arXiv HTML)" in paper.query_one("#paper-summary").source
 
         outline.focus()

@@ -91,7 +91,8 @@ async def test_client_error_is_not_retried() -> None:
 async def test_client_error_carries_the_servers_short_reason() -> None:
     rec = Recorder(sequence(httpx.Response(400, json={"error": "Invalid date format"})))
     async with rec.client() as client:
-        with pytest.raises(SourceError, match=r"^hf: HTTP 400 from example.org/api/items \(Invalid date format\)$"):
+        with pytest.raises(SourceError,
+                           match=r"^hf: HTTP 400 from example.org/api/items \(Invalid date format\)$"):
             await request(client, "GET", URL, source="hf", policy=fast_policy())
 
 
@@ -136,7 +137,8 @@ async def test_client_factory_sends_user_agent_and_no_header_in_errors() -> None
 def test_retry_after_parsing_variants() -> None:
     now = datetime(2026, 8, 21, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds(httpx.Headers({"Retry-After": "12"})) == 12.0
-    assert retry_after_seconds(httpx.Headers({"Retry-After": "Fri, 21 Aug 2026 12:00:30 GMT"}), now=now) == 30.0
+    assert retry_after_seconds(
+        httpx.Headers({"Retry-After": "Fri, 21 Aug 2026 12:00:30 GMT"}), now=now) == 30.0
     assert retry_after_seconds(httpx.Headers({"RateLimit-Reset": "5"})) == 5.0
     epoch = str(int(now.timestamp()) + 9)
     assert retry_after_seconds(httpx.Headers({"X-RateLimit-Reset": epoch}), now=now) == 9.0

@@ -59,8 +59,8 @@ def test_escape_sequences_in_paper_data_never_reach_the_terminal(tmp_path: Path,
     assert run(home, "import", str(source)) == 0
     capsys.readouterr()
 
-    for args in (("papers", "list"), ("papers", "show", "2401.00001"), ("papers", "show", "2401.00001", "--json"),
-                 ("papers", "list", "--json")):
+    for args in (("papers", "list"), ("papers", "show", "2401.00001"),
+                 ("papers", "show", "2401.00001", "--json"), ("papers", "list", "--json")):
         assert run(home, *args) == 0
         out = capsys.readouterr().out
         assert not any(c in out for c in CONTROLS), (args, out)
@@ -207,8 +207,8 @@ def test_the_usage_table_never_shows_a_credential(tmp_path: Path, capsys: pytest
 
     home = tmp_path / "home"
     settings = load_settings(home=home)
-    LLMLog(settings.db_path).record_call("run-1", command="chat", model=SECRET_BASE.format(port=1), purpose="t",
-                                         prompt_tokens=1, completion_tokens=1, cost_usd=None)
+    LLMLog(settings.db_path).record_call("run-1", command="chat", model=SECRET_BASE.format(port=1),
+                                         purpose="t", prompt_tokens=1, completion_tokens=1, cost_usd=None)
     for args in (("usage",), ("usage", "--json")):
         assert run(home, *args) == 0
         out = capsys.readouterr().out

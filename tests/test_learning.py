@@ -183,9 +183,11 @@ def test_the_list_leans_on_what_was_learned_as_rating_days_add_up(service, monke
     one_day = service.profile_show(name)
     assert starting_point(one_day) is None
     sig, total = score.score_pool(service.store, one_day, pool)
-    assert np.allclose(total, score.combine(sig, score.WEIGHTS))  # one day: nothing learned since, nothing paced
+    # one day: nothing learned since, nothing paced
+    assert np.allclose(total, score.combine(sig, score.WEIGHTS))
 
-    rate_days(service, name, [([], []), (astro[3:6], other[:4])])  # a second rating day (the third of the calendar)
+    # a second rating day (the third of the calendar)
+    rate_days(service, name, [([], []), (astro[3:6], other[:4])])
     profile = service.profile_show(name)
     start = starting_point(profile)
     assert start is not None and set(start.liked) == set(astro[:3]) and not start.disliked
@@ -199,7 +201,8 @@ def test_the_list_leans_on_what_was_learned_as_rating_days_add_up(service, monke
     assert np.allclose(total, base + 1 / (1 + lean) * (full - base), atol=1e-5)  # d = 1 rating day since
     assert len(calls) == 2
     score.score_pool(service.store, profile, pool)
-    assert len(calls) == 3  # the starting point's scores are remembered for the window: one set of signals now
+    # the starting point's scores are remembered for the window: one set of signals now
+    assert len(calls) == 3
 
     rate_days(service, name, [([], [])] * 3 + [(astro[6:8], other[4:6])])  # a third rating day: d = 2
     profile = service.profile_show(name)
@@ -209,7 +212,8 @@ def test_the_list_leans_on_what_was_learned_as_rating_days_add_up(service, monke
     # Weights say how fast: learning_days=0 follows every rating at once.
     from dataclasses import replace
 
-    sig, total = score.score_pool(service.store, profile, pool, weights=replace(score.WEIGHTS, learning_days=0))
+    sig, total = score.score_pool(service.store, profile, pool,
+                                  weights=replace(score.WEIGHTS, learning_days=0))
     assert np.allclose(total, score.combine(sig, score.WEIGHTS))
 
 

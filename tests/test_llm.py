@@ -40,7 +40,8 @@ def run(coro):
 def test_server_answers_json_tool_calls_and_streams_through_litellm(llm_server, llm_settings):
     litellm = load_litellm()
     llm_server.queue(Reply.json({"a": 1}), Reply.tool_calls(("search", {"query": "long context"})),
-                     Reply.tool_calls(("search", {"query": "a long streamed argument"}), content="Let me look."))
+                     Reply.tool_calls(("search", {"query": "a long streamed argument"}),
+                                      content="Let me look."))
     tools = [{"type": "function", "function": {"name": "search", "parameters": {
         "type": "object", "properties": {"query": {"type": "string"}}}}}]
 
@@ -212,7 +213,8 @@ def test_concurrency_limit_is_respected(llm_server, llm_settings):
 
 # -- streaming ------------------------------------------------------------------------------------------
 def test_stream_yields_text_then_the_whole_answer(llm_server, llm_settings):
-    llm_server.queue(Reply.tool_calls(("search_papers", {"query": "kv cache"}), content="Searching the store now."))
+    llm_server.queue(Reply.tool_calls(("search_papers", {"query": "kv cache"}),
+                                      content="Searching the store now."))
     client = make_client(llm_settings)
 
     async def go():

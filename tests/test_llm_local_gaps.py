@@ -83,7 +83,8 @@ class OllamaServer:
                 if body.get("stream"):
                     lines.append(self._piece(route, body, "", done=True))
                 data = "".join(json.dumps(line) + "\n" for line in lines).encode()
-                return self._send(200, data, "application/x-ndjson" if body.get("stream") else "application/json")
+                return self._send(200, data,
+                                  "application/x-ndjson" if body.get("stream") else "application/json")
 
             @staticmethod
             def _piece(route: str, body: dict[str, Any], text: str, *, done: bool) -> dict[str, Any]:
@@ -146,8 +147,9 @@ def test_ollama_requests_carry_the_fitted_context_window_as_num_ctx(ollama, sett
     assert policy.local and policy.stream and policy.provider == model.split("/")[0]
     if window is not None:
         assert policy.context_window == window
-    answer = run(client.complete_json(MSG, lambda text, _finish: json.loads(text), purpose="t", prompt_version="v",
-                                      max_tokens=50, repair_max_tokens=50, repair_prompt="{problem}", schema=SCHEMA))
+    answer = run(client.complete_json(MSG, lambda text, _finish: json.loads(text), purpose="t",
+                                      prompt_version="v", max_tokens=50, repair_max_tokens=50,
+                                      repair_prompt="{problem}", schema=SCHEMA))
     assert answer == {"ok": True}
 
     async def chat() -> list[Any]:
@@ -195,7 +197,8 @@ def test_a_refused_schema_is_asked_again_in_json_mode_and_remembered(llm_server,
     assert client.policy.json_format == first
     llm_server.queue(Reply.error(400, REFUSED), Reply.json(summary_answer("Sinks")))
     with caplog.at_level(logging.INFO, logger="papercast.tools.llm.client"):
-        summary, problem = run(llm_summary(client, Paper(id="2401.00001", title="Sinks", abstract="Attention.")))
+        summary, problem = run(llm_summary(client,
+                                           Paper(id="2401.00001", title="Sinks", abstract="Attention.")))
     assert problem is None and summary is not None and summary.tldr.startswith("Sinks is summarized")
     refused, retried = llm_server.requests
     assert refused["response_format"]["type"] == first.split("+")[0]
@@ -225,16 +228,16 @@ def test_json_mode_refused_too_is_asked_without_response_format(llm_server, llm_
     llm_server.queue(Reply.error(400, REFUSED), Reply.error(400, "'response_format' is not supported"),
                      Reply.json({"ok": True}))
     with caplog.at_level(logging.INFO, logger="papercast.tools.llm.client"):
-        answer = run(client.complete_json(MSG, lambda text, _f: json.loads(text), purpose="t", prompt_version="v",
-                                          max_tokens=50, repair_max_tokens=50, repair_prompt="{problem}",
-                                          schema=SCHEMA))
+        answer = run(client.complete_json(MSG, lambda text, _f: json.loads(text), purpose="t",
+                                          prompt_version="v", max_tokens=50, repair_max_tokens=50,
+                                          repair_prompt="{problem}", schema=SCHEMA))
     assert answer == {"ok": True}
     formats = [(body.get("response_format") or {}).get("type") for body in llm_server.requests]
     assert formats == ["json_schema", "json_object", None]
     assert "without response_format" in caplog.text
     llm_server.queue(Reply.json({"ok": True}))
-    run(client.complete([{"role": "user", "content": "again"}], purpose="t", prompt_version="v", json_mode=True,
-                        schema=SCHEMA))
+    run(client.complete([{"role": "user", "content": "again"}], purpose="t", prompt_version="v",
+                        json_mode=True, schema=SCHEMA))
     assert "response_format" not in llm_server.requests[3]
 
 

@@ -60,7 +60,8 @@ def local_client(llm_settings, **extra) -> LLMClient:
 @pytest.mark.parametrize(("base", "local"), [
     ("http://127.0.0.1:8080/v1", True), ("http://localhost:11434", True), ("http://[::1]:8000/v1", True),
     ("http://192.168.1.20:8000/v1", True), ("http://10.0.0.5/v1", True), ("http://ollama:11434", True),
-    ("http://gpu-box.local:8000/v1", True), ("https://api.openai.com/v1", False), ("https://8.8.8.8/v1", False),
+    ("http://gpu-box.local:8000/v1", True), ("https://api.openai.com/v1", False),
+                                             ("https://8.8.8.8/v1", False),
     (None, False), ("not a url at all", False),
 ])
 def test_private_hosts_are_local(base, local):
@@ -68,7 +69,8 @@ def test_private_hosts_are_local(base, local):
 
 
 def test_loopback_server_gets_the_local_policy_and_a_hosted_api_the_hosted_one(tmp_path, auto_local):
-    local = resolve_policy(load_settings(home=tmp_path, model="openai/smollm", api_base="http://127.0.0.1:9/v1"))
+    local = resolve_policy(load_settings(home=tmp_path, model="openai/smollm",
+                                         api_base="http://127.0.0.1:9/v1"))
     assert (local.local, local.concurrency, local.stream, local.retry_timeouts) == (True, 1, True, False)
     assert local.context_window == 2048 and local.json_format == "json_object+schema"
     assert "loopback" in local.sources["local"]
@@ -82,9 +84,10 @@ def test_loopback_server_gets_the_local_policy_and_a_hosted_api_the_hosted_one(t
     assert ollama.context_window == 8192 and ollama.json_format == "json_object"
 
 
-def test_a_models_table_in_config_toml_wins_over_global_settings(tmp_path, auto_local, config_file, monkeypatch):
-    config_file.write_text('llm_concurrency = 3\n[models."openai/smollm"]\nconcurrency = 2\nidle_timeout = 30\n'
-                           'context_window = 4096\njson_format = "json_object"\nretry_timeouts = true\n')
+def test_a_models_table_in_config_toml_wins_over_global_settings(
+    tmp_path, auto_local, config_file, monkeypatch):
+    config_file.write_text('llm_concurrency = 3\n[models."openai/smollm"]\nconcurrency = 2\nidle_timeout = '
+                           '30\ncontext_window = 4096\njson_format = "json_object"\nretry_timeouts = true\n')
     settings = load_settings(home=tmp_path, model="openai/smollm", api_base="http://127.0.0.1:9/v1")
     policy = resolve_policy(settings)
     assert (policy.concurrency, policy.idle_timeout, policy.context_window, policy.json_format,
@@ -95,7 +98,8 @@ def test_a_models_table_in_config_toml_wins_over_global_settings(tmp_path, auto_
     assert (other.concurrency, other.sources["concurrency"]) == (3, "llm_concurrency")
     # The environment can switch the detection off for every model.
     monkeypatch.setenv("PAPERCAST_LLM_LOCAL", "false")
-    assert not resolve_policy(load_settings(home=tmp_path, model="openai/other", api_base="http://127.0.0.1:9")).local
+    assert not resolve_policy(load_settings(home=tmp_path, model="openai/other",
+                                            api_base="http://127.0.0.1:9")).local
 
 
 @pytest.mark.parametrize(("text", "needle", "hidden"), [
@@ -103,7 +107,8 @@ def test_a_models_table_in_config_toml_wins_over_global_settings(tmp_path, auto_
     ('[models."x"]\nconcurrency = 0\n', "models.x.concurrency", None),
     ('[models."x"]\nbogus = "s3cr3t-value"\n', "models.x.bogus", "s3cr3t-value"),
 ])
-def test_bad_model_tables_are_one_line_errors_that_never_echo_a_secret(tmp_path, config_file, text, needle, hidden):
+def test_bad_model_tables_are_one_line_errors_that_never_echo_a_secret(
+    tmp_path, config_file, text, needle, hidden):
     config_file.write_text(text)
     with pytest.raises(ConfigError) as err:
         load_settings(home=tmp_path)
@@ -127,8 +132,9 @@ def test_local_requests_are_streamed_with_the_schema_attached(llm_server, llm_se
     llm_server.queue(Reply.json({"ok": True}))
     client = local_client(llm_settings)
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
-    answer = run(client.complete_json(MSG, lambda text, _finish: json.loads(text), purpose="t", prompt_version="v",
-                                      max_tokens=50, repair_max_tokens=50, repair_prompt="{problem}", schema=schema))
+    answer = run(client.complete_json(MSG, lambda text, _finish: json.loads(text), purpose="t",
+                                      prompt_version="v", max_tokens=50, repair_max_tokens=50,
+                                      repair_prompt="{problem}", schema=schema))
     assert answer == {"ok": True}
     body = llm_server.requests[0]
     assert body["stream"] is True
@@ -178,7 +184,8 @@ def test_one_request_at_a_time_across_event_loops_and_threads(llm_server, llm_se
     assert active.max == 1
 
 
-def test_a_silent_local_server_times_out_once_is_not_retried_and_later_calls_fail_fast(llm_server, llm_settings):
+def test_a_silent_local_server_times_out_once_is_not_retried_and_later_calls_fail_fast(
+    llm_server, llm_settings):
     llm_server.queue(Reply.text("too late", delay=5))
     client = local_client(llm_settings, llm_idle_timeout=0.4, llm_retries=3)
     started = time.perf_counter()
@@ -223,8 +230,9 @@ def test_a_slow_but_steady_stream_is_not_cut_off_by_the_idle_timeout(settings, m
     thread.start()
     try:
         monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
-        cfg = settings.with_overrides(model="openai/slow", api_base=f"http://127.0.0.1:{server.server_port}/v1",
-                                      llm_local=True, llm_idle_timeout=0.6, llm_timeout=0.5, **FAST_LLM)
+        cfg = settings.with_overrides(model="openai/slow",
+                                      api_base=f"http://127.0.0.1:{server.server_port}/v1", llm_local=True,
+                                      llm_idle_timeout=0.6, llm_timeout=0.5, **FAST_LLM)
         client = LLMClient(cfg, command="test")
         started = time.perf_counter()
         answer = run(client.complete(MSG, purpose="t", prompt_version="v"))
@@ -244,8 +252,8 @@ def test_max_tokens_and_the_summary_prompt_fit_a_small_context_window(llm_server
     from papercast.tools.writing.summarize import llm_summary
 
     paper = Paper(id="2401.00001", title="A long paper", abstract="word " * 3000)
-    good = {"tldr": "A long paper says one thing in one short sentence.", "contributions": ["one"], "method": "m",
-            "results": "r", "limitations": "not stated", "keywords": ["k"]}
+    good = {"tldr": "A long paper says one thing in one short sentence.", "contributions": ["one"],
+            "method": "m", "results": "r", "limitations": "not stated", "keywords": ["k"]}
     llm_server.queue(Reply.json(good))
     summary, problem = run(llm_summary(client, paper))
     assert problem is None and summary is not None
@@ -287,7 +295,8 @@ def test_a_cut_off_answer_is_asked_once_shorter_then_given_up(llm_server, llm_se
     llm_server.queue(Reply.truncated('{"ok'), Reply.truncated('{"ok'))
     with pytest.raises(ShortAnswer, match="cut off twice"):
         run(client.complete_json([{"role": "user", "content": "again"}], lambda t, f: parse("x"), purpose="t",
-                                 prompt_version="v", max_tokens=40, repair_max_tokens=80, repair_prompt="{problem}"))
+                                 prompt_version="v", max_tokens=40, repair_max_tokens=80,
+                                 repair_prompt="{problem}"))
 
 
 # -- papercast model check -----------------------------------------------------------------------------------
@@ -309,8 +318,8 @@ def test_model_check_prints_what_works_and_the_settings(llm_server, llm_settings
     assert main(["--home", str(llm_settings.home), "model", "check", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     works = {p["probe"]: p["ok"] for p in report["probes"]}
-    assert works == {"plain answer": True, "JSON mode": True, "JSON schema": False, "JSON mode + schema": True,
-                     "tool call": True, "streaming": True}
+    assert works == {"plain answer": True, "JSON mode": True, "JSON schema": False,
+                     "JSON mode + schema": True, "tool call": True, "streaming": True}
     settings = {s["setting"]: s for s in report["settings"]}
     assert settings["local"]["value"] == "yes" and settings["concurrency"]["value"] == "1"
     assert report["cost_known"] is False and report["answers"] is True

@@ -40,7 +40,8 @@ def test_a_new_process_ranks_without_embedding_the_same_interests_again(service)
     service.profile_update("bio", interests=INTERESTS + ", cryo-EM")
     third = CountingEmbed()
     new_process()
-    rank.recommend(PaperStore(service.settings, embed=third), service.profile_show("bio"), since=None, until=None, n=5)
+    rank.recommend(PaperStore(service.settings, embed=third), service.profile_show("bio"), since=None,
+                   until=None, n=5)
     assert INTERESTS + ", cryo-EM" in third.texts and "AlphaFold" not in third.texts
 
 

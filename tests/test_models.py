@@ -48,7 +48,8 @@ def test_paper_keeps_unknown_fields_and_normalizes() -> None:
 
 
 def test_merge_combines_sources_without_losing_values() -> None:
-    arxiv = Paper(id="2401.01234", title="T", abstract="long abstract", categories=["cs.CL"], sources=["arxiv"])
+    arxiv = Paper(id="2401.01234", title="T", abstract="long abstract", categories=["cs.CL"],
+                  sources=["arxiv"])
     hf = Paper(id="2401.01234", title="T", abstract="", upvotes=12, ai_summary="short", sources=["hf"])
     merged = arxiv.merged_with(hf)
     assert merged.abstract == "long abstract"

@@ -63,7 +63,8 @@ def pool_of(texts: list[str], authors: list[list[str]] | None = None, cats: list
 
 def test_phrase_masks_match_a_search_per_paper():
     pool = pool_of(DOCS)
-    for phrase in ("fine-tuning", "language model", "KV cache", "cache", "dark matter halo", "tuning of", "x"):
+    for phrase in ("fine-tuning", "language model", "KV cache", "cache", "dark matter halo",
+                   "tuning of", "x"):
         expected = [phrase_in(phrase, normalize_phrase(t)) for t in pool.texts]
         assert pool.with_phrase(phrase).tolist() == expected, phrase
 
@@ -91,8 +92,8 @@ def test_neighbours_of_a_tiny_pool_never_include_the_paper_itself():
 
 
 def test_followed_authors_match_full_names_and_initials():
-    pool = pool_of(["a", "b", "c", "d"], authors=[["Yann LeCun"], ["Y. LeCun", "Ada Lovelace"], ["Yvonne Lecun"],
-                                                  ["José Müller"]])
+    pool = pool_of(["a", "b", "c", "d"], authors=[["Yann LeCun"], ["Y. LeCun", "Ada Lovelace"],
+                                                  ["Yvonne Lecun"], ["José Müller"]])
     assert pool.by_authors(["Yann LeCun"]) == {0: "Yann LeCun", 1: "Y. LeCun"}
     assert pool.by_authors(["Y LeCun"]) == {0: "Yann LeCun", 1: "Y. LeCun", 2: "Yvonne Lecun"}
     assert pool.by_authors(["Jose Muller", "nobody at all", "   "]) == {3: "José Müller"}

@@ -16,8 +16,8 @@ def store(tmp_path):
 
 def test_create_get_list_and_first_profile_becomes_active(store):
     assert store.list() == [] and store.active_name() is None
-    p = store.create("nlp", interests="  retrieval-augmented   generation ", keywords=["RAG", "rag", " KV cache "],
-                     authors=["Ada Lovelace"], categories=["cs.CL"])
+    p = store.create("nlp", interests="  retrieval-augmented   generation ",
+                     keywords=["RAG", "rag", " KV cache "], authors=["Ada Lovelace"], categories=["cs.CL"])
     assert p.interests == "retrieval-augmented generation"
     assert p.keywords == ["RAG", "KV cache"]  # deduplicated case-insensitively, first spelling kept
     store.create("astro", interests="galaxy formation")

@@ -63,7 +63,8 @@ def test_cold_start_from_interests_alone(service):
 
 
 def test_default_window_is_the_last_week_with_papers(service):
-    result = recommend(service.store, service.profile_show(profile(service, interests=LLM)), since=None, until=None, n=5)
+    result = recommend(service.store, service.profile_show(profile(service, interests=LLM)), since=None,
+                       until=None, n=5)
     assert (result.since, result.until) == (date(2026, 8, 14), date(2026, 8, 20))
     assert len(result.items) == 5
     assert all(date(2026, 8, 14) <= r.paper.published <= date(2026, 8, 20) for r in result.items)
@@ -135,7 +136,8 @@ def test_dismissed_never_returns_and_excluded_keywords_hide_papers(service):
     service.profile_update(name, add_excluded=["reinforcement learning"])
     remaining = service.recommend(profile=name, n=500, use_llm=False, **ALL).items
     assert remaining
-    assert not any("reinforcement learning" in r.paper.embedding_text.lower().replace("-", " ") for r in remaining)
+    assert not any("reinforcement learning" in r.paper.embedding_text.lower().replace("-", " ")
+                   for r in remaining)
 
 
 def test_rating_the_top_papers_does_not_reshuffle_the_rest(service):
@@ -166,7 +168,8 @@ def test_followed_author_keyword_and_category_reasons_name_real_signals(service)
     assert by_author and all("W. J. Percival" in r.paper.authors for r in by_author)
     kw = [r for r in items if "mentions your keyword: 'weak lensing'" in r.reasons]
     assert kw and all(re.search(r"weak[\s-]+lensing", r.paper.embedding_text, re.I) for r in kw)
-    cats = service.recommend(profile=profile(service, categories=["math.RT"]), n=10, use_llm=False, **ALL).items
+    cats = service.recommend(profile=profile(service, categories=["math.RT"]), n=10,
+                             use_llm=False, **ALL).items
     assert all("in your category: math.RT" in r.reasons and "math.RT" in r.paper.categories for r in cats)
     for r in items:
         for reason in r.reasons:
@@ -187,7 +190,8 @@ def test_profile_without_interests_still_gets_a_list(service):
 
 
 def test_interest_phrases_split_topics():
-    assert interest_phrases(LLM) == ["efficient fine-tuning of LLMs", "long-context modelling and long-output generation"]
+    assert interest_phrases(LLM) == ["efficient fine-tuning of LLMs",
+                                     "long-context modelling and long-output generation"]
     assert interest_phrases("graph neural networks") == ["graph neural networks"]
 
 
@@ -243,7 +247,8 @@ def test_neighbour_smoothing_prefers_a_paper_in_a_well_scored_cluster():
     the re-scored top keep their order below it."""
     rng = np.random.default_rng(0)
     area, other = rng.standard_normal(16), rng.standard_normal(16)
-    vecs = np.vstack([area + 0.3 * rng.standard_normal((15, 16)), other + 0.3 * rng.standard_normal((30, 16))])
+    vecs = np.vstack([area + 0.3 * rng.standard_normal((15, 16)),
+                      other + 0.3 * rng.standard_normal((30, 16))])
     cen = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
     first = np.concatenate([np.full(15, 2.0), np.zeros(30)]).astype(np.float32)
     first[0] = first[15] = 1.0  # one area paper and one lone word-match, tied

@@ -41,7 +41,8 @@ def _papercast(home: Path, *args: str, read_only: bool) -> subprocess.CompletedP
     command = [sys.executable, "-m", "papercast", "--home", str(home), *args]
     if read_only and os.geteuid() == 0:
         command = ["unshare", "-m", "sh", "-c", MOUNT, str(home), *command]
-    return subprocess.run(command, env=_env(home), capture_output=True, text=True, timeout=300, cwd=home.parent)
+    return subprocess.run(command, env=_env(home), capture_output=True, text=True, timeout=300,
+                          cwd=home.parent)
 
 
 def _chmod_tree(home: Path, writable: bool) -> None:
@@ -52,7 +53,8 @@ def _chmod_tree(home: Path, writable: bool) -> None:
 
 
 def _snapshot(home: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(home)): (p.stat().st_size, p.stat().st_mtime_ns) for p in home.rglob("*") if p.is_file()}
+    return {str(p.relative_to(home)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in home.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,8 @@ def read_only_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if os.geteuid() == 0 and not _can_unshare():
         pytest.skip("running as root without mount namespaces: no way to make a home read-only here")
     home = tmp_path_factory.mktemp("readonly") / "home"
-    for args in (("papers", "list", "-n", "1"), ("profile", "like", "2608.19880"), ("summarize", "2608.19880")):
+    for args in (("papers", "list", "-n", "1"), ("profile", "like", "2608.19880"),
+                 ("summarize", "2608.19880")):
         done = _papercast(home, *args, read_only=False)
         assert done.returncode == 0, done.stderr
     if os.geteuid() != 0:
@@ -94,7 +97,8 @@ def test_reading_works_without_write_access(read_only_home: Path, args: tuple[st
 @pytest.mark.parametrize(("args", "needle"), [
     (("profile", "like", "2608.19758"), "papercast.db at"),
     (("profile", "create", "other"), "papercast.db at"),
-    (("import", str(Path(__file__).parent / "fixtures" / "hf_daily_papers_2026-08-20.json")), "paper store at"),
+    (("import", str(Path(__file__).parent / "fixtures" / "hf_daily_papers_2026-08-20.json")),
+     "paper store at"),
 ], ids=lambda a: a[0] if isinstance(a, tuple) else "")
 def test_a_change_fails_in_one_line_that_says_the_home_is_read_only(read_only_home: Path, args: tuple[str, ...],
                                                                     needle: str) -> None:

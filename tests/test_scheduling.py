@@ -90,8 +90,8 @@ def test_the_crontab_line_runs_offline_and_mails_the_digest(user_home, smtp_plai
     minute, hour, day, month, weekday, command = fields
     assert all(CRON_FIELD.match(f) for f in (minute, hour, day, month, weekday)), fields
     assert 0 <= int(minute) < 60 and 0 <= int(hour) < 24 and "%" not in command  # % is special in crontab
-    done = subprocess.run(["/bin/sh", "-c", command], env=clean_env(user_home), capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(["/bin/sh", "-c", command], env=clean_env(user_home), capture_output=True,
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""  # -q: cron mails nothing when all is well
     [message] = smtp_plain.sink.messages
@@ -112,7 +112,8 @@ def test_the_systemd_units_verify_and_their_command_runs(user_home, tmp_path, sm
     if analyze is not None:  # without systemd installed only the command below is checked
         runtime = tmp_path / "runtime"
         runtime.mkdir(mode=0o700)
-        done = subprocess.run([analyze, "--user", "verify", "papercast-daily.service", "papercast-daily.timer"],
+        done = subprocess.run([analyze, "--user", "verify", "papercast-daily.service",
+                               "papercast-daily.timer"],
                               cwd=units, env={**clean_env(user_home), "XDG_RUNTIME_DIR": str(runtime)},
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -120,8 +121,8 @@ def test_the_systemd_units_verify_and_their_command_runs(user_home, tmp_path, sm
     exec_start = re.search(r"^ExecStart=(.*)$", service, re.MULTILINE).group(1).replace("%h", str(user_home))
     env_file = re.search(r"^EnvironmentFile=-?(.*)$", service, re.MULTILINE).group(1).replace("%h", str(user_home))
     env = dict(line.split("=", 1) for line in Path(env_file).read_text().splitlines() if "=" in line)
-    done = subprocess.run(exec_start.split(), env={**clean_env(user_home), **env}, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(exec_start.split(), env={**clean_env(user_home), **env}, capture_output=True,
+                          text=True, timeout=300)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert len(smtp_plain.sink.messages) == 1
 
@@ -164,8 +165,9 @@ def test_the_github_workflow_parses_and_its_run_steps_work_offline(service, tmp_
         env = {k: evaluate(v, context) for k, v in {**job["env"], **step.get("env", {})}.items()}
         assert "${{" not in step["run"]  # secrets reach the script through env, never pasted into it
         done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=workspace,
-                              env={**clean_env(tmp_path), "PATH": f"{BIN}:/usr/bin:/bin", "PAPERCAST_SOURCES": "",
-                                   "XDG_CONFIG_HOME": str(tmp_path / "no-config"), **env},
+                              env={**clean_env(tmp_path), "PATH": f"{BIN}:/usr/bin:/bin",
+                                   "PAPERCAST_SOURCES": "", "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
+                                   **env},
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, (step["name"], done.stderr)
     from papercast.config import load_settings

@@ -73,7 +73,8 @@ def test_quoted_phrases_are_kept_and_every_word_counts():
 
 def test_filters_in_the_query_are_read_apart_from_its_words():
     q = parse_query('au:"Yann LeCun" world models cat:cs.LG, category:“cs.AI” author:Sutskever')
-    assert (q.text, q.categories, q.authors) == ("world models", ("cs.LG", "cs.AI"), ("Yann LeCun", "Sutskever"))
+    assert (q.text, q.categories, q.authors) == ("world models", ("cs.LG", "cs.AI"),
+                                                 ("Yann LeCun", "Sutskever"))
     q = parse_query("what is new in cat:astro-ph.GA?")  # a question's mark is not part of the category
     assert q.categories == ("astro-ph.GA",) and q.terms == ()  # "what is new in": stopwords only
     assert parse_query("mycat:cs.CL ratio:3").categories == ()  # a filter starts a word; others are words
@@ -138,7 +139,8 @@ def test_hybrid_index_over_any_texts_finds_exact_terms_meaning_and_phrases():
 
 
 def test_bm25_idf_sum_is_what_a_document_with_each_term_once_scores():
-    docs = ["alpha beta gamma delta", "alpha alpha omega psi", "gamma epsilon zeta eta", "theta iota kappa lambda"]
+    docs = ["alpha beta gamma delta", "alpha alpha omega psi", "gamma epsilon zeta eta",
+            "theta iota kappa lambda"]
     index = BM25.build(docs)
     terms = tokens("alpha gamma")
     assert index.score(terms)[0] == pytest.approx(index.idf_sum(terms), rel=1e-5)  # doc 0: average length
@@ -196,13 +198,15 @@ def test_a_broad_query_is_smoothed_by_neighbours_and_a_known_item_keeps_its_plac
     query_vector = np.eye(16)[0] + 0.6 * np.eye(16)[1]  # the word's embedding leans to robots, loosely
     broad = parse_query("locomotion")  # 44 papers hold it: an area's word
     plain = [m.index for m in rank_candidates(index, vectors, broad, query_vector, 241)]
-    smoothed = [m.index for m in rank_candidates(index, vectors, broad, query_vector, 241, neighbours=neighbours)]
+    smoothed = [m.index for m in rank_candidates(index, vectors, broad, query_vector, 241,
+                                                 neighbours=neighbours)]
     strays = range(120, 124)  # chemistry papers that use the word: their neighbours do not
     assert all(smoothed.index(i) >= plain.index(i) for i in strays)
     assert sum(smoothed.index(i) for i in strays) > sum(plain.index(i) for i in strays) + 40
     unsaid = range(40, 120)  # robot papers without the word: their neighbours hold it
     assert sum(smoothed.index(i) for i in unsaid) < sum(plain.index(i) for i in unsaid)
-    found = {m.index: m for m in rank_candidates(index, vectors, broad, query_vector, 100, neighbours=neighbours)}
+    found = {m.index: m for m in rank_candidates(index, vectors, broad, query_vector, 100,
+                                                 neighbours=neighbours)}
     area = "in the same area as the best matches"
     assert any(area in found[i].reasons for i in unsaid if i in found)  # why a paper without the word is here
     assert not any(area in m.reasons for m in found.values() if m.terms)  # the words say it for the others
@@ -224,7 +228,8 @@ def test_kv_cache_compression_finds_the_papers_that_say_it(sample):
 
 def test_a_quoted_phrase_ranks_the_papers_that_hold_it_first(sample):
     hits = sample.search('"kv cache"', 12)
-    holding = [bool(re.search(r"\bkv\W+caches?\b", h.paper.embedding_text, re.I)) for h in hits]  # "(KV) cache" too
+    # "(KV) cache" too
+    holding = [bool(re.search(r"\bkv\W+caches?\b", h.paper.embedding_text, re.I)) for h in hits]
     assert holding[0] and holding == sorted(holding, reverse=True)  # every holder above every other
     assert sum(holding) >= 5
     assert all(h.reasons[0] == 'matches: "kv cache"' for h, ok in zip(hits, holding, strict=True) if ok)
@@ -336,8 +341,8 @@ def test_cli_search_filters(tmp_path, capsys):
     from papercast.cli import main
 
     home = str(tmp_path / "home")
-    assert main(["--home", home, "papers", "search", "galaxy", "--category", "astro-ph.GA", "--category", "cs.CV",
-                 "-n", "4", "--json"]) == 0
+    assert main(["--home", home, "papers", "search", "galaxy", "--category", "astro-ph.GA", "--category",
+                 "cs.CV", "-n", "4", "--json"]) == 0
     items = json.loads(capsys.readouterr().out)
     assert len(items) == 4 and all({"astro-ph.GA", "cs.CV"} & set(i["categories"]) for i in items)
     author = items[0]["authors"][0]
@@ -358,7 +363,8 @@ def test_a_big_store_is_searched_among_the_nearest_papers(sample, monkeypatch):
     from papercast.tools.ranking import search as engine
     from papercast.tools.ranking import window
 
-    monkeypatch.setattr(type(sample.store), "ranking_cache", property(lambda self: None))  # e.g. a Chroma server
+    # e.g. a Chroma server
+    monkeypatch.setattr(type(sample.store), "ranking_cache", property(lambda self: None))
     monkeypatch.setattr(engine, "FULL_SCAN_LIMIT", 100)
     monkeypatch.setattr(engine, "NEAREST", 120)
     monkeypatch.setattr(window, "_CACHE", type(window._CACHE)())

@@ -73,8 +73,8 @@ def test_ranking_from_the_cache_equals_ranking_from_chroma(service, monkeypatch)
 
 def test_every_write_through_the_store_keeps_the_cache_fresh(service):
     store = service.store
-    new = Paper(id="2609.00001", title="Gravitational lensing of KV caches", abstract="A new abstract about lensing.",
-                published=date(2026, 9, 1), upvotes=3)
+    new = Paper(id="2609.00001", title="Gravitational lensing of KV caches",
+                abstract="A new abstract about lensing.", published=date(2026, 9, 1), upvotes=3)
     store.upsert([new])
     cache = store.fresh_ranking_cache()
     assert cache is not None and cache.count() == store.collection.count()
@@ -111,7 +111,8 @@ def test_writes_in_flight_are_not_trusted_and_a_dead_writers_are_rebuilt(service
     assert store.fresh_ranking_cache() is None
     assert windows.ranking_source(store) is None  # rank from Chroma meanwhile
     with cache.conn:
-        cache.conn.execute("UPDATE rank_pending SET owner = ?", (f"{ranking_cache.socket.gethostname()}:999999999",))
+        cache.conn.execute("UPDATE rank_pending SET owner = ?",
+                           (f"{ranking_cache.socket.gethostname()}:999999999",))
     assert windows.ranking_source(store) is cache and store.fresh_ranking_cache() is not None
 
 

@@ -68,7 +68,8 @@ def test_legacy_hard_wrapped_response() -> None:
     first = feed.papers[0]
     assert first.title == ("RDD: Retrieval-Based Demonstration Decomposer for Planner Alignment in "
                            "Long-Horizon Tasks")
-    assert first.abstract.startswith("To tackle long-horizon tasks, recent hierarchical vision-language-action (VLAs)")
+    assert first.abstract.startswith("To tackle long-horizon tasks, recent hierarchical "
+                                     "vision-language-action (VLAs)")
     assert first.categories == ["cs.RO", "cs.AI", "cs.CV", "cs.LG", "cs.SY", "eess.SY"]  # deduped
     assert first.comment == ("39th Conference on Neural Information Processing Systems (NeurIPS 2025); "
                              "Project Website: rdd-neurips.github.io")
@@ -125,7 +126,8 @@ def test_entity_expansion_is_refused() -> None:
 
 def test_api_error_feed_is_a_source_error() -> None:
     error_feed = atom_feed(["<entry><id>http://arxiv.org/api/errors#incorrect_id_format_for_1234.1234x</id>"
-                            "<title>Error</title><summary>incorrect id format for 1234.1234x</summary></entry>"])
+                            "<title>Error</title><summary>incorrect id format for "
+                            "1234.1234x</summary></entry>"])
     with pytest.raises(SourceError, match="^arxiv: API error: incorrect id format for 1234.1234x$"):
         arxiv.parse_atom(error_feed)
 
@@ -165,7 +167,8 @@ async def test_search_pages_until_total_results() -> None:
 
     rec = Recorder(handler)
     async with rec.client() as client:
-        result = await arxiv.search(client, "cat:cs.AI", max_results=1000, min_interval=0, policy=fast_policy())
+        result = await arxiv.search(client, "cat:cs.AI", max_results=1000, min_interval=0,
+                                    policy=fast_policy())
     assert len(result.papers) == 150
     assert rec.params("start") == ["0", "100"]
     assert rec.params("sortBy") == ["submittedDate"] * 2 and rec.params("sortOrder") == ["descending"] * 2
@@ -175,7 +178,8 @@ async def test_search_pages_until_total_results() -> None:
 async def test_search_replays_the_real_query_fixture() -> None:
     rec = Recorder(lambda request: xml_response(fixture_bytes("arxiv_query_testing.xml")))
     async with rec.client() as client:
-        result = await arxiv.search(client, "all:testing", max_results=10, min_interval=0, policy=fast_policy())
+        result = await arxiv.search(client, "all:testing", max_results=10, min_interval=0,
+                                    policy=fast_policy())
     assert len(result.papers) == 10 and len(rec.requests) == 1
 
 
@@ -195,7 +199,8 @@ async def test_id_list_lookups_go_in_batches() -> None:
 async def test_old_style_id_list_lookup() -> None:
     rec = Recorder(lambda request: xml_response(fixture_bytes("arxiv_idlist_oldstyle_astro-ph_0601001.xml")))
     async with rec.client() as client:
-        result = await arxiv.fetch_by_ids(client, ["astro-ph/0601001v1"], min_interval=0, policy=fast_policy())
+        result = await arxiv.fetch_by_ids(client, ["astro-ph/0601001v1"], min_interval=0,
+                                          policy=fast_policy())
     assert rec.params("id_list") == ["astro-ph/0601001"]
     assert result.papers[0].id == "astro-ph/0601001"
 

@@ -121,7 +121,8 @@ def _run(code: str, home: Path, *, wait: bool = True) -> subprocess.Popen | subp
     args = [sys.executable, "-c", textwrap.dedent(code)]
     if wait:
         return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO)
 
 
 IMPORT_SCRIPT = """

@@ -140,8 +140,8 @@ def test_model_down_gives_offline_summaries_with_one_notice(llm_app, llm_server)
     assert len(llm_server.requests) <= 2 * 3  # retries for the first, then every later call fails fast
 
 
-@pytest.mark.parametrize("text", ["", "null", "[]", '{"tldr": 5}', '{"tldr": ""}', "{" * 5000, '"just a string"',
-                                  '{"summary": {"tldr": "Nested but fine, really."}}'])
+@pytest.mark.parametrize("text", ["", "null", "[]", '{"tldr": 5}', '{"tldr": ""}', "{" * 5000,
+                                  '"just a string"', '{"summary": {"tldr": "Nested but fine, really."}}'])
 def test_parse_summary_rejects_garbage_with_valueerror_only(text):
     try:
         draft = parse_summary(text)

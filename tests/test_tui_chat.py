@@ -80,7 +80,8 @@ async def test_llm_chat_streams_tokens_and_tool_calls(llm_server, llm_settings, 
     events: list[ChatEventReceived] = []
     tui = make_tui(service)
     async with tui.run_test(size=(100, 32),
-                            message_hook=lambda m: events.append(m) if isinstance(m, ChatEventReceived) else None) as pilot:
+                            message_hook=lambda m: events.append(m) if isinstance(m, ChatEventReceived)
+                            else None) as pilot:
         home = await wait_loaded(pilot)
         # The list shows the quick ranking first, then the LLM's re-rank (default replies here).
         await wait_for(pilot, lambda: not tui.status.tasks and tui.ready, timeout=60, what="the LLM re-rank")
@@ -117,7 +118,8 @@ async def test_opening_with_a_thread_resumes_it(service):
 async def _dialog(pilot):
     from papercast.tui.screens.dialogs import ConfirmChangeDialog
 
-    dialog = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmChangeDialog) and pilot.app.screen,
+    dialog = await wait_for(pilot,
+                            lambda: isinstance(pilot.app.screen, ConfirmChangeDialog) and pilot.app.screen,
                             timeout=60, what="the confirmation dialog")
     await pilot.pause()
     return dialog, " | ".join(str(w.render()) for w in dialog.query(Static))
@@ -146,7 +148,8 @@ async def test_a_change_is_asked_for_and_applied_only_on_yes(tui, service):
         assert str(tool.render()).startswith("✓ give_feedback: applied as change c1")
 
 
-async def test_an_injected_change_shows_the_dialog_and_no_leaves_the_profile(llm_server, llm_settings, service):
+async def test_an_injected_change_shows_the_dialog_and_no_leaves_the_profile(
+    llm_server, llm_settings, service):
     from papercast.service import Papercast
 
     service = Papercast(llm_settings)  # same home as ``service``: the sample is already loaded

@@ -158,7 +158,8 @@ async def test_profile_charts_learning_per_week_and_says_the_overall(tui, servic
     assert expected.needed is None and [w.label for w in expected.weeks] == ["2026-W33", "2026-W34"]
     async with tui.run_test(size=(100, 32)) as pilot:
         profile = await _open_profile(pilot, tui)
-        weeks, learning, baseline = (_text(profile, f"#learning-{row}") for row in ("weeks", "with", "without"))
+        weeks, learning, baseline = (_text(profile, f"#learning-{row}")
+                                     for row in ("weeks", "with", "without"))
         assert all(row.display for row in profile.query(".learning-row"))
         assert "W33" in weeks and "W34" in weeks and weeks.index("W33") < weeks.index("W34")
         assert learning.startswith("learning ") and baseline.startswith("no learning ")
@@ -176,7 +177,8 @@ async def test_profile_charts_learning_per_week_and_says_the_overall(tui, servic
         await pilot.press("ctrl+n")  # a new profile: the section follows the profile shown
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "PromptDialog")
         await pilot.press(*"fresh", "enter")
-        await wait_for(pilot, lambda: profile.data and profile.data.profile.name == "fresh", what="the new profile")
+        await wait_for(pilot, lambda: profile.data and profile.data.profile.name == "fresh",
+                       what="the new profile")
         await wait_for(pilot, lambda: "no ratings yet" in _text(profile, "#learning-summary"),
                        what="the needed line for the new profile")
         assert not any(row.display for row in profile.query(".learning-row"))

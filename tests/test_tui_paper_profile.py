@@ -120,7 +120,8 @@ async def test_feedback_lists_and_profile_management(tui, service):
         await pilot.press("ctrl+d")
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "ChoiceDialog")
         await pilot.press("end", "enter")
-        await wait_for(pilot, lambda: "vision2" not in [p.name for p in service.profile_list()], what="the delete")
+        await wait_for(pilot, lambda: "vision2" not in [p.name for p in service.profile_list()],
+                       what="the delete")
         assert isinstance(tui.screen, ProfileScreen)
         await pilot.press("1")
         assert isinstance(tui.screen, ReadingListScreen)
@@ -135,7 +136,8 @@ async def test_llm_summary_is_written_in_a_worker_and_labelled(llm_server, llm_s
              "keywords": ["scripted", "loopback"]}
 
     def respond(body: dict) -> object:
-        system = " ".join(str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system")
+        system = " ".join(str(m.get("content", "")) for m in body.get("messages", [])
+                          if m.get("role") == "system")
         return Reply.json(draft) if "structured summaries" in system else None
 
     llm_server.responder = respond

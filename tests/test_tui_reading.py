@@ -60,7 +60,8 @@ async def test_like_and_dislike_re_rank_at_once(tui, service):
         rest = [i for i in before if i != liked]
         assert after_like[:20] != rest[:20], "the order changed beyond the removed paper"
         similar = {p.id for p, _ in service.similar(liked, 10)}
-        moved_up = [i for i in after_like[:20] if i in similar and (i not in rest or after_like.index(i) < rest.index(i))]
+        moved_up = [i for i in after_like[:20] if i in similar
+                    and (i not in rest or after_like.index(i) < rest.index(i))]
         assert moved_up, "papers close to the liked one moved up"
 
         top = after_like[0]
@@ -228,7 +229,8 @@ async def test_failed_fetch_is_a_notification_and_can_be_retried(service):
         assert "fetch" not in tui.status.tasks and tui.last_failed is not None
         tui.clear_notifications()
         await pilot.press("R")
-        await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(tui)), what="the retry")
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(tui)),
+                       what="the retry")
         assert tui.is_running
 
 
@@ -294,7 +296,8 @@ async def test_refresh_fetches_in_the_background_with_a_progress_bar(service, fi
         await pilot.press("r")
         bar = screen.query_one("#status-progress", ProgressBar)
         assert bar.display and "Fetching new papers" in str(screen.query_one("#status-task").render())
-        await wait_for(pilot, lambda: any("Fetched" in n.message for n in notifications(tui)), what="the fetch")
+        await wait_for(pilot, lambda: any("Fetched" in n.message for n in notifications(tui)),
+                       what="the fetch")
         done = next(n.message for n in notifications(tui) if "Fetched" in n.message)
         assert done.startswith("Fetched 17 papers")
         assert any(n.severity == "warning" and "arxiv" in n.message.lower() for n in notifications(tui))

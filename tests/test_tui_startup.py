@@ -79,7 +79,8 @@ async def test_the_next_start_shows_the_last_list_at_once(service):
     async with first.run_test(size=(100, 32)) as pilot:
         screen = await wait_loaded(pilot)
         ranked = row_ids(screen)
-        await wait_for(pilot, lambda: last_list.path_for(service.settings.home).exists(), what="the saved list")
+        await wait_for(pilot, lambda: last_list.path_for(service.settings.home).exists(),
+                       what="the saved list")
         assert screen.last_session_shown == 0.0, "nothing saved before the first start"
 
     second = make_tui(service)

@@ -1,16 +1,12 @@
 """The state-changing tools: profile edits, feedback, fetching into the library, and undo.
 
-None of them changes anything when the model calls it. ``propose_*`` checks the arguments against
-the user's data (no empty interests, no unknown paper ids, nothing that is already so) and describes
-the exact change, before -> after; the graph then pauses (``interrupt``) until the user answers.
-Only a "yes" runs ``apply_*``, against the data as it is *then* (another window may have changed the
-profile meanwhile), and every apply returns the operations that take it back. Those operations are
-plain data kept in the thread (``state.ChangeRecord``), so ``undo_change`` works in a later turn or another
-process, and an undo is itself a change that can be undone.
-
-Why no text heuristics ("did the user say 'like'?"): a paper's abstract or a loose question can make
-a model call any tool, and no wording test tells permission from a question. The user's own "yes"
-does.
+None of them changes anything when the model calls it: ``propose_*`` checks the arguments against
+the user's data (no empty interests, no unknown paper ids, nothing already so) and describes the
+exact change, before -> after, and the graph pauses (``interrupt``) until the user answers. Only a
+"yes" runs ``apply_*``, against the data as it is *then*; each returns the operations that take it
+back, kept in the thread (``state.ChangeRecord``), so an undo works in a later turn or process and is
+itself a change. No text heuristics ("did the user say 'like'?"): an abstract or a loose question
+can make a model call any tool, and no wording test tells permission from a question; a "yes" does.
 """
 
 from __future__ import annotations
@@ -81,7 +77,8 @@ def edited(current: list[str], add: list[str], remove: list[str]) -> list[str]:
 
 def _fields_after(profile: Profile, changes: dict[str, Any]) -> dict[str, Any]:
     return {
-        "keywords": edited(profile.keywords, changes.get("add_keywords", []), changes.get("remove_keywords", [])),
+        "keywords": edited(profile.keywords, changes.get("add_keywords", []),
+                           changes.get("remove_keywords", [])),
         "authors": edited(profile.authors, changes.get("add_authors", []), changes.get("remove_authors", [])),
         "interests": changes["interests"] if changes.get("interests") is not None else profile.interests,
     }
@@ -137,7 +134,8 @@ def _describe(changes: dict[str, Any]) -> str:
 async def propose_update_profile(ctx: ToolContext, a: UpdateProfileArgs, call_id: str) -> Proposal:
     profile: Profile = await call(ctx.library.active_profile, a.profile or ctx.profile)
     changes: dict[str, Any] = {}
-    lowered = {"keywords": {k.lower() for k in profile.keywords}, "authors": {x.lower() for x in profile.authors}}
+    lowered = {"keywords": {k.lower() for k in profile.keywords},
+               "authors": {x.lower() for x in profile.authors}}
     for field, add, remove in (("keywords", a.add_keywords, a.remove_keywords),
                                ("authors", a.add_authors, a.remove_authors)):
         adding = [v for v in _clean(add, field[:-1]) if v.lower() not in lowered[field]]
@@ -205,18 +203,21 @@ async def propose_feedback(ctx: ToolContext, a: FeedbackArgs, call_id: str) -> P
     before = set(_kinds(profile, paper.id))
     if a.undo:
         if a.kind not in before:
-            raise UserError(f"[{paper.id}] is not {_PAST[a.kind]} in profile {profile.name!r}: nothing to take back")
+            raise UserError(f"[{paper.id}] is not {_PAST[a.kind]} in profile {profile.name!r}: nothing to "
+                            "take back")
         after = before - {a.kind}
         summary = f"take back the {a.kind} of {cite(paper)}"
     else:
         after = (before - {OPPOSITE_FEEDBACK.get(a.kind, "")}) | {a.kind}
         if after == before:
-            raise UserError(f"[{paper.id}] is already {_PAST[a.kind]} in profile {profile.name!r}: nothing to change")
+            raise UserError(f"[{paper.id}] is already {_PAST[a.kind]} in profile {profile.name!r}: nothing "
+                            "to change")
         summary = f"{a.kind} {cite(paper)}"
     return Proposal(id=call_id, tool="give_feedback",
                     args={"id": paper.id, "kind": a.kind, "undo": a.undo, "profile": profile.name},
                     summary=f"{summary} (profile {profile.name!r})",
-                    before=f"[{paper.id}]: {_show_kinds(before)}", after=f"[{paper.id}]: {_show_kinds(after)}")
+                    before=f"[{paper.id}]: {_show_kinds(before)}",
+                    after=f"[{paper.id}]: {_show_kinds(after)}")
 
 
 async def apply_feedback(ctx: ToolContext, p: Proposal) -> Applied:
@@ -226,7 +227,8 @@ async def apply_feedback(ctx: ToolContext, p: Proposal) -> Applied:
     kinds = _kinds(before, pid)
     after: Profile = await call(ctx.library.feedback, [pid], kind, profile=name, undo=undo)
     verb = f"took back the {kind} of" if undo else _PAST[kind]
-    return Applied(text=f"{verb} {cite(paper)} (profile {after.name!r}; now: {_show_kinds(_kinds(after, pid))})",
+    return Applied(text=f"{verb} {cite(paper)} (profile {after.name!r}; now: "
+                   f"{_show_kinds(_kinds(after, pid))})",
                    undo=[{"op": "feedback", "profile": name, "paper": pid, "kinds": kinds}],
                    papers=[(paper.id, paper.title)])
 
@@ -333,7 +335,8 @@ async def run_ops(ctx: ToolContext, ops: list[dict[str, Any]]) -> list[dict[str,
                 await call(ctx.library.feedback, [op["paper"]], kind, profile=profile.name, undo=True)
             for kind in sorted(wanted - now):
                 await call(ctx.library.feedback, [op["paper"]], kind, profile=profile.name)
-            inverse.append({"op": "feedback", "profile": profile.name, "paper": op["paper"], "kinds": sorted(now)})
+            inverse.append({"op": "feedback", "profile": profile.name, "paper": op["paper"],
+                            "kinds": sorted(now)})
         elif op["op"] == "delete_papers":
             # Papers removed again are not kept anywhere: fetching them once more brings them back.
             await call(ctx.library.delete_papers, op["ids"])
@@ -348,8 +351,9 @@ CHANGE_TOOLS: list[Tool] = [
     Tool("update_profile", "Change the user's profile: keywords, followed authors, interests. Only what the "
          "user asked for, in their words; the user is asked to confirm first.", UpdateProfileArgs,
          propose=propose_update_profile, apply=apply_update_profile),
-    Tool("give_feedback", "Record like/dislike/save/dismiss for a paper, only when the user asked for it; the "
-         "user is asked to confirm first.", FeedbackArgs, propose=propose_feedback, apply=apply_feedback),
+    Tool("give_feedback",
+         "Record like/dislike/save/dismiss for a paper, only when the user asked for it; the user is asked "
+         "to confirm first.", FeedbackArgs, propose=propose_feedback, apply=apply_feedback),
     Tool("undo_change", "Take back a change applied earlier in this conversation (by its id, e.g. c2; "
          "default: the latest). The user is asked to confirm first.", UndoArgs, propose=propose_undo,
          apply=apply_undo),

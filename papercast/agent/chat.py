@@ -1,15 +1,12 @@
 """Running chat turns: threads on disk, streamed events, proposals answered, the answer of a turn.
 
 Threads live in ``settings.checkpoint_path`` (``threads.db``): langgraph's ``AsyncSqliteSaver`` keeps
-the messages (so another process continues a thread), and a small ``papercast_threads`` table next to
-it keeps what a thread list needs (title, times, turns) without reading every checkpoint.
-
-One turn = one run of the chat graph on the thread, streamed with ``stream_mode="custom"``: the nodes
-write token / tool / proposal events as they happen and ``_run`` turns them into ``ChatEvent``s, then
-reads the state and yields the ``final`` event with the ``ChatAnswer``. When the model proposed a
-change, the graph stops at ``interrupt()`` and the answer says so (``answer.pending``); ``resume_turn``
-continues the same turn with the user's answer. A thread left waiting (the TUI closed on the dialog)
-is answered "no" when the next message comes, so it never blocks the conversation.
+the messages (so another process continues a thread), and a small ``papercast_threads`` table keeps
+what a thread list needs (title, times, turns) without reading every checkpoint. A turn is one run of
+the chat graph, streamed with ``stream_mode="custom"`` as ``ChatEvent``s and ended by the ``final``
+event's ``ChatAnswer``. A proposed change stops the graph at ``interrupt()`` (``answer.pending``);
+``resume_turn`` continues it with the user's answer, and a thread left waiting is answered "no" when
+the next message comes, so it never blocks the conversation.
 """
 
 from __future__ import annotations
@@ -34,7 +31,7 @@ from papercast.agent.graph import graph, recursion_limit
 from papercast.agent.port import Library
 from papercast.agent.prompts import system_prompt
 from papercast.agent.turn import build_answer
-from papercast.errors import UserError
+from papercast.errors import UserError, first_line
 from papercast.store import threads
 
 log = logging.getLogger(__name__)
@@ -90,8 +87,8 @@ async def _run(compiled: CompiledStateGraph, graph_input: Any, turn: Turn) -> As
     except GraphRecursionError:
         backstop = True
     snapshot = await compiled.aget_state(turn.config)
-    answer = build_answer(snapshot.values, turn.thread_id, offline=turn.context.model is None, backstop=backstop,
-                          waiting=bool(snapshot.interrupts))
+    answer = build_answer(snapshot.values, turn.thread_id, offline=turn.context.model is None,
+                          backstop=backstop, waiting=bool(snapshot.interrupts))
     yield ChatEvent(kind="final", text=answer.text, answer=answer)
 
 
@@ -160,5 +157,5 @@ async def thread_messages(library: Library, thread_id: str) -> list[dict[str, An
             out.append({"role": "assistant", "text": str(m.content)})
         elif m.type == "tool":
             out.append({"role": "tool", "tool": m.name, "ok": m.status != "error",
-                        "text": ((m.artifact or {}).get("text") or "").split("\n", 1)[0][:120]})
+                        "text": first_line((m.artifact or {}).get("text") or "", 120, mark="")})
     return out

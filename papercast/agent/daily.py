@@ -25,7 +25,7 @@ from langgraph.runtime import Runtime
 from papercast.agent.events import DailyReport
 from papercast.agent.port import Library
 from papercast.agent.state import DailyState
-from papercast.errors import RuntimeFailure, UserError
+from papercast.errors import RuntimeFailure, UserError, one_line
 from papercast.models import ReadingList
 from papercast.tools.delivery.channels import plan_channels
 from papercast.tools.sources.fetch import fetch_papers
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # How a connection failure reads once the sources layer has made it one line (retries exhausted).
-_OFFLINE_HINTS = ("no network", "ConnectError", "ConnectTimeout", "name resolution", "Name or service not known",
-                  "Network is unreachable", "nodename nor servname")
+_OFFLINE_HINTS = ("no network", "ConnectError", "ConnectTimeout", "name resolution",
+                  "Name or service not known", "Network is unreachable", "nodename nor servname")
 
 
 @dataclass
@@ -63,7 +63,7 @@ class DailyRun:
 
 def _failed(step: str, exc: BaseException, then: str = "") -> None:
     """One WARNING line per failed step of the run, with the real cause (class and message)."""
-    text = " ".join(str(exc).split())
+    text = one_line(exc, None)
     log.warning("daily %s failed: %s%s%s", step, type(exc).__name__, f": {text}" if text else "",
                 f"; {then}" if then else "")
     log.debug("daily %s failed", step, exc_info=exc)
@@ -104,7 +104,7 @@ async def fetch(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]
     papers, fetched, errors, notes, failures = [], {}, [], [], []
     for source, result, exc in outcomes:
         if exc is not None:
-            text = " ".join(str(exc).split()) or type(exc).__name__
+            text = one_line(exc, None) or type(exc).__name__
             error = text if text.startswith(f"{source}:") else f"{source}: {text}"
             errors.append(error)
             failures.append(exc)
@@ -122,7 +122,8 @@ async def fetch(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]
         log.warning("daily fetch: no network (every source unreachable); "
                     "the digest uses the papers already stored")
         notes.append("no network: the digest is built from the papers already stored")
-    return {"papers": papers, "fetched": fetched, "offline_network": offline, "errors": errors, "notes": notes}
+    return {"papers": papers, "fetched": fetched, "offline_network": offline, "errors": errors,
+            "notes": notes}
 
 
 async def store(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
@@ -135,8 +136,9 @@ async def store(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]
         result, removed = await asyncio.to_thread(run.library.store_papers, papers)  # replaces the sample
     except Exception as exc:
         _failed("store", exc, f"{len(papers)} fetched papers not stored")
-        return {"stored": {}, "errors": [f"store: {' '.join(str(exc).split())}"]}
-    stored = {"added": result.added, "updated": result.updated + result.reembedded, "unchanged": result.unchanged}
+        return {"stored": {}, "errors": [f"store: {one_line(exc, None)}"]}
+    stored = {"added": result.added, "updated": result.updated + result.reembedded,
+              "unchanged": result.unchanged}
     run.say(f"store: {stored['added']} new, {stored['updated']} updated, {stored['unchanged']} unchanged")
     # the papers are in the store now; keep the state small
     return {"stored": stored, "papers": [], "notes": [removed] if removed else []}
@@ -227,8 +229,8 @@ async def digest(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any
     profile = await asyncio.to_thread(library.active_profile, run.profile)
     client = library.llm_client(run.use_llm)
     offline = ["no network: built from the papers already stored"] if state.get("offline_network") else []
-    result = await abuild_digest(profile, reading, summaries, client=client, window_count=count, notes=offline,
-                                 notices=[*(state.get("errors") or []), *errors],
+    result = await abuild_digest(profile, reading, summaries, client=client, window_count=count,
+                                 notes=offline, notices=[*(state.get("errors") or []), *errors],
                                  language=library.settings.language)
     return {"digest_md": render_markdown(result), "digest_html": render_html(result),
             "digest": result, "errors": errors}
@@ -252,9 +254,10 @@ graph = builder.compile(name="papercast daily")
 async def run_daily(library: Library, *, profile: str | None = None, out: str | Path | None = None,
                     email: str | Sequence[str] | None = None, webhooks: Sequence[str] = (),
                     feed: str | Path | None = None, stdout: bool = False, include_seen: bool = False,
-                    n: int = 10, sources: Sequence[str] | None = None, use_llm: bool = True, client: Any = None,
-                    policy: Any = None, today: date | None = None, say: Callable[[str], None] | None = None,
-                    tls_context: Any = None, http: Any = None) -> DailyReport:
+                    n: int = 10, sources: Sequence[str] | None = None, use_llm: bool = True,
+                    client: Any = None, policy: Any = None, today: date | None = None,
+                    say: Callable[[str], None] | None = None, tls_context: Any = None,
+                    http: Any = None) -> DailyReport:
     """Run the daily graph, then deliver the digest to every channel and record each delivery.
 
     Channels: ``out`` (Markdown, or HTML/JSON by the file's suffix), ``feed`` (an Atom file kept up to
@@ -262,10 +265,8 @@ async def run_daily(library: Library, *, profile: str | None = None, out: str | 
     replacing its setting (``email_to``, ``PAPERCAST_WEBHOOKS``, ``feed``); with no channel at all
     ``stdout`` prints it. Papers already delivered to the profile are left out (``include_seen``
     keeps them); each channel that delivered records its papers, so the next run never resends them.
-
-    Bad input (unknown profile, bad address, email without SMTP settings, a bad webhook URL) raises
-    ``UserError`` before anything is fetched. Everything else is reported in the returned
-    ``DailyReport``: a failing source, model or channel is an entry in ``errors``.
+    Bad input (unknown profile or address, email without SMTP settings, a bad webhook URL) raises
+    ``UserError`` before anything is fetched; a failing source, model or channel is in ``errors``.
     """
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
@@ -273,9 +274,9 @@ async def run_daily(library: Library, *, profile: str | None = None, out: str | 
     emails = [email] if isinstance(email, str) else list(email or ())
     channels = plan_channels(library.settings, out=out, emails=emails, webhooks=webhooks, feed=feed,
                              stdout_when_nowhere=stdout)
-    run = DailyRun(library=library, profile=target.name, n=n, sources=tuple(sources or library.settings.sources),
-                   use_llm=use_llm, client=client, policy=policy, today=today, say=say or (lambda _line: None),
-                   include_seen=include_seen)
+    run = DailyRun(library=library, profile=target.name, n=n,
+                   sources=tuple(sources or library.settings.sources), use_llm=use_llm, client=client,
+                   policy=policy, today=today, say=say or (lambda _line: None), include_seen=include_seen)
     state = await graph.ainvoke({"profile": target.name, "n": n, "sources": list(run.sources),
                                  "errors": [], "notes": []}, context=run)
     reading = state.get("reading")
@@ -284,15 +285,16 @@ async def run_daily(library: Library, *, profile: str | None = None, out: str | 
                          stored=dict(state.get("stored") or {}),
                          recommended=[r.paper.id for r in reading.items] if reading else [],
                          summarized=len(state.get("summaries") or {}), markdown=state.get("digest_md", ""),
-                         html=state.get("digest_html", ""), offline_network=bool(state.get("offline_network")),
+                         html=state.get("digest_html", ""),
+                         offline_network=bool(state.get("offline_network")),
                          errors=list(dict.fromkeys(state.get("errors") or [])),
                          notes=list(dict.fromkeys(state.get("notes") or [])))
     if digest is not None:
         report.mode = mode_text(digest)
         report.fallbacks = sum(1 for i in digest.items if i.summary.prompt_version.startswith(FALLBACK))
         if report.fallbacks and not any(e.startswith(("llm:", "summarize:")) for e in report.errors):
-            report.errors.append(f"summarize: {report.fallbacks} of {len(digest.items)} summaries fell back to "
-                                 "offline ones (the model failed; see the digest's notices)")
+            report.errors.append(f"summarize: {report.fallbacks} of {len(digest.items)} summaries fell back "
+                                 "to offline ones (the model failed; see the digest's notices)")
     if not report.ok or digest is None:
         if reading is not None and reading.note:
             report.notes.insert(0, reading.note)  # why the list is empty (every paper read, or sent, ...)

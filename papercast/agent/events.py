@@ -1,18 +1,6 @@
 """What the callers of the agent see: a chat turn's streamed events, and what a daily run did.
 
 Light on purpose (no langgraph, no LangChain): the TUI and the service name these types.
-
-Chat events (what ``Papercast.achat_stream`` and ``aresume_stream`` yield, in order)::
-
-    tool_start  tool, args, call_id        the agent is about to run a tool
-    proposal    tool, call_id, text, proposal   a state-changing call became a proposal (text: its summary)
-    tool_end    tool, call_id, ok, text    the tool finished (text: a one-line preview of its output);
-                                           for a proposal: applied (ok) or not, once the user answered
-    token       text                       a piece of the answer as the model writes it
-    final       answer (ChatAnswer)        the stream is over; always the last event, exactly once
-
-A turn whose model proposed changes pauses: its stream ends with ``final`` whose ``answer.pending``
-lists them, and ``aresume_stream`` with the user's answer continues the same turn (same events).
 """
 
 from __future__ import annotations
@@ -27,7 +15,16 @@ EventKind = Literal["token", "tool_start", "tool_end", "proposal", "final"]
 
 @dataclass
 class ChatEvent:
-    """One streamed event of a chat turn (see the module docstring for the order)."""
+    """One streamed event of a chat turn, as ``Papercast.achat_stream`` / ``aresume_stream`` yield them::
+
+        tool_start  tool, args, call_id          a tool is about to run
+        proposal    tool, call_id, text, proposal  a state-changing call became a proposal (text: its summary)
+        tool_end    tool, call_id, ok, text      it finished (text: a one-line preview of its output), or
+                                                 a proposal was applied (ok) or not, once the user answered
+        token       text                         a piece of the answer as the model writes it
+        final       answer (ChatAnswer)          the last event, exactly once; ``answer.pending`` lists the
+                                                 proposals a paused turn waits on (``aresume_stream`` goes on)
+    """
 
     kind: EventKind
     text: str = ""  # token: the piece; tool_end: output preview (or the error)

@@ -119,7 +119,8 @@ async def finish(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, A
     checked = await asyncio.to_thread(
         grounding.review, runtime.context.library, message=turn_message(messages), text=text,
         retrieved=state.get("retrieved"), proposals=turn_proposals(messages),
-        offline=runtime.context.model is None or bool(state.get("fallback")), known=thread_papers(messages[:-1]))
+        offline=runtime.context.model is None or bool(state.get("fallback")),
+        known=thread_papers(messages[:-1]))
     addition = checked.addition
     if addition and text.endswith("\n"):
         addition = addition[1:]  # one blank line between the answer and what follows, not two

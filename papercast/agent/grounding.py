@@ -1,21 +1,12 @@
 """Grounded chat: every turn starts from the library and every answer is checked against it.
 
-Before the model speaks (``retrieve``), the user's message is searched in the library — the one
-hybrid search (``Library.search``), plus the stored full texts' passages (``Library.search_passages``)
-— and papers the message names by id are looked up. The model gets those results with their ids,
-whether or not it can call tools, so even a small local model that never calls a tool answers from
-the library instead of from its imagination.
-
-After the model's last word (``review``), the answer is checked:
-
-* every cited paper id must be in the library, and every ``[id §section]`` must name a section of
-  that paper's stored full text; the rest is flagged under the answer (never silently trusted);
-* an answer to a library question that cites nothing gets "From your library:" and the retrieved
-  papers, with a note that the model did not use them;
-* every change of the turn is stated: applied (with how to undo it), declined, or failed.
-
-The additions are appended (and streamed), never spliced into the model's text, so what the user
-read as it streamed stays true.
+Before the model speaks (``retrieve``), the message is searched in the library (``Library.search``
+and the stored full texts' ``search_passages``) and the papers it names by id are looked up; the model
+gets them with their ids, tools or not, so even a small local model answers from the library. After
+its last word (``review``), every cited id must be in the library and every ``[id §section]`` name a
+section of that paper's stored full text (the rest is flagged); an answer to a library question that
+cites nothing gets "From your library:" and the retrieved papers; every change of the turn is stated.
+The additions are appended (and streamed), never spliced in: what the user read as it streamed stays.
 """
 
 from __future__ import annotations
@@ -39,13 +30,14 @@ PASSAGE_CHARS = 320
 # Words that say nothing about a topic: small talk, confirmations and the asking itself. A message
 # left with no other word is not a library question (no "From your library:" under its answer).
 _GENERIC = frozenset({"hi", "hello", "hey", "thanks", "thank", "you", "ok", "okay", "bye", "yes", "no",
-                      "good", "great", "cool", "sure", "please", "morning", "evening", "find", "search", "look",
-                      "papers", "paper", "articles", "article", "works", "work", "about", "any", "some", "want",
-                      "read", "tell", "give", "list", "know", "library", "there", "have", "does", "explain",
-                      "me", "the", "this", "that", "these", "those", "one", "ones", "new", "latest", "recent",
-                      "all", "just", "much", "very", "really", "again", "also", "more", "would", "could",
-                      "should", "can", "will", "was", "were", "got", "get", "let", "see", "now", "then", "it's",
-                      "that's", "what's", "fine", "nice", "awesome", "perfect", "right", "bad", "help"})
+                      "good", "great", "cool", "sure", "please", "morning", "evening", "find", "search",
+                      "look", "papers", "paper", "articles", "article", "works", "work", "about", "any",
+                      "some", "want", "read", "tell", "give", "list", "know", "library", "there", "have",
+                      "does", "explain", "me", "the", "this", "that", "these", "those", "one", "ones", "new",
+                      "latest", "recent", "all", "just", "much", "very", "really", "again", "also", "more",
+                      "would", "could", "should", "can", "will", "was", "were", "got", "get", "let", "see",
+                      "now", "then", "it's", "that's", "what's", "fine", "nice", "awesome", "perfect",
+                      "right", "bad", "help"})
 _ID_TEXT = re.compile(r"(?:arxiv:)?\d{4}\.\d{4,5}(?:v\d+)?", re.IGNORECASE)
 
 
@@ -182,7 +174,8 @@ def changes_statement(proposals: list[Proposal]) -> str:
     lines = []
     for p in proposals:
         if p.status == "applied":
-            lines.append(f"- applied as change {p.change}: {p.summary} (to take it back, say \"undo {p.change}\")")
+            lines.append(f"- applied as change {p.change}: {p.summary} (to take it back, say \"undo "
+                         f"{p.change}\")")
         elif p.status == "declined":
             lines.append(f"- not applied: {p.summary} ({p.detail or 'not confirmed'})")
         elif p.status == "failed":

@@ -1,17 +1,12 @@
 """The chat graph's model helpers: one streamed litellm call with OpenAI-format tool schemas.
 
-Why no LangChain chat model: every call must go through litellm and the LLM layer
-(``papercast.tools.llm.LLMClient``: model choice, api_base, retries, usage and cost accounting,
-budget), and calling it with OpenAI-format messages and tool schemas is the shortest path. The
-layer rebuilds the full response (tool-call arguments arrive in pieces); tool calls whose arguments
-are not valid JSON are kept as ``invalid_tool_calls`` so the tool node can tell the model.
-
-Long threads: the thread on disk is never trimmed; only the copy sent to the model is, to the
-model's context window (litellm's model map and token counter), dropping whole old turns first.
-
-Models without tool calling (``choose_tools``: the ``chat_tools`` setting, else litellm's model map)
-are called without tool schemas, and the thread's tool calls and results are sent to them as plain
-text (``plain_history``), which every chat API accepts.
+No LangChain chat model: every call must go through the LLM layer (``tools.llm.LLMClient``: model
+choice, api_base, retries, usage and cost, budget), and OpenAI-format messages and tool schemas are
+the shortest path to it. Tool calls whose arguments are not valid JSON are kept as
+``invalid_tool_calls`` so the tool node can tell the model. The thread on disk is never trimmed; only
+the copy sent to the model is, to its context window, whole old turns first. Models without tool
+calling (``choose_tools``) get no schemas, and the thread's tool calls and results as plain text
+(``plain_history``), which every chat API accepts.
 """
 
 from __future__ import annotations
@@ -55,7 +50,8 @@ def model_config(settings: Settings, client: LLMClient) -> ModelConfig:
     tools, why = choose_tools(settings.chat_tools, client.model, settings.api_base)
     if not tools:
         log.info("chat without tools for %s: %s", client.model, why)
-    return ModelConfig(client=client, window=context_window(client.model, settings.chat_context_window, client),
+    return ModelConfig(client=client,
+                       window=context_window(client.model, settings.chat_context_window, client),
                        counter=TokenCounter(client.model), max_steps=settings.chat_max_steps, tools=tools)
 
 
@@ -132,7 +128,8 @@ def with_retrieval(sent: list[dict[str, Any]], retrieved: Mapping[str, Any] | No
     if not text or last_user is None:
         return sent
     out = list(sent)
-    out[last_user] = {**sent[last_user], "content": f"{sent[last_user]['content']}\n\n{library_results(text)}"}
+    out[last_user] = {**sent[last_user],
+                      "content": f"{sent[last_user]['content']}\n\n{library_results(text)}"}
     return out
 
 
@@ -163,9 +160,11 @@ def plain_history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if message["role"] == "tool":
             out.append({"role": "user", "content": f"(tool result)\n{message['content']}"})
         elif message["role"] == "assistant" and message.get("tool_calls"):
-            calls = "; ".join(f"{c['function']['name']}({c['function']['arguments']})" for c in message["tool_calls"])
+            calls = "; ".join(f"{c['function']['name']}({c['function']['arguments']})"
+                              for c in message["tool_calls"])
             text = (message.get("content") or "").strip()
-            out.append({"role": "assistant", "content": (text + "\n" if text else "") + f"(looked up: {calls})"})
+            out.append({"role": "assistant",
+                        "content": (text + "\n" if text else "") + f"(looked up: {calls})"})
         else:
             out.append(message)
     return out
@@ -188,8 +187,8 @@ def context_window(model: str, configured: int | None, client: LLMClient | None 
 class TokenCounter:
     """Tokens of messages as the model's tokenizer counts them, each distinct message counted once.
 
-    A thread's old messages never change, so re-counting the whole history at every step (tiktoken:
-    ~60 ms a turn on a long thread) is waste. The sum of per-message counts is within a few tokens
+    A thread's old messages never change, so re-counting the whole history at every step is waste
+    (tiktoken is slow on a long thread). The sum of per-message counts is within a few tokens
     of counting the list at once; the answer reserve covers the difference.
     """
 
@@ -300,9 +299,9 @@ async def complete(client: LLMClient, messages: list[dict[str, Any]], tools: lis
     order = [c["id"] for c in sorted(valid + invalid, key=lambda c: c["index"])]
     for c in valid + invalid:
         del c["index"]
-    return ModelReply(content=answer.text or "", tool_calls=valid, invalid_tool_calls=invalid, call_order=order,
-                      prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
-                      cost_usd=answer.cost_usd or 0.0)
+    return ModelReply(content=answer.text or "", tool_calls=valid, invalid_tool_calls=invalid,
+                      call_order=order, prompt_tokens=answer.prompt_tokens,
+                      completion_tokens=answer.completion_tokens, cost_usd=answer.cost_usd or 0.0)
 
 
 def step_limit_message(steps: int) -> str:

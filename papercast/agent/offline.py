@@ -1,18 +1,12 @@
 """Chat without a model: the offline "planner" that stands in for the LLM node.
 
-With ``PAPERCAST_MODEL`` unset, chat still answers. This node reads the user's message with simple
-patterns, asks for the same tools the model would (so the same tool nodes, proposals and
-confirmations, streaming events and thread persistence apply), and then writes the answer from the
-tool outputs: the best-matching papers with an id and a one-line extract each, a paper's best
-passages quoted with their sections, or a summary. A change the user asked for ("like ID") is a
-proposal like any other: it is applied only once the user confirms it, and the graph's ``finish``
-node states it. Every answer starts with the label "offline answer".
-
-Recognised: "add X to my interests", "remove X from my interests", "follow AUTHOR", "unfollow
-AUTHOR", "like/dislike/save/dismiss ID...", "undo [cN]", "summarize ID", "compare ID ID", "similar
-to ID", a question about a paper ("which datasets does ID use?"), "papers like the X one I liked",
-"what should I read (today)?", "fetch today's HF papers", a bare paper id; anything else is a
-library search.
+With ``PAPERCAST_MODEL`` unset, chat still answers: this node reads the message with simple patterns,
+asks for the tools the model would (so the same tool nodes, proposals, events and threads apply) and
+writes the answer from their outputs, labelled "offline answer"; a change ("like ID") is a proposal
+like any other. Recognised: "add X to / remove X from my interests", "follow / unfollow AUTHOR",
+"like/dislike/save/dismiss ID...", "undo [cN]", "summarize ID", "compare ID ID", "similar to ID", a
+question about a paper ("which datasets does ID use?"), "papers like the X one I liked", "what should
+I read (today)?", "fetch today's HF papers", a bare paper id; anything else is a library search.
 """
 
 from __future__ import annotations
@@ -33,8 +27,10 @@ _ADD = re.compile(rf"\b(?:add|include|track)\s+{_Q}(?P<x>.+?){_Q}\s+(?:to|in|int
                   r"(?:interests?|keywords?|profile|topics?)\b", re.I)
 _REMOVE = re.compile(rf"\b(?:remove|drop|delete)\s+{_Q}(?P<x>.+?){_Q}\s+from\s+(?:my\s+)?"
                      r"(?:interests?|keywords?|profile|topics?)\b", re.I)
-_INTERESTED = re.compile(rf"\bi(?:'m| am)\s+(?:also\s+)?interested\s+in\s+{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
-_FOLLOW = re.compile(rf"^\s*(?:please\s+)?follow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
+_INTERESTED = re.compile(rf"\bi(?:'m| am)\s+(?:also\s+)?interested\s+in\s+{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$",
+                         re.I)
+_FOLLOW = re.compile(
+    rf"^\s*(?:please\s+)?follow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
 _UNFOLLOW = re.compile(rf"^\s*(?:please\s+)?unfollow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$",
                        re.I)
 _SET_INTERESTS = re.compile(rf"\b(?:set|change|replace)\s+my\s+interests\s+(?:to|with)\s+{_Q}(?P<x>.+?){_Q}\s*[.?!]*$",
@@ -207,5 +203,6 @@ def compose(done: list[Any], intro: str = "") -> str:
 def as_ai_message(result: OfflineStep) -> Any:
     from langchain_core.messages import AIMessage
 
-    calls = [{"name": name, "args": args, "id": _new_id(), "type": "tool_call"} for name, args in result.calls]
+    calls = [{"name": name, "args": args, "id": _new_id(), "type": "tool_call"}
+             for name, args in result.calls]
     return AIMessage(content=result.text, tool_calls=calls, response_metadata={"model": "offline"})

@@ -1,21 +1,12 @@
-"""The chat graph's tool nodes: run the model's read-only calls, turn its state-changing calls into
-proposals, and apply the proposals the user confirmed.
+"""The chat graph's tool nodes: read-only calls run, state-changing ones become proposals to confirm.
 
-``run_tool_calls`` (node ``tools``) runs each call of the last AI message in order. A read-only call
-runs at once. A state-changing call (``changes``) only *proposes*: its arguments are checked against
-the user's data and the exact change is described, but nothing is written; the proposals go to
-``state["proposals"]`` and the graph moves to ``confirm_proposals`` (node ``confirm``), which pauses the
-turn with LangGraph's ``interrupt()`` until the caller resumes it with the user's answer
-(``Command(resume={"approve": ...})``). Only then are the confirmed changes applied, each recorded in
-the thread's change log with the operations that undo it.
-
-Every way a call can go wrong ends as a ``ToolMessage`` with ``status="error"`` that the model reads
-and can react to — an unknown tool name, arguments that are not JSON or do not fit the schema or the
-user's data, a tool that raises, a change the user declined. Nothing here raises into the graph, so a
-turn never crashes on a tool. Outputs are wrapped in ``<tool_output>`` delimiters (see ``prompts``).
-
-Calls run one after another: they share one Chroma client and one SQLite file, and a model that
-asks for "search, then get_paper" in one step expects that order.
+``run_tool_calls`` (node ``tools``) runs the last AI message's calls in order: they share one Chroma
+client and SQLite file, and "search, then get_paper" expects that order. A state-changing call only
+*proposes* (checked, described, nothing written); ``confirm_proposals`` (node ``confirm``) pauses the
+turn with ``interrupt()`` until the user answers, then applies what was confirmed, each with the
+operations that undo it. Every failure (unknown tool, bad JSON or arguments, a tool that raises, a
+declined change) is a ``ToolMessage`` with ``status="error"`` the model reads: nothing here raises into
+the graph. Outputs are wrapped in ``<tool_output>`` delimiters (see ``prompts``).
 """
 
 from __future__ import annotations
@@ -35,8 +26,8 @@ from papercast.agent.port import Library
 from papercast.agent.prompts import wrap_tool_output
 from papercast.agent.state import ChangeRecord, ChatState
 from papercast.agent.tool_types import ToolContext
-from papercast.agent.toolbox import TOOLS, output_preview
-from papercast.errors import UserError, redact
+from papercast.agent.toolbox import TOOLS
+from papercast.errors import UserError, first_line, one_line, redact, validation_line
 from papercast.models import Proposal
 
 log = logging.getLogger(__name__)
@@ -45,22 +36,14 @@ Emit = Callable[[dict[str, Any]], None]
 MAX_PROPOSALS = 5  # per model step: more would be a wall of dialogs (and is never what a user asked)
 
 
-def _validation_text(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
-        parts.append(f"{where}: {err.get('msg')}")
-    return "; ".join(parts)
-
-
 def _failure(name: str, exc: Exception) -> str:
     """A tool's exception as the model may see it: one line, no key, no traceback."""
     if isinstance(exc, UserError):
         log.info("tool %s refused its input: %s: %s", name, type(exc).__name__, exc)
         return f"error: {exc}"
-    log.info("tool %s failed: %s: %s", name, type(exc).__name__, " ".join(str(exc).split()))
+    log.info("tool %s failed: %s: %s", name, type(exc).__name__, one_line(exc, None))
     log.debug("tool %s failed", name, exc_info=True)
-    detail = redact(" ".join(str(exc).split()))[:300]  # the model must never see a key
+    detail = redact(one_line(exc, None))[:300]  # the model must never see a key
     return f"error: {name} failed: {type(exc).__name__}: {detail}"
 
 
@@ -80,14 +63,16 @@ async def run_one(name: str, args: Any, ctx: ToolContext,
     try:
         parsed = tool.args.model_validate(args)
     except ValidationError as exc:
-        log.info("the model called %s with invalid arguments: %s", name, _validation_text(exc))
-        return False, f"error: invalid arguments for {name}: {_validation_text(exc)}", [], None
+        problems = validation_line(exc, "arguments", most=5)
+        log.info("the model called %s with invalid arguments: %s", name, problems)
+        return False, f"error: invalid arguments for {name}: {problems}", [], None
     try:
         if tool.propose is not None:
             proposal = await tool.propose(ctx, parsed, call_id)
             # WARNING: a change the user did not ask for is how an injected instruction shows itself.
             log.warning("proposed %s %s: %s (waiting for the user)", name,
-                        json.dumps(proposal.args, ensure_ascii=False, sort_keys=True, default=str), proposal.summary)
+                        json.dumps(proposal.args, ensure_ascii=False, sort_keys=True, default=str),
+                        proposal.summary)
             return True, f"proposed: {proposal.summary}", [], proposal
         assert tool.run is not None
         out = await tool.run(ctx, parsed)
@@ -105,7 +90,8 @@ def _tool_message(call_id: str, name: str, text: str, *, ok: bool, papers: Seque
                        name=name or "unknown", status="success" if ok else "error", artifact=artifact)
 
 
-async def run_tool_calls(state: ChatState, *, library: Library, profile: str | None, emit: Emit) -> dict[str, Any]:
+async def run_tool_calls(state: ChatState, *, library: Library, profile: str | None,
+                         emit: Emit) -> dict[str, Any]:
     """Node ``tools``: a ToolMessage per read-only call (in order); proposals for the changes."""
     messages = state["messages"]
     ctx = ToolContext(library=library, profile=profile, changes=list(state.get("changes") or []))
@@ -133,7 +119,8 @@ async def run_tool_calls(state: ChatState, *, library: Library, profile: str | N
             emit({"kind": "proposal", "tool": name, "call_id": call_id, "text": proposal.summary,
                   "proposal": proposal})
             continue
-        emit({"kind": "tool_end", "tool": name, "call_id": call_id, "ok": ok, "text": output_preview(text)})
+        emit({"kind": "tool_end", "tool": name, "call_id": call_id, "ok": ok,
+              "text": first_line(text.strip(), 120)})
         results.append(_tool_message(call_id, name, text, ok=ok, papers=papers))
     return {"messages": results, "proposals": proposals}
 
@@ -193,12 +180,13 @@ async def confirm_proposals(state: ChatState, *, library: Library, profile: str 
                 papers = applied.papers
                 records.append(ChangeRecord(id=p.change, summary=p.summary, undo=applied.undo, undone=False))
                 if applied.undoes:
-                    records += [ChangeRecord(**{**c, "undone": True}) for c in changes if c["id"] == applied.undoes]
+                    records += [ChangeRecord(**{**c, "undone": True}) for c in changes
+                                if c["id"] == applied.undoes]
                 text = f"applied as change {p.change} (the user confirmed it; it can be undone): {applied.text}"
                 log.info("applied %s as change %s (confirmed by the user)", p.summary, p.change)
         ok = p.status == "applied"
-        emit({"kind": "tool_end", "tool": p.tool, "call_id": p.id, "ok": ok, "text": output_preview(text),
-              "proposal": p})
+        emit({"kind": "tool_end", "tool": p.tool, "call_id": p.id, "ok": ok,
+              "text": first_line(text.strip(), 120), "proposal": p})
         results.append(_tool_message(p.id, p.tool, text, ok=ok, papers=papers, proposal=p))
     update: dict[str, Any] = {"messages": results, "proposals": [], "changes": records}
     if end:  # close the turn without asking the model again: the user has already moved on

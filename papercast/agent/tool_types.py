@@ -1,16 +1,12 @@
 """What every chat tool is made of: its context, its output, and the ``Tool`` record itself.
 
-Two kinds of tool exist, and the difference is the point of the design (docs/architecture.md, "The agent and
-the user's data"):
-
-* a **read-only** tool (``run``) looks things up and may run whenever the model asks;
-* a **state-changing** tool (``propose`` + ``apply``) never changes anything when the model calls it:
-  ``propose`` checks the arguments against the user's data and describes the exact change (before ->
-  after); the graph then pauses for the user, and only a "yes" runs ``apply``, which returns how to
-  undo what it did.
-
-Kept apart from ``toolbox`` (the read-only tools and the registry) and ``changes`` (the
-state-changing ones) so both can use these types without importing each other.
+Two kinds of tool exist, and the difference is the point of the design (docs/architecture.md, "The
+agent and the user's data"): a **read-only** tool (``run``) looks things up whenever the model asks; a
+**state-changing** tool (``propose`` + ``apply``) never changes anything when the model calls it:
+``propose`` checks the arguments and describes the exact change (before -> after), the graph pauses
+for the user, and only a "yes" runs ``apply``, which returns how to undo what it did. Kept apart from
+``toolbox`` (the read-only tools, the registry) and ``changes`` (the state-changing ones) so both use
+these types without importing each other.
 """
 
 from __future__ import annotations

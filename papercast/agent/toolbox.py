@@ -1,14 +1,11 @@
 """The chat agent's read-only tools: thin, typed wrappers over the library (``port.Library``).
 
 Each tool is an argument model (pydantic; its JSON schema is what the model sees) and an async
-function returning a ``ToolOutput``: plain text for the model plus the ``(id, title)`` of the papers it
-showed. The read-only tools are here; the tools that change the user's data (profile, feedback,
-fetching into the library, undo) are proposals, in ``changes``. The service is synchronous (Chroma,
-the embedder, SQLite), so blocking calls run in a worker thread and never stall the event loop the TUI
-draws on.
-
-Tools raise ``UserError`` for bad input (unknown id, bad date); the tool node turns any exception
-into an error message for the model, so a tool can never crash a turn.
+function returning a ``ToolOutput``: plain text for the model plus the ``(id, title)`` of the papers
+it showed; the tools that change the user's data are proposals, in ``changes``. The service is
+synchronous (Chroma, the embedder, SQLite), so blocking calls run in a worker thread and never stall
+the event loop the TUI draws on. Tools raise ``UserError`` for bad input; the tool node turns any
+exception into an error message for the model, so a tool can never crash a turn.
 """
 
 from __future__ import annotations
@@ -80,12 +77,14 @@ def hits_of(results: Sequence[SearchHit]) -> list[tuple[Paper, float, list[str]]
 
 # -- argument models -------------------------------------------------------------------------------
 class SearchArgs(BaseModel):
-    query: str = Field("", description="what to look for, in plain words (may be empty with an author or category)")
+    query: str = Field("", description="what to look for, in plain words (may be empty with an author or "
+                       "category)")
     since: str | None = Field(None, description="first publication day, YYYY-MM-DD")
     until: str | None = Field(None, description="last publication day, YYYY-MM-DD")
     categories: list[str] = Field(default_factory=list, max_length=5,
                                   description="only papers in one of these arXiv categories, e.g. cs.CL")
-    authors: list[str] = Field(default_factory=list, max_length=5, description="only papers by one of these authors")
+    authors: list[str] = Field(default_factory=list, max_length=5,
+                               description="only papers by one of these authors")
     n: int = Field(8, ge=1, le=25, description="how many papers")
 
 
@@ -128,7 +127,8 @@ async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
     from papercast.tools.ranking.search import search_request
 
     hits = hits_of(await _call(ctx.library.search, a.query, a.n, since=parse_date(a.since, "since"),
-                               until=parse_date(a.until, "until"), categories=a.categories, authors=a.authors))
+                               until=parse_date(a.until, "until"), categories=a.categories,
+                               authors=a.authors))
     request = search_request(a.query, a.categories, a.authors)  # checked by the search: it cannot fail here
     asked = " ".join(filter(None, [repr(a.query) if a.query.strip() else "", request.scope]))
     if not hits:
@@ -136,7 +136,8 @@ async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
     ranked = not request.listing  # else the filters' newest papers, unscored
     lines = [f"{len(hits)} papers matching {asked}, {'best' if ranked else 'newest'} first:"]
     for paper, score, _reasons in hits:
-        lines.append(f"- {paper_line(paper, f' (match {score:.2f})' if ranked else '')}\n  {extract(paper, a.query)}")
+        lines.append(f"- {paper_line(paper, f' (match {score:.2f})' if ranked else '')}\n  "
+                     f"{extract(paper, a.query)}")
     return ToolOutput("\n".join(lines), [(p.id, p.title) for p, _, _ in hits])
 
 
@@ -195,7 +196,8 @@ async def search_passages(ctx: ToolContext, a: PassagesArgs) -> ToolOutput:
     missing = [pid for pid in ids or [] if pid not in papers]
     wanted = list(dict.fromkeys(p.paper_id for p, _ in results))
     if [pid for pid in wanted if pid not in papers]:
-        more: list[Paper] = await _call(ctx.library.papers_found, [pid for pid in wanted if pid not in papers])
+        more: list[Paper] = await _call(ctx.library.papers_found,
+                                        [pid for pid in wanted if pid not in papers])
         papers.update({p.id: p for p in more})
     lines: list[str] = []
     if results:
@@ -211,8 +213,8 @@ async def search_passages(ctx: ToolContext, a: PassagesArgs) -> ToolOutput:
             lines.append(f"{cite(paper)}: no stored full text matches (read_paper fetches it); abstract: "
                          f"{extract(paper, a.query, 400)}")
     if not lines:
-        return ToolOutput(f"no stored full text matches {a.query!r} (papers' full text is stored once they are "
-                          "read: read_paper)")
+        return ToolOutput(f"no stored full text matches {a.query!r} (papers' full text is stored once they "
+                          "are read: read_paper)")
     shown = list(dict.fromkeys([p.paper_id for p, _ in results] + list(without)))
     return ToolOutput("\n".join(lines), [(pid, papers[pid].title) for pid in shown if pid in papers])
 
@@ -280,7 +282,8 @@ async def compare_papers(ctx: ToolContext, a: CompareArgs) -> ToolOutput:
     lines = [f"comparing {len(papers)} papers:"]
     for p in papers:
         abstract = p.abstract if len(p.abstract) <= 700 else p.abstract[:699] + "…"
-        lines.append(f"- {paper_line(p)}\n  categories: {' '.join(p.categories) or '-'}\n  abstract: {abstract}")
+        lines.append(f"- {paper_line(p)}\n  categories: {' '.join(p.categories) or '-'}\n  abstract: "
+                     f"{abstract}")
     shared = set.intersection(*(set(terms(p.embedding_text)) for p in papers))
     if shared:
         lines.append(f"terms all of them use: {', '.join(sorted(shared)[:12])}")
@@ -293,10 +296,11 @@ async def compare_papers(ctx: ToolContext, a: CompareArgs) -> ToolOutput:
 
 
 READ_TOOLS: list[Tool] = [
-    Tool("search_library", "Search the stored papers (titles and abstracts) by words and meaning, optionally only "
-         "in some arXiv categories or by some authors.", SearchArgs,
-         run=search_library),
-    Tool("get_paper", "One stored paper in full: authors, date, categories, abstract.", PaperArgs, run=get_paper),
+    Tool("search_library",
+         "Search the stored papers (titles and abstracts) by words and meaning, optionally only in some "
+         "arXiv categories or by some authors.", SearchArgs, run=search_library),
+    Tool("get_paper", "One stored paper in full: authors, date, categories, abstract.", PaperArgs,
+         run=get_paper),
     Tool("read_paper", "Read a library paper's full text (arXiv HTML or PDF): without a section, its outline "
          "and abstract; with one, that section's passages. Cite passages as [id §section].", ReadArgs,
          run=read_paper),
@@ -314,7 +318,6 @@ READ_TOOLS: list[Tool] = [
 ]
 
 TOOLS: dict[str, Tool] = {t.name: t for t in [*READ_TOOLS, *CHANGE_TOOLS]}
-STATE_CHANGING = frozenset(t.name for t in CHANGE_TOOLS)
 
 
 @cache
@@ -323,10 +326,5 @@ def _schemas_json() -> str:
 
 
 def tool_schemas() -> list[dict[str, Any]]:
-    """The OpenAI tool schemas (built once: pydantic's schema generation costs ~15 ms)."""
+    """The OpenAI tool schemas (built once: pydantic's schema generation is not free)."""
     return json.loads(_schemas_json())
-
-
-def output_preview(text: str, limit: int = 120) -> str:
-    first = text.strip().split("\n", 1)[0]
-    return first if len(first) <= limit else first[:limit - 1] + "…"

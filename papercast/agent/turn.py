@@ -8,6 +8,7 @@ from typing import Any
 from langchain_core.messages import AnyMessage
 
 from papercast.agent.llm_node import ordered_calls, step_limit_message
+from papercast.errors import first_line
 from papercast.models import ChatAnswer, Proposal, ToolRecord
 
 
@@ -63,7 +64,7 @@ def build_answer(state: Mapping[str, Any], thread_id: str, *, offline: bool, bac
             position, name, args = calls.get(m.tool_call_id, (len(calls), m.name or "", {}))
             text = (m.artifact or {}).get("text") or ""
             tools.append((step, position, ToolRecord(name=name, args=args, ok=m.status != "error",
-                                                     preview=text.strip().split("\n", 1)[0][:120])))
+                                                     preview=first_line(text.strip(), 120, mark=""))))
     proposals = turn_proposals(messages)
     if waiting:
         proposals += [Proposal(**p) for p in state.get("proposals") or []]

@@ -1,13 +1,12 @@
 """How papercast opens Chroma and keeps a long-lived process's view of it right.
 
 Embedded Chroma keeps each collection's vector index in the memory of the process that opened it, so
-with two processes on one home a reader's index goes stale after the other one writes (reads fail or
-miss its papers), and two first opens of a fresh home race in the schema setup. So the first open runs
-under the home's lock (``store/lock.py``), and every call goes through ``GuardedCollection``: it checks
-the store's generation file (one ``stat``; every write through papercast replaces it) and opens the
-client again when another process wrote; a call failing that way is retried (by-id calls are
-idempotent), then is a one-line ``StoreError``. A home the user cannot write is read from a private copy
-(embedded Chroma writes even to open), removed at exit; writes to it are refused by the paper store.
+with two processes on one home a reader's index goes stale after the other one writes, and two first
+opens of a fresh home race in the schema setup. So the first open runs under the home's lock
+(``store/lock.py``), and every call goes through ``GuardedCollection``: it checks the store's
+generation file (one ``stat``) and opens the client again when another process wrote; a call failing
+that way is retried (by-id calls are idempotent), then is a one-line ``StoreError``. A home the user
+cannot write is read from a private copy (embedded Chroma writes even to open), removed at exit.
 """
 
 from __future__ import annotations
@@ -143,7 +142,7 @@ def transient(exc: BaseException) -> bool:
 class Generation:
     """The store's generation file: replaced (a new file, by rename) after every write through
     papercast, so a process can tell whether someone else wrote since it opened its client. Checked
-    by ``os.stat`` (inode, size, mtime): a few microseconds per collection call."""
+    by ``os.stat`` (inode, size, mtime): cheap enough for every collection call."""
 
     def __init__(self, directory: Path | None) -> None:
         self.path = str(directory / GENERATION_FILE) if directory is not None else None
@@ -296,7 +295,8 @@ class NamedCollection:
                 return self.client.get_or_create_collection(self.name, embedding_function=ef,
                                                             metadata={"hnsw:space": "cosine"})
             except Exception as exc:
-                raise StoreError(f"cannot open the collection {self.name} of {self.what}: {one_line(exc)}") from exc
+                raise StoreError(
+                    f"cannot open the collection {self.name} of {self.what}: {one_line(exc)}") from exc
 
     def _reopen(self) -> Any:
         """A fresh client and collection: an embedded client re-reads the index from disk."""

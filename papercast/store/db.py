@@ -360,9 +360,9 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     -shm file exists (another process has it open); otherwise ``immutable=1`` reads the file as it
     is (what a writer left in a -wal file is not seen then: nobody can checkpoint it here)."""
     if not path.exists():
-        raise DatabaseError(f"{path.name} does not exist at {path}, and the home is read-only so it cannot be "
-                            "created: run papercast once with write access to the home, or use another --home",
-                            path)
+        raise DatabaseError(f"{path.name} does not exist at {path}, and the home is read-only so it cannot "
+                            "be created: run papercast once with write access to the home, or use another "
+                            "--home", path)
     base = f"file:{quote(str(path.resolve()))}"
     try:
         conn = sqlite3.connect(f"{base}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, factory=Connection)
@@ -423,9 +423,9 @@ def migrate(conn: sqlite3.Connection, schema: str, *, path: Path | None = None) 
     if version == len(steps):
         return 0
     if getattr(conn, "read_only", False):
-        raise DatabaseError(f"{label.name} at {label} needs upgrading to this papercast (schema version {version} "
-                            f"to {len(steps)}), but the home is read-only: run papercast once with write access",
-                            label)
+        raise DatabaseError(f"{label.name} at {label} needs upgrading to this papercast (schema version "
+                            f"{version} to {len(steps)}), but the home is read-only: run papercast once with "
+                            "write access", label)
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = _check_version(conn, label, schema)

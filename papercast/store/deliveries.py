@@ -42,8 +42,8 @@ class DeliveryStore:
             cursor = conn.execute(
                 "INSERT INTO deliveries (profile, channel, target, day, at, papers) VALUES (?, ?, ?, ?, ?, ?)",
                 (profile, channel, target, day.isoformat(), at, json.dumps(ids)))
-            conn.executemany("INSERT OR IGNORE INTO seen_papers (profile, paper_id, first_at) VALUES (?, ?, ?)",
-                             [(profile, pid, at) for pid in ids])
+            conn.executemany("INSERT OR IGNORE INTO seen_papers (profile, paper_id, first_at) VALUES (?, ?, "
+                             "?)", [(profile, pid, at) for pid in ids])
         return DeliveryRecord(id=int(cursor.lastrowid or 0), profile=profile, channel=channel, target=target,
                               day=day, at=datetime.fromisoformat(at), papers=ids)
 
@@ -60,7 +60,8 @@ class DeliveryStore:
             chunk = wanted[start:start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
-                f"SELECT paper_id FROM seen_papers WHERE profile = ? AND paper_id IN ({marks})", (profile, *chunk))
+                f"SELECT paper_id FROM seen_papers WHERE profile = ? AND paper_id IN ({marks})",
+                (profile, *chunk))
             found.update(r["paper_id"] for r in rows)
         return found
 

@@ -106,9 +106,10 @@ class LLMLog:
             return
         with self.conn as conn:
             conn.execute("INSERT OR IGNORE INTO llm_runs VALUES (?, ?, ?, ?)", (run_id, now, command, model))
-            conn.execute("INSERT INTO llm_calls (run_id, at, model, purpose, prompt_tokens, completion_tokens, "
-                         "cost_usd, cached) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (run_id, now, model, purpose, prompt_tokens, completion_tokens, cost_usd, int(cached)))
+            conn.execute("INSERT INTO llm_calls (run_id, at, model, purpose, prompt_tokens, "
+                         "completion_tokens, cost_usd, cached) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (run_id, now, model, purpose, prompt_tokens, completion_tokens, cost_usd,
+                          int(cached)))
 
     _USAGE_SQL = (
         "SELECT r.run_id, r.started, r.command, r.model, "

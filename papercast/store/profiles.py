@@ -66,7 +66,8 @@ class ProfileStore:
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
-        connect(self.db_path)  # open (and on first use migrate) now: a damaged file fails here, not mid-command
+        # open (and on first use migrate) now: a damaged file fails here, not mid-command
+        connect(self.db_path)
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -94,7 +95,8 @@ class ProfileStore:
         return [self._load(r) for r in rows]
 
     def names(self) -> list[str]:
-        return [r["name"] for r in self._conn.execute("SELECT name FROM profiles ORDER BY name COLLATE NOCASE")]
+        return [r["name"]
+                for r in self._conn.execute("SELECT name FROM profiles ORDER BY name COLLATE NOCASE")]
 
     def active_name(self) -> str | None:
         row = self._conn.execute(
@@ -122,7 +124,8 @@ class ProfileStore:
         with self._conn as conn:
             conn.execute("BEGIN IMMEDIATE")  # two first starts at once create one profile
             active = conn.execute(
-                "SELECT p.name FROM profile_state s JOIN profiles p ON p.name = s.value WHERE s.key = 'active'"
+                "SELECT p.name FROM profile_state s JOIN profiles p ON p.name = s.value WHERE s.key = "
+                "'active'"
             ).fetchone()
             created = False
             if active is not None:
@@ -134,8 +137,8 @@ class ProfileStore:
                 else:
                     chosen, created = check_name(name), True
                     now = _now()
-                    conn.execute("INSERT INTO profiles (name, interests, created, updated) VALUES (?, ?, ?, ?)",
-                                 (chosen, interests, now, now))
+                    conn.execute("INSERT INTO profiles (name, interests, created, updated) VALUES (?, ?, ?, "
+                                 "?)", (chosen, interests, now, now))
                 self._set_active(conn, chosen)
         return self.get(chosen), created
 
@@ -196,7 +199,8 @@ class ProfileStore:
         with self._conn as conn:
             was_active = self._active_in(conn) == current.name
             # ON UPDATE CASCADE carries the feedback rows along.
-            conn.execute("UPDATE profiles SET name = ?, updated = ? WHERE name = ?", (new, _now(), current.name))
+            conn.execute("UPDATE profiles SET name = ?, updated = ? WHERE name = ?",
+                         (new, _now(), current.name))
             if was_active:
                 self._set_active(conn, new)
         return self.get(new)
@@ -233,8 +237,8 @@ class ProfileStore:
         with self._conn as conn:
             for pid in dict.fromkeys(ids):
                 if kind in OPPOSITE_FEEDBACK:
-                    conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = ?",
-                                 (current.name, pid, OPPOSITE_FEEDBACK[kind]))
+                    conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = "
+                                 "?", (current.name, pid, OPPOSITE_FEEDBACK[kind]))
                 conn.execute("INSERT OR IGNORE INTO profile_feedback (profile, paper_id, kind, at)"
                              " VALUES (?, ?, ?, ?)", (current.name, pid, kind, given))
             conn.execute("UPDATE profiles SET updated = ? WHERE name = ?", (now, current.name))
@@ -251,8 +255,8 @@ class ProfileStore:
                     conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ?",
                                  (current.name, pid))
                 else:
-                    conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = ?",
-                                 (current.name, pid, kind))
+                    conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = "
+                                 "?", (current.name, pid, kind))
             conn.execute("UPDATE profiles SET updated = ? WHERE name = ?", (_now(), current.name))
         return self.get(current.name)
 

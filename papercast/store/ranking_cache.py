@@ -111,7 +111,8 @@ class RankingCache:
     def pending(self) -> dict[str, list[str]]:
         """owner -> the ids it has begun writing and not refreshed."""
         out: dict[str, list[str]] = {}
-        for pid, owner in self.conn.execute("SELECT id, owner FROM rank_pending WHERE store = ?", (self.store,)):
+        for pid, owner in self.conn.execute("SELECT id, owner FROM rank_pending WHERE store = ?",
+                                            (self.store,)):
             out.setdefault(owner, []).append(pid)
         return out
 
@@ -294,8 +295,8 @@ class RankingCache:
         """The newest publication date (on or before ``before``); ``count`` is accepted for the
         paper store's signature and unused."""
         where, args = self._where(None, before)
-        key = self.conn.execute(f"SELECT MAX(published) FROM rank_papers WHERE store = ? AND published > 0{where}",
-                                (self.store, *args)).fetchone()[0]
+        key = self.conn.execute("SELECT MAX(published) FROM rank_papers WHERE store = ? AND published > "
+                                f"0{where}", (self.store, *args)).fetchone()[0]
         return date(key // 10000, key // 100 % 100, key % 100) if key else None
 
     def window(self, since: date | None, until: date | None, dims: int) -> WindowColumns:
@@ -371,4 +372,5 @@ class RankingCache:
                 yield pid, json.loads(paper_json).get("authors") or []
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        return {pid: np.frombuffer(blob, dtype=np.float32) for pid, blob in self._by_id("vector", ids).items()}
+        return {pid: np.frombuffer(blob, dtype=np.float32)
+                for pid, blob in self._by_id("vector", ids).items()}

@@ -94,11 +94,12 @@ class Lane:
         records = self.recorder.take()
         server_s = sum(r["seconds"] for r in records)
         abandoned = [json.dumps(r["body"], sort_keys=True) for r in records if r["status"] == -1]
-        resent = [r for r in records if json.dumps(r["body"], sort_keys=True) in abandoned and r["status"] != -1]
+        resent = [r for r in records if json.dumps(r["body"], sort_keys=True) in abandoned
+                  and r["status"] != -1]
         speed = measure_speed(self.server, tag=f"{time.monotonic_ns() % 10**9}")
-        row = {"step": step, "wall_s": round(wall, 2), "server_s": round(server_s, 2), "requests": len(records),
-               "max_in_flight": max((r["in_flight"] for r in records), default=0), "gave_up": len(abandoned),
-               "decode_tok_s_after": round(speed.decode, 1), **facts}
+        row = {"step": step, "wall_s": round(wall, 2), "server_s": round(server_s, 2),
+               "requests": len(records), "max_in_flight": max((r["in_flight"] for r in records), default=0),
+               "gave_up": len(abandoned), "decode_tok_s_after": round(speed.decode, 1), **facts}
         RESULTS.append(row)
         assert row["max_in_flight"] <= 1, f"{step}: requests queued at the one-slot server: {row}"
         assert not resent, f"{step}: a request papercast gave up on was sent again: {row}"
@@ -121,10 +122,10 @@ def lane(llama: str, recorder: Recorder, sample_home_template: Path, tmp_path: P
     config = tmp_path / "config.toml"
     ctx = int(os.environ.get("MODEL_LANE_CTX", 4096))
     config.write_text(f'[models."{MODEL_NAME}"]\ncontext_window = {ctx}\n', encoding="utf-8")
-    env = {"PAPERCAST_CONFIG": str(config), "PAPERCAST_MODEL": MODEL_NAME, "PAPERCAST_API_BASE": recorder.api_base,
-           "OPENAI_API_KEY": "no-key-needed-for-a-local-server", "PAPERCAST_FULLTEXT": "false",
-           "PAPERCAST_RERANK_TOP_K": "10", "PAPERCAST_CHAT_MAX_STEPS": "3", "PAPERCAST_DAILY_READ": "0",
-           "PAPERCAST_ARXIV_MIN_INTERVAL": "0"}
+    env = {"PAPERCAST_CONFIG": str(config), "PAPERCAST_MODEL": MODEL_NAME,
+           "PAPERCAST_API_BASE": recorder.api_base, "OPENAI_API_KEY": "no-key-needed-for-a-local-server",
+           "PAPERCAST_FULLTEXT": "false", "PAPERCAST_RERANK_TOP_K": "10", "PAPERCAST_CHAT_MAX_STEPS": "3",
+           "PAPERCAST_DAILY_READ": "0", "PAPERCAST_ARXIV_MIN_INTERVAL": "0"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     home = tmp_path / "home"

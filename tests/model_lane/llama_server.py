@@ -74,8 +74,9 @@ class LlamaServer:
         began = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--chat_format",
-             "chatml-function-calling", "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.ctx),
-             "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads), "--verbose", "False"],
+             "chatml-function-calling", "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx",
+             str(self.ctx), "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
+             "--verbose", "False"],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         if not wait_until_serving(f"{self.api_base}/models", self.proc, timeout, pause=0.3):
             self.stop()
@@ -136,7 +137,8 @@ def measure_speed(api_base: str, tag: str = "") -> Speed:
     started = time.perf_counter()
     second = httpx.post(f"{api_base}/chat/completions", timeout=600, json={
         "model": "m", "temperature": 0, "max_tokens": 64, "messages": [
-            {"role": "user", "content": f"({tag}) Write a long story about a robot who learns to paint."}]}).json()
+            {"role": "user",
+             "content": f"({tag}) Write a long story about a robot who learns to paint."}]}).json()
     decode_s = time.perf_counter() - started
     prompt = int(first["usage"]["prompt_tokens"])
     made = max(1, int(second["usage"]["completion_tokens"]))
@@ -184,7 +186,8 @@ class Recorder:
                             headers={"content-type": "application/json"}) as response:
                         status = response.status_code
                         self.send_response(status)
-                        self.send_header("content-type", response.headers.get("content-type", "application/json"))
+                        self.send_header("content-type",
+                                         response.headers.get("content-type", "application/json"))
                         self.send_header("transfer-encoding", "chunked")
                         self.end_headers()
                         for piece in response.iter_raw():

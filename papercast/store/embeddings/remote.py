@@ -72,7 +72,8 @@ class RemoteEmbedder:
         return self.embed([text])[0]
 
     async def aembed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        prepared = [(t or "").strip()[:REMOTE_MAX_CHARS] or " " for t in texts]  # providers refuse empty input
+        # providers refuse empty input
+        prepared = [(t or "").strip()[:REMOTE_MAX_CHARS] or " " for t in texts]
         starts = range(0, len(prepared), self._batch_size)
         done = 0
 

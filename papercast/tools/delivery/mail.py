@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from papercast.config import Settings
-from papercast.errors import RuntimeFailure, UserError, redact
+from papercast.errors import RuntimeFailure, UserError, one_line, redact
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,8 @@ def send_email(settings: Settings, to: str | Sequence[str], *, subject: str, tex
                     encrypted = True
                 elif settings.smtp_security == "starttls":
                     raise UserError(f"the SMTP server {where} offers no STARTTLS (PAPERCAST_SMTP_SECURITY="
-                                    "starttls); use port 465 with smtp_security = \"tls\", or a server that does")
+                                    "starttls); use port 465 with smtp_security = \"tls\", or a server that "
+                                    "does")
             if settings.smtp_user:
                 if not encrypted and settings.smtp_host not in _LOCAL_HOSTS:
                     raise UserError(f"the SMTP server {where} offers no STARTTLS; refusing to send the "
@@ -163,7 +164,7 @@ def _describe(exc: BaseException) -> str:
     """A one-line reason that can never contain the password (smtplib never echoes it back)."""
     if isinstance(exc, smtplib.SMTPResponseException):
         return _reply(exc)
-    return redact(" ".join(str(exc).split()) or type(exc).__name__)[:200]
+    return redact(one_line(exc, None) or type(exc).__name__)[:200]
 
 
 def _local_domain() -> str:

@@ -34,7 +34,8 @@ def slack_payload(digest: Digest, limit: int = 20) -> dict[str, Any]:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(
             f"profile {digest.profile} · {len(digest.items)} papers from {digest.window_label} · "
             f"mode: {mode_text(digest)}")}]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(one_line(digest.overview, 2900))}},
+        {"type": "section",
+         "text": {"type": "mrkdwn", "text": _slack_escape(one_line(digest.overview, 2900))}},
     ]
     for rank, item in enumerate(digest.items[:limit], 1):
         paper = item.paper

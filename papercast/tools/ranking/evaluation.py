@@ -98,7 +98,8 @@ class _Scorer:
         if scored is not None:
             self.scores[scored[0].keep] = scored[1]
         rows = {r.paper_id: pool.position[r.paper_id] for r in learned_from if r.paper_id in pool.position}
-        liked = np.array([self.scores[rows[r.paper_id]] for r in learned_from if r.liked and r.paper_id in rows])
+        liked = np.array([self.scores[rows[r.paper_id]] for r in learned_from if r.liked
+                          and r.paper_id in rows])
         disliked = np.array([self.scores[rows[r.paper_id]] for r in learned_from
                              if not r.liked and r.paper_id in rows])
         unrated = np.ones(len(pool), dtype=bool)

@@ -109,7 +109,8 @@ class Pool:
         self.upvotes = np.asarray(upvotes, dtype=np.float32)
         # Publication dates as ordinals (0: unknown), for ages without a Python loop per paper.
         if day_numbers is None:
-            day_numbers = np.array([p.published.toordinal() if p.published else 0 for p in self.papers], np.int64)
+            day_numbers = np.array([p.published.toordinal() if p.published else 0 for p in self.papers],
+                                   np.int64)
         self.day_numbers = np.asarray(day_numbers, dtype=np.int64)
         self._lock = threading.Lock()
         self._index: BM25 | None = index

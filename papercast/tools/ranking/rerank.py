@@ -147,8 +147,8 @@ async def arerank(client: LLMClient, profile: Profile, items: list[Recommendatio
             missing = sum(r.paper.id not in scored for r in batch)
             if missing:
                 reason = "the model's answer left them out"
-                log.info("re-ranking: the model's answer left out %d of %d papers (%s, ...)", missing, len(batch),
-                         batch[0].paper.id)
+                log.info("re-ranking: the model's answer left out %d of %d papers (%s, ...)", missing,
+                         len(batch), batch[0].paper.id)
                 skipped[reason] = skipped.get(reason, 0) + missing
         except (LLMUnavailable, BudgetExceeded) as exc:
             log.warning("re-ranking skipped for a batch of %d papers (%s, ...): %s: %s; "

@@ -446,7 +446,8 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
         sig.matched = dict(zip(order, found, strict=True))
     zs = standardized(sig)
     pool.papers_at(sig.keep[order].tolist())  # the listed papers, read together (a cached window's are lazy)
-    return [Recommendation(paper=sig.papers[i], score=float(total[i]), reasons=reasons_for(i, sig, profile, zs))
+    return [Recommendation(paper=sig.papers[i], score=float(total[i]),
+                           reasons=reasons_for(i, sig, profile, zs))
             for i in order]
 
 

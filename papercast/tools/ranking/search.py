@@ -73,7 +73,8 @@ def parse_query(query: str) -> ParsedQuery:
 
     def take(m: re.Match[str]) -> str:
         quoted = m.group(2) if m.group(2) is not None else m.group(3)
-        value = quoted.strip() if quoted is not None else m.group(4).rstrip(",;:.?!)")  # "cat:cs.CV?" ends a question
+        # "cat:cs.CV?" ends a question
+        value = quoted.strip() if quoted is not None else m.group(4).rstrip(",;:.?!)")
         if m.group(1).lower() in ("cat", "category"):
             categories.extend(c.strip() for c in value.split(",") if c.strip())  # cat:cs.CL,cs.LG: either
         elif value:
@@ -243,7 +244,8 @@ class Match:
 def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_vector: np.ndarray | None,
                     n: int, *, phrase_mask: np.ndarray | None = None, allowed: np.ndarray | None = None,
                     method: Method = DEFAULT_METHOD, prf: bool = True,
-                    neighbours: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> list[Match]:
+                    neighbours: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+                    | None = None) -> list[Match]:
     """The best ``n`` candidates for a parsed query: ``vectors`` are the candidates' unit vectors
     (rows of ``index``'s documents), ``phrase_mask`` marks those holding every quoted phrase (they rank
     first), ``allowed`` filters. With ``neighbours`` (``Pool.neighbours``: each candidate's nearest
@@ -336,7 +338,8 @@ class HybridIndex:
         if parsed.phrases:
             if self._normalized is None:
                 self._normalized = [normalize_phrase(t) for t in self.texts]
-            mask = np.array([all(phrase_in(p, t) for p in parsed.phrases) for t in self._normalized], dtype=bool)
+            mask = np.array([all(phrase_in(p, t) for p in parsed.phrases) for t in self._normalized],
+                            dtype=bool)
         return rank_candidates(self.index, self.vectors, parsed, query_vector, n, phrase_mask=mask,
                                allowed=allowed, method=method)
 
@@ -392,8 +395,8 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
         matches = [Match(index=int(i), score=0.0, cosine=0.0) for i in rows]
     else:
         matches = rank_candidates(pool.index, pool.emb, parsed, vector, n,
-                                  phrase_mask=pool_phrase_mask(pool, parsed.phrases), allowed=allowed, method=method,
-                                  neighbours=pool.neighbours)
+                                  phrase_mask=pool_phrase_mask(pool, parsed.phrases), allowed=allowed,
+                                  method=method, neighbours=pool.neighbours)
     hits = []
     for m in matches:
         reasons = list(m.reasons)

@@ -46,7 +46,8 @@ TTL_SECONDS = 120.0
 class Window:
     papers: Sequence[Paper]  # light: id, title, abstract, authors, published, categories, upvotes
     pool: Pool  # their vectors and what ranking derives from them, whatever the profile
-    full: Callable[[Sequence[str]], dict[str, str]]  # ids -> the stored Paper JSON, parsed only for what is shown
+    # ids -> the stored Paper JSON, parsed only for what is shown
+    full: Callable[[Sequence[str]], dict[str, str]]
     loaded: float = 0.0
 
     def paper(self, paper_id: str) -> Paper:
@@ -137,7 +138,8 @@ def _from_store(store: PaperStore, since: date | None, until: date | None, now: 
     assert matrix is not None
     papers = [_light(m) for m in metas]
     full = {p.id: m["paper"] for p, m in zip(papers, metas, strict=True)}
-    return Window(papers=papers, pool=Pool(papers, matrix), full=lambda ids: {i: full[i] for i in ids}, loaded=now)
+    return Window(papers=papers, pool=Pool(papers, matrix), full=lambda ids: {i: full[i] for i in ids},
+                  loaded=now)
 
 
 def _from_cache(cache: RankingCache, since: date | None, until: date | None, now: float) -> Window:
@@ -163,7 +165,8 @@ def sample_pool(store: PaperStore, include: Sequence[str], size: int, since: dat
     papers = store.get_many(ids)
     vectors = store.embeddings([p.id for p in papers])
     papers = [p for p in papers if p.id in vectors]
-    return Pool(papers, np.stack([vectors[p.id] for p in papers]) if papers else np.zeros((0, DIMENSIONS), np.float32))
+    return Pool(papers, np.stack([vectors[p.id] for p in papers]) if papers
+                else np.zeros((0, DIMENSIONS), np.float32))
 
 
 def _columns_pool(cache: RankingCache, cols: Any) -> Pool:
@@ -175,7 +178,8 @@ def _columns_pool(cache: RankingCache, cols: Any) -> Pool:
 
     papers = LazyPapers(cols.ids, light)
     index = BM25(cols.terms, cols.counts, cols.offsets, cols.lengths, cache.term_ids)
-    return Pool(papers, cols.matrix, ids=cols.ids, day_numbers=cols.day_numbers, upvotes=cols.upvotes, index=index)
+    return Pool(papers, cols.matrix, ids=cols.ids, day_numbers=cols.day_numbers, upvotes=cols.upvotes,
+                index=index)
 
 
 def _key(day: str | None) -> int:
@@ -198,7 +202,8 @@ def resolve_window(store: PaperStore, since: date | None, until: date | None, to
     """
     if since and until and since > until:
         raise UserError(f"--since {since} is after --until {until}")
-    source: PaperStore | RankingCache = store.fresh_ranking_cache() or store  # dates without Chroma when fresh
+    # dates without Chroma when fresh
+    source: PaperStore | RankingCache = store.fresh_ranking_cache() or store
     if since is None and until is None:
         latest = source.newest_date(count=count)
         if latest is None:

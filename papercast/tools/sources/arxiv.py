@@ -22,8 +22,8 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from pydantic import ValidationError
 
+from papercast.errors import validation_line
 from papercast.models import InvalidPaperId, Paper, normalize_arxiv_id
-from papercast.tools.sources.hf import one_line_validation
 from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
 
 SOURCE = "arxiv"
@@ -196,7 +196,7 @@ def paper_from_entry(entry: Element) -> tuple[Paper, str]:
     except InvalidPaperId as exc:
         raise ValueError(str(exc)) from exc
     except ValidationError as exc:
-        message = one_line_validation(exc)
+        message = validation_line(exc)
         raise ValueError(message if raw_id in message else f"{raw_id}: {message}") from exc
     return paper, announce
 

@@ -16,6 +16,7 @@ from typing import IO, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from papercast.errors import one_line, validation_line
 from papercast.models import InvalidPaperId, Paper
 from papercast.tools.sources import arxiv, hf
 from papercast.tools.sources.http import SourceError
@@ -99,7 +100,7 @@ def corpus_record_to_paper(record: Any) -> Paper:
     except InvalidPaperId as exc:
         raise ValueError(str(exc)) from exc
     except ValidationError as exc:
-        raise ValueError(hf.one_line_validation(exc)) from exc
+        raise ValueError(validation_line(exc)) from exc
 
 
 def _parse_jsonl(path: Path, handle: IO[bytes]) -> ParseResult:
@@ -117,11 +118,11 @@ def _parse_jsonl(path: Path, handle: IO[bytes]) -> ParseResult:
                 result.errors.append(f"{path}:{number}: invalid JSON ({exc.msg})")
                 continue
             except ValueError as exc:
-                result.errors.append(f"{path}:{number}: {_one_line(exc)}")
+                result.errors.append(f"{path}:{number}: {one_line(exc, None)}")
                 continue
             by_id[paper.id] = by_id[paper.id].merged_with(paper) if paper.id in by_id else paper
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        result.errors.append(f"{path}:{number + 1}: file ends early ({_one_line(exc) or 'truncated'})")
+        result.errors.append(f"{path}:{number + 1}: file ends early ({one_line(exc, None) or 'truncated'})")
     result.papers = list(by_id.values())
     return result
 
@@ -146,7 +147,7 @@ def _parse_json(path: Path, content: bytes) -> ParseResult:
         try:
             paper = corpus_record_to_paper(item) if is_corpus else hf.paper_from_hf(item)
         except ValueError as exc:
-            result.errors.append(f"{path}:item {index}: {_one_line(exc)}")
+            result.errors.append(f"{path}:item {index}: {one_line(exc, None)}")
             continue
         collected.append(paper)
     result.papers = hf.dedupe(collected)
@@ -160,7 +161,3 @@ def _parse_atom(path: Path, content: bytes) -> ParseResult:
         raise SourceError(SOURCE, f"{path}: {exc.message}") from exc
     errors = [f"{path}:{error}" for error in feed.errors]
     return ParseResult(papers=hf.dedupe(feed.papers), errors=errors, kind="arxiv-atom")
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from papercast.errors import one_line, validation_line
 from papercast.models import InvalidPaperId, Paper
 from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
 
@@ -142,15 +143,7 @@ def paper_from_hf(obj: dict[str, Any], *, listing_date: date | None = None) -> P
     except InvalidPaperId as exc:
         raise ValueError(str(exc)) from exc
     except ValidationError as exc:
-        raise ValueError(one_line_validation(exc)) from exc
-
-
-def one_line_validation(exc: ValidationError) -> str:
-    """The first pydantic error as ``field: message`` — pydantic's own text spans many lines."""
-    first = exc.errors()[0]
-    loc = ".".join(str(part) for part in first.get("loc", ())) or "record"
-    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{loc}: {message}"
+        raise ValueError(validation_line(exc)) from exc
 
 
 def parse_daily_papers(data: Any, *, listing_date: date | None = None,
@@ -170,7 +163,7 @@ def parse_daily_papers(data: Any, *, listing_date: date | None = None,
         try:
             papers.append(paper_from_hf(item, listing_date=listing_date))
         except ValueError as exc:
-            errors.append(f"{label} {index}: {' '.join(str(exc).split())}")
+            errors.append(f"{label} {index}: {one_line(exc, None)}")
     return papers, errors
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from papercast.errors import RuntimeFailure
+from papercast.errors import RuntimeFailure, one_line
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class SourceError(RuntimeFailure):
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
-        self.message = " ".join(str(message).split())
+        self.message = one_line(message, None)
         super().__init__(f"{source}: {self.message}")
 
 
@@ -331,5 +331,5 @@ def _error_detail(response: httpx.Response) -> str:
 def _describe(exc: Exception) -> str:
     """A short, header-free description of a transport error."""
     kind = type(exc).__name__
-    text = " ".join(str(exc).split())
+    text = one_line(exc, None)
     return f"{kind}: {text}" if text else kind

@@ -171,7 +171,8 @@ async def abuild_digest(profile: Profile, reading: ReadingList, summaries: Seque
         overview = await llm_overview(client, profile, items)
         by = client.model
     if overview is None:
-        overview = computed_overview(profile.name, items, window_label(reading.since, reading.until), window_count)
+        overview = computed_overview(profile.name, items, window_label(reading.since, reading.until),
+                                     window_count)
         by = "computed"
     note = "; ".join(n for n in [*notes, reading.note] if n) or None
     if not items and note is None:

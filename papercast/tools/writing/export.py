@@ -122,7 +122,8 @@ def to_ris(papers: Sequence[Paper]) -> str:
             lines += [f"PY  - {paper.published.year}", f"DA  - {paper.published:%Y/%m/%d}"]
         if paper.abstract:
             lines.append(f"AB  - {_ris_text(paper.abstract)}")
-        lines += ["PB  - arXiv", f"AN  - arXiv:{paper.id}", f"DO  - {arxiv_doi(paper.id)}", f"UR  - {paper.url}"]
+        lines += ["PB  - arXiv", f"AN  - arXiv:{paper.id}", f"DO  - {arxiv_doi(paper.id)}",
+                  f"UR  - {paper.url}"]
         lines += [f"KW  - {_ris_text(c)}" for c in paper.categories]
         lines.append("ER  - ")
         records.append("\n".join(lines))
@@ -132,7 +133,8 @@ def to_ris(papers: Sequence[Paper]) -> str:
 def csl_item(paper: Paper) -> dict[str, object]:
     item: dict[str, object] = {
         "id": f"arXiv:{paper.id}", "type": "article", "title": " ".join(paper.title.split()),
-        "author": [({"family": f, "given": g} if g else {"literal": f}) for f, g in map(split_name, paper.authors)],
+        "author": [({"family": f, "given": g} if g else {"literal": f})
+                   for f, g in map(split_name, paper.authors)],
         "publisher": "arXiv", "number": f"arXiv:{paper.id}", "genre": "Preprint",
         "DOI": arxiv_doi(paper.id), "URL": paper.url,
     }

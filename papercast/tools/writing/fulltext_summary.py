@@ -53,7 +53,8 @@ MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)",
 ROLES: dict[str, re.Pattern[str]] = {
     "skip": re.compile(r"related work|background|prior work|acknowledg|reference|bibliograph|author contrib|"
                        r"funding|appendi|supplement|reproducib|checklist", re.I),
-    "limitations": re.compile(r"limitation|ethic|broader impact|societal|risk|threats to validity|failure", re.I),
+    "limitations": re.compile(r"limitation|ethic|broader impact|societal|risk|threats to validity|failure",
+                              re.I),
     "conclusion": re.compile(r"conclu|discussion|future work|summary|closing|outlook", re.I),
     "results": re.compile(r"experiment|evaluat|result|benchmark|ablation|analys|empiric|performance|comparison|"
                           r"findings|case stud|study", re.I),
@@ -88,7 +89,8 @@ def tokens_of(text: str) -> int:
 def top_titles(document: Document) -> dict[str, str]:
     """Top-level section titles by number ("4" -> "Methodology"): a subsection's path starts at its own
     number ("4.2 Crawler"), so its role comes from its parent's title when its own says nothing."""
-    return {s.number: s.title for s in document.sections if s.number and "." not in s.number and "-" not in s.number}
+    return {s.number: s.title for s in document.sections if s.number and "." not in s.number
+            and "-" not in s.number}
 
 
 def role_of(passage: Passage, tops: dict[str, str] | None = None) -> str | None:
@@ -268,7 +270,8 @@ def _pick(candidates: Sequence[tuple[str, Passage]], topic: Counter[str], patter
         overlap = sum(min(topic[t], 3) for t in terms) / (3 + len(terms))
         score = overlap - 0.3 * index / total
         if pattern is not None and pattern.search(sentence):
-            score += 0.35  # in its own sections most sentences are on topic: words shared with the abstract weigh more
+            # in its own sections most sentences are on topic: words shared with the abstract weigh more
+            score += 0.35
         if numbers and _NUMBERS.search(sentence):
             score += 0.3
         opening = " ".join(sentence.lower().split()[:5])
@@ -305,7 +308,8 @@ def offline_fulltext_summary(paper: Paper, document: Document, abstract_summary:
     method = field("method", ("method", "setup"), METHOD)
     results = field("results", ("results",), RESULTS, numbers=True)
     limitations = field("limitations", ("limitations",), None) or field(
-        "limitations", ("conclusion",), re.compile(f"{LIMITS.pattern}|{_FUTURE.pattern}", re.I), required=True)
+        "limitations", ("conclusion",), re.compile(f"{LIMITS.pattern}|{_FUTURE.pattern}",
+                                                   re.I), required=True)
     contributions: list[str] = []
     intro = by_role.get("intro", [])
     for passage in intro:
@@ -322,9 +326,10 @@ def offline_fulltext_summary(paper: Paper, document: Document, abstract_summary:
     if not contributions:
         contributions = abstract_summary.contributions
         sections["contributions"] = ["Abstract"]
-    return Summary(paper_id=paper.id, tldr=words_cap(abstract_summary.tldr, TLDR_WORDS), contributions=contributions,
-                   method=method, results=results, limitations=limitations, keywords=abstract_summary.keywords,
-                   model=abstract_summary.model, prompt_version=fulltext_version(OFFLINE_FULLTEXT_VERSION, document),
+    return Summary(paper_id=paper.id, tldr=words_cap(abstract_summary.tldr, TLDR_WORDS),
+                   contributions=contributions, method=method, results=results, limitations=limitations,
+                   keywords=abstract_summary.keywords, model=abstract_summary.model,
+                   prompt_version=fulltext_version(OFFLINE_FULLTEXT_VERSION, document),
                    created=datetime.now(UTC), source=document.source, sections=sections)
 
 

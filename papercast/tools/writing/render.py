@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from papercast import __version__
-from papercast.errors import UserError
+from papercast.errors import UserError, one_line
 from papercast.models import Paper
 from papercast.tools.writing.digest import Digest
 from papercast.tools.writing.summarize import FALLBACK, summary_label
@@ -224,10 +224,11 @@ def update_feed(digest: Digest, existing: str | None = None, *, limit: int = 100
         try:
             root = SafeET.fromstring(existing.encode("utf-8"))
         except Exception as exc:  # ParseError, or defusedxml refusing entities
-            raise UserError(f"the feed file is not valid XML ({' '.join(str(exc).split())}); "
+            raise UserError(f"the feed file is not valid XML ({one_line(exc, None)}); "
                             "give another --feed file or move this one away") from None
         if root.tag != _q("feed"):
-            raise UserError("the feed file is not an Atom feed; give another --feed file or move this one away")
+            raise UserError("the feed file is not an Atom feed; give another --feed file or move this one "
+                            "away")
         old_entries = root.findall(_q("entry"))
     known = {(e.findtext(_q("id")) or "") for e in old_entries}
     now = _atom_time(digest.generated)

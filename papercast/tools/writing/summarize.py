@@ -110,7 +110,9 @@ _CONNECTIVE = re.compile(r"^(first|second|third|fourth|finally|moreover|furtherm
                          r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this "
                          r"end|this|these|it|they|such)\b", re.IGNORECASE)
 # Words too general to be a paper's keyword, on top of the stop words every part of papercast shares.
-_GENERIC = frozenset(["across", "among", "between", "data", "done", "first", "further", "here", "high", "including", "large", "low", "model", "models", "nor", "one", "shall", "should", "small", "task", "tasks", "therefore", "three", "thus", "two", "us", "whom"])
+_GENERIC = frozenset(["across", "among", "between", "data", "done", "first", "further", "here", "high",
+                      "including", "large", "low", "model", "models", "nor", "one", "shall", "should",
+                      "small", "task", "tasks", "therefore", "three", "thus", "two", "us", "whom"])
 _NOT_KEYWORDS = STOPWORDS | _GENERIC
 
 
@@ -230,7 +232,8 @@ def summary_messages(paper: Paper, language: str | None = None, *,
     """The summary request; ``abstract_chars`` shrinks it to a small context window, ``note`` asks for more."""
     return [{"role": "system", "content": SYSTEM_PROMPT + language_rule(language)},
             {"role": "user", "content": "Summarize this paper.\n\n" + paper_block(
-                paper, abstract_chars=abstract_chars, authors=False, categories=False) + (f"\n\n{note}" if note else "")}]
+                paper, abstract_chars=abstract_chars, authors=False, categories=False)
+             + (f"\n\n{note}" if note else "")}]
 
 
 async def llm_summary(client: LLMClient, paper: Paper, document: Document | None = None
@@ -402,7 +405,8 @@ async def adigest_summaries(papers: Sequence[Paper], *, store: PaperStore, log: 
             result[paper.id] = summary
 
     # A small context window (a local model) takes fewer papers per request.
-    size = client.fit_batch(min(TLDR_BATCH, len(todo)), lambda n: tldr_messages(todo[:n], language_of(client)),
+    size = client.fit_batch(min(TLDR_BATCH, len(todo)),
+                            lambda n: tldr_messages(todo[:n], language_of(client)),
                             lambda n: 80 + 70 * n) if todo else TLDR_BATCH
     await asyncio.gather(*(one(todo[i:i + size]) for i in range(0, len(todo), size)))
     if failed:

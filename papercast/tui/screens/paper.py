@@ -87,7 +87,8 @@ def summary_markdown(summary: Summary) -> str:
 
 def header_markup(paper: Paper) -> str:
     """Title, authors, date, categories, badges and links as Textual markup."""
-    authors = ", ".join(paper.authors[:8]) + (f" and {len(paper.authors) - 8} more" if len(paper.authors) > 8 else "")
+    authors = ", ".join(paper.authors[:8]) + (f" and {len(paper.authors) - 8} more"
+                                              if len(paper.authors) > 8 else "")
     facts = [str(paper.published) if paper.published else "no date", " ".join(paper.categories)]
     facts.extend(badges(paper))
     links = [paper.url, paper.pdf_url]
@@ -335,7 +336,8 @@ class PaperScreen(Screen):
             try:
                 found = self.service.search_passages(query, ids=[self.paper_id], n=FOUND)
             except Exception as exc:
-                self.app.call_from_thread(self.app.report_error, "Could not search the full text", one_line(exc))
+                self.app.call_from_thread(self.app.report_error, "Could not search the full text",
+                                          one_line(exc))
                 return
             if not found:
                 self.app.call_from_thread(self.notify, "No passage of the full text matches that.")

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 LIST_FIELDS = (("keywords", "Keywords"), ("excluded_keywords", "Excluded keywords"),
                ("authors", "Followed authors"), ("categories", "arXiv categories"))
-FEEDBACK: tuple[tuple[FeedbackKind, str], ...] = (("like", "Liked"), ("dislike", "Disliked"), ("save", "Saved"))
+FEEDBACK: tuple[tuple[FeedbackKind, str], ...] = (("like", "Liked"), ("dislike", "Disliked"),
+                                                  ("save", "Saved"))
 # The option list of each kind's papers (``#list-like``) names the kind its ``delete`` key removes.
 FEEDBACK_LISTS: dict[str, FeedbackKind] = {f"list-{kind}": kind for kind, _label in FEEDBACK}
 
@@ -272,7 +273,8 @@ class ProfileScreen(Screen):
         if not pid:
             return
         self._run(f"Removing {pid}", lambda: self.service.feedback([pid], kind, undo=True),
-                  f"Removed {pid} from {kind}d papers." if kind != "save" else f"Removed {pid} from saved papers.")
+                  f"Removed {pid} from {kind}d papers." if kind != "save"
+                  else f"Removed {pid} from saved papers.")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Enter on a liked / disliked / saved paper opens it."""

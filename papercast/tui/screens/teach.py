@@ -177,7 +177,8 @@ class TeachScreen(ModalScreen[TeachAnswers | None]):
 
     def _failed(self, exc: BaseException) -> None:
         self.app.report_error("Finding papers to ask about failed", one_line(exc))
-        self._show_message(f"Could not find papers to ask about: {one_line(exc)} (escape, then t to try again)")
+        self._show_message(f"Could not find papers to ask about: {one_line(exc)} (escape, then t to try "
+                           "again)")
 
     def _refresh(self) -> None:
         assert self.candidates is not None
