@@ -18,6 +18,7 @@ from typing import Any
 
 from papercast.agent.prompts import OFFLINE_LABEL, unwrap_tool_output
 from papercast.agent.toolbox import terms
+from papercast.tools.ranking.search import QUERY_FILTER
 from papercast.tools.writing.citations import paper_ids_in
 
 Call = tuple[str, dict[str, Any]]
@@ -60,8 +61,6 @@ def _new_id() -> str:
 def _search_query(message: str) -> str:
     """The message's words without the filler ("find papers about"); its search filters (cat:cs.CL,
     au:"Yann LeCun") kept as written."""
-    from papercast.tools.ranking.search import QUERY_FILTER
-
     filters = [m.group(0) for m in QUERY_FILTER.finditer(message)]
     words = QUERY_FILTER.sub(" ", message)
     cleaned = " ".join([*_FILLER.sub(" ", re.sub(r"[?!.,;:]", " ", words)).split(), *filters])

@@ -24,6 +24,7 @@ from papercast.agent.tool_types import call as _call
 from papercast.agent.tool_types import cite as cite
 from papercast.models import Paper, SearchHit, parse_date
 from papercast.tools.ranking.lexical import STOPWORDS
+from papercast.tools.ranking.search import search_request
 
 __all__ = ["TOOLS", "Tool", "ToolContext", "ToolOutput", "cite", "extract", "hits_of", "paper_line", "terms",
            "tool_schemas"]
@@ -124,8 +125,6 @@ class CompareArgs(BaseModel):
 
 # -- the tools ---------------------------------------------------------------------------------------
 async def search_library(ctx: ToolContext, a: SearchArgs) -> ToolOutput:
-    from papercast.tools.ranking.search import search_request
-
     hits = hits_of(await _call(ctx.library.search, a.query, a.n, since=parse_date(a.since, "since"),
                                until=parse_date(a.until, "until"), categories=a.categories,
                                authors=a.authors))
