@@ -214,7 +214,8 @@ def main() -> None:
     print(f"  litellm import (once per process): {result['litellm_import_ms']:.0f} ms")
     print(f"  first turn (langgraph import, checkpointer, first connection): {result['cold_ms']:.0f} ms")
     print(f"  warm, new thread: median {result['warm_ms_median']:.0f} ms (min {result['warm_ms_min']:.0f}), "
-          f"of which tools {result['warm_tools_ms_median']:.0f} ms; CPU {result['warm_cpu_ms_median']:.0f} ms")
+          f"of which tools {result['warm_tools_ms_median']:.0f} ms; "
+          f"CPU {result['warm_cpu_ms_median']:.0f} ms")
     print(f"  warm, one growing thread: median {result['same_thread_ms_median']:.0f} ms, "
           f"turn {args.turns}: {result['same_thread_ms_last']:.0f} ms")
     print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}))

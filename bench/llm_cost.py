@@ -116,7 +116,8 @@ class BenchModel:
         if "Write TL;DRs" in user:
             self.kinds.append("tldr")
             return Reply.json({"papers": [{"id": pid, "tldr": words(field(block, "abstract"), 26),
-                                           "keywords": ["long-context", "efficient attention", "llm", "benchmark"]}
+                                           "keywords": ["long-context", "efficient attention", "llm",
+                                                        "benchmark"]}
                                           for pid, block in blocks]})
         if "Today's picks" in user:
             self.kinds.append("overview")

@@ -336,7 +336,8 @@ def ceiling_scores(base: Baselines, area: str, relevant: set[str], folds: int = 
     for k in range(folds):
         train, test = fold != k, fold == k
         for features, c in ((x, 1.0), (base.pool_tfidf, 10.0)):
-            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(features[train], y[train])
+            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(features[train],
+                                                                                     y[train])
             got = clf.decision_function(features[test])
             out[test] += (got - got.mean()) / (got.std() or 1.0)
     _CEILING[area] = out
@@ -353,8 +354,9 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     """The issue's protocol: day 0 is interests + 5 likes; each day the top 10 of papercast's list
     are rated (a like for each relevant paper; with ``dislikes`` a dislike for each other one, else
     it is dismissed unrated) and leave every list. After each round, nDCG@20 over the papers not yet
-    rated, for papercast, the no-learning control (the day-0 list minus the rated papers) and the SVM
-    on the same ratings. Ratings are dated one simulated day apart. Returns method -> per user, per day scores.
+    rated, for papercast, the no-learning control (the day-0 list minus the rated papers) and the SVM on
+    the same ratings. Ratings are dated one simulated day apart. Returns method -> per user, per day
+    scores.
 
     ``teach`` (issue 21): on day 1 the user rates the 10 papers ``teach`` asks about instead of the
     top 10 (then the top 10 again); beside it, "top-10 rated" is the usual day 1 on a copy of the
@@ -416,7 +418,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
                     top_list = [p for p in ranked(name + "-top") if p not in set(shown)]
                     asked, _ = app.teach(profile=name, n=SHOWN, since=POOL_SINCE, until=POOL_UNTIL)
                     shown = [c.paper.id for c in asked]
-                own.append(ndcg(-np.arange(len(shown), dtype=float), np.array([p in relevant for p in shown])) or 0.0)
+                own.append(ndcg(-np.arange(len(shown), dtype=float),
+                                np.array([p in relevant for p in shown])) or 0.0)
                 liked |= set(rate(shown, day))
                 rated |= set(shown)
                 current = ranked()
@@ -448,7 +451,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             mine = graded.overall.learning.ndcg if graded.overall else None
             out.setdefault("eval", []).append([float("nan") if mine is None else mine, seconds,
                                                len(graded.days), float("nan")])
-            out.setdefault("bench's own", []).append([float(np.mean(own)), float("nan"), float("nan"), float("nan")])
+            out.setdefault("bench's own", []).append([float(np.mean(own)), float("nan"), float("nan"),
+                                                      float("nan")])
         app.profile_delete(name)
     return out
 
@@ -472,7 +476,8 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
             mean = {m: float(arr[m][:, day].mean()) for m in cols}
             closed = ""
             if gap and day > 0 and mean["ceiling"] > mean["no learning"]:
-                closed = f" {(mean['papercast'] - mean['no learning']) / (mean['ceiling'] - mean['no learning']):>11.0%}"
+                closed = f""" {(mean['papercast'] - mean['no learning'])
+                               / (mean['ceiling'] - mean['no learning']):>11.0%}"""
             print(f"{day:<10} " + " ".join(f"{mean[m]:>12.3f}" for m in cols)
                   + (f" {mean['papercast'] - mean['SVM']:>+9.3f}" if "SVM" in arr else "")
                   + f" {int((diff[:, day] < -1e-9).sum()):>14} "
@@ -491,7 +496,8 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
             print("  day 1 after 10 ratings chosen by teach vs the top 10 rated, each over the papers it "
                   f"left unrated: {arr['papercast'][:, 1].mean():.3f} vs "
                   f"{arr['top-10 rated'][:, 1].mean():.3f}; over the papers neither rated: "
-                  f"{arr['teach, common'][:, 1].mean():.3f} vs {arr['top-10 rated, common'][:, 1].mean():.3f}")
+                  f"{arr['teach, common'][:, 1].mean():.3f} vs "
+                  f"{arr['top-10 rated, common'][:, 1].mean():.3f}")
         if "eval" in arr:
             mine, own = arr["eval"][:, 0], arr["bench's own"][:, 0]
             ok = np.isfinite(mine)
@@ -502,7 +508,8 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                 print("  eval's nDCG vs the bench's own figure (each day's rated 10 in the order shown, "
                       f"days 1-3), {int(ok.sum())} users graded: mean |difference| {gaps.mean():.3f}, "
                       f"within 0.05 for {int((gaps <= 0.05).sum())}, largest {gaps.max():.3f}; eval took "
-                      f"{np.median(arr['eval'][:, 1]):.2f} s (median), {np.max(arr['eval'][:, 1]):.2f} s at most")
+                      f"{np.median(arr['eval'][:, 1]):.2f} s (median), "
+                      f"{np.max(arr['eval'][:, 1]):.2f} s at most")
 
 
 # -- the run ----------------------------------------------------------------------------------------
@@ -615,7 +622,8 @@ def main() -> int:
     n_tune = sum(u.split == "tune" for u in users)
     print(f"\nRecommendation quality: {len(users)} users ({n_tune} tune, {len(users) - n_tune} held-out), "
           f"pool {len(pool)} papers ({POOL_SINCE} .. {POOL_UNTIL})\n")
-    header = f"{'method':<42} {'nDCG@20':>8} {'P@10':>6} {'AP@100':>7} | {'nDCG tune':>9} {'held-out':>8} | {'ms/user':>7}"
+    header = (f"{'method':<42} {'nDCG@20':>8} {'P@10':>6} {'AP@100':>7} | "
+              f"{'nDCG tune':>9} {'held-out':>8} | {'ms/user':>7}")
     print(header)
     print("-" * len(header))
     for row in table:

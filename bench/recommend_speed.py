@@ -81,8 +81,8 @@ def with_ranking_cache(app):
     if app.store.fresh_ranking_cache() is None:
         started = time.perf_counter()
         assert ranking_source(app.store) is not None
-        print(f"built the ranking cache of {app.store.count()} papers in {time.perf_counter() - started:.0f}s",
-              file=sys.stderr)
+        print(f"built the ranking cache of {app.store.count()} papers in "
+              f"{time.perf_counter() - started:.0f}s", file=sys.stderr)
     return app
 
 
@@ -164,8 +164,9 @@ def main() -> int:
             "process: recommend --json (week)": [sys.executable, "-m", "papercast", "--home",
                                                  str(app.settings.home), "recommend", "--json", "--no-llm"],
             "process: recommend --json (6 months)": [sys.executable, "-m", "papercast", "--home",
-                                                      str(app.settings.home), "recommend", "--json", "--no-llm",
-                                                      "--since", "2026-01-01", "--until", "2026-06-30"],
+                                                      str(app.settings.home), "recommend", "--json",
+                                                      "--no-llm", "--since", "2026-01-01",
+                                                      "--until", "2026-06-30"],
         }
         times: dict[str, list[float]] = {label: [] for label in commands}
         for _ in range(3):

@@ -147,7 +147,8 @@ def main() -> int:
         "hybrid blend + PRF": hybrid(False),
         "hybrid blend + PRF + nbrs (default)": hybrid(),
     }
-    scores: dict[str, dict[str, list[tuple[float, float]]]] = {m: {"known-item": [], "topical": []} for m in methods}
+    scores: dict[str, dict[str, list[tuple[float, float]]]] = {m: {"known-item": [], "topical": []}
+                                                              for m in methods}
     for (kind, text, relevant), qv in zip(queries, q_vectors, strict=True):
         parsed = parse_query(text)
         dense = pool.emb @ qv
@@ -169,7 +170,8 @@ def main() -> int:
             row[f"{kind} nDCG@10"], row[f"{kind} R@20"] = float(arr[:, 0].mean()), float(arr[:, 1].mean())
         topical = np.array(scores[name]["topical"])
         for half, part in (("even", topical[0::2]), ("odd", topical[1::2])):
-            row[f"topical {half} nDCG@10"], row[f"topical {half} R@20"] = float(part[:, 0].mean()), float(part[:, 1].mean())
+            row[f"topical {half} nDCG@10"], row[f"topical {half} R@20"] = (float(part[:, 0].mean()),
+                                                                           float(part[:, 1].mean()))
         table.append(row)
         print(f"{name:<36} {row['known-item nDCG@10']:>18.3f} {row['known-item R@20']:>6.3f} | "
               f"{row['topical nDCG@10']:>15.3f} {row['topical R@20']:>6.3f} | "

@@ -151,7 +151,8 @@ async def feedback_latency(home: Path, today: date, presses: int, window: str) -
             before = screen.applied_generation
             t0 = time.perf_counter()
             await pilot.press(key)
-            t_shown = screen.last_feedback_shown if target not in [r.paper.id for r in screen.papers.rows] else None
+            t_shown = (screen.last_feedback_shown if target not in [r.paper.id for r in screen.papers.rows]
+                       else None)
             while screen.applied_generation <= before or screen.applied_generation != screen.generation:
                 await asyncio.sleep(0.01)  # poll gently: a busy loop would steal the GIL from the worker
             reranked.append(1000 * (screen.last_update - t0))

@@ -1,5 +1,6 @@
 """Settings, from (lowest first) defaults, ``~/.config/papercast/config.toml`` (``$XDG_CONFIG_HOME``;
-``$PAPERCAST_HOME/config.toml`` is still read, with a note), ``PAPERCAST_*`` environment variables and CLI flags.
+``$PAPERCAST_HOME/config.toml`` is still read, with a note), ``PAPERCAST_*`` environment variables and
+CLI flags.
 
 ``pydantic-settings`` reads the environment (``PAPERCAST_`` prefix) and our TOML source; every value
 is typed and checked, and a bad one is a ``ConfigError`` naming the setting and where it came from.
@@ -73,7 +74,8 @@ def config_path(home: Path) -> tuple[Path, str | None]:
     if legacy.is_file() and xdg.is_file():
         return xdg, f"{legacy} is ignored: the settings are read from {xdg}"
     if legacy.is_file():
-        return legacy, f"settings read from {legacy}; config.toml now belongs in {config_dir()}/ (move it there)"
+        return legacy, (f"settings read from {legacy}; config.toml now belongs in {config_dir()}/ "
+                        "(move it there)")
     return xdg, None
 
 
@@ -152,7 +154,8 @@ class SettingValues(BaseModel):
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_user: str | None = None
     smtp_from: str | None = None
-    # "auto": implicit TLS on port 465, else STARTTLS whenever the server offers it; "none" only for a local relay
+    # "auto": implicit TLS on port 465, else STARTTLS whenever the server offers it; "none" only for a
+    # local relay
     smtp_security: Literal["auto", "starttls", "tls", "none"] = "auto"
     email_to: CommaList = ()  # `daily` mails the digest here when no channel is given on the command line
     # secrets (the URL lets anyone post): PAPERCAST_WEBHOOKS only, never config.toml

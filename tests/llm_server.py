@@ -400,7 +400,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             return True
         if reply.status >= 400:
-            kind = {429: "rate_limit_exceeded", 500: "server_error"}.get(reply.status, "invalid_request_error")
+            kind = {429: "rate_limit_exceeded", 500: "server_error"}.get(reply.status,
+                                                                          "invalid_request_error")
             self._send_json(reply.status, {"error": {"message": reply.error_message, "type": kind,
                                                      "param": None, "code": kind}}, reply.headers)
             return True

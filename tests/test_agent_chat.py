@@ -48,7 +48,8 @@ def test_search_then_get_paper_then_answer(agent, llm_server):
     events, answer = asyncio.run(collect(agent, "anything on sparse prefill attention?"))
 
     assert answer.text == f"Read [{PAPER}] {title}: it speeds up prefill."
-    assert [t.name for t in answer.tools] == ["search_library", "get_paper"] and all(t.ok for t in answer.tools)
+    assert ([t.name for t in answer.tools] == ["search_library", "get_paper"]
+            and all(t.ok for t in answer.tools))
     assert answer.papers == [(PAPER, title)]
     assert not answer.offline and not answer.stopped
     # Streamed: tool events in order, then the answer's tokens, then exactly one final event.
@@ -56,12 +57,14 @@ def test_search_then_get_paper_then_answer(agent, llm_server):
     assert kinds[:4] == ["tool_start", "tool_end", "tool_start", "tool_end"]
     assert kinds[-1] == "final" and kinds.count("final") == 1
     assert "".join(e.text for e in events if e.kind == "token") == answer.text
-    assert events[0].tool == "search_library" and events[0].args == {"query": "block-sparse prefill attention"}
+    assert (events[0].tool == "search_library"
+            and events[0].args == {"query": "block-sparse prefill attention"})
     # What the model saw: our tools, the system prompt, then delimited tool outputs.
     first, second, third = llm_server.requests
     assert first["stream"] is True
-    assert {t["function"]["name"] for t in first["tools"]} >= {"search_library", "get_paper", "update_profile",
-                                                              "give_feedback", "compare_papers", "recommend"}
+    assert {t["function"]["name"] for t in first["tools"]} >= {"search_library", "get_paper",
+                                                              "update_profile", "give_feedback",
+                                                              "compare_papers", "recommend"}
     assert first["messages"][0]["role"] == "system" and "DATA" in first["messages"][0]["content"]
     [search_out] = tool_messages(second)
     assert search_out["content"].startswith('<tool_output tool="search_library" status="ok">')

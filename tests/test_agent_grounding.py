@@ -174,8 +174,8 @@ def test_offline_chat_answers_a_paper_question_from_its_passages(settings, fullt
     assert answer.papers == [(FT, service.get_paper(FT).title)] and answer.unverified == []
 
 
-def test_a_model_without_tool_calling_is_grounded_and_still_gets_commands_done(llm_server, settings,
-                                                                              sample_home_template, monkeypatch):
+def test_a_model_without_tool_calling_is_grounded_and_still_gets_commands_done(
+        llm_server, settings, sample_home_template, monkeypatch):
     cfg = point_settings(llm_server, settings, monkeypatch, llm_retries=0, chat_tools="off")
     service = copy_sample(sample_home_template, cfg)
     llm_server.queue(Reply.text("Speculative decoding uses a draft model."))

@@ -34,7 +34,8 @@ def agent(llm_server, settings, sample_home_template, monkeypatch):
 
 def snapshot(service) -> tuple:
     p = service.active_profile()
-    return p.interests, p.keywords, p.authors, sorted((f.paper_id, f.kind) for f in p.feedback), service.count()
+    return (p.interests, p.keywords, p.authors, sorted((f.paper_id, f.kind) for f in p.feedback),
+            service.count())
 
 
 # The five cases found on main: a question, and a model that answers it with a change.

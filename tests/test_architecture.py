@@ -57,7 +57,8 @@ def module_name(path: Path, package: Path) -> str:
 def layer(module: str) -> float | None:
     best = None
     for prefix, value in LAYERS:
-        if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[0])):
+        if ((module == prefix or module.startswith(prefix + "."))
+                and (best is None or len(prefix) > len(best[0]))):
             best = (prefix, value)
     return best[1] if best else None
 
@@ -180,7 +181,8 @@ def port_mismatches(port: type, implementation: type) -> list[str]:
     problems = []
     members = [name for name in vars(port) if not name.startswith("_")]
     for name in members:
-        declared, actual = inspect.getattr_static(port, name), inspect.getattr_static(implementation, name, None)
+        declared, actual = (inspect.getattr_static(port, name),
+                            inspect.getattr_static(implementation, name, None))
         if actual is None and isinstance(declared, property):  # an attribute the constructor sets?
             init = getattr(implementation, "__init__", None)
             actual = f"self.{name} =" in (inspect.getsource(init) if inspect.isfunction(init) else "") or None
@@ -238,7 +240,8 @@ def test_nothing_in_the_agent_stands_for_the_service_as_any() -> None:
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                 targets.append((node.target.id, node.annotation))
             for name, annotation in targets:
-                if name in ("service", "library") and (annotation is None or ast.unparse(annotation) == "Any"):
+                if name in ("service", "library") and (annotation is None
+                                                       or ast.unparse(annotation) == "Any"):
                     loose.append(f"{path.name}:{node.lineno} {name}")
     assert loose == []
     assert "service" not in {a.split(".")[1] for a in [imp.target for imp in all_imports(PACKAGE)

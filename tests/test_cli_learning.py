@@ -95,7 +95,8 @@ def test_teach_asks_again_after_an_unknown_answer(rated, home, capsys, monkeypat
     assert run(home, "teach", "-n", "2") == 0
     captured = capsys.readouterr()
     asked = asked_ids(captured.out)
-    assert "unknown answer 'maybe'" in captured.err and captured.err.count("\n") == captured.err.count("papercast: ")
+    assert ("unknown answer 'maybe'" in captured.err
+            and captured.err.count("\n") == captured.err.count("papercast: "))
     assert ratings(rated) == ([PAPER, OTHER], [asked[1]])  # "maybe" was asked again, "" skipped the first
     assert "0 likes, 1 dislike, 1 skipped" in captured.out
 
@@ -250,8 +251,10 @@ def test_eval_json_has_days_weeks_and_overall(service, home, capsys):
     rate_history(service)
     assert run(home, "eval", "--json") == 0
     evaluation = json.loads(capsys.readouterr().out)
-    assert evaluation["needed"] is None and evaluation["ratings"] == 20 and evaluation["first_day"] == "2026-11-25"
-    assert [d["label"] for d in evaluation["days"]] == ["2026-11-27", "2026-11-28", "2026-11-30", "2026-12-02"]
+    assert (evaluation["needed"] is None and evaluation["ratings"] == 20
+            and evaluation["first_day"] == "2026-11-25")
+    assert [d["label"] for d in evaluation["days"]] == ["2026-11-27", "2026-11-28", "2026-11-30",
+                                                        "2026-12-02"]
     assert [w["label"] for w in evaluation["weeks"]] == ["2026-W48", "2026-W49"]
     overall = evaluation["overall"]
     assert overall["label"] == "overall" and overall["days"] == 4

@@ -147,10 +147,11 @@ def test_import_likes_from_bibtex_and_id_list(home, service, tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
-# -- cold start from an author: profile create NAME --from-author "Full Name" ---------------------------------
+# -- cold start from an author: profile create NAME --from-author "Full Name" -------------------------
 
 def ids_by(service, author: str) -> set[str]:
-    """The library's papers that list exactly this author, read here rather than through the code under test."""
+    """The library's papers that list exactly this author, read here rather than through the code under
+    test."""
     papers, _ = service.store.window()
     return {p.id for p in papers if author in p.authors}
 
@@ -161,7 +162,8 @@ def test_create_from_author_likes_every_paper_by_them(home, service, capsys):
     assert run(home, "profile", "create", "nlp", "--from-author", "Franck Dernoncourt",
                "--interests", "document understanding", "--keyword", "RAG") == 0
     captured = capsys.readouterr()
-    assert captured.out.startswith("created profile nlp") and "; liked 5 papers by Franck Dernoncourt" in captured.out
+    assert (captured.out.startswith("created profile nlp")
+            and "; liked 5 papers by Franck Dernoncourt" in captured.out)
     profile = service.profile_show("nlp")
     assert set(profile.liked) == expected and len(profile.liked) == 5
     assert profile.interests == "document understanding" and profile.keywords == ["RAG"]
@@ -186,7 +188,8 @@ def test_create_from_two_authors_likes_a_shared_paper_once(home, service, capsys
 
 
 def test_create_from_an_initial_and_surname(home, service, capsys):
-    # No paper of the sample writes "F. Dernoncourt": the initial finds Franck Dernoncourt, as for followed authors.
+    # No paper of the sample writes "F. Dernoncourt": the initial finds Franck Dernoncourt, as for
+    # followed authors.
     assert not ids_by(service, "F. Dernoncourt")
     assert run(home, "profile", "create", "initial", "--from-author", "F.  Dernoncourt") == 0
     assert "liked 5 papers by F. Dernoncourt" in capsys.readouterr().out
@@ -219,7 +222,8 @@ def test_create_from_an_unknown_author_names_the_closest_and_creates_nothing(hom
         assert run(home, "profile", "create", "typo", *argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err
-        assert "no paper by 'Frank Dernoncort' in the library; closest authors: Franck Dernoncourt (5 papers)" in err
+        assert ("no paper by 'Frank Dernoncort' in the library; "
+                "closest authors: Franck Dernoncourt (5 papers)") in err
         assert "typo" not in [p.name for p in service.profile_list()]
     assert run(home, "profile", "create", "typo", "--from-author", "Zorblax Quuxington") == 2
     assert "no paper by 'Zorblax Quuxington'" in capsys.readouterr().err

@@ -122,7 +122,8 @@ RAW_WRITER = """
     client = chromadb.PersistentClient(path=sys.argv[1])
     collection = client.get_collection("papers")
     meta = json.loads(sys.argv[2])
-    collection.upsert(ids=[sys.argv[3]], embeddings=[json.loads(sys.argv[4])], metadatas=[meta], documents=["x"])
+    collection.upsert(ids=[sys.argv[3]], embeddings=[json.loads(sys.argv[4])], metadatas=[meta],
+                      documents=["x"])
     print("written", flush=True)
 """
 

@@ -291,7 +291,8 @@ def test_processes_opening_a_fresh_home_at_once_all_succeed(tmp_path):
     try:
         deadline = time.monotonic() + 60
         while not all((tmp_path / f"ready-{i}").exists() for i in range(3)):
-            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "an opener did not start"
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+                "an opener did not start"
             time.sleep(0.01)
         (tmp_path / "go").touch()
         results = [p.communicate(timeout=60) for p in procs]

@@ -111,7 +111,8 @@ def test_daily_bad_channels_are_bad_input_before_anything_runs(home, capsys):
     assert main(["--home", home, "daily", "--email", "a@example.org"]) == 2  # no SMTP host set
     assert main(["--home", home, "daily", "--feed", "/no/such/dir/feed.xml"]) == 2
     err = capsys.readouterr().err
-    assert "not a webhook URL" in err and "PAPERCAST_SMTP_HOST" in err and "no such directory for --feed" in err
+    assert ("not a webhook URL" in err and "PAPERCAST_SMTP_HOST" in err
+            and "no such directory for --feed" in err)
 
 
 def test_digest_can_mail_too_and_records_it(home, service, smtp_plain, monkeypatch, capsys):

@@ -86,7 +86,8 @@ def test_daily_never_delivers_a_paper_twice(quiet_service, tmp_path):
     assert first.recommended[0] in (tmp_path / "one.md").read_text()
     assert first.recommended[0] not in (tmp_path / "two.md").read_text()
     history = quiet_service.delivery_history()
-    assert [(r.channel, r.papers) for r in history] == [("file", second.recommended), ("file", first.recommended)]
+    assert [(r.channel, r.papers) for r in history] == [("file", second.recommended),
+                                                        ("file", first.recommended)]
     # --include-seen delivers the best papers again, whatever was sent before.
     third = quiet_service.daily(out=tmp_path / "three.md", n=4, use_llm=False, include_seen=True)
     assert third.recommended == first.recommended

@@ -66,7 +66,8 @@ def test_untrusted_text_is_escaped_in_every_format(service):
     assert 'href="https://github.com/org/repo"' in html
     md = render_markdown(digest)
     assert "<script>" not in md and r"\<script\>" in md and "[fine-tuning](http://evil)" not in md
-    assert "[code](https://github.com/org/repo)" in md and f"[HF](https://huggingface.co/papers/{paper.id})" in md
+    assert ("[code](https://github.com/org/repo)" in md
+            and f"[HF](https://huggingface.co/papers/{paper.id})" in md)
 
 
 def test_llm_digest_then_a_second_digest_sends_nothing(make_service, llm_server, llm_settings):
@@ -90,7 +91,8 @@ def test_llm_digest_then_a_second_digest_sends_nothing(make_service, llm_server,
     again = Papercast(service.settings).digest(n=5)  # a new process: new run id
     assert len(llm_server.requests) == 4
     assert [i.paper.id for i in again.items] == [i.paper.id for i in digest.items]
-    assert again.overview == digest.overview and [i.summary for i in again.items] == [i.summary for i in digest.items]
+    assert (again.overview == digest.overview
+            and [i.summary for i in again.items] == [i.summary for i in digest.items])
     assert again.usage.calls == 0 and again.usage.total_tokens == 0 and again.usage.cached_calls == 3
     assert "0 LLM calls, 3 from cache" in render_markdown(again)
     runs = service.usage_runs()

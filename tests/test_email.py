@@ -17,7 +17,8 @@ TEXT = "# Your papers\n\n1. [2509.04664] Why Language Models Hallucinate\n"
 # The SMTP server fixtures, used by name.
 tls_files, smtp_tls, smtp_plain = smtp_helpers.tls_files, smtp_helpers.smtp_tls, smtp_helpers.smtp_plain
 
-HTML = "<h1>Your papers</h1><ol><li><a href='https://arxiv.org/abs/2509.04664'>Why LMs Hallucinate</a></li></ol>"
+HTML = ("<h1>Your papers</h1><ol><li><a href='https://arxiv.org/abs/2509.04664'>Why LMs Hallucinate</a>"
+        "</li></ol>")
 
 
 def test_starttls_login_and_multipart_message(settings, smtp_tls, monkeypatch, caplog):

@@ -158,7 +158,8 @@ def test_models_never_share_a_collection_and_switching_back_finds_the_old_one(
     assert len(llm_server.embedded_texts()) == 17  # the bundled model never asked the server
 
     client = make_client(load_settings(home=home))
-    assert sorted(c.name for c in client.list_collections()) == sorted(["papers", collection_name(TEST_EMBEDDING)])
+    assert sorted(c.name for c in client.list_collections()) == sorted(["papers",
+                                                                        collection_name(TEST_EMBEDDING)])
 
 
 def test_the_sample_is_embedded_through_the_model_on_first_load(settings, llm_server: LLMServer,
@@ -225,8 +226,8 @@ def test_a_rejected_key_is_one_line_not_retried_and_not_echoed(home: Path, remot
     assert_key_nowhere(home, err)
 
 
-def test_a_changed_dimension_is_refused_before_it_reaches_the_store(home: Path, remote_env: LLMServer,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_changed_dimension_is_refused_before_it_reaches_the_store(
+        home: Path, remote_env: LLMServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(home, "import", str(DAY1)) == 0
     capsys.readouterr()
     remote_env.embedding_dims = 64  # another model now answers under the same name

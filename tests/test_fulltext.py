@@ -100,7 +100,8 @@ def test_the_2026_arxiv_html_page_becomes_sections_passages_captions_and_referen
     assert "Video FPS" in table.text  # a table's cells come with its caption
     assert [p.position for p in doc.passages] == list(range(len(doc.passages)))
     paths = {s.path for s in doc.sections}
-    assert all(p.section in paths for p in doc.passages if p.kind != "abstract"), "a passage never crosses a section"
+    assert all(p.section in paths for p in doc.passages if p.kind != "abstract"), \
+        "a passage never crosses a section"
     body = [p for p in doc.passages if p.kind == "paragraph"]
     assert all(len(p.text.split()) <= SPLIT_WORDS + MAX_WORDS // 3 for p in body)
     assert sum(len(p.text.split()) for p in body) / len(body) >= 80  # paragraph-sized, not sentences
@@ -154,10 +155,11 @@ def test_malformed_and_truncated_html():
     doc = build_document("2508.08468", parse_html(cut), "html")
     assert 2 <= len([s for s in doc.sections if s.level == 1]) < 6 and doc.passages
     messy = b"<html><body><article class='ltx_document'><section class='ltx_section'><h2 class='ltx_title'>" \
-            b"<span class='ltx_tag'>1</span>Intro<p class='ltx_p'>Unclosed <b>bold <i>text</p><div class='ltx_para'>" \
-            b"<p>Second &amp; para &#x1b;[31mred</span></div>"
+            b"<span class='ltx_tag'>1</span>Intro<p class='ltx_p'>Unclosed <b>bold <i>text</p>" \
+            b"<div class='ltx_para'><p>Second &amp; para &#x1b;[31mred</span></div>"
     doc = build_document("2401.00001", parse_html(messy), "html")
-    assert doc.sections[0].label == "1 Intro" and doc.passages[-1].text == "Unclosed bold text\nSecond & para red"
+    assert (doc.sections[0].label == "1 Intro"
+            and doc.passages[-1].text == "Unclosed bold text\nSecond & para red")
     for bad in (b"", b"   ", raw[:3000], b"<html><body><p>just a page</p></body></html>",
                 b"\x00\x01\x02binary"):
         with pytest.raises(UnreadableDocument):
@@ -245,12 +247,14 @@ def test_a_pdf_without_numbered_headings_is_cut_at_its_usual_ones():
     assert titles[:6] == ["Introduction", "Related Work", "Methodology", "Experiments", "Results",
                           "Conclusion"]
     abstract = [p for p in doc.passages if p.kind == "abstract"]
-    assert abstract[0].text.startswith("We introduce PaSa") and sum(len(p.text.split()) for p in abstract) < 400
+    assert (abstract[0].text.startswith("We introduce PaSa")
+            and sum(len(p.text.split()) for p in abstract) < 400)
     body = [p for p in doc.passages if p.section.startswith(("Introduction", "Methodology", "Experiments"))]
     assert sum(len(p.text.split()) for p in body) > 2500
     numbered = build_document("2501.10120", parse_pdf_lines(pasa_lines()), "pdf")
     assert abs(sum(len(p.text.split()) for p in doc.passages)
-               - sum(len(p.text.split()) for p in numbered.passages)) < 0.02 * len(" ".join(pasa_lines()).split())
+               - sum(len(p.text.split()) for p in numbered.passages)) < 0.02 * len(
+        " ".join(pasa_lines()).split())
 
 
 def test_a_numbered_pdf_takes_no_table_header_for_a_heading():
@@ -314,7 +318,8 @@ async def fetch(rec: Recorder, clock: FakeClock | None = None, **kw):
 async def test_html_first():
     rec = arxiv(html=HTML_2026)
     got = await fetch(rec, min_interval=0)
-    assert got.kind == "html" and got.parsed is not None and [r.url.path for r in rec.requests] == ["/html/2501.10120"]
+    assert (got.kind == "html" and got.parsed is not None
+            and [r.url.path for r in rec.requests] == ["/html/2501.10120"])
 
 
 async def test_html_404_falls_back_to_the_pdf_paced_by_arxiv_etiquette():
@@ -333,9 +338,11 @@ async def test_neither_html_nor_pdf_is_a_final_note():
 
 
 async def test_a_withdrawn_paper():
-    page = b"<html><body><h1>Article withdrawn</h1><p>This paper has been withdrawn by the author.</p></body></html>"
+    page = (b"<html><body><h1>Article withdrawn</h1><p>This paper has been withdrawn by the author.</p>"
+            b"</body></html>")
     got = await fetch(arxiv(404, page, pdf_type="text/html"), min_interval=0)
-    assert got.parsed is None and got.final and got.note == "no HTML on arXiv; the paper was withdrawn: the abstract only"
+    assert (got.parsed is None and got.final
+            and got.note == "no HTML on arXiv; the paper was withdrawn: the abstract only")
 
 
 async def test_unusable_html_falls_back_to_the_pdf():

@@ -32,7 +32,8 @@ from llm_server import Reply, point_settings
 
 BOTH = pytest.mark.parametrize("chroma_mode", ["embedded", "server"], indirect=True)
 FT = FIXTURES / "fulltext"
-PASA, HTML_2026, LATEXML_080 = FT / "pasa.pdf", FT / "arxiv_html_2508.08468v6.html", FT / "latexml080_acl2014_P14-2026.xhtml"
+PASA, HTML_2026, LATEXML_080 = (FT / "pasa.pdf", FT / "arxiv_html_2508.08468v6.html",
+                                FT / "latexml080_acl2014_P14-2026.xhtml")
 PASA_ID, HTML_ID = "2501.10120", "2508.08468"
 INJECTION = """<html><body><article class="ltx_document"><h1 class="ltx_title ltx_title_document">A Plain Paper</h1>
 <div class="ltx_abstract"><p class="ltx_p">We study plain things.</p></div>
@@ -180,7 +181,8 @@ def test_kill_9_while_indexing_then_reading_again_completes_without_duplicates(t
     embedded = [int(line.split()[1]) for line in lines if line.startswith("progress")]
     total, stored, unique = map(int, lines[-1].split()[1:])
     assert stored == unique == total, "every passage once"
-    assert embedded and 0 < embedded[-1] < total - 8, "the second run embedded only what the first did not store"
+    assert embedded and 0 < embedded[-1] < total - 8, \
+        "the second run embedded only what the first did not store"
     assert int(lines[-2].split()[2]) == embedded[-1]
 
 
@@ -227,7 +229,8 @@ def test_an_unknown_paper_is_added_from_its_full_text_or_refused(settings, sampl
     doc = service.read_paper(f"https://arxiv.org/abs/{PASA_ID}v1", add=True)  # `papercast read ID`
     assert doc.source == "pdf" and doc.note == "no HTML on arXiv"
     paper = service.get_paper(PASA_ID)
-    assert paper.title == doc.title and paper.abstract.startswith("We introduce PaSa") and paper.sources == ["fulltext"]
+    assert (paper.title == doc.title and paper.abstract.startswith("We introduce PaSa")
+            and paper.sources == ["fulltext"])
     serve(service, handler_for(404, 404))
     with pytest.raises(UserError,
                        match=r"unknown paper id: 2501\.99999 \(not in the library, and arXiv has no"):
@@ -304,7 +307,8 @@ def test_search_the_papers_read_in_full_from_the_command_line(reader, capsys, tm
     assert {"cite", "score", "title", "section", "text"} <= set(found[0])
     assert found == sorted(found, key=lambda p: -p["score"])
     assert main(["--home", home, "papers", "search", "zebra finch song", "--passages", "--id", PAPER]) == 0
-    assert capsys.readouterr().err.strip() == f"papercast: not read in full: {PAPER} (papercast read {PAPER} stores its text)"
+    assert capsys.readouterr().err.strip() == (f"papercast: not read in full: {PAPER} "
+                                               f"(papercast read {PAPER} stores its text)")
     fresh = str(tmp_path / "fresh")
     assert main(["--home", fresh, "papers", "search", "recall", "--passages"]) == 0
     assert "no paper is read in full yet" in capsys.readouterr().err

@@ -29,7 +29,8 @@ async def test_f_reads_the_full_text_then_the_outline_opens_sections(settings, s
         paper = await wait_for(pilot, lambda: isinstance(tui.screen, PaperScreen) and tui.screen)
         await wait_for(pilot, lambda: paper.summary is not None, what="the abstract's summary")
         assert paper.summary.source == "abstract" and rec.requests == [], "opening a paper fetches nothing"
-        assert NOT_READ.replace("[b]", "").replace("[/b]", "") in str(paper.query_one("#fulltext-status").render())
+        assert NOT_READ.replace("[b]", "").replace("[/b]", "") in str(
+            paper.query_one("#fulltext-status").render())
         assert not paper.query_one("#outline").display
         await pilot.press("slash")  # nothing read yet: nothing to find in, and it says how to read it
         assert not paper.query_one("#find-query").display

@@ -112,8 +112,8 @@ def test_the_escaping_stream_passes_everything_else_through() -> None:
 
 
 # -- field sizes ---------------------------------------------------------------------------------------
-def test_every_field_is_capped_at_ingestion_and_the_cut_is_reported(tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_field_is_capped_at_ingestion_and_the_cut_is_reported(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = tmp_path / "home"
     huge = record("2401.00002", title="T" * 5_000_000, abstract="word " * 10_000,
                   authors=[f"Author {i}" for i in range(LIST_LIMITS["authors"][0] + 10)] + ["X" * 1000],
@@ -237,8 +237,8 @@ def damage(path: Path, how: str = "garbled") -> None:
 
 
 @pytest.mark.parametrize("how", ["garbled", "truncated"])
-def test_a_damaged_file_found_by_a_later_query_is_named_in_one_line(tmp_path: Path, how: str,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_file_found_by_a_later_query_is_named_in_one_line(
+        tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
     home = tmp_path / "home"
     assert run(home, "profile", "create", "mine", "--interests", "graphs") == 0
     damage(home / "papercast.db", how)

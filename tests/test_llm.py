@@ -85,8 +85,8 @@ def test_same_request_is_paid_once_and_accounted_per_run(llm_server, llm_setting
     assert client.usage.calls == 2 and client.usage.prompt_tokens == 2 * first.prompt_tokens > 0
     runs = {r.run_id: r for r in LLMLog(llm_settings.db_path).runs()}
     mine = runs[client.run_id]
-    assert (mine.calls, mine.cached_calls, mine.prompt_tokens, mine.command) == (2, 0, client.usage.prompt_tokens,
-                                                                                  "test")
+    assert (mine.calls, mine.cached_calls, mine.prompt_tokens, mine.command) == (
+        2, 0, client.usage.prompt_tokens, "test")
     assert mine.cost_usd is None and mine.unpriced_calls == 2  # test-model has no price: "unknown"
     assert client.usage.cost_label == "unknown"
     assert any("no known price" in n for n in client.notices)

@@ -136,8 +136,8 @@ def ollama() -> Iterator[OllamaServer]:
     ("ollama/papercast-test", None, "/api/generate"),  # the default window for an unknown local model
     ("ollama/llama3.1", None, "/api/generate"),  # the window of litellm's model map
 ])
-def test_ollama_requests_carry_the_fitted_context_window_as_num_ctx(ollama, settings, config_file, monkeypatch,
-                                                                     model, window, route):
+def test_ollama_requests_carry_the_fitted_context_window_as_num_ctx(ollama, settings, config_file,
+                                                                     monkeypatch, model, window, route):
     monkeypatch.delenv("PAPERCAST_LLM_LOCAL", raising=False)  # the suite pins hosted; this is Ollama's policy
     if window is not None:
         config_file.write_text(f'[models."{model}"]\ncontext_window = {window}\n')
@@ -217,9 +217,11 @@ def test_a_refused_schema_is_asked_again_in_json_mode_and_remembered(llm_server,
     again = LLMClient(settings, LLMLog(settings.db_path), command="test")
     summary, problem = run(llm_summary(again, Paper(id="2401.00002", title="Other", abstract="Attention.")))
     assert problem is None and summary is not None
-    assert len(llm_server.requests) == 3 and llm_server.requests[2]["response_format"] == {"type": "json_object"}
+    assert (len(llm_server.requests) == 3
+            and llm_server.requests[2]["response_format"] == {"type": "json_object"})
     # Another server is another matter: the policy's own format there.
-    assert LLMClient(settings.with_overrides(api_base="http://127.0.0.1:9/v1"), command="test").json_format() == first
+    assert LLMClient(settings.with_overrides(api_base="http://127.0.0.1:9/v1"),
+                     command="test").json_format() == first
 
 
 def test_json_mode_refused_too_is_asked_without_response_format(llm_server, llm_settings, caplog):

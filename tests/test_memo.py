@@ -48,7 +48,8 @@ def test_a_new_process_ranks_without_embedding_the_same_interests_again(service)
 def test_vectors_are_remembered_per_embedding_model(tmp_path):
     db = tmp_path / "papercast.sqlite3"
     memo.remember_text_vectors(db, "model-a", {"graph neural networks": np.ones(4, np.float32)})
-    assert list(memo.text_vectors(db, "model-a", ["graph neural networks", "other"])) == ["graph neural networks"]
+    assert list(memo.text_vectors(db, "model-a", ["graph neural networks", "other"])) == [
+        "graph neural networks"]
     assert memo.text_vectors(db, "model-b", ["graph neural networks"]) == {}
 
 

@@ -122,7 +122,8 @@ def test_persists_across_store_instances(tmp_path):
 
 
 def test_parse_plain_id_list():
-    text = "# my likes\n2401.01234v2\nhttps://arxiv.org/abs/2312.00001, arXiv:2311.00002\nhep-th/9901001\nbogus\n"
+    text = ("# my likes\n2401.01234v2\nhttps://arxiv.org/abs/2312.00001, arXiv:2311.00002\n"
+            "hep-th/9901001\nbogus\n")
     parsed = parse_likes(text)
     assert parsed.ids == ["2401.01234", "2312.00001", "2311.00002", "hep-th/9901001"]
     assert parsed.skipped == ["line 5: not an arXiv id: 'bogus'"]

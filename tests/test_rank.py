@@ -75,10 +75,12 @@ def test_an_explicit_empty_window_is_kept_and_said(service):
     p = service.profile_show(profile(service, interests=LLM))
     result = recommend(service.store, p, since=date(2001, 1, 1), until=date(2001, 1, 2), n=5)
     assert result.items == [] and (result.since, result.until) == (date(2001, 1, 1), date(2001, 1, 2))
-    assert result.note == "no papers for 2001-01-01 .. 2001-01-02; the newest paper in the store is from 2026-08-20"
+    assert result.note == ("no papers for 2001-01-01 .. 2001-01-02; "
+                           "the newest paper in the store is from 2026-08-20")
     # Only --since: --until is the newest paper; a start after it is an empty window, not another one.
     result = recommend(service.store, p, since=date(2027, 3, 1), until=None, n=5)
-    assert result.items == [] and result.since == date(2027, 3, 1) and "no papers for 2027-03-01" in result.note
+    assert (result.items == [] and result.since == date(2027, 3, 1)
+            and "no papers for 2027-03-01" in result.note)
 
 
 def test_fallback_moves_an_empty_window_to_the_latest_with_papers_and_says_so(service):
@@ -285,5 +287,6 @@ def test_signals_from_one_product_equal_direct_cosines(service):
     # read, which keeps them off the list.
     assert {p.id for p, read in zip(sig.papers, sig.read, strict=True) if read} == set(liked)
     assert not set(liked) & {r.paper.id for r in recommend(service.store, service.profile_show(name),
-                                                           since=date(2026, 8, 1), until=date(2026, 8, 20), n=500).items}
+                                                           since=date(2026, 8, 1), until=date(2026, 8, 20),
+                                                           n=500).items}
 

@@ -4,10 +4,10 @@ A new user copies the README's commands one by one. So each ``papercast ...`` li
 runs here, as written, on a fresh home (in-process through ``papercast.cli.main``, except the bare
 ``papercast`` which opens the TUI in a pseudo-terminal). There is no network: every HTTP request the
 sources make fails to connect, as it does offline. Lines marked "(needs ..." (the network, a model)
-must then fail gracefully — a non-zero exit, one line per problem on stderr, no traceback — and still do what they
-can (``daily`` delivers from the stored papers, and exits 1). Every other line must succeed (exit 0,
-no error). The files a user brings are ``papers.jsonl.gz`` (a recorded day of Hugging Face Daily
-Papers) and ``paper.pdf`` (a saved arXiv PDF); the mail server the ``daily`` line names is an SMTP
+must then fail gracefully — a non-zero exit, one line per problem on stderr, no traceback — and still do
+what they can (``daily`` delivers from the stored papers, and exits 1). Every other line must succeed
+(exit 0, no error). The files a user brings are ``papers.jsonl.gz`` (a recorded day of Hugging Face
+Daily Papers) and ``paper.pdf`` (a saved arXiv PDF); the mail server the ``daily`` line names is an SMTP
 server on 127.0.0.1; the answers to ``teach``'s questions are typed on its stdin; the config.toml
 example must load.
 """
@@ -144,7 +144,8 @@ def test_every_readme_example_works_on_a_fresh_home_offline(tmp_path, monkeypatc
         code = main(argv[1:])
         captured = capsys.readouterr()
         if argv[1] == "teach":
-            assert "taught profile default: 1 like, 1 dislike, 1 skipped, 2 not asked" in captured.out, captured
+            assert "taught profile default: 1 like, 1 dislike, 1 skipped, 2 not asked" in captured.out, \
+                captured
         if out_file is not None:
             out_file.write_text(captured.out)
         assert "Traceback" not in captured.err and "internal error" not in captured.err, (line, captured.err)

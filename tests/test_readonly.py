@@ -100,7 +100,8 @@ def test_reading_works_without_write_access(read_only_home: Path, args: tuple[st
     (("import", str(Path(__file__).parent / "fixtures" / "hf_daily_papers_2026-08-20.json")),
      "paper store at"),
 ], ids=lambda a: a[0] if isinstance(a, tuple) else "")
-def test_a_change_fails_in_one_line_that_says_the_home_is_read_only(read_only_home: Path, args: tuple[str, ...],
+def test_a_change_fails_in_one_line_that_says_the_home_is_read_only(read_only_home: Path,
+                                                                    args: tuple[str, ...],
                                                                     needle: str) -> None:
     done = _papercast(read_only_home, *args, read_only=True)
     assert done.returncode == 1

@@ -44,7 +44,8 @@ def test_only_the_top_k_are_scored_and_blended(make_service, llm_server, llm_set
         (r.paper.id, r.score, r.reasons) for r in plain.items[5:]]
     assert reading.llm_notes == []
     # Cached: the same list again costs nothing.
-    assert [r.paper.id for r in Papercast(service.settings).recommend(n=8).items] == [r.paper.id for r in reading.items]
+    assert [r.paper.id for r in Papercast(service.settings).recommend(n=8).items] == [
+        r.paper.id for r in reading.items]
     assert len(llm_server.requests) == 1
 
 
@@ -64,7 +65,8 @@ def test_unusable_answers_keep_the_ranker_order_with_a_note(make_service, llm_se
     reading = service.recommend(n=6)
     assert [(r.paper.id, r.score) for r in reading.items] == [(r.paper.id, r.score) for r in plain.items]
     assert len(llm_server.requests) == 2
-    assert len(reading.llm_notes) == 1 and "unusable" in reading.llm_notes[0] and "cut off" in reading.llm_notes[0]
+    assert (len(reading.llm_notes) == 1 and "unusable" in reading.llm_notes[0]
+            and "cut off" in reading.llm_notes[0])
 
 
 def test_a_short_list_still_lets_the_model_rerank_the_top_k(make_service, llm_server, llm_settings):
@@ -118,8 +120,8 @@ class GullibleModel(PaperModel):
 _PAPERS = re.compile(r'<paper id="[^"]+">.*?</paper>', re.DOTALL)
 
 
-def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(make_service, llm_server, llm_settings,
-                                                                          caplog, capsys):
+def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(make_service, llm_server,
+                                                                          llm_settings, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     gullible = GullibleModel()
     # The scripted model does obey instructions that reach it outside the paper blocks.
@@ -179,7 +181,8 @@ def test_blend_mixes_scores_inside_the_rankers_range():
         ("2601.00004", 2.9), ("2601.00002", round(1 + 2 * (0.45 + 0.5 * 3 / 9), 3)), ("2601.00001", 2.0),
         ("2601.00003", round(1 + 2 * (0.5 * 8 / 9), 3))]
     by_id = {r.paper.id: r.reasons for r in out}
-    assert by_id["2601.00002"] == ["ranker", "LLM 4/10: related"] and by_id["2601.00003"] == ["ranker", "LLM 9/10"]
+    assert (by_id["2601.00002"] == ["ranker", "LLM 4/10: related"]
+            and by_id["2601.00003"] == ["ranker", "LLM 9/10"])
     assert by_id["2601.00004"] == ["ranker"]
 
 

@@ -107,7 +107,8 @@ def test_the_systemd_units_verify_and_their_command_runs(user_home, tmp_path, sm
     for name in ("papercast-daily.service", "papercast-daily.timer"):
         (units / name).write_text(found[f"~/.config/systemd/user/{name}"])
     service = (units / "papercast-daily.service").read_text()
-    assert "Type=oneshot" in service and "WantedBy=timers.target" in (units / "papercast-daily.timer").read_text()
+    assert ("Type=oneshot" in service
+            and "WantedBy=timers.target" in (units / "papercast-daily.timer").read_text())
     analyze = shutil.which("systemd-analyze")
     if analyze is not None:  # without systemd installed only the command below is checked
         runtime = tmp_path / "runtime"
@@ -119,7 +120,8 @@ def test_the_systemd_units_verify_and_their_command_runs(user_home, tmp_path, sm
         assert done.returncode == 0, done.stdout + done.stderr
     # What systemd runs: ExecStart with %h expanded, in the EnvironmentFile's environment.
     exec_start = re.search(r"^ExecStart=(.*)$", service, re.MULTILINE).group(1).replace("%h", str(user_home))
-    env_file = re.search(r"^EnvironmentFile=-?(.*)$", service, re.MULTILINE).group(1).replace("%h", str(user_home))
+    env_file = re.search(r"^EnvironmentFile=-?(.*)$", service, re.MULTILINE).group(1).replace(
+        "%h", str(user_home))
     env = dict(line.split("=", 1) for line in Path(env_file).read_text().splitlines() if "=" in line)
     done = subprocess.run(exec_start.split(), env={**clean_env(user_home), **env}, capture_output=True,
                           text=True, timeout=300)

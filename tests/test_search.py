@@ -211,7 +211,8 @@ def test_a_broad_query_is_smoothed_by_neighbours_and_a_known_item_keeps_its_plac
     assert any(area in found[i].reasons for i in unsaid if i in found)  # why a paper without the word is here
     assert not any(area in m.reasons for m in found.values() if m.terms)  # the words say it for the others
     rare = parse_query("zeolite chiral")  # one paper holds these words: the query names it
-    assert [m.index for m in rank_candidates(index, vectors, rare, vectors[240], 5, neighbours=neighbours)][0] == 240
+    assert [m.index for m in rank_candidates(index, vectors, rare, vectors[240], 5,
+                                             neighbours=neighbours)][0] == 240
 
 
 # -- the paper search on the sample ---------------------------------------------------------------------

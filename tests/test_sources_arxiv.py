@@ -151,7 +151,8 @@ def test_search_query_builder() -> None:
         "(cat:cs.AI OR cat:cs.LG) AND all:long AND all:context AND "
         "submittedDate:[202608200000 TO 202608212359]")
     assert arxiv.build_search_query(categories=["cs.RO"]) == "cat:cs.RO"
-    assert arxiv.build_search_query(query='ti:"graph neural" AND au:Bengio') == '(ti:"graph neural" AND au:Bengio)'
+    assert arxiv.build_search_query(query='ti:"graph neural" AND au:Bengio') == (
+        '(ti:"graph neural" AND au:Bengio)')
     assert arxiv.ti("graph  neural") == 'ti:"graph neural"' and arxiv.au("Hinton") == "au:Hinton"
     assert arxiv.abs_("diffusion") == "abs:diffusion"
     with pytest.raises(ValueError):

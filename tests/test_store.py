@@ -130,7 +130,8 @@ IMPORT_SCRIPT = """
     from papercast.config import load_settings
     from papercast.models import Paper
     from papercast.store.papers import PaperStore
-    papers = [Paper.model_validate(json.loads(l)) for l in open(sys.argv[1] if len(sys.argv) > 1 else {path!r})]
+    papers = [Paper.model_validate(json.loads(l))
+              for l in open(sys.argv[1] if len(sys.argv) > 1 else {path!r})]
     store = PaperStore(load_settings(), write_chunk=4)
     def progress(done, total):
         print("progress", done, total, flush=True)

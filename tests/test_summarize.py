@@ -127,7 +127,8 @@ def test_near_miss_json_is_normalised(llm_app, llm_server):
     assert summary.model == "openai/test-model"
     assert len(summary.tldr.split()) == 30 and "second" not in summary.tldr
     assert summary.contributions == ["c0", "c1", "c2", "c3"]
-    assert summary.keywords == ["alpha", "beta", "gamma"] and summary.method == "a b" and summary.results == ""
+    assert (summary.keywords == ["alpha", "beta", "gamma"] and summary.method == "a b"
+            and summary.results == "")
     assert len(llm_server.requests) == 1
 
 

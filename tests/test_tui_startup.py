@@ -45,7 +45,8 @@ def test_first_paint_comes_before_the_heavy_imports(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["heavy"] == [], f"imported before the first paint: {result['heavy']}"
-    assert result["screen"] == "ReadingListScreen" and result["loading"], "the frame shows a loading indicator"
+    assert result["screen"] == "ReadingListScreen" and result["loading"], \
+        "the frame shows a loading indicator"
 
 
 def test_theme_follows_the_terminal():

@@ -258,7 +258,8 @@ async def apply_fetch(ctx: ToolContext, p: Proposal) -> Applied:
     day = parse_date(p.args.get("date"), "date")
     report = await ctx.library.afetch(p.args["source"], day=day, query=p.args.get("query"))
     r = report.result
-    stored = f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r else "nothing new"
+    stored = (f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r
+              else "nothing new")
     lines = [f"fetched {len(report.papers)} papers from {_fetch_label(p.args)} ({stored})"]
     lines += [f"error: {e}" for e in report.errors] + [f"note: {n}" for n in report.notes]
     top = sorted(report.papers, key=lambda x: (x.upvotes or 0, x.published or 0), reverse=True)[:10]

@@ -214,7 +214,8 @@ async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, 
 
 
 async def digest(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
-    """Markdown, HTML and JSON of the digest (the one digest builder), with this run's errors in its notices."""
+    """Markdown, HTML and JSON of the digest (the one digest builder), with this run's errors in its
+    notices."""
     run = runtime.context
     library = run.library
     reading = state.get("reading") or ReadingList(items=[], since=None, until=None)

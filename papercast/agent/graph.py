@@ -158,7 +158,8 @@ def route_model_output(state: ChatState) -> Literal["offline_step", "tools", "fi
     last = state["messages"][-1]
     if last.type != "ai":
         return "offline_step" if state.get("fallback") else "finish"
-    return "tools" if getattr(last, "tool_calls", None) or getattr(last, "invalid_tool_calls", None) else "finish"
+    return ("tools" if getattr(last, "tool_calls", None) or getattr(last, "invalid_tool_calls", None)
+            else "finish")
 
 
 def route_after_tools(state: ChatState, runtime: Runtime[ChatContext]) -> Step | Literal["confirm"]:

@@ -32,10 +32,10 @@ _INTERESTED = re.compile(rf"\bi(?:'m| am)\s+(?:also\s+)?interested\s+in\s+{_Q}(?
                          re.I)
 _FOLLOW = re.compile(
     rf"^\s*(?:please\s+)?follow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
-_UNFOLLOW = re.compile(rf"^\s*(?:please\s+)?unfollow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$",
-                       re.I)
-_SET_INTERESTS = re.compile(rf"\b(?:set|change|replace)\s+my\s+interests\s+(?:to|with)\s+{_Q}(?P<x>.+?){_Q}\s*[.?!]*$",
-                            re.I)
+_UNFOLLOW = re.compile(
+    rf"^\s*(?:please\s+)?unfollow\s+(?:the\s+)?(?:author\s+)?{_Q}(?P<x>[^.?!]+?){_Q}\s*[.?!]*$", re.I)
+_SET_INTERESTS = re.compile(
+    rf"\b(?:set|change|replace)\s+my\s+interests\s+(?:to|with)\s+{_Q}(?P<x>.+?){_Q}\s*[.?!]*$", re.I)
 _FEEDBACK = re.compile(r"\b(?P<undo>un|undo\s+)?(?P<kind>dislike|like|save|bookmark|dismiss|hide)\b", re.I)
 _SUMMARIZE = re.compile(r"\b(summari[sz]e|summary|tl;?dr)\b", re.I)
 _COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference)\b", re.I)
@@ -96,7 +96,8 @@ def plan(message: str) -> list[Call]:
         if fb and not _LIKED_ONE.search(text) and not _SIMILAR.search(text):
             kind = _KIND[fb.group("kind").lower()]
             undo = bool(fb.group("undo"))
-            return [("give_feedback", {"id": i, "kind": kind, **({"undo": True} if undo else {})}) for i in ids]
+            return [("give_feedback", {"id": i, "kind": kind, **({"undo": True} if undo else {})})
+                    for i in ids]
         if len(ids) >= 2 and (_COMPARE.search(text) or " and " in text.lower()):
             return [("compare_papers", {"ids": ids[:5]})]
         if _SUMMARIZE.search(text):

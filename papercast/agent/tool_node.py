@@ -182,7 +182,8 @@ async def confirm_proposals(state: ChatState, *, library: Library, profile: str 
                 if applied.undoes:
                     records += [ChangeRecord(**{**c, "undone": True}) for c in changes
                                 if c["id"] == applied.undoes]
-                text = f"applied as change {p.change} (the user confirmed it; it can be undone): {applied.text}"
+                text = (f"applied as change {p.change} (the user confirmed it; it can be undone): "
+                        f"{applied.text}")
                 log.info("applied %s as change %s (confirmed by the user)", p.summary, p.change)
         ok = p.status == "applied"
         emit({"kind": "tool_end", "tool": p.tool, "call_id": p.id, "ok": ok,

@@ -40,7 +40,8 @@ class Passage(BaseModel):
 
     @property
     def cite(self) -> str:
-        """``[2608.19758 §3.2]``: the section number, else a short section title; ``[id]`` for the abstract."""
+        """``[2608.19758 §3.2]``: the section number, else a short section title; ``[id]`` for the
+        abstract."""
         if self.kind == "abstract":
             return f"[{self.paper_id}]"
         if self.section_number:

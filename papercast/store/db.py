@@ -476,7 +476,8 @@ def _failure(path: Path, exc: sqlite3.Error, *, read_only: bool = False) -> Data
                              "try again", path)
     if read_only or name.startswith(("SQLITE_READONLY", "SQLITE_PERM")):
         return DatabaseError(f"{path.name} at {path} is read-only ({reason}): papercast can read this home "
-                             "but not change it; use a home you can write (--home) or fix its permissions", path)
+                             "but not change it; use a home you can write (--home) or fix its permissions",
+                             path)
     if name.startswith("SQLITE_FULL"):
         return DatabaseError(f"{path.name} at {path}: the disk is full ({reason}); free some space", path)
     return DatabaseError(f"{path.name} at {path} could not be used ({reason})", path)

@@ -40,7 +40,8 @@ class DeliveryStore:
         ids = list(dict.fromkeys(paper_ids))
         with self._conn as conn:
             cursor = conn.execute(
-                "INSERT INTO deliveries (profile, channel, target, day, at, papers) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO deliveries (profile, channel, target, day, at, papers) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (profile, channel, target, day.isoformat(), at, json.dumps(ids)))
             conn.executemany("INSERT OR IGNORE INTO seen_papers (profile, paper_id, first_at) VALUES (?, ?, "
                              "?)", [(profile, pid, at) for pid in ids])

@@ -59,8 +59,8 @@ class DocumentStore:
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute("SELECT paper_id, source, content_hash, passages, length(data) AS size "
                                      f"FROM documents WHERE paper_id IN ({marks})", chunk).fetchall()
-            out.update({r["paper_id"]: StoredDocument(r["paper_id"], r["source"], r["content_hash"], r["passages"],
-                                                      r["size"]) for r in rows})
+            out.update({r["paper_id"]: StoredDocument(r["paper_id"], r["source"], r["content_hash"],
+                                                      r["passages"], r["size"]) for r in rows})
         return out
 
     def put(self, document: Document) -> None:

@@ -58,8 +58,9 @@ class LLMLog:
 
     # -- summaries -----------------------------------------------------------------------------
     def get_summary(self, paper_id: str, model: str, prompt_version: str) -> Summary | None:
-        row = self.conn.execute("SELECT data FROM summaries WHERE paper_id=? AND model=? AND prompt_version=?",
-                                (paper_id, model, prompt_version)).fetchone()
+        row = self.conn.execute(
+            "SELECT data FROM summaries WHERE paper_id=? AND model=? AND prompt_version=?",
+            (paper_id, model, prompt_version)).fetchone()
         return Summary.model_validate_json(row["data"]) if row else None
 
     def put_summary(self, summary: Summary) -> None:

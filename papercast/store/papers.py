@@ -273,7 +273,8 @@ class PaperStore:
         _ = self.collection  # opening decides ``read_only``
         if self.read_only and (not papers or any(p.sources != [SAMPLE_SOURCE] for p in papers)):
             raise StoreError(f"the paper store at {self.settings.chroma_path} is read-only (no write access "
-                             "to the home): papercast can read it but not change it; use a home you can write")
+                             "to the home): papercast can read it but not change it; "
+                             "use a home you can write")
 
     def delete(self, ids: Sequence[str]) -> None:
         self._refuse_if_read_only()
@@ -342,7 +343,8 @@ class PaperStore:
             for batch in self._batches(list(ids)):
                 got = self.collection.get(ids=list(batch), include=include)
                 if got["ids"]:
-                    yield list(got["ids"]), list(got["metadatas"]), np.asarray(got["embeddings"], dtype=np.float32)
+                    yield (list(got["ids"]), list(got["metadatas"]),
+                           np.asarray(got["embeddings"], dtype=np.float32))
             return
         size, offset = self.max_batch, 0
         while True:

@@ -47,6 +47,7 @@ def list_threads(path: Path) -> list[ThreadInfo]:
     if not path.exists():
         return []
     rows = db.connect(path, schema=SCHEMA).execute(
-        "SELECT id, title, created, updated, turns FROM papercast_threads ORDER BY updated DESC, id").fetchall()
+        "SELECT id, title, created, updated, turns FROM papercast_threads "
+        "ORDER BY updated DESC, id").fetchall()
     return [ThreadInfo(id=r["id"], title=r["title"], created=datetime.fromisoformat(r["created"]),
                        updated=datetime.fromisoformat(r["updated"]), turns=int(r["turns"])) for r in rows]

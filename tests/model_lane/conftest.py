@@ -4,7 +4,8 @@ Every other LLM test talks to a scripted server; this lane runs summarize, recom
 digest, chat (one-shot and a TUI turn) and daily against a real, small, slow local model, and
 asserts papercast's contracts, never the model's wisdom: nothing crashes, every fallback is
 labelled, every cited id exists, and the policy holds (``Lane.check_time``: one request at a time,
-no retry of a timed-out request, wall time close to the server's own time on the requests). Its modules are marked ``model_lane``, which ``make test`` deselects.
+no retry of a timed-out request, wall time close to the server's own time on the requests). Its
+modules are marked ``model_lane``, which ``make test`` deselects.
 
 The server is started once per session on 127.0.0.1 at a free port and stopped by its PID;
 ``MODEL_LANE_API_BASE`` points the lane at a server already running instead. papercast talks to

@@ -94,7 +94,8 @@ class RemoteEmbedder:
         failed = next((part for part in parts if isinstance(part, BaseException)), None)
         if failed is not None:
             raise failed
-        return np.concatenate([part for part in parts if isinstance(part, np.ndarray)]).astype(np.float32, copy=False)
+        return np.concatenate([part for part in parts if isinstance(part, np.ndarray)]).astype(
+            np.float32, copy=False)
 
     def _checked(self, response: Any, expected: int) -> np.ndarray:
         """The response's vectors in input order, normalized; an unusable answer is a one-line failure."""

@@ -53,7 +53,8 @@ def discord_payload(digest: Digest, limit: int = 10) -> dict[str, Any]:
     """A message with one embed per paper (Discord allows 10 embeds, 6000 characters in all) that
     mentions nobody, whatever a title says."""
     content = one_line(f"**{_discord_escape(digest.title)}** · profile {_discord_escape(digest.profile)} · "
-                       f"mode: {_discord_escape(mode_text(digest))}\n{_discord_escape(digest.overview)}", 1900)
+                       f"mode: {_discord_escape(mode_text(digest))}\n{_discord_escape(digest.overview)}",
+                       1900)
     embeds, budget = [], 5500
     for rank, item in enumerate(digest.items[:limit], 1):
         title = one_line(f"{rank}. {item.paper.title}", 250)

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader (or a cron run killed midway) never sees half a file."""
+    """Write via a temporary file and rename, so a reader (or a cron run killed midway) never sees half a
+    file."""
     path = path.expanduser()
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -67,8 +68,8 @@ def deliver(digest: Digest, channels: Sequence[Channel], settings: Settings, *, 
                 write_atomic(path, feed_text)
                 detail = f"{added} new entries"
             elif channel.kind == "email":
-                subject = f"papercast digest {digest.until or digest.generated.date()}: {len(digest.items)} papers " \
-                          f"for {digest.profile}"
+                subject = f"papercast digest {digest.until or digest.generated.date()}: " \
+                          f"{len(digest.items)} papers for {digest.profile}"
                 sent = send_email(settings, channel.target, subject=subject, text=markdown,
                                   html=render_html(digest), tls_context=tls_context)
                 if sent.refused:

@@ -20,8 +20,9 @@ from papercast.tools.ranking.pool import author_match, name_key
 
 AuthorRows = Callable[[], Iterator[tuple[str, Sequence[str]]]]  # a new pass over every paper at each call
 SUGGESTED = 3  # closest authors named when a name has no paper
-# How alike (difflib ratio) a suggested name must be: typos and initials ("Frank Dernoncort", "F. Dernoncourt":
-# 0.84 and more) pass, strangers who share a few letters ("Yann LeCun" / "Yanan Sun": 0.74) do not.
+# How alike (difflib ratio) a suggested name must be: typos and initials ("Frank Dernoncort",
+# "F. Dernoncourt": 0.84 and more) pass, strangers who share a few letters ("Yann LeCun" / "Yanan Sun":
+# 0.74) do not.
 SIMILAR = 0.8
 
 

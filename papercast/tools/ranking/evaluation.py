@@ -189,7 +189,8 @@ def _balanced(right_l: int, likes: int, right_d: int, dislikes: int) -> float | 
 
 def _by_week(graded: Sequence[tuple[date, list[Rating], RankingMetrics, RankingMetrics]]
              ) -> list[tuple[str, list[Rating], list[tuple[RankingMetrics, RankingMetrics]]]]:
-    weeks: dict[str, tuple[list[Rating], list[tuple[RankingMetrics, RankingMetrics]]]] = defaultdict(lambda: ([], []))
+    weeks: dict[str, tuple[list[Rating], list[tuple[RankingMetrics, RankingMetrics]]]] = defaultdict(
+        lambda: ([], []))
     for day, tests, learned, base in graded:
         year, week, _ = day.isocalendar()
         tests_of, pairs = weeks[f"{year}-W{week:02d}"]

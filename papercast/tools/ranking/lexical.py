@@ -89,9 +89,10 @@ class BM25:
 
     Each document is its distinct term ids with their counts (``terms``/``counts``, document i at
     ``offsets[i]:offsets[i + 1]``) and its length. A query marks its terms in a lookup table and
-    gathers every document's matches in one pass over the flat arrays: no inverted index to build, so an index costs nothing beyond its arrays, which the
-    ranking cache (``store/ranking_cache.py``) keeps on disk. ``lookup`` maps a term to its id
-    (the process vocabulary for ``build``; the cache's for its windows).
+    gathers every document's matches in one pass over the flat arrays: no inverted index to build, so
+    an index costs nothing beyond its arrays, which the ranking cache (``store/ranking_cache.py``) keeps
+    on disk. ``lookup`` maps a term to its id (the process vocabulary for ``build``; the cache's for its
+    windows).
     """
 
     def __init__(self, terms: np.ndarray, counts: np.ndarray, offsets: np.ndarray, doc_len: np.ndarray,
@@ -142,7 +143,8 @@ class BM25:
         table[ids] = np.arange(len(ids), dtype=np.int32)
         which = table[self.terms]
         at = np.flatnonzero(which >= 0)
-        return [t for t in wanted if t in known], which[at].astype(np.int64), self.owner[at].astype(np.int64), self.counts[at]
+        return ([t for t in wanted if t in known], which[at].astype(np.int64),
+                self.owner[at].astype(np.int64), self.counts[at])
 
     def _idf(self, which: np.ndarray, n_terms: int) -> np.ndarray:
         df = np.bincount(which, minlength=n_terms).astype(np.float64)

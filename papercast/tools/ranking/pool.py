@@ -100,7 +100,8 @@ class Pool:
         self.emb = unit(np.asarray(matrix, dtype=np.float32))
         # MiniLM vectors share a large common direction; removing it makes cosine similarity
         # discriminate between topics.
-        self.mean = self.emb.mean(axis=0) if len(self.emb) > 1 else np.zeros(self.emb.shape[1], dtype=np.float32)
+        self.mean = (self.emb.mean(axis=0) if len(self.emb) > 1
+                     else np.zeros(self.emb.shape[1], dtype=np.float32))
         offset = self.emb - self.mean
         self.cen_norm = np.linalg.norm(offset, axis=1)  # plain cosine from centred: q.e = |e-m| q.cen + q.m
         self.cen = offset / np.clip(self.cen_norm, 1e-9, None)[:, None]
@@ -181,7 +182,8 @@ class Pool:
         if self._joined is None:
             normalized = [normalize_phrase(t) for t in self.texts]
             lengths = np.fromiter((len(t) + 1 for t in normalized), dtype=np.int64, count=len(normalized))
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(normalized) else np.zeros(0, np.int64)
+            starts = (np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(normalized)
+                      else np.zeros(0, np.int64))
             self._joined = ("\n".join(normalized), starts)
         return self._joined
 
@@ -221,7 +223,8 @@ class Pool:
         for cat in {c.lower() for c in wanted}:
             for i, name in self._categories.get(cat, []):
                 # The paper's own first listed category among the wanted ones.
-                if i not in out or self.papers[i].categories.index(name) < self.papers[i].categories.index(out[i]):
+                if (i not in out
+                        or self.papers[i].categories.index(name) < self.papers[i].categories.index(out[i])):
                     out[i] = name
         return out
 

@@ -1,11 +1,11 @@
 """LLM re-ranking of the top of a reading list, with a one-line reason per paper.
 
-Only the ranker's top K (``top_k``, the ``rerank_top_k`` setting) go to the model, in small batches, so the cost
-stays a small multiple of the list shown rather than of the whole day. The model gives each paper a
-relevance score 1–10 and a reason; the score is blended with the ranker's (both scaled to [0, 1]
-over the top K) and mapped back into the ranker's score range, so re-ranked papers stay above the
-ones the model never saw. Papers' text is untrusted: it goes in escaped ``<paper>`` blocks and the
-system prompt says instructions inside are data. A batch the model fails on keeps the ranker's order.
+Only the ranker's top K (``top_k``, the ``rerank_top_k`` setting) go to the model, in small batches, so the
+cost stays a small multiple of the list shown rather than of the whole day. The model gives each paper a
+relevance score 1–10 and a reason; the score is blended with the ranker's (both scaled to [0, 1] over the
+top K) and mapped back into the ranker's score range, so re-ranked papers stay above the ones the model
+never saw. Papers' text is untrusted: it goes in escaped ``<paper>`` blocks and the system prompt says
+instructions inside are data. A batch the model fails on keeps the ranker's order.
 """
 
 from __future__ import annotations

@@ -325,7 +325,8 @@ class HybridIndex:
             raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors")
         self.texts = list(texts)
         self.index = BM25.build(self.texts)
-        self.vectors = unit(np.asarray(vectors, dtype=np.float32)) if len(vectors) else np.zeros((0, 0), np.float32)
+        self.vectors = (unit(np.asarray(vectors, dtype=np.float32)) if len(vectors)
+                        else np.zeros((0, 0), np.float32))
         self._normalized: list[str] | None = None
 
     def __len__(self) -> int:
@@ -370,7 +371,8 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
     count = store.count()
     vector = store.embed_texts([parsed.text])[0] if count and not request.listing else None
     window = cached_window(store, since, until, count)
-    if window is None and count > FULL_SCAN_LIMIT and vector is not None and store.fresh_ranking_cache() is None:
+    if (window is None and count > FULL_SCAN_LIMIT and vector is not None
+            and store.fresh_ranking_cache() is None):
         pool, paper_of = _nearest_pool(store, vector, since, until)
     else:
         window = window or load_window(store, since, until, count)

@@ -125,7 +125,8 @@ def load_window(store: PaperStore, since: date | None, until: date | None,
         if hit is not None and now - hit.loaded < TTL_SECONDS:
             _CACHE.move_to_end(key)
             return hit
-    window = _from_cache(cache, since, until, now) if cache is not None else _from_store(store, since, until, now)
+    window = (_from_cache(cache, since, until, now) if cache is not None
+              else _from_store(store, since, until, now))
     with _LOCK:
         _CACHE[key] = window
         while len(_CACHE) > MAX_CACHED:

@@ -56,8 +56,8 @@ ROLES: dict[str, re.Pattern[str]] = {
     "limitations": re.compile(r"limitation|ethic|broader impact|societal|risk|threats to validity|failure",
                               re.I),
     "conclusion": re.compile(r"conclu|discussion|future work|summary|closing|outlook", re.I),
-    "results": re.compile(r"experiment|evaluat|result|benchmark|ablation|analys|empiric|performance|comparison|"
-                          r"findings|case stud|study", re.I),
+    "results": re.compile(r"experiment|evaluat|result|benchmark|ablation|analys|empiric|performance|"
+                          r"comparison|findings|case stud|study", re.I),
     "intro": re.compile(r"introduc|motivation", re.I),
     "method": re.compile(r"method|approach|model|architecture|framework|design|propos|algorithm|formulation|"
                          r"technique|pipeline|agent|solution|our ", re.I),
@@ -252,8 +252,8 @@ def _topic(paper: Paper, document: Document) -> Counter[str]:
     return counts
 
 
-_CONNECTIVE = re.compile(r"^(first|second|third|finally|moreover|furthermore|additionally|also|however|besides|then|"
-                         r"next|lastly|in addition|in particular|specifically|notably|to this "
+_CONNECTIVE = re.compile(r"^(first|second|third|finally|moreover|furthermore|additionally|also|however|"
+                         r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this "
                          r"end|thus|therefore|hence|similarly|in contrast)\b", re.I)
 
 

@@ -106,9 +106,9 @@ def _who_wrote(summary: Summary) -> str:
 
 
 # -- offline, extractive ---------------------------------------------------------------------------------
-_CONNECTIVE = re.compile(r"^(first|second|third|fourth|finally|moreover|furthermore|additionally|also|however|"
-                         r"besides|then|next|lastly|in addition|in particular|specifically|notably|to this "
-                         r"end|this|these|it|they|such)\b", re.IGNORECASE)
+_CONNECTIVE = re.compile(r"^(first|second|third|fourth|finally|moreover|furthermore|additionally|also|"
+                         r"however|besides|then|next|lastly|in addition|in particular|specifically|notably|"
+                         r"to this end|this|these|it|they|such)\b", re.IGNORECASE)
 # Words too general to be a paper's keyword, on top of the stop words every part of papercast shares.
 _GENERIC = frozenset(["across", "among", "between", "data", "done", "first", "further", "here", "high",
                       "including", "large", "low", "model", "models", "nor", "one", "shall", "should",
@@ -229,7 +229,8 @@ SHORTER_SUMMARY = "Keep every field short: under 120 words in the whole JSON obj
 def summary_messages(paper: Paper, language: str | None = None, *,
                      abstract_chars: int = SUMMARY_ABSTRACT_CHARS,
                      note: str = "") -> list[dict[str, str]]:
-    """The summary request; ``abstract_chars`` shrinks it to a small context window, ``note`` asks for more."""
+    """The summary request; ``abstract_chars`` shrinks it to a small context window, ``note`` asks for
+    more."""
     return [{"role": "system", "content": SYSTEM_PROMPT + language_rule(language)},
             {"role": "user", "content": "Summarize this paper.\n\n" + paper_block(
                 paper, abstract_chars=abstract_chars, authors=False, categories=False)

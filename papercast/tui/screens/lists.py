@@ -394,7 +394,8 @@ class PaperListScreen(Screen):
                 continue
             recorded = True
         if recorded:
-            self.post_message(FeedbackRecorded())  # not call_from_thread: the re-rank must not wait for the UI
+            # not call_from_thread: the re-rank must not wait for the UI
+            self.post_message(FeedbackRecorded())
         return recorded
 
     def on_feedback_recorded(self, message: FeedbackRecorded) -> None:
@@ -507,7 +508,8 @@ def _choice(title: str, options: list[tuple[str, str]], selected: str | None) ->
 
 
 class SearchScreen(PaperListScreen):
-    """The library's hybrid search (words, "phrases", meaning; ``cat:``/``au:`` filters); ``escape`` goes back."""
+    """The library's hybrid search (words, "phrases", meaning; ``cat:``/``au:`` filters); ``escape`` goes
+    back."""
 
     heading = "Search"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("slash", "focus_query", "Search", show=False)]

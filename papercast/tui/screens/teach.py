@@ -58,7 +58,8 @@ class TeachAnswers:
         return cls(likes, dislikes, asked - likes - dislikes)
 
     def summary(self) -> str:
-        return f"taught: {_count(self.likes, 'like')}, {_count(self.dislikes, 'dislike')}, {self.skipped} skipped"
+        return (f"taught: {_count(self.likes, 'like')}, {_count(self.dislikes, 'dislike')}, "
+                f"{self.skipped} skipped")
 
 
 def queue_text(candidates: Sequence[TeachCandidate], answers: Sequence[Answer]) -> Text:
@@ -74,7 +75,8 @@ def queue_text(candidates: Sequence[TeachCandidate], answers: Sequence[Answer]) 
 
 
 def paper_text(candidate: TeachCandidate) -> Text:
-    """The paper asked about: title, id · date · authors, its reasons (the ranker's doubt first), the abstract.
+    """The paper asked about: title, id · date · authors, its reasons (the ranker's doubt first), the
+    abstract.
 
     Rich ``Text``, never markup: a paper's title or abstract cannot style the dialog.
     """
