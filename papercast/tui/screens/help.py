@@ -48,7 +48,7 @@ With too few ratings it says how many more it needs.
 
 The status bar says which mode is active: *offline mode* (no LLM: extractive summaries and
 retrieval-based answers) or the LLM model name from `PAPERCAST_MODEL`.
-"""
+"""  # noqa: E501  (Markdown table rows cannot be wrapped)
 
 
 class HelpScreen(ModalScreen[None]):
