@@ -1,4 +1,4 @@
-"""The command line (see the CLI contract in DESIGN.md).
+"""The command line (see the CLI contract in docs/architecture.md).
 
 argparse keeps ``papercast --help`` fast: nothing heavy is imported until a command runs.
 Each command group lives in ``papercast/commands/`` and registers itself here. Errors are one
@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from papercast import __version__
+from papercast import __version__, logs
+from papercast.commands import COMMAND_MODULES
 from papercast.commands._output import (
     EXIT_BROKEN_PIPE,
     EXIT_OK,
@@ -35,8 +36,6 @@ log = logging.getLogger("papercast.cli")
 
 
 def build_parser() -> ArgumentParser:
-    from papercast.commands import COMMAND_MODULES
-
     parser = ArgumentParser(prog="papercast", description="A research-paper agent for the terminal. "
                             "Without a command, opens the TUI.")
     parser.add_argument("--home", help="data directory (default: $PAPERCAST_HOME or the XDG data dir)")
@@ -167,8 +166,7 @@ def _start_logging(args: argparse.Namespace, argv: Sequence[str]) -> Path | None
     The first line names the command (its arguments only at DEBUG: a chat message is the user's
     own text, not something to keep in a file by default).
     """
-    from papercast import logs
-    from papercast.config import resolve_home
+    from papercast.config import resolve_home  # lazy: pydantic-settings (~100 ms) stays off --help
 
     try:
         home = resolve_home(args.home)
@@ -183,8 +181,6 @@ def _start_logging(args: argparse.Namespace, argv: Sequence[str]) -> Path | None
 def _stop_logging() -> None:
     """Close this run's handlers (the file is complete on disk, and a later ``main`` in the same
     process — the tests — starts clean)."""
-    from papercast import logs
-
     logs.reset()
 
 

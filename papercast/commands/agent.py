@@ -10,7 +10,6 @@ a digest was built and delivered elsewhere: a cron user learns of failures from 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
@@ -80,8 +79,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return run_tui(args)
     service = make_service_with_papers(args)
     stream = not args.json and sys.stdout.isatty()
-    answer = asyncio.run(_chat(service, args.message, args.thread, args.profile, stream=stream,
-                               approve=args.yes, show=not args.json))
+    show = (lambda pending: _show_proposals(pending, args.yes)) if not args.json else None
+    answer = service.chat(args.message, args.thread, profile=args.profile, approve=args.yes,
+                          on_event=StreamPrinter() if stream else None, on_pending=show)
     if args.json:
         emit_json(answer.to_json())
     elif not stream:
@@ -103,15 +103,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _chat(service: Any, message: str, thread: str | None, profile: str | None, *, stream: bool,
-                approve: bool, show: bool) -> Any:
-    answer = await _consume(service.achat_stream(message, thread, profile=profile), stream=stream)
-    while answer.pending:  # the turn waits for the user: print the changes, answer with --yes or no
-        if show:
-            sys.stdout.write(proposal_block(answer.pending, approve))
-            sys.stdout.flush()
-        answer = await _consume(service.aresume_stream(answer.thread_id, approve, profile=profile), stream=stream)
-    return answer
+def _show_proposals(pending: list[Any], approve: bool) -> None:
+    """The turn waits for the user: print the changes, answered with --yes or no."""
+    sys.stdout.write(proposal_block(pending, approve))
+    sys.stdout.flush()
 
 
 def proposal_block(proposals: list[Any], approve: bool) -> str:
@@ -125,26 +120,27 @@ def proposal_block(proposals: list[Any], approve: bool) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-async def _consume(events: Any, *, stream: bool) -> Any:
-    answer = None
-    wrote = False
-    async for event in events:
-        if event.kind == "final":
-            answer = event.answer
-        elif not stream:
-            continue
+class StreamPrinter:
+    """A turn's events on a terminal: tokens on stdout as they come (ended by a newline when the
+    stream ends), tool calls and failed tools on stderr."""
+
+    def __init__(self) -> None:
+        self.wrote = False
+
+    def __call__(self, event: Any) -> None:
+        if event.kind == "final":  # always a stream's last event
+            if self.wrote:
+                sys.stdout.write("\n")
+            self.wrote = False
         elif event.kind == "token":
             sys.stdout.write(event.text)
             sys.stdout.flush()
-            wrote = True
+            self.wrote = True
         elif event.kind == "tool_start":
             args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in event.args.items())
             sys.stderr.write(f"  · {event.tool}({args})\n")
         elif event.kind == "tool_end" and not event.ok:
             sys.stderr.write(f"    ✗ {event.text}\n")
-    if stream and wrote:
-        sys.stdout.write("\n")
-    return answer
 
 
 def _list_threads(args: argparse.Namespace) -> int:

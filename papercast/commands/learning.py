@@ -21,7 +21,9 @@ from papercast.commands._output import (
     make_service_with_papers,
     notice,
     warn,
+    window_of,
 )
+from papercast.errors import UserError
 
 if TYPE_CHECKING:
     from papercast.models import Evaluation, EvaluationPeriod, TeachCandidate
@@ -100,18 +102,13 @@ class Tally:
 
 
 def cmd_teach(args: argparse.Namespace) -> int:
-    from papercast.service import parse_date
-
-    since = parse_date(args.since, "--since")
-    until = parse_date(args.until, "--until")
+    window = window_of(args)  # bad dates fail before anything is loaded
     service = make_service_with_papers(args)
     profile = service.active_profile(args.profile).name  # fixed now: answers go to this profile
-    candidates, note = service.teach(profile=profile, n=args.n, since=since, until=until)
+    candidates, note = service.teach(profile=profile, n=args.n, **window)
     if note:
         notice(note)
     if not candidates:  # every paper left is rated already: the service's own "nothing to ask about"
-        from papercast.errors import UserError
-
         raise UserError(f"no unrated papers to ask profile {profile} about in the window (try --since)")
     if args.json:
         emit_json([c.to_json() for c in candidates])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Any
 
 from papercast.commands._output import (
@@ -15,8 +16,11 @@ from papercast.commands._output import (
     make_service,
     make_service_with_papers,
     notice,
+    parse_day,
     warn,
+    window_of,
 )
+from papercast.errors import UserError
 
 MAX_SKIPPED_SHOWN = 20  # a binary file would otherwise print one line per "line" it holds
 PASSAGE_SHOWN = 480  # characters of a paragraph found by ``papers search --passages``
@@ -74,13 +78,6 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_show)
 
 
-def _dates(args: argparse.Namespace) -> dict[str, Any]:
-    from papercast.service import parse_date
-
-    return {"since": parse_date(getattr(args, "since", None), "--since"),
-            "until": parse_date(getattr(args, "until", None), "--until")}
-
-
 def cmd_import(args: argparse.Namespace) -> int:
     service = make_service(args)
     progress = ProgressLine("embedding")
@@ -106,18 +103,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from papercast.service import parse_date
-
     service = make_service(args)
     if args.date and (args.since or args.until):
-        from papercast.errors import UserError
-
         raise UserError("use either --date or --since/--until, not both")
     progress = ProgressLine("embedding")
     try:
-        report = service.fetch(args.source, day=parse_date(args.date, "--date"), categories=args.category,
+        report = service.fetch(args.source, day=parse_day(args.date, "--date"), categories=args.category,
                                query=args.query, progress=progress, include_cross=args.include_cross,
-                               **_dates(args))
+                               **window_of(args))
     finally:
         progress.close()
     if args.json:
@@ -144,7 +137,7 @@ def _line(paper: Any, score: float | None = None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    window = _dates(args)  # bad dates fail before anything is loaded
+    window = window_of(args)  # bad dates fail before anything is loaded
     service = make_service_with_papers(args)
     papers = service.list_papers(args.n, category=args.category, **window)
     if args.json:
@@ -158,10 +151,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from papercast.errors import UserError
-    from papercast.tools.ranking.search import search_request
+    from papercast.tools.ranking.search import search_request  # lazy: numpy-heavy ranking stays off --help
 
-    window = _dates(args)  # bad input fails before anything is loaded
+    window = window_of(args)  # bad input fails before anything is loaded
     request = search_request(args.query, args.category, args.author)
     if args.passages:
         return _search_passages(args, request, window)
@@ -184,10 +176,6 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _search_passages(args: argparse.Namespace, request: Any, window: dict[str, Any]) -> int:
     """``papers search --passages``: the best paragraphs of the stored full texts, each with its
     citation, as the agent's ``search_passages`` finds them (``service.search_passages``)."""
-    import textwrap
-
-    from papercast.errors import UserError
-
     if request.filtered or any(window.values()):
         raise UserError("--passages searches the papers read in full: narrow it with --id, not with "
                         "dates, categories or authors")
@@ -196,7 +184,7 @@ def _search_passages(args: argparse.Namespace, request: Any, window: dict[str, A
     service = make_service(args)
     wanted = [p.id for p in service.get_papers(args.ids)] if args.ids else None  # unknown ids: one line, exit 2
     results = service.search_passages(args.query, ids=wanted, n=args.n)
-    titles = {p.id: p.title for p in service.store.get_many(list({p.paper_id for p, _ in results}))}
+    titles = {p.id: p.title for p in service.papers_found(list({p.paper_id for p, _ in results}))}
     if args.json:
         emit_json([p.to_json() | {"score": round(score, 4), "title": titles.get(p.paper_id, "")}
                    for p, score in results])
@@ -209,7 +197,7 @@ def _search_passages(args: argparse.Namespace, request: Any, window: dict[str, A
         unread = [pid for pid in wanted or [] if not service.has_fulltext(pid)]
         if unread:
             notice(f"not read in full: {', '.join(unread)} (papercast read {unread[0]} stores its text)")
-        elif service.passages.count() == 0:
+        elif service.passage_count() == 0:
             notice("no paper is read in full yet: papercast read ID stores one's text")
         else:
             notice("nothing matched in the papers read in full")

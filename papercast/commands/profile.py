@@ -14,6 +14,7 @@ from papercast.commands._output import (
     make_service_with_papers,
     warn,
 )
+from papercast.errors import UserError
 
 if TYPE_CHECKING:
     from papercast.models import Paper
@@ -162,8 +163,6 @@ def cmd_set(args: argparse.Namespace) -> int:
         "add_categories": args.add_categories, "remove_categories": args.remove_categories,
     }
     if all(v in (None, []) for v in changes.values()):
-        from papercast.errors import UserError
-
         raise UserError("nothing to change: give --interests, --keyword, --add-keyword, ... (see --help)")
     p = service.profile_update(args.name, **changes)
     print(f"updated profile {p.name}")

@@ -19,6 +19,7 @@ from papercast.commands._output import (
     make_service_with_papers,
     warn,
 )
+from papercast.errors import UserError
 
 if TYPE_CHECKING:
     from papercast.models import Document
@@ -38,8 +39,6 @@ def register(sub: Any) -> None:
 
 
 def cmd_read(args: argparse.Namespace) -> int:
-    from papercast.errors import UserError
-
     if not args.id and not args.from_file:
         raise UserError("read needs a paper id, or --from FILE")
     service = make_service_with_papers(args)

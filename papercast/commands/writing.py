@@ -20,6 +20,7 @@ from papercast.commands._output import (
     make_service_with_papers,
     notice,
     warn,
+    window_of,
     write_output,
 )
 
@@ -59,8 +60,8 @@ def _print_notices(service: Any) -> None:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from papercast.tools.writing.fulltext_summary import made_from
-    from papercast.tools.writing.summarize import summary_label
+    from papercast.tools.writing.fulltext_summary import made_from  # lazy: stays off --help
+    from papercast.tools.writing.summarize import summary_label  # lazy: summaries pull ranking (numpy)
 
     service = make_service_with_papers(args)
     summaries = service.summarize(args.ids, use_llm=not args.no_llm)
@@ -99,19 +100,22 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from papercast.service import parse_date
-    from papercast.tools.delivery.channels import plan_channels
-    from papercast.tools.writing.render import render_atom, render_html, render_json, render_markdown
+    from papercast.tools.delivery.channels import plan_channels  # lazy: stays off --help
+    from papercast.tools.writing.render import (  # lazy: the renderers (~100 ms) stay off --help
+        render_atom,
+        render_html,
+        render_json,
+        render_markdown,
+    )
 
-    since = parse_date(args.since, "--since")
-    until = parse_date(args.until, "--until")
+    window = window_of(args)  # bad dates fail before anything is loaded
     if args.out is not None:
         check_out(args.out)  # before any LLM work is paid for
     service = make_service_with_papers(args)
     # Only what the user asked for here: the configured channels belong to `daily`.
     channels = plan_channels(service.settings, emails=args.email, webhooks=args.webhook, configured=False)
-    digest = service.digest(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm,
-                            include_seen=args.include_seen)
+    digest = service.digest(profile=args.profile, n=args.n, use_llm=not args.no_llm,
+                            include_seen=args.include_seen, **window)
     if digest.note:
         notice(digest.note)
     for item in digest.notices:
