@@ -27,7 +27,8 @@ class PapersMixin(ServiceCore):
         Its shipped vectors are the bundled model's; with a litellm embedding model the sample is
         embedded through that model instead (a RuntimeFailure when it cannot be reached). The papers
         are marked as the sample (``store_papers`` removes them when the user's own arrive). The check
-        and the write happen under the home's lock, so two first starts load it once.
+        and the write happen under the home's lock, so two first starts load it once, and a start that
+        begins while an import is writing finds the store non-empty.
         """
         if self._store.count() > 0:
             return 0
@@ -67,8 +68,11 @@ class PapersMixin(ServiceCore):
         return result, note
 
     def _embed_sample(self, papers: Sequence[Paper], progress: Progress | None) -> dict[str, np.ndarray]:
-        """The sample's vectors from a litellm embedding model, all of them before anything is written:
-        a failure leaves the store empty, not holding part of the sample."""
+        """The sample's vectors from a litellm embedding model (the shipped ones are the bundled model's).
+
+        All of them before anything is written: a failure leaves the store empty, not holding part of
+        the sample (which ``ensure_sample`` would then never complete).
+        """
         total = len(papers)
         report = (lambda done: progress(done, total)) if progress else None
         vectors = self._store.embed_texts([p.embedding_text for p in papers], progress=report)
