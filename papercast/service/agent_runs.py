@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from papercast.service.core import ServiceCore
+from papercast.store.threads import list_threads
 
 if TYPE_CHECKING:
     from papercast.agent.events import ChatEvent, DailyReport
@@ -81,8 +82,6 @@ class AgentRunsMixin(ServiceCore):
 
     def list_threads(self) -> list[ThreadInfo]:
         """Stored conversations, most recently used first."""
-        from papercast.store.threads import list_threads  # lazy: sqlite3 stays off the first paint
-
         return list_threads(self.settings.checkpoint_path)
 
     async def athread_messages(self, thread_id: str) -> list[dict[str, Any]]:

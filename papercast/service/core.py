@@ -17,14 +17,14 @@ import numpy as np
 from papercast.config import Settings, load_settings
 from papercast.errors import UserError
 from papercast.models import InvalidPaperId, normalize_arxiv_id
+from papercast.store.deliveries import DeliveryStore
+from papercast.store.documents import DocumentStore
+from papercast.store.llm_log import LLMLog
+from papercast.store.profiles import ProfileStore
 
 if TYPE_CHECKING:
-    from papercast.store.deliveries import DeliveryStore
-    from papercast.store.documents import DocumentStore
-    from papercast.store.llm_log import LLMLog
     from papercast.store.papers import PaperStore
     from papercast.store.passages import PassageStore
-    from papercast.store.profiles import ProfileStore
     from papercast.tools.llm.client import LLMClient
     from papercast.tools.sources.reader import Reader
 
@@ -70,7 +70,7 @@ class ServiceCore:
 
     @cached_property
     def _store(self) -> PaperStore:
-        from papercast.store.papers import PaperStore  # lazy: Chroma access and the embedders (~50 ms)
+        from papercast.store.papers import PaperStore  # lazy: with the LLM client, ~80 ms on first paint
 
         return PaperStore(self.settings, embed=self._embed, remote_client=self._embedding_client)
 
@@ -80,20 +80,16 @@ class ServiceCore:
 
     @cached_property
     def _profiles(self) -> ProfileStore:
-        from papercast.store.profiles import ProfileStore  # lazy: sqlite3 stays off the TUI's first paint
-
         return ProfileStore(self.settings.db_path)
 
     @cached_property
     def _llm_log(self) -> LLMLog:
         """Summaries, the LLM response cache and usage per run (tables in the home SQLite file)."""
-        from papercast.store.llm_log import LLMLog  # lazy: sqlite3 stays off the TUI's first paint
-
         return LLMLog(self.settings.db_path)
 
     @staticmethod
     def _llm_client_class() -> type[LLMClient]:
-        from papercast.tools.llm.client import LLMClient  # lazy: the client modules (~30 ms; litellm later)
+        from papercast.tools.llm.client import LLMClient  # lazy: off the TUI first paint, as ``_store``
 
         return LLMClient
 
@@ -105,8 +101,6 @@ class ServiceCore:
     @cached_property
     def _documents(self) -> DocumentStore:
         """Papers read in full, parsed (a table in the home SQLite file)."""
-        from papercast.store.documents import DocumentStore  # lazy: sqlite3 stays off the first paint
-
         return DocumentStore(self.settings.db_path)
 
     @cached_property
@@ -119,8 +113,6 @@ class ServiceCore:
     @cached_property
     def _deliveries(self) -> DeliveryStore:
         """What was delivered where, and the papers each profile has seen (never resent)."""
-        from papercast.store.deliveries import DeliveryStore  # lazy: sqlite3 stays off the first paint
-
         self._profiles  # noqa: B018  (the profiles' tables come first: deliveries refer to them)
         return DeliveryStore(self.settings.db_path)
 

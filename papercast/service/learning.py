@@ -24,7 +24,7 @@ class LearningMixin(ServiceCore):
         says so); ``fallback`` (relative presets such as the TUI's "today") moves an empty window
         to the latest one with papers. ``include_seen=False`` leaves out the papers already delivered
         to the profile (``daily``, and ``recommend``/``digest`` on the command line)."""
-        from papercast.tools.ranking.rerank import rerank  # lazy: numpy-heavy ranking (~100 ms)
+        from papercast.tools.ranking.rerank import rerank  # lazy: the LLM client modules, as ``_llm``
         from papercast.tools.ranking.score import recommend  # lazy: numpy-heavy ranking (~100 ms)
 
         target = self.active_profile(profile)

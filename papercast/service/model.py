@@ -24,7 +24,7 @@ class ModelMixin(ServiceCore):
         """How the chat calls its model (None offline): tools or not, context window, step limit."""
         if self.settings.offline:
             return None
-        from papercast.agent.llm_node import model_config  # lazy: the LLM client modules (~50 ms)
+        from papercast.agent.llm_node import model_config  # lazy: the LLM client modules, as ``_llm``
 
         return model_config(self.settings, self._llm)
 
@@ -53,7 +53,7 @@ class ModelMixin(ServiceCore):
     def check_model(self) -> ModelCheck:
         """Probe the configured model (and a litellm embedding model when one is set): what works, how
         fast, and the settings papercast uses with it. A UserError in offline mode: nothing to check."""
-        from papercast.tools.llm.check import check_model  # lazy: the LLM client modules (~50 ms)
+        from papercast.tools.llm.check import check_model  # lazy: the LLM client modules, as ``_llm``
 
         if self.settings.offline:
             raise UserError("no model set (offline mode): set PAPERCAST_MODEL or pass --model to check one")
