@@ -42,8 +42,10 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--model", help="litellm model string (default: $PAPERCAST_MODEL; unset = offline)")
     parser.add_argument("--language", help="language of LLM summaries and digests, e.g. German "
                         "(default: $PAPERCAST_LANGUAGE; offline summaries stay in the paper's language)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr: no notes or progress")
-    parser.add_argument("-v", "--verbose", action="store_true", help="say what happens, on stderr (INFO log lines)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="only errors on stderr: no notes or progress")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say what happens, on stderr (INFO log lines)")
     parser.add_argument("--debug", action="store_true", help="DEBUG log lines and tracebacks on stderr")
     parser.add_argument("--version", action="version", version=f"papercast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)

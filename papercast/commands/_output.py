@@ -53,7 +53,8 @@ def warn(message: str) -> None:
 
 
 def notice(message: str) -> None:
-    """Something the user may like to know (a note, a confirmation, what was loaded): stderr, not with ``-q``."""
+    """Something the user may like to know (a note, a confirmation, what was loaded): stderr, not
+    with ``-q``."""
     if not _quiet:
         sys.stderr.write(f"papercast: {fit_to_show(message)}\n")
 

@@ -28,25 +28,30 @@ from papercast.commands._output import (
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("chat", help="ask the agent (one answer on stdout); without MESSAGE opens the TUI chat")
+    p = sub.add_parser("chat",
+                       help="ask the agent (one answer on stdout); without MESSAGE opens the TUI chat")
     p.add_argument("message", nargs="?", metavar="MESSAGE", help="your question or request (quote it)")
     p.add_argument("--thread", help="continue (or name) a conversation thread")
     p.add_argument("--profile", help="profile to act for (default: the active one)")
     p.add_argument("--json", action="store_true", help="the answer, cited papers and tool calls as JSON")
     p.add_argument("--threads", action="store_true", help="list stored conversation threads and exit")
-    p.add_argument("--yes", action="store_true", help="apply the changes the agent proposes (profile, feedback, "
+    p.add_argument("--yes", action="store_true",
+                   help="apply the changes the agent proposes (profile, feedback, "
                    "fetching); without it they are shown and not applied")
     p.set_defaults(handler=cmd_chat)
 
-    p = sub.add_parser("daily", help="fetch, store, rank, summarize, digest and deliver in one run (for cron): "
+    p = sub.add_parser("daily",
+                       help="fetch, store, rank, summarize, digest and deliver in one run (for cron): "
                        "never delivers a paper twice")
     p.add_argument("--profile", help="profile (default: the active one)")
     add_delivery_options(p)
     add_count(p, 10, "papers in the digest")
     p.add_argument("--include-seen", action="store_true", help="also papers already delivered to the profile")
-    p.add_argument("--json", action="store_true", help="what each step did and where the digest went, as JSON "
+    p.add_argument("--json", action="store_true",
+                   help="what each step did and where the digest went, as JSON "
                    "(the digest itself goes to the channels)")
-    p.add_argument("--no-llm", action="store_true", help="offline ranking and summaries even with a model set")
+    p.add_argument("--no-llm", action="store_true",
+                   help="offline ranking and summaries even with a model set")
     p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                    help="say what each step did (as the global -v)")
     p.set_defaults(handler=cmd_daily)
@@ -55,16 +60,19 @@ def register(sub: Any) -> None:
 def add_delivery_options(p: Any) -> None:
     """The channels of ``daily``. Each flag replaces its own setting (``--email`` the configured
     ``email_to``, ``--webhook`` ``PAPERCAST_WEBHOOKS``, ``--feed`` ``feed``); ``--out`` adds a file."""
-    p.add_argument("--out", metavar="FILE", help="write the digest to FILE: Markdown, or HTML / JSON when FILE ends "
+    p.add_argument("--out", metavar="FILE",
+                   help="write the digest to FILE: Markdown, or HTML / JSON when FILE ends "
                    "in .html / .json (a self-contained page to publish)")
     p.add_argument("--email", metavar="ADDRESS", action="append", default=[],
                    help="email the digest, HTML with a plain-text part (repeatable, or a,b; PAPERCAST_SMTP_* "
                    "settings; port 465 = implicit TLS)")
     p.add_argument("--webhook", metavar="URL", action="append", default=[],
-                   help="post the digest to a webhook: Slack and Discord URLs are recognised, else generic JSON; "
-                   "force one with slack:URL, discord:URL or json:URL (repeatable; a secret: "
+                   help="post the digest to a webhook: Slack and Discord URLs are recognised, "
+                   "else generic JSON; force one with slack:URL, discord:URL or json:URL "
+                   "(repeatable; a secret: "
                    "PAPERCAST_WEBHOOKS keeps it out of your shell history)")
-    p.add_argument("--feed", metavar="FILE", help="keep an Atom feed in FILE up to date (stable entry ids: a feed "
+    p.add_argument("--feed", metavar="FILE",
+                   help="keep an Atom feed in FILE up to date (stable entry ids: a feed "
                    "reader shows each paper once)")
 
 
@@ -116,7 +124,8 @@ def proposal_block(proposals: list[Any], approve: bool) -> str:
     for p in proposals:
         lines.append(f"  * {p.summary}")
         lines += [f"      {line}" for line in p.diff_lines()]
-    lines.append("  applying (--yes)" if approve else "  not applied (run the same command with --yes to apply)")
+    lines.append("  applying (--yes)" if approve
+                 else "  not applied (run the same command with --yes to apply)")
     return "\n".join(lines) + "\n\n"
 
 
@@ -160,8 +169,8 @@ def cmd_daily(args: argparse.Namespace) -> int:
     service = make_service(args)
     verbose = getattr(args, "verbose", False)
     say = (lambda line: warn(line)) if verbose else None
-    report = service.daily(args.profile, out=args.out, email=args.email, webhooks=args.webhook, feed=args.feed,
-                           stdout=not args.json, include_seen=args.include_seen, n=args.n,
+    report = service.daily(args.profile, out=args.out, email=args.email, webhooks=args.webhook,
+                           feed=args.feed, stdout=not args.json, include_seen=args.include_seen, n=args.n,
                            use_llm=not args.no_llm, say=say)
     if args.json:
         emit_json(report.to_json())
@@ -185,5 +194,6 @@ def cmd_daily(args: argparse.Namespace) -> int:
         return EXIT_RUNTIME if report.errors else EXIT_OK  # a source that failed is still a failure
     if verbose:
         where = ", ".join(report.delivered) or "nowhere"
-        warn(f"digest of {len(report.recommended)} papers for {report.profile} ({report.mode}) delivered to {where}")
+        warn(f"digest of {len(report.recommended)} papers for {report.profile} ({report.mode}) "
+             f"delivered to {where}")
     return EXIT_RUNTIME if report.errors else EXIT_OK

@@ -78,7 +78,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("eval", help="how well the ranker learned your ratings (graded by time)",
                        description=EVAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", help="profile to grade (default: the active one)")
-    p.add_argument("--json", action="store_true", help="the evaluation as JSON: days, weeks, overall (or needed)")
+    p.add_argument("--json", action="store_true",
+                   help="the evaluation as JSON: days, weeks, overall (or needed)")
     p.set_defaults(handler=cmd_eval)
 
 
@@ -113,7 +114,8 @@ def cmd_teach(args: argparse.Namespace) -> int:
     if args.json:
         emit_json([c.to_json() for c in candidates])
         return EXIT_OK
-    print(f"Teaching profile {profile}: the {_count(len(candidates), 'paper')} its ranker is least sure about")
+    print(f"Teaching profile {profile}: the {_count(len(candidates), 'paper')} "
+          "its ranker is least sure about")
     tally = Tally()
     interrupted = False
     try:
@@ -210,9 +212,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def eval_table(evaluation: Evaluation) -> list[str]:
     """The evaluation as text: a header, the table (days when few, weeks, overall), the verdict."""
     assert evaluation.overall is not None
-    lines = [f"Profile {evaluation.profile}: {_count(evaluation.ratings, 'rating')} since {evaluation.first_day}, "
-             "each later day graded on its own ratings",
-             "learning: ranked knowing the ratings given before that day; no learning: the first day's only", ""]
+    lines = [f"Profile {evaluation.profile}: {_count(evaluation.ratings, 'rating')} "
+             f"since {evaluation.first_day}, each later day graded on its own ratings",
+             "learning: ranked knowing the ratings given before that day; "
+             "no learning: the first day's only", ""]
     lines += [_row("", "", "", ("nDCG", ""), ("MRR", ""), ("bal. acc.", "")),
               _row("period", "likes", "dislikes", ("learning", "no learning"), ("learning", "no learning"),
                    ("learning", "no learning"))]

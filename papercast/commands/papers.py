@@ -27,9 +27,11 @@ PASSAGE_SHOWN = 480  # characters of a paragraph found by ``papers search --pass
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("import", help="import papers from JSONL(.gz), HF daily_papers JSON or arXiv Atom files")
+    p = sub.add_parser("import",
+                       help="import papers from JSONL(.gz), HF daily_papers JSON or arXiv Atom files")
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="a file to import: corpus JSONL (.jsonl or .jsonl.gz), HF daily_papers JSON or arXiv Atom XML")
+                   help="a file to import: corpus JSONL (.jsonl or .jsonl.gz), HF daily_papers JSON "
+                   "or arXiv Atom XML")
     p.add_argument("--json", action="store_true", help="what was imported and skipped, as JSON")
     p.set_defaults(handler=cmd_import)
 
@@ -41,7 +43,8 @@ def register(sub: Any) -> None:
     p.add_argument("--category", action="append", default=[], help="arXiv category (repeatable)")
     p.add_argument("--query", help="arXiv search query, e.g. 'ti:diffusion AND cat:cs.CV'")
     p.add_argument("--include-cross", action="store_true", default=None,
-                   help="arXiv listings: also papers cross-listed into the categories (setting: include_cross)")
+                   help="arXiv listings: also papers cross-listed into the categories "
+                   "(setting: include_cross)")
     p.add_argument("--json", action="store_true", help="what was fetched and stored, as JSON")
     p.set_defaults(handler=cmd_fetch)
 
@@ -64,8 +67,9 @@ def register(sub: Any) -> None:
     p.add_argument("--until", help="last day, YYYY-MM-DD")
     p.add_argument("--category", action="append", default=[],
                    help="only papers in this arXiv category (repeatable, or comma-separated: cs.CL,cs.LG)")
-    p.add_argument("--author", action="append", default=[], help="only papers by this author (repeatable; "
-                                                                  "a surname alone matches every such author)")
+    p.add_argument("--author", action="append", default=[],
+                   help="only papers by this author (repeatable; "
+                   "a surname alone matches every such author)")
     p.add_argument("--passages", action="store_true",
                    help="search the paragraphs of the papers read in full (papercast read), not the papers")
     p.add_argument("--id", action="append", default=[], dest="ids", metavar="ID",
@@ -121,7 +125,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     for error in report.errors:
         warn(f"error: {error}")
     r = report.result
-    stored = f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r else "nothing new"
+    stored = (f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r
+              else "nothing new")
     print(f"fetched {len(report.papers)} papers ({stored}); {service.count()} in the store")
     if report.errors and not report.papers:
         return EXIT_RUNTIME
@@ -158,7 +163,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.passages:
         return _search_passages(args, request, window)
     if args.ids:
-        raise UserError("--id narrows a --passages search (to find a paper by its id: papercast papers show ID)")
+        raise UserError("--id narrows a --passages search "
+                        "(to find a paper by its id: papercast papers show ID)")
     # A first search on a fresh home searches the bundled sample, as every other reading command does.
     service = make_service_with_papers(args)
     hits = service.search(args.query, args.n, categories=args.category, authors=args.author, **window)
@@ -182,7 +188,8 @@ def _search_passages(args: argparse.Namespace, request: Any, window: dict[str, A
     if request.query.empty:
         raise UserError("empty search query")
     service = make_service(args)
-    wanted = [p.id for p in service.get_papers(args.ids)] if args.ids else None  # unknown ids: one line, exit 2
+    # unknown ids: one line, exit 2
+    wanted = [p.id for p in service.get_papers(args.ids)] if args.ids else None
     results = service.search_passages(args.query, ids=wanted, n=args.n)
     titles = {p.id: p.title for p in service.papers_found(list({p.paper_id for p, _ in results}))}
     if args.json:
@@ -190,7 +197,8 @@ def _search_passages(args: argparse.Namespace, request: Any, window: dict[str, A
                    for p, score in results])
         return EXIT_OK
     for passage, score in results:
-        print(f"{score:5.2f}  {passage.cite} {titles.get(passage.paper_id, '')} — {passage.section or 'Abstract'}")
+        title = titles.get(passage.paper_id, "")
+        print(f"{score:5.2f}  {passage.cite} {title} — {passage.section or 'Abstract'}")
         print(textwrap.fill(textwrap.shorten(passage.text, PASSAGE_SHOWN, placeholder=" …"), width=100,
                             initial_indent=" " * 7, subsequent_indent=" " * 7))
     if not results:

@@ -28,13 +28,16 @@ SOURCES = {"html": "arXiv HTML", "pdf": "arXiv PDF", "file": "a saved file", "ab
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("read", help="a paper's full text by section (arXiv HTML, PDF fallback, or a saved file)")
-    p.add_argument("id", nargs="?", metavar="ID", help="arXiv id (optional with --from when the file names it)")
+    p = sub.add_parser("read",
+                       help="a paper's full text by section (arXiv HTML, PDF fallback, or a saved file)")
+    p.add_argument("id", nargs="?", metavar="ID",
+                   help="arXiv id (optional with --from when the file names it)")
     p.add_argument("--section", help="only this section, by number or title (e.g. 3.2, 'related work')")
     p.add_argument("--from", dest="from_file", metavar="FILE",
                    help="read a saved arXiv HTML page or PDF instead of fetching (no network)")
     p.add_argument("--outline", action="store_true", help="only the sections, not the text")
-    p.add_argument("--json", action="store_true", help="the document as JSON (sections, passages, references)")
+    p.add_argument("--json", action="store_true",
+                   help="the document as JSON (sections, passages, references)")
     p.set_defaults(handler=cmd_read)
 
 

@@ -26,7 +26,8 @@ from papercast.commands._output import (
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("summarize", help="structured summaries of papers (offline extractive without a model)")
+    p = sub.add_parser("summarize",
+                       help="structured summaries of papers (offline extractive without a model)")
     p.add_argument("ids", nargs="+", metavar="ID", help="arXiv ids of stored papers (e.g. 2608.19758)")
     p.add_argument("--json", action="store_true", help="a JSON array of summaries")
     p.add_argument("--no-llm", action="store_true", help="the offline summary even when a model is set")
@@ -41,7 +42,8 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=["md", "json", "html", "atom"], default="md",
                    help="md (default), json, html (a self-contained page) or atom (a feed)")
     p.add_argument("--email", metavar="ADDRESS", action="append", default=[],
-                   help="also email it (repeatable; PAPERCAST_SMTP_* settings); recorded, never sent again by daily")
+                   help="also email it (repeatable; PAPERCAST_SMTP_* settings); "
+                   "recorded, never sent again by daily")
     p.add_argument("--webhook", metavar="URL", action="append", default=[],
                    help="also post it to a webhook (Slack, Discord or generic JSON; see daily --help)")
     p.add_argument("--include-seen", action="store_true", help="also papers already delivered to the profile")
