@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 
 
 def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
-    import shtab
+    import shtab  # lazy: only `completion` needs it
 
     return str(shtab.complete(parser, shell=shell))
 
