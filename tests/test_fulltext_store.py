@@ -144,6 +144,8 @@ KILL_SCRIPT = """
     import papercast.store.passages as passages
     from papercast.config import load_settings
     from papercast.service import Papercast
+    sys.path.insert(0, "tests")  # run from the repository: the tests' helpers
+    from helpers import passage_store
     passages.EMBED_CHUNK = 8
     service = Papercast(load_settings(fulltext=True))
     def progress(done, total):
