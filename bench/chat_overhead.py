@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from service_parts import paper_store
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -65,12 +67,12 @@ def build_store(sample: bool = False):
     if not CACHE.exists():
         sys.exit(f"missing {CACHE}: run bench/corpus_cache.py first (it embeds the corpus once)")
     app = Papercast(load_settings(home=HOME))
-    if app.store.count() >= SIZE:
+    if app.count() >= SIZE:
         return app
     papers = [Paper.model_validate(r) for r in corpus_rows()[:SIZE]]
     vectors = corpus_embeddings()
     started = time.perf_counter()
-    app.store.upsert(papers, embeddings={p.id: vectors[p.id] for p in papers})
+    paper_store(app).upsert(papers, embeddings={p.id: vectors[p.id] for p in papers})
     print(f"built the {SIZE} store in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return app
 

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from service_parts import delivery_store
+
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -54,7 +56,7 @@ def main() -> None:
         ids = [p.id for p in service.list_papers(1000)]
         print(f"store: {service.count()} papers")
         for seen in (0, 1000, 20000):
-            service.deliveries.forget(profile)
+            delivery_store(service).forget(profile)
             fake = [f"2999.{i:05d}" for i in range(max(0, seen - len(ids)))]
             if seen:
                 service.record_delivery(profile, "email", "bench@example.org", date(2026, 8, 20),
@@ -63,9 +65,9 @@ def main() -> None:
             print(f"recommend n=10 with {seen:>6} seen papers: {ms:7.1f} ms")
         record_ms = median_ms(
             lambda: service.record_delivery(profile, "file", "x.md", date(2026, 8, 20), ids[:10]))
-        seen_ms = median_ms(lambda: service.deliveries.seen(profile))
+        seen_ms = median_ms(lambda: delivery_store(service).seen(profile))
         print(f"record one 10-paper delivery: {record_ms:.2f} ms; read "
-              f"{len(service.deliveries.seen(profile))} seen ids: {seen_ms:.2f} ms")
+              f"{len(delivery_store(service).seen(profile))} seen ids: {seen_ms:.2f} ms")
 
         digest = service.digest(n=10, use_llm=False, include_seen=True)
         for entries in (100, 5000):

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from service_parts import document_store, passage_store
+
 ROOT = Path(__file__).resolve().parents[1]
 FT = ROOT / "tests" / "fixtures" / "fulltext"
 
@@ -125,8 +127,8 @@ def main() -> int:
         started = time.perf_counter()
         embedder = get_embedder()
         embedder.embed(["warm up the session"])
-        service.store.count()
-        service.passages.count()
+        service.count()
+        passage_store(service).count()
         print(f"start-up (model + Chroma, not counted below): {time.perf_counter() - started:.1f} s; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a shared machine: compare "
               "the ratio, timed in the same minute, rather than the seconds)")
@@ -204,7 +206,7 @@ def main() -> int:
         results["load_average"] = round(os.getloadavg()[0], 2)
         print(f"\nload average at the end {os.getloadavg()[0]:.1f}; store on disk after {len(PAPERS)} "
               f"papers: {dir_size(home) / 1e6:.1f} MB (documents table: "
-              f"{sum(i.size for i in service.documents.infos(list(PAPERS)).values()) / 1e3:.0f} KB "
+              f"{sum(i.size for i in document_store(service).infos(list(PAPERS)).values()) / 1e3:.0f} KB "
               "compressed)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

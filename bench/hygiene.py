@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from service_parts import paper_store
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
@@ -72,7 +74,7 @@ def main() -> None:
         home = Path(tmp) / "home"
         service = Papercast(load_settings(home=home))
         service.ensure_sample()
-        store = service.store
+        store = paper_store(service)
         ids = [p["id"] for p in rows[:50]]
         guarded = per_item(lambda pid: store.collection.get(ids=[pid], include=["metadatas"]), ids,
                            args.repeat)

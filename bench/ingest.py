@@ -72,7 +72,7 @@ def main() -> int:
         raw_s = time.perf_counter() - started
 
         app = Papercast(load_settings(home=Path(tmp) / "home"))
-        app.store.count()  # open Chroma before timing: its import is start-up, not ingest
+        app.count()  # open Chroma before timing: its import is start-up, not ingest
         started = time.perf_counter()
         report = app.import_files([source])
         import_s = time.perf_counter() - started

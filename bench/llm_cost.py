@@ -40,6 +40,7 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 from corpus_cache import CACHE, corpus_embeddings, corpus_rows  # noqa: E402
+from service_parts import llm_log, paper_store  # noqa: E402
 
 from llm_server import DUMMY_API_KEY, LLMServer, Reply, count_usage, paper_blocks  # noqa: E402
 
@@ -190,7 +191,7 @@ def main() -> None:
         settings = load_settings(home=Path(tmp) / "home", model="openai/bench-model",
                                  api_base=server.api_base)
         app = Papercast(settings)
-        app.store.upsert(papers, embeddings={p.id: vectors[p.id] for p in papers})
+        paper_store(app).upsert(papers, embeddings={p.id: vectors[p.id] for p in papers})
         load_litellm()
 
         started = time.perf_counter()
@@ -214,8 +215,8 @@ def main() -> None:
         full = {k: v - before[k] for k, v in server.tokens().items()}
 
         profile = app.active_profile()
-        candidates, _ = app.store.window(since, until)
-        client = LLMClient(settings, app.llm_log, command="bench-baseline")
+        candidates, _ = paper_store(app).window(since, until)
+        client = LLMClient(settings, llm_log(app), command="bench-baseline")
         prompts = baseline_messages(profile, candidates)
         before = server.tokens()
 

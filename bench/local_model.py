@@ -195,7 +195,7 @@ def main() -> None:
             answer = service.chat(question)
             times.append(time.perf_counter() - started)
             ids_cited = [pid for pid, _ in answer.papers]
-            known = {p.id for p in service.store.get_many(ids_cited)} if ids_cited else set()
+            known = {p.id for p in service.papers_found(ids_cited)} if ids_cited else set()
             citing += bool(ids_cited) and known == set(ids_cited) and not answer.library_fallback
             fallback += bool(answer.library_fallback)
             offline += bool(answer.offline)

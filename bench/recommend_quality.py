@@ -53,6 +53,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from corpus_cache import CACHE, corpus_embeddings, corpus_rows  # noqa: E402
+from service_parts import paper_store, profile_store  # noqa: E402
 
 POOL_SINCE, POOL_UNTIL = date(2026, 1, 1), date(2026, 6, 30)
 # BENCH_QUALITY_HOME: another home (parallel runs of different code must not share one ranking cache)
@@ -189,12 +190,12 @@ def build_service(rows: list[dict], vectors: dict[str, np.ndarray]):
     from papercast.service import Papercast
 
     app = Papercast(load_settings(home=HOME))
-    if app.store.count() != len(rows):
+    if app.count() != len(rows):
         papers = [Paper.model_validate({**r, "categories": []}) for r in rows]
         started = time.perf_counter()
-        app.store.upsert(papers, embeddings={p.id: vectors[p.id] for p in papers})
+        paper_store(app).upsert(papers, embeddings={p.id: vectors[p.id] for p in papers})
         print(f"imported {len(papers)} papers in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    assert app.store.count() == len(rows)
+    assert app.count() == len(rows)
     return app
 
 
@@ -203,12 +204,12 @@ def papercast_ranker(app, user: User, liked: list[str], tag: str, n: int = 100, 
     from papercast.tools.ranking.score import recommend
 
     name = f"{user.area.replace('.', '-')}-{tag}"
-    if app.profiles.exists(name):
+    if profile_store(app).exists(name):
         app.profile_delete(name)
     app.profile_create(name, interests=user.interests)
     if liked:
         app.feedback(liked, "like", profile=name)
-    result = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=n,
+    result = recommend(paper_store(app), app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=n,
                        weights=weights)
     assert (result.since, result.until) == (POOL_SINCE, POOL_UNTIL), result.note
     app.profile_delete(name)
@@ -379,13 +380,14 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
         # runs may overlap
         name = f"{user.area.replace('.', '-')}-daily-{'ld' if dislikes else 'l'}-{os.getpid()}"
         for old in (name, name + "-top"):
-            if app.profiles.exists(old):
+            if profile_store(app).exists(old):
                 app.profile_delete(old)
         app.profile_create(name, interests=user.interests)
-        app.profiles.add_feedback(name, sorted(liked), "like", at=DAY0)
+        profile_store(app).add_feedback(name, sorted(liked), "like", at=DAY0)
 
         def ranked(name: str = name) -> list[str]:
-            got = recommend(app.store, app.profile_show(name), since=POOL_SINCE, until=POOL_UNTIL, n=300,
+            got = recommend(paper_store(app), app.profile_show(name), since=POOL_SINCE,
+                            until=POOL_UNTIL, n=300,
                             weights=weights)
             return [r.paper.id for r in got.items]
 
@@ -394,9 +396,9 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             bad = [pid for pid in shown if pid not in relevant]
             at = DAY0 + timedelta(days=day)
             if good:
-                app.profiles.add_feedback(name, good, "like", at=at)
+                profile_store(app).add_feedback(name, good, "like", at=at)
             if bad:
-                app.profiles.add_feedback(name, bad, "dislike" if dislikes else "dismiss", at=at)
+                profile_store(app).add_feedback(name, bad, "dislike" if dislikes else "dismiss", at=at)
             return good
 
         control = ranked()
@@ -413,7 +415,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
                 shown = [pid for pid in current if pid not in rated][:SHOWN]
                 if teach and day == 1:
                     app.profile_create(name + "-top", interests=user.interests)
-                    app.profiles.add_feedback(name + "-top", sorted(liked), "like", at=DAY0)
+                    profile_store(app).add_feedback(name + "-top", sorted(liked), "like", at=DAY0)
                     rate(shown, day, name + "-top")
                     top_list = [p for p in ranked(name + "-top") if p not in set(shown)]
                     asked, _ = app.teach(profile=name, n=SHOWN, since=POOL_SINCE, until=POOL_UNTIL)

@@ -31,6 +31,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from corpus_cache import corpus_embeddings, corpus_rows  # noqa: E402
+from service_parts import paper_store, profile_store  # noqa: E402
 
 CACHE_DIR = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
@@ -44,7 +45,7 @@ def build_store(size: int):
     from papercast.service import Papercast
 
     app = Papercast(load_settings(home=CACHE_DIR / f"speed-{size // 1000}k"))
-    if app.store.count() == size:
+    if app.count() == size:
         return with_ranking_cache(app)
     rows = corpus_rows()
     vectors = corpus_embeddings()
@@ -68,9 +69,9 @@ def build_store(size: int):
             out.append(clone)
         copy += 1
     started = time.perf_counter()
-    app.store.upsert(out, embeddings=known)
+    paper_store(app).upsert(out, embeddings=known)
     print(f"built the {size} store in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-    assert app.store.count() == size, app.store.count()
+    assert app.count() == size, app.count()
     return with_ranking_cache(app)
 
 
@@ -78,10 +79,10 @@ def with_ranking_cache(app):
     """Build the persistent ranking cache of a store made before it existed (once; timed)."""
     from papercast.tools.ranking.window import ranking_source
 
-    if app.store.fresh_ranking_cache() is None:
+    if paper_store(app).fresh_ranking_cache() is None:
         started = time.perf_counter()
-        assert ranking_source(app.store) is not None
-        print(f"built the ranking cache of {app.store.count()} papers in "
+        assert ranking_source(paper_store(app)) is not None
+        print(f"built the ranking cache of {app.count()} papers in "
               f"{time.perf_counter() - started:.0f}s", file=sys.stderr)
     return app
 
@@ -91,14 +92,14 @@ def time_recommend(app, since: date | None, until: date | None, repeat: int = 5)
 
     profile = app.profile_show("bench")
     t0 = time.perf_counter()
-    first = recommend(app.store, profile, since=since, until=until, n=20)
+    first = recommend(paper_store(app), profile, since=since, until=until, n=20)
     first_ms = 1000 * (time.perf_counter() - t0)
     warm = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        recommend(app.store, profile, since=since, until=until, n=20)
+        recommend(paper_store(app), profile, since=since, until=until, n=20)
         warm.append(1000 * (time.perf_counter() - t0))
-    window, _ = app.store.window(first.since, first.until)
+    window, _ = paper_store(app).window(first.since, first.until)
     return {"first_ms": first_ms, "warm_ms": statistics.median(warm), "window_papers": len(window),
             "since": str(first.since), "until": str(first.until)}
 
@@ -110,9 +111,9 @@ def time_eval(app, ratings: int = 500, per_day: int = 10, repeat: int = 3) -> di
     from datetime import UTC, datetime, timedelta
 
     name = f"eval-{ratings}"
-    if not app.profiles.exists(name):
+    if not profile_store(app).exists(name):
         app.profile_create(name, interests=INTERESTS)
-        papers, _ = app.store.window(date(2026, 1, 1), date(2026, 6, 30))
+        papers, _ = paper_store(app).window(date(2026, 1, 1), date(2026, 6, 30))
         chosen = [papers[i] for i in sorted(random.Random(0).sample(range(len(papers)), ratings))]
         start = datetime(2026, 7, 1, 9, tzinfo=UTC)
         for day in range(0, ratings, per_day):
@@ -121,7 +122,7 @@ def time_eval(app, ratings: int = 500, per_day: int = 10, repeat: int = 3) -> di
             for kind, group in (("like", [p.id for p in batch if "cs.CL" in p.categories]),
                                 ("dislike", [p.id for p in batch if "cs.CL" not in p.categories])):
                 if group:
-                    app.profiles.add_feedback(name, group, kind, at=at)
+                    profile_store(app).add_feedback(name, group, kind, at=at)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -145,14 +146,14 @@ def main() -> int:
                      **time_eval(app)})
         if args.eval_only:
             continue
-        if not app.profiles.exists("bench"):
+        if not profile_store(app).exists("bench"):
             app.profile_create("bench", interests=INTERESTS, use=True)
             liked = [h.paper.id for h in app.search("parameter-efficient fine-tuning of language models", 5)]
             app.feedback(liked, "like", profile="bench")
         # Warm the process: the embedding model loads once per process (~0.3 s) for the interests.
         from papercast.tools.ranking.score import embed_texts, interest_phrases
 
-        embed_texts(app.store, [INTERESTS, *interest_phrases(INTERESTS)])
+        embed_texts(paper_store(app), [INTERESTS, *interest_phrases(INTERESTS)])
         for label, since, until in (("week (default window)", None, None),
                                     ("6 months", date(2026, 1, 1), date(2026, 6, 30))):
             stats = time_recommend(app, since, until)

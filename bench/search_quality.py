@@ -38,6 +38,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from recommend_quality import build_service, load_corpus  # noqa: E402
+from service_parts import paper_store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SEED = 15
@@ -114,14 +115,14 @@ def main() -> int:
     started = time.perf_counter()
     rows, vectors = load_corpus()
     service = build_service(rows, vectors)
-    window = load_window(service.store, None, None)
+    window = load_window(paper_store(service), None, None)
     pool = window.pool
     position = pool.position
     rows = [r for r in rows if r["id"] in position]
     queries = build_queries(rows, position)
     print(f"{len(pool)} papers, {sum(q[0] == 'known-item' for q in queries)} known-item and "
           f"{sum(q[0] == 'topical' for q in queries)} topical queries", file=sys.stderr)
-    q_vectors = unit(service.store.embed_texts([q for _, q, _ in queries]))
+    q_vectors = unit(paper_store(service).embed_texts([q for _, q, _ in queries]))
     t_index = time.perf_counter()
     _ = pool.index
     index_s = time.perf_counter() - t_index

@@ -29,6 +29,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from service_parts import paper_store
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
@@ -102,7 +104,7 @@ def build_big() -> None:
     newest = papers[-BIG_SIZE:]
     vectors = corpus_embeddings()
     started = time.perf_counter()
-    service.store.upsert(newest, embeddings={p.id: vectors[p.id] for p in newest})
+    paper_store(service).upsert(newest, embeddings={p.id: vectors[p.id] for p in newest})
     service.active_profile()
     print(f"built the {BIG_SIZE} store in {time.perf_counter() - started:.0f}s", file=sys.stderr)
 

@@ -1,4 +1,4 @@
-"""The command line (see the CLI contract in DESIGN.md).
+"""The command line (see the CLI contract in docs/architecture.md).
 
 argparse keeps ``papercast --help`` fast: nothing heavy is imported until a command runs.
 Each command group lives in ``papercast/commands/`` and registers itself here. Errors are one
@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from papercast import __version__
+from papercast import __version__, logs
+from papercast.commands import COMMAND_MODULES
 from papercast.commands._output import (
     EXIT_BROKEN_PIPE,
     EXIT_OK,
@@ -35,16 +36,16 @@ log = logging.getLogger("papercast.cli")
 
 
 def build_parser() -> ArgumentParser:
-    from papercast.commands import COMMAND_MODULES
-
     parser = ArgumentParser(prog="papercast", description="A research-paper agent for the terminal. "
                             "Without a command, opens the TUI.")
     parser.add_argument("--home", help="data directory (default: $PAPERCAST_HOME or the XDG data dir)")
     parser.add_argument("--model", help="litellm model string (default: $PAPERCAST_MODEL; unset = offline)")
     parser.add_argument("--language", help="language of LLM summaries and digests, e.g. German "
                         "(default: $PAPERCAST_LANGUAGE; offline summaries stay in the paper's language)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr: no notes or progress")
-    parser.add_argument("-v", "--verbose", action="store_true", help="say what happens, on stderr (INFO log lines)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="only errors on stderr: no notes or progress")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say what happens, on stderr (INFO log lines)")
     parser.add_argument("--debug", action="store_true", help="DEBUG log lines and tracebacks on stderr")
     parser.add_argument("--version", action="version", version=f"papercast {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
@@ -167,8 +168,7 @@ def _start_logging(args: argparse.Namespace, argv: Sequence[str]) -> Path | None
     The first line names the command (its arguments only at DEBUG: a chat message is the user's
     own text, not something to keep in a file by default).
     """
-    from papercast import logs
-    from papercast.config import resolve_home
+    from papercast.config import resolve_home  # lazy: pydantic-settings (~100 ms) stays off --help
 
     try:
         home = resolve_home(args.home)
@@ -183,8 +183,6 @@ def _start_logging(args: argparse.Namespace, argv: Sequence[str]) -> Path | None
 def _stop_logging() -> None:
     """Close this run's handlers (the file is complete on disk, and a later ``main`` in the same
     process — the tests — starts clean)."""
-    from papercast import logs
-
     logs.reset()
 
 

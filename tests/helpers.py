@@ -16,12 +16,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 import httpx
 
 from papercast.tools.sources.http import RetryPolicy
+
+if TYPE_CHECKING:
+    from papercast.service import Papercast
+    from papercast.store.deliveries import DeliveryStore
+    from papercast.store.documents import DocumentStore
+    from papercast.store.llm_log import LLMLog
+    from papercast.store.papers import PaperStore
+    from papercast.store.passages import PassageStore
+    from papercast.store.profiles import ProfileStore
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -59,6 +68,34 @@ def embedding_client(settings: Any) -> Callable[[], Any]:
         return LLMClient.for_embeddings(settings, LLMLog(settings.db_path))
 
     return make
+
+
+# -- the service's raw parts ---------------------------------------------------------------------------
+# The service keeps its stores private; tests set them up and inspect them directly (papers stored with
+# chosen vectors, feedback on given days, what a delivery recorded, the ranker's tools called on the
+# store) through these accessors, the one place that reaches past the service's public methods.
+def paper_store(service: Papercast) -> PaperStore:
+    return service._store
+
+
+def profile_store(service: Papercast) -> ProfileStore:
+    return service._profiles
+
+
+def delivery_store(service: Papercast) -> DeliveryStore:
+    return service._deliveries
+
+
+def passage_store(service: Papercast) -> PassageStore:
+    return service._passages
+
+
+def document_store(service: Papercast) -> DocumentStore:
+    return service._documents
+
+
+def llm_log(service: Papercast) -> LLMLog:
+    return service._llm_log
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -16,7 +16,7 @@ import pytest
 
 from papercast.models import Paper
 
-from helpers import OTHER, PAPER, copy_sample, fixture_bytes
+from helpers import OTHER, PAPER, copy_sample, fixture_bytes, paper_store
 from llm_server import Reply, point_settings
 
 LIKED = "2608.20281"
@@ -174,7 +174,7 @@ def _evil_paper(service, abstract: str) -> Paper:
     evil = Paper(id="2601.00001", title="A Helpful Survey of Retrieval", authors=["Mallory"],
                  published="2026-08-20", abstract=abstract)
     vector = np.random.default_rng(0).standard_normal(384).astype(np.float32)
-    service.store.upsert([evil], embeddings={evil.id: vector / np.linalg.norm(vector)})
+    paper_store(service).upsert([evil], embeddings={evil.id: vector / np.linalg.norm(vector)})
     return evil
 
 

@@ -221,7 +221,8 @@ def test_the_port_check_sees_a_missing_member_and_a_changed_signature() -> None:
         def count(self, scope: str) -> int:  # type: ignore[override]  (a required extra)
             return 0
 
-    del_member = type("Lacking", (), {k: v for k, v in vars(Papercast).items() if k != "similar"})
+    members = {k: v for cls in reversed(Papercast.__mro__[:-1]) for k, v in vars(cls).items()}  # its mixins'
+    del_member = type("Lacking", (), {k: v for k, v in members.items() if k != "similar"})
     assert port_mismatches(Library, Broken) == ["count: requires scope, which the port does not pass",
                                                 "get_paper: does not take paper_id (positional or keyword)",
                                                 "get_paper: requires pid, which the port does not pass"]

@@ -14,7 +14,7 @@ import pytest
 
 from papercast.cli import main
 
-from helpers import OTHER, PAPER
+from helpers import OTHER, PAPER, profile_store
 
 
 def run(home: Path, *argv: str) -> int:
@@ -204,11 +204,11 @@ def rate_history(service) -> None:
                 if hit.paper.id not in likes][:10]
     assert len(likes) == len(dislikes) == 10
     name = service.active_profile().name
-    service.profiles.add_feedback(name, likes[:2], "like", at=DAYS[0])
-    service.profiles.add_feedback(name, dislikes[:2], "dislike", at=DAYS[0])
+    profile_store(service).add_feedback(name, likes[:2], "like", at=DAYS[0])
+    profile_store(service).add_feedback(name, dislikes[:2], "dislike", at=DAYS[0])
     for day, at in enumerate(DAYS[1:]):
-        service.profiles.add_feedback(name, likes[2 + 2 * day: 4 + 2 * day], "like", at=at)
-        service.profiles.add_feedback(name, dislikes[2 + 2 * day: 4 + 2 * day], "dislike", at=at)
+        profile_store(service).add_feedback(name, likes[2 + 2 * day: 4 + 2 * day], "like", at=at)
+        profile_store(service).add_feedback(name, dislikes[2 + 2 * day: 4 + 2 * day], "dislike", at=at)
 
 
 def test_eval_with_too_few_ratings_says_what_is_missing(service, home, capsys):
@@ -216,8 +216,8 @@ def test_eval_with_too_few_ratings_says_what_is_missing(service, home, capsys):
     captured = capsys.readouterr()
     assert captured.out.startswith("no ratings yet") and captured.out.count("\n") == 1
     assert "error" not in captured.err
-    service.profiles.add_feedback("default", [PAPER], "like", at=DAYS[0])
-    service.profiles.add_feedback("default", [OTHER], "like", at=DAYS[1])
+    profile_store(service).add_feedback("default", [PAPER], "like", at=DAYS[0])
+    profile_store(service).add_feedback("default", [OTHER], "like", at=DAYS[1])
     assert run(home, "eval") == 0
     out = capsys.readouterr().out
     assert out == ("eval needs 9 more ratings and a dislike given after 2026-11-25 (the first day's ratings "

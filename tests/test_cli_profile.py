@@ -13,6 +13,8 @@ import pytest
 from papercast.cli import main
 from papercast.errors import UserError
 
+from helpers import paper_store
+
 
 def run(home: Path, *argv: str) -> int:
     return main(["--home", str(home), *argv])
@@ -152,7 +154,7 @@ def test_import_likes_from_bibtex_and_id_list(home, service, tmp_path, capsys):
 def ids_by(service, author: str) -> set[str]:
     """The library's papers that list exactly this author, read here rather than through the code under
     test."""
-    papers, _ = service.store.window()
+    papers, _ = paper_store(service).window()
     return {p.id for p in papers if author in p.authors}
 
 
@@ -206,7 +208,7 @@ def test_create_from_an_initial_and_surname(home, service, capsys):
 @pytest.mark.parametrize("chroma_mode", ["embedded", "server"], indirect=True)
 def test_papers_by_author_reads_the_whole_library_from_either_store(service):
     # Embedded: from the ranking cache; on a Chroma server (no cache): from Chroma's metadata, in batches.
-    assert (service.store.fresh_ranking_cache() is None) == (service.settings.chroma_url is not None)
+    assert (paper_store(service).fresh_ranking_cache() is None) == (service.settings.chroma_url is not None)
     found = service.papers_by_author(["R. Rossi", "Kaipeng  Zhang"])
     assert list(found) == ["R. Rossi", "Kaipeng Zhang"]
     rossi = found["R. Rossi"]  # "R." finds Ryan A. Rossi and Ryan Rossi, as a followed "R. Rossi" would

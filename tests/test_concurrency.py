@@ -29,7 +29,7 @@ from papercast.store.lock import LockTimeout, home_lock
 from papercast.store.metadata import SAMPLE_SOURCE
 from papercast.store.papers import PaperStore
 
-from helpers import CORPUS_SLICE
+from helpers import CORPUS_SLICE, paper_store
 
 PACKAGE_ROOT = Path(papercast.__file__).resolve().parents[1]  # the papercast these tests import
 TRIES = (1, 2, 3)
@@ -130,7 +130,7 @@ RAW_WRITER = """
 
 def _new_paper(service, seed_id: str) -> tuple[Paper, np.ndarray]:
     """A paper that is not in the store, with a vector near an existing paper's (so a query finds it)."""
-    base = service.store.embeddings([seed_id])[seed_id]
+    base = service.embeddings([seed_id])[seed_id]
     vector = base + 0.01 * np.ones_like(base)
     vector = (vector / np.linalg.norm(vector)).astype(np.float32)
     paper = Paper(id="2612.00001", title="A paper another process stored", abstract="Written elsewhere.",
@@ -143,15 +143,15 @@ def test_a_long_lived_process_sees_papers_another_process_stored(service) -> Non
     """The TUI opened its store, then ``papercast import`` ran in another terminal: its searches and
     vector reads must find the new paper (the old code answered from its stale index, or failed)."""
     seed = service.list_papers(1)[0].id
-    assert service.store.similar(seed, 3)  # this process has read the index now
+    assert paper_store(service).similar(seed, 3)  # this process has read the index now
     paper, vector = _new_paper(service, seed)
     proc = start_python(service.settings.home, WRITER, paper.model_dump_json(), json.dumps(vector.tolist()))
     code, out, err = finish(proc)
     assert code == 0 and "written" in out, err[-2000:]
 
-    hits = service.store.query_vector(vector, 3)
+    hits = paper_store(service).query_vector(vector, 3)
     assert hits[0][0].id == paper.id
-    assert np.allclose(service.store.embeddings([paper.id])[paper.id], vector, atol=1e-5)
+    assert np.allclose(service.embeddings([paper.id])[paper.id], vector, atol=1e-5)
 
 
 @pytest.mark.parametrize("chroma_mode", ["embedded"], indirect=True)
@@ -161,14 +161,15 @@ def test_a_stale_index_error_is_retried_after_opening_the_store_again(service) -
     from papercast.store.metadata import to_metadata
 
     seed = service.list_papers(1)[0].id
-    assert service.store.similar(seed, 3)
+    assert paper_store(service).similar(seed, 3)
     paper, vector = _new_paper(service, seed)
     proc = start_python(service.settings.home, RAW_WRITER, str(service.settings.chroma_path),
                         json.dumps(to_metadata(paper)), paper.id, json.dumps(vector.tolist()))
     code, out, err = finish(proc)
     assert code == 0 and "written" in out, err[-2000:]
 
-    got = service.store.collection.get(include=["embeddings"])  # every vector: the stale index fails here
+    # every vector: the stale index fails here
+    got = paper_store(service).collection.get(include=["embeddings"])
     assert paper.id in got["ids"] and len(got["ids"]) == 453
 
 
@@ -271,7 +272,7 @@ def test_fetched_papers_replace_the_sample_too(service) -> None:
     removed = [n for n in report.notes if "bundled sample" in n]
     assert len(removed) == 1
     fetched = {p.id for p in report.papers}
-    assert set(service.store.collection.get(include=[])["ids"]) == fetched
+    assert set(paper_store(service).collection.get(include=[])["ids"]) == fetched
 
 
 def test_two_first_starts_load_the_sample_once(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from papercast.store import db, memo, threads
 from papercast.store.db import DatabaseError, NewerDatabase, close_all, latest_version, migrate
 from papercast.store.profiles import ProfileStore
 
-from helpers import FIXTURES
+from helpers import FIXTURES, llm_log
 
 HOME_V0 = FIXTURES / "home-v0"
 REPO = Path(__file__).resolve().parents[1]
@@ -85,9 +85,9 @@ def test_a_home_from_before_versions_opens_migrated_with_everything_in_it(tmp_pa
     assert nlp.liked == ["2608.19880", "2608.20335"] and nlp.disliked == ["2608.19799"]
     assert nlp.saved == ["2608.20336"] and nlp.dismissed == ["2608.20202"]
 
-    [summary] = service.llm_log.summaries_for("2608.19880")
+    [summary] = llm_log(service).summaries_for("2608.19880")
     assert summary.model == "offline" and summary.prompt_version == "extractive-v1"
-    assert service.llm_log.cache_size() == 1
+    assert llm_log(service).cache_size() == 1
     [run] = service.usage_runs()
     assert (run.run_id, run.command, run.calls, run.prompt_tokens, run.completion_tokens) == \
         ("20261129T000000Z-1-abcd", "summarize", 1, 100, 20)
@@ -104,7 +104,7 @@ def test_a_home_from_before_versions_opens_migrated_with_everything_in_it(tmp_pa
 
     assert version_of(home / "papercast.db") == latest_version("papercast")
     assert version_of(home / "threads.db") == latest_version("threads")
-    assert "store" not in service.__dict__  # Chroma was never opened
+    assert "_store" not in service.__dict__  # Chroma was never opened
 
 
 def test_a_migrated_v0_home_has_the_tables_of_a_fresh_one(tmp_path):

@@ -15,6 +15,8 @@ import pytest
 from papercast.cli import main
 from papercast.store.db import latest_version
 
+from helpers import delivery_store
+
 DAY = date(2026, 8, 20)
 
 
@@ -28,10 +30,10 @@ def quiet_service(make_service, settings, monkeypatch):
 
 def test_a_delivery_is_recorded_and_its_papers_become_seen(service):
     profile = service.active_profile().name
-    assert service.deliveries.seen(profile) == set()
+    assert delivery_store(service).seen(profile) == set()
     record = service.record_delivery(profile, "email", "me@example.org", DAY, ["2608.19758", "2608.14277"])
     assert record.papers == ["2608.19758", "2608.14277"] and record.channel == "email"
-    assert service.deliveries.seen(profile) == {"2608.19758", "2608.14277"}
+    assert delivery_store(service).seen(profile) == {"2608.19758", "2608.14277"}
     assert service.seen_ids(["2608.19758", "2608.19880"]) == {"2608.19758"}
     # A second delivery of one of them adds a history line, and the seen set stays a set.
     service.record_delivery(profile, "feed", "feed.xml", DAY, ["2608.14277"])
@@ -49,12 +51,12 @@ def test_seen_is_not_feedback_and_follows_the_profile(service):
     assert service.active_profile().feedback == []
     service.profile_create("other", interests="robots")
     service.profile_rename(profile, "renamed")
-    assert service.deliveries.seen("renamed") == {"2608.19758"}
-    assert service.deliveries.seen(profile) == set()
-    assert service.deliveries.seen("other") == set()  # per profile
+    assert delivery_store(service).seen("renamed") == {"2608.19758"}
+    assert delivery_store(service).seen(profile) == set()
+    assert delivery_store(service).seen("other") == set()  # per profile
     service.profile_use("other")
     service.profile_delete("renamed")
-    assert service.deliveries.seen("renamed") == set() and service.delivery_history() == []
+    assert delivery_store(service).seen("renamed") == set() and service.delivery_history() == []
 
 
 def test_the_deliveries_tables_are_a_migration(service):
@@ -129,7 +131,7 @@ def test_cli_recommend_and_history(quiet_service, capsys):
     assert "file" in capsys.readouterr().out
     assert main(["--home", home, "history", "--forget", top[0]]) == 0
     assert "1 of 1 paper(s) may be delivered" in capsys.readouterr().out
-    assert quiet_service.deliveries.seen(quiet_service.active_profile().name) == {top[1]}
+    assert delivery_store(quiet_service).seen(quiet_service.active_profile().name) == {top[1]}
 
 
 def test_nothing_new_is_not_a_failure(quiet_service, tmp_path, capsys):

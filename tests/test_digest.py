@@ -13,6 +13,7 @@ from papercast.service import Papercast
 from papercast.tools.writing.render import render_html, render_json, render_markdown
 from papercast.tools.writing.summarize import summary_label
 
+from helpers import paper_store
 from llm_server import PaperModel, Reply
 
 pytestmark = pytest.mark.usefixtures("litellm_loaded")
@@ -48,17 +49,18 @@ def test_an_empty_window_the_user_gave_is_kept_and_said(service):
 
 def test_the_default_window_falls_back_to_the_latest_week_with_papers(service):
     digest = service.digest(n=3)
-    assert len(digest.items) == 3 and digest.until == service.store.newest_date()
+    assert len(digest.items) == 3 and digest.until == paper_store(service).newest_date()
 
 
 def test_untrusted_text_is_escaped_in_every_format(service):
-    day = service.store.latest(1)[0].published
+    day = service.list_papers(1)[0].published
     paper = Paper(id="2611.00042",
                   title="<script>alert(1)</script> *long-context* [fine-tuning](http://evil)",
                   abstract="Efficient fine-tuning of LLMs for long-context modelling and long-output "
                   "generation.",
                   published=day, categories=["cs.CL"], github_repo="org/repo", upvotes=500, sources=["hf"])
-    service.store.upsert([paper], embeddings={paper.id: service.store.embed_texts([paper.embedding_text])[0]})
+    store = paper_store(service)
+    store.upsert([paper], embeddings={paper.id: store.embed_texts([paper.embedding_text])[0]})
     digest = service.digest(n=5)
     assert paper.id in [i.paper.id for i in digest.items]
     html = render_html(digest)

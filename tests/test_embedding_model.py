@@ -171,7 +171,7 @@ def test_the_sample_is_embedded_through_the_model_on_first_load(settings, llm_se
     assert len(llm_server.embedded_texts()) == 452
     assert max(len(b["input"]) for b in llm_server.embedding_requests) <= 64  # batched
     paper = service.list_papers(1)[0]
-    stored = service.store.embeddings([paper.id])[paper.id]
+    stored = service.embeddings([paper.id])[paper.id]
     assert stored.shape == (128,)
     assert np.allclose(stored, unit(embedding_vector(paper.embedding_text)), atol=1e-5)
     assert service.ensure_sample() == 0 and service.count() == 452

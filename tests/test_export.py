@@ -13,6 +13,8 @@ from papercast.models import Paper
 from papercast.tools.sources.bibtex import parse_bibtex
 from papercast.tools.writing.export import citation_key, split_name, to_bibtex, to_csljson, to_ris
 
+from helpers import paper_store
+
 PAPER = Paper(id="2509.04664", title="Why Language Models Hallucinate",
               abstract="Like students facing hard exam questions, large language models sometimes guess.",
               authors=["Adam Tauman Kalai", "Ofir Nachum", "Santosh S. Vempala", "Edwin Zhang"],
@@ -78,7 +80,7 @@ def liked_ids(service, count):
 
 def test_export_likes_round_trips_through_import_likes(home, service, tmp_path, capsys):
     ids = liked_ids(service, 6) + ["hep-th/9901001"]
-    service.store.upsert([OLD])
+    paper_store(service).upsert([OLD])
     service.feedback(ids, "like")
     out = tmp_path / "likes.bib"
     assert main(["--home", home, "export", "--liked", "--format", "bibtex", "--out", str(out)]) == 0

@@ -27,7 +27,18 @@ from papercast.cli import main
 from papercast.errors import RuntimeFailure, UserError
 from papercast.service import Papercast
 
-from helpers import FIXTURES, PAPER, REPO, CountingEmbed, Recorder, copy_sample, fast_policy
+from helpers import (
+    FIXTURES,
+    PAPER,
+    REPO,
+    CountingEmbed,
+    Recorder,
+    copy_sample,
+    document_store,
+    fast_policy,
+    paper_store,
+    passage_store,
+)
 from llm_server import Reply, point_settings
 
 BOTH = pytest.mark.parametrize("chroma_mode", ["embedded", "server"], indirect=True)
@@ -98,7 +109,8 @@ def test_a_read_paper_is_stored_indexed_once_and_searchable(settings, sample_hom
     doc = service.read_file(LATEXML_080, "2401.01234")
     assert service.get_paper("2401.01234").title == doc.title  # added to the library from the document
     assert service.has_fulltext("2401.01234") and not service.has_fulltext(PAPER)
-    assert service.passages.count("2401.01234") == len(doc.passages) == service.passages.indexed(doc)
+    passages = passage_store(service)
+    assert passages.count("2401.01234") == len(doc.passages) == passages.indexed(doc)
     embedded = len(counter.texts)
     assert embedded == len(doc.passages) + 1  # the passages, and the new paper's title and abstract
 
@@ -124,7 +136,7 @@ def test_a_new_version_replaces_the_old_passages(settings, sample_home_template)
     changed.write_text(html[: html.index('<div id="S4.p2"')] + "</div></div></body></html>", encoding="utf-8")
     second = service.read_file(changed, "2401.01234")
     assert second.content_hash != first.content_hash and len(second.passages) < len(first.passages)
-    got = service.passages.collection.get(where={"paper_id": "2401.01234"}, include=["metadatas"])
+    got = passage_store(service).collection.get(where={"paper_id": "2401.01234"}, include=["metadatas"])
     assert len(got["ids"]) == len(set(got["ids"])) == len(second.passages)
     assert {m["content_hash"] for m in got["metadatas"]} == {second.content_hash}
 
@@ -134,6 +146,8 @@ KILL_SCRIPT = """
     import papercast.store.passages as passages
     from papercast.config import load_settings
     from papercast.service import Papercast
+    sys.path.insert(0, "tests")  # run from the repository: the tests' helpers
+    from helpers import passage_store
     passages.EMBED_CHUNK = 8
     service = Papercast(load_settings(fulltext=True))
     def progress(done, total):
@@ -142,7 +156,7 @@ KILL_SCRIPT = """
         doc = service.read_file(sys.argv[2])
     else:
         doc = service.read_paper(sys.argv[2], progress=progress)
-    got = service.passages.collection.get(where={"paper_id": doc.paper_id}, include=[])
+    got = passage_store(service).collection.get(where={"paper_id": doc.paper_id}, include=[])
     print("done", len(doc.passages), len(got["ids"]), len(set(got["ids"])), flush=True)
 """
 
@@ -168,7 +182,7 @@ def test_kill_9_while_indexing_then_reading_again_completes_without_duplicates(t
     while time.monotonic() < deadline:
         time.sleep(0.5)
         try:
-            count = Papercast(settings).passages.count(PASA_ID)
+            count = passage_store(Papercast(settings)).count(PASA_ID)
         except Exception:  # the store is still being created
             continue
         if count >= 16:
@@ -204,7 +218,7 @@ def test_no_full_text_on_arxiv_is_remembered_but_a_timeout_is_not(settings, samp
     service.read_paper(PAPER)
     assert len(rec.requests) == 2, "arXiv said there is none: not asked again"
 
-    other = service.store.latest(2)[1].id
+    other = service.list_papers(2)[1].id
 
     def timeout(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectTimeout("timed out", request=request)
@@ -216,7 +230,7 @@ def test_no_full_text_on_arxiv_is_remembered_but_a_timeout_is_not(settings, samp
     assert len(flaky.requests) == 16, "a network failure is tried again on the next read"
     with pytest.raises(RuntimeFailure, match=f"cannot read the sections of {other}: .*ConnectTimeout"):
         service.read_paper(other, section="3")  # not "no section 3": the paper could not be read at all
-    assert not service.documents.get(other), "an unreachable arXiv is not remembered as abstract-only"
+    assert not document_store(service).get(other), "an unreachable arXiv is not remembered as abstract-only"
 
 
 def test_an_unknown_paper_is_added_from_its_full_text_or_refused(settings, sample_home_template):
@@ -235,7 +249,7 @@ def test_an_unknown_paper_is_added_from_its_full_text_or_refused(settings, sampl
     with pytest.raises(UserError,
                        match=r"unknown paper id: 2501\.99999 \(not in the library, and arXiv has no"):
         service.read_paper("2501.99999", add=True)
-    assert service.store.get("2501.99999") is None
+    assert paper_store(service).get("2501.99999") is None
     off = Papercast(service.settings.with_overrides(fulltext=False))
     assert off.read_paper(PAPER).note == "full-text reading is off (fulltext setting): the abstract only"
 

@@ -17,6 +17,8 @@ from papercast.tools.ranking.evaluation import auc, evaluate, mrr, ndcg
 from papercast.tools.ranking.ratings import as_of, ratings_of, starting_point
 from papercast.tools.ranking.teach import NEAR_DUPLICATE, teach
 
+from helpers import paper_store, profile_store
+
 ASTRO = "galaxy formation, cosmological simulations, dark matter halos"
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 _names = itertools.count()
@@ -86,13 +88,13 @@ def rate_days(service, name: str, days: list[tuple[list[str], list[str]]]) -> No
     for day, (likes, dislikes) in enumerate(days):
         at = START + timedelta(days=day)
         if likes:
-            service.profiles.add_feedback(name, likes, "like", at=at)
+            profile_store(service).add_feedback(name, likes, "like", at=at)
         if dislikes:
-            service.profiles.add_feedback(name, dislikes, "dislike", at=at)
+            profile_store(service).add_feedback(name, dislikes, "dislike", at=at)
 
 
 def astro_and_other(service) -> tuple[list[str], list[str]]:
-    papers, _ = service.store.window()
+    papers, _ = paper_store(service).window()
     astro = sorted(p.id for p in papers if any(c.startswith("astro-ph") for c in p.categories))
     other = sorted(p.id for p in papers if not any(c.startswith("astro-ph") for c in p.categories))
     return astro, other
@@ -100,11 +102,11 @@ def astro_and_other(service) -> tuple[list[str], list[str]]:
 
 def test_evaluate_needs_ratings_after_the_first_day(service):
     name = new_profile(service, interests=ASTRO)
-    got = evaluate(service.store, service.profile_show(name))
+    got = evaluate(paper_store(service), service.profile_show(name))
     assert got.needed and got.needed.startswith("no ratings yet") and not got.days and got.overall is None
     astro, other = astro_and_other(service)
     rate_days(service, name, [(astro[:3], []), (astro[3:6], other[:2])])
-    got = evaluate(service.store, service.profile_show(name))
+    got = evaluate(paper_store(service), service.profile_show(name))
     assert got.needed is not None and "5 more ratings" in got.needed and got.ratings == 8
 
 
@@ -115,7 +117,7 @@ def test_evaluate_grades_each_later_day_learning_against_the_first_days_knowledg
     astro, other = astro_and_other(service)
     days = [(astro[:2], []), (astro[2:6], other[:3]), (astro[6:10], other[3:7]), (astro[10:13], other[7:10])]
     rate_days(service, name, days)
-    got = evaluate(service.store, service.profile_show(name), background=300)
+    got = evaluate(paper_store(service), service.profile_show(name), background=300)
     assert got.needed is None and got.first_day == START.date()
     assert [d.label for d in got.days] == [str(START.date() + timedelta(days=k)) for k in (1, 2, 3)]
     assert [(d.likes, d.dislikes) for d in got.days] == [(4, 3), (4, 4), (3, 3)]
@@ -141,17 +143,17 @@ def test_teach_asks_about_unrated_papers_near_the_boundary_each_a_different_ques
     service.feedback(astro[:3], "like", profile=name)
     service.feedback(other[:2], "dislike", profile=name)
     before = service.profile_show(name).feedback
-    asked, _ = teach(service.store, service.profile_show(name), n=6, **ALL)
+    asked, _ = teach(paper_store(service), service.profile_show(name), n=6, **ALL)
     assert len(asked) == 6 and service.profile_show(name).feedback == before  # nothing recorded
     ids = [c.paper.id for c in asked]
     assert not set(ids) & set(astro[:3] + other[:2]) and len(set(ids)) == 6
     distance = [abs(c.p_like - 0.5) for c in asked]
     assert distance == sorted(distance)  # most uncertain first
     assert all(c.reasons[0] == f"unsure: {c.p_like:.0%} like" for c in asked)
-    vectors = service.store.embeddings(ids)
+    vectors = service.embeddings(ids)
     from papercast.tools.ranking.window import load_window
 
-    pool = load_window(service.store, ALL["since"], ALL["until"]).pool
+    pool = load_window(paper_store(service), ALL["since"], ALL["until"]).pool
     cen = pool.cen[[pool.position[i] for i in ids]]
     sims = cen @ cen.T - 2 * np.eye(len(ids))
     assert sims.max() <= NEAR_DUPLICATE + 1e-6 and len(vectors) == 6
@@ -163,12 +165,13 @@ def test_teach_asks_about_unrated_papers_near_the_boundary_each_a_different_ques
 def test_teach_refuses_what_it_cannot_do_in_one_line(service):
     name = new_profile(service, interests=ASTRO)
     with pytest.raises(UserError, match="has no ratings yet"):
-        teach(service.store, service.profile_show(name), n=5)
+        teach(paper_store(service), service.profile_show(name), n=5)
     service.feedback(astro_and_other(service)[0][:1], "like", profile=name)
     with pytest.raises(UserError, match="-n must be at least 1"):
-        teach(service.store, service.profile_show(name), n=0)
+        teach(paper_store(service), service.profile_show(name), n=0)
     with pytest.raises(UserError, match="no papers to ask about"):
-        teach(service.store, service.profile_show(name), n=5, since=date(2001, 1, 1), until=date(2001, 1, 2))
+        teach(paper_store(service), service.profile_show(name), n=5,
+              since=date(2001, 1, 1), until=date(2001, 1, 2))
 
 
 # -- learning paced by days of evidence -------------------------------------------------------------------
@@ -176,13 +179,13 @@ def test_the_list_leans_on_what_was_learned_as_rating_days_add_up(service, monke
     from papercast.tools.ranking import score
     from papercast.tools.ranking.window import load_window
 
-    pool = load_window(service.store, ALL["since"], ALL["until"]).pool
+    pool = load_window(paper_store(service), ALL["since"], ALL["until"]).pool
     astro, other = astro_and_other(service)
     name = new_profile(service, interests=ASTRO)
     rate_days(service, name, [(astro[:3], [])])
     one_day = service.profile_show(name)
     assert starting_point(one_day) is None
-    sig, total = score.score_pool(service.store, one_day, pool)
+    sig, total = score.score_pool(paper_store(service), one_day, pool)
     # one day: nothing learned since, nothing paced
     assert np.allclose(total, score.combine(sig, score.WEIGHTS))
 
@@ -194,25 +197,25 @@ def test_the_list_leans_on_what_was_learned_as_rating_days_add_up(service, monke
     calls = []
     real = score.compute_signals
     monkeypatch.setattr(score, "compute_signals", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
-    sig, total = score.score_pool(service.store, profile, pool)
+    sig, total = score.score_pool(paper_store(service), profile, pool)
     full = score._z(score.combine(sig, score.WEIGHTS))
-    base = score._z(score.combine(real(service.store, start, pool), score.WEIGHTS))
+    base = score._z(score.combine(real(paper_store(service), start, pool), score.WEIGHTS))
     lean = score.WEIGHTS.learning_days
     assert np.allclose(total, base + 1 / (1 + lean) * (full - base), atol=1e-5)  # d = 1 rating day since
     assert len(calls) == 2
-    score.score_pool(service.store, profile, pool)
+    score.score_pool(paper_store(service), profile, pool)
     # the starting point's scores are remembered for the window: one set of signals now
     assert len(calls) == 3
 
     rate_days(service, name, [([], [])] * 3 + [(astro[6:8], other[4:6])])  # a third rating day: d = 2
     profile = service.profile_show(name)
-    sig, total = score.score_pool(service.store, profile, pool)
+    sig, total = score.score_pool(paper_store(service), profile, pool)
     full = score._z(score.combine(sig, score.WEIGHTS))
     assert np.allclose(total, base + 2 / (2 + lean) * (full - base), atol=1e-5)
     # Weights say how fast: learning_days=0 follows every rating at once.
     from dataclasses import replace
 
-    sig, total = score.score_pool(service.store, profile, pool,
+    sig, total = score.score_pool(paper_store(service), profile, pool,
                                   weights=replace(score.WEIGHTS, learning_days=0))
     assert np.allclose(total, score.combine(sig, score.WEIGHTS))
 
@@ -223,15 +226,15 @@ def test_a_rated_paper_never_defines_the_prf_area(service):
     from papercast.tools.ranking import score
     from papercast.tools.ranking.window import load_window
 
-    pool = load_window(service.store, ALL["since"], ALL["until"]).pool
+    pool = load_window(paper_store(service), ALL["since"], ALL["until"]).pool
     astro, _ = astro_and_other(service)
     name = new_profile(service, interests=ASTRO)
     service.feedback(astro[:5], "like", profile=name)
-    sig = score.compute_signals(service.store, service.profile_show(name), pool)
+    sig = score.compute_signals(paper_store(service), service.profile_show(name), pool)
     assert sig.rated.sum() == 5 and (sig.rated <= sig.read).all()
     total = score.combine(sig, score.WEIGHTS)
     # The first pass, before PRF: every weighted signal so far (no PRF, neighbours, popularity or recency).
-    first = score.combine(score.compute_signals(service.store, service.profile_show(name), pool),
+    first = score.combine(score.compute_signals(paper_store(service), service.profile_show(name), pool),
                           replace_weights(prf=0.0, neighbours=0.0, popularity=0.0, recency=0.0))
     top = np.argsort(-np.where(sig.rated, -np.inf, first))[: score.WEIGHTS.prf_top]
     expected = sig.against(score.unit(sig.cen(top).mean(axis=0)))

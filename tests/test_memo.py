@@ -11,7 +11,7 @@ from papercast.store import papers as papers_module
 from papercast.store.papers import PaperStore
 from papercast.tools.ranking import score as rank
 
-from helpers import CountingEmbed
+from helpers import CountingEmbed, paper_store
 
 INTERESTS = "protein structure prediction, single-cell genomics"
 
@@ -54,19 +54,19 @@ def test_vectors_are_remembered_per_embedding_model(tmp_path):
 
 
 def test_the_newest_date_is_remembered_until_the_store_changes(service):
-    count = service.store.count()
+    count = service.count()
     new_process()
-    real = service.store.newest_date(date(2026, 8, 16), count=count)
-    assert real == service.store.newest_date_by_scan(date(2026, 8, 16))
-    key = f"latest_date|{service.store.cache_key}|{count}|2026-08-16"
+    real = paper_store(service).newest_date(date(2026, 8, 16), count=count)
+    assert real == paper_store(service).newest_date_by_scan(date(2026, 8, 16))
+    key = f"latest_date|{paper_store(service).cache_key}|{count}|2026-08-16"
     assert memo.store_fact(service.settings.db_path, key) == real.isoformat()
 
     # The remembered answer is what a new process uses (proved by planting a different one) ...
     memo.remember_store_fact(service.settings.db_path, key, "2026-08-01")
     new_process()
-    assert service.store.newest_date(date(2026, 8, 16), count=count) == date(2026, 8, 1)
+    assert paper_store(service).newest_date(date(2026, 8, 16), count=count) == date(2026, 8, 1)
     # ... until the store's size changes.
-    assert service.store.newest_date(date(2026, 8, 16), count=count + 1) == real
+    assert paper_store(service).newest_date(date(2026, 8, 16), count=count + 1) == real
 
 
 def test_an_unwritable_memo_is_only_a_cache(tmp_path):
@@ -81,7 +81,7 @@ def test_an_unwritable_memo_is_only_a_cache(tmp_path):
 
 def test_a_remembered_vector_of_another_size_is_embedded_again(service):
     """The model behind a name changed: its old vectors are not handed to numpy to fail there."""
-    model = rank.embedding_model_key(service.store)
+    model = rank.embedding_model_key(paper_store(service))
     memo.remember_text_vectors(service.settings.db_path, model, {INTERESTS: np.ones(4, np.float32)})
     counter = CountingEmbed()
     new_process()

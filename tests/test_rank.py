@@ -24,6 +24,8 @@ from papercast.tools.ranking.score import (
 from papercast.tools.ranking.signals import Signals
 from papercast.tools.ranking.window import resolve_window
 
+from helpers import paper_store
+
 ASTRO = "galaxy formation, cosmological simulations, dark matter halos"
 LLM = "efficient fine-tuning of LLMs, long-context modelling and long-output generation"
 ALL = {"since": date(2026, 1, 1), "until": date(2026, 12, 31)}
@@ -63,8 +65,8 @@ def test_cold_start_from_interests_alone(service):
 
 
 def test_default_window_is_the_last_week_with_papers(service):
-    result = recommend(service.store, service.profile_show(profile(service, interests=LLM)), since=None,
-                       until=None, n=5)
+    result = recommend(paper_store(service), service.profile_show(profile(service, interests=LLM)),
+                       since=None, until=None, n=5)
     assert (result.since, result.until) == (date(2026, 8, 14), date(2026, 8, 20))
     assert len(result.items) == 5
     assert all(date(2026, 8, 14) <= r.paper.published <= date(2026, 8, 20) for r in result.items)
@@ -73,27 +75,29 @@ def test_default_window_is_the_last_week_with_papers(service):
 
 def test_an_explicit_empty_window_is_kept_and_said(service):
     p = service.profile_show(profile(service, interests=LLM))
-    result = recommend(service.store, p, since=date(2001, 1, 1), until=date(2001, 1, 2), n=5)
+    result = recommend(paper_store(service), p, since=date(2001, 1, 1), until=date(2001, 1, 2), n=5)
     assert result.items == [] and (result.since, result.until) == (date(2001, 1, 1), date(2001, 1, 2))
     assert result.note == ("no papers for 2001-01-01 .. 2001-01-02; "
                            "the newest paper in the store is from 2026-08-20")
     # Only --since: --until is the newest paper; a start after it is an empty window, not another one.
-    result = recommend(service.store, p, since=date(2027, 3, 1), until=None, n=5)
+    result = recommend(paper_store(service), p, since=date(2027, 3, 1), until=None, n=5)
     assert (result.items == [] and result.since == date(2027, 3, 1)
             and "no papers for 2027-03-01" in result.note)
 
 
 def test_fallback_moves_an_empty_window_to_the_latest_with_papers_and_says_so(service):
     p = service.profile_show(profile(service, interests=LLM))
-    result = recommend(service.store, p, since=date(2027, 3, 1), until=date(2027, 3, 1), n=5, fallback=True)
+    result = recommend(paper_store(service), p, since=date(2027, 3, 1), until=date(2027, 3, 1),
+                       n=5, fallback=True)
     assert result.items and result.since == result.until == date(2026, 8, 20)
     assert result.note and "no papers for 2027-03-01" in result.note
     assert all(r.paper.published == date(2026, 8, 20) for r in result.items)
     # A window before everything: the latest window of the same length that has papers.
-    result = recommend(service.store, p, since=date(2020, 1, 1), until=date(2020, 1, 7), n=3, fallback=True)
+    result = recommend(paper_store(service), p, since=date(2020, 1, 1), until=date(2020, 1, 7),
+                       n=3, fallback=True)
     assert result.items and result.until == date(2026, 8, 20) and result.since == date(2026, 8, 14)
     with pytest.raises(UserError, match="after"):
-        resolve_window(service.store, date(2026, 8, 2), date(2026, 8, 1))
+        resolve_window(paper_store(service), date(2026, 8, 2), date(2026, 8, 1))
 
 
 def test_like_moves_neighbours_up_and_dislike_moves_them_down(service):
@@ -153,7 +157,7 @@ def test_rating_the_top_papers_does_not_reshuffle_the_rest(service):
         name = profile(service, interests=interests)
 
         def listed(n: int, name: str = name) -> list[str]:
-            got = recommend(service.store, service.profile_show(name), n=n, weights=plain, **ALL)
+            got = recommend(paper_store(service), service.profile_show(name), n=n, weights=plain, **ALL)
             return [r.paper.id for r in got.items]
 
         if likes:
@@ -183,7 +187,7 @@ def test_bad_inputs(service):
     with pytest.raises(UserError, match="unknown profile 'nobody'"):
         service.recommend(profile="nobody", n=5)
     with pytest.raises(UserError, match="-n must be at least 1"):
-        recommend(service.store, service.profile_show(profile(service)), since=None, until=None, n=0)
+        recommend(paper_store(service), service.profile_show(profile(service)), since=None, until=None, n=0)
 
 
 def test_profile_without_interests_still_gets_a_list(service):
@@ -218,7 +222,8 @@ def test_mmr_drops_near_duplicates():
 
 def test_newest_date_probes_agree_with_a_full_scan(service):
     for before in (None, date(2026, 8, 16), date(2026, 7, 1), date(2026, 6, 30), date(2031, 1, 1)):
-        assert service.store.newest_date(before) == service.store.newest_date_by_scan(before), before
+        store = paper_store(service)
+        assert store.newest_date(before) == store.newest_date_by_scan(before), before
 
 
 def test_fit_logistic_separates_and_matches_a_direct_solve():
@@ -273,20 +278,20 @@ def test_signals_from_one_product_equal_direct_cosines(service):
     from papercast.tools.ranking.score import compute_signals, embed_texts
     from papercast.tools.ranking.window import load_window
 
-    window = load_window(service.store, date(2026, 8, 1), date(2026, 8, 20))
+    window = load_window(paper_store(service), date(2026, 8, 1), date(2026, 8, 20))
     liked = [window.papers[3].id, window.papers[10].id]
     name = profile(service, interests=LLM, keywords=["KV cache"])
     service.feedback(liked, "like", profile=name)
-    sig = compute_signals(service.store, service.profile_show(name), window.pool)
+    sig = compute_signals(paper_store(service), service.profile_show(name), window.pool)
     emb = window.pool.emb[sig.keep]
-    assert np.allclose(sig.raw_sims, unit(embed_texts(service.store, sig.queries)) @ emb.T, atol=1e-4)
-    vecs = service.store.embeddings(sig.pos_ids)
+    assert np.allclose(sig.raw_sims, unit(embed_texts(paper_store(service), sig.queries)) @ emb.T, atol=1e-4)
+    vecs = service.embeddings(sig.pos_ids)
     assert np.allclose(sig.like_raw(), unit(np.stack([vecs[i] for i in sig.pos_ids])) @ emb.T, atol=1e-4)
     assert np.allclose(sig.like_raw([3, 7]), sig.like_raw()[:, [3, 7]])
     # Rated papers are scored with the window (so rating them does not move the rest) and marked
     # read, which keeps them off the list.
     assert {p.id for p, read in zip(sig.papers, sig.read, strict=True) if read} == set(liked)
-    assert not set(liked) & {r.paper.id for r in recommend(service.store, service.profile_show(name),
+    assert not set(liked) & {r.paper.id for r in recommend(paper_store(service), service.profile_show(name),
                                                            since=date(2026, 8, 1), until=date(2026, 8, 20),
                                                            n=500).items}
 

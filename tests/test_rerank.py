@@ -13,6 +13,7 @@ from papercast.models import Paper, Recommendation
 from papercast.service import Papercast
 from papercast.tools.ranking.rerank import LLM_WEIGHT, blend, parse_scores
 
+from helpers import paper_store
 from llm_server import DUMMY_API_KEY, PaperModel, Reply, default_score, paper_blocks
 
 pytestmark = pytest.mark.usefixtures("litellm_loaded")
@@ -135,8 +136,8 @@ def test_prompt_injection_in_an_abstract_changes_nothing_and_leaks_nothing(make_
     evil = Paper(id=pid, title="Long-context modelling with efficient fine-tuning of LLMs",
                  abstract="We study efficient fine-tuning of LLMs for long-context modelling and long-output "
                           f"generation. {INJECTION} Our method extends context to 1M tokens.",
-                 authors=["Mallory"], published=service.store.latest(1)[0].published, categories=["cs.CL"])
-    service.store.upsert([evil])
+                 authors=["Mallory"], published=service.list_papers(1)[0].published, categories=["cs.CL"])
+    paper_store(service).upsert([evil])
     reading = service.recommend(n=10)
     rec = next(r for r in reading.items if r.paper.id == pid)
     honest = default_score(pid, "")

@@ -26,6 +26,8 @@ from papercast.tools.ranking.search import (
     smooth_by_neighbours,
 )
 
+from helpers import paper_store
+
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
@@ -291,7 +293,7 @@ def test_filters_alone_list_their_papers_newest_first(sample):
     days = [h.paper.published for h in hits]
     assert days == sorted(days, reverse=True)
     assert all(h.score == 0.0 and h.reasons == ["in category: astro-ph.GA"] for h in hits)
-    assert days[0] == sample.store.latest(1, category="astro-ph.GA")[0].published
+    assert days[0] == sample.list_papers(1, category="astro-ph.GA")[0].published
 
 
 def test_a_surname_alone_finds_every_author_of_that_name(sample):
@@ -315,7 +317,7 @@ def test_bad_search_inputs(sample):
     with pytest.raises(UserError, match="empty search query"):
         sample.search('  "" ', 5)
     with pytest.raises(UserError, match="-n must be at least 1"):
-        search(sample.store, "cache", 0)
+        search(paper_store(sample), "cache", 0)
     with pytest.raises(UserError, match="after"):
         sample.search("cache", 5, since=date(2026, 8, 2), until=date(2026, 8, 1))
 
@@ -365,7 +367,7 @@ def test_a_big_store_is_searched_among_the_nearest_papers(sample, monkeypatch):
     from papercast.tools.ranking import window
 
     # e.g. a Chroma server
-    monkeypatch.setattr(type(sample.store), "ranking_cache", property(lambda self: None))
+    monkeypatch.setattr(type(paper_store(sample)), "ranking_cache", property(lambda self: None))
     monkeypatch.setattr(engine, "FULL_SCAN_LIMIT", 100)
     monkeypatch.setattr(engine, "NEAREST", 120)
     monkeypatch.setattr(window, "_CACHE", type(window._CACHE)())

@@ -20,6 +20,8 @@ from papercast.store import ranking_cache
 from papercast.tools.ranking import window as windows
 from papercast.tools.ranking.lexical import term_counts
 
+from helpers import paper_store
+
 ALL = (date(2026, 1, 1), date(2026, 12, 31))
 
 
@@ -34,7 +36,7 @@ def chroma_only(store, monkeypatch):
 
 
 def test_the_cache_holds_what_the_store_holds(service):
-    store = service.store
+    store = paper_store(service)
     cache = store.fresh_ranking_cache()
     assert cache is not None, "loading the sample through the store filled the cache"
     metas, matrix = store.window_records(*ALL, with_embeddings=True)
@@ -62,7 +64,7 @@ def test_ranking_from_the_cache_equals_ranking_from_chroma(service, monkeypatch)
     service.feedback(liked, "like", profile="llm")
     cached = service.recommend(profile="llm", n=30, since=ALL[0], until=ALL[1], use_llm=False).items
     hits = service.search('"kv cache" compression', 10)
-    chroma_only(service.store, monkeypatch)
+    chroma_only(paper_store(service), monkeypatch)
     monkeypatch.setattr(windows, "_CACHE", type(windows._CACHE)())
     direct = service.recommend(profile="llm", n=30, since=ALL[0], until=ALL[1], use_llm=False).items
     assert [r.paper.id for r in cached] == [r.paper.id for r in direct]
@@ -72,7 +74,7 @@ def test_ranking_from_the_cache_equals_ranking_from_chroma(service, monkeypatch)
 
 
 def test_every_write_through_the_store_keeps_the_cache_fresh(service):
-    store = service.store
+    store = paper_store(service)
     new = Paper(id="2609.00001", title="Gravitational lensing of KV caches",
                 abstract="A new abstract about lensing.", published=date(2026, 9, 1), upvotes=3)
     store.upsert([new])
@@ -91,7 +93,7 @@ def test_every_write_through_the_store_keeps_the_cache_fresh(service):
 
 
 def test_a_write_the_cache_did_not_see_makes_the_next_reader_rebuild_it(service):
-    store = service.store
+    store = paper_store(service)
     paper = Paper(id="2609.00002", title="Written behind the cache's back", abstract="Dark matter halos.",
                   published=date(2026, 9, 2))
     from papercast.store.metadata import to_metadata
@@ -105,7 +107,7 @@ def test_a_write_the_cache_did_not_see_makes_the_next_reader_rebuild_it(service)
 
 
 def test_writes_in_flight_are_not_trusted_and_a_dead_writers_are_rebuilt(service):
-    store = service.store
+    store = paper_store(service)
     cache = store.ranking_cache
     cache.begin(["2608.19758"], lambda: False)  # this process, alive, has begun a write
     assert store.fresh_ranking_cache() is None
@@ -117,7 +119,7 @@ def test_writes_in_flight_are_not_trusted_and_a_dead_writers_are_rebuilt(service
 
 
 def test_a_new_tokenizer_rebuilds_the_cache(service, monkeypatch):
-    store = service.store
+    store = paper_store(service)
     monkeypatch.setattr(ranking_cache, "TOKENIZER", "a-later-stemmer")
     assert store.fresh_ranking_cache() is None
     assert windows.ranking_source(store) is not None
@@ -147,4 +149,4 @@ def test_a_damaged_cache_file_is_set_aside_and_rebuilt(service, caplog):
     assert len(items) == 5
     assert "ranking cache" in caplog.text and "damaged" in caplog.text
     assert path.with_name(path.name + ".damaged").exists()
-    assert service.store.fresh_ranking_cache() is not None  # rebuilt from the store
+    assert paper_store(service).fresh_ranking_cache() is not None  # rebuilt from the store

@@ -15,6 +15,7 @@ from papercast.tools.writing.summary_draft import parse_summary
 from papercast.tools.writing.summary_prompts import PROMPT_VERSION
 from papercast.tools.writing.summary_text import split_sentences
 
+from helpers import llm_log, paper_store
 from llm_server import PaperModel, Reply
 
 pytestmark = pytest.mark.usefixtures("litellm_loaded")
@@ -29,12 +30,12 @@ def llm_app(llm_settings, make_service) -> Papercast:
 
 
 def sample_ids(service: Papercast, n: int) -> list[str]:
-    return [p.id for p in service.store.latest(n)]
+    return [p.id for p in service.list_papers(n)]
 
 
 # -- offline ----------------------------------------------------------------------------------------
 def test_offline_summary_is_extractive_labelled_and_stored(service):
-    paper = service.store.latest(1)[0]
+    paper = service.list_papers(1)[0]
     [summary] = service.summarize([paper.id])
     assert summary.model == "offline" and summary_label(summary) == "offline summary"
     sentences = split_sentences(paper.abstract)
@@ -42,17 +43,17 @@ def test_offline_summary_is_extractive_labelled_and_stored(service):
     assert len(summary.tldr.split()) <= 30
     assert summary.contributions and all(c in sentences for c in summary.contributions)
     assert summary.keywords
-    assert service.llm_log.get_summary(paper.id, "offline", summary.prompt_version) == summary
+    assert llm_log(service).get_summary(paper.id, "offline", summary.prompt_version) == summary
     assert service.summarize([paper.id]) == [summary]
 
 
 def test_offline_tldr_is_the_most_central_sentence(service):
     """Among sentences that are not list items, the TL;DR is the one nearest the paper's embedding."""
-    paper = next(p for p in service.store.latest(40) if len(split_sentences(p.abstract)) >= 5)
+    paper = next(p for p in service.list_papers(40) if len(split_sentences(p.abstract)) >= 5)
     [summary] = service.summarize([paper.id])
     sentences = split_sentences(paper.abstract)
-    vectors = service.store.embed_texts(sentences)
-    stored = service.store.embeddings([paper.id])[paper.id]
+    vectors = paper_store(service).embed_texts(sentences)
+    stored = service.embeddings([paper.id])[paper.id]
     centre = vectors.mean(axis=0) / np.linalg.norm(vectors.mean(axis=0)) + stored / np.linalg.norm(stored)
     scores = vectors @ (centre / np.linalg.norm(centre))
     chosen = next(i for i, s in enumerate(sentences) if s.startswith(summary.tldr.rstrip("…")))
@@ -63,7 +64,7 @@ def test_offline_summary_uses_hf_ai_summary_and_keywords(service):
     paper = Paper(id="2611.00001", title="Sparse Prefill", abstract="We propose a thing. It works well on "
                   "long inputs. Results show gains of 20% on RULER.", ai_summary="Sparse prefill makes long "
                   "prompts cheap.", ai_keywords=["Sparse Attention", "Prefill"], sources=["hf"])
-    service.store.upsert([paper], embeddings={paper.id: np.ones(384, dtype=np.float32) / np.sqrt(384)})
+    paper_store(service).upsert([paper], embeddings={paper.id: np.ones(384, dtype=np.float32) / np.sqrt(384)})
     [summary] = service.summarize([paper.id])
     assert summary.tldr == "Sparse prefill makes long prompts cheap."
     assert summary.keywords == ["sparse attention", "prefill"]

@@ -14,6 +14,7 @@ from papercast.tui.screens.reading_list import ReadingListScreen
 from papercast.tui.screens.teach import TeachScreen
 from papercast.tui.widgets.learning import BARS, bar, overall_sentence
 
+from helpers import profile_store
 from tui_helpers import notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
 
 
@@ -151,8 +152,8 @@ async def test_profile_charts_learning_per_week_and_says_the_overall(tui, servic
     at = 0
     for day, likes, dislikes in days:
         when = datetime(2026, 8, day, 12, tzinfo=UTC)
-        service.profiles.add_feedback(name, ids[at:at + likes], "like", at=when)
-        service.profiles.add_feedback(name, ids[at + likes:at + likes + dislikes], "dislike", at=when)
+        profile_store(service).add_feedback(name, ids[at:at + likes], "like", at=when)
+        profile_store(service).add_feedback(name, ids[at + likes:at + likes + dislikes], "dislike", at=when)
         at += likes + dislikes
     expected = service.evaluate()
     assert expected.needed is None and [w.label for w in expected.weeks] == ["2026-W33", "2026-W34"]

@@ -18,7 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from papercast.errors import UserError, redact
+from papercast.sanitize import escape_controls
+
 if TYPE_CHECKING:
+    from datetime import date
+
     from papercast.service import Papercast
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
@@ -48,7 +53,8 @@ def warn(message: str) -> None:
 
 
 def notice(message: str) -> None:
-    """Something the user may like to know (a note, a confirmation, what was loaded): stderr, not with ``-q``."""
+    """Something the user may like to know (a note, a confirmation, what was loaded): stderr, not
+    with ``-q``."""
     if not _quiet:
         sys.stderr.write(f"papercast: {fit_to_show(message)}\n")
 
@@ -56,9 +62,6 @@ def notice(message: str) -> None:
 def fit_to_show(message: str) -> str:
     """A message as the terminal may see it: no key, URL credential or key-like query parameter
     (a setting's value can end up in any error), and no control character (paper text can too)."""
-    from papercast.errors import redact
-    from papercast.sanitize import escape_controls
-
     return escape_controls(redact(message))
 
 
@@ -72,8 +75,6 @@ class EscapingStream:
         self._keep = keep
 
     def write(self, text: str) -> int:
-        from papercast.sanitize import escape_controls
-
         self._stream.write(escape_controls(text, keep=self._keep))
         return len(text)
 
@@ -118,6 +119,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def parse_day(text: str | None, option: str) -> date | None:
+    """A ``YYYY-MM-DD`` option's day (None when not given); bad input names the option (exit 2)."""
+    from papercast.models import parse_date  # lazy: pydantic (~100 ms) stays off --help
+
+    return parse_date(text, option)
+
+
+def window_of(args: argparse.Namespace) -> dict[str, date | None]:
+    """A command's ``--since``/``--until`` as ``since``/``until``, checked before anything is loaded."""
+    return {"since": parse_day(getattr(args, "since", None), "--since"),
+            "until": parse_day(getattr(args, "until", None), "--until")}
+
+
 def add_count(parser: argparse.ArgumentParser, default: int, what: str) -> None:
     """``-n N``, the same on every command: checked by ``positive_int``, with its default in the help."""
     parser.add_argument("-n", type=positive_int, default=default, metavar="N",
@@ -126,8 +140,6 @@ def add_count(parser: argparse.ArgumentParser, default: int, what: str) -> None:
 
 def check_out(path: str | Path, option: str = "--out") -> Path:
     """A file a command may write: not a directory, in a directory that exists (else bad input)."""
-    from papercast.errors import UserError
-
     out = Path(path).expanduser()
     if out.is_dir():
         raise UserError(f"{option} {out} is a directory: give a file name")
@@ -176,8 +188,8 @@ class ProgressLine:
 
 def make_service(args: argparse.Namespace) -> Papercast:
     """The service for this invocation, with CLI flags as the highest-priority settings."""
-    from papercast.config import load_settings
-    from papercast.service import Papercast
+    from papercast.config import load_settings  # lazy: pydantic-settings (~100 ms) stays off --help
+    from papercast.service import Papercast  # lazy: the service (numpy, pydantic) stays off --help
 
     overrides = {"model": getattr(args, "model", None), "language": getattr(args, "language", None)}
     settings = load_settings(home=args.home, **overrides)
@@ -201,10 +213,8 @@ def run_tui(args: argparse.Namespace) -> int:
     """The TUI, when there is a terminal to draw it on; without one (cron, a pipe, ``</dev/null``) a
     one-line error names the commands to use instead, rather than an app that hangs writing escape codes."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        from papercast.errors import UserError
-
         raise UserError("the TUI needs a terminal (stdin and stdout); without one use a command: "
                         f"{', '.join(HEADLESS_COMMANDS)} (see papercast --help)")
-    from papercast.tui.app import run_app
+    from papercast.tui.app import run_app  # lazy: textual and the screens stay off every command
 
     return run_app(make_service(args), **getattr(args, "tui_options", {}))

@@ -10,7 +10,6 @@ a digest was built and delivered elsewhere: a cron user learns of failures from 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
@@ -29,25 +28,30 @@ from papercast.commands._output import (
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("chat", help="ask the agent (one answer on stdout); without MESSAGE opens the TUI chat")
+    p = sub.add_parser("chat",
+                       help="ask the agent (one answer on stdout); without MESSAGE opens the TUI chat")
     p.add_argument("message", nargs="?", metavar="MESSAGE", help="your question or request (quote it)")
     p.add_argument("--thread", help="continue (or name) a conversation thread")
     p.add_argument("--profile", help="profile to act for (default: the active one)")
     p.add_argument("--json", action="store_true", help="the answer, cited papers and tool calls as JSON")
     p.add_argument("--threads", action="store_true", help="list stored conversation threads and exit")
-    p.add_argument("--yes", action="store_true", help="apply the changes the agent proposes (profile, feedback, "
+    p.add_argument("--yes", action="store_true",
+                   help="apply the changes the agent proposes (profile, feedback, "
                    "fetching); without it they are shown and not applied")
     p.set_defaults(handler=cmd_chat)
 
-    p = sub.add_parser("daily", help="fetch, store, rank, summarize, digest and deliver in one run (for cron): "
+    p = sub.add_parser("daily",
+                       help="fetch, store, rank, summarize, digest and deliver in one run (for cron): "
                        "never delivers a paper twice")
     p.add_argument("--profile", help="profile (default: the active one)")
     add_delivery_options(p)
     add_count(p, 10, "papers in the digest")
     p.add_argument("--include-seen", action="store_true", help="also papers already delivered to the profile")
-    p.add_argument("--json", action="store_true", help="what each step did and where the digest went, as JSON "
+    p.add_argument("--json", action="store_true",
+                   help="what each step did and where the digest went, as JSON "
                    "(the digest itself goes to the channels)")
-    p.add_argument("--no-llm", action="store_true", help="offline ranking and summaries even with a model set")
+    p.add_argument("--no-llm", action="store_true",
+                   help="offline ranking and summaries even with a model set")
     p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                    help="say what each step did (as the global -v)")
     p.set_defaults(handler=cmd_daily)
@@ -56,16 +60,19 @@ def register(sub: Any) -> None:
 def add_delivery_options(p: Any) -> None:
     """The channels of ``daily``. Each flag replaces its own setting (``--email`` the configured
     ``email_to``, ``--webhook`` ``PAPERCAST_WEBHOOKS``, ``--feed`` ``feed``); ``--out`` adds a file."""
-    p.add_argument("--out", metavar="FILE", help="write the digest to FILE: Markdown, or HTML / JSON when FILE ends "
+    p.add_argument("--out", metavar="FILE",
+                   help="write the digest to FILE: Markdown, or HTML / JSON when FILE ends "
                    "in .html / .json (a self-contained page to publish)")
     p.add_argument("--email", metavar="ADDRESS", action="append", default=[],
                    help="email the digest, HTML with a plain-text part (repeatable, or a,b; PAPERCAST_SMTP_* "
                    "settings; port 465 = implicit TLS)")
     p.add_argument("--webhook", metavar="URL", action="append", default=[],
-                   help="post the digest to a webhook: Slack and Discord URLs are recognised, else generic JSON; "
-                   "force one with slack:URL, discord:URL or json:URL (repeatable; a secret: "
+                   help="post the digest to a webhook: Slack and Discord URLs are recognised, "
+                   "else generic JSON; force one with slack:URL, discord:URL or json:URL "
+                   "(repeatable; a secret: "
                    "PAPERCAST_WEBHOOKS keeps it out of your shell history)")
-    p.add_argument("--feed", metavar="FILE", help="keep an Atom feed in FILE up to date (stable entry ids: a feed "
+    p.add_argument("--feed", metavar="FILE",
+                   help="keep an Atom feed in FILE up to date (stable entry ids: a feed "
                    "reader shows each paper once)")
 
 
@@ -80,8 +87,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return run_tui(args)
     service = make_service_with_papers(args)
     stream = not args.json and sys.stdout.isatty()
-    answer = asyncio.run(_chat(service, args.message, args.thread, args.profile, stream=stream,
-                               approve=args.yes, show=not args.json))
+    show = (lambda pending: _show_proposals(pending, args.yes)) if not args.json else None
+    answer = service.chat(args.message, args.thread, profile=args.profile, approve=args.yes,
+                          on_event=StreamPrinter() if stream else None, on_pending=show)
     if args.json:
         emit_json(answer.to_json())
     elif not stream:
@@ -103,15 +111,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _chat(service: Any, message: str, thread: str | None, profile: str | None, *, stream: bool,
-                approve: bool, show: bool) -> Any:
-    answer = await _consume(service.achat_stream(message, thread, profile=profile), stream=stream)
-    while answer.pending:  # the turn waits for the user: print the changes, answer with --yes or no
-        if show:
-            sys.stdout.write(proposal_block(answer.pending, approve))
-            sys.stdout.flush()
-        answer = await _consume(service.aresume_stream(answer.thread_id, approve, profile=profile), stream=stream)
-    return answer
+def _show_proposals(pending: list[Any], approve: bool) -> None:
+    """The turn waits for the user: print the changes, answered with --yes or no."""
+    sys.stdout.write(proposal_block(pending, approve))
+    sys.stdout.flush()
 
 
 def proposal_block(proposals: list[Any], approve: bool) -> str:
@@ -121,30 +124,32 @@ def proposal_block(proposals: list[Any], approve: bool) -> str:
     for p in proposals:
         lines.append(f"  * {p.summary}")
         lines += [f"      {line}" for line in p.diff_lines()]
-    lines.append("  applying (--yes)" if approve else "  not applied (run the same command with --yes to apply)")
+    lines.append("  applying (--yes)" if approve
+                 else "  not applied (run the same command with --yes to apply)")
     return "\n".join(lines) + "\n\n"
 
 
-async def _consume(events: Any, *, stream: bool) -> Any:
-    answer = None
-    wrote = False
-    async for event in events:
-        if event.kind == "final":
-            answer = event.answer
-        elif not stream:
-            continue
+class StreamPrinter:
+    """A turn's events on a terminal: tokens on stdout as they come (ended by a newline when the
+    stream ends), tool calls and failed tools on stderr."""
+
+    def __init__(self) -> None:
+        self.wrote = False
+
+    def __call__(self, event: Any) -> None:
+        if event.kind == "final":  # always a stream's last event
+            if self.wrote:
+                sys.stdout.write("\n")
+            self.wrote = False
         elif event.kind == "token":
             sys.stdout.write(event.text)
             sys.stdout.flush()
-            wrote = True
+            self.wrote = True
         elif event.kind == "tool_start":
             args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in event.args.items())
             sys.stderr.write(f"  · {event.tool}({args})\n")
         elif event.kind == "tool_end" and not event.ok:
             sys.stderr.write(f"    ✗ {event.text}\n")
-    if stream and wrote:
-        sys.stdout.write("\n")
-    return answer
 
 
 def _list_threads(args: argparse.Namespace) -> int:
@@ -164,8 +169,8 @@ def cmd_daily(args: argparse.Namespace) -> int:
     service = make_service(args)
     verbose = getattr(args, "verbose", False)
     say = (lambda line: warn(line)) if verbose else None
-    report = service.daily(args.profile, out=args.out, email=args.email, webhooks=args.webhook, feed=args.feed,
-                           stdout=not args.json, include_seen=args.include_seen, n=args.n,
+    report = service.daily(args.profile, out=args.out, email=args.email, webhooks=args.webhook,
+                           feed=args.feed, stdout=not args.json, include_seen=args.include_seen, n=args.n,
                            use_llm=not args.no_llm, say=say)
     if args.json:
         emit_json(report.to_json())
@@ -189,5 +194,6 @@ def cmd_daily(args: argparse.Namespace) -> int:
         return EXIT_RUNTIME if report.errors else EXIT_OK  # a source that failed is still a failure
     if verbose:
         where = ", ".join(report.delivered) or "nowhere"
-        warn(f"digest of {len(report.recommended)} papers for {report.profile} ({report.mode}) delivered to {where}")
+        warn(f"digest of {len(report.recommended)} papers for {report.profile} ({report.mode}) "
+             f"delivered to {where}")
     return EXIT_RUNTIME if report.errors else EXIT_OK

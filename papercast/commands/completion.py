@@ -18,14 +18,15 @@ SHELLS = ("bash", "zsh")
 
 def register(sub: Any) -> None:
     p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)",
-                       description="Install: papercast completion bash > ~/.local/share/bash-completion/completions/"
-                       "papercast, or papercast completion zsh > \"${fpath[1]}/_papercast\".")
+                       description="Install: papercast completion bash > "
+                       "~/.local/share/bash-completion/completions/papercast, "
+                       "or papercast completion zsh > \"${fpath[1]}/_papercast\".")
     p.add_argument("shell", choices=SHELLS, help="bash or zsh")
     p.set_defaults(handler=cmd_completion)
 
 
 def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
-    import shtab
+    import shtab  # lazy: only `completion` needs it
 
     return str(shtab.complete(parser, shell=shell))
 

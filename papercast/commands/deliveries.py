@@ -28,8 +28,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser("export", help="liked, saved, listed or delivered papers as BibTeX, RIS or CSL JSON")
     p.add_argument("--profile", help="profile (default: the active one)")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--liked", dest="which", action="store_const", const="liked", help="the profile's liked papers")
-    which.add_argument("--saved", dest="which", action="store_const", const="saved", help="the profile's saved papers")
+    which.add_argument("--liked", dest="which", action="store_const", const="liked",
+                       help="the profile's liked papers")
+    which.add_argument("--saved", dest="which", action="store_const", const="saved",
+                       help="the profile's saved papers")
     which.add_argument("--list", dest="which", action="store_const", const="list",
                        help="the reading list (what recommend shows; -n papers)")
     which.add_argument("--digest", dest="which", action="store_const", const="digest",
@@ -40,7 +42,8 @@ def register(sub: Any) -> None:
     add_count(p, 20, "papers of the reading list (with --list)")
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("history", help="the digests delivered (by daily and digest --email/--webhook), newest first")
+    p = sub.add_parser("history",
+                       help="the digests delivered (by daily and digest --email/--webhook), newest first")
     p.add_argument("--profile", help="only this profile's deliveries (default: every profile's)")
     add_count(p, 20, "deliveries")
     p.add_argument("--json", action="store_true", help="a JSON array of deliveries, newest first")

@@ -21,7 +21,9 @@ from papercast.commands._output import (
     make_service_with_papers,
     notice,
     warn,
+    window_of,
 )
+from papercast.errors import UserError
 
 if TYPE_CHECKING:
     from papercast.models import Evaluation, EvaluationPeriod, TeachCandidate
@@ -76,7 +78,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("eval", help="how well the ranker learned your ratings (graded by time)",
                        description=EVAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", help="profile to grade (default: the active one)")
-    p.add_argument("--json", action="store_true", help="the evaluation as JSON: days, weeks, overall (or needed)")
+    p.add_argument("--json", action="store_true",
+                   help="the evaluation as JSON: days, weeks, overall (or needed)")
     p.set_defaults(handler=cmd_eval)
 
 
@@ -100,23 +103,19 @@ class Tally:
 
 
 def cmd_teach(args: argparse.Namespace) -> int:
-    from papercast.service import parse_date
-
-    since = parse_date(args.since, "--since")
-    until = parse_date(args.until, "--until")
+    window = window_of(args)  # bad dates fail before anything is loaded
     service = make_service_with_papers(args)
     profile = service.active_profile(args.profile).name  # fixed now: answers go to this profile
-    candidates, note = service.teach(profile=profile, n=args.n, since=since, until=until)
+    candidates, note = service.teach(profile=profile, n=args.n, **window)
     if note:
         notice(note)
     if not candidates:  # every paper left is rated already: the service's own "nothing to ask about"
-        from papercast.errors import UserError
-
         raise UserError(f"no unrated papers to ask profile {profile} about in the window (try --since)")
     if args.json:
         emit_json([c.to_json() for c in candidates])
         return EXIT_OK
-    print(f"Teaching profile {profile}: the {_count(len(candidates), 'paper')} its ranker is least sure about")
+    print(f"Teaching profile {profile}: the {_count(len(candidates), 'paper')} "
+          "its ranker is least sure about")
     tally = Tally()
     interrupted = False
     try:
@@ -213,9 +212,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def eval_table(evaluation: Evaluation) -> list[str]:
     """The evaluation as text: a header, the table (days when few, weeks, overall), the verdict."""
     assert evaluation.overall is not None
-    lines = [f"Profile {evaluation.profile}: {_count(evaluation.ratings, 'rating')} since {evaluation.first_day}, "
-             "each later day graded on its own ratings",
-             "learning: ranked knowing the ratings given before that day; no learning: the first day's only", ""]
+    lines = [f"Profile {evaluation.profile}: {_count(evaluation.ratings, 'rating')} "
+             f"since {evaluation.first_day}, each later day graded on its own ratings",
+             "learning: ranked knowing the ratings given before that day; "
+             "no learning: the first day's only", ""]
     lines += [_row("", "", "", ("nDCG", ""), ("MRR", ""), ("bal. acc.", "")),
               _row("period", "likes", "dislikes", ("learning", "no learning"), ("learning", "no learning"),
                    ("learning", "no learning"))]

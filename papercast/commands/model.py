@@ -42,7 +42,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             seconds = f"{probe.seconds:7.2f}" if probe.ok is not None else "      —"
             lines.append(f"{probe.name:<{width}}  {_mark(probe.ok):<5}  {seconds}  {probe.detail}")
         claims = ", ".join(f"{k.replace('_', ' ')}: {_mark(v)}" for k, v in report.litellm_claims.items())
-        lines += ["", f"cost: {'known (litellm has a price)' if report.cost_known else 'unknown (no price in litellm)'}",
+        cost = "known (litellm has a price)" if report.cost_known else "unknown (no price in litellm)"
+        lines += ["", f"cost: {cost}",
                   f"litellm's model map says: {claims}", "", "settings papercast uses:"]
         key = max(len(k) for k, _, _ in report.settings)
         val = max(len(v) for _, v, _ in report.settings)

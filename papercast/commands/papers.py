@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Any
 
 from papercast.commands._output import (
@@ -15,17 +16,22 @@ from papercast.commands._output import (
     make_service,
     make_service_with_papers,
     notice,
+    parse_day,
     warn,
+    window_of,
 )
+from papercast.errors import UserError
 
 MAX_SKIPPED_SHOWN = 20  # a binary file would otherwise print one line per "line" it holds
 PASSAGE_SHOWN = 480  # characters of a paragraph found by ``papers search --passages``
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("import", help="import papers from JSONL(.gz), HF daily_papers JSON or arXiv Atom files")
+    p = sub.add_parser("import",
+                       help="import papers from JSONL(.gz), HF daily_papers JSON or arXiv Atom files")
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="a file to import: corpus JSONL (.jsonl or .jsonl.gz), HF daily_papers JSON or arXiv Atom XML")
+                   help="a file to import: corpus JSONL (.jsonl or .jsonl.gz), HF daily_papers JSON "
+                   "or arXiv Atom XML")
     p.add_argument("--json", action="store_true", help="what was imported and skipped, as JSON")
     p.set_defaults(handler=cmd_import)
 
@@ -37,7 +43,8 @@ def register(sub: Any) -> None:
     p.add_argument("--category", action="append", default=[], help="arXiv category (repeatable)")
     p.add_argument("--query", help="arXiv search query, e.g. 'ti:diffusion AND cat:cs.CV'")
     p.add_argument("--include-cross", action="store_true", default=None,
-                   help="arXiv listings: also papers cross-listed into the categories (setting: include_cross)")
+                   help="arXiv listings: also papers cross-listed into the categories "
+                   "(setting: include_cross)")
     p.add_argument("--json", action="store_true", help="what was fetched and stored, as JSON")
     p.set_defaults(handler=cmd_fetch)
 
@@ -60,8 +67,9 @@ def register(sub: Any) -> None:
     p.add_argument("--until", help="last day, YYYY-MM-DD")
     p.add_argument("--category", action="append", default=[],
                    help="only papers in this arXiv category (repeatable, or comma-separated: cs.CL,cs.LG)")
-    p.add_argument("--author", action="append", default=[], help="only papers by this author (repeatable; "
-                                                                  "a surname alone matches every such author)")
+    p.add_argument("--author", action="append", default=[],
+                   help="only papers by this author (repeatable; "
+                   "a surname alone matches every such author)")
     p.add_argument("--passages", action="store_true",
                    help="search the paragraphs of the papers read in full (papercast read), not the papers")
     p.add_argument("--id", action="append", default=[], dest="ids", metavar="ID",
@@ -72,13 +80,6 @@ def register(sub: Any) -> None:
     p.add_argument("id", metavar="ID", help="an arXiv id (2509.04664) or its arxiv.org / huggingface.co URL")
     p.add_argument("--json", action="store_true", help="the paper as JSON")
     p.set_defaults(handler=cmd_show)
-
-
-def _dates(args: argparse.Namespace) -> dict[str, Any]:
-    from papercast.service import parse_date
-
-    return {"since": parse_date(getattr(args, "since", None), "--since"),
-            "until": parse_date(getattr(args, "until", None), "--until")}
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -106,18 +107,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from papercast.service import parse_date
-
     service = make_service(args)
     if args.date and (args.since or args.until):
-        from papercast.errors import UserError
-
         raise UserError("use either --date or --since/--until, not both")
     progress = ProgressLine("embedding")
     try:
-        report = service.fetch(args.source, day=parse_date(args.date, "--date"), categories=args.category,
+        report = service.fetch(args.source, day=parse_day(args.date, "--date"), categories=args.category,
                                query=args.query, progress=progress, include_cross=args.include_cross,
-                               **_dates(args))
+                               **window_of(args))
     finally:
         progress.close()
     if args.json:
@@ -128,7 +125,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     for error in report.errors:
         warn(f"error: {error}")
     r = report.result
-    stored = f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r else "nothing new"
+    stored = (f"{r.added} new, {r.updated + r.reembedded} updated, {r.unchanged} unchanged" if r
+              else "nothing new")
     print(f"fetched {len(report.papers)} papers ({stored}); {service.count()} in the store")
     if report.errors and not report.papers:
         return EXIT_RUNTIME
@@ -144,7 +142,7 @@ def _line(paper: Any, score: float | None = None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    window = _dates(args)  # bad dates fail before anything is loaded
+    window = window_of(args)  # bad dates fail before anything is loaded
     service = make_service_with_papers(args)
     papers = service.list_papers(args.n, category=args.category, **window)
     if args.json:
@@ -158,15 +156,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from papercast.errors import UserError
-    from papercast.tools.ranking.search import search_request
+    from papercast.tools.ranking.search import search_request  # lazy: numpy-heavy ranking stays off --help
 
-    window = _dates(args)  # bad input fails before anything is loaded
+    window = window_of(args)  # bad input fails before anything is loaded
     request = search_request(args.query, args.category, args.author)
     if args.passages:
         return _search_passages(args, request, window)
     if args.ids:
-        raise UserError("--id narrows a --passages search (to find a paper by its id: papercast papers show ID)")
+        raise UserError("--id narrows a --passages search "
+                        "(to find a paper by its id: papercast papers show ID)")
     # A first search on a fresh home searches the bundled sample, as every other reading command does.
     service = make_service_with_papers(args)
     hits = service.search(args.query, args.n, categories=args.category, authors=args.author, **window)
@@ -184,32 +182,30 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _search_passages(args: argparse.Namespace, request: Any, window: dict[str, Any]) -> int:
     """``papers search --passages``: the best paragraphs of the stored full texts, each with its
     citation, as the agent's ``search_passages`` finds them (``service.search_passages``)."""
-    import textwrap
-
-    from papercast.errors import UserError
-
     if request.filtered or any(window.values()):
         raise UserError("--passages searches the papers read in full: narrow it with --id, not with "
                         "dates, categories or authors")
     if request.query.empty:
         raise UserError("empty search query")
     service = make_service(args)
-    wanted = [p.id for p in service.get_papers(args.ids)] if args.ids else None  # unknown ids: one line, exit 2
+    # unknown ids: one line, exit 2
+    wanted = [p.id for p in service.get_papers(args.ids)] if args.ids else None
     results = service.search_passages(args.query, ids=wanted, n=args.n)
-    titles = {p.id: p.title for p in service.store.get_many(list({p.paper_id for p, _ in results}))}
+    titles = {p.id: p.title for p in service.papers_found(list({p.paper_id for p, _ in results}))}
     if args.json:
         emit_json([p.to_json() | {"score": round(score, 4), "title": titles.get(p.paper_id, "")}
                    for p, score in results])
         return EXIT_OK
     for passage, score in results:
-        print(f"{score:5.2f}  {passage.cite} {titles.get(passage.paper_id, '')} — {passage.section or 'Abstract'}")
+        title = titles.get(passage.paper_id, "")
+        print(f"{score:5.2f}  {passage.cite} {title} — {passage.section or 'Abstract'}")
         print(textwrap.fill(textwrap.shorten(passage.text, PASSAGE_SHOWN, placeholder=" …"), width=100,
                             initial_indent=" " * 7, subsequent_indent=" " * 7))
     if not results:
         unread = [pid for pid in wanted or [] if not service.has_fulltext(pid)]
         if unread:
             notice(f"not read in full: {', '.join(unread)} (papercast read {unread[0]} stores its text)")
-        elif service.passages.count() == 0:
+        elif service.passage_count() == 0:
             notice("no paper is read in full yet: papercast read ID stores one's text")
         else:
             notice("nothing matched in the papers read in full")

@@ -14,6 +14,7 @@ from papercast.commands._output import (
     make_service_with_papers,
     warn,
 )
+from papercast.errors import UserError
 
 if TYPE_CHECKING:
     from papercast.models import Paper
@@ -127,10 +128,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_create(args: argparse.Namespace) -> int:
     # Seeding likes needs papers: a fresh home gets the bundled sample first, as `profile like` does.
     service = make_service_with_papers(args) if args.from_authors else make_service(args)
-    found = service.papers_by_author(args.from_authors) if args.from_authors else {}  # checked before creating
+    # checked before creating
+    found = service.papers_by_author(args.from_authors) if args.from_authors else {}
     p = service.profile_create(args.name, interests=args.interests, keywords=args.keywords,
-                               excluded_keywords=args.excluded, authors=args.authors, categories=args.categories,
-                               use=args.use, from_authors=found)
+                               excluded_keywords=args.excluded, authors=args.authors,
+                               categories=args.categories, use=args.use, from_authors=found)
     active = p.name == service.active_profile_name()
     tail = "" if active else f"; make it active with: profile use {p.name}"
     print(f"created profile {p.name}{' (active)' if active else ''}{_liked_by(found)}{tail}")
@@ -148,7 +150,8 @@ def _liked_by(found: dict[str, list[Paper]]) -> str:
     if len(found) == 1:
         [(name, _)] = found.items()
         return f"; liked {total} {noun} by {name}"
-    return f"; liked {total} {noun}: " + ", ".join(f"{len(papers)} by {name}" for name, papers in found.items())
+    return f"; liked {total} {noun}: " + ", ".join(f"{len(papers)} by {name}"
+                                                  for name, papers in found.items())
 
 
 def cmd_set(args: argparse.Namespace) -> int:
@@ -162,8 +165,6 @@ def cmd_set(args: argparse.Namespace) -> int:
         "add_categories": args.add_categories, "remove_categories": args.remove_categories,
     }
     if all(v in (None, []) for v in changes.values()):
-        from papercast.errors import UserError
-
         raise UserError("nothing to change: give --interests, --keyword, --add-keyword, ... (see --help)")
     p = service.profile_update(args.name, **changes)
     print(f"updated profile {p.name}")
@@ -205,6 +206,7 @@ def cmd_import_likes(args: argparse.Namespace) -> int:
         warn(f"skipped {line}")
     missing = getattr(liked, "missing", [])
     if missing:
-        warn(f"not in the store (nothing fetched; `papercast fetch` or import them first): {', '.join(missing)}")
+        warn("not in the store (nothing fetched; `papercast fetch` or import them first): "
+             f"{', '.join(missing)}")
     print(f"liked {len(liked)} paper(s) in profile {getattr(liked, 'profile', '')}")
     return EXIT_OK if liked else EXIT_USAGE

@@ -19,6 +19,7 @@ from papercast.commands._output import (
     make_service_with_papers,
     warn,
 )
+from papercast.errors import UserError
 
 if TYPE_CHECKING:
     from papercast.models import Document
@@ -27,19 +28,20 @@ SOURCES = {"html": "arXiv HTML", "pdf": "arXiv PDF", "file": "a saved file", "ab
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("read", help="a paper's full text by section (arXiv HTML, PDF fallback, or a saved file)")
-    p.add_argument("id", nargs="?", metavar="ID", help="arXiv id (optional with --from when the file names it)")
+    p = sub.add_parser("read",
+                       help="a paper's full text by section (arXiv HTML, PDF fallback, or a saved file)")
+    p.add_argument("id", nargs="?", metavar="ID",
+                   help="arXiv id (optional with --from when the file names it)")
     p.add_argument("--section", help="only this section, by number or title (e.g. 3.2, 'related work')")
     p.add_argument("--from", dest="from_file", metavar="FILE",
                    help="read a saved arXiv HTML page or PDF instead of fetching (no network)")
     p.add_argument("--outline", action="store_true", help="only the sections, not the text")
-    p.add_argument("--json", action="store_true", help="the document as JSON (sections, passages, references)")
+    p.add_argument("--json", action="store_true",
+                   help="the document as JSON (sections, passages, references)")
     p.set_defaults(handler=cmd_read)
 
 
 def cmd_read(args: argparse.Namespace) -> int:
-    from papercast.errors import UserError
-
     if not args.id and not args.from_file:
         raise UserError("read needs a paper id, or --from FILE")
     service = make_service_with_papers(args)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from papercast.commands._output import EXIT_OK, add_count, emit_json, make_service_with_papers, notice, warn
+from papercast.commands._output import (
+    EXIT_OK,
+    add_count,
+    emit_json,
+    make_service_with_papers,
+    notice,
+    warn,
+    window_of,
+)
 
 
 def register(sub: Any) -> None:
@@ -22,13 +30,10 @@ def register(sub: Any) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from papercast.service import parse_date
-
-    since = parse_date(args.since, "--since")
-    until = parse_date(args.until, "--until")
+    window = window_of(args)  # bad dates fail before anything is loaded
     service = make_service_with_papers(args)
-    reading = service.recommend(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm,
-                                include_seen=args.include_seen)
+    reading = service.recommend(profile=args.profile, n=args.n, use_llm=not args.no_llm,
+                                include_seen=args.include_seen, **window)
     if getattr(service, "starter_created", False):
         starter = service.active_profile()
         notice(f"created a starter profile '{starter.name}' ({starter.interests}); make it yours with: "

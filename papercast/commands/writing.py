@@ -20,12 +20,14 @@ from papercast.commands._output import (
     make_service_with_papers,
     notice,
     warn,
+    window_of,
     write_output,
 )
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("summarize", help="structured summaries of papers (offline extractive without a model)")
+    p = sub.add_parser("summarize",
+                       help="structured summaries of papers (offline extractive without a model)")
     p.add_argument("ids", nargs="+", metavar="ID", help="arXiv ids of stored papers (e.g. 2608.19758)")
     p.add_argument("--json", action="store_true", help="a JSON array of summaries")
     p.add_argument("--no-llm", action="store_true", help="the offline summary even when a model is set")
@@ -40,7 +42,8 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=["md", "json", "html", "atom"], default="md",
                    help="md (default), json, html (a self-contained page) or atom (a feed)")
     p.add_argument("--email", metavar="ADDRESS", action="append", default=[],
-                   help="also email it (repeatable; PAPERCAST_SMTP_* settings); recorded, never sent again by daily")
+                   help="also email it (repeatable; PAPERCAST_SMTP_* settings); "
+                   "recorded, never sent again by daily")
     p.add_argument("--webhook", metavar="URL", action="append", default=[],
                    help="also post it to a webhook (Slack, Discord or generic JSON; see daily --help)")
     p.add_argument("--include-seen", action="store_true", help="also papers already delivered to the profile")
@@ -59,8 +62,8 @@ def _print_notices(service: Any) -> None:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from papercast.tools.writing.fulltext_summary import made_from
-    from papercast.tools.writing.summarize import summary_label
+    from papercast.tools.writing.fulltext_summary import made_from  # lazy: stays off --help
+    from papercast.tools.writing.summarize import summary_label  # lazy: summaries pull ranking (numpy)
 
     service = make_service_with_papers(args)
     summaries = service.summarize(args.ids, use_llm=not args.no_llm)
@@ -99,19 +102,22 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from papercast.service import parse_date
-    from papercast.tools.delivery.channels import plan_channels
-    from papercast.tools.writing.render import render_atom, render_html, render_json, render_markdown
+    from papercast.tools.delivery.channels import plan_channels  # lazy: stays off --help
+    from papercast.tools.writing.render import (  # lazy: the renderers (~100 ms) stay off --help
+        render_atom,
+        render_html,
+        render_json,
+        render_markdown,
+    )
 
-    since = parse_date(args.since, "--since")
-    until = parse_date(args.until, "--until")
+    window = window_of(args)  # bad dates fail before anything is loaded
     if args.out is not None:
         check_out(args.out)  # before any LLM work is paid for
     service = make_service_with_papers(args)
     # Only what the user asked for here: the configured channels belong to `daily`.
     channels = plan_channels(service.settings, emails=args.email, webhooks=args.webhook, configured=False)
-    digest = service.digest(profile=args.profile, n=args.n, since=since, until=until, use_llm=not args.no_llm,
-                            include_seen=args.include_seen)
+    digest = service.digest(profile=args.profile, n=args.n, use_llm=not args.no_llm,
+                            include_seen=args.include_seen, **window)
     if digest.note:
         notice(digest.note)
     for item in digest.notices:

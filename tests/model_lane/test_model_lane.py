@@ -29,7 +29,7 @@ TODAY = date(2026, 8, 21)  # the day after the bundled sample's last day
 
 def library_ids(service, ids) -> set[str]:
     """The ids of ``ids`` that are papers of the library (one store read)."""
-    return {p.id for p in service.store.get_many(list(ids))} if ids else set()
+    return {p.id for p in service.papers_found(list(ids))} if ids else set()
 
 
 def one_line_errors(err: str) -> list[str]:

@@ -1,0 +1,108 @@
+"""The agent's entry points: chat turns (with the loop that answers their proposals) and the daily run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from papercast.service.core import ServiceCore
+from papercast.store.threads import list_threads
+
+if TYPE_CHECKING:
+    from papercast.agent.events import ChatEvent, DailyReport
+    from papercast.models import ChatAnswer, Proposal, ThreadInfo
+
+OnEvent = Callable[["ChatEvent"], None]
+OnPending = Callable[[list["Proposal"]], None]
+
+
+async def _final_answer(events: AsyncIterator[ChatEvent], on_event: OnEvent | None) -> ChatAnswer:
+    """The answer of a turn's ``final`` event (always its last), each event shown to ``on_event``."""
+    answer: ChatAnswer | None = None
+    async for event in events:
+        if on_event is not None:
+            on_event(event)
+        if event.kind == "final" and event.answer is not None:
+            answer = event.answer
+    assert answer is not None  # stream_turn and resume_turn always end with the final event
+    return answer
+
+
+class AgentRunsMixin(ServiceCore):
+    """Chat and the daily graph (``papercast.agent``); the agent sees this service as its ``Library``."""
+
+    def chat(self, message: str, thread_id: str | None = None, *, profile: str | None = None,
+             approve: bool = False, on_event: OnEvent | None = None,
+             on_pending: OnPending | None = None) -> ChatAnswer:
+        """One chat turn, answered in full (a new thread when ``thread_id`` is None).
+
+        Changes the agent proposes are applied only with ``approve`` (the CLI's ``--yes``); either
+        way the turn goes on to its answer, which states what was and was not applied.
+        Synchronous: for the CLI and scripts. Inside an event loop (the TUI) use ``achat_stream``.
+        """
+        return asyncio.run(self.achat(message, thread_id, profile=profile, approve=approve,
+                                      on_event=on_event, on_pending=on_pending))
+
+    async def achat(self, message: str, thread_id: str | None = None, *, profile: str | None = None,
+                    approve: bool = False, on_event: OnEvent | None = None,
+                    on_pending: OnPending | None = None) -> ChatAnswer:
+        """``chat`` for async callers. ``on_event`` sees every event as it comes (the CLI streams the
+        tokens); ``on_pending`` gets each step's proposals before they are answered with ``approve``."""
+        answer = await _final_answer(self.achat_stream(message, thread_id, profile=profile), on_event)
+        while answer.pending:  # each model step may propose more; each is answered the same way
+            if on_pending is not None:
+                on_pending(answer.pending)
+            resumed = self.aresume_stream(answer.thread_id, approve, profile=profile)
+            answer = await _final_answer(resumed, on_event)
+        return answer
+
+    def achat_stream(self, message: str, thread_id: str | None = None, *,
+                     profile: str | None = None) -> AsyncIterator[ChatEvent]:
+        """A chat turn as events: ``token``, ``tool_start``, ``proposal``, ``tool_end`` and, last, ``final``.
+
+        See ``papercast.agent.events`` for the event fields. The thread persists in
+        ``settings.checkpoint_path``; ``final.answer.thread_id`` names it for the next turn. When
+        ``final.answer.pending`` is not empty the turn waits for the user: ``aresume_stream``.
+        """
+        from papercast.agent.chat import stream_turn  # lazy: langgraph (~2 s)
+
+        return stream_turn(self, message, thread_id, profile=profile)
+
+    def aresume_stream(self, thread_id: str, approve: bool | Mapping[str, bool], *,
+                       profile: str | None = None) -> AsyncIterator[ChatEvent]:
+        """Answer a turn's proposed changes and continue it: the same events as ``achat_stream``.
+
+        ``approve``: True applies them all, False none, ``{proposal id: bool}`` each as said.
+        """
+        from papercast.agent.chat import resume_turn  # lazy: langgraph (~2 s)
+
+        return resume_turn(self, thread_id, approve, profile=profile)
+
+    def list_threads(self) -> list[ThreadInfo]:
+        """Stored conversations, most recently used first."""
+        return list_threads(self.settings.checkpoint_path)
+
+    async def athread_messages(self, thread_id: str) -> list[dict[str, Any]]:
+        """A stored thread's messages for display: ``{"role", "text", ...}`` in order."""
+        from papercast.agent.chat import thread_messages  # lazy: langgraph (~2 s)
+
+        return await thread_messages(self, thread_id)
+
+    def daily(self, profile: str | None = None, out: str | Path | None = None,
+              email: str | Sequence[str] | None = None, **options: Any) -> DailyReport:
+        """The daily graph: fetch -> store -> rank -> summarize -> digest, then deliver it to every channel
+        (file, Atom feed, e-mail, webhooks, stdout) and record each delivery; papers already delivered to
+        the profile are left out.
+
+        ``options`` go to ``papercast.agent.daily.run_daily`` (n, webhooks, feed, stdout, include_seen,
+        sources, client, policy, today, say, tls_context, http).
+        """
+        return asyncio.run(self.adaily(profile, out, email, **options))
+
+    async def adaily(self, profile: str | None = None, out: str | Path | None = None,
+                     email: str | Sequence[str] | None = None, **options: Any) -> DailyReport:
+        from papercast.agent.daily import run_daily  # lazy: langgraph (~2 s)
+
+        return await run_daily(self, profile=profile, out=out, email=email, **options)

@@ -1,0 +1,100 @@
+"""Papers read in full (fetched, parsed, their passages indexed) and their summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from papercast.errors import RuntimeFailure, UserError
+from papercast.models import Document, Paper, Passage, Summary
+from papercast.service.core import Progress, ServiceCore, normalize_ids
+from papercast.tools.llm.sync import run_sync
+from papercast.tools.sources.fulltext.sections import filter_section
+
+
+class ReadingMixin(ServiceCore):
+    """Full text and summaries (uses ``get_papers`` and ``llm_client`` of the other mixins)."""
+
+    def read_paper(self, paper_id: str, *, section: str | None = None, fetch: bool = True,
+                   progress: Progress | None = None, add: bool = False) -> Document:
+        """The paper read in full: fetched (arXiv HTML, else the PDF), parsed, stored and its passages
+        indexed on first use; later reads fetch and embed nothing (an interrupted indexing is completed).
+
+        ``section`` keeps the passages of that section number or title (a UserError naming the sections
+        when it names none). Without the full text (``fetch`` False, full-text reading off, or arXiv has
+        none) it is the abstract-only document, whose ``note`` says why (``unreachable`` when arXiv could
+        not be reached: a section is then a RuntimeFailure). A paper not in the library is a UserError,
+        unless ``add`` (the user's own ``papercast read ID``): then it is added from what arXiv gives.
+        Never ``add`` for the agent: it does not change the library on its own. ``progress`` gets
+        (passages embedded, to embed).
+        """
+        return run_sync(self.aread_paper(paper_id, section=section, fetch=fetch, progress=progress, add=add))
+
+    async def aread_paper(self, paper_id: str, *, section: str | None = None, fetch: bool = True,
+                          progress: Progress | None = None, client: Any = None, policy: Any = None,
+                          add: bool = False) -> Document:
+        """``read_paper`` for async callers; ``client`` is an httpx.AsyncClient to share (its pacing of
+        arxiv.org then spans every paper read through it), ``policy`` a RetryPolicy."""
+        pid = normalize_ids([paper_id])[0]
+        document = await self._reader.read(pid, fetch=fetch, progress=progress, client=client,
+                                           policy=policy, add=add)
+        if section and document.unreachable:
+            raise RuntimeFailure(f"cannot read the sections of {pid}: {document.note}")
+        return filter_section(document, section) if section else document
+
+    async def aread_papers(self, ids: Sequence[str], *, fetch: bool = True, client: Any = None,
+                           policy: Any = None) -> dict[str, Document]:
+        """Several papers read through one HTTP client; a paper that cannot be read is left out."""
+        return await self._reader.read_many(normalize_ids(ids), fetch=fetch, client=client, policy=policy)
+
+    def read_file(self, path: str | Path, paper_id: str | None = None,
+                  progress: Progress | None = None) -> Document:
+        """A saved arXiv HTML page or PDF read with no network, stored and indexed like a fetched one.
+        The paper is added to the library (title and abstract from the document) when missing; without
+        ``paper_id`` the file must name its arXiv id (canonical link or arXiv stamp)."""
+        pid = normalize_ids([paper_id])[0] if paper_id else None
+        return self._reader.read_file(Path(path), pid, progress)
+
+    def search_passages(self, query: str, *, ids: Sequence[str] | None = None, n: int = 8
+                        ) -> list[tuple[Passage, float]]:
+        """The stored passages that best answer ``query`` (of the papers ``ids`` when given), best first
+        with their score; [] when no paper is read. Nothing is fetched (``tools/ranking/passages``)."""
+        from papercast.tools.ranking.passages import search_passages  # lazy: numpy-heavy ranking
+
+        if not query.strip():
+            raise UserError("empty search query")
+        return search_passages(query, papers=self._store, documents=self._documents, passages=self._passages,
+                               ids=normalize_ids(ids) if ids is not None else None, n=n)
+
+    def has_fulltext(self, paper_id: str) -> bool:
+        """Whether the paper's full text (not only its abstract) is stored."""
+        info = self._documents.info(normalize_ids([paper_id])[0])
+        return info is not None and info.source != "abstract"
+
+    def passage_count(self) -> int:
+        """How many passages of papers read in full are indexed (0: no paper is read in full yet)."""
+        return self._passages.count()
+
+    def summarize(self, ids: Sequence[str], *, use_llm: bool = True, read: bool = True) -> list[Summary]:
+        """Structured summaries (stored ones reused); offline extractive ones without a model.
+
+        Each paper is read first (``read_paper``: fetched on first use when ``read`` and full-text reading
+        are on, else what is stored), so the summary comes from its full text; a paper whose full text
+        cannot be had is summarized from its abstract, and the summary says which (``Summary.source``).
+        """
+        from papercast.tools.writing.summarize import summarize_papers  # lazy: summaries pull ranking
+
+        papers = self.get_papers(ids)
+        documents = run_sync(self.aread_papers([p.id for p in papers], fetch=read))
+        return summarize_papers(papers, store=self._store, log=self._llm_log,
+                                client=self.llm_client(use_llm), documents=documents)
+
+    def digest_summaries(self, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
+        """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR.
+        Papers read in full (``daily`` reads its top picks) get their full-text summaries."""
+        from papercast.tools.writing.summarize import digest_summaries  # lazy: summaries pull ranking
+
+        documents = self._reader.stored([p.id for p in papers])
+        return digest_summaries(papers, store=self._store, log=self._llm_log,
+                                client=self.llm_client(use_llm), documents=documents)
