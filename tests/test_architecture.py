@@ -361,3 +361,25 @@ def test_the_structure_checks_see_a_cycle_and_an_unexplained_lazy_import(tmp_pat
         "def g():\n    from papercast.store import b  # lazy: slow to import\n")
     assert import_cycles(package) == [["papercast.store.a", "papercast.store.b"]]
     assert lazy_imports(package) == [("papercast/store/b.py", 5, False), ("papercast/store/c.py", 2, True)]
+
+
+def long_docstrings(package: Path, most: int = 10) -> list[str]:
+    """``file:name`` of every module, class or function docstring over ``most`` lines."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in [tree, *ast.walk(tree)]:
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                text = ast.get_docstring(node, clean=False) or ""
+                if len(text.strip().splitlines()) > most:
+                    found.append(f"{path.relative_to(package.parent)}:{getattr(node, 'name', '<module>')}")
+    return found
+
+
+def test_docstrings_say_what_and_why_in_ten_lines_at_most(tmp_path: Path) -> None:
+    """Figures and history belong in docs/benchmarks.md, where the command that reproduces them is."""
+    assert long_docstrings(PACKAGE) == []
+    planted = tmp_path / "papercast"
+    planted.mkdir()
+    (planted / "m.py").write_text('def f():\n    """' + "\n".join(["line"] * 11) + '"""\n')
+    assert long_docstrings(planted) == ["papercast/m.py:f"]
