@@ -24,7 +24,6 @@ class LearningMixin(ServiceCore):
         says so); ``fallback`` (relative presets such as the TUI's "today") moves an empty window
         to the latest one with papers. ``include_seen=False`` leaves out the papers already delivered
         to the profile (``daily``, and ``recommend``/``digest`` on the command line)."""
-        from papercast.tools.ranking.rerank import rerank  # lazy: the LLM client modules, as ``_llm``
         from papercast.tools.ranking.score import recommend  # lazy: numpy-heavy ranking (~100 ms)
 
         target = self.active_profile(profile)
@@ -38,6 +37,8 @@ class LearningMixin(ServiceCore):
             reading.note = "; ".join(filter(None, [reading.note, f"{len(seen)} papers were delivered to "
                                                    f"{target.name} already (--include-seen shows them)"]))
         if client and reading.items:
+            from papercast.tools.ranking.rerank import rerank  # lazy: the LLM client modules, as ``_llm``
+
             reading.items, reading.llm_notes = rerank(client, target, reading.items,
                                                       self.settings.rerank_top_k)
         reading.items = reading.items[:n]
