@@ -1,4 +1,5 @@
-"""The service's raw parts for the benchmarks: the one place that reaches past its public methods.
+"""The service's raw parts for the benchmarks: the tests' accessors (``tests/helpers.py``), still the
+one place that reaches past the service's public methods.
 
 The benchmarks build large stores (papers with precomputed vectors, profiles rated on given days) and
 time the ranker's tools on them directly, which the service's public methods do not offer.
@@ -6,37 +7,18 @@ time the ranker's tools on them directly, which the service's public methods do 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+from pathlib import Path
 
-if TYPE_CHECKING:
-    from papercast.service import Papercast
-    from papercast.store.deliveries import DeliveryStore
-    from papercast.store.documents import DocumentStore
-    from papercast.store.llm_log import LLMLog
-    from papercast.store.papers import PaperStore
-    from papercast.store.passages import PassageStore
-    from papercast.store.profiles import ProfileStore
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from helpers import (  # noqa: E402  (tests/ is put on the path first)
+    delivery_store,
+    document_store,
+    llm_log,
+    paper_store,
+    passage_store,
+    profile_store,
+)
 
-def paper_store(service: Papercast) -> PaperStore:
-    return service._store
-
-
-def profile_store(service: Papercast) -> ProfileStore:
-    return service._profiles
-
-
-def delivery_store(service: Papercast) -> DeliveryStore:
-    return service._deliveries
-
-
-def passage_store(service: Papercast) -> PassageStore:
-    return service._passages
-
-
-def document_store(service: Papercast) -> DocumentStore:
-    return service._documents
-
-
-def llm_log(service: Papercast) -> LLMLog:
-    return service._llm_log
+__all__ = ["delivery_store", "document_store", "llm_log", "paper_store", "passage_store", "profile_store"]
