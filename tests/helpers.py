@@ -2,8 +2,8 @@
 tests' replaying transport and fake clock, and the papers the agent tests talk about.
 
 Everything the suite reads is in this repository (``tests/fixtures``, the bundled sample), so a
-clone of the repository alone runs it. That the whole shared corpus parses is checked by
-``bench/ingest.py``, which reads ``../shared`` (or the file ``BENCH_CORPUS`` names).
+clone of the repository alone runs it. That the whole benchmark corpus parses is checked by
+``bench/ingest.py`` (the corpus is a benchmark input, never a test one).
 """
 
 from __future__ import annotations
