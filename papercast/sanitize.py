@@ -165,9 +165,10 @@ def clean_record(data: dict[str, Any], known: frozenset[str] | set[str]) -> tupl
     return out, list(dict.fromkeys(cuts))
 
 
-def summarize_cuts(notes: list[str], limit: int = 20) -> list[str]:
-    """The first ``limit`` cut notes and a count of the rest: a hostile file of 100k oversized papers
-    gets 21 lines, not 100k."""
-    if len(notes) <= limit:
-        return notes
-    return [*notes[:limit], f"... and {len(notes) - limit:,} more papers cut to size"]
+def summarize_cuts(notes: list[str], limit: int = 20, total: int | None = None) -> list[str]:
+    """The first ``limit`` cut notes and a count of the rest (of ``total``, when only the first were
+    kept): a hostile file of 100k oversized papers gets 21 lines, not 100k."""
+    total = len(notes) if total is None else total
+    if total <= limit:
+        return notes[:limit]
+    return [*notes[:limit], f"... and {total - limit:,} more papers cut to size"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,33 @@ from papercast.models import FetchReport, ImportReport, Paper, SearchHit, Upsert
 from papercast.sanitize import summarize_cuts
 from papercast.service.core import SAMPLE_EMBEDDINGS, SAMPLE_PAPERS, Progress, ServiceCore, normalize_ids
 from papercast.store.metadata import SAMPLE_SOURCE
+
+IMPORT_BATCH = 256  # papers parsed, embedded and written per step of an import (store/ingest.py)
+CUT_NOTES = 20  # notes kept of papers cut to size (and a count of the rest)
+
+
+def batched(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+    """Lists of ``size`` papers, read from ``papers`` only as each list is asked for; when reading
+    fails (a file over a cap), the papers read before it come first, then the error."""
+    batch: list[Paper] = []
+    try:
+        for paper in papers:
+            batch.append(paper)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
+def _add(total: UpsertResult | None, part: UpsertResult) -> None:
+    assert total is not None
+    for name in (f.name for f in fields(UpsertResult)):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
 
 
 class PapersMixin(ServiceCore):
@@ -56,16 +84,18 @@ class PapersMixin(ServiceCore):
         the stored papers, or liked/saved/... in a profile, stay as the user's own).
         """
         result = self._store.upsert(papers, progress=progress)
-        if not papers:
-            return result, None
+        return result, self._drop_sample({p.id for p in papers}) if papers else None
+
+    def _drop_sample(self, keep: set[str]) -> str | None:
+        """Remove the bundled sample but the papers in ``keep`` and those a profile acted on; a notice
+        when some were removed."""
         try:
             acted_on = {f.paper_id for profile in self._profiles.list() for f in profile.feedback}
         except RuntimeFailure:  # a damaged profile file: keep only the new papers (the paper store is fine)
             acted_on = set()
-        removed = self._store.drop_sample({p.id for p in papers} | acted_on)
-        note = (f"removed the {removed} papers of the bundled sample now that your own papers are in"
+        removed = self._store.drop_sample(keep | acted_on)
+        return (f"removed the {removed} papers of the bundled sample now that your own papers are in"
                 if removed else None)
-        return result, note
 
     def _embed_sample(self, papers: Sequence[Paper], progress: Progress | None) -> dict[str, np.ndarray]:
         """The sample's vectors from a litellm embedding model (the shipped ones are the bundled model's).
@@ -78,12 +108,15 @@ class PapersMixin(ServiceCore):
         vectors = self._store.embed_texts([p.embedding_text for p in papers], progress=report)
         return dict(zip([p.id for p in papers], vectors, strict=True))
 
-    def import_files(self, paths: Sequence[str | Path], progress: Progress | None = None) -> ImportReport:
-        """Import corpus JSONL(.gz), HF daily_papers JSON or arXiv Atom files.
+    def import_files(self, paths: Sequence[str | Path], progress: Progress | None = None,
+                     caps: Any = None) -> ImportReport:
+        """Import corpus JSONL(.gz), HF daily_papers JSON or arXiv Atom files, streamed in batches.
 
-        Malformed entries are reported (with line numbers) and skipped; the rest is stored.
+        Malformed entries are reported (with line numbers) and skipped; the rest is stored batch by
+        batch, so an interrupted import keeps what it stored and a re-run skips it. ``progress`` gets
+        (papers handled, the total estimated from the bytes read); ``caps``: ``files.Caps``.
         """
-        from papercast.tools.sources.files import parse_file  # lazy: httpx and the parsers (~150 ms)
+        from papercast.tools.sources.files import Caps, ImportFile  # lazy: httpx and the parsers (~150 ms)
 
         folders = [str(p) for p in paths if Path(p).is_dir()]
         if folders:
@@ -92,17 +125,41 @@ class PapersMixin(ServiceCore):
         missing = [str(p) for p in paths if not Path(p).is_file()]
         if missing:
             raise UserError(f"no such file: {', '.join(missing)}")
-        report = ImportReport()
-        papers: list[Paper] = []
-        for path in paths:
-            parsed = parse_file(Path(path))
-            report.files.append(str(path))
-            report.errors.extend(parsed.errors)
-            papers.extend(parsed.papers)
-        report.parsed = len(papers)
-        report.notes.extend(summarize_cuts([n for p in papers if (n := p.cut_note())]))
-        report.result, removed = self.store_papers(papers, progress=progress)
-        report.notes.extend([removed] if removed else [])
+        report = ImportReport(result=UpsertResult())
+        sizes = [max(Path(p).stat().st_size, 1) for p in paths]
+        cuts: list[str] = []
+        cut_total = handled = 0
+        sample: set[str] = set()
+        for index, path in enumerate(paths):
+            with ImportFile(Path(path), caps or Caps()) as source:
+                report.files.append(str(path))
+                before = sum(sizes[:index])
+
+                def tick(done: int, source: Any = source, before: int = before, base: int = handled) -> None:
+                    read = (before + source.position) / sum(sizes)
+                    estimate = round(report.parsed / read) if read > 0 else report.parsed
+                    if progress is not None:
+                        progress(base + done, max(estimate, base + done))
+
+                def papers(source: Any = source) -> Iterator[Paper]:
+                    nonlocal cut_total
+                    for paper in source.papers():
+                        report.parsed += 1
+                        if note := paper.cut_note():
+                            cut_total += 1
+                            cuts.extend([note] if len(cuts) < CUT_NOTES else [])
+                        yield paper
+
+                try:
+                    result = self._store.upsert_stream(batched(papers(), IMPORT_BATCH), tick, sample)
+                finally:
+                    report.errors.extend(source.errors)
+                _add(report.result, result)
+                handled += result.added + result.updated + result.reembedded + result.unchanged
+        report.notes.extend(summarize_cuts(cuts, CUT_NOTES, cut_total))
+        if report.parsed:
+            removed = self._drop_sample(sample)
+            report.notes.extend([removed] if removed else [])
         return report
 
     def fetch(self, source: str = "all", *, day: date | None = None, since: date | None = None,

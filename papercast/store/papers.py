@@ -32,6 +32,7 @@ from papercast.store.chroma_access import (
     writable,
 )
 from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name, make_embedder
+from papercast.store.ingest import plan, upsert_stream
 from papercast.store.lock import home_lock
 from papercast.store.metadata import SAMPLE_SOURCE, date_key, from_metadata, to_metadata
 from papercast.store.ranking_cache import RankingCache
@@ -134,6 +135,14 @@ class PaperStore:
     def max_batch(self) -> int:
         return self._chroma.max_batch
 
+    def raw_embed(self) -> Callable[[Sequence[str], Callable[[int], None] | None], np.ndarray]:
+        """The model alone (no Chroma, no SQLite: safe on another thread), loaded now; the caller
+        checks the vectors' dimension (``check_dimensions``)."""
+        if self._embed is not None:
+            embed = self._embed
+            return lambda texts, progress: np.asarray(embed(texts), dtype=np.float32)
+        return self.embedder.embed
+
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors of ``texts`` from this store's model, checked against the collection's dimension."""
         if self._embed is not None:
@@ -168,7 +177,7 @@ class PaperStore:
                 f"holds {stored}-d ones it gave before (the model behind the name changed?): go back to the "
                 "model that filled it, or use another PAPERCAST_EMBEDDING name for a new collection")
 
-    def _batches(self, items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    def batches(self, items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         size = self.max_batch
         for start in range(0, len(items), size):
             yield items[start:start + size]
@@ -181,42 +190,21 @@ class PaperStore:
         ``embeddings`` supplies known vectors (the bundled sample ships its own). ``progress``
         is called with (embedded so far, to embed in total).
         """
-        incoming: dict[str, Paper] = {}
-        for paper in papers:
-            incoming[paper.id] = incoming[paper.id].merged_with(paper) if paper.id in incoming else paper
-        result = UpsertResult()
-        if not incoming:
-            return result
-        self._refuse_if_read_only(list(incoming.values()))
-        existing = self._existing_metadata(list(incoming))
+        planned = plan(self, papers)
+        if planned.ids:
+            with self.forgetting(planned.ids):
+                for batch in self.batches(planned.meta_only):
+                    self.collection.update(ids=[i for i, _ in batch], metadatas=[m for _, m in batch])
+                self.write_embedded(planned.to_embed, embeddings or {}, progress)
+        return planned.result
 
-        to_embed: list[Paper] = []
-        meta_only: list[tuple[str, dict[str, Any]]] = []
-        for pid, paper in incoming.items():
-            old = existing.get(pid)
-            if old is None:
-                to_embed.append(paper)
-                result.added += 1
-                continue
-            merged = from_metadata(old).merged_with(paper)
-            meta = to_metadata(merged)
-            if all(old.get(key) == value for key, value in meta.items()):  # a store may hold more keys
-                result.unchanged += 1
-            elif meta["content_hash"] == old.get("content_hash"):
-                meta_only.append((pid, meta))
-                result.updated += 1
-            else:
-                to_embed.append(merged)
-                result.reembedded += 1
+    def upsert_stream(self, batches: Iterable[Sequence[Paper]], progress: Callable[[int], None] | None = None,
+                      sample_seen: set[str] | None = None) -> UpsertResult:
+        """``upsert`` of batches, the model on its own thread while the rest is written (store/ingest.py)."""
+        return upsert_stream(self, batches, progress, sample_seen)
 
-        with self._forgetting(list(incoming)):
-            for batch in self._batches(meta_only):
-                self.collection.update(ids=[i for i, _ in batch], metadatas=[m for _, m in batch])
-            self._write_embedded(to_embed, embeddings or {}, progress)
-        return result
-
-    def _write_embedded(self, papers: list[Paper], known: Mapping[str, np.ndarray],
-                        progress: Callable[[int, int], None] | None) -> None:
+    def write_embedded(self, papers: list[Paper], known: Mapping[str, np.ndarray],
+                       progress: Callable[[int, int], None] | None) -> None:
         total = sum(1 for p in papers if p.id not in known)
         done = 0
         for start in range(0, len(papers), self._write_chunk):
@@ -230,7 +218,7 @@ class PaperStore:
                 vectors.update(zip([p.id for p in need], fresh, strict=True))
                 done += len(need)
             self._check_dimensions(np.stack([vectors[p.id] for p in chunk]))
-            for batch in self._batches(chunk):
+            for batch in self.batches(chunk):
                 self.collection.upsert(
                     ids=[p.id for p in batch],
                     embeddings=[vectors[p.id].tolist() for p in batch],
@@ -240,9 +228,9 @@ class PaperStore:
             if self._dimensions is None and chunk:
                 self._dimensions = len(vectors[chunk[0].id])
 
-    def _existing_metadata(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def existing_metadata(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for batch in self._batches(ids):
+        for batch in self.batches(ids):
             got = self.collection.get(ids=list(batch), include=["metadatas"])
             found.update(zip(got["ids"], got["metadatas"], strict=True))
         return found
@@ -261,13 +249,13 @@ class PaperStore:
             wanted = set(keep)
             kept = [pid for pid in marked if pid in wanted]
             gone = [pid for pid in marked if pid not in wanted]
-            with self._forgetting(kept):
-                for batch in self._batches(kept):
+            with self.forgetting(kept):
+                for batch in self.batches(kept):
                     self.collection.update(ids=list(batch), metadatas=[{"sample": None}] * len(batch))
             self.delete(gone)
             return len(gone)
 
-    def _refuse_if_read_only(self, papers: Sequence[Paper] = ()) -> None:
+    def refuse_if_read_only(self, papers: Sequence[Paper] = ()) -> None:
         """A read-only home's store is a private copy: only the sample may go there (a first start),
         anything else would be lost at exit, so it is refused with a one-line error."""
         _ = self.collection  # opening decides ``read_only``
@@ -277,13 +265,13 @@ class PaperStore:
                              "use a home you can write")
 
     def delete(self, ids: Sequence[str]) -> None:
-        self._refuse_if_read_only()
-        with self._forgetting(ids):
-            for batch in self._batches(list(ids)):
+        self.refuse_if_read_only()
+        with self.forgetting(ids):
+            for batch in self.batches(list(ids)):
                 self.collection.delete(ids=list(batch))
 
     @contextmanager
-    def _forgetting(self, ids: Sequence[str]) -> Iterator[None]:
+    def forgetting(self, ids: Sequence[str]) -> Iterator[None]:
         """Drop ``ids`` from the per-process caches after a write, even a failed one (part may be written),
         and bring the ranking cache (``store/ranking_cache.py``) up to what the store now holds for them."""
         cache = self.ranking_cache
@@ -340,7 +328,7 @@ class PaperStore:
         """Papers as stored (ids, metadatas, vectors), in batches: these ids, or the whole collection."""
         include = ["metadatas", "embeddings"]
         if ids is not None:
-            for batch in self._batches(list(ids)):
+            for batch in self.batches(list(ids)):
                 got = self.collection.get(ids=list(batch), include=include)
                 if got["ids"]:
                     yield (list(got["ids"]), list(got["metadatas"]),
@@ -371,12 +359,12 @@ class PaperStore:
             offset += len(got["ids"])
 
     def _recent_metadata(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """``_existing_metadata`` through the per-process cache (for reads; ``upsert`` asks Chroma)."""
+        """``existing_metadata`` through the per-process cache (for reads; ``upsert`` asks Chroma)."""
         found = _RECENT_METADATA.get(self._recent_key, ids)
         rest = [i for i in ids if i not in found]
         if rest:
             version = _RECENT_METADATA.version()
-            fresh = self._existing_metadata(rest)
+            fresh = self.existing_metadata(rest)
             _RECENT_METADATA.put(self._recent_key, fresh, version)
             found.update(fresh)
         return found
@@ -418,7 +406,7 @@ class PaperStore:
         fresh: dict[str, np.ndarray] = {}
         rest = [i for i in wanted if i not in out]
         version = _RECENT_VECTORS.version()
-        for batch in self._batches(rest) if rest else ():
+        for batch in self.batches(rest) if rest else ():
             got = self.collection.get(ids=list(batch), include=["embeddings"])
             for pid, vec in zip(got["ids"], got["embeddings"], strict=True):
                 array = np.asarray(vec, dtype=np.float32)

@@ -2,8 +2,10 @@
 
 The kind is chosen from the file name and, when that is ambiguous, from the first bytes. A bad line
 or entry is reported as ``"path:LINE: reason"`` and skipped so one typo never blocks an import of
-thousands of papers. JSONL is streamed line by line (the shared corpus is 16k lines) and validated
-with pydantic, which is what keeps garbage out of the store.
+thousands of papers. ``ImportFile`` reads a file as a stream: JSONL one line at a time (a 300k-line
+file never sits in memory), JSON and Atom whole but capped. ``Caps`` bound what a file may make us
+read (a line, a whole document, a gzip's expansion), checked while reading: a gzip bomb is refused
+with a ``TooLarge`` (exit 2) naming the cap, before it costs memory.
 """
 
 from __future__ import annotations
@@ -11,18 +13,36 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from papercast.errors import one_line, validation_line
+from papercast.errors import UserError, one_line, validation_line
 from papercast.models import InvalidPaperId, Paper
 from papercast.tools.sources import arxiv, hf
 from papercast.tools.sources.http import SourceError
 
 SOURCE = "import"
 FileKind = Literal["jsonl", "hf-json", "papers-json", "arxiv-atom"]
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Caps:
+    """What one import file may make papercast read. The shared corpus's longest line is 23 KB and it
+    expands 3x; an HF day is ~1 MB. Tests pass smaller caps."""
+
+    line_bytes: int = 4 * MB  # one JSONL line
+    document_bytes: int = 64 * MB  # a JSON or Atom file, read whole (json/XML need all of it)
+    expansion: int = 50  # decompressed bytes per gzip byte, checked past the first document_bytes
+
+
+class TooLarge(UserError):
+    """A file over one of the caps (a gzip bomb, a line without end): refused, exit 2."""
 
 
 class ParseResult(BaseModel):
@@ -31,13 +51,6 @@ class ParseResult(BaseModel):
     papers: list[Paper] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     kind: str = ""
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    """Raw bytes, transparently gunzipped when the file is gzip (by magic, not only by name)."""
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gzipped else path.open("rb")
 
 
 def _suffixes(path: Path) -> str:
@@ -64,25 +77,117 @@ def detect_kind(path: Path, head: bytes) -> FileKind:
     raise SourceError(SOURCE, f"{path}: unknown file type (expected .jsonl, .jsonl.gz, .json, .xml or .atom)")
 
 
-def parse_file(path: str | Path) -> ParseResult:
-    """Parse one import file. Missing file -> ``FileNotFoundError``; unreadable -> ``SourceError``."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    if path.is_dir():
-        raise SourceError(SOURCE, f"{path} is a directory, not a file")
-    try:
-        with _open_binary(path) as handle:
-            head = handle.peek(64)[:64]  # type: ignore[attr-defined]
-            kind = detect_kind(path, head)
-            if kind == "jsonl":
-                return _parse_jsonl(path, handle)
-            content = handle.read()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise SourceError(SOURCE, f"cannot read {path}: {exc}") from exc
-    if kind == "arxiv-atom":
-        return _parse_atom(path, content)
-    return _parse_json(path, content)
+def _size(n: int) -> str:
+    return f"{n // MB} MB" if n >= MB else f"{n} bytes"
+
+
+class ImportFile:
+    """One import file, opened (gunzipped by magic, not only by name) and read as a stream.
+
+    ``papers()`` yields its valid papers in file order (JSONL repeats are not merged here: the store
+    merges them) and appends a line to ``errors`` per bad one; ``position`` is how far into the file
+    on disk reading has got (a progress estimate). Missing file: ``FileNotFoundError``; unreadable:
+    ``SourceError``; over a cap: ``TooLarge``.
+    """
+
+    def __init__(self, path: str | Path, caps: Caps = Caps()) -> None:
+        self.path = Path(path)
+        self.caps = caps
+        self.errors: list[str] = []
+        if not self.path.exists():
+            raise FileNotFoundError(f"no such file: {self.path}")
+        if self.path.is_dir():
+            raise SourceError(SOURCE, f"{self.path} is a directory, not a file")
+        try:
+            self._raw: IO[bytes] = self.path.open("rb")
+            self.size = max(self.path.stat().st_size, 1)
+            self.gzipped = self._raw.read(2) == b"\x1f\x8b"
+            self._raw.seek(0)
+            self._stream: Any = gzip.GzipFile(fileobj=self._raw, mode="rb") if self.gzipped else self._raw
+            self.kind = detect_kind(self.path, self._stream.peek(64)[:64])
+        except (OSError, EOFError, zlib.error) as exc:
+            self.close()
+            raise SourceError(SOURCE, f"cannot read {self.path}: {exc}") from exc
+        except SourceError:
+            self.close()
+            raise
+
+    @property
+    def position(self) -> int:
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return self.size
+
+    def close(self) -> None:
+        for handle in (getattr(self, "_stream", None), getattr(self, "_raw", None)):
+            if handle is not None:
+                handle.close()
+
+    def __enter__(self) -> ImportFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def papers(self) -> Iterator[Paper]:
+        if self.kind == "jsonl":
+            yield from self._jsonl()
+            return
+        result = _parse_atom(self.path, self._document()) if self.kind == "arxiv-atom" else \
+            _parse_json(self.path, self._document())
+        self.kind = result.kind
+        self.errors.extend(result.errors)
+        yield from result.papers
+
+    def _check_expansion(self, read: int) -> None:
+        caps = self.caps
+        if self.gzipped and read > caps.document_bytes and read > caps.expansion * self.position:
+            raise TooLarge(f"{self.path}: refused, it expands over {caps.expansion}x when decompressed (the "
+                           f"import's cap on a gzip file's expansion; a gzip bomb?)")
+
+    def _document(self) -> bytes:
+        """The whole file, refused once it is over ``document_bytes`` (read in pieces, never more)."""
+        cap = self.caps.document_bytes
+        try:
+            content = self._stream.read(cap + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SourceError(SOURCE, f"cannot read {self.path}: {exc}") from exc
+        if len(content) > cap:
+            raise TooLarge(f"{self.path}: refused, over {_size(cap)} once decompressed (the import's cap on "
+                           "a JSON or Atom file; split it, or use JSONL, which is read line by line)")
+        return bytes(content)
+
+    def _jsonl(self) -> Iterator[Paper]:
+        """One record per line; a truncated gzip keeps the papers read so far and says so."""
+        cap, number, read = self.caps.line_bytes, 0, 0
+        try:
+            while line := self._stream.readline(cap + 1):
+                number += 1
+                read += len(line)
+                if len(line) > cap:
+                    raise TooLarge(f"{self.path}:{number}: refused, a line over {_size(cap)} (the import's "
+                                   "cap on a JSONL line); the lines before it were imported")
+                self._check_expansion(read)
+                if not line.strip():
+                    continue
+                try:
+                    yield corpus_record_to_paper(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    self.errors.append(f"{self.path}:{number}: invalid JSON ({exc.msg})")
+                except ValueError as exc:
+                    self.errors.append(f"{self.path}:{number}: {one_line(exc, None)}")
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            reason = one_line(exc, None) or "truncated"
+            self.errors.append(f"{self.path}:{number + 1}: file ends early ({reason})")
+
+
+def parse_file(path: str | Path, caps: Caps = Caps()) -> ParseResult:
+    """A whole import file in memory (small files: the sample, tests); ``import`` streams ``ImportFile``."""
+    with ImportFile(path, caps) as source:
+        papers = hf.dedupe(source.papers())
+        return ParseResult(papers=papers, errors=source.errors, kind=source.kind)
 
 
 # ----------------------------------------------------------------------------- JSONL corpus
@@ -103,6 +208,7 @@ def corpus_record_to_paper(record: Any) -> Paper:
         raise ValueError(validation_line(exc)) from exc
 
 
+# ----------------------------------------------------------------------------- JSON / Atom
 def _parse_jsonl(path: Path, handle: IO[bytes]) -> ParseResult:
     """Stream one record per line; a truncated gzip keeps the papers read so far and says so."""
     result = ParseResult(kind="jsonl")

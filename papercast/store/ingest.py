@@ -1,0 +1,186 @@
+"""Writing papers at the embedding model's speed: plan, embed in a thread, write behind it.
+
+The model is ingest's bottleneck (~40-60 ms a paper on two cores). ``upsert_stream`` takes papers in
+batches: while the model embeds batch k+1 on its own thread (onnxruntime and the tokenizer release
+the GIL), the caller's thread writes batch k to Chroma, brings the ranking cache up to date and
+parses (sanitizes) the batch after, so the model never waits for them. At most two batches are in
+flight besides the one being parsed; a crash or Ctrl-C loses at most those, and a re-run finds
+the rest stored (unchanged papers are not embedded again). Chroma and SQLite stay on the caller's
+thread: the embedding thread only runs the model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from papercast.models import Paper, UpsertResult
+from papercast.store.metadata import from_metadata, to_metadata
+
+Embed = Callable[[Sequence[str], Callable[[int], None] | None], np.ndarray]
+
+
+class PaperStore(Protocol):
+    """What of ``store.papers.PaperStore`` a write uses (named here: that module imports this one)."""
+
+    @property
+    def collection(self) -> Any: ...
+    def refuse_if_read_only(self, papers: Sequence[Paper] = ()) -> None: ...
+    def existing_metadata(self, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    def forgetting(self, ids: Sequence[str]) -> AbstractContextManager[None]: ...
+    def batches(self, items: Sequence[Any]) -> Iterable[Sequence[Any]]: ...
+    def raw_embed(self) -> Embed: ...
+    def write_embedded(self, papers: list[Paper], known: Mapping[str, np.ndarray],
+                       progress: Callable[[int, int], None] | None) -> None: ...
+
+
+@dataclass
+class Planned:
+    """One write, decided before any of it is done: which papers need the model, which only new
+    metadata, which nothing."""
+
+    ids: list[str]
+    to_embed: list[Paper] = field(default_factory=list)
+    meta_only: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    result: UpsertResult = field(default_factory=UpsertResult)
+    sample: set[str] = field(default_factory=set)  # ids the store held as the bundled sample's
+
+
+def plan(store: PaperStore, papers: Iterable[Paper]) -> Planned:
+    """Merge repeated ids, read what the store holds for them, and sort them: new or changed text
+    (embed), changed metadata (update), the same (skip)."""
+    incoming: dict[str, Paper] = {}
+    for paper in papers:
+        incoming[paper.id] = incoming[paper.id].merged_with(paper) if paper.id in incoming else paper
+    planned = Planned(ids=list(incoming))
+    if not incoming:
+        return planned
+    store.refuse_if_read_only(list(incoming.values()))
+    existing = store.existing_metadata(planned.ids)
+    result = planned.result
+    for pid, paper in incoming.items():
+        old = existing.get(pid)
+        if old is None:
+            planned.to_embed.append(paper)
+            result.added += 1
+            continue
+        if old.get("sample"):
+            planned.sample.add(pid)
+        merged = from_metadata(old).merged_with(paper)
+        meta = to_metadata(merged)
+        if all(old.get(key) == value for key, value in meta.items()):  # a store may hold more keys
+            result.unchanged += 1
+        elif meta["content_hash"] == old.get("content_hash"):
+            planned.meta_only.append((pid, meta))
+            result.updated += 1
+        else:
+            planned.to_embed.append(merged)
+            result.reembedded += 1
+    return planned
+
+
+class _EmbedJob:
+    """The model on one batch, on a daemon thread (Ctrl-C need not wait for it), started only once
+    the previous job is done: one batch at a time, so the model's memory stays that of one batch."""
+
+    def __init__(self, embed: Embed, texts: list[str], after: _EmbedJob | None,
+                 progress: Callable[[int], None] | None) -> None:
+        self._embed, self._texts, self._after, self._progress = embed, texts, after, progress
+        self._done = threading.Event()
+        self._value: np.ndarray | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name="papercast-embed", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            if self._after is not None:
+                self._after._done.wait()
+            self._after = None  # the previous batch's vectors are not kept alive by this one
+            self._value = self._embed(self._texts, self._progress)
+        except BaseException as exc:  # handed to the caller's thread by result()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> np.ndarray:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+def _commit(store: PaperStore, planned: Planned, job: _EmbedJob | None) -> None:
+    """Write one planned batch once its vectors are ready (the ranking cache follows the write)."""
+    vectors = job.result() if job is not None else np.zeros((0, 0), dtype=np.float32)
+    known = dict(zip([p.id for p in planned.to_embed], vectors, strict=True))
+    with store.forgetting(planned.ids):
+        for batch in store.batches(planned.meta_only):
+            store.collection.update(ids=[i for i, _ in batch], metadatas=[m for _, m in batch])
+        store.write_embedded(planned.to_embed, known, None)
+
+
+def upsert_stream(store: PaperStore, batches: Iterable[Sequence[Paper]],
+                  progress: Callable[[int], None] | None = None,
+                  sample_seen: set[str] | None = None) -> UpsertResult:
+    """``PaperStore.upsert`` over a stream of batches, pipelined (see the module's docstring).
+
+    ``progress`` gets the papers handled so far (stored, skipped as unchanged, or embedded);
+    ``sample_seen`` collects the ids that were the bundled sample's. A paper whose id is in the batch
+    still being embedded waits for the next batch, so it merges with what that batch wrote.
+    """
+    total = UpsertResult()
+    embed = store.raw_embed()  # the model is loaded here, on the caller's thread
+    flight: tuple[Planned, _EmbedJob | None] | None = None
+    carried: list[Paper] = []
+    handled = 0
+
+    def account(planned: Planned) -> None:
+        for name in ("added", "updated", "reembedded", "unchanged"):
+            setattr(total, name, getattr(total, name) + getattr(planned.result, name))
+        if sample_seen is not None:
+            sample_seen.update(planned.sample)
+
+    def start(papers: list[Paper], after: _EmbedJob | None) -> tuple[Planned, _EmbedJob | None]:
+        nonlocal handled
+        planned = plan(store, papers)
+        account(planned)
+        handled += len(planned.ids) - len(planned.to_embed)
+        report = (lambda n, base=handled: progress(base + n)) if progress else None
+        if report is not None:
+            report(0)
+        job = (_EmbedJob(embed, [p.embedding_text for p in planned.to_embed], after, report)
+               if planned.to_embed else None)
+        handled += len(planned.to_embed)
+        return planned, job
+
+    stream = iter(batches)
+    while True:
+        try:
+            batch = next(stream, None)
+        except Exception:  # the input failed (a file over a cap): what was read before it is kept
+            if flight is not None:
+                _commit(store, *flight)
+            raise
+        if batch is None:
+            break
+        papers, carried = carried + list(batch), []
+        if flight is not None:
+            busy = set(flight[0].ids)
+            carried = [p for p in papers if p.id in busy]
+            papers = [p for p in papers if p.id not in busy]
+        following = start(papers, flight[1] if flight is not None else None) if papers else None
+        if flight is not None:
+            _commit(store, *flight)
+        flight = following
+    if flight is not None:
+        _commit(store, *flight)
+    while carried:  # repeats of the last batch's ids: merged now that it is written
+        papers, carried = carried, []
+        _commit(store, *start(papers, None))
+    return total
