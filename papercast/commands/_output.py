@@ -184,6 +184,7 @@ class ProgressLine:
         if self._shown:
             self.stream.write("\n")
             self.stream.flush()
+            self._shown = False
 
 
 def make_service(args: argparse.Namespace) -> Papercast:

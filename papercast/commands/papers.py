@@ -9,6 +9,7 @@ from typing import Any
 from papercast.commands._output import (
     EXIT_OK,
     EXIT_RUNTIME,
+    EXIT_USAGE,
     ArgumentParser,
     ProgressLine,
     add_count,
@@ -22,6 +23,7 @@ from papercast.commands._output import (
 )
 from papercast.errors import UserError
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as the CLI answers any Ctrl-C
 MAX_SKIPPED_SHOWN = 20  # a binary file would otherwise print one line per "line" it holds
 PASSAGE_SHOWN = 480  # characters of a paragraph found by ``papers search --passages``
 
@@ -83,15 +85,22 @@ def register(sub: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    """Exit 0 all read, 1 some entries skipped, 2 nothing valid in the files (or a file over a cap)."""
     service = make_service(args)
-    progress = ProgressLine("embedding")
+    progress = ProgressLine("importing")
     try:
         report = service.import_files(args.paths, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        warn(f"interrupted: {service.count()} papers in the store; the same import again adds the rest "
+             "(papers already stored are skipped)")
+        return EXIT_INTERRUPTED
     finally:
         progress.close()
+    failed = EXIT_USAGE if report.errors and not report.parsed else EXIT_RUNTIME
     if args.json:
         emit_json(report.to_json(stored=service.count()))
-        return EXIT_RUNTIME if report.errors else EXIT_OK
+        return failed if report.errors else EXIT_OK
     for error in report.errors[:MAX_SKIPPED_SHOWN]:
         warn(f"skipped {error}")
     if len(report.errors) > MAX_SKIPPED_SHOWN:
@@ -103,7 +112,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     assert r is not None
     print(f"imported {report.parsed} papers from {len(report.files)} file(s): {r.added} new, "
           f"{r.updated + r.reembedded} updated, {r.unchanged} unchanged; {service.count()} in the store")
-    return EXIT_RUNTIME if report.errors else EXIT_OK
+    return failed if report.errors else EXIT_OK
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:

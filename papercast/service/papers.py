@@ -109,12 +109,13 @@ class PapersMixin(ServiceCore):
         return dict(zip([p.id for p in papers], vectors, strict=True))
 
     def import_files(self, paths: Sequence[str | Path], progress: Progress | None = None,
-                     caps: Any = None) -> ImportReport:
+                     caps: Any = None, batch: int = IMPORT_BATCH) -> ImportReport:
         """Import corpus JSONL(.gz), HF daily_papers JSON or arXiv Atom files, streamed in batches.
 
         Malformed entries are reported (with line numbers) and skipped; the rest is stored batch by
         batch, so an interrupted import keeps what it stored and a re-run skips it. ``progress`` gets
-        (papers handled, the total estimated from the bytes read); ``caps``: ``files.Caps``.
+        (papers handled, the total estimated from the bytes read); ``caps``: ``files.Caps``; ``batch``:
+        papers per step.
         """
         from papercast.tools.sources.files import Caps, ImportFile  # lazy: httpx and the parsers (~150 ms)
 
@@ -151,7 +152,7 @@ class PapersMixin(ServiceCore):
                         yield paper
 
                 try:
-                    result = self._store.upsert_stream(batched(papers(), IMPORT_BATCH), tick, sample)
+                    result = self._store.upsert_stream(batched(papers(), batch), tick, sample)
                 finally:
                     report.errors.extend(source.errors)
                 _add(report.result, result)

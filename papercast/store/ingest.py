@@ -84,14 +84,20 @@ def plan(store: PaperStore, papers: Iterable[Paper]) -> Planned:
     return planned
 
 
+class _Cancelled(Exception):
+    """Raised inside the model's progress callback: the job stops between two of its small batches."""
+
+
 class _EmbedJob:
-    """The model on one batch, on a daemon thread (Ctrl-C need not wait for it), started only once
-    the previous job is done: one batch at a time, so the model's memory stays that of one batch."""
+    """The model on one batch, on its own thread, started only once the previous job is done: one
+    batch at a time, so the model's memory stays that of one batch. ``cancel`` stops it within one
+    of the model's small batches (a Ctrl-C must not leave onnxruntime running at exit: it aborts)."""
 
     def __init__(self, embed: Embed, texts: list[str], after: _EmbedJob | None,
                  progress: Callable[[int], None] | None) -> None:
         self._embed, self._texts, self._after, self._progress = embed, texts, after, progress
         self._done = threading.Event()
+        self._cancelled = threading.Event()
         self._value: np.ndarray | None = None
         self._error: BaseException | None = None
         threading.Thread(target=self._run, name="papercast-embed", daemon=True).start()
@@ -101,11 +107,29 @@ class _EmbedJob:
             if self._after is not None:
                 self._after._done.wait()
             self._after = None  # the previous batch's vectors are not kept alive by this one
-            self._value = self._embed(self._texts, self._progress)
+            if not self._cancelled.is_set():
+                self._value = self._embed(self._texts, self._report)
         except BaseException as exc:  # handed to the caller's thread by result()
             self._error = exc
         finally:
             self._done.set()
+
+    def _report(self, done: int) -> None:
+        if self._cancelled.is_set():
+            raise _Cancelled
+        if self._progress is not None:
+            self._progress(done)
+
+    def cancel(self) -> None:
+        """Stop the model soon (wait for it with ``stopped``)."""
+        self._cancelled.set()
+
+    def stopped(self) -> None:
+        self._done.wait()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
 
     def result(self) -> np.ndarray:
         self._done.wait()
@@ -135,9 +159,10 @@ def upsert_stream(store: PaperStore, batches: Iterable[Sequence[Paper]],
     still being embedded waits for the next batch, so it merges with what that batch wrote.
     """
     total = UpsertResult()
-    embed = store.raw_embed()  # the model is loaded here, on the caller's thread
+    embed: Embed | None = None  # the model, loaded with the first batch to embed (on this thread)
     flight: tuple[Planned, _EmbedJob | None] | None = None
     carried: list[Paper] = []
+    live: list[_EmbedJob] = []  # every job started: each is stopped before an error leaves
     handled = 0
 
     def account(planned: Planned) -> None:
@@ -147,39 +172,49 @@ def upsert_stream(store: PaperStore, batches: Iterable[Sequence[Paper]],
             sample_seen.update(planned.sample)
 
     def start(papers: list[Paper], after: _EmbedJob | None) -> tuple[Planned, _EmbedJob | None]:
-        nonlocal handled
+        nonlocal handled, embed
         planned = plan(store, papers)
         account(planned)
         handled += len(planned.ids) - len(planned.to_embed)
         report = (lambda n, base=handled: progress(base + n)) if progress else None
         if report is not None:
             report(0)
-        job = (_EmbedJob(embed, [p.embedding_text for p in planned.to_embed], after, report)
-               if planned.to_embed else None)
+        job = None
+        if planned.to_embed:
+            embed = embed or store.raw_embed()
+            job = _EmbedJob(embed, [p.embedding_text for p in planned.to_embed], after, report)
+        live[:] = [j for j in live if not j.done] + ([job] if job else [])
         handled += len(planned.to_embed)
         return planned, job
 
     stream = iter(batches)
-    while True:
-        try:
-            batch = next(stream, None)
-        except Exception:  # the input failed (a file over a cap): what was read before it is kept
+    try:
+        while True:
+            try:
+                batch = next(stream, None)
+            except Exception:  # the input failed (a file over a cap): what was read before it is kept
+                if flight is not None:
+                    _commit(store, *flight)
+                raise
+            if batch is None:
+                break
+            papers, carried = carried + list(batch), []
+            if flight is not None:
+                busy = set(flight[0].ids)
+                carried = [p for p in papers if p.id in busy]
+                papers = [p for p in papers if p.id not in busy]
+            following = start(papers, flight[1] if flight is not None else None) if papers else None
             if flight is not None:
                 _commit(store, *flight)
-            raise
-        if batch is None:
-            break
-        papers, carried = carried + list(batch), []
-        if flight is not None:
-            busy = set(flight[0].ids)
-            carried = [p for p in papers if p.id in busy]
-            papers = [p for p in papers if p.id not in busy]
-        following = start(papers, flight[1] if flight is not None else None) if papers else None
+            flight = following
         if flight is not None:
             _commit(store, *flight)
-        flight = following
-    if flight is not None:
-        _commit(store, *flight)
+    except BaseException:  # Ctrl-C: stop the model before leaving (what was written stays)
+        for job in live:
+            job.cancel()
+        for job in live:
+            job.stopped()
+        raise
     while carried:  # repeats of the last batch's ids: merged now that it is written
         papers, carried = carried, []
         _commit(store, *start(papers, None))

@@ -138,10 +138,17 @@ class PaperStore:
     def raw_embed(self) -> Callable[[Sequence[str], Callable[[int], None] | None], np.ndarray]:
         """The model alone (no Chroma, no SQLite: safe on another thread), loaded now; the caller
         checks the vectors' dimension (``check_dimensions``)."""
-        if self._embed is not None:
-            embed = self._embed
-            return lambda texts, progress: np.asarray(embed(texts), dtype=np.float32)
-        return self.embedder.embed
+        if self._embed is None:
+            return self.embedder.embed
+        embed = self._embed
+
+        def replaced(texts: Sequence[str], progress: Callable[[int], None] | None) -> np.ndarray:
+            vectors = np.asarray(embed(texts), dtype=np.float32)
+            if progress is not None:
+                progress(len(texts))
+            return vectors
+
+        return replaced
 
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors of ``texts`` from this store's model, checked against the collection's dimension."""
