@@ -156,7 +156,7 @@ def test_import_a_directory_and_a_binary_file(tmp_path, capsys):
     assert "a directory; give the files in it" in capsys.readouterr().err
     junk = tmp_path / "junk.jsonl"
     junk.write_bytes(bytes(range(256)) * 40 + b"\n" * 300 + os.urandom(20000))
-    assert main(["--home", home, "import", str(junk)]) == 1
+    assert main(["--home", home, "import", str(junk)]) == 2  # not one valid line: bad input (issue 26)
     err = capsys.readouterr().err.splitlines()
     assert len(err) <= 21 and err[-1].startswith("papercast: ... and ") and "more skipped" in err[-1]
 

@@ -49,7 +49,8 @@ def record(i: int, **extra: Any) -> dict[str, Any]:
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    text = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -91,9 +92,9 @@ def bomb_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, 
     for name, parts in BOMBS.items():
         (folder / name).write_bytes(padded(*parts))
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        procs[name] = subprocess.Popen([sys.executable, "-m", "papercast", "--home", str(folder / f"home-{name}"),
-                                        "import", str(folder / name)], stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, env=env)
+        command = [sys.executable, "-m", "papercast", "--home", str(folder / f"home-{name}"), "import",
+                   str(folder / name)]
+        procs[name] = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     runs: dict[str, tuple[int, str, float]] = {}
     deadline = time.monotonic() + 120
     while len(runs) < len(procs):
@@ -146,7 +147,8 @@ def test_the_caps_are_checked_while_reading(tmp_path: Path) -> None:
 
 
 def test_papers_before_an_over_long_line_are_kept(tmp_path: Path, settings: Any) -> None:
-    path = write_jsonl(tmp_path / "mixed.jsonl", [record(i) for i in range(30)] + [record(99, abstract="y" * 9000)])
+    rows = [record(i) for i in range(30)] + [record(99, abstract="y" * 9000)]
+    path = write_jsonl(tmp_path / "mixed.jsonl", rows)
     service = Papercast(settings, embed=HashEmbed())
     with pytest.raises(TooLarge, match="mixed.jsonl:31"):
         service.import_files([path], caps=Caps(line_bytes=4096), batch=8)

@@ -94,15 +94,21 @@ class _EmbedJob:
     of the model's small batches (a Ctrl-C must not leave onnxruntime running at exit: it aborts)."""
 
     def __init__(self, embed: Embed, texts: list[str], after: _EmbedJob | None,
-                 progress: Callable[[int], None] | None) -> None:
+                 progress: Callable[[int], None] | None, live: list[_EmbedJob]) -> None:
+        """``live``: the caller's jobs, which this one joins before its thread starts (a Ctrl-C may
+        come while it starts)."""
         self._embed, self._texts, self._after, self._progress = embed, texts, after, progress
         self._done = threading.Event()
+        self._begun = threading.Event()
         self._cancelled = threading.Event()
+        live.append(self)
         self._value: np.ndarray | None = None
         self._error: BaseException | None = None
-        threading.Thread(target=self._run, name="papercast-embed", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="papercast-embed", daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
+        self._begun.set()
         try:
             if self._after is not None:
                 self._after._done.wait()
@@ -125,7 +131,8 @@ class _EmbedJob:
         self._cancelled.set()
 
     def stopped(self) -> None:
-        self._done.wait()
+        if self._begun.wait(timeout=5):  # not begun by then: it will find itself cancelled
+            self._thread.join()
 
     @property
     def done(self) -> bool:
@@ -182,8 +189,8 @@ def upsert_stream(store: PaperStore, batches: Iterable[Sequence[Paper]],
         job = None
         if planned.to_embed:
             embed = embed or store.raw_embed()
-            job = _EmbedJob(embed, [p.embedding_text for p in planned.to_embed], after, report)
-        live[:] = [j for j in live if not j.done] + ([job] if job else [])
+            live[:] = [j for j in live if not j.done]
+            job = _EmbedJob(embed, [p.embedding_text for p in planned.to_embed], after, report, live)
         handled += len(planned.to_embed)
         return planned, job
 
