@@ -170,7 +170,13 @@ def upsert_stream(store: PaperStore, batches: Iterable[Sequence[Paper]],
     flight: tuple[Planned, _EmbedJob | None] | None = None
     carried: list[Paper] = []
     live: list[_EmbedJob] = []  # every job started: each is stopped before an error leaves
-    handled = 0
+    handled = most = 0
+
+    def shown(done: int) -> None:  # never backwards: the next batch's count may come before the model's
+        nonlocal most
+        if progress is not None and done > most:
+            most = done
+            progress(done)
 
     def account(planned: Planned) -> None:
         for name in ("added", "updated", "reembedded", "unchanged"):
@@ -183,8 +189,8 @@ def upsert_stream(store: PaperStore, batches: Iterable[Sequence[Paper]],
         planned = plan(store, papers)
         account(planned)
         handled += len(planned.ids) - len(planned.to_embed)
-        report = (lambda n, base=handled: progress(base + n)) if progress else None
-        if report is not None:
+        report = (lambda n, base=handled: shown(base + n)) if progress else None
+        if report is not None and not planned.to_embed:
             report(0)
         job = None
         if planned.to_embed:
