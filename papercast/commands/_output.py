@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from papercast.errors import UserError, redact
+from papercast.ids import parse_date
 from papercast.sanitize import escape_controls
 
 if TYPE_CHECKING:
@@ -121,8 +122,6 @@ def positive_int(text: str) -> int:
 
 def parse_day(text: str | None, option: str) -> date | None:
     """A ``YYYY-MM-DD`` option's day (None when not given); bad input names the option (exit 2)."""
-    from papercast.models import parse_date  # lazy: pydantic (~100 ms) stays off --help
-
     return parse_date(text, option)
 
 
@@ -188,14 +187,13 @@ class ProgressLine:
 
 def make_service(args: argparse.Namespace) -> Papercast:
     """The service for this invocation, with CLI flags as the highest-priority settings."""
-    from papercast.config import load_settings  # lazy: pydantic-settings (~100 ms) stays off --help
     from papercast.service import Papercast  # lazy: the service (numpy, pydantic) stays off --help
 
-    overrides = {"model": getattr(args, "model", None), "language": getattr(args, "language", None)}
-    settings = load_settings(home=args.home, **overrides)
-    if settings.config_note:
-        notice(f"note: {settings.config_note}")
-    return Papercast(settings)
+    service = Papercast.at_home(args.home, model=getattr(args, "model", None),
+                                language=getattr(args, "language", None))
+    if service.settings.config_note:
+        notice(f"note: {service.settings.config_note}")
+    return service
 
 
 def make_service_with_papers(args: argparse.Namespace) -> Papercast:

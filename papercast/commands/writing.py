@@ -62,8 +62,7 @@ def _print_notices(service: Any) -> None:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from papercast.tools.writing.fulltext_summary import made_from  # lazy: stays off --help
-    from papercast.tools.writing.summarize import summary_label  # lazy: summaries pull ranking (numpy)
+    from papercast.tools.writing.api import made_from, summary_label  # lazy: summaries pull ranking (numpy)
 
     service = make_service_with_papers(args)
     summaries = service.summarize(args.ids, use_llm=not args.no_llm)

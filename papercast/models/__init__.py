@@ -6,9 +6,9 @@ so nothing a source tells us is thrown away. Each submodule holds one subject; t
 re-exports them all, so ``from papercast.models import Paper`` is the way to name them.
 """
 
+from papercast.ids import InvalidPaperId, normalize_arxiv_id, parse_date
 from papercast.models.chat import ChatAnswer, Proposal, ProposalStatus, ThreadInfo, ToolRecord
 from papercast.models.documents import Document, DocumentSource, Passage, PassageKind, Section, Summary
-from papercast.models.ids import InvalidPaperId, normalize_arxiv_id, parse_date
 from papercast.models.learning import Evaluation, EvaluationPeriod, RankingMetrics, TeachCandidate
 from papercast.models.llm import ModelCheck, Probe, RunUsage, Usage
 from papercast.models.papers import Paper, ReadingList, Recommendation, SearchHit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from papercast.service.core import ServiceCore
@@ -28,6 +29,14 @@ async def _final_answer(events: AsyncIterator[ChatEvent], on_event: OnEvent | No
             answer = event.answer
     assert answer is not None  # stream_turn and resume_turn always end with the final event
     return answer
+
+
+def _chat() -> ModuleType:
+    """``agent/chat`` (a turn on a stored thread), imported on first use: the TUI's first paint and every
+    command but ``chat`` skip LangGraph."""
+    from papercast.agent import chat  # lazy: langgraph (~2 s)
+
+    return chat
 
 
 class AgentRunsMixin(ServiceCore):
@@ -66,9 +75,7 @@ class AgentRunsMixin(ServiceCore):
         ``settings.checkpoint_path``; ``final.answer.thread_id`` names it for the next turn. When
         ``final.answer.pending`` is not empty the turn waits for the user: ``aresume_stream``.
         """
-        from papercast.agent.chat import stream_turn  # lazy: langgraph (~2 s)
-
-        return stream_turn(self, message, thread_id, profile=profile)
+        return _chat().stream_turn(self, message, thread_id, profile=profile)
 
     def aresume_stream(self, thread_id: str, approve: bool | Mapping[str, bool], *,
                        profile: str | None = None) -> AsyncIterator[ChatEvent]:
@@ -76,9 +83,7 @@ class AgentRunsMixin(ServiceCore):
 
         ``approve``: True applies them all, False none, ``{proposal id: bool}`` each as said.
         """
-        from papercast.agent.chat import resume_turn  # lazy: langgraph (~2 s)
-
-        return resume_turn(self, thread_id, approve, profile=profile)
+        return _chat().resume_turn(self, thread_id, approve, profile=profile)
 
     def list_threads(self) -> list[ThreadInfo]:
         """Stored conversations, most recently used first."""
@@ -86,9 +91,7 @@ class AgentRunsMixin(ServiceCore):
 
     async def athread_messages(self, thread_id: str) -> list[dict[str, Any]]:
         """A stored thread's messages for display: ``{"role", "text", ...}`` in order."""
-        from papercast.agent.chat import thread_messages  # lazy: langgraph (~2 s)
-
-        return await thread_messages(self, thread_id)
+        return await _chat().thread_messages(self, thread_id)
 
     def daily(self, profile: str | None = None, out: str | Path | None = None,
               email: str | Sequence[str] | None = None, **options: Any) -> DailyReport:

@@ -8,7 +8,7 @@ from typing import Any
 
 from papercast.errors import RuntimeFailure, UserError
 from papercast.models import Document, Paper, Passage, Summary
-from papercast.service.core import Progress, ServiceCore, normalize_ids
+from papercast.service.core import Progress, ServiceCore, normalize_ids, ranking_tools, writing_tools
 from papercast.tools.llm.sync import run_sync
 from papercast.tools.sources.fulltext.sections import filter_section
 
@@ -60,12 +60,11 @@ class ReadingMixin(ServiceCore):
                         ) -> list[tuple[Passage, float]]:
         """The stored passages that best answer ``query`` (of the papers ``ids`` when given), best first
         with their score; [] when no paper is read. Nothing is fetched (``tools/ranking/passages``)."""
-        from papercast.tools.ranking.passages import search_passages  # lazy: numpy-heavy ranking
-
         if not query.strip():
             raise UserError("empty search query")
-        return search_passages(query, papers=self._store, documents=self._documents, passages=self._passages,
-                               ids=normalize_ids(ids) if ids is not None else None, n=n)
+        wanted = normalize_ids(ids) if ids is not None else None
+        return ranking_tools().search_passages(query, papers=self._store, documents=self._documents,
+                                               passages=self._passages, ids=wanted, n=n)
 
     def has_fulltext(self, paper_id: str) -> bool:
         """Whether the paper's full text (not only its abstract) is stored."""
@@ -83,18 +82,14 @@ class ReadingMixin(ServiceCore):
         are on, else what is stored), so the summary comes from its full text; a paper whose full text
         cannot be had is summarized from its abstract, and the summary says which (``Summary.source``).
         """
-        from papercast.tools.writing.summarize import summarize_papers  # lazy: summaries pull ranking
-
         papers = self.get_papers(ids)
         documents = run_sync(self.aread_papers([p.id for p in papers], fetch=read))
-        return summarize_papers(papers, store=self._store, log=self._llm_log,
-                                client=self.llm_client(use_llm), documents=documents)
+        return writing_tools().summarize_papers(papers, store=self._store, log=self._llm_log,
+                                                client=self.llm_client(use_llm), documents=documents)
 
     def digest_summaries(self, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
         """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR.
         Papers read in full (``daily`` reads its top picks) get their full-text summaries."""
-        from papercast.tools.writing.summarize import digest_summaries  # lazy: summaries pull ranking
-
         documents = self._reader.stored([p.id for p in papers])
-        return digest_summaries(papers, store=self._store, log=self._llm_log,
-                                client=self.llm_client(use_llm), documents=documents)
+        return writing_tools().digest_summaries(papers, store=self._store, log=self._llm_log,
+                                                client=self.llm_client(use_llm), documents=documents)

@@ -1,4 +1,7 @@
-"""Paper ids and dates as the user types them: the canonical arXiv id and ``YYYY-MM-DD``."""
+"""Paper ids and dates as the user types them: the canonical arXiv id and ``YYYY-MM-DD``.
+
+Plain Python (no pydantic), so the command line checks them before anything heavy is imported;
+``papercast.models`` re-exports them next to the shapes that use them."""
 
 from __future__ import annotations
 
