@@ -20,6 +20,20 @@ _HOME_FOLDERS = ("chroma", "logs")
 _HOME_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal", ".sqlite3", ".lock", ".damaged")
 
 
+def may_write(path: Path) -> bool:
+    """Whether papercast may write the existing ``path``: ``os.access``, and for root (whom file modes
+    do not stop) the write bits too, so a home made read-only (``chmod -R a-w``) is opened read-only by
+    everyone, root included, and never changed behind the user's back."""
+    if not os.access(path, os.W_OK):
+        return False
+    if os.geteuid() != 0:
+        return True
+    try:
+        return bool(os.stat(path).st_mode & 0o222)
+    except OSError:
+        return False
+
+
 def target_of(path: str | Path) -> Path:
     """The absolute path written to: ``path`` with ``~`` expanded and symlinks followed (a dangling one
     to where it points, as ``>`` would create it)."""

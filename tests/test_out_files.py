@@ -18,6 +18,9 @@ import pytest
 
 from papercast.cli import main
 
+EXPORT = ("export", "--list", "-n", "2", "--format", "ris")
+OWN_FILES = ["papercast.db", "ranking-cache.db", "chroma/chroma.sqlite3", ".papercast.lock"]
+
 
 @pytest.fixture
 def home(service, monkeypatch) -> str:
@@ -43,20 +46,20 @@ def test_a_symlink_is_followed_to_its_target(home, tmp_path, capsys):
     assert link.is_symlink() and real.read_text().startswith("# papercast digest")
     dangling = tmp_path / "later.md"
     dangling.symlink_to(tmp_path / "made-by-the-write.md")
-    assert main(["--home", home, "export", "--list", "-n", "2", "--format", "ris", "--out", str(dangling)]) == 0
+    assert main(["--home", home, *EXPORT, "--out", str(dangling)]) == 0
     assert dangling.is_symlink() and "TY  - " in (tmp_path / "made-by-the-write.md").read_text()
     assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_a_device_stays_a_device(home, tmp_path, capsys):
     null = _device(tmp_path, "null", 3)
-    assert main(["--home", home, "export", "--list", "-n", "2", "--format", "ris", "--out", str(null)]) == 0
+    assert main(["--home", home, *EXPORT, "--out", str(null)]) == 0
     assert stat.S_ISCHR(null.stat().st_mode)
     assert main(["--home", home, "daily", "-n", "2", "--no-llm", "--out", str(null)]) == 0
     assert stat.S_ISCHR(null.stat().st_mode)
     capsys.readouterr()
     full = _device(tmp_path, "full", 7)
-    assert main(["--home", home, "export", "--list", "-n", "2", "--format", "ris", "--out", str(full)]) == 1
+    assert main(["--home", home, *EXPORT, "--out", str(full)]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
     assert f"cannot write {full}" in line and "space" in line
     assert stat.S_ISCHR(full.stat().st_mode)
@@ -69,7 +72,7 @@ def test_a_fifo_is_written_into_and_stays_a_fifo(home, tmp_path):
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
     reader.start()
     try:
-        code = main(["--home", home, "export", "--list", "-n", "2", "--format", "ris", "--out", str(fifo)])
+        code = main(["--home", home, *EXPORT, "--out", str(fifo)])
     finally:
         if reader.is_alive():  # the write never opened the FIFO: let the reader go
             with open(fifo, "wb"):
@@ -79,12 +82,12 @@ def test_a_fifo_is_written_into_and_stays_a_fifo(home, tmp_path):
     assert stat.S_ISFIFO(fifo.stat().st_mode) and b"TY  - " in got[0]
 
 
-@pytest.mark.parametrize("name", ["papercast.db", "ranking-cache.db", "chroma/chroma.sqlite3", ".papercast.lock"])
+@pytest.mark.parametrize("name", OWN_FILES)
 def test_the_homes_own_files_are_refused(home, service, name, capsys):
     service.active_profile(None)  # the profiles' database exists
     path = Path(home) / name
     before = path.read_bytes()
-    assert main(["--home", home, "export", "--list", "-n", "2", "--format", "ris", "--out", str(path)]) == 2
+    assert main(["--home", home, *EXPORT, "--out", str(path)]) == 2
     assert main(["--home", home, "daily", "-n", "2", "--no-llm", "--out", str(path)]) == 2
     assert main(["--home", home, "digest", "-n", "2", "--no-llm", "--out", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -93,7 +96,7 @@ def test_the_homes_own_files_are_refused(home, service, name, capsys):
 
 
 def test_a_folder_that_cannot_be_written_is_named_by_the_file_asked_for(home, capsys):
-    assert main(["--home", home, "export", "--list", "-n", "2", "--format", "ris", "--out", "/sys/x.ris"]) == 1
+    assert main(["--home", home, *EXPORT, "--out", "/sys/x.ris"]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "cannot write /sys/x.ris" in line and ".tmp" not in line
 

@@ -128,9 +128,13 @@ def parse_day(text: str | None, option: str) -> date | None:
 
 
 def window_of(args: argparse.Namespace) -> dict[str, date | None]:
-    """A command's ``--since``/``--until`` as ``since``/``until``, checked before anything is loaded."""
-    return {"since": parse_day(getattr(args, "since", None), "--since"),
-            "until": parse_day(getattr(args, "until", None), "--until")}
+    """A command's ``--since``/``--until`` as ``since``/``until``, checked before anything is loaded (a
+    window that ends before it starts is bad input for every command, ``papers list`` as ``recommend``)."""
+    since = parse_day(getattr(args, "since", None), "--since")
+    until = parse_day(getattr(args, "until", None), "--until")
+    if since and until and since > until:
+        raise UserError(f"--since {since} is after --until {until}")
+    return {"since": since, "until": until}
 
 
 def add_count(parser: argparse.ArgumentParser, default: int, what: str) -> None:
