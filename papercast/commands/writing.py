@@ -132,8 +132,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
     else:
         out = write_output(args.out, text, service.settings.home)
         notice(f"wrote the digest of {len(digest.items)} papers to {out}")
+    if channels and not digest.items:  # asked to send, nothing to send: said even with -q, as it is not ok
+        warn(f"nothing sent to {', '.join(c.name for c in channels)}: the digest has no papers")
+        return EXIT_OK
     failed = False
-    for outcome in service.deliver_digest(digest, channels) if digest.items else []:
+    for outcome in service.deliver_digest(digest, channels):
         if outcome.error:
             warn(f"error: {outcome.error}")
             failed = True
