@@ -58,8 +58,8 @@ def _run(home: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300, cwd=home.parent)
 
 
-@pytest.mark.parametrize("args", [("papers", "list", "-n", "2"), ("recommend", "-n", "2"), ("history",),
-                                  ("profile", "show")], ids=" ".join)
+@pytest.mark.parametrize("args", [("papers", "list", "-n", "2"), ("recommend", "-n", "2"), ("history",)],
+                         ids=" ".join)
 def test_reads_work_and_leave_no_copy(locked_home, args):
     home, tmp = locked_home
     done = _run(home, tmp, *args)
