@@ -44,6 +44,13 @@ def normalize_arxiv_id(raw: str) -> str:
     raise InvalidPaperId(f"not an arXiv id: {raw!r}")
 
 
+def shift_day(day: date, days: int) -> date:
+    """``day`` moved by ``days``, clamped to the calendar's ends: a window of ``--until 0001-01-03`` or
+    ``--since 9999-12-31`` starts or ends at the first or last date instead of overflowing."""
+    ordinal = min(max(day.toordinal() + days, date.min.toordinal()), date.max.toordinal())
+    return date.fromordinal(ordinal)
+
+
 def parse_date(text: str | date | None, what: str = "date") -> date | None:
     """A ``YYYY-MM-DD`` date (also ``today`` / ``yesterday``), or a UserError naming the bad value."""
     if text is None or isinstance(text, date):

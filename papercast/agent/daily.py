@@ -27,6 +27,7 @@ from papercast.agent.port import Library
 from papercast.agent.state import DailyState
 from papercast.errors import RuntimeFailure, UserError, one_line
 from papercast.models import ReadingList
+from papercast.store.lock import DAILY_LOCK_NAME, DAILY_WAIT_SECONDS, acquire_step_lock, release_step_lock
 from papercast.tools.delivery.channels import plan_channels
 from papercast.tools.sources.fetch import fetch_papers
 from papercast.tools.writing.digest import abuild_digest
@@ -275,14 +276,33 @@ async def run_daily(library: Library, *, profile: str | None = None, out: str | 
     emails = [email] if isinstance(email, str) else list(email or ())
     channels = plan_channels(library.settings, out=out, emails=emails, webhooks=webhooks, feed=feed,
                              stdout_when_nowhere=stdout)
-    run = DailyRun(library=library, profile=target.name, n=n,
+    say = say or (lambda _line: None)
+    # Choose -> deliver -> record under one lock per home: a second run at once (cron overlapping a
+    # manual run) waits, then ranks without what the first delivered. Never a paper twice.
+    held = await asyncio.to_thread(
+        acquire_step_lock, library.settings.home, DAILY_LOCK_NAME, what="a daily run",
+        wait=DAILY_WAIT_SECONDS, on_wait=lambda: say("waiting for another daily run on this home to finish"))
+    try:
+        return await _run_locked(library, target.name, channels, n=n, sources=sources, use_llm=use_llm,
+                                 client=client, policy=policy, today=today, say=say,
+                                 include_seen=include_seen, tls_context=tls_context, http=http)
+    finally:
+        release_step_lock(held)
+
+
+async def _run_locked(library: Library, profile: str, channels: list[Any], *, n: int,
+                      sources: Sequence[str] | None, use_llm: bool, client: Any, policy: Any,
+                      today: date | None, say: Callable[[str], None], include_seen: bool, tls_context: Any,
+                      http: Any) -> DailyReport:
+    """``run_daily``'s graph, delivery and records, once the run holds the home's daily lock."""
+    run = DailyRun(library=library, profile=profile, n=n,
                    sources=tuple(sources or library.settings.sources), use_llm=use_llm, client=client,
-                   policy=policy, today=today, say=say or (lambda _line: None), include_seen=include_seen)
-    state = await graph.ainvoke({"profile": target.name, "n": n, "sources": list(run.sources),
+                   policy=policy, today=today, say=say, include_seen=include_seen)
+    state = await graph.ainvoke({"profile": profile, "n": n, "sources": list(run.sources),
                                  "errors": [], "notes": []}, context=run)
     reading = state.get("reading")
     digest = state.get("digest")
-    report = DailyReport(profile=target.name, fetched=dict(state.get("fetched") or {}),
+    report = DailyReport(profile=profile, fetched=dict(state.get("fetched") or {}),
                          stored=dict(state.get("stored") or {}),
                          recommended=[r.paper.id for r in reading.items] if reading else [],
                          summarized=len(state.get("summaries") or {}), markdown=state.get("digest_md", ""),
@@ -300,7 +320,7 @@ async def run_daily(library: Library, *, profile: str | None = None, out: str | 
         if reading is not None and reading.note:
             report.notes.insert(0, reading.note)  # why the list is empty (every paper read, or sent, ...)
         log.warning("daily: no papers to recommend for %s; no digest written or sent (%d errors)",
-                    target.name, len(report.errors))
+                    profile, len(report.errors))
         return report
     outcomes = await asyncio.to_thread(library.deliver_digest, digest, channels, text=report.markdown,
                                        tls_context=tls_context, http=http)

@@ -14,7 +14,6 @@ from papercast.commands._output import (
     EXIT_OK,
     EXIT_RUNTIME,
     add_count,
-    check_out,
     emit_json,
     make_service,
     make_service_with_papers,
@@ -23,6 +22,7 @@ from papercast.commands._output import (
     window_of,
     write_output,
 )
+from papercast.outfile import check_out
 
 
 def register(sub: Any) -> None:
@@ -113,6 +113,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_out(args.out)  # before any LLM work is paid for
     service = make_service_with_papers(args)
+    if args.out is not None:
+        check_out(args.out, home=service.settings.home)  # not one of the home's own files
     # Only what the user asked for here: the configured channels belong to `daily`.
     channels = plan_channels(service.settings, emails=args.email, webhooks=args.webhook, configured=False)
     digest = service.digest(profile=args.profile, n=args.n, use_llm=not args.no_llm,
@@ -127,10 +129,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        out = write_output(args.out, text)
+        out = write_output(args.out, text, service.settings.home)
         notice(f"wrote the digest of {len(digest.items)} papers to {out}")
+    if channels and not digest.items:  # asked to send, nothing to send: said even with -q, as it is not ok
+        warn(f"nothing sent to {', '.join(c.name for c in channels)}: the digest has no papers")
+        return EXIT_OK
     failed = False
-    for outcome in service.deliver_digest(digest, channels) if digest.items else []:
+    for outcome in service.deliver_digest(digest, channels):
         if outcome.error:
             warn(f"error: {outcome.error}")
             failed = True
