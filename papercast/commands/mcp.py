@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from papercast.commands._output import EXIT_OK
+from papercast.commands._output import EXIT_OK, notice
 from papercast.errors import UserError
 
 
@@ -67,8 +67,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from papercast.mcp_server.server import PapercastServer  # lazy: the SDK, only for the server
 
     server = PapercastServer(settings, profile=args.profile, allow_changes=args.allow_changes)
-    sys.stderr.write(f"papercast mcp: serving {settings.home} over stdio "
-                     f"({'changes allowed, each confirmed by you' if args.allow_changes else 'read-only'})\n")
-    sys.stderr.flush()
+    notice(f"papercast mcp: serving {settings.home} over stdio "
+           f"({'changes allowed, each confirmed by you' if args.allow_changes else 'read-only'})")
     anyio.run(server.run)
     return EXIT_OK

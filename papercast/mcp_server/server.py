@@ -14,10 +14,13 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp.shared._context_streams import create_context_streams
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
 from pydantic import BaseModel, ValidationError
 
 from papercast import __version__
@@ -172,8 +175,33 @@ class PapercastServer:
             role="user", content=types.TextContent(type="text", text=text))])
 
     async def run(self) -> None:
+        """Serve stdin/stdout until the client closes them; a line that is not a JSON-RPC message is
+        answered with a one-line JSON-RPC error (the SDK drops it, leaving a client waiting)."""
         async with stdio_server() as (read_stream, write_stream):
-            await self.server.run(read_stream, write_stream, self.server.create_initialization_options())
+            send, receive = create_context_streams[SessionMessage | Exception](0)
+            async with anyio.create_task_group() as group:
+                group.start_soon(_screen, read_stream, send, write_stream)
+                await self.server.run(receive, write_stream, self.server.create_initialization_options())
+                group.cancel_scope.cancel()
+
+
+async def _screen(read_stream: Any, send: Any, write_stream: Any) -> None:
+    """Pass the client's messages on; answer each malformed line with its one-line error."""
+    async with send:
+        async for item in read_stream:
+            if not isinstance(item, Exception):
+                await send.send(item)
+                continue
+            errors = item.errors() if isinstance(item, ValidationError) else []
+            not_json = any(e["type"] == "json_invalid" for e in errors)
+            code = types.PARSE_ERROR if not_json else types.INVALID_REQUEST
+            ids = [e["input"]["id"] for e in errors if isinstance(e.get("input"), dict)
+                   and isinstance(e["input"].get("id"), int | str)]
+            what = "not JSON" if code == types.PARSE_ERROR else "not a valid JSON-RPC request"
+            log.info("malformed message from the client (%s): %s", what, one_line(item, 200))
+            error = types.JSONRPCError(jsonrpc="2.0", id=ids[0] if ids else None,
+                                       error=types.ErrorData(code=code, message=f"malformed message: {what}"))
+            await write_stream.send(SessionMessage(error))
 
 
 _CONFIRM_SCHEMA: dict[str, Any] = {
