@@ -99,18 +99,17 @@ class PapercastServer:
             raise Refused(f"not applied: {name} changes your data, and this server was started without "
                           "--allow-changes (read-only); nothing was changed")
         args = _parse(spec.args, name, arguments)
-        handlers = await self.handlers()
         if spec.change:
-            return await self._change(ctx, handlers, name, args)
-        return await handlers.run(name, args)
+            caps = ctx.session.client_capabilities
+            if caps is None or caps.elicitation is None:
+                raise Refused(f"not applied: {name} needs your confirmation, and this client cannot ask for "
+                              "it (it does not support MCP elicitation); nothing was changed. Make the "
+                              "change in papercast itself (the TUI or the CLI)")
+            return await self._change(ctx, await self.handlers(), name, args)
+        return await (await self.handlers()).run(name, args)
 
     async def _change(self, ctx: Any, handlers: Handlers, name: str, args: BaseModel) -> str:
-        """Propose, ask the user by elicitation naming the change, and apply only on accept."""
-        caps = ctx.session.client_capabilities
-        if caps is None or caps.elicitation is None:
-            raise Refused(f"not applied: {name} needs your confirmation, and this client cannot ask for it "
-                          "(it does not support MCP elicitation); nothing was changed. Make the change in "
-                          "papercast itself (the TUI or the CLI)")
+        """Propose, ask the user by elicitation naming the change (before -> after), apply on accept."""
         from papercast.agent import external  # lazy: langgraph and the thread store (~2 s), changes only
 
         proposal = await external.propose_change(handlers.library, name, args.model_dump(),
@@ -177,12 +176,15 @@ class PapercastServer:
     async def run(self) -> None:
         """Serve stdin/stdout until the client closes them; a line that is not a JSON-RPC message is
         answered with a one-line JSON-RPC error (the SDK drops it, leaving a client waiting)."""
-        async with stdio_server() as (read_stream, write_stream):
-            send, receive = create_context_streams[SessionMessage | Exception](0)
-            async with anyio.create_task_group() as group:
-                group.start_soon(_screen, read_stream, send, write_stream)
-                await self.server.run(receive, write_stream, self.server.create_initialization_options())
-                group.cancel_scope.cancel()
+        try:
+            async with stdio_server() as (read_stream, write_stream):
+                send, receive = create_context_streams[SessionMessage | Exception](0)
+                async with anyio.create_task_group() as group:
+                    group.start_soon(_screen, read_stream, send, write_stream)
+                    await self.server.run(receive, write_stream, self.server.create_initialization_options())
+                    group.cancel_scope.cancel()
+        except* (BrokenPipeError, ConnectionResetError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            log.info("the client went away (its pipe closed, maybe in the middle of a call): stopping")
 
 
 async def _screen(read_stream: Any, send: Any, write_stream: Any) -> None:
