@@ -53,21 +53,16 @@ def config_text(home: str | None, profile: str | None, allow_changes: bool) -> s
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
-    from papercast.config import load_settings  # lazy: pydantic-settings (~100 ms) stays off --help
+    from papercast.mcp_server import server  # lazy: the MCP SDK (~0.5 s) loads for this command only
 
-    settings = load_settings(home=args.home, model=getattr(args, "model", None),
-                             language=getattr(args, "language", None))
+    settings = server.settings_for(args.home, model=getattr(args, "model", None),
+                                   language=getattr(args, "language", None))
     if args.print_config:
         sys.stdout.write(config_text(str(settings.home), args.profile, args.allow_changes))
         return EXIT_OK
     if args.profile is not None and not args.profile.strip():
         raise UserError("--profile is empty: give a profile name (papercast profile list)")
-    import anyio  # lazy: the SDK (~0.5 s) loads only when the server runs
-
-    from papercast.mcp_server.server import PapercastServer  # lazy: the SDK, only for the server
-
-    server = PapercastServer(settings, profile=args.profile, allow_changes=args.allow_changes)
     notice(f"papercast mcp: serving {settings.home} over stdio "
            f"({'changes allowed, each confirmed by you' if args.allow_changes else 'read-only'})")
-    anyio.run(server.run)
+    server.serve(settings, profile=args.profile, allow_changes=args.allow_changes)
     return EXIT_OK

@@ -24,7 +24,7 @@ from mcp.shared.message import SessionMessage
 from pydantic import BaseModel, ValidationError
 
 from papercast import __version__
-from papercast.config import Settings
+from papercast.config import Settings, load_settings
 from papercast.errors import UserError, one_line, redact, validation_line
 from papercast.mcp_server import catalog
 
@@ -110,10 +110,9 @@ class PapercastServer:
 
     async def _change(self, ctx: Any, handlers: Handlers, name: str, args: BaseModel) -> str:
         """Propose, ask the user by elicitation naming the change (before -> after), apply on accept."""
-        from papercast.agent import external  # lazy: langgraph and the thread store (~2 s), changes only
-
-        proposal = await external.propose_change(handlers.library, name, args.model_dump(),
-                                                 profile=self.profile, thread_id=self.thread)
+        library = handlers.library
+        proposal = await library.apropose_change(name, args.model_dump(), profile=self.profile,
+                                                 thread_id=self.thread)
         diff = "\n".join(proposal.diff_lines())
         question = f"papercast wants to change your data:\n{proposal.summary}\n{diff}\nApply this change?"
         answer = await ctx.session.elicit_form(question, _CONFIRM_SCHEMA, related_request_id=ctx.request_id)
@@ -123,8 +122,7 @@ class PapercastServer:
                    "cancel": "cancelled"}[answer.action]
             log.info("change %s not applied: the user %s", proposal.summary, how)
             raise Refused(f"not applied: the user {how} ({proposal.summary}); nothing was changed")
-        applied = await external.apply_change(handlers.library, proposal, profile=self.profile,
-                                              thread_id=self.thread)
+        applied = await library.aapply_change(proposal, profile=self.profile, thread_id=self.thread)
         return (f"applied as change {proposal.change} (confirmed by the user): {applied.text}\n"
                 f"to undo it: the undo_change tool with change={proposal.change}, or papercast chat "
                 f"--thread {self.thread} --yes \"undo {proposal.change}\"")
@@ -229,3 +227,13 @@ def _parse(model: type[BaseModel], name: str, arguments: dict[str, Any] | None) 
 def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=one_line(text, 500))],
                                 is_error=True)
+
+
+def settings_for(home: str | None, **overrides: Any) -> Settings:
+    """The settings of the home the server serves, the command line's flags above all else."""
+    return load_settings(home=home, **overrides)
+
+
+def serve(settings: Settings, *, profile: str | None = None, allow_changes: bool = False) -> None:
+    """Serve over stdin/stdout until the client goes away."""
+    anyio.run(PapercastServer(settings, profile=profile, allow_changes=allow_changes).run)
