@@ -363,3 +363,14 @@ def test_the_server_survives_a_cancelled_call_and_a_client_that_goes_away(server
     assert proc.wait(timeout=60) == 0
     assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
     assert not ro.call("search_library", {"query": "attention", "n": 1}).is_error  # the home is intact
+
+
+def test_print_config_gives_the_json_clients_read(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from papercast.cli import main
+
+    assert main(["--home", str(home), "mcp", "--print-config", "--allow-changes"]) == 0
+    out = capsys.readouterr().out
+    first = json.loads(out.split("# Claude Code:")[0].split("\n", 1)[1])
+    assert first == {"mcpServers": {"papercast": {"command": "papercast", "args": ["mcp", "--allow-changes"],
+                                                  "env": {"PAPERCAST_HOME": str(home)}}}}
+    assert f"claude mcp add papercast -e PAPERCAST_HOME={home} -- papercast mcp --allow-changes" in out

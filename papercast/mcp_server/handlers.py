@@ -41,9 +41,11 @@ class Handlers:
         return self.library.settings
 
     async def prepare(self) -> None:
-        """The bundled sample in an empty store (as every command does), and the profile checked."""
+        """The bundled sample in an empty store (as every command does), the profile checked, and one
+        search, which loads Chroma, the embedder and the search's index the first call would wait for."""
         await call(self.library.ensure_sample)
         await call(self.library.active_profile, self.profile)
+        await call(self.library.search, "language models", 1)
 
     def offline_note(self) -> str:
         """The line that says an answer was made without a model (empty when one answered)."""

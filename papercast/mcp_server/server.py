@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from papercast.mcp_server.handlers import Handlers
 
 log = logging.getLogger(__name__)
+WARM_UP_DELAY = 0.5  # seconds after tools/list; a call that comes sooner opens the store itself
 THREAD = "mcp"  # the chat thread whose change log holds the changes made through the server
 
 INSTRUCTIONS = ("papercast: the user's own library of research papers, their interest profile and digests. "
@@ -54,6 +56,7 @@ class PapercastServer:
         self.allow_changes = allow_changes
         self.thread = thread
         self._handlers: Handlers | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.server: Server[Any] = Server(
             "papercast", version=__version__, instructions=INSTRUCTIONS,
@@ -63,15 +66,27 @@ class PapercastServer:
             on_get_prompt=self.get_prompt)
 
     async def handlers(self) -> Handlers:
+        """The handlers, opened once: the service, the store and a first search (the embedder and the
+        search's index), off the event loop so the loop keeps answering."""
         async with self._lock:
             if self._handlers is None:
-                from papercast.mcp_server.handlers import open_handlers  # lazy: service, Chroma (~0.5 s)
-
-                self._handlers = await open_handlers(self.settings, self.profile)
+                module = await asyncio.to_thread(_handlers_module)
+                self._handlers = await module.open_handlers(self.settings, self.profile)
         return self._handlers
+
+    async def _warm_up(self) -> None:
+        """Open the handlers while the client's model thinks (a client lists the tools, then calls one
+        later): the first call then finds the store open. A failure here is the first call's to report."""
+        await asyncio.sleep(WARM_UP_DELAY)  # the tools/list answer goes out first, on a busy machine too
+        try:
+            await self.handlers()
+        except Exception as exc:
+            log.info("warming up failed (the first call will say why): %s", one_line(exc, 200))
 
     # -- tools ------------------------------------------------------------------------------------
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
+        if self._warming is None:
+            self._warming = asyncio.create_task(self._warm_up())
         return types.ListToolsResult(tools=catalog.tools(self.allow_changes))
 
     async def call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -227,6 +242,12 @@ def _parse(model: type[BaseModel], name: str, arguments: dict[str, Any] | None) 
 def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=one_line(text, 500))],
                                 is_error=True)
+
+
+def _handlers_module() -> ModuleType:
+    from papercast.mcp_server import handlers  # lazy: the service, numpy, Chroma (~0.5 s), off tools/list
+
+    return handlers
 
 
 def settings_for(home: str | None, **overrides: Any) -> Settings:
