@@ -374,3 +374,17 @@ def test_print_config_gives_the_json_clients_read(home: Path, capsys: pytest.Cap
     assert first == {"mcpServers": {"papercast": {"command": "papercast", "args": ["mcp", "--allow-changes"],
                                                   "env": {"PAPERCAST_HOME": str(home)}}}}
     assert f"claude mcp add papercast -e PAPERCAST_HOME={home} -- papercast mcp --allow-changes" in out
+
+
+def test_initialize_and_tools_list_load_no_heavy_library(home: Path) -> None:
+    # What the server imports to answer them (the rest waits for a call): checked in a fresh interpreter.
+    code = ("import asyncio, sys\n"
+            "from papercast.mcp_server import server\n"
+            f"s = server.PapercastServer(server.settings_for({str(home)!r}), allow_changes=True)\n"
+            "listed = asyncio.run(s.list_tools(None, None))\n"
+            "heavy = ('litellm', 'chromadb', 'langgraph', 'onnxruntime', 'numpy', 'papercast.service')\n"
+            "print(len(listed.tools), sorted(m for m in heavy if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["11", "[]"]
