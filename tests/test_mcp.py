@@ -277,6 +277,14 @@ def test_changes_apply_only_when_the_user_accepts(servers: dict[str, Client], ho
     assert PAPER not in profile(home).liked and "Ada Lovelace" in profile(home).authors
     client.answers = [accept()]
     assert "c1 was already undone" in text(client.call("undo_change", {"change": "c1"}))
+    assert len(client.answers) == 1  # refused before asking: the user is never asked about nothing
+    client.answers = []
+
+    # The changes are in the chat thread "mcp": the chat takes one back as it would its own.
+    from papercast.cli import main
+
+    assert main(["--home", str(home), "chat", "--thread", "mcp", "--yes", "undo c2"]) == 0
+    assert "Ada Lovelace" not in profile(home).authors
 
 
 def test_a_client_without_elicitation_gets_a_refusal(servers: dict[str, Client], home: Path) -> None:
