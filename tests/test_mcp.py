@@ -396,3 +396,13 @@ def test_initialize_and_tools_list_load_no_heavy_library(home: Path) -> None:
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["11", "[]"]
+
+
+def test_a_long_result_is_cut_with_a_note() -> None:
+    from papercast.mcp_server.catalog import MAX_RESULT_CHARS, cap
+
+    short = "x" * MAX_RESULT_CHARS
+    assert cap(short) == short
+    cut = cap("y" * (MAX_RESULT_CHARS * 2))
+    assert len(cut) == MAX_RESULT_CHARS and cut.endswith("or fewer papers)")
+    assert f"(cut at {MAX_RESULT_CHARS} characters of {MAX_RESULT_CHARS * 2}" in cut
