@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, float]] = [
     ("papercast.agent", 3),
     ("papercast.service", 4),
     ("papercast.commands", 5), ("papercast.tui", 5), ("papercast.cli", 5), ("papercast.__main__", 5),
+    ("papercast.mcp_server", 5),
 ]
 # Libraries that hold a database: only store/ may import them.
 DATABASE_LIBRARIES = ("sqlite3", "aiosqlite", "chromadb", "langgraph.checkpoint.sqlite")

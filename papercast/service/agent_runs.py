@@ -13,6 +13,7 @@ from papercast.store.threads import list_threads
 
 if TYPE_CHECKING:
     from papercast.agent.events import ChatEvent, DailyReport
+    from papercast.agent.tool_types import Applied
     from papercast.models import ChatAnswer, Proposal, ThreadInfo
 
 OnEvent = Callable[["ChatEvent"], None]
@@ -84,6 +85,19 @@ class AgentRunsMixin(ServiceCore):
         ``approve``: True applies them all, False none, ``{proposal id: bool}`` each as said.
         """
         return _chat().resume_turn(self, thread_id, approve, profile=profile)
+
+    async def apropose_change(self, tool: str, args: dict[str, Any], *, thread_id: str,
+                              profile: str | None = None) -> Proposal:
+        """The change a state-changing agent tool (``give_feedback``, ``update_profile``, ``undo_change``...)
+        would make, checked and named before -> after; nothing is written. For a caller that asks the
+        user itself (the MCP server); ``thread_id``'s change log is what ``undo_change`` sees."""
+        return await _chat().propose_change(self, tool, args, profile=profile, thread_id=thread_id)
+
+    async def aapply_change(self, proposal: Proposal, *, thread_id: str,
+                            profile: str | None = None) -> Applied:
+        """Apply a proposal the user confirmed, recorded with its change id (``proposal.change``) in the
+        thread's change log, where the chat's ``undo cN`` finds it."""
+        return await _chat().apply_change(self, proposal, profile=profile, thread_id=thread_id)
 
     def list_threads(self) -> list[ThreadInfo]:
         """Stored conversations, most recently used first."""
