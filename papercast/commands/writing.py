@@ -68,6 +68,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     service = make_service_with_papers(args)
     summaries = service.summarize(args.ids, use_llm=not args.no_llm)
     _print_notices(service)
+    for line in service.network_notices():  # a host found unreachable, said once
+        warn(line)
     offline = sum(1 for s in summaries if s.is_offline)
     if service.settings.language and offline:
         notice(f"{offline} of {len(summaries)} summaries are offline extracts in the paper's own language, "
