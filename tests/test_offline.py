@@ -18,7 +18,7 @@ from papercast.service.core import ServiceCore
 from papercast.tools.sources.breaker import HostBreaker
 from papercast.tools.sources.http import SourceError, Unreachable, request, with_breaker
 
-from helpers import FakeClock, Recorder, copy_sample, fast_policy, paper_store
+from helpers import FIXTURES, PAPER, FakeClock, Recorder, copy_sample, fast_policy, paper_store
 
 TODAY = date(2026, 8, 21)
 
@@ -38,7 +38,7 @@ def refused(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"[Errno 111] {exc.strerror}", request=request) from exc
 
 
-# -- the policy ----------------------------------------------------------------------------------------------
+# -- the policy -------
 @pytest.mark.parametrize("handler", [no_dns, refused], ids=["dns", "refused"])
 async def test_an_unreachable_host_is_tried_once_then_skipped_at_once(handler) -> None:
     clock = FakeClock()
@@ -85,7 +85,7 @@ async def test_other_hosts_are_still_tried_and_timeouts_keep_their_retries() -> 
     assert breaker.open_hosts == ["arxiv.org"]
 
 
-# -- summarize, the CLI and the service ----------------------------------------------------------------------
+# -- summarize, the CLI and the service -------
 @pytest.fixture
 def offline_service(settings, sample_home_template):
     service = copy_sample(sample_home_template, settings.with_overrides(fulltext=True))
@@ -126,7 +126,7 @@ def test_cli_summarize_offline_prints_the_line_once(service, monkeypatch, capsys
     assert len(rec.requests) == 1
 
 
-# -- daily -----------------------------------------------------------------------------------------------------
+# -- daily -------
 def test_daily_without_network_resolves_each_host_at_most_once(settings, sample_home_template):
     service = copy_sample(sample_home_template, settings.with_overrides(
         fulltext=True, arxiv_categories=("cs.CL", "cs.LG", "cs.AI")))
@@ -155,3 +155,34 @@ def test_daily_reads_skip_arxiv_once_it_is_found_unreachable(settings, sample_ho
     assert [r.url.host for r in rec.requests].count("arxiv.org") == 1
     assert any("arxiv.org unreachable: full text skipped for the other" in e for e in report.errors), \
         report.errors
+
+
+# -- the TUI -------
+async def test_tui_f_offline_offers_a_retry_that_closes_the_breaker(offline_service):
+    from papercast.tui.screens.paper import PaperScreen
+
+    from tui_helpers import make_tui, wait_for, wait_loaded
+
+    page = (FIXTURES / "fulltext" / "latexml080_acl2014_P14-2026.xhtml").read_bytes()
+    network = {"up": False}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=page) if network["up"] else no_dns(request)
+
+    rec = Recorder(handler)
+    offline_service.fulltext_client = rec.client
+    offline_service.host_breaker().trip("arxiv.org", "cannot resolve arxiv.org (no network?)")  # an earlier f
+    tui = make_tui(offline_service)
+    async with tui.run_test(size=(100, 40)) as pilot:
+        await wait_loaded(pilot)
+        tui.open_paper(PAPER)
+        paper = await wait_for(pilot, lambda: isinstance(tui.screen, PaperScreen) and tui.screen)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: paper.document is not None, what="the abstract-only document")
+        status = str(paper.query_one("#fulltext-status").render())
+        assert "arxiv.org unreachable" in status and "Press f to try again" in status, status
+        assert rec.requests == []  # the session's breaker: nothing sent, nobody waits
+        network["up"] = True
+        await pilot.press("f")  # the retry closes the breaker
+        await wait_for(pilot, lambda: paper.document.is_fulltext, timeout=60, what="the full text")
+        assert [r.url.path for r in rec.requests] == [f"/html/{PAPER}"]
