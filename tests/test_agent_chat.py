@@ -133,6 +133,7 @@ def test_model_failure_falls_back_to_an_offline_answer(agent, llm_server):
     answer = agent.chat("speculative decoding")
     assert answer.offline
     assert answer.text.startswith("The model failed (") and "offline answer" in answer.text
+    assert "no LLM configured" not in answer.text and "the configured model failed" in answer.text
     assert answer.papers  # the library search still found papers, cited by id
     assert all(pid in answer.text for pid, _ in answer.papers)
 
