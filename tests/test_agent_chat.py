@@ -239,6 +239,8 @@ def test_unknown_server_is_an_offline_fallback_not_a_crash(settings, sample_home
     service = copy_sample(sample_home_template, cfg)
     answer = service.chat("long-context attention")
     assert answer.offline and "connection" in answer.text.lower()
+    # Issue 26: a model is configured, and failed: the answer must not say there is none.
+    assert "no LLM configured" not in answer.text and "the configured model failed" in answer.text
 
 
 def test_trim_cuts_whole_turns_and_keeps_the_current_one():

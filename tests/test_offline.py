@@ -186,3 +186,22 @@ async def test_tui_f_offline_offers_a_retry_that_closes_the_breaker(offline_serv
         await pilot.press("f")  # the retry closes the breaker
         await wait_for(pilot, lambda: paper.document.is_fulltext, timeout=60, what="the full text")
         assert [r.url.path for r in rec.requests] == [f"/html/{PAPER}"]
+
+
+# -- a model that cannot be reached ------------------------------------------------------------------
+def test_summarize_with_an_unreachable_model_exits_1_naming_it(service, monkeypatch, capsys, litellm_loaded):
+    """Offline extracts stand in for the model's summaries, and the exit code says the model failed."""
+    from helpers import free_port
+    from llm_server import DUMMY_API_KEY, TEST_MODEL
+
+    monkeypatch.setenv("OPENAI_API_KEY", DUMMY_API_KEY)
+    monkeypatch.setenv("PAPERCAST_MODEL", TEST_MODEL)
+    monkeypatch.setenv("PAPERCAST_API_BASE", f"http://127.0.0.1:{free_port()}/v1")  # nothing listens
+    monkeypatch.setenv("PAPERCAST_LLM_RETRIES", "0")
+    ids = sample_ids(service, 2)
+    assert main(["--home", str(service.settings.home), "summarize", *ids]) == 1
+    out, err = capsys.readouterr()
+    assert out.count("TL;DR:") == 2  # the summaries are still printed
+    [line] = [ln for ln in err.splitlines() if "error:" in ln]
+    assert f"the configured model {TEST_MODEL} failed (" in line and "2 of 2 summaries are offline" in line
+    assert "no LLM configured" not in err
