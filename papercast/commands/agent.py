@@ -37,8 +37,8 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="the answer, cited papers and tool calls as JSON")
     p.add_argument("--threads", action="store_true", help="list stored conversation threads and exit")
     p.add_argument("--yes", action="store_true",
-                   help="apply the changes the agent proposes (profile, feedback, "
-                   "fetching); without it they are shown and not applied")
+                   help="apply the changes the agent proposes whose object your message names (a paper "
+                   "id, an author, interest text); the others, and all without it, are shown, not applied")
     p.set_defaults(handler=cmd_chat)
 
     p = sub.add_parser("daily",
