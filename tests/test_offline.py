@@ -6,7 +6,9 @@ fails (the same exception, errno text included), so nothing here touches a netwo
 
 from __future__ import annotations
 
+import errno
 import socket
+import ssl
 from datetime import date
 
 import httpx
@@ -38,8 +40,23 @@ def refused(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"[Errno 111] {exc.strerror}", request=request) from exc
 
 
+def captive_portal(request: httpx.Request) -> httpx.Response:
+    try:
+        raise ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    except ssl.SSLError as exc:
+        raise httpx.ConnectError(str(exc), request=request) from exc
+
+
+def no_route(request: httpx.Request) -> httpx.Response:
+    try:
+        raise OSError(errno.ENETUNREACH, "Network is unreachable")
+    except OSError as exc:
+        raise httpx.ConnectError(f"[Errno {exc.errno}] {exc.strerror}", request=request) from exc
+
+
 # -- the policy -------
-@pytest.mark.parametrize("handler", [no_dns, refused], ids=["dns", "refused"])
+@pytest.mark.parametrize("handler", [no_dns, refused, captive_portal, no_route],
+                         ids=["dns", "refused", "tls", "no-route"])
 async def test_an_unreachable_host_is_tried_once_then_skipped_at_once(handler) -> None:
     clock = FakeClock()
     breaker = HostBreaker()
@@ -111,6 +128,15 @@ def test_summarize_offline_asks_arxiv_once_and_says_so_once(offline_service):
     offline_service.reconnect()
     offline_service.summarize(ids[:1])
     assert len(offline_service.requests) == 2  # tried again after a retry closed the breaker
+
+
+def test_read_paper_as_chat_and_the_tui_call_it_waits_once_per_session(offline_service):
+    first, second = sample_ids(offline_service, 2)
+    one = offline_service.read_paper(first)
+    two = offline_service.read_paper(second)
+    assert one.unreachable and two.unreachable and not two.is_fulltext
+    assert "cannot resolve arxiv.org" in one.note and "arxiv.org unreachable" in two.note
+    assert len(offline_service.requests) == 1
 
 
 def test_cli_summarize_offline_prints_the_line_once(service, monkeypatch, capsys):
