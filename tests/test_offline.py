@@ -20,7 +20,7 @@ from papercast.service.core import ServiceCore
 from papercast.tools.sources.breaker import HostBreaker
 from papercast.tools.sources.http import SourceError, Unreachable, request, with_breaker
 
-from helpers import FIXTURES, PAPER, FakeClock, Recorder, copy_sample, fast_policy, paper_store
+from helpers import PAPER, FakeClock, Recorder, copy_sample, fast_policy, paper_store
 
 TODAY = date(2026, 8, 21)
 
@@ -189,11 +189,10 @@ async def test_tui_f_offline_offers_a_retry_that_closes_the_breaker(offline_serv
 
     from tui_helpers import make_tui, wait_for, wait_loaded
 
-    page = (FIXTURES / "fulltext" / "latexml080_acl2014_P14-2026.xhtml").read_bytes()
     network = {"up": False}
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=page) if network["up"] else no_dns(request)
+    def handler(request: httpx.Request) -> httpx.Response:  # back up: arXiv answers (no rendering)
+        return httpx.Response(404) if network["up"] else no_dns(request)
 
     rec = Recorder(handler)
     offline_service.fulltext_client = rec.client
@@ -209,9 +208,11 @@ async def test_tui_f_offline_offers_a_retry_that_closes_the_breaker(offline_serv
         assert "arxiv.org unreachable" in status and "Press f to try again" in status, status
         assert rec.requests == []  # the session's breaker: nothing sent, nobody waits
         network["up"] = True
-        await pilot.press("f")  # the retry closes the breaker
-        await wait_for(pilot, lambda: paper.document.is_fulltext, timeout=60, what="the full text")
-        assert [r.url.path for r in rec.requests] == [f"/html/{PAPER}"]
+        await pilot.press("f")  # the retry closes the breaker: arXiv is asked again
+        await wait_for(pilot, lambda: len(rec.requests) == 2 and not paper.reading, what="the retry")
+        assert [r.url.path for r in rec.requests] == [f"/html/{PAPER}", f"/pdf/{PAPER}"]
+        status = str(paper.query_one("#fulltext-status").render())
+        assert "no HTML on arXiv" in status and "try again" not in status, status
 
 
 # -- a model that cannot be reached ------------------------------------------------------------------
