@@ -84,6 +84,8 @@ async def test_other_hosts_are_still_tried_and_timeouts_keep_their_retries() -> 
             return no_dns(request)
         if request.url.host == "slow.example.org":
             raise httpx.ConnectTimeout("timed out", request=request)
+        if request.url.host == "cut.example.org":  # a transfer broken after connecting: retried
+            raise httpx.ReadError("[SSL: UNEXPECTED_EOF_WHILE_READING] EOF", request=request)
         return httpx.Response(503, headers={"Retry-After": "0"})
 
     rec = Recorder(handler)
@@ -96,6 +98,8 @@ async def test_other_hosts_are_still_tried_and_timeouts_keep_their_retries() -> 
             await request(client, "GET", "https://slow.example.org/x", policy=policy)
         with pytest.raises(SourceError, match="ConnectTimeout"):  # a timeout is no verdict on the host
             await request(client, "GET", "https://slow.example.org/x", policy=policy)
+        with pytest.raises(SourceError, match="ReadError.*gave up after 3 attempts"):
+            await request(client, "GET", "https://cut.example.org/x", policy=policy)
     hosts = [r.url.host for r in rec.requests]
     assert hosts.count("arxiv.org") == 1 and hosts.count("huggingface.co") == 3
     assert hosts.count("slow.example.org") == 6

@@ -298,9 +298,9 @@ _NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH)
 
 def unreachable_reason(exc: BaseException, host: str) -> str | None:
     """Why ``host`` cannot be reached at all, when the error says so (seen through the exception
-    chain): DNS, connection refused, no route, a TLS failure (a captive portal's certificate). None
-    for a timeout, a reset or anything else a retry may cure."""
-    if isinstance(exc, httpx.TimeoutException):
+    chain): DNS, connection refused, no route, a TLS handshake failure (a captive portal's
+    certificate). Only a failure to connect: None for a timeout, a reset, a broken transfer."""
+    if not isinstance(exc, httpx.ConnectError):
         return None
     seen: BaseException | None = exc
     while seen is not None:
