@@ -168,6 +168,15 @@ def test_daily_without_network_resolves_each_host_at_most_once(settings, sample_
     assert sorted(set(hosts)) == sorted(hosts), hosts  # one wait per unreachable host, at most
 
 
+def test_fetch_as_chat_calls_it_waits_once_per_run(empty_service):
+    rec = Recorder(no_dns)
+    for _ in range(2):  # every source failing is one line (SourceError, exit 1)
+        with pytest.raises(SourceError, match="unreachable|resolve"):
+            empty_service.fetch("all", client=rec.client())
+    hosts = [r.url.host for r in rec.requests]
+    assert "huggingface.co" in hosts and sorted(set(hosts)) == sorted(hosts), hosts
+
+
 def test_daily_reads_skip_arxiv_once_it_is_found_unreachable(settings, sample_home_template, fixtures_dir):
     """HF answers but arXiv cannot be reached: the fetch finds it out, and the reads of the top papers
     skip it at once, said in one line of the digest."""
