@@ -5,8 +5,9 @@ the user's data (no empty interests, no unknown paper ids, nothing already so) a
 exact change, before -> after, and the graph pauses (``interrupt``) until the user answers. Only a
 "yes" runs ``apply_*``, against the data as it is *then*; each returns the operations that take it
 back, kept in the thread (``state.ChangeRecord``), so an undo works in a later turn or process and is
-itself a change. No text heuristics ("did the user say 'like'?"): an abstract or a loose question
-can make a model call any tool, and no wording test tells permission from a question; a "yes" does.
+itself a change. No wording test tells permission from a question (an abstract or a loose question
+can make a model call any tool); a "yes" does, and ``--yes``, given unseen, only to what the message
+names (``consent.py``).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from papercast.models import ReadingList
 from papercast.store.lock import DAILY_LOCK_NAME, DAILY_WAIT_SECONDS, acquire_step_lock, release_step_lock
 from papercast.tools.delivery.channels import plan_channels
 from papercast.tools.sources.fetch import fetch_papers
+from papercast.tools.sources.http import Unreachable, with_breaker
 from papercast.tools.writing.digest import abuild_digest
 from papercast.tools.writing.render import mode_text, render_html, render_markdown
 from papercast.tools.writing.summarize import FALLBACK
@@ -76,7 +77,7 @@ def looks_offline(exc: BaseException) -> bool:
 
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, httpx.ConnectError | httpx.ConnectTimeout):
+        if isinstance(seen, Unreachable | httpx.ConnectError | httpx.ConnectTimeout):
             return True
         seen = seen.__cause__ or seen.__context__
     text = str(exc)
@@ -173,22 +174,26 @@ def _ranked(reading: ReadingList, run: DailyRun, errors: list[str] | None = None
     return {"reading": reading, "errors": errors or [], "notes": list(reading.llm_notes)}
 
 
-async def read_top(papers: Sequence[Any], state: DailyState, run: DailyRun) -> int:
+async def read_top(papers: Sequence[Any], state: DailyState, run: DailyRun) -> list[str]:
     """Read the full text of the top ``daily_read`` picks (never the whole window: embedding is the
     cost), through the run's HTTP client so arXiv's pacing spans them; the summaries then come from
-    their sections. Skipped without network or with full-text reading off. Returns how many were read."""
+    their sections. Skipped without network or with full-text reading off. Returns the run's error
+    lines (a host found unreachable: "arxiv.org unreachable: full text skipped for the other 4 papers")."""
     library = run.library
     top = [p.id for p in papers[:library.settings.daily_read]]
     if not top or not library.settings.fulltext or state.get("offline_network"):
-        return 0
+        return []
     try:
         documents = await library.aread_papers(top, client=run.client, policy=run.policy)
     except RuntimeFailure as exc:  # the store failed: the summaries use the abstracts
         _failed("read", exc, "summaries from the abstracts")
-        return 0
+        return []
     read = sum(1 for d in documents.values() if d.is_fulltext)
     run.say(f"read: {read} of the top {len(top)} papers in full")
-    return read
+    skipped = library.network_notices()
+    for line in skipped:
+        run.say(f"read: {line}")
+    return [f"read: {line}" for line in skipped]
 
 
 async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
@@ -200,7 +205,7 @@ async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, 
     papers = [r.paper for r in reading.items] if reading else []
     if not papers:
         return {"summaries": {}}
-    await read_top(papers, state, run)
+    unread = await read_top(papers, state, run)
     llm_on = run.use_llm and not library.settings.offline
     try:
         summaries = await asyncio.to_thread(library.digest_summaries, papers, use_llm=llm_on)
@@ -209,9 +214,9 @@ async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, 
         summaries = await asyncio.to_thread(library.digest_summaries, papers, use_llm=False)
         run.say(f"summarize: the model failed ({exc}); extractive summaries")
         return {"summaries": {s.paper_id: s for s in summaries},
-                "errors": [f"summarize: the model failed ({exc}); used extractive summaries"]}
+                "errors": [*unread, f"summarize: the model failed ({exc}); used extractive summaries"]}
     run.say(f"summarize: {len(summaries)} summaries")
-    return {"summaries": {s.paper_id: s for s in summaries}}
+    return {"summaries": {s.paper_id: s for s in summaries}, "errors": unread}
 
 
 async def digest(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
@@ -295,9 +300,11 @@ async def _run_locked(library: Library, profile: str, channels: list[Any], *, n:
                       today: date | None, say: Callable[[str], None], include_seen: bool, tls_context: Any,
                       http: Any) -> DailyReport:
     """``run_daily``'s graph, delivery and records, once the run holds the home's daily lock."""
+    # One breaker for the run's fetches and reads: a host found unreachable is waited on once.
     run = DailyRun(library=library, profile=profile, n=n,
                    sources=tuple(sources or library.settings.sources), use_llm=use_llm, client=client,
-                   policy=policy, today=today, say=say, include_seen=include_seen)
+                   policy=with_breaker(policy, library.host_breaker()), today=today, say=say,
+                   include_seen=include_seen)
     state = await graph.ainvoke({"profile": profile, "n": n, "sources": list(run.sources),
                                  "errors": [], "notes": []}, context=run)
     reading = state.get("reading")

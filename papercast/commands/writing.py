@@ -62,18 +62,20 @@ def _print_notices(service: Any) -> None:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from papercast.tools.writing.api import made_from, summary_label  # lazy: summaries pull ranking (numpy)
+    from papercast.tools.writing.api import FALLBACK, made_from, summary_label  # lazy: summaries pull ranking
 
     service = make_service_with_papers(args)
     summaries = service.summarize(args.ids, use_llm=not args.no_llm)
     _print_notices(service)
+    for line in service.network_notices():  # a host found unreachable, said once
+        warn(line)
     offline = sum(1 for s in summaries if s.is_offline)
     if service.settings.language and offline:
         notice(f"{offline} of {len(summaries)} summaries are offline extracts in the paper's own language, "
                f"not in {service.settings.language} (that needs a model: set PAPERCAST_MODEL)")
     if args.json:
         emit_json([s.to_json(summary_label(s)) for s in summaries])
-        return EXIT_OK
+        return _model_failed(service, summaries, FALLBACK)
     papers = {p.id: p for p in service.get_papers([s.paper_id for s in summaries])}
     for i, summary in enumerate(summaries):
         if i:
@@ -97,7 +99,20 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     usage = service.llm_usage()
     if usage.calls or usage.cached_calls:
         warn(usage.summary_line())
-    return EXIT_OK
+    return _model_failed(service, summaries, FALLBACK)
+
+
+def _model_failed(service: Any, summaries: list[Any], fallback: str) -> int:
+    """Exit 1, in one line naming the configured model, when it failed and offline summaries stood in
+    for its own: a script must not take them for the model's (the summaries are printed all the same)."""
+    failed = sum(1 for s in summaries if s.prompt_version.startswith(fallback))
+    why = service.llm_unreachable()
+    if not failed and not why:
+        return EXIT_OK
+    model = service.settings.model
+    standing_in = f"; {failed} of {len(summaries)} summaries are offline ones" if failed else ""
+    warn(f"error: the configured model {model} failed ({why or 'see the log'}){standing_in}")
+    return EXIT_RUNTIME
 
 
 def cmd_digest(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from papercast.agent.consent import scoped
 from papercast.service.core import ServiceCore
 from papercast.store.threads import list_threads
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from papercast.models import ChatAnswer, Proposal, ThreadInfo
 
 OnEvent = Callable[["ChatEvent"], None]
-OnPending = Callable[[list["Proposal"]], None]
+OnPending = Callable[["ChatAnswer", dict[str, bool]], None]  # a paused turn, and the answer to each proposal
 
 
 async def _final_answer(events: AsyncIterator[ChatEvent], on_event: OnEvent | None) -> ChatAnswer:
@@ -48,8 +49,9 @@ class AgentRunsMixin(ServiceCore):
              on_pending: OnPending | None = None) -> ChatAnswer:
         """One chat turn, answered in full (a new thread when ``thread_id`` is None).
 
-        Changes the agent proposes are applied only with ``approve`` (the CLI's ``--yes``); either
-        way the turn goes on to its answer, which states what was and was not applied.
+        Changes the agent proposes are applied only with ``approve`` (the CLI's ``--yes``), and then only
+        those whose object the message names (``agent/consent``); either way the turn goes on to its
+        answer, which states what was and was not applied.
         Synchronous: for the CLI and scripts. Inside an event loop (the TUI) use ``achat_stream``.
         """
         return asyncio.run(self.achat(message, thread_id, profile=profile, approve=approve,
@@ -59,12 +61,16 @@ class AgentRunsMixin(ServiceCore):
                     approve: bool = False, on_event: OnEvent | None = None,
                     on_pending: OnPending | None = None) -> ChatAnswer:
         """``chat`` for async callers. ``on_event`` sees every event as it comes (the CLI streams the
-        tokens); ``on_pending`` gets each step's proposals before they are answered with ``approve``."""
+        tokens); ``on_pending`` gets each paused step (its ``pending`` proposals) and the answers given."""
         answer = await _final_answer(self.achat_stream(message, thread_id, profile=profile), on_event)
         while answer.pending:  # each model step may propose more; each is answered the same way
+            answers = {p.id: False for p in answer.pending}
+            if approve:  # yes only to what the message names: not to what the model made up
+                answers = await asyncio.to_thread(scoped, message, answer.pending,
+                                                  lambda name: self.active_profile(name or profile))
             if on_pending is not None:
-                on_pending(answer.pending)
-            resumed = self.aresume_stream(answer.thread_id, approve, profile=profile)
+                on_pending(answer, answers)
+            resumed = self.aresume_stream(answer.thread_id, answers, profile=profile)
             answer = await _final_answer(resumed, on_event)
         return answer
 

@@ -22,6 +22,7 @@ from papercast.store.deliveries import DeliveryStore
 from papercast.store.documents import DocumentStore
 from papercast.store.llm_log import LLMLog
 from papercast.store.profiles import ProfileStore
+from papercast.tools.sources.breaker import HostBreaker
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -139,6 +140,11 @@ class ServiceCore:
         self._profiles  # noqa: B018  (the profiles' tables come first: deliveries refer to them)
         return DeliveryStore(self.settings.db_path)
 
+    @cached_property
+    def _breaker(self) -> HostBreaker:
+        """The hosts found unreachable by this service: one run of the CLI, one session of the TUI."""
+        return HostBreaker()
+
     @property
     def _reader(self) -> Reader:
         """Reads papers in full for this library (``tools/sources/reader``), with this run's limits."""
@@ -149,4 +155,4 @@ class ServiceCore:
                             max_bytes=int(s.fulltext_max_mb * 1024 * 1024), max_pages=s.fulltext_max_pages,
                             timeout=s.fulltext_timeout)
         return Reader(self._store, self._documents, self._passages, limits, client=self.fulltext_client,
-                      policy=self.fulltext_policy)
+                      policy=self.fulltext_policy, breaker=self._breaker)

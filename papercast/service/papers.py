@@ -137,7 +137,8 @@ class PapersMixin(ServiceCore):
         result = await fetch_papers(source, date=day, since=since, until=until,
                                     categories=tuple(categories) or self.settings.arxiv_categories,
                                     query=query, client=client, include_cross=cross,
-                                    arxiv_min_interval=self.settings.arxiv_min_interval)
+                                    arxiv_min_interval=self.settings.arxiv_min_interval,
+                                    breaker=self._breaker)
         report = FetchReport(papers=result.papers, errors=list(result.errors), notes=list(result.notes))
         if result.papers:
             # What this fetch adds (rather than refreshes): a chat fetch is undone by removing them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,10 @@ from papercast.errors import RuntimeFailure, UserError
 from papercast.models import Document, Paper, Passage, Summary
 from papercast.service.core import Progress, ServiceCore, normalize_ids, ranking_tools, writing_tools
 from papercast.tools.llm.sync import run_sync
+from papercast.tools.sources.breaker import HostBreaker
 from papercast.tools.sources.fulltext.sections import filter_section
+
+log = logging.getLogger(__name__)
 
 
 class ReadingMixin(ServiceCore):
@@ -47,6 +51,23 @@ class ReadingMixin(ServiceCore):
                            policy: Any = None) -> dict[str, Document]:
         """Several papers read through one HTTP client; a paper that cannot be read is left out."""
         return await self._reader.read_many(normalize_ids(ids), fetch=fetch, client=client, policy=policy)
+
+    def host_breaker(self) -> HostBreaker:
+        """The hosts found unreachable in this run: the daily run's fetches and reads share it."""
+        return self._breaker
+
+    def network_notices(self) -> list[str]:
+        """One line per unreachable host that made papers skip their full text, each said once
+        ("arxiv.org unreachable: full text skipped for the other 708 papers"); logged as well."""
+        lines = self._breaker.notices()
+        for line in lines:
+            log.warning("%s", line)
+        return lines
+
+    def reconnect(self) -> list[str]:
+        """Forget the hosts found unreachable (the TUI's retry: the network may be back); the next read
+        tries them again. Returns the hosts that were skipped."""
+        return self._breaker.close()
 
     def read_file(self, path: str | Path, paper_id: str | None = None,
                   progress: Progress | None = None) -> Document:

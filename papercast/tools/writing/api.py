@@ -4,6 +4,6 @@ in one module: they import it on first use (``service.core.writing_tools``), as 
 
 from papercast.tools.writing.digest import build_digest
 from papercast.tools.writing.fulltext_summary import made_from
-from papercast.tools.writing.summarize import digest_summaries, summarize_papers, summary_label
+from papercast.tools.writing.summarize import FALLBACK, digest_summaries, summarize_papers, summary_label
 
-__all__ = ["build_digest", "digest_summaries", "made_from", "summarize_papers", "summary_label"]
+__all__ = ["FALLBACK", "build_digest", "digest_summaries", "made_from", "summarize_papers", "summary_label"]
