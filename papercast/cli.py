@@ -51,8 +51,21 @@ def build_parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for module in COMMAND_MODULES:
         module.register(sub)
+    _quiet_anywhere(parser)
     parser.set_defaults(root_parser=parser)  # `completion` generates its scripts from it
     return parser
+
+
+def _quiet_anywhere(parser: argparse.ArgumentParser) -> None:
+    """``-q`` after the command too (``import x.jsonl -q``), as a user (or cron line) types it: every
+    subcommand accepts it, without a default so that the global one is not reset."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                if "-q" not in child._option_string_actions:
+                    child.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                       help="as the global -q: only errors on stderr")
+                _quiet_anywhere(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

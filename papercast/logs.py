@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from papercast.errors import redact
+from papercast.outfile import may_write
 
 LOGGER = "papercast"
 LOG_FILE = "papercast.log"
@@ -136,6 +137,8 @@ def _open_file(target: Path) -> _QuietFileHandler | None:
     """The rotating handler of ``target``, or None when the file cannot be created or appended to."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        if not may_write(target if target.exists() else target.parent):
+            return None  # a read-only home (file modes decide, for root too): no log rather than a change
         with target.open("a", encoding="utf-8"):  # fail now, not at the first record, when unwritable
             pass
         return _QuietFileHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8",

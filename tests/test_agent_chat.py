@@ -133,6 +133,7 @@ def test_model_failure_falls_back_to_an_offline_answer(agent, llm_server):
     answer = agent.chat("speculative decoding")
     assert answer.offline
     assert answer.text.startswith("The model failed (") and "offline answer" in answer.text
+    assert "no LLM configured" not in answer.text and "the configured model failed" in answer.text
     assert answer.papers  # the library search still found papers, cited by id
     assert all(pid in answer.text for pid, _ in answer.papers)
 
@@ -238,6 +239,8 @@ def test_unknown_server_is_an_offline_fallback_not_a_crash(settings, sample_home
     service = copy_sample(sample_home_template, cfg)
     answer = service.chat("long-context attention")
     assert answer.offline and "connection" in answer.text.lower()
+    # Issue 26: a model is configured, and failed: the answer must not say there is none.
+    assert "no LLM configured" not in answer.text and "the configured model failed" in answer.text
 
 
 def test_trim_cuts_whole_turns_and_keeps_the_current_one():

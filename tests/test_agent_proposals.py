@@ -126,7 +126,9 @@ def test_undo_restores_what_was_there_before(agent, llm_server):
                                        {"remove_keywords": ["rag"], "add_keywords": ["KV cache"],
                                                           "interests": "sparse attention"})),
                      Reply.text("Done."))
-    answer = agent.chat("dislike it and change my profile", "u", approve=True)
+    # --yes applies what the message names (issue 26): the paper, the keywords, the new interests.
+    answer = agent.chat(f"dislike {PAPER}, drop the keyword rag, add KV cache and set my interests to "
+                        "sparse attention", "u", approve=True)
     assert [p.change for p in answer.proposals] == ["c1", "c2"]
     profile = agent.active_profile()
     assert profile.disliked == [PAPER] and profile.liked == []
@@ -267,3 +269,58 @@ def test_a_confirmed_fetch_is_undone_by_removing_what_it_added(empty_service, mo
     answer = empty_service.chat("undo c1", "f", approve=True)
     assert f"library: holds {added} papers that fetch added" in answer.proposals[0].before
     assert empty_service.count() == 0
+
+
+# -- --yes approves only what the message names (issue 26) -------------------------------------------
+def test_yes_does_not_apply_a_change_the_message_does_not_name(agent, llm_server, capsys, monkeypatch):
+    """The case of issue 26: asked what to read, the model rewrites the interests; --yes does not
+    apply that, and the CLI prints the command that would."""
+    from papercast.cli import main
+
+    before = snapshot(agent)
+    llm_server.queue(Reply.tool_calls(("update_profile", {"interests": "crypto"})), Reply.text("Read these."))
+    answer = agent.chat("what should I read today?", approve=True)
+    assert snapshot(agent) == before and [p.status for p in answer.proposals] == ["declined"]
+
+    monkeypatch.setenv("PAPERCAST_MODEL", agent.settings.model)
+    monkeypatch.setenv("PAPERCAST_API_BASE", agent.settings.api_base)
+    llm_server.queue(Reply.tool_calls(("update_profile", {"interests": "crypto"})), Reply.text("Read these."))
+    assert main(["--home", str(agent.settings.home), "chat", "--yes", "what should I read today?"]) == 0
+    out, err = capsys.readouterr()
+    assert snapshot(agent) == before
+    assert "not applied (your message does not name it); to apply it: " \
+           "papercast profile set default --interests crypto" in out
+    assert "your message does not name what they change" in err and "applied change" not in err
+
+
+def test_yes_applies_the_named_change_and_not_the_others(agent, llm_server):
+    llm_server.queue(Reply.tool_calls(("give_feedback", {"id": LIKED, "kind": "like"}),
+                                      ("give_feedback", {"id": OTHER, "kind": "like"}),
+                                      ("update_profile", {"add_authors": ["Tri Dao", "Mallory"]}),
+                                      ("update_profile", {"add_interests": "robotics"})),
+                     Reply.text("Done."))
+    answer = agent.chat(f"like {LIKED}, follow Tri Dao and add robotics to my interests", approve=True)
+    assert [(p.args.get("id") or p.tool, p.status) for p in answer.proposals] == [
+        (LIKED, "applied"), (OTHER, "declined"), ("update_profile", "declined"),  # Mallory: not named
+        ("update_profile", "applied")]
+    profile = agent.active_profile()
+    assert profile.liked == [LIKED] and profile.authors == [] and profile.interests.endswith("; robotics")
+
+
+def test_yes_names_undo_and_fetch_by_what_they_act_on():
+    from papercast.agent.consent import apply_command, named
+    from papercast.models import Proposal
+
+    def proposal(tool: str, **args) -> Proposal:
+        return Proposal(id="x", tool=tool, args=args, summary="", before="", after="")
+
+    undo = proposal("undo_change", change="c2")
+    assert named("undo that", undo) and named("undo c2", undo) and not named("undo c1", undo)
+    assert not named("what changed?", undo)
+    fetch = proposal("fetch_papers", source="hf", date="2026-08-20", query=None)
+    assert named("fetch HF papers for 2026-08-20", fetch) and not named("fetch yesterday's papers", fetch)
+    assert apply_command(fetch, "t") == "papercast fetch --source hf --date 2026-08-20"
+    assert apply_command(undo, "t 1") == "papercast chat --thread 't 1' --yes 'undo c2'"
+    like = proposal("give_feedback", id=PAPER, kind="like", undo=False, profile="my lab")
+    assert named(f"I like arXiv:{PAPER}v2", like) and not named("like it", like)
+    assert apply_command(like, "t") == f"papercast profile like {PAPER} --profile 'my lab'"

@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, float]] = [
     ("papercast.agent", 3),
     ("papercast.service", 4),
     ("papercast.commands", 5), ("papercast.tui", 5), ("papercast.cli", 5), ("papercast.__main__", 5),
+    ("papercast.mcp_server", 5),
 ]
 # Libraries that hold a database: only store/ may import them.
 DATABASE_LIBRARIES = ("sqlite3", "aiosqlite", "chromadb", "langgraph.checkpoint.sqlite")
@@ -260,9 +261,10 @@ if __name__ == "__main__":
 
 # -- the structure stays simple ------------------------------------------------------------------------
 MAX_LINES = 600
-# Issue 22 asks for 30 at most; 46 remain, each keeping the TUI's first paint or `--help` fast (moving
-# the service's store and LLM imports up made the first paint ~0.1 s later, measured). Lower, never raise.
-MAX_LAZY_IMPORTS = 46
+# Each keeps the TUI's first paint or `--help` fast (moving the service's store and LLM imports up made
+# the first paint ~0.1 s later, measured); a group a module uses often is one accessor
+# (``service.core.ranking_tools``). Lower, never raise.
+MAX_LAZY_IMPORTS = 30
 
 
 def import_cycles(package: Path) -> list[list[str]]:

@@ -8,6 +8,7 @@ TUI's mark on delivered papers (Textual Pilot).
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 
 import pytest
@@ -102,12 +103,13 @@ def test_a_failed_delivery_is_not_recorded(quiet_service, tmp_path):
     with pytest.raises(UserError, match="no such directory"):  # bad input: refused before anything runs
         quiet_service.daily(out=tmp_path / "missing-dir" / "x.md", n=3, use_llm=False)
     target = tmp_path / "digest.md"
-    (tmp_path / ".digest.md.tmp").mkdir()  # the write (via that temporary name) fails, even for root
+    blocker = tmp_path / f".digest.md.{os.getpid()}.tmp"
+    blocker.mkdir()  # the write through this temporary name fails, as root too
     failed = quiet_service.daily(out=target, n=3, use_llm=False)
     assert failed.ok and failed.failed == [f"file {target}"] and failed.delivered == []
     assert any("cannot write" in e for e in failed.errors)
     assert quiet_service.delivery_history() == []
-    (tmp_path / ".digest.md.tmp").rmdir()
+    blocker.rmdir()
     retry = quiet_service.daily(out=target, n=3, use_llm=False)
     assert retry.recommended == failed.recommended and retry.delivered == [f"file {target}"]
 

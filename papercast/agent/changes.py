@@ -5,17 +5,17 @@ the user's data (no empty interests, no unknown paper ids, nothing already so) a
 exact change, before -> after, and the graph pauses (``interrupt``) until the user answers. Only a
 "yes" runs ``apply_*``, against the data as it is *then*; each returns the operations that take it
 back, kept in the thread (``state.ChangeRecord``), so an undo works in a later turn or process and is
-itself a change. No text heuristics ("did the user say 'like'?"): an abstract or a loose question
-can make a model call any tool, and no wording test tells permission from a question; a "yes" does.
+itself a change. No wording test tells permission from a question (an abstract or a loose question
+can make a model call any tool); a "yes" does, and ``--yes``, given unseen, only to what the message
+names (``consent.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
-
+from papercast.agent.tool_args import FeedbackArgs, FetchArgs, UndoArgs, UpdateProfileArgs
 from papercast.agent.tool_types import Applied, Tool, ToolContext, call, cite
 from papercast.errors import UserError
 from papercast.models import OPPOSITE_FEEDBACK, Profile, Proposal, parse_date
@@ -26,33 +26,6 @@ MAX_VALUE_CHARS = 200  # one keyword or author
 MAX_INTERESTS_CHARS = 2000
 _PAST = {"like": "liked", "dislike": "disliked", "save": "saved", "dismiss": "dismissed"}
 _SOURCES = {"hf": "Hugging Face Daily Papers", "arxiv": "arXiv", "all": "Hugging Face Daily Papers and arXiv"}
-
-
-# -- argument models ------------------------------------------------------------------------------
-class UpdateProfileArgs(BaseModel):
-    add_keywords: list[str] = Field(default_factory=list, description="keywords to add")
-    remove_keywords: list[str] = Field(default_factory=list, description="keywords to remove")
-    add_authors: list[str] = Field(default_factory=list, description="authors to follow")
-    remove_authors: list[str] = Field(default_factory=list, description="authors to unfollow")
-    add_interests: str | None = Field(None, description="text appended to the free-text interests")
-    interests: str | None = Field(None, description="replaces the free-text interests")
-    profile: str | None = Field(None, description="profile name (default: the active one)")
-
-
-class FeedbackArgs(BaseModel):
-    id: str = Field(description="arXiv id")
-    kind: Literal["like", "dislike", "save", "dismiss"]
-    undo: bool = Field(False, description="take the feedback back")
-
-
-class FetchArgs(BaseModel):
-    source: Literal["hf", "arxiv", "all"] = Field("all", description="hf = Hugging Face Daily Papers")
-    date: str | None = Field(None, description="one day, YYYY-MM-DD (default: today's lists)")
-    query: str | None = Field(None, description="arXiv search query, e.g. 'ti:diffusion AND cat:cs.CV'")
-
-
-class UndoArgs(BaseModel):
-    change: str | None = Field(None, description="the change id to take back, e.g. c2 (default: the latest)")
 
 
 # -- profile fields ---------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ what a thread list needs (title, times, turns) without reading every checkpoint.
 the chat graph, streamed with ``stream_mode="custom"`` as ``ChatEvent``s and ended by the ``final``
 event's ``ChatAnswer``. A proposed change stops the graph at ``interrupt()`` (``answer.pending``);
 ``resume_turn`` continues it with the user's answer, and a thread left waiting is answered "no" when
-the next message comes, so it never blocks the conversation.
+the next message comes, so it never blocks the conversation. ``propose_change``/``apply_change``: the
+same proposals for a caller that asks the user itself (the MCP server), recorded in a thread's log.
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
+from pydantic import ValidationError
 
 from papercast.agent.context import ChatContext
 from papercast.agent.events import ChatEvent
 from papercast.agent.graph import graph, recursion_limit
 from papercast.agent.port import Library
 from papercast.agent.prompts import system_prompt
+from papercast.agent.state import ChangeRecord, record_applied
+from papercast.agent.tool_types import Applied, ToolContext
+from papercast.agent.toolbox import TOOLS
 from papercast.agent.turn import build_answer
-from papercast.errors import UserError, first_line
+from papercast.errors import UserError, first_line, validation_line
+from papercast.models import Proposal
 from papercast.store import threads
 
 log = logging.getLogger(__name__)
@@ -159,3 +165,65 @@ async def thread_messages(library: Library, thread_id: str) -> list[dict[str, An
             out.append({"role": "tool", "tool": m.name, "ok": m.status != "error",
                         "text": first_line((m.artifact or {}).get("text") or "", 120, mark="")})
     return out
+
+
+# -- changes confirmed outside a turn ------------------------------------------------------------------
+# The MCP server asks its user by elicitation. The path is the confirm node's: ``propose`` checks and
+# names the change (before -> after) without writing; only after a yes does ``apply`` run, against the
+# data as it is then, and ``state.record_applied`` numbers it into the thread's change log, so
+# ``papercast chat --thread THREAD "undo c1"`` (or the TUI's chat on it) takes it back.
+def _thread_config(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": check_thread_id(thread_id)}}
+
+
+async def thread_changes(library: Library, thread_id: str) -> list[ChangeRecord]:
+    """The change log of a thread (empty when the thread does not exist yet)."""
+    path = library.settings.checkpoint_path
+    if not path.exists():
+        return []
+    async with threads.checkpointer(path) as saver:
+        state = await graph.copy(update={"checkpointer": saver}).aget_state(_thread_config(thread_id))
+    return list((state.values or {}).get("changes") or [])
+
+
+async def propose_change(library: Library, tool: str, args: dict[str, Any], *, profile: str | None,
+                         thread_id: str, call_id: str = "mcp") -> Proposal:
+    """The checked, described change a state-changing tool would make; nothing is written."""
+    spec = TOOLS.get(tool)
+    if spec is None or spec.propose is None:
+        raise UserError(f"{tool!r} is not a change tool")
+    try:
+        parsed = spec.args.model_validate(args)
+    except ValidationError as exc:
+        problems = validation_line(exc, "arguments", most=5)
+        raise UserError(f"invalid arguments for {tool}: {problems}") from None
+    ctx = ToolContext(library=library, profile=profile, changes=[dict(c) for c in
+                                                                 await thread_changes(library, thread_id)])
+    proposal = await spec.propose(ctx, parsed, call_id)
+    log.warning("proposed %s through MCP: %s (waiting for the user)", tool, proposal.summary)
+    return proposal
+
+
+async def apply_change(library: Library, proposal: Proposal, *, profile: str | None,
+                       thread_id: str) -> Applied:
+    """Apply a proposal the user confirmed and record it in the thread's change log (its id is then
+    ``proposal.change``); the thread also gets one line saying what was applied, for its readers."""
+    spec = TOOLS[proposal.tool]
+    assert spec.apply is not None
+    path = library.settings.checkpoint_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = _thread_config(thread_id)
+    async with threads.checkpointer(path) as saver:
+        compiled = graph.copy(update={"checkpointer": saver})
+        state = await compiled.aget_state(config)
+        changes: list[ChangeRecord] = list((state.values or {}).get("changes") or [])
+        ctx = ToolContext(library=library, profile=profile, changes=[dict(c) for c in changes])
+        applied = await spec.apply(ctx, proposal)
+        records = record_applied(changes, [], proposal, applied)
+        proposal.status, proposal.detail = "applied", applied.text
+        note = AIMessage(content=f"(applied through MCP, confirmed by the user, as change {proposal.change}: "
+                                 f"{proposal.summary})")
+        await compiled.aupdate_state(config, {"changes": records, "messages": [note]}, as_node="finish")
+    await asyncio.to_thread(threads.record_turn, path, thread_id, "changes confirmed through MCP")
+    log.info("applied %s as change %s (confirmed by the user through MCP)", proposal.summary, proposal.change)
+    return applied

@@ -27,8 +27,10 @@ from papercast.agent.port import Library
 from papercast.agent.state import DailyState
 from papercast.errors import RuntimeFailure, UserError, one_line
 from papercast.models import ReadingList
+from papercast.store.lock import DAILY_LOCK_NAME, DAILY_WAIT_SECONDS, acquire_step_lock, release_step_lock
 from papercast.tools.delivery.channels import plan_channels
 from papercast.tools.sources.fetch import fetch_papers
+from papercast.tools.sources.http import Unreachable, with_breaker
 from papercast.tools.writing.digest import abuild_digest
 from papercast.tools.writing.render import mode_text, render_html, render_markdown
 from papercast.tools.writing.summarize import FALLBACK
@@ -75,7 +77,7 @@ def looks_offline(exc: BaseException) -> bool:
 
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, httpx.ConnectError | httpx.ConnectTimeout):
+        if isinstance(seen, Unreachable | httpx.ConnectError | httpx.ConnectTimeout):
             return True
         seen = seen.__cause__ or seen.__context__
     text = str(exc)
@@ -172,22 +174,26 @@ def _ranked(reading: ReadingList, run: DailyRun, errors: list[str] | None = None
     return {"reading": reading, "errors": errors or [], "notes": list(reading.llm_notes)}
 
 
-async def read_top(papers: Sequence[Any], state: DailyState, run: DailyRun) -> int:
+async def read_top(papers: Sequence[Any], state: DailyState, run: DailyRun) -> list[str]:
     """Read the full text of the top ``daily_read`` picks (never the whole window: embedding is the
     cost), through the run's HTTP client so arXiv's pacing spans them; the summaries then come from
-    their sections. Skipped without network or with full-text reading off. Returns how many were read."""
+    their sections. Skipped without network or with full-text reading off. Returns the run's error
+    lines (a host found unreachable: "arxiv.org unreachable: full text skipped for the other 4 papers")."""
     library = run.library
     top = [p.id for p in papers[:library.settings.daily_read]]
     if not top or not library.settings.fulltext or state.get("offline_network"):
-        return 0
+        return []
     try:
         documents = await library.aread_papers(top, client=run.client, policy=run.policy)
     except RuntimeFailure as exc:  # the store failed: the summaries use the abstracts
         _failed("read", exc, "summaries from the abstracts")
-        return 0
+        return []
     read = sum(1 for d in documents.values() if d.is_fulltext)
     run.say(f"read: {read} of the top {len(top)} papers in full")
-    return read
+    skipped = library.network_notices()
+    for line in skipped:
+        run.say(f"read: {line}")
+    return [f"read: {line}" for line in skipped]
 
 
 async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
@@ -199,7 +205,7 @@ async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, 
     papers = [r.paper for r in reading.items] if reading else []
     if not papers:
         return {"summaries": {}}
-    await read_top(papers, state, run)
+    unread = await read_top(papers, state, run)
     llm_on = run.use_llm and not library.settings.offline
     try:
         summaries = await asyncio.to_thread(library.digest_summaries, papers, use_llm=llm_on)
@@ -208,9 +214,9 @@ async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, 
         summaries = await asyncio.to_thread(library.digest_summaries, papers, use_llm=False)
         run.say(f"summarize: the model failed ({exc}); extractive summaries")
         return {"summaries": {s.paper_id: s for s in summaries},
-                "errors": [f"summarize: the model failed ({exc}); used extractive summaries"]}
+                "errors": [*unread, f"summarize: the model failed ({exc}); used extractive summaries"]}
     run.say(f"summarize: {len(summaries)} summaries")
-    return {"summaries": {s.paper_id: s for s in summaries}}
+    return {"summaries": {s.paper_id: s for s in summaries}, "errors": unread}
 
 
 async def digest(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
@@ -275,14 +281,35 @@ async def run_daily(library: Library, *, profile: str | None = None, out: str | 
     emails = [email] if isinstance(email, str) else list(email or ())
     channels = plan_channels(library.settings, out=out, emails=emails, webhooks=webhooks, feed=feed,
                              stdout_when_nowhere=stdout)
-    run = DailyRun(library=library, profile=target.name, n=n,
+    say = say or (lambda _line: None)
+    # Choose -> deliver -> record under one lock per home: a second run at once (cron overlapping a
+    # manual run) waits, then ranks without what the first delivered. Never a paper twice.
+    held = await asyncio.to_thread(
+        acquire_step_lock, library.settings.home, DAILY_LOCK_NAME, what="a daily run",
+        wait=DAILY_WAIT_SECONDS, on_wait=lambda: say("waiting for another daily run on this home to finish"))
+    try:
+        return await _run_locked(library, target.name, channels, n=n, sources=sources, use_llm=use_llm,
+                                 client=client, policy=policy, today=today, say=say,
+                                 include_seen=include_seen, tls_context=tls_context, http=http)
+    finally:
+        release_step_lock(held)
+
+
+async def _run_locked(library: Library, profile: str, channels: list[Any], *, n: int,
+                      sources: Sequence[str] | None, use_llm: bool, client: Any, policy: Any,
+                      today: date | None, say: Callable[[str], None], include_seen: bool, tls_context: Any,
+                      http: Any) -> DailyReport:
+    """``run_daily``'s graph, delivery and records, once the run holds the home's daily lock."""
+    # One breaker for the run's fetches and reads: a host found unreachable is waited on once.
+    run = DailyRun(library=library, profile=profile, n=n,
                    sources=tuple(sources or library.settings.sources), use_llm=use_llm, client=client,
-                   policy=policy, today=today, say=say or (lambda _line: None), include_seen=include_seen)
-    state = await graph.ainvoke({"profile": target.name, "n": n, "sources": list(run.sources),
+                   policy=with_breaker(policy, library.host_breaker()), today=today, say=say,
+                   include_seen=include_seen)
+    state = await graph.ainvoke({"profile": profile, "n": n, "sources": list(run.sources),
                                  "errors": [], "notes": []}, context=run)
     reading = state.get("reading")
     digest = state.get("digest")
-    report = DailyReport(profile=target.name, fetched=dict(state.get("fetched") or {}),
+    report = DailyReport(profile=profile, fetched=dict(state.get("fetched") or {}),
                          stored=dict(state.get("stored") or {}),
                          recommended=[r.paper.id for r in reading.items] if reading else [],
                          summarized=len(state.get("summaries") or {}), markdown=state.get("digest_md", ""),
@@ -300,7 +327,7 @@ async def run_daily(library: Library, *, profile: str | None = None, out: str | 
         if reading is not None and reading.note:
             report.notes.insert(0, reading.note)  # why the list is empty (every paper read, or sent, ...)
         log.warning("daily: no papers to recommend for %s; no digest written or sent (%d errors)",
-                    target.name, len(report.errors))
+                    profile, len(report.errors))
         return report
     outcomes = await asyncio.to_thread(library.deliver_digest, digest, channels, text=report.markdown,
                                        tls_context=tls_context, http=http)

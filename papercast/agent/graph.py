@@ -75,8 +75,8 @@ async def call_model(state: ChatState, runtime: Runtime[ChatContext]) -> dict[st
 
 async def offline_step(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
     """The offline planner's next calls, or its answer composed from the tool outputs."""
-    result = offline.step(state["messages"])
     fallback = state.get("fallback")
+    result = offline.step(state["messages"], failed=bool(fallback))
     if result.text and fallback:
         result.text = f"The model failed ({fallback}), so here is an {result.text}"
     if result.text:

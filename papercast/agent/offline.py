@@ -152,8 +152,9 @@ class OfflineStep:
     text: str = ""
 
 
-def step(messages: list[Any]) -> OfflineStep:
-    """Plan the next calls of the current turn, or compose its answer from the tool outputs."""
+def step(messages: list[Any], failed: bool = False) -> OfflineStep:
+    """Plan the next calls of the current turn, or compose its answer from the tool outputs (``failed``:
+    a model is configured but failed this turn, and the answer must not say there is none)."""
     start = max((i for i, m in enumerate(messages) if m.type == "human"), default=-1)
     message = messages[start].content if start >= 0 else ""
     done = [m for m in messages[start + 1:] if m.type == "tool"]
@@ -163,11 +164,11 @@ def step(messages: list[Any]) -> OfflineStep:
     if more and len([m for m in messages[start + 1:] if m.type == "ai"]) < 2:
         return OfflineStep(more)
     if _LIKED_ONE.search(str(message)) and len(done) > 1:
-        return OfflineStep([], compose(done[1:], _liked_intro(str(message), done[1])))
+        return OfflineStep([], compose(done[1:], _liked_intro(str(message), done[1]), failed))
     if _LIKE_THE.search(str(message)) and len(done) > 1 and done[1].name == "similar_papers":
         pid, title = ((done[0].artifact or {}).get("papers") or [("?", "?")])[0]
-        return OfflineStep([], compose(done[1:], f"Taking that to be [{pid}] {title}:"))
-    return OfflineStep([], compose(done))
+        return OfflineStep([], compose(done[1:], f"Taking that to be [{pid}] {title}:", failed))
+    return OfflineStep([], compose(done, failed=failed))
 
 
 def _liked_intro(message: str, found: Any) -> str:
@@ -185,8 +186,11 @@ def _start_id(found: Any) -> str:
     return next(iter(ids), "?")
 
 
-def compose(done: list[Any], intro: str = "") -> str:
-    parts = [f"{OFFLINE_LABEL} (no LLM configured; set PAPERCAST_MODEL for written answers):", ""]
+def compose(done: list[Any], intro: str = "", failed: bool = False) -> str:
+    """The answer from the tool outputs, saying why it has no model (none set, or it failed)."""
+    why = "from the library: the configured model failed" if failed \
+        else "no LLM configured; set PAPERCAST_MODEL for written answers"
+    parts = [f"{OFFLINE_LABEL} ({why}):", ""]
     if intro:
         parts += [intro, ""]
     for message in done:

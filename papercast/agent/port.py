@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from papercast.agent.llm_node import ModelConfig
     from papercast.tools.delivery.channels import Channel, Outcome
     from papercast.tools.llm.client import LLMClient
+    from papercast.tools.sources.breaker import HostBreaker
     from papercast.tools.writing.digest import Digest
 
 
@@ -72,6 +73,12 @@ class Library(Protocol):
 
     async def aread_papers(self, ids: Sequence[str], *, fetch: bool = True, client: Any = None,
                            policy: Any = None) -> dict[str, Document]: ...
+
+    def host_breaker(self) -> HostBreaker:
+        """The hosts found unreachable in this run (a daily run's fetches and reads skip them)."""
+        ...
+
+    def network_notices(self) -> list[str]: ...
 
     async def afetch(self, source: str = "all", *, day: date | None = None,
                      query: str | None = None) -> FetchReport: ...

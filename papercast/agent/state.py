@@ -13,7 +13,8 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-from papercast.models import Paper, ReadingList, Summary
+from papercast.agent.tool_types import Applied
+from papercast.models import Paper, Proposal, ReadingList, Summary
 from papercast.tools.writing.digest import Digest
 
 
@@ -25,6 +26,18 @@ class ChangeRecord(TypedDict):
     summary: str
     undo: list[dict[str, Any]]
     undone: bool
+
+
+def record_applied(changes: Sequence[ChangeRecord], records: Sequence[ChangeRecord], proposal: Proposal,
+                   applied: Applied) -> list[ChangeRecord]:
+    """The log entries of one applied proposal, after ``changes`` (the thread's) and ``records`` (this
+    step's): its own, numbered next (``c1``, ``c2``...; set on ``proposal.change``), and for an undo
+    the change it took back, marked undone. The chat's confirm node and the MCP server both use it."""
+    proposal.change = f"c{len(changes) + len(records) + 1}"
+    out = [ChangeRecord(id=proposal.change, summary=proposal.summary, undo=applied.undo, undone=False)]
+    if applied.undoes:
+        out += [ChangeRecord(**{**c, "undone": True}) for c in changes if c["id"] == applied.undoes]
+    return out
 
 
 def merge_changes(left: list[ChangeRecord] | None, right: list[ChangeRecord] | None) -> list[ChangeRecord]:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from papercast.agent.llm_node import ordered_calls
 from papercast.agent.port import Library
 from papercast.agent.prompts import wrap_tool_output
-from papercast.agent.state import ChangeRecord, ChatState
+from papercast.agent.state import ChangeRecord, ChatState, record_applied
 from papercast.agent.tool_types import ToolContext
 from papercast.agent.toolbox import TOOLS
 from papercast.errors import UserError, first_line, one_line, redact, validation_line
@@ -175,13 +175,9 @@ async def confirm_proposals(state: ChatState, *, library: Library, profile: str 
                 p.detail = text.removeprefix("error: ")
             else:
                 p.status = "applied"
-                p.change = f"c{len(changes) + len(records) + 1}"
+                records += record_applied(changes, records, p, applied)
                 p.detail = applied.text
                 papers = applied.papers
-                records.append(ChangeRecord(id=p.change, summary=p.summary, undo=applied.undo, undone=False))
-                if applied.undoes:
-                    records += [ChangeRecord(**{**c, "undone": True}) for c in changes
-                                if c["id"] == applied.undoes]
                 text = (f"applied as change {p.change} (the user confirmed it; it can be undone): "
                         f"{applied.text}")
                 log.info("applied %s as change %s (confirmed by the user)", p.summary, p.change)

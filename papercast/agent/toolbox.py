@@ -16,9 +16,17 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from papercast.agent.changes import CHANGE_TOOLS
+from papercast.agent.tool_args import (
+    CompareArgs,
+    PaperArgs,
+    PassagesArgs,
+    ProfileArgs,
+    ReadArgs,
+    RecommendArgs,
+    SearchArgs,
+    SimilarArgs,
+)
 from papercast.agent.tool_types import Tool, ToolContext, ToolOutput
 from papercast.agent.tool_types import call as _call
 from papercast.agent.tool_types import cite as cite
@@ -74,53 +82,6 @@ def _cut(text: str, limit: int) -> str:
 def hits_of(results: Sequence[SearchHit]) -> list[tuple[Paper, float, list[str]]]:
     """Search hits as ``(paper, score, reasons)``."""
     return [(hit.paper, float(hit.score), list(hit.reasons)) for hit in results]
-
-
-# -- argument models -------------------------------------------------------------------------------
-class SearchArgs(BaseModel):
-    query: str = Field("", description="what to look for, in plain words (may be empty with an author or "
-                       "category)")
-    since: str | None = Field(None, description="first publication day, YYYY-MM-DD")
-    until: str | None = Field(None, description="last publication day, YYYY-MM-DD")
-    categories: list[str] = Field(default_factory=list, max_length=5,
-                                  description="only papers in one of these arXiv categories, e.g. cs.CL")
-    authors: list[str] = Field(default_factory=list, max_length=5,
-                               description="only papers by one of these authors")
-    n: int = Field(8, ge=1, le=25, description="how many papers")
-
-
-class PaperArgs(BaseModel):
-    id: str = Field(description="arXiv id, e.g. 2509.04664")
-
-
-class ReadArgs(BaseModel):
-    id: str = Field(description="arXiv id of a paper in the library")
-    section: str | None = Field(None, description="a section number or title, e.g. 3.2 or Limitations "
-                                                  "(default: the outline and the abstract)")
-
-
-class PassagesArgs(BaseModel):
-    query: str = Field(description="what to find in the papers' full text")
-    ids: list[str] | None = Field(None, max_length=10, description="only these papers (arXiv ids)")
-    n: int = Field(8, ge=1, le=20)
-
-
-class SimilarArgs(BaseModel):
-    id: str = Field(description="arXiv id of the paper to start from")
-    n: int = Field(5, ge=1, le=20)
-
-
-class ProfileArgs(BaseModel):
-    profile: str | None = Field(None, description="profile name (default: the active one)")
-
-
-class RecommendArgs(BaseModel):
-    n: int = Field(10, ge=1, le=30, description="how many papers")
-    profile: str | None = Field(None, description="profile name (default: the active one)")
-
-
-class CompareArgs(BaseModel):
-    ids: list[str] = Field(min_length=2, max_length=5, description="2 to 5 arXiv ids")
 
 
 # -- the tools ---------------------------------------------------------------------------------------

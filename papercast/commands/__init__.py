@@ -7,6 +7,7 @@ from papercast.commands import (
     completion,
     deliveries,
     learning,
+    mcp,
     model,
     papers,
     profile,
@@ -15,4 +16,5 @@ from papercast.commands import (
     writing,
 )
 
-COMMAND_MODULES = [papers, read, profile, recommend, learning, writing, agent, deliveries, model, completion]
+COMMAND_MODULES = [papers, read, profile, recommend, learning, writing, agent, deliveries, model, mcp,
+                   completion]

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from papercast.errors import UserError, redact
+from papercast.ids import parse_date
+from papercast.outfile import write_text
 from papercast.sanitize import escape_controls
 
 if TYPE_CHECKING:
@@ -121,15 +123,17 @@ def positive_int(text: str) -> int:
 
 def parse_day(text: str | None, option: str) -> date | None:
     """A ``YYYY-MM-DD`` option's day (None when not given); bad input names the option (exit 2)."""
-    from papercast.models import parse_date  # lazy: pydantic (~100 ms) stays off --help
-
     return parse_date(text, option)
 
 
 def window_of(args: argparse.Namespace) -> dict[str, date | None]:
-    """A command's ``--since``/``--until`` as ``since``/``until``, checked before anything is loaded."""
-    return {"since": parse_day(getattr(args, "since", None), "--since"),
-            "until": parse_day(getattr(args, "until", None), "--until")}
+    """A command's ``--since``/``--until`` as ``since``/``until``, checked before anything is loaded (a
+    window that ends before it starts is bad input for every command, ``papers list`` as ``recommend``)."""
+    since = parse_day(getattr(args, "since", None), "--since")
+    until = parse_day(getattr(args, "until", None), "--until")
+    if since and until and since > until:
+        raise UserError(f"--since {since} is after --until {until}")
+    return {"since": since, "until": until}
 
 
 def add_count(parser: argparse.ArgumentParser, default: int, what: str) -> None:
@@ -138,24 +142,10 @@ def add_count(parser: argparse.ArgumentParser, default: int, what: str) -> None:
                         help=f"how many {what} (default {default})")
 
 
-def check_out(path: str | Path, option: str = "--out") -> Path:
-    """A file a command may write: not a directory, in a directory that exists (else bad input)."""
-    out = Path(path).expanduser()
-    if out.is_dir():
-        raise UserError(f"{option} {out} is a directory: give a file name")
-    if not out.parent.is_dir():
-        raise UserError(f"no such directory for {option}: {out.parent}")
-    return out
-
-
-def write_output(path: str | Path, text: str) -> Path:
-    """Write a command's result to ``--out`` via a temporary file and a rename: a reader (or a feed
-    reader, or a web server) never sees half a file. A missing directory is bad input."""
-    out = check_out(path)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+def write_output(path: str | Path, text: str, home: Path | None = None) -> Path:
+    """Write a command's result to ``--out`` as ``>`` would, but atomically for a regular file (see
+    ``papercast.outfile``); ``home``'s own files are refused. Returns the absolute path written."""
+    return write_text(path, text, "--out", home)
 
 
 class ProgressLine:
@@ -189,14 +179,13 @@ class ProgressLine:
 
 def make_service(args: argparse.Namespace) -> Papercast:
     """The service for this invocation, with CLI flags as the highest-priority settings."""
-    from papercast.config import load_settings  # lazy: pydantic-settings (~100 ms) stays off --help
     from papercast.service import Papercast  # lazy: the service (numpy, pydantic) stays off --help
 
-    overrides = {"model": getattr(args, "model", None), "language": getattr(args, "language", None)}
-    settings = load_settings(home=args.home, **overrides)
-    if settings.config_note:
-        notice(f"note: {settings.config_note}")
-    return Papercast(settings)
+    service = Papercast.at_home(args.home, model=getattr(args, "model", None),
+                                language=getattr(args, "language", None))
+    if service.settings.config_note:
+        notice(f"note: {service.settings.config_note}")
+    return service
 
 
 def make_service_with_papers(args: argparse.Namespace) -> Papercast:

@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from papercast.agent.consent import apply_command
 from papercast.commands._output import (
     EXIT_OK,
     EXIT_RUNTIME,
@@ -36,8 +37,8 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="the answer, cited papers and tool calls as JSON")
     p.add_argument("--threads", action="store_true", help="list stored conversation threads and exit")
     p.add_argument("--yes", action="store_true",
-                   help="apply the changes the agent proposes (profile, feedback, "
-                   "fetching); without it they are shown and not applied")
+                   help="apply the changes the agent proposes whose object your message names (a paper "
+                   "id, an author, interest text); the others, and all without it, are shown, not applied")
     p.set_defaults(handler=cmd_chat)
 
     p = sub.add_parser("daily",
@@ -87,7 +88,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return run_tui(args)
     service = make_service_with_papers(args)
     stream = not args.json and sys.stdout.isatty()
-    show = (lambda pending: _show_proposals(pending, args.yes)) if not args.json else None
+    show = (lambda answer, answers: _show_proposals(answer, answers, args.yes)) if not args.json else None
     answer = service.chat(args.message, args.thread, profile=args.profile, approve=args.yes,
                           on_event=StreamPrinter() if stream else None, on_pending=show)
     if args.json:
@@ -97,8 +98,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     declined = [p for p in answer.proposals if p.status == "declined"]
     applied = [p for p in answer.proposals if p.status == "applied"]
     if declined:
-        warn(f"{len(declined)} proposed change{'s were' if len(declined) > 1 else ' was'} not applied: "
-             "run the same command with --yes to apply")
+        how = ("your message does not name what they change; the command that applies each is shown"
+               if args.yes else "run the same command with --yes to apply")
+        warn(f"{len(declined)} proposed change{'s were' if len(declined) > 1 else ' was'} not applied: {how}")
     for p in applied:
         warn(f"applied change {p.change}; to undo it: papercast chat --thread {answer.thread_id} --yes "
              f"\"undo {p.change}\"")
@@ -111,21 +113,27 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _show_proposals(pending: list[Any], approve: bool) -> None:
-    """The turn waits for the user: print the changes, answered with --yes or no."""
-    sys.stdout.write(proposal_block(pending, approve))
+def _show_proposals(answer: Any, answers: dict[str, bool], yes: bool) -> None:
+    """The turn waits for the user: print the changes and how each is answered."""
+    sys.stdout.write(proposal_block(answer.pending, answers, yes=yes, thread_id=answer.thread_id))
     sys.stdout.flush()
 
 
-def proposal_block(proposals: list[Any], approve: bool) -> str:
-    """The proposed changes, each with its exact before -> after, and what happens to them."""
+def proposal_block(proposals: list[Any], answers: dict[str, bool], *, yes: bool, thread_id: str) -> str:
+    """The proposed changes, each with its exact before -> after, and what happens to it. With --yes a
+    change is applied only when the message names its object; the others show the command to apply them."""
     lines = ["", "The agent proposes a change to your data:" if len(proposals) == 1 else
              f"The agent proposes {len(proposals)} changes to your data:"]
     for p in proposals:
         lines.append(f"  * {p.summary}")
         lines += [f"      {line}" for line in p.diff_lines()]
-    lines.append("  applying (--yes)" if approve
-                 else "  not applied (run the same command with --yes to apply)")
+        if yes and answers.get(p.id):
+            lines.append("    applying (--yes; your message names it)")
+        elif yes:
+            command = apply_command(p, thread_id)
+            lines.append(f"    not applied (your message does not name it); to apply it: {command}")
+    if not yes:
+        lines.append("  not applied (run the same command with --yes to apply)")
     return "\n".join(lines) + "\n\n"
 
 

@@ -15,13 +15,13 @@ from typing import Any
 from papercast.commands._output import (
     EXIT_OK,
     add_count,
-    check_out,
     emit_json,
     make_service,
     make_service_with_papers,
     notice,
     write_output,
 )
+from papercast.outfile import check_out
 
 
 def register(sub: Any) -> None:
@@ -56,13 +56,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_out(args.out)
     service = make_service_with_papers(args)
+    if args.out is not None:
+        check_out(args.out, home=service.settings.home)  # not one of the home's own files
     text, papers = service.export_papers(args.which, args.format, profile=args.profile, n=args.n)
     if not papers:
         notice(f"no {args.which} papers to export for profile {service.active_profile(args.profile).name}")
     if args.out is None:
         sys.stdout.write(text)
     else:
-        out = write_output(args.out, text)
+        out = write_output(args.out, text, service.settings.home)
         notice(f"exported {len(papers)} papers to {out}")
     return EXIT_OK
 

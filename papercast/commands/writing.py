@@ -14,7 +14,6 @@ from papercast.commands._output import (
     EXIT_OK,
     EXIT_RUNTIME,
     add_count,
-    check_out,
     emit_json,
     make_service,
     make_service_with_papers,
@@ -23,6 +22,7 @@ from papercast.commands._output import (
     window_of,
     write_output,
 )
+from papercast.outfile import check_out
 
 
 def register(sub: Any) -> None:
@@ -62,19 +62,20 @@ def _print_notices(service: Any) -> None:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from papercast.tools.writing.fulltext_summary import made_from  # lazy: stays off --help
-    from papercast.tools.writing.summarize import summary_label  # lazy: summaries pull ranking (numpy)
+    from papercast.tools.writing.api import FALLBACK, made_from, summary_label  # lazy: summaries pull ranking
 
     service = make_service_with_papers(args)
     summaries = service.summarize(args.ids, use_llm=not args.no_llm)
     _print_notices(service)
+    for line in service.network_notices():  # a host found unreachable, said once
+        warn(line)
     offline = sum(1 for s in summaries if s.is_offline)
     if service.settings.language and offline:
         notice(f"{offline} of {len(summaries)} summaries are offline extracts in the paper's own language, "
                f"not in {service.settings.language} (that needs a model: set PAPERCAST_MODEL)")
     if args.json:
         emit_json([s.to_json(summary_label(s)) for s in summaries])
-        return EXIT_OK
+        return _model_failed(service, summaries, FALLBACK)
     papers = {p.id: p for p in service.get_papers([s.paper_id for s in summaries])}
     for i, summary in enumerate(summaries):
         if i:
@@ -98,7 +99,20 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     usage = service.llm_usage()
     if usage.calls or usage.cached_calls:
         warn(usage.summary_line())
-    return EXIT_OK
+    return _model_failed(service, summaries, FALLBACK)
+
+
+def _model_failed(service: Any, summaries: list[Any], fallback: str) -> int:
+    """Exit 1, in one line naming the configured model, when it failed and offline summaries stood in
+    for its own: a script must not take them for the model's (the summaries are printed all the same)."""
+    failed = sum(1 for s in summaries if s.prompt_version.startswith(fallback))
+    why = service.llm_unreachable()
+    if not failed and not why:
+        return EXIT_OK
+    model = service.settings.model
+    standing_in = f"; {failed} of {len(summaries)} summaries are offline ones" if failed else ""
+    warn(f"error: the configured model {model} failed ({why or 'see the log'}){standing_in}")
+    return EXIT_RUNTIME
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -114,6 +128,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_out(args.out)  # before any LLM work is paid for
     service = make_service_with_papers(args)
+    if args.out is not None:
+        check_out(args.out, home=service.settings.home)  # not one of the home's own files
     # Only what the user asked for here: the configured channels belong to `daily`.
     channels = plan_channels(service.settings, emails=args.email, webhooks=args.webhook, configured=False)
     digest = service.digest(profile=args.profile, n=args.n, use_llm=not args.no_llm,
@@ -128,10 +144,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        out = write_output(args.out, text)
+        out = write_output(args.out, text, service.settings.home)
         notice(f"wrote the digest of {len(digest.items)} papers to {out}")
+    if channels and not digest.items:  # asked to send, nothing to send: said even with -q, as it is not ok
+        warn(f"nothing sent to {', '.join(c.name for c in channels)}: the digest has no papers")
+        return EXIT_OK
     failed = False
-    for outcome in service.deliver_digest(digest, channels) if digest.items else []:
+    for outcome in service.deliver_digest(digest, channels):
         if outcome.error:
             warn(f"error: {outcome.error}")
             failed = True

@@ -6,9 +6,9 @@ so nothing a source tells us is thrown away. Each submodule holds one subject; t
 re-exports them all, so ``from papercast.models import Paper`` is the way to name them.
 """
 
+from papercast.ids import InvalidPaperId, normalize_arxiv_id, parse_date, shift_day
 from papercast.models.chat import ChatAnswer, Proposal, ProposalStatus, ThreadInfo, ToolRecord
 from papercast.models.documents import Document, DocumentSource, Passage, PassageKind, Section, Summary
-from papercast.models.ids import InvalidPaperId, normalize_arxiv_id, parse_date
 from papercast.models.learning import Evaluation, EvaluationPeriod, RankingMetrics, TeachCandidate
 from papercast.models.llm import ModelCheck, Probe, RunUsage, Usage
 from papercast.models.papers import Paper, ReadingList, Recommendation, SearchHit
@@ -21,5 +21,5 @@ __all__ = [
     "InvalidPaperId", "ModelCheck", "Paper", "Passage", "PassageKind", "Probe", "Profile", "Proposal",
     "ProposalStatus", "RankingMetrics", "ReadingList", "Recommendation", "RunUsage", "SearchHit", "Section",
     "Summary", "TeachCandidate", "ThreadInfo", "ToolRecord", "UpsertResult", "Usage", "normalize_arxiv_id",
-    "parse_date",
+    "parse_date", "shift_day",
 ]

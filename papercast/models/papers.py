@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from papercast.models.ids import normalize_arxiv_id
+from papercast.ids import normalize_arxiv_id
 from papercast.sanitize import clean_record
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from papercast.store.deliveries import DeliveryStore
 from papercast.store.documents import DocumentStore
 from papercast.store.llm_log import LLMLog
 from papercast.store.profiles import ProfileStore
+from papercast.tools.sources.breaker import HostBreaker
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -50,6 +52,22 @@ def normalize_ids(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+
+def ranking_tools() -> ModuleType:
+    """``tools/ranking`` with its entry points (recommend, teach, evaluate, search, ...), imported on
+    first use: ``papercast --help`` and the TUI's first paint never pay for it."""
+    from papercast.tools.ranking import api as ranking  # lazy: numpy-heavy ranking (~100 ms)
+
+    return ranking
+
+
+def writing_tools() -> ModuleType:
+    """``tools/writing`` with its entry points (summaries, the digest), imported on first use."""
+    from papercast.tools.writing import api as writing  # lazy: summaries pull ranking (~100 ms)
+
+    return writing
+
+
 class ServiceCore:
     """Settings and the raw parts of one home, each opened on first use."""
 
@@ -63,6 +81,12 @@ class ServiceCore:
         self.settings = settings or load_settings()
         self._embed = embed
         self.starter_created = False  # this service made the starter profile: say how to edit it
+
+    @classmethod
+    def at_home(cls, home: str | Path | None = None, **overrides: Any) -> Self:
+        """The service for ``home`` (None: ``$PAPERCAST_HOME`` or the default), with ``overrides`` (the
+        command line's flags) above every other source of settings."""
+        return cls(load_settings(home=home, **overrides))
 
     @property
     def mode(self) -> str:
@@ -116,6 +140,11 @@ class ServiceCore:
         self._profiles  # noqa: B018  (the profiles' tables come first: deliveries refer to them)
         return DeliveryStore(self.settings.db_path)
 
+    @cached_property
+    def _breaker(self) -> HostBreaker:
+        """The hosts found unreachable by this service: one run of the CLI, one session of the TUI."""
+        return HostBreaker()
+
     @property
     def _reader(self) -> Reader:
         """Reads papers in full for this library (``tools/sources/reader``), with this run's limits."""
@@ -126,4 +155,4 @@ class ServiceCore:
                             max_bytes=int(s.fulltext_max_mb * 1024 * 1024), max_pages=s.fulltext_max_pages,
                             timeout=s.fulltext_timeout)
         return Reader(self._store, self._documents, self._passages, limits, client=self.fulltext_client,
-                      policy=self.fulltext_policy)
+                      policy=self.fulltext_policy, breaker=self._breaker)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from papercast.errors import RuntimeFailure, UserError
 from papercast.models import Paper
-from papercast.service.core import ServiceCore, normalize_ids
+from papercast.service.core import ServiceCore, normalize_ids, writing_tools
 from papercast.tools.writing.export import FORMATS, export
 
 if TYPE_CHECKING:
@@ -27,8 +27,6 @@ class DeliveriesMixin(ServiceCore):
                until: date | None = None, *, use_llm: bool = True, include_seen: bool = True) -> Digest:
         """The reading list of the window with TL;DRs, an overview and this run's LLM usage
         (without the papers already delivered to the profile when ``include_seen`` is False)."""
-        from papercast.tools.writing.digest import build_digest  # lazy: writing pulls ranking (~100 ms)
-
         if n < 1:
             raise UserError(f"-n must be at least 1, got {n}")
         target = self.active_profile(profile)
@@ -36,8 +34,8 @@ class DeliveriesMixin(ServiceCore):
                                  include_seen=include_seen)
         summaries = self.digest_summaries([r.paper for r in reading.items], use_llm=use_llm)
         count = self._store.window_count(reading.since, reading.until)
-        return build_digest(target, reading, summaries, client=self.llm_client(use_llm), window_count=count,
-                            language=self.settings.language)
+        return writing_tools().build_digest(target, reading, summaries, client=self.llm_client(use_llm),
+                                            window_count=count, language=self.settings.language)
 
     def record_delivery(self, profile: str, channel: DeliveryChannel, target: str, day: date,
                         paper_ids: Sequence[str]) -> DeliveryRecord:

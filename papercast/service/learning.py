@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from papercast.models import ReadingList, Recommendation
-from papercast.service.core import ServiceCore
+from papercast.service.core import ServiceCore, ranking_tools
 from papercast.service.profiles import hiding
 
 if TYPE_CHECKING:
@@ -24,23 +24,19 @@ class LearningMixin(ServiceCore):
         says so); ``fallback`` (relative presets such as the TUI's "today") moves an empty window
         to the latest one with papers. ``include_seen=False`` leaves out the papers already delivered
         to the profile (``daily``, and ``recommend``/``digest`` on the command line)."""
-        from papercast.tools.ranking.score import recommend  # lazy: numpy-heavy ranking (~100 ms)
-
         target = self.active_profile(profile)
         client = self.llm_client(use_llm)
         seen = set() if include_seen else self._deliveries.seen(target.name)
         # The model re-ranks the ranker's top K, so rank at least K and cut to n afterwards.
         depth = max(n, self.settings.rerank_top_k) if client else n
-        reading = recommend(self._store, hiding(target, seen), since=since, until=until, n=depth,
-                            fallback=fallback)
+        reading = ranking_tools().recommend(self._store, hiding(target, seen), since=since, until=until,
+                                            n=depth, fallback=fallback)
         if seen and not reading.items:
             reading.note = "; ".join(filter(None, [reading.note, f"{len(seen)} papers were delivered to "
                                                    f"{target.name} already (--include-seen shows them)"]))
         if client and reading.items:
-            from papercast.tools.ranking.rerank import rerank  # lazy: the LLM client modules, as ``_llm``
-
-            reading.items, reading.llm_notes = rerank(client, target, reading.items,
-                                                      self.settings.rerank_top_k)
+            reading.items, reading.llm_notes = ranking_tools().rerank(client, target, reading.items,
+                                                                      self.settings.rerank_top_k)
         reading.items = reading.items[:n]
         return reading
 
@@ -48,16 +44,12 @@ class LearningMixin(ServiceCore):
               until: date | None = None) -> tuple[list[TeachCandidate], str | None]:
         """The papers the ranker is least sure about for a profile (rate them to teach it most), and a
         note when the window is not the one asked for. Nothing is rated here: the caller records answers."""
-        from papercast.tools.ranking.teach import teach  # lazy: numpy-heavy ranking (~100 ms)
-
-        return teach(self._store, self.active_profile(profile), since=since, until=until, n=n)
+        return ranking_tools().teach(self._store, self.active_profile(profile), since=since, until=until, n=n)
 
     def evaluate(self, profile: str | None = None) -> Evaluation:
         """The recommender graded on the profile's own ratings, split by time (``evaluation.evaluate``);
         with too few ratings, ``needed`` says what is missing."""
-        from papercast.tools.ranking.evaluation import evaluate  # lazy: numpy-heavy ranking (~100 ms)
-
-        return evaluate(self._store, self.active_profile(profile))
+        return ranking_tools().evaluate(self._store, self.active_profile(profile))
 
     def trending(self, *, since: date | None = None, until: date | None = None,
                  limit: int | None = None) -> ReadingList:
@@ -70,9 +62,7 @@ class LearningMixin(ServiceCore):
         papers, _ = self._store.window(since, until)  # every paper of the window
         note = None
         if not papers and until is not None:
-            from papercast.tools.ranking.window import resolve_window  # lazy: numpy-heavy ranking
-
-            first, last, moved = resolve_window(self._store, since, until, fallback=True)
+            first, last, moved = ranking_tools().resolve_window(self._store, since, until, fallback=True)
             if last != until:  # moved to the latest window with papers (an empty store has none)
                 since, until, note = first, last, moved
                 papers, _ = self._store.window(since, until)

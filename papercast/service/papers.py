@@ -14,7 +14,14 @@ import numpy as np
 from papercast.errors import RuntimeFailure, UserError
 from papercast.models import FetchReport, ImportReport, Paper, SearchHit, UpsertResult
 from papercast.sanitize import summarize_cuts
-from papercast.service.core import SAMPLE_EMBEDDINGS, SAMPLE_PAPERS, Progress, ServiceCore, normalize_ids
+from papercast.service.core import (
+    SAMPLE_EMBEDDINGS,
+    SAMPLE_PAPERS,
+    Progress,
+    ServiceCore,
+    normalize_ids,
+    ranking_tools,
+)
 from papercast.store.metadata import SAMPLE_SOURCE
 
 IMPORT_BATCH = 256  # papers parsed, embedded and written per step of an import (store/ingest.py)
@@ -188,7 +195,8 @@ class PapersMixin(ServiceCore):
         result = await fetch_papers(source, date=day, since=since, until=until,
                                     categories=tuple(categories) or self.settings.arxiv_categories,
                                     query=query, client=client, include_cross=cross,
-                                    arxiv_min_interval=self.settings.arxiv_min_interval)
+                                    arxiv_min_interval=self.settings.arxiv_min_interval,
+                                    breaker=self._breaker)
         report = FetchReport(papers=result.papers, errors=list(result.errors), notes=list(result.notes))
         if result.papers:
             # What this fetch adds (rather than refreshes): a chat fetch is undone by removing them.
@@ -239,10 +247,8 @@ class PapersMixin(ServiceCore):
                categories: Sequence[str] = (), authors: Sequence[str] = ()) -> list[SearchHit]:
         """The one hybrid search (BM25 + embeddings, quoted phrases kept) for the CLI, the TUI and
         the agent: the best ``n`` papers, each with its score and reasons (tools/ranking/search.py)."""
-        from papercast.tools.ranking.search import search  # lazy: numpy-heavy ranking (~100 ms)
-
-        return search(self._store, query, n, since=since, until=until, categories=categories,
-                      authors=authors)
+        return ranking_tools().search(self._store, query, n, since=since, until=until, categories=categories,
+                                      authors=authors)
 
     def similar(self, paper_id: str, n: int = 5) -> list[tuple[Paper, float]]:
         return self._store.similar(self.get_paper(paper_id).id, n)

@@ -9,7 +9,7 @@ from typing import Any
 
 from papercast.errors import UserError
 from papercast.models import Feedback, FeedbackKind, Paper, Profile
-from papercast.service.core import STARTER_INTERESTS, STARTER_PROFILE, ServiceCore
+from papercast.service.core import STARTER_INTERESTS, STARTER_PROFILE, ServiceCore, ranking_tools
 from papercast.tools.sources.bibtex import ImportedLikes, parse_likes
 
 
@@ -88,12 +88,10 @@ class ProfilesMixin(ServiceCore):
         name with no paper (naming the closest authors the library has). The library is read as
         streamed author lists, not as papers: only the papers found are built.
         """
-        from papercast.tools.ranking.authors import find_papers  # lazy: numpy-heavy ranking (~100 ms)
-        from papercast.tools.ranking.window import papers_by_id  # lazy: numpy-heavy ranking (~100 ms)
-
-        found = find_papers(self._store.author_lists, names)
+        ranking = ranking_tools()
+        found = ranking.find_papers(self._store.author_lists, names)
         every = list(dict.fromkeys(pid for ids in found.values() for pid in ids))
-        by_id = {p.id: p for p in papers_by_id(self._store, every)}  # one read, from the ranking cache
+        by_id = {p.id: p for p in ranking.papers_by_id(self._store, every)}  # one read: the ranking cache
         return {name: sorted((by_id[i] for i in ids if i in by_id),
                              key=lambda p: (p.published or date.min, p.id), reverse=True)
                 for name, ids in found.items()}

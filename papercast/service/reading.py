@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from papercast.errors import RuntimeFailure, UserError
 from papercast.models import Document, Paper, Passage, Summary
-from papercast.service.core import Progress, ServiceCore, normalize_ids
+from papercast.service.core import Progress, ServiceCore, normalize_ids, ranking_tools, writing_tools
 from papercast.tools.llm.sync import run_sync
+from papercast.tools.sources.breaker import HostBreaker
 from papercast.tools.sources.fulltext.sections import filter_section
+
+log = logging.getLogger(__name__)
 
 
 class ReadingMixin(ServiceCore):
@@ -48,6 +52,23 @@ class ReadingMixin(ServiceCore):
         """Several papers read through one HTTP client; a paper that cannot be read is left out."""
         return await self._reader.read_many(normalize_ids(ids), fetch=fetch, client=client, policy=policy)
 
+    def host_breaker(self) -> HostBreaker:
+        """The hosts found unreachable in this run: the daily run's fetches and reads share it."""
+        return self._breaker
+
+    def network_notices(self) -> list[str]:
+        """One line per unreachable host that made papers skip their full text, each said once
+        ("arxiv.org unreachable: full text skipped for the other 708 papers"); logged as well."""
+        lines = self._breaker.notices()
+        for line in lines:
+            log.warning("%s", line)
+        return lines
+
+    def reconnect(self) -> list[str]:
+        """Forget the hosts found unreachable (the TUI's retry: the network may be back); the next read
+        tries them again. Returns the hosts that were skipped."""
+        return self._breaker.close()
+
     def read_file(self, path: str | Path, paper_id: str | None = None,
                   progress: Progress | None = None) -> Document:
         """A saved arXiv HTML page or PDF read with no network, stored and indexed like a fetched one.
@@ -60,12 +81,11 @@ class ReadingMixin(ServiceCore):
                         ) -> list[tuple[Passage, float]]:
         """The stored passages that best answer ``query`` (of the papers ``ids`` when given), best first
         with their score; [] when no paper is read. Nothing is fetched (``tools/ranking/passages``)."""
-        from papercast.tools.ranking.passages import search_passages  # lazy: numpy-heavy ranking
-
         if not query.strip():
             raise UserError("empty search query")
-        return search_passages(query, papers=self._store, documents=self._documents, passages=self._passages,
-                               ids=normalize_ids(ids) if ids is not None else None, n=n)
+        wanted = normalize_ids(ids) if ids is not None else None
+        return ranking_tools().search_passages(query, papers=self._store, documents=self._documents,
+                                               passages=self._passages, ids=wanted, n=n)
 
     def has_fulltext(self, paper_id: str) -> bool:
         """Whether the paper's full text (not only its abstract) is stored."""
@@ -83,18 +103,14 @@ class ReadingMixin(ServiceCore):
         are on, else what is stored), so the summary comes from its full text; a paper whose full text
         cannot be had is summarized from its abstract, and the summary says which (``Summary.source``).
         """
-        from papercast.tools.writing.summarize import summarize_papers  # lazy: summaries pull ranking
-
         papers = self.get_papers(ids)
         documents = run_sync(self.aread_papers([p.id for p in papers], fetch=read))
-        return summarize_papers(papers, store=self._store, log=self._llm_log,
-                                client=self.llm_client(use_llm), documents=documents)
+        return writing_tools().summarize_papers(papers, store=self._store, log=self._llm_log,
+                                                client=self.llm_client(use_llm), documents=documents)
 
     def digest_summaries(self, papers: Sequence[Paper], *, use_llm: bool = True) -> list[Summary]:
         """What a digest shows per paper: a stored full summary, else a stored or new batch TL;DR.
         Papers read in full (``daily`` reads its top picks) get their full-text summaries."""
-        from papercast.tools.writing.summarize import digest_summaries  # lazy: summaries pull ranking
-
         documents = self._reader.stored([p.id for p in papers])
-        return digest_summaries(papers, store=self._store, log=self._llm_log,
-                                client=self.llm_client(use_llm), documents=documents)
+        return writing_tools().digest_summaries(papers, store=self._store, log=self._llm_log,
+                                                client=self.llm_client(use_llm), documents=documents)

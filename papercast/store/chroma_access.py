@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from papercast.errors import RuntimeFailure, one_line
+from papercast.outfile import may_write
 from papercast.store.embeddings.bundled import chroma_embedding_function_class
 from papercast.store.embeddings.remote import chroma_remote_function_class
 from papercast.store.lock import home_lock
@@ -32,6 +33,7 @@ from papercast.store.lock import home_lock
 log = logging.getLogger(__name__)
 
 GENERATION_FILE = ".papercast-generation"  # in the chroma directory
+COPY_PREFIX = "papercast-readonly-"  # a read-only home's private copy: <tmp>/papercast-readonly-<pid>-*
 RETRIES = 3
 BACKOFF_SECONDS = (0.05, 0.2, 0.5)
 # Collection methods that write: after one, this process's write is the newest generation.
@@ -57,26 +59,34 @@ def writable(path: Path) -> bool:
         if probe.parent == probe:
             return False
         probe = probe.parent
-    if not os.access(probe, os.W_OK):
+    if not may_write(probe):
         return False
     sqlite_file = Path(path) / "chroma.sqlite3"
-    return not sqlite_file.exists() or os.access(sqlite_file, os.W_OK)
+    return not sqlite_file.exists() or may_write(sqlite_file)
 
 
 def readable_copy(path: Path) -> Path:
-    """A private copy of the store at ``path`` (empty when there is none), made once per process."""
+    """A private copy of the store at ``path`` (empty when there is none), made once per process.
+
+    The copy's files get write permission (Chroma writes even to read, and a copy keeping the home's
+    read-only modes could neither be opened nor removed by its owner), it is removed at exit, and the
+    copies of processes that died without removing theirs (kill -9) are removed before a new one.
+    """
     key = str(Path(path).resolve())
     with _snapshot_lock:
         if key in _snapshots:
             return _snapshots[key]
-        target = Path(tempfile.mkdtemp(prefix="papercast-readonly-")) / "chroma"
-        atexit.register(shutil.rmtree, target.parent, True)
+        _remove_stale_copies()
+        target = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-")) / "chroma"
+        atexit.register(_remove_copy, target.parent)
         started = time.perf_counter()
         try:
             if Path(path).is_dir():
-                shutil.copytree(path, target, ignore=shutil.ignore_patterns(GENERATION_FILE))
+                shutil.copytree(path, target, ignore=shutil.ignore_patterns(GENERATION_FILE),
+                                copy_function=shutil.copyfile)
             else:
                 target.mkdir()
+            _own(target.parent)
         except OSError as exc:
             raise StoreError(f"cannot read the paper store at {path} (the home is read-only and a copy to "
                              f"read failed: {one_line(exc)})") from exc
@@ -84,6 +94,37 @@ def readable_copy(path: Path) -> Path:
                  time.perf_counter() - started)
         _snapshots[key] = target
         return target
+
+
+def _own(folder: Path) -> None:
+    """Give the owner write permission on everything under ``folder`` (a copy of read-only files)."""
+    for root, dirs, files in os.walk(folder):
+        os.chmod(root, 0o700)
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o700)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o600)
+
+
+def _remove_copy(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        _own(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_stale_copies() -> None:
+    """Remove this user's store copies whose process is gone (its exit handler never ran)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{COPY_PREFIX}*"):
+        pid = folder.name.removeprefix(COPY_PREFIX).split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.geteuid() or int(pid) == os.getpid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            log.info("removing %s, a store copy left by a process that is gone", folder)
+            _remove_copy(folder)
+        except OSError:
+            continue
 
 
 # -- clients -----------------------------------------------------------------------------------------

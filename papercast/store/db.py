@@ -12,7 +12,6 @@ to do; a file papercast cannot write is opened read-only (``mode=ro``, or ``immu
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import threading
 import time
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from papercast.errors import RuntimeFailure, one_line
+from papercast.outfile import may_write
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -319,7 +319,7 @@ def writable(path: Path) -> bool:
     folder = path.parent
     while not folder.exists() and folder.parent != folder:
         folder = folder.parent
-    return os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+    return may_write(folder) and (not path.exists() or may_write(path))
 
 
 def _open(path: Path, schema: str) -> sqlite3.Connection:
@@ -364,6 +364,9 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
                             "be created: run papercast once with write access to the home, or use another "
                             "--home", path)
     base = f"file:{quote(str(path.resolve()))}"
+    if not path.with_name(path.name + "-shm").exists():  # as a user without write access finds it (root
+        return sqlite3.connect(f"{base}?immutable=1", uri=True,  # would create the -wal and -shm files)
+                               timeout=BUSY_TIMEOUT_SECONDS, factory=Connection)
     try:
         conn = sqlite3.connect(f"{base}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS, factory=Connection)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -5,7 +5,8 @@ sample mix with a user's import: so opening the store and loading or removing th
 ``fcntl.flock`` on ``<home>/.papercast.lock``, for short steps only. ``flock`` locks belong to an open
 file, so the lock is re-entrant per process (a depth count); the kernel drops it when the process dies.
 A home the user cannot write still locks an existing file (read-only); when the file cannot even be
-created, nobody can write through this home, and the block runs unlocked.
+created, nobody can write through this home, and the block runs unlocked. A long step (a whole daily
+run: choose, deliver, record) takes a lock file of its own (``step_lock``), so the short ones stay free.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from papercast.errors import RuntimeFailure
+from papercast.outfile import may_write
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".papercast.lock"
+DAILY_LOCK_NAME = ".papercast-daily.lock"  # one daily run at a time: no paper delivered twice
+DAILY_WAIT_SECONDS = 3 * 3600.0  # a daily run with a slow model and full texts takes long; cron waits
 WAIT_SECONDS = 600.0  # the longest step under the lock is a sample load through a remote embedding model
 _POLL_SECONDS = 0.05
 
@@ -82,11 +86,12 @@ def _open(path: Path) -> int | None:
     """The lock file's descriptor: created when possible, else opened read-only, else None."""
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        if exc.errno not in (errno.EACCES, errno.EROFS, errno.EPERM, errno.ENOENT):
-            raise
+    if may_write(path) if path.exists() else path.parent.is_dir() and may_write(path.parent):
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EROFS, errno.EPERM, errno.ENOENT):
+                raise
     try:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -94,7 +99,31 @@ def _open(path: Path) -> int | None:
         return None
 
 
-def _acquire(fd: int, key: str, what: str, wait: float) -> None:
+def acquire_step_lock(home: Path, name: str, *, what: str, wait: float,
+                      on_wait: Callable[[], None] | None = None) -> int | None:
+    """Take the lock file ``name`` of ``home`` for a long step; the descriptor for ``release_step_lock``.
+
+    Not ``home_lock``'s bookkeeping: a descriptor of its own (two holders in one process exclude each
+    other too), taken and let go from any thread (an async run waits in a worker thread). ``on_wait``
+    is called once when another holder makes this one wait. None: a read-only home, nothing to lock.
+    """
+    fd = _open(Path(home) / name)
+    if fd is not None:
+        try:
+            _acquire(fd, str(Path(home).resolve()), what, wait, on_wait)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
+
+
+def release_step_lock(fd: int | None) -> None:
+    """Let go of ``acquire_step_lock``'s lock (closing the descriptor drops it)."""
+    if fd is not None:
+        os.close(fd)
+
+
+def _acquire(fd: int, key: str, what: str, wait: float, on_wait: Callable[[], None] | None = None) -> None:
     """``LOCK_EX``, polling so that a stuck holder ends in a one-line error instead of a hang."""
     deadline = time.monotonic() + wait
     said = False
@@ -107,6 +136,8 @@ def _acquire(fd: int, key: str, what: str, wait: float) -> None:
         if not said:
             log.info("waiting for another papercast process to finish with %s (%s)", what, key)
             said = True
+            if on_wait is not None:
+                on_wait()
         if time.monotonic() > deadline:
             raise LockTimeout(f"another papercast process has held {what} in {key} for over {wait:.0f} s; "
                               "try again when it has finished")

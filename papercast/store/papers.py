@@ -15,14 +15,14 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from papercast.config import Settings
 from papercast.errors import RuntimeFailure, one_line
-from papercast.models import Paper, UpsertResult, normalize_arxiv_id
+from papercast.models import Paper, UpsertResult, normalize_arxiv_id, shift_day
 from papercast.store import memo
 from papercast.store.chroma_access import (
     GENERATION_FILE,
@@ -502,21 +502,21 @@ class PaperStore:
         if remembered is not None:
             _NEWEST[key] = None if remembered == "none" else date.fromisoformat(remembered)
             return _NEWEST[key]
-        if before is None and self.has_papers(anchor + timedelta(days=1), None):
+        if before is None and self.has_papers(shift_day(anchor, 1), None):
             found = self.newest_date_by_scan(None)  # papers dated after today: rare, read them all
         else:
             found = None
             span = 7
-            while span <= 4096 and not self.has_papers(anchor - timedelta(days=span), anchor):
+            while span <= 4096 and not self.has_papers(shift_day(anchor, -span), anchor):
                 span *= 2
             if span <= 4096:
-                lo, hi = anchor - timedelta(days=span), anchor  # the newest day is in [lo, hi]
+                lo, hi = shift_day(anchor, -span), anchor  # the newest day is in [lo, hi]
                 while lo < hi:
-                    mid = lo + timedelta(days=(hi - lo).days // 2 + 1)
+                    mid = shift_day(lo, (hi - lo).days // 2 + 1)
                     if self.has_papers(mid, anchor):
                         lo = mid
                     else:
-                        hi = mid - timedelta(days=1)
+                        hi = shift_day(mid, -1)
                 found = lo
             elif self.has_papers(None, anchor):
                 found = self.newest_date_by_scan(anchor)  # older than ~11 years: read them all

@@ -21,7 +21,7 @@ from papercast.models import OPPOSITE_FEEDBACK, Feedback, FeedbackKind, Profile
 from papercast.store.db import connect
 
 KINDS: tuple[str, ...] = ("like", "dislike", "save", "dismiss")
-_NAME = re.compile(r"^[\w][\w.\-+@ ]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # what the help says: ASCII, no spaces
 
 _LIST_FIELDS = ("keywords", "excluded_keywords", "authors", "categories")
 
@@ -53,11 +53,17 @@ def _check_kind(kind: str) -> None:
         raise UserError(f"unknown feedback kind {kind!r}: use {', '.join(KINDS)}")
 
 
+def shown_name(name: str) -> str:
+    """``name`` quoted for a message, cut when long: a 10,000-character name is not echoed whole."""
+    return repr(name) if len(name) <= 40 else f"{name[:37]!r}… ({len(name)} characters)"
+
+
 def check_name(name: str) -> str:
     """A usable profile name, or a UserError saying what a name may contain."""
-    text = " ".join(str(name).split())
-    if not _NAME.match(text):
-        raise UserError(f"invalid profile name {name!r}: use letters, digits, '.', '-', '_' (at most 64)")
+    text = str(name).strip()
+    if not _NAME.fullmatch(text):
+        raise UserError(f"invalid profile name {shown_name(text)}: use ASCII letters, digits, '.', '-', '_' "
+                        "(at most 64)")
     return text
 
 
@@ -108,7 +114,7 @@ class ProfileStore:
         row = self._row(" ".join(str(name).split()))
         if row is None:
             known = ", ".join(self.names()) or "none yet"
-            raise UnknownProfile(f"unknown profile {name!r} (profiles: {known})")
+            raise UnknownProfile(f"unknown profile {shown_name(name)} (profiles: {known})")
         return self._load(row)
 
     def exists(self, name: str) -> bool:

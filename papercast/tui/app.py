@@ -26,6 +26,7 @@ from papercast.errors import RuntimeFailure, redact
 from papercast.sanitize import clean_text
 from papercast.tui.background import AppStatus, FailedTask, Progress, TaskState, Throttle, one_line
 from papercast.tui.commands import PapercastCommands
+from papercast.tui.screens.reading_list import ReadingListScreen
 from papercast.tui.window import Window
 
 if TYPE_CHECKING:  # types only: the app is handed a built service and never imports its module (numpy)
@@ -53,15 +54,11 @@ def pick_theme(environ: dict[str, str] | None = None) -> str:
 
 
 def _modes() -> dict[str, str | Callable[[], Screen[Any]]]:
-    """Screens are built on first switch; importing them lazily keeps the first paint small.
+    """Screens are built on first switch. The reading list is the first screen, so it comes with the
+    app; importing the others lazily keeps the first paint small.
 
     Typed as Textual's own ``App.MODES`` so the override is checked against it.
     """
-
-    def reading() -> Screen[Any]:
-        from papercast.tui.screens import reading_list  # lazy: keeps the TUI's first paint fast
-
-        return reading_list.ReadingListScreen()
 
     def trending() -> Screen[Any]:
         from papercast.tui.screens.trending import TrendingScreen  # lazy: keeps the TUI's first paint fast
@@ -78,7 +75,7 @@ def _modes() -> dict[str, str | Callable[[], Screen[Any]]]:
 
         return ProfileScreen()
 
-    return {"reading": reading, "trending": trending, "chat": chat, "profile": profile}
+    return {"reading": ReadingListScreen, "trending": trending, "chat": chat, "profile": profile}
 
 
 class PapercastApp(App[int]):

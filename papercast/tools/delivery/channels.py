@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from papercast.config import Settings
-from papercast.errors import UserError
 from papercast.models import DeliveryChannel
+from papercast.outfile import check_out
 from papercast.tools.delivery.mail import check_addresses, check_email_settings
 from papercast.tools.delivery.webhooks import parse_webhook, webhook_label
 
@@ -73,12 +73,11 @@ def plan_channels(settings: Settings, *, out: str | Path | None = None, emails: 
         webhooks = webhooks or settings.webhooks
         feed = feed or settings.feed
     channels: list[Channel] = []
-    if out:
-        _check_parent(Path(out).expanduser(), "--out")
-        channels.append(Channel("file", str(out), file_style(out)))
+    if out:  # absolute, so the history a cron run leaves says where the file is
+        channels.append(Channel("file", str(check_out(out, "--out", settings.home)), file_style(out)))
     if feed:
-        _check_parent(Path(feed).expanduser(), "--feed" if feed_given else "the feed setting")
-        channels.append(Channel("feed", str(feed)))
+        option = "--feed" if feed_given else "the feed setting"
+        channels.append(Channel("feed", str(check_out(feed, option, settings.home))))
     if emails:
         addresses = check_addresses(emails)
         check_email_settings(settings)
@@ -89,10 +88,3 @@ def plan_channels(settings: Settings, *, out: str | Path | None = None, emails: 
     if not channels and stdout_when_nowhere:
         channels.append(Channel("stdout"))
     return channels
-
-
-def _check_parent(path: Path, option: str) -> None:
-    if path.is_dir():
-        raise UserError(f"{option} {path} is a directory: give a file name")
-    if not path.parent.is_dir():
-        raise UserError(f"no such directory for {option}: {path.parent}")

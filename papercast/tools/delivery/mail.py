@@ -83,6 +83,24 @@ def check_email_settings(settings: Settings) -> None:
         raise UserError("set PAPERCAST_SMTP_HOST (and _PORT, _USER, _PASSWORD) to send email")
     if settings.smtp_user and not os.environ.get(PASSWORD_ENV):
         raise UserError(f"PAPERCAST_SMTP_USER is set but {PASSWORD_ENV} is not")
+    sender_of(settings)
+
+
+def sender_of(settings: Settings) -> str:
+    """The From address: ``smtp_from``, else the SMTP user when it is an address (a login such as
+    ``apikey`` is not: then ``PAPERCAST_SMTP_FROM`` must be set, and the error names it)."""
+    if settings.smtp_from:
+        try:
+            return check_address(settings.smtp_from)
+        except UserError:
+            raise UserError(f"PAPERCAST_SMTP_FROM is not an email address: {settings.smtp_from!r}") from None
+    if settings.smtp_user:
+        try:
+            return check_address(settings.smtp_user)
+        except UserError:
+            raise UserError(f"PAPERCAST_SMTP_USER {settings.smtp_user!r} is not an email address, so it "
+                            "cannot be the sender: set PAPERCAST_SMTP_FROM to the From address") from None
+    return check_address(f"papercast@{_local_domain()}")
 
 
 def send_email(settings: Settings, to: str | Sequence[str], *, subject: str, text: str, html: str,
@@ -98,7 +116,7 @@ def send_email(settings: Settings, to: str | Sequence[str], *, subject: str, tex
     check_email_settings(settings)
     assert settings.smtp_host is not None
     password = os.environ.get(PASSWORD_ENV) or None
-    sender = check_address(settings.smtp_from or settings.smtp_user or f"papercast@{_local_domain()}")
+    sender = sender_of(settings)
     message = build_message(sender=sender, to=recipients, subject=subject, text=text, html=html)
     where = f"{settings.smtp_host}:{settings.smtp_port}"
     context = tls_context or ssl.create_default_context()

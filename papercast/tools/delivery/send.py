@@ -12,11 +12,11 @@ import logging
 import ssl
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from papercast.config import Settings
 from papercast.errors import RuntimeFailure, UserError, one_line, redact
+from papercast.outfile import target_of, write_text
 from papercast.tools.delivery.channels import Channel, Outcome
 from papercast.tools.delivery.mail import send_email
 from papercast.tools.delivery.payloads import webhook_payload
@@ -29,15 +29,6 @@ if TYPE_CHECKING:
     from papercast.tools.writing.digest import Digest
 
 log = logging.getLogger(__name__)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader (or a cron run killed midway) never sees half a
-    file."""
-    path = path.expanduser()
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def deliver(digest: Digest, channels: Sequence[Channel], settings: Settings, *, text: str | None = None,
@@ -60,12 +51,12 @@ def deliver(digest: Digest, channels: Sequence[Channel], settings: Settings, *, 
                 stream.flush()
             elif channel.kind == "file":
                 render = {"html": render_html, "json": render_json}.get(channel.style, lambda _d: markdown)
-                write_atomic(Path(channel.target), render(digest))
+                write_text(channel.target, render(digest), "--out", settings.home)
             elif channel.kind == "feed":
-                path = Path(channel.target).expanduser()
+                path = target_of(channel.target)
                 existing = path.read_text(encoding="utf-8") if path.is_file() else None
                 feed_text, added = update_feed(digest, existing, limit=settings.feed_entries)
-                write_atomic(path, feed_text)
+                write_text(channel.target, feed_text, "--feed", settings.home)
                 detail = f"{added} new entries"
             elif channel.kind == "email":
                 subject = f"papercast digest {digest.until or digest.generated.date()}: " \

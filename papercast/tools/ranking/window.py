@@ -18,13 +18,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from papercast.errors import UserError, one_line
-from papercast.models import Paper
+from papercast.models import Paper, shift_day
 from papercast.store.embeddings import DIMENSIONS
 from papercast.tools.ranking.lexical import BM25
 from papercast.tools.ranking.pool import LazyPapers, Pool
@@ -209,10 +209,10 @@ def resolve_window(store: PaperStore, since: date | None, until: date | None, to
         latest = source.newest_date(count=count)
         if latest is None:
             return None, None, None
-        start = latest - timedelta(days=DEFAULT_DAYS - 1)
+        start = shift_day(latest, -(DEFAULT_DAYS - 1))
         note = None
         today = today or date.today()
-        if latest < today - timedelta(days=1):
+        if latest < shift_day(today, -1):
             note = f"newest papers in the store are from {latest}; showing {start} .. {latest}"
         return start, latest, note
     if until is None:
@@ -221,7 +221,7 @@ def resolve_window(store: PaperStore, since: date | None, until: date | None, to
             return since, None, None
         until = max(until, since) if since else until
     if since is None:
-        since = until - timedelta(days=DEFAULT_DAYS - 1)
+        since = shift_day(until, -(DEFAULT_DAYS - 1))
     if source.has_papers(since, until):
         return since, until, None
     asked = str(since) if since == until else f"{since} .. {until}"
@@ -231,6 +231,6 @@ def resolve_window(store: PaperStore, since: date | None, until: date | None, to
         return since, until, f"no papers for {asked}{where}"
     span = (until - since).days
     latest = source.newest_date(until, count=count) or newest
-    new_since = latest - timedelta(days=span)
+    new_since = shift_day(latest, -span)
     shown = str(latest) if span == 0 else f"{new_since} .. {latest}"
     return new_since, latest, f"no papers for {asked}; showing the latest with papers: {shown}"

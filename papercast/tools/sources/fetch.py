@@ -21,7 +21,8 @@ from papercast.errors import UserError
 from papercast.models import Paper, parse_date
 from papercast.sanitize import summarize_cuts
 from papercast.tools.sources import arxiv, hf
-from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, make_client
+from papercast.tools.sources.breaker import HostBreaker
+from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, make_client, with_breaker
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,14 @@ async def fetch_papers(
     arxiv_min_interval: float = arxiv.ARXIV_MIN_INTERVAL,
     policy: RetryPolicy = DEFAULT_POLICY,
     today: DateLike = None,
+    breaker: HostBreaker | None = None,
 ) -> FetchResult:
     """Fetch papers from ``source`` ("hf", "arxiv" or "all").
 
     Raises :class:`~papercast.errors.UserError` (a ``ValueError``; one line) for an unknown source or
     bad dates, and :class:`SourceError`
-    when a single requested source fails — or, with "all", when every source fails.
+    when a single requested source fails — or, with "all", when every source fails. ``breaker``: the
+    run's unreachable hosts, skipped at once (``policy``'s own breaker, when it has one, wins).
     """
     if source not in (*SOURCES, "all"):
         raise UserError(f"unknown source {source!r}; choose hf, arxiv or all")
@@ -89,7 +92,8 @@ async def fetch_papers(
     window = resolve_window(date, since, until, now)
     wanted = SOURCES if source == "all" else (source,)
     job = _Job(window=window, today=now, categories=tuple(categories), query=query or None,
-               include_cross=include_cross, arxiv_min_interval=arxiv_min_interval, policy=policy)
+               include_cross=include_cross, arxiv_min_interval=arxiv_min_interval,
+               policy=with_breaker(policy, breaker))
     own_client = client is None
     client = client or make_client()
     try:

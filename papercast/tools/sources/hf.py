@@ -8,17 +8,18 @@ so one odd record never costs the whole day, while a response that is not a JSON
 
 from __future__ import annotations
 
+import calendar
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
 from papercast.errors import one_line, validation_line
-from papercast.models import InvalidPaperId, Paper
+from papercast.models import InvalidPaperId, Paper, shift_day
 from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, SourceError, request
 
 SOURCE = "hf"
@@ -218,7 +219,7 @@ async def fetch_day(client: httpx.AsyncClient, day: date, *, fallback: bool = Fa
     if result.papers or result.errors:
         return result
     for back in range(1, lookback + 1):
-        earlier = day - timedelta(days=back)
+        earlier = shift_day(day, -back)
         previous = await fetch_listing(client, day=earlier, policy=policy)
         if previous.papers:
             if fallback:
@@ -236,22 +237,23 @@ async def fetch_day(client: httpx.AsyncClient, day: date, *, fallback: bool = Fa
 
 
 def split_range(since: date, until: date) -> list[tuple[str, Any]]:
-    """Cover ``since..until`` with the fewest requests: whole months, whole ISO weeks, then days."""
+    """Cover ``since..until`` with the fewest requests: whole months, whole ISO weeks, then days.
+    Counted in day ordinals, so a range ending on 9999-12-31 never steps past the calendar."""
     parts: list[tuple[str, Any]] = []
-    current = since
-    while current <= until:
-        month_end = (current.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        week_end = current + timedelta(days=6)
-        if current.day == 1 and month_end <= until:
+    day, last = since.toordinal(), until.toordinal()
+    while day <= last:
+        current = date.fromordinal(day)
+        month_end = day + calendar.monthrange(current.year, current.month)[1] - current.day
+        if current.day == 1 and month_end <= last:
             parts.append(("month", current.strftime("%Y-%m")))
-            current = month_end + timedelta(days=1)
-        elif current.weekday() == 0 and week_end <= until:
+            day = month_end + 1
+        elif current.weekday() == 0 and day + 6 <= last:
             iso = current.isocalendar()
             parts.append(("week", f"{iso.year}-W{iso.week:02d}"))
-            current = week_end + timedelta(days=1)
+            day += 7
         else:
             parts.append(("day", current))
-            current += timedelta(days=1)
+            day += 1
     return parts
 
 

@@ -11,10 +11,13 @@ Nothing here logs headers or query strings, so a key placed in either can never 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import errno
 import logging
 import random
 import re
 import socket
+import ssl
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +29,7 @@ from typing import Any
 import httpx
 
 from papercast.errors import RuntimeFailure, one_line
+from papercast.tools.sources.breaker import HostBreaker
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,20 @@ class TooLarge(SourceError):
         super().__init__(source, f"the response from {where} {over}")
 
 
+class Unreachable(SourceError):
+    """The host could not be reached at all (DNS, refused, network unreachable, TLS): not retried.
+
+    ``skipped`` when no request was sent: the run's breaker had found ``host`` unreachable before.
+    """
+
+    def __init__(self, source: str, host: str, why: str, *, skipped: bool = False) -> None:
+        self.host = host
+        self.why = why
+        self.skipped = skipped
+        super().__init__(source, f"{host} unreachable earlier in this run ({why}); not tried again"
+                         if skipped else why)
+
+
 def megabytes(size: int) -> str:
     """``size`` in whole MB, the unit every size limit is stated in."""
     return f"{size / 2**20:.0f} MB"
@@ -81,6 +99,16 @@ class RetryPolicy:
     max_total_seconds: float = 90.0
     sleep: Sleep = field(default=asyncio.sleep)
     clock: Clock = field(default=time.monotonic)
+    # The run's unreachable hosts (the service's own); None: every request tries its host afresh.
+    breaker: HostBreaker | None = field(default=None, compare=False)
+
+
+def with_breaker(policy: RetryPolicy | None, breaker: HostBreaker | None) -> RetryPolicy:
+    """``policy`` (default: the default one) using ``breaker``, unless it already has one."""
+    policy = policy or DEFAULT_POLICY
+    if breaker is None or policy.breaker is not None:
+        return policy
+    return dataclasses.replace(policy, breaker=breaker)
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -189,14 +217,18 @@ async def request(
     4xx fail at once. Gives up with :class:`SourceError` (naming ``source``) when attempts or the
     total time budget run out. ``min_interval`` > 0 serialises requests to the host and spaces them.
     ``max_bytes`` caps the body while it arrives (see :func:`_send`): a bigger one raises
-    :class:`TooLarge` at once, without retrying and without ever holding more than the cap.
+    :class:`TooLarge` at once, without retrying and without ever holding more than the cap. A host
+    that cannot be reached raises :class:`Unreachable` at once, and so does every later request to
+    it through ``policy.breaker``.
     """
     retries = policy.retries if retries is None else retries
     budget = policy.max_total_seconds if max_total_seconds is None else max_total_seconds
     started = policy.clock()
     where = _where(url)
+    host = httpx.URL(url).host
     attempt = 0
     while True:
+        _check_breaker(policy, host, source)
         problem, wait_hint, response = await _attempt(client, method, url, params, source, min_interval,
                                                       policy, max_bytes)
         if problem is None and response is not None:
@@ -217,6 +249,14 @@ async def request(
         attempt += 1
 
 
+def _check_breaker(policy: RetryPolicy, host: str, source: str) -> None:
+    """Fail at once when the run already found ``host`` unreachable (nothing is sent, nobody waits)."""
+    why = policy.breaker.why(host) if policy.breaker is not None else None
+    if why is not None:
+        log.debug("%s: %s skipped: unreachable earlier in this run (%s)", source, host, why)
+        raise Unreachable(source, host, why, skipped=True)
+
+
 def _give_up(source: str, message: str) -> SourceError:
     """The one-line failure of a request, logged once at WARNING where it is decided."""
     error = SourceError(source, message)
@@ -235,8 +275,14 @@ async def _attempt(client: httpx.AsyncClient, method: str, url: str, params: Map
         else:
             response = await _send(client, method, url, params, source, max_bytes)
     except _TRANSIENT_ERRORS as exc:
-        if _is_name_resolution_failure(exc):  # offline: retrying only makes the user wait
-            raise _give_up(source, f"cannot resolve {httpx.URL(url).host} (no network?)") from exc
+        host = httpx.URL(url).host
+        why = unreachable_reason(exc, host)
+        if why is not None:  # offline: retrying only makes the user wait, and so would the next request
+            if policy.breaker is not None:
+                policy.breaker.trip(host, why)
+            error = Unreachable(source, host, why)
+            log.warning("%s", error)
+            raise error from exc
         return _describe(exc), None, None
     except httpx.HTTPError as exc:  # invalid URL, too many redirects, ...: not worth retrying
         raise _give_up(source, f"{_describe(exc)} for {_where(url)}") from exc
@@ -246,15 +292,32 @@ async def _attempt(client: httpx.AsyncClient, method: str, url: str, params: Map
     return f"HTTP {response.status_code}", hint, response
 
 
-def _is_name_resolution_failure(exc: BaseException) -> bool:
-    """True when a connect error comes from DNS (no network), seen through the exception chain."""
+_REFUSED = (errno.ECONNREFUSED,)
+_NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH)
+
+
+def unreachable_reason(exc: BaseException, host: str) -> str | None:
+    """Why ``host`` cannot be reached at all, when the error says so (seen through the exception
+    chain): DNS, connection refused, no route, a TLS handshake failure (a captive portal's
+    certificate). Only a failure to connect: None for a timeout, a reset, a broken transfer."""
+    if not isinstance(exc, httpx.ConnectError):
+        return None
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, socket.gaierror) or "Name or service not known" in str(seen) \
-                or "Temporary failure in name resolution" in str(seen):
-            return True
+        text = str(seen)
+        if isinstance(seen, socket.gaierror) or "Name or service not known" in text \
+                or "Temporary failure in name resolution" in text or "nodename nor servname" in text:
+            return f"cannot resolve {host} (no network?)"
+        if isinstance(seen, ConnectionRefusedError) or getattr(seen, "errno", None) in _REFUSED \
+                or "Connection refused" in text:
+            return f"{host} refused the connection"
+        if getattr(seen, "errno", None) in _NO_ROUTE or "Network is unreachable" in text \
+                or "No route to host" in text:
+            return f"no route to {host} (network unreachable)"
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text:
+            return f"TLS with {host} failed ({one_line(seen, 80)}; a captive portal?)"
         seen = seen.__cause__ or seen.__context__
-    return False
+    return None
 
 
 async def _paced_send(client: httpx.AsyncClient, method: str, url: str, params: Mapping[str, Any] | None,
@@ -265,8 +328,10 @@ async def _paced_send(client: httpx.AsyncClient, method: str, url: str, params: 
     The body is read (or refused as too large) inside the gate, so the next request to the host waits
     for the whole transfer, and the interval counts from its end either way.
     """
-    gate = _gate(client, httpx.URL(url).host)
+    host = httpx.URL(url).host
+    gate = _gate(client, host)
     async with gate.lock:
+        _check_breaker(policy, host, source)  # it may have opened while this request waited its turn
         if gate.last is not None:
             wait = gate.last + min_interval - policy.clock()
             if wait > 0:

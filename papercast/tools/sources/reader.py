@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from papercast.errors import RuntimeFailure, UserError
 from papercast.models import Document, Paper, normalize_arxiv_id
+from papercast.tools.sources.breaker import HostBreaker
 from papercast.tools.sources.fulltext.document import abstract_document, build_document
 from papercast.tools.sources.fulltext.download import fetch_fulltext
 from papercast.tools.sources.fulltext.files import arxiv_id_in, read_saved_file
-from papercast.tools.sources.http import DEFAULT_POLICY, RetryPolicy, make_client
+from papercast.tools.sources.http import RetryPolicy, make_client, with_breaker
 
 if TYPE_CHECKING:  # type hints only: the stores are heavy to import (numpy, the Chroma layer)
     from papercast.store.documents import DocumentStore
@@ -48,18 +49,20 @@ class Reader:
     """Full text for the papers of one library (its paper, document and passage stores).
 
     ``client`` makes the httpx client a read uses when the caller hands none (tests make one on an
-    ``httpx.MockTransport``); ``policy`` is the retry policy (tests use one that does not sleep).
+    ``httpx.MockTransport``); ``policy`` is the retry policy (tests use one that does not sleep);
+    ``breaker`` the run's unreachable hosts (the service's: one per run, one per TUI session).
     """
 
     def __init__(self, papers: PaperStore, documents: DocumentStore, passages: PassageStore,
                  limits: ReadLimits, *, client: Callable[[], Any] | None = None,
-                 policy: RetryPolicy | None = None) -> None:
+                 policy: RetryPolicy | None = None, breaker: HostBreaker | None = None) -> None:
         self.papers = papers
         self.documents = documents
         self.passages = passages
         self.limits = limits
         self.client = client
         self.policy = policy
+        self.breaker = breaker
 
     def http_client(self) -> Any:
         return self.client() if self.client is not None else make_client()
@@ -88,12 +91,14 @@ class Reader:
         http = client or self.http_client()
         try:
             fetched = await fetch_fulltext(pid, client=http, min_interval=self.limits.min_interval,
-                                           policy=policy or self.policy or DEFAULT_POLICY,
+                                           policy=with_breaker(policy or self.policy, self.breaker),
                                            max_bytes=self.limits.max_bytes, max_pages=self.limits.max_pages,
                                            timeout=self.limits.timeout)
         finally:
             if own:
                 await http.aclose()
+        if fetched.skipped is not None and self.breaker is not None:
+            self.breaker.skipped(fetched.skipped)
         if fetched.parsed is not None and fetched.kind is not None:
             note = "; ".join(fetched.notes) if fetched.notes else None
             document = build_document(pid, fetched.parsed, fetched.kind, note=note)

@@ -56,13 +56,17 @@ def _ascii_word(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", folded).lower()
 
 
+KEY_PART = 16  # characters of the family name and of each title word in a key
+KEY_LENGTH = 40  # a key's longest (before the "a", "b"... that tell equal keys apart)
+
+
 def citation_key(paper: Paper) -> str:
     """arXiv's key style: the first author's family name, the year and the title's first two words
     that say something (``kalai2025languagemodels``)."""
-    family = _ascii_word(split_name(paper.authors[0])[0]) if paper.authors else ""
+    family = _ascii_word(split_name(paper.authors[0])[0])[:KEY_PART] if paper.authors else ""
     year = str(paper.published.year) if paper.published else ""
     words = [w for w in (_ascii_word(w) for w in paper.title.split()) if w and w not in _SKIP_WORDS][:2]
-    key = f"{family or 'arxiv'}{year}{''.join(words)}"
+    key = f"{family or 'arxiv'}{year}{''.join(w[:KEY_PART] for w in words)}"[:KEY_LENGTH]
     return key or f"arxiv{paper.id.replace('/', '').replace('.', '')}"
 
 

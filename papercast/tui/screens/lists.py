@@ -25,6 +25,7 @@ from papercast.errors import UserError
 from papercast.models import OPPOSITE_FEEDBACK, FeedbackKind, Paper, Profile
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import FeedbackRecorded, ListLoaded
+from papercast.tui.screens.dialogs import ChoiceDialog, PromptDialog
 from papercast.tui.widgets.paper_list import PaperList, Row
 from papercast.tui.widgets.status_bar import StatusBar
 from papercast.tui.window import PRESETS, Window, describe
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
     from papercast.service import Papercast
     from papercast.tui.app import PapercastApp
-    from papercast.tui.screens.dialogs import ChoiceDialog
 
 LIST_SIZE = 50
 TRENDING_SIZE = 100
@@ -418,8 +418,6 @@ class PaperListScreen(Screen):
         if kind is None:
             return
         if kind == "custom":
-            from papercast.tui.screens.dialogs import PromptDialog  # lazy: keeps the TUI's first paint fast
-
             current = f"{app.window.since or ''}..{app.window.until or ''}" if app.window.since else ""
             self.app.push_screen(PromptDialog("Date range (YYYY-MM-DD..YYYY-MM-DD)", value=current,
                                               placeholder="2026-08-01..2026-08-20"), self._custom_chosen)
@@ -502,8 +500,6 @@ def _span(kind: str, today: date) -> tuple[date | None, date | None]:
 
 
 def _choice(title: str, options: list[tuple[str, str]], selected: str | None) -> ChoiceDialog:
-    from papercast.tui.screens.dialogs import ChoiceDialog  # lazy: keeps the TUI's first paint fast
-
     return ChoiceDialog(title, options, selected=selected)
 
 

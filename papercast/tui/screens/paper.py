@@ -246,6 +246,8 @@ class PaperScreen(Screen):
         if self.reading:
             return
         self.reading = True
+        if self.document is not None and self.document.unreachable:
+            self.service.reconnect()  # the retry the status offered: the network may be back
         self.query_one("#fulltext-status", Static).update("Reading the full text…")
         self.run_worker(self._read, thread=True, group="fulltext", exit_on_error=False)
 
@@ -277,7 +279,8 @@ class PaperScreen(Screen):
         document = self.document = message.document
         source = MADE_FROM.get(document.source, document.source)
         if not document.is_fulltext:
-            self._status(f"No full text: {document.note or 'the abstract only'}")
+            retry = " Press f to try again." if document.unreachable else ""
+            self._status(f"No full text: {document.note or 'the abstract only'}.{retry}")
             return
         note = f" ({document.note})" if document.note else ""
         self._status(f"Read from {source}: {len(document.sections)} sections, {len(document.passages)} "

@@ -13,6 +13,7 @@ from textual.widgets import Static
 from papercast.tui import last_list
 from papercast.tui.messages import ListLoaded
 from papercast.tui.screens.lists import DELIVERED, LIST_SIZE, Loaded, PaperListScreen, marks_for
+from papercast.tui.screens.teach import TeachScreen
 from papercast.tui.widgets.paper_list import Row
 from papercast.tui.window import describe
 
@@ -68,8 +69,6 @@ class ReadingListScreen(PaperListScreen):
         comes back through ``record_feedback``, so this list records it and re-ranks as for its own keys."""
         if not self.store_ready():
             return
-        from papercast.tui.screens.teach import TeachScreen  # lazy: keeps the TUI's first paint fast
-
         window = self.app.window
         self.app.push_screen(TeachScreen(self.record_feedback, since=window.since, until=window.until),
                              self._taught)

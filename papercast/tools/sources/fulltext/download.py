@@ -24,6 +24,7 @@ from papercast.tools.sources.http import (
     RetryPolicy,
     SourceError,
     TooLarge,
+    Unreachable,
     make_client,
     megabytes,
     request,
@@ -46,6 +47,7 @@ class Fetched:
     note: str | None = None
     final: bool = True
     notes: list[str] = field(default_factory=list)
+    skipped: str | None = None  # the host the run's breaker skipped: nothing was sent
 
 
 def _missing(exc: SourceError) -> bool:
@@ -87,6 +89,10 @@ async def fetch_fulltext(paper_id: str, *, client: httpx.AsyncClient | None = No
                 problems.append(f"the {kind.upper()} is {megabytes(exc.size)} (over the {limit} limit)"
                                 if exc.size is not None else f"the {kind.upper()} is over the {limit} limit")
                 continue
+            except Unreachable as exc:  # the PDF is on the same host: no use asking
+                problems.append(f"{exc.host} unreachable ({exc.why})" if exc.skipped else exc.message)
+                return Fetched(note="; ".join(problems) + ": the abstract only", final=False,
+                               skipped=exc.host if exc.skipped else None)
             except SourceError as exc:
                 if _missing(exc):
                     problems.append(f"no {kind.upper()} on arXiv")

@@ -55,12 +55,15 @@ def read_saved_file(path: Path, *, max_bytes: int = MAX_BYTES,
                     max_pages: int = MAX_PAGES) -> tuple[Parsed, str, bytes]:
     """(parsed, "html"/"pdf", raw bytes) of a saved arXiv page or PDF; one-line UserErrors for files
     that are missing, too big or unreadable."""
+    limit = f"papercast reads files up to {max_bytes / 2**20:.0f} MB"
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise UnreadableDocument(f"{path} is {size / 2**20:.0f} MB; papercast reads files up to "
-                                     f"{max_bytes / 2**20:.0f} MB")
-        raw = path.read_bytes()
+            raise UnreadableDocument(f"{path} is {size / 2**20:.0f} MB; {limit}")
+        with path.open("rb") as stream:  # the cap holds while reading: /dev/zero or a FIFO has no size
+            raw = stream.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise UnreadableDocument(f"{path} is over {max_bytes / 2**20:.0f} MB; {limit}")
     except FileNotFoundError:
         raise UserError(f"no such file: {path}") from None
     except IsADirectoryError:

@@ -1,4 +1,7 @@
-"""Paper ids and dates as the user types them: the canonical arXiv id and ``YYYY-MM-DD``."""
+"""Paper ids and dates as the user types them: the canonical arXiv id and ``YYYY-MM-DD``.
+
+Plain Python (no pydantic), so the command line checks them before anything heavy is imported;
+``papercast.models`` re-exports them next to the shapes that use them."""
 
 from __future__ import annotations
 
@@ -39,6 +42,13 @@ def normalize_arxiv_id(raw: str) -> str:
         # ``math.GT/0309136`` is ``math/0309136``: the subject class is not part of the id.
         return f"{archive.split('.')[0].lower()}/{number}"
     raise InvalidPaperId(f"not an arXiv id: {raw!r}")
+
+
+def shift_day(day: date, days: int) -> date:
+    """``day`` moved by ``days``, clamped to the calendar's ends: a window of ``--until 0001-01-03`` or
+    ``--since 9999-12-31`` starts or ends at the first or last date instead of overflowing."""
+    ordinal = min(max(day.toordinal() + days, date.min.toordinal()), date.max.toordinal())
+    return date.fromordinal(ordinal)
 
 
 def parse_date(text: str | date | None, what: str = "date") -> date | None:
