@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from papercast.tui.screens.teach import TeachAnswers
 
 
+RESULTS_BATCH = 5  # rows whose result sentences are found (and shown) together
+
+
 class ReadingListScreen(PaperListScreen):
     """Home: the active profile's ranked list for the window; feedback re-ranks at once."""
 
@@ -82,21 +85,30 @@ class ReadingListScreen(PaperListScreen):
 
     def add_results(self, rows: list[Row]) -> None:
         """Set each row's result sentence (in a worker thread: it may embed the abstracts)."""
+        for row, result in zip(rows, self.results_of(rows), strict=True):
+            row.result = result
+
+    def results_of(self, rows: list[Row]) -> list[str]:
         roles = self.service.sentence_roles([r.paper for r in rows])
-        for row in rows:
-            row.result = result_sentence(roles.get(row.paper.id, []))
+        return [result_sentence(roles.get(r.paper.id, [])) for r in rows]
 
     def _results_in_thread(self, rows: list[Row]) -> None:
-        try:
-            self.add_results(rows)
-        except Exception as exc:
-            self.app.call_from_thread(self.app.report_error, "No result sentences", one_line(exc))
-            return
-        self.app.call_from_thread(self._results_ready, rows)
+        """The result sentences a few rows at a time, top first, so the first ones show at once."""
+        for start in range(0, len(rows), RESULTS_BATCH):
+            batch = rows[start:start + RESULTS_BATCH]
+            try:
+                results = self.results_of(batch)
+            except Exception as exc:
+                self.app.call_from_thread(self.app.report_error, "No result sentences", one_line(exc))
+                return
+            self.app.call_from_thread(self._results_ready, rows, batch, results)
 
-    def _results_ready(self, rows: list[Row]) -> None:
-        if self.show_results and rows == self.papers.rows:
-            self.papers.show_rows(rows)
+    def _results_ready(self, rows: list[Row], batch: list[Row], results: list[str]) -> None:
+        if not (self.show_results and rows == self.papers.rows):
+            return  # hidden again, or the list changed meanwhile (its load sets the results itself)
+        for row, result in zip(batch, results, strict=True):
+            row.result = result
+            self.papers.refresh_row(row.paper.id)
 
     def action_teach(self) -> None:
         """t: rate the window's papers the ranker is least sure about (they teach it most). Each answer
