@@ -38,7 +38,8 @@ from papercast.tools.writing.summarize import extractive_summary  # noqa: E402
 
 def quality(rows: list[dict], vectors: list[np.ndarray]) -> None:
     y = np.array([ROLES.index(label) for row in rows for label in row["labels"]])
-    pred = np.array([ROLES.index(role) for v in vectors for role, _ in predict(v)])
+    pred = np.array([ROLES.index(role) for row, v in zip(rows, vectors, strict=True)
+                     for role, _ in predict(v, row["sentences"])])
     k = len(ROLES)
     confusion = np.zeros((k, k), dtype=int)
     for a, b in zip(y, pred, strict=True):
@@ -67,7 +68,7 @@ def summaries(rows: list[dict], vectors: list[np.ndarray]) -> None:
         wanted = {"results": {"result"}, "method": {"method", "objective"}, "tldr": {"objective", "method"}}
         for i, (row, v) in enumerate(zip(rows, vectors, strict=True)):
             paper = Paper(id=f"2601.{i:05d}", title="t", abstract=" ".join(row["sentences"]))
-            roles = predict(v) if use_roles else None
+            roles = predict(v, row["sentences"]) if use_roles else None
             summary = extractive_summary(paper, v, None, list(row["sentences"]), roles)
             for field, labels in wanted.items():
                 marked = [s for s, label in zip(row["sentences"], row["labels"], strict=True)
@@ -91,12 +92,12 @@ def speed(rows: list[dict], vectors: list[np.ndarray], repeats: int) -> None:
         began = time.perf_counter()
         v = embedder.embed(ten)
         middle = time.perf_counter()
-        predict(v, model)
+        predict(v, ten, model)
         end = time.perf_counter()
         embed_one.append(middle - began)
         both_one.append(end - began)
         began = time.perf_counter()
-        predict(ten_vectors, model)
+        predict(ten_vectors, ten, model)
         model_one.append(time.perf_counter() - began)
     print(f"one 10-sentence abstract: roles {statistics.median(both_one) * 1000:.1f} ms with embedding "
           f"(embedding {statistics.median(embed_one) * 1000:.1f} ms), the role model alone "
@@ -112,15 +113,15 @@ def speed(rows: list[dict], vectors: list[np.ndarray], repeats: int) -> None:
         out = embedder.embed(flat)
         start = 0
         for t in texts:
-            predict(out[start:start + len(t)], model)
+            predict(out[start:start + len(t)], t, model)
             start += len(t)
         roles_times.append(time.perf_counter() - began)
     e, r = statistics.median(embed_times), statistics.median(roles_times)
     print(f"{len(texts)} abstracts ({len(flat)} sentences): embedding {e:.1f} s, embedding + roles {r:.1f} s "
           f"= {r / e:.2f}x (medians of {repeats})")
     began = time.perf_counter()
-    for v in vectors[:len(texts)]:
-        predict(v, model)
+    for t, v in zip(texts, vectors, strict=True):
+        predict(v, t, model)
     print(f"the role model alone over {len(texts)} abstracts: {time.perf_counter() - began:.2f} s")
 
 

@@ -4,8 +4,8 @@ CSAbstruct (allenai/sequential_sentence_classification, data/CSAbstruct/, Apache
 sentence of 2,189 computer-science abstracts background, objective, method, result or other. The data
 never ships: this script reads it from a folder holding train.jsonl, dev.jsonl and test.jsonl, embeds the
 sentences with the bundled MiniLM (cached in --cache, since that is the slow part), fits the softmax
-layer of ``papercast.tools.writing.roles`` on train with numpy (dev picks the settings) and writes the
-weights as float16. Run: .venv/bin/python scripts/train_sentence_roles.py CSABSTRUCT_DIR [--cache F]
+layer of ``papercast.tools.writing.roles`` on train (dev picks the settings) and writes the weights
+as float16. Run: .venv/bin/python scripts/train_sentence_roles.py CSABSTRUCT_DIR [--cache F]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papercast.tools.writing.roles import ROLES, RoleModel, features, predict
+from papercast.tools.writing.roles import ROLES, RoleModel, features, lexical, predict
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "papercast" / "data" / "sentence_roles.npz"
@@ -60,10 +60,12 @@ def embedded(folder: Path, cache: Path | None) -> dict[str, tuple[list[dict], li
     return out
 
 
-def xy(split: tuple[list[dict], list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def xy(split: tuple[list[dict], list[np.ndarray]],
+       buckets: int = 0) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Features, label ids and abstract lengths of one split."""
     rows, vectors = split
-    x = np.concatenate([features(v) for v in vectors])
+    x = np.concatenate([np.concatenate([features(v), lexical(row["sentences"], buckets)], axis=1)
+                        for row, v in zip(rows, vectors, strict=True)])
     y = np.array([ROLES.index(label) for row in rows for label in row["labels"]])
     return x, y, [len(row["labels"]) for row in rows]
 
@@ -135,9 +137,10 @@ def train(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, decay: float,
     return None, (params[0], params[1])
 
 
-def decode(model: RoleModel, vectors: list[np.ndarray]) -> np.ndarray:
+def decode(model: RoleModel, split: tuple[list[dict], list[np.ndarray]]) -> np.ndarray:
     """Predicted label ids of every sentence of every abstract."""
-    return np.array([ROLES.index(role) for v in vectors for role, _ in predict(v, model)])
+    return np.array([ROLES.index(role) for row, v in zip(*split, strict=True)
+                     for role, _ in predict(v, row["sentences"], model)])
 
 
 def scores(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
@@ -150,38 +153,54 @@ def scores(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return float((pred == y).mean()), float(np.mean(f1s))
 
 
-def fit_and_save(data: dict, out: Path, *, hidden: int, epochs: int) -> int:
+def fit(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, decay: float
+        ) -> tuple[tuple[np.ndarray, np.ndarray] | None, tuple[np.ndarray, np.ndarray]]:
+    """Logistic regression (scikit-learn's lbfgs, the bench extra: C = 1 / decay) or the numpy MLP."""
+    if hidden:
+        return train(x, y, hidden, epochs, decay)
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=1.0 / decay, max_iter=500).fit(x, y)
+    return None, (clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32))
+
+
+def fit_and_save(data: dict, out: Path, *, hidden: int, epochs: int, buckets: int,
+                 decays: list[float], lexical_scale: float) -> int:
     """Fit on train, pick weight decay and the sequence weight on dev, report test, write the weights."""
-    x, y, _ = xy(data["train"])
-    mean = x.mean(axis=0)
-    scale = 1.0 / (x.std(axis=0) + 1e-3)
+    x, y, _ = xy(data["train"], buckets)
+    dims = x.shape[1] - buckets
+    mean = np.zeros(x.shape[1], dtype=np.float32)
+    scale = np.full(x.shape[1], lexical_scale, dtype=np.float32)
+    mean[:dims] = x[:, :dims].mean(axis=0)
+    scale[:dims] = 1.0 / (x[:, :dims].std(axis=0) + 1e-3)
     xs = (x - mean) * scale
     start, trans, end, prior = sequence_priors(data["train"][0])
     dev_y = xy(data["dev"])[1]
     best = None
-    for decay in (1e-4, 1e-3):
+    for decay in decays:
         began = time.perf_counter()
-        layer1, layer2 = train(xs, y, hidden, epochs, decay)
+        layer1, layer2 = fit(xs, y, hidden, epochs, decay)
         for weight in (0.0, 0.5, 1.0):
             # The classifier's output already holds the roles' prior; the sequence adds the transitions.
             w2, b2 = layer2
             model = RoleModel("candidate", mean, scale, layer1, (w2, b2 - weight * prior),
-                              weight * start, weight * trans, weight * end)
-            acc, f1 = scores(dev_y, decode(model, data["dev"][1]))
+                              weight * start, weight * trans, weight * end, buckets)
+            acc, f1 = scores(dev_y, decode(model, data["dev"]))
             print(f"decay {decay:g} seq {weight}: dev accuracy {acc:.3f} macro-F1 {f1:.3f} "
                   f"({time.perf_counter() - began:.0f} s)", file=sys.stderr)
             if best is None or f1 > best[0]:
                 best = (f1, model, decay, weight)
     assert best is not None
     _, model, decay, weight = best
-    acc, f1 = scores(xy(data["test"])[1], decode(model, data["test"][1]))
+    acc, f1 = scores(xy(data["test"])[1], decode(model, data["test"]))
     print(f"picked decay {decay:g} seq {weight}: test accuracy {acc:.3f} macro-F1 {f1:.3f}", file=sys.stderr)
-    version = f"roles-{'mlp' + str(hidden) if hidden else 'logreg'}-{time.strftime('%Y%m%d')}"
+    kind = f"mlp{hidden}" if hidden else "logreg"
+    version = f"roles-{kind}{f'-lex{buckets}' if buckets else ''}-{time.strftime('%Y%m%d')}"
     arrays = {"mean": model.mean, "scale": model.scale, "w2": model.out[0], "b2": model.out[1],
               "start": model.start, "transitions": model.transitions, "end": model.end}
     if model.hidden is not None:
         arrays |= {"w1": model.hidden[0], "b1": model.hidden[1]}
-    np.savez_compressed(out, version=np.array(version),
+    np.savez_compressed(out, version=np.array(version), buckets=np.array([buckets]),
                         **{key: value.astype(np.float16) for key, value in arrays.items()})
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {version})", file=sys.stderr)
     return 0
@@ -193,13 +212,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, help="file for the sentence vectors (made on first run)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--embed-only", action="store_true", help="only embed (fill the cache)")
-    parser.add_argument("--hidden", type=int, default=128, help="hidden units (0: logistic regression)")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--hidden", type=int, default=0, help="hidden units of the numpy MLP "
+                        "(0, the default: logistic regression)")
+    parser.add_argument("--epochs", type=int, default=30, help="MLP epochs")
+    parser.add_argument("--lexical", type=int, default=8192, help="hashed word buckets (0: none)")
+    parser.add_argument("--lexical-scale", type=float, default=3.0, help="weight of the word features")
+    parser.add_argument("--decay", type=float, nargs="+", default=[100.0, 1000.0],
+                        help="L2 strengths to try (logistic regression: 1/C)")
     args = parser.parse_args(argv)
     data = embedded(args.folder, args.cache)
     if args.embed_only:
         return 0
-    return fit_and_save(data, args.out, hidden=args.hidden, epochs=args.epochs)
+    return fit_and_save(data, args.out, hidden=args.hidden, epochs=args.epochs, buckets=args.lexical,
+                        decays=args.decay, lexical_scale=args.lexical_scale)
 
 
 if __name__ == "__main__":

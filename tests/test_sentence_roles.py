@@ -45,7 +45,7 @@ def test_shipped_weights_are_small_and_read_a_plain_abstract_in_order(service):
     assert WEIGHTS.stat().st_size <= 2_000_000
     assert (WEIGHTS.parent / "sentence_roles.LICENSE").is_file()
     vectors = paper_store(service).embed_texts(ABSTRACT)
-    roles = [role for role, _ in predict(vectors)]
+    roles = [role for role, _ in predict(vectors, ABSTRACT)]
     assert roles[0] == "background" and roles[3] == "method" and roles[4] == "result"
     assert roles[2] in ("objective", "method")
 

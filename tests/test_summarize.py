@@ -57,7 +57,7 @@ def test_offline_fields_are_the_sentences_of_their_roles(service):
         if len(sentences) < 5 or paper.ai_summary:
             continue
         [summary] = service.summarize([paper.id])
-        roles = predict(paper_store(service).embed_texts(sentences))
+        roles = predict(paper_store(service).embed_texts(sentences), sentences)
         of = {role: [s for s, (r, _) in zip(sentences, roles, strict=True) if r == role]
               for role in ("objective", "method", "result")}
         if of["objective"]:

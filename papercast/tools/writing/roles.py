@@ -1,14 +1,16 @@
 """Sentence roles of an abstract (background, objective, method, result, other), read like a researcher.
 
-A softmax layer over each sentence's MiniLM vector, its neighbours' vectors, the abstract's mean vector
-and its position, then a Viterbi pass over learned role-to-role transitions (abstracts run background →
-objective → method → result). Trained on CSAbstruct by ``scripts/train_sentence_roles.py``; the weights
-ship as float16 in ``papercast/data/sentence_roles.npz`` (provenance and licence in
-``sentence_roles.LICENSE``). Any input gets roles: no sentences gives none, never an error.
+A softmax layer over each sentence's MiniLM vector, its neighbours' vectors, the abstract's mean vector,
+its position and its hashed words (cue phrases), then a Viterbi pass over learned role-to-role
+transitions (abstracts run background → objective → method → result). Trained on CSAbstruct by
+``scripts/train_sentence_roles.py``; the weights ship as float16 in ``papercast/data/sentence_roles.npz``
+(provenance and licence in ``sentence_roles.LICENSE``). Any input gets roles, never an error.
 """
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 ROLES = ("background", "objective", "method", "result", "other")
 WEIGHTS = Path(__file__).resolve().parents[2] / "data" / "sentence_roles.npz"
 POSITION_FEATURES = 6
+_WORD = re.compile(r"[a-z]+|\d+|%")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class RoleModel:
     start: np.ndarray
     transitions: np.ndarray
     end: np.ndarray
+    buckets: int = 0  # hashed word and word-pair features of the sentence itself (0: none)
 
 
 def position_features(n: int) -> np.ndarray:
@@ -63,9 +67,26 @@ def features(vectors: np.ndarray) -> np.ndarray:
     return np.concatenate([vectors, prev, nxt, mean, position_features(n)], axis=1).astype(np.float32)
 
 
-def emissions(model: RoleModel, vectors: np.ndarray) -> np.ndarray:
+def lexical(sentences: Sequence[str], buckets: int) -> np.ndarray:
+    """Hashed words, word pairs and first words of each sentence (L2-normalized): the cue phrases of a
+    role ("we propose", "results show", "%") that a sentence vector blurs into its topic."""
+    out = np.zeros((len(sentences), buckets), dtype=np.float32)
+    for i, sentence in enumerate(sentences if buckets else ()):
+        words = _WORD.findall(sentence.lower())
+        pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        tokens = words + pairs + [f"^{w}" for w in words[:2]]
+        for token in tokens:
+            out[i, zlib.crc32(token.encode("utf-8")) % buckets] = 1.0
+        out[i] /= max(float(np.linalg.norm(out[i])), 1e-9)
+    return out
+
+
+def emissions(model: RoleModel, vectors: np.ndarray, sentences: Sequence[str] | None = None) -> np.ndarray:
     """Log-probabilities of each role per sentence, from the sentence and its context alone."""
-    x = (features(vectors) - model.mean) * model.scale
+    x = features(vectors)
+    if model.buckets:
+        x = np.concatenate([x, lexical(sentences or [""] * len(vectors), model.buckets)], axis=1)
+    x = (x - model.mean) * model.scale
     if model.hidden is not None:
         x = np.maximum(x @ model.hidden[0] + model.hidden[1], 0.0)
     logits = x @ model.out[0] + model.out[1]
@@ -112,20 +133,22 @@ def load_model(path: Path = WEIGHTS) -> RoleModel:
         arrays = {key: data[key].astype(np.float32) for key in data.files if key != "version"}
         version = str(data["version"])
     hidden = (arrays["w1"], arrays["b1"]) if "w1" in arrays else None
+    buckets = int(arrays["buckets"][0]) if "buckets" in arrays else 0
     return RoleModel(version=version, mean=arrays["mean"], scale=arrays["scale"], hidden=hidden,
                      out=(arrays["w2"], arrays["b2"]), start=arrays["start"],
-                     transitions=arrays["transitions"], end=arrays["end"])
+                     transitions=arrays["transitions"], end=arrays["end"], buckets=buckets)
 
 
-def predict(vectors: np.ndarray, model: RoleModel | None = None) -> list[tuple[str, float]]:
-    """The role of each sentence (given its vector, in abstract order) and how sure the model is."""
+def predict(vectors: np.ndarray, sentences: Sequence[str] | None = None,
+            model: RoleModel | None = None) -> list[tuple[str, float]]:
+    """The role of each sentence (given its vector and text, in abstract order) and how sure the model is."""
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or not len(vectors):
         return []
     model = model or load_model()
-    if vectors.shape[1] * 4 + POSITION_FEATURES != len(model.mean):
+    if vectors.shape[1] * 4 + POSITION_FEATURES + model.buckets != len(model.mean):
         return [("other", 0.0)] * len(vectors)  # another embedding model's vectors: the roles are unknown
-    scores = emissions(model, np.nan_to_num(vectors))
+    scores = emissions(model, np.nan_to_num(vectors), sentences)
     path = viterbi(scores, model.start, model.transitions, model.end)
     probs = marginals(scores, model.start, model.transitions, model.end)
     return [(ROLES[k], round(float(probs[i, k]), 3)) for i, k in enumerate(path)]
@@ -134,7 +157,7 @@ def predict(vectors: np.ndarray, model: RoleModel | None = None) -> list[tuple[s
 def sentence_roles(sentences: Sequence[str], vectors: np.ndarray) -> list[SentenceRole]:
     """``SentenceRole`` rows for an abstract's sentences and their vectors."""
     return [SentenceRole(text=text, role=role, confidence=conf)
-            for text, (role, conf) in zip(sentences, predict(vectors), strict=True)]
+            for text, (role, conf) in zip(sentences, predict(vectors, sentences), strict=True)]
 
 
 def model_version() -> str:

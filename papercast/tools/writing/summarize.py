@@ -246,7 +246,7 @@ def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore,
     roles: dict[str, list[SentenceRole]] = {}
     for paper in todo:
         count = len(split[paper.id])
-        predicted = predict(for_roles[start:start + count])
+        predicted = predict(for_roles[start:start + count], split[paper.id])
         roles[paper.id] = [SentenceRole(text=t, role=r, confidence=c)
                            for t, (r, c) in zip(split[paper.id], predicted, strict=True)]
         summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id),
