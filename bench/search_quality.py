@@ -16,10 +16,11 @@ Queries are built from the corpus alone, before any result is seen (fixed seed):
 The candidate set is every benchmark paper (the quality home of ``bench/recommend_quality.py``:
 categories emptied, so no engine sees the labels), ranked through papercast's real code: the
 window's ranking pool, ``lexical.BM25`` and ``search.rank_candidates`` (with the pool's
-neighbours, as ``search`` passes them). Metrics: nDCG@10 and recall@20 (known-item: whether the
-paper is in the top 20; topical: relevant papers in the top 20 over min(20, relevant), as a
-category holds hundreds). The topical queries are few (one per category), so each method is also
-reported on their two halves (even and odd positions): a change should help on both.
+neighbours, and its titles and abstracts for proximity, as ``search`` passes them). Metrics:
+nDCG@10 and recall@20 (known-item: whether the paper is in the top 20; topical: relevant papers in
+the top 20 over min(20, relevant), as a category holds hundreds). The topical queries are few (one
+per category), so each method is also reported on their two halves (even and odd positions): a
+change should help on both.
 
 Run: .venv/bin/python bench/search_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
@@ -190,7 +191,7 @@ def build_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str,
 
 def main() -> int:
     from papercast.tools.ranking.pool import unit
-    from papercast.tools.ranking.search import parse_query, rank_candidates
+    from papercast.tools.ranking.search import parse_query, pool_fields, rank_candidates
     from papercast.tools.ranking.window import load_window
 
     started = time.perf_counter()
@@ -209,13 +210,15 @@ def main() -> int:
     _ = pool.index
     index_s = time.perf_counter() - t_index
 
-    def hybrid(smooth: bool = True, **options):
+    def hybrid(smooth: bool = True, close: bool = False, **options):
         """papercast's own search path (``rank_candidates``) with these options (``search`` passes the
-        pool's neighbours for the neighbour smoothing)."""
+        pool's neighbours for the neighbour smoothing and its titles and abstracts for proximity)."""
         near = pool.neighbours if smooth else None
+        fields = pool_fields(pool) if close else None
         return lambda parsed, qv, d, c, lex: [m.index
                                               for m in rank_candidates(pool.index, pool.emb, parsed, qv, 20,
-                                                                                neighbours=near, **options)]
+                                                                       neighbours=near, fields=fields,
+                                                                       **options)]
 
     def order(fn):
         return lambda parsed, qv, d, c, lex: np.argsort(-fn(d, c, lex), kind="stable")[:20].tolist()
@@ -228,7 +231,8 @@ def main() -> int:
         "hybrid RRF + PRF": hybrid(False, method="rrf"),
         "hybrid calibrated blend": hybrid(False, method="blend", prf=False),
         "hybrid blend + PRF": hybrid(False),
-        "hybrid blend + PRF + nbrs (default)": hybrid(),
+        "hybrid blend + PRF + nbrs": hybrid(),
+        "... + proximity (default)": hybrid(close=True),
     }
     scores: dict[str, dict[str, list[tuple[float, float]]]] = {
         m: {"known-item": [], "topical": [], "phrase": []} for m in methods}

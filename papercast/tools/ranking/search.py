@@ -1,12 +1,11 @@
 """One hybrid search for the CLI, the TUI and the agent: BM25 and embeddings, fused.
 
-MiniLM blurs exact terms ("KV cache", a model or data set name) and BM25 misses what is said in other
-words, so both count; Chroma's own sparse index is Cloud-only, so the lexical half is ``lexical.BM25``.
-A query (``parse_query``) is filters (``cat:``, ``au:``), "quoted phrases" (papers holding them rank
-first) and words (BM25); its text is embedded. ``fuse`` blends the halves (or ``rrf``),
-``feedback_dense`` adds pseudo-relevance feedback, ``smooth_by_neighbours`` moves the top toward their
-nearest papers' scores as far as the query names an area (``query_breadth``). ``fuse`` and
-``HybridIndex`` serve any candidates (passages, snippets); ``search`` is the paper search.
+MiniLM blurs exact terms and BM25 misses what is said in other words, so both count. A query
+(``parse_query``) is filters (``cat:``, ``au:``), "quoted phrases" (ranked first) and words (BM25,
+rare words and acronyms weighted up: ``term_weights``). ``fuse`` blends the halves, ``feedback_dense``
+adds pseudo-relevance feedback, ``smooth_by_neighbours`` moves the top toward their neighbours' scores;
+then the top are re-scored by how closely they hold the words typed (``proximity``) and an acronym meets
+its expansion (``acronyms``). ``HybridIndex`` serves any texts (passages); ``search`` is the paper search.
 """
 
 from __future__ import annotations
@@ -51,7 +50,6 @@ TITLE_WEIGHT = 0.05  # ... and this much for the query's words in the title (a f
 ALIAS_SHARE = 0.7  # a paper holding an acronym's expansion (or the reverse) gets this share of its weight
 RARE_BOOST = 0.5  # a query word's weight: 1 + RARE_BOOST * how far its idf is above the query's mean ...
 ACRONYM_BOOST = 0.5  # ... + this for a word written with two capitals or more (DPO, LoRA, LLMs)
-DISTINCT_ALPHA = 0.0  # the blend's lexical share grows by this times the top weight above 1 (at most 1)
 _CAPITALS = re.compile(r"[A-Za-z0-9+-]*[A-Z][A-Za-z0-9+-]*[A-Z][A-Za-z0-9+-]*")
 _QUOTED = re.compile(r"[\"“”]([^\"“”]+)[\"“”]")
 # cat:cs.CL, category:"cs.CL", au:LeCun, author:"Yann LeCun" (a filter starts a word)
@@ -290,12 +288,10 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         cosine = (vectors @ qv).astype(np.float64)
     else:
         qv, cosine = None, np.zeros(count)
-    # A distinctive word (rare, or an acronym) makes the words count for more than the meaning.
-    alpha = BLEND_ALPHA + DISTINCT_ALPHA * min(1.0, max(weights.values(), default=1.0) - 1.0)
-    fused = fuse(cosine, lexical, method=method, lexical_scale=scale, alpha=alpha)
+    fused = fuse(cosine, lexical, method=method, lexical_scale=scale)
     if prf and qv is not None:
         fused = fuse(feedback_dense(vectors, qv, fused).astype(np.float64), lexical, method=method,
-                     lexical_scale=scale, alpha=alpha)
+                     lexical_scale=scale)
     order_key = _order_key(fused, query, phrase_mask, allowed)
     lifted = np.zeros(count, dtype=bool)
     if neighbours is not None and query.terms:
@@ -324,7 +320,8 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
             said = aliases(index, query.text, qwords.terms, weights, idf, [f"{t}. {a}" for t, a in texts])
             for alias in said:  # what the paper lacks, words and phrase, as if it held it once
                 phrase = closeness(qwords.terms, pair_weights, (), field_terms(alias.said)).score
-                fused[alias.mask] += ALIAS_SHARE * (alpha * alias.credit / scale + PROXIMITY_WEIGHT * phrase)
+                lift = BLEND_ALPHA * alias.credit / scale + PROXIMITY_WEIGHT * phrase
+                fused[alias.mask] += ALIAS_SHARE * lift
         close = _by_proximity(fused, rows, texts, qwords, pair_weights)
         order_key = _order_key(fused, query, phrase_mask, allowed)
     top = np.argsort(-order_key, kind="stable")[:n]
