@@ -105,3 +105,20 @@ def test_an_acronym_finds_the_papers_that_spell_it_out_and_the_reverse():
     order = [m.index for m in found]
     assert order.index(3) < order.index(4) and order.index(3) < order.index(2)
     assert any("'DPO'" in r for r in found[order.index(3)].reasons)
+
+
+def test_a_short_or_ambiguous_acronym_does_not_stand_for_the_phrase():
+    texts = ["Lookahead tokens drafted by speculative decoding (SD) predict what matters.",
+             "On-policy SD lets agents learn from their own experience; SD is cheap.",
+             "Decoding paths grow with content; speculative methods help.",
+             "Galaxy halos in cosmological simulations."]
+    vectors, qv = _same_meaning(len(texts))
+    found = HybridIndex(texts, vectors).search("speculative decoding", qv, n=4)
+    assert all(not m.aliases for m in found)  # "SD" is two letters: it names too many things
+    assert [m.index for m in found][:2] == [0, 2]
+    texts = ["Policy learning with self-distillation training (SDT) converges.",
+             "Speech diffusion transformers (SDT) synthesize voices.",
+             "An SDT for every voice, in real time.",
+             "Training policies by distillation from themselves."]
+    found = HybridIndex(texts, vectors).search("self-distillation training", qv, n=4)
+    assert all(not m.aliases for m in found)  # the candidates define "SDT" two ways

@@ -21,6 +21,7 @@ from papercast.tools.ranking.proximity import field_terms
 # "(LoRA)", "(LLMs)", "(GRPO;": a short form in brackets, two capitals or more, up to ten characters.
 _DEFINED = re.compile(r"\(\s*([A-Za-z0-9][A-Za-z0-9\-]{1,9})\s*[;,)]")
 _WORDS_BEFORE = re.compile(r"[A-Za-z0-9][\w\-]*")
+MIN_REVERSE = 3  # a phrase typed finds its acronym's papers only for acronyms of three letters or more
 
 
 def is_acronym(word: str) -> bool:
@@ -116,9 +117,16 @@ def aliases(index: BM25, query_text: str, query_terms: Sequence[str], weights: M
         mask = index.having_all(tokens(meant)) & ~index.having_all(own)
         out.append(Alias(word, meant, mask, sum(weights.get(t, 0.0) * idf.get(t, 0.0) for t in own)))
     keys = {acronym_key(w) for w in re.findall(r"[\w\-]+", query_text)}
+    meanings: dict[str, set[tuple[str, ...]]] = {}
+    for short, long in defined:
+        meanings.setdefault(acronym_key(short), set()).add(field_terms(long))
     for short, long in dict.fromkeys(defined):
         terms = field_terms(long)
-        if len(terms) < 2 or acronym_key(short) in keys or f" {' '.join(terms)} " not in f" {span} ":
+        key = acronym_key(short)
+        # Two letters name too many things ("SD": speculative decoding, self-distillation), and an
+        # acronym the candidates define two ways is not this phrase's alone.
+        if (len(terms) < 2 or key in keys or len(key) < MIN_REVERSE or len(meanings[key]) > 1
+                or f" {' '.join(terms)} " not in f" {span} "):
             continue
         keys.add(acronym_key(short))
         mask = index.having_all(tokens(short)) & ~index.having_all(tokens(long))
