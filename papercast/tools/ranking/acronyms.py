@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -54,6 +55,7 @@ def _long_form(short: str, words: list[str]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=20_000)
 def definitions(text: str) -> list[tuple[str, str]]:
     """The (acronym, expansion) pairs a text defines, as written: [("LoRA", "low-rank adaptation")]."""
     out: list[tuple[str, str]] = []
@@ -97,10 +99,20 @@ class Alias:
 
 
 def aliases(index: BM25, query_text: str, query_terms: Sequence[str], weights: Mapping[str, float],
-            idf: Mapping[str, float], texts: Iterable[str]) -> list[Alias]:
-    """The acronyms and expansions ``texts`` (the best candidates) define for the query, both ways:
-    "DPO" in the query and "direct preference optimization" in a paper, or the reverse."""
-    defined = [d for text in texts for d in definitions(text)]
+            idf: Mapping[str, float], texts: Iterable[tuple[str, bool]]) -> list[Alias]:
+    """The acronyms and expansions ``texts`` (the best candidates' texts, each with whether it holds
+    two query words side by side) define for the query, both ways: "DPO" in the query and "direct
+    preference optimization" in a paper, or the reverse."""
+    # Only the texts that can define what the query says: holding one of its acronyms, or two of its
+    # words side by side (``phrased``); parsing every candidate's brackets would cost more than the rest.
+    texts = list(texts)
+    first = [d for text, phrased in texts if phrased for d in definitions(text)]
+    # ... and those defining an acronym of the query or one found so far (another meaning of it).
+    wanted = ({acronym_key(w) for w in re.findall(r"[\w\-]+", query_text) if is_acronym(w)}
+              | {acronym_key(short) for short, _ in first})
+    defined = first + [d for text, phrased in texts
+                       if not phrased and wanted & {acronym_key(w) for w in _DEFINED.findall(text)}
+                       for d in definitions(text)]
     if not defined:
         return []
     span = " ".join(query_terms)

@@ -48,10 +48,21 @@ def query_words(text: str) -> QueryWords:
     return QueryWords(text, tuple(terms), tuple(spans))
 
 
+_TERM_OF: dict[str, str] = {}  # word -> its term ("" for a stop word), bounded like the tokenizer's
+
+
+def _term(word: str) -> str:
+    if len(_TERM_OF) > 200_000:
+        _TERM_OF.clear()
+    term = _TERM_OF[word] = "" if word in STOPWORDS or len(word) < 2 else stem(word)
+    return term
+
+
 @lru_cache(maxsize=50_000)
 def field_terms(text: str) -> tuple[str, ...]:
     """A field's words as terms in order, stop words out (remembered: the same top papers recur)."""
-    return tuple(stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1)
+    get = _TERM_OF.get
+    return tuple(t for t in (get(w) if w in _TERM_OF else _term(w) for w in _WORD.findall(text.lower())) if t)
 
 
 @dataclass(frozen=True)

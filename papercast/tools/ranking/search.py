@@ -316,13 +316,14 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         texts = list(fields(rows))
         # A pair of rare words counts more than a pair of common ones; a word no candidate holds, nothing.
         pair_weights = {t: weights.get(t, 0.0) * idf.get(t, 0.0) for t in qwords.terms}
+        close = _by_proximity(fused, rows, texts, qwords, pair_weights)
         if method == "blend" and scale > 0:
-            said = aliases(index, query.text, qwords.terms, weights, idf, [f"{t}. {a}" for t, a in texts])
+            held = [(f"{t}. {a}", bool(close[i].phrases)) for i, (t, a) in zip(rows, texts, strict=True)]
+            said = aliases(index, query.text, qwords.terms, weights, idf, held)
             for alias in said:  # what the paper lacks, words and phrase, as if it held it once
                 phrase = closeness(qwords.terms, pair_weights, (), field_terms(alias.said)).score
                 lift = BLEND_ALPHA * alias.credit / scale + PROXIMITY_WEIGHT * phrase
                 fused[alias.mask] += ALIAS_SHARE * lift
-        close = _by_proximity(fused, rows, texts, qwords, pair_weights)
         order_key = _order_key(fused, query, phrase_mask, allowed)
     top = np.argsort(-order_key, kind="stable")[:n]
     top = top[np.isfinite(order_key[top])]
