@@ -7,14 +7,20 @@ Queries are built from the corpus alone, before any result is seen (fixed seed):
   relevant paper is that paper. (The corpus has no HF ``ai_keywords``; title words stand in.)
 * topical: an arXiv category's name ("Computation and Language"), for each category with at least
   50 papers; the relevant papers are those carrying the category.
+* phrase (issue 24): a term of two or more words from a paper's title ("tree search", "LLM agents"),
+  as HF's ``ai_keywords`` would name it (the corpus has none), plus one generic word ("for LLMs",
+  "methods"); the relevant papers hold the phrase in their title or abstract (plural forms count).
+  A term is kept when it recurs (2 to 300 papers) and is a collocation: at least 30% of the papers
+  holding all its words hold it as a phrase. Metric: P@5 over min(5, relevant).
 
 The candidate set is every benchmark paper (the quality home of ``bench/recommend_quality.py``:
 categories emptied, so no engine sees the labels), ranked through papercast's real code: the
 window's ranking pool, ``lexical.BM25`` and ``search.rank_candidates`` (with the pool's
-neighbours, as ``search`` passes them). Metrics: nDCG@10 and recall@20 (known-item: whether the
-paper is in the top 20; topical: relevant papers in the top 20 over min(20, relevant), as a
-category holds hundreds). The topical queries are few (one per category), so each method is also
-reported on their two halves (even and odd positions): a change should help on both.
+neighbours, and its titles and abstracts for proximity, as ``search`` passes them). Metrics:
+nDCG@10 and recall@20 (known-item: whether the paper is in the top 20; topical: relevant papers in
+the top 20 over min(20, relevant), as a category holds hundreds). The topical queries are few (one
+per category), so each method is also reported on their two halves (even and odd positions): a
+change should help on both.
 
 Run: .venv/bin/python bench/search_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
@@ -73,6 +79,21 @@ _WORD = re.compile(r"[a-z][a-z0-9]{3,}")
 _PLAIN_STOP_TEXT = ("with from that this their using based towards toward into over under via for and the "
                     "model models learning large language data network networks")
 _PLAIN_STOP = frozenset(_PLAIN_STOP_TEXT.split())
+PHRASES = 320
+_TITLE_TOKEN = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
+_PHRASE_STOP_TEXT = """
+a an and are as at be by for from in into is it its of on or the their this that to via with we our using
+based toward towards over under than these those which while can new novel paper propose proposed show
+shows study results method methods approach approaches framework task tasks between through across within
+without beyond when where how what why does do not more most both each other such also only then here
+there has have been being vs versus one two three first second you your need all version part
+"""
+_PHRASE_STOP = frozenset(_PHRASE_STOP_TEXT.split())
+_ONLY_GENERIC_TEXT = "model models large language learning data network networks"
+_ONLY_GENERIC = frozenset(_ONLY_GENERIC_TEXT.split())
+GENERIC_WORDS = ("for LLMs", "methods", "models", "approaches", "benchmark", "survey", "framework",
+                 "evaluation", "training", "in practice")
 
 
 def ndcg_at(ranked: list[int], relevant: set[int], k: int = 10) -> float:
@@ -83,6 +104,67 @@ def ndcg_at(ranked: list[int], relevant: set[int], k: int = 10) -> float:
 
 def recall_at(ranked: list[int], relevant: set[int], k: int = 20) -> float:
     return sum(j in relevant for j in ranked[:k]) / min(k, len(relevant))
+
+
+def precision_at(ranked: list[int], relevant: set[int], k: int = 5) -> float:
+    """Share of the top k that is relevant, over min(k, relevant): 1.0 when every relevant paper
+    of a phrase held by fewer than k papers is in the top k."""
+    return sum(j in relevant for j in ranked[:k]) / min(k, len(relevant))
+
+
+def _plain(text: str) -> str:
+    return " ".join(_PLAIN_WORD.findall(text.lower()))
+
+
+def _title_terms(title: str) -> list[list[str]]:
+    """Runs of 2 to 3 title tokens (2 to 4 words, hyphen parts counted) with no stop word, no number,
+    no adverb and not only generic words; a title's first word in -ing ("Enhancing") is a verb."""
+    toks = _TITLE_TOKEN.findall(title)
+    out = []
+    for i in range(len(toks)):
+        for j in range(i + 2, min(i + 3, len(toks)) + 1):
+            parts = [p for t in toks[i:j] for p in t.lower().split("-")]
+            if (len(parts) > 4 or any(p in _PHRASE_STOP or len(p) < 2 or p.isdigit() or p.endswith("ly")
+                                      for p in parts)
+                    or all(p in _ONLY_GENERIC for p in parts) or (i == 0 and parts[0].endswith("ing"))):
+                continue
+            out.append(toks[i:j])
+    return out
+
+
+def build_phrase_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str, str, set[int]]]:
+    """Phrase queries (see the module's docstring), from the corpus only, with a fixed seed."""
+    rng = np.random.default_rng(SEED + 1)
+    texts = [f"\n{_plain(r['title'])}\n{_plain(r['abstract'])}\n" for r in rows]
+    postings: dict[str, set[int]] = {}
+    for k, text in enumerate(texts):
+        for w in set(text.split()):
+            postings.setdefault(w, set()).add(k)
+    queries: list[tuple[str, str, set[int]]] = []
+    seen: set[str] = set()
+    for i in rng.permutation(len(rows)).tolist():
+        candidates = _title_terms(rows[i]["title"])
+        rng.shuffle(candidates)
+        for toks in candidates:
+            norm = _plain(" ".join(toks))
+            if norm in seen:
+                continue
+            words = norm.split()
+            holding = set.intersection(*(postings.get(w, set()) for w in words))
+            pattern = re.compile(rf"(?<![a-z0-9]){re.escape(norm)}(?:s|es)?(?![a-z0-9])")
+            relevant = {k for k in holding if pattern.search(texts[k])}
+            if not 2 <= len(relevant) <= 300 or len(relevant) < 0.3 * len(holding):
+                continue
+            seen.add(norm)
+            # As typed: lower case but for acronyms and names in capitals (LLM, Qwen3-ASR).
+            phrase = " ".join("-".join(p if sum(c.isupper() for c in p) >= 2 else p.lower()
+                                       for p in t.split("-")) for t in toks)
+            generic = GENERIC_WORDS[int(rng.integers(len(GENERIC_WORDS)))]
+            queries.append(("phrase", f"{phrase} {generic}", {position[rows[k]["id"]] for k in relevant}))
+            break
+        if len(queries) >= PHRASES:
+            break
+    return queries
 
 
 def build_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str, str, set[int]]]:
@@ -104,12 +186,12 @@ def build_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str,
         if counts[cat] >= MIN_CATEGORY:
             relevant = {position[r["id"]] for r in rows if cat in r["categories"]}
             queries.append(("topical", name, relevant))
-    return queries
+    return queries + build_phrase_queries(rows, position)
 
 
 def main() -> int:
     from papercast.tools.ranking.pool import unit
-    from papercast.tools.ranking.search import parse_query, rank_candidates
+    from papercast.tools.ranking.search import parse_query, pool_fields, rank_candidates
     from papercast.tools.ranking.window import load_window
 
     started = time.perf_counter()
@@ -120,20 +202,23 @@ def main() -> int:
     position = pool.position
     rows = [r for r in rows if r["id"] in position]
     queries = build_queries(rows, position)
-    print(f"{len(pool)} papers, {sum(q[0] == 'known-item' for q in queries)} known-item and "
-          f"{sum(q[0] == 'topical' for q in queries)} topical queries", file=sys.stderr)
+    print(f"{len(pool)} papers, {sum(q[0] == 'known-item' for q in queries)} known-item, "
+          f"{sum(q[0] == 'topical' for q in queries)} topical and {sum(q[0] == 'phrase' for q in queries)} "
+          "phrase queries", file=sys.stderr)
     q_vectors = unit(paper_store(service).embed_texts([q for _, q, _ in queries]))
     t_index = time.perf_counter()
     _ = pool.index
     index_s = time.perf_counter() - t_index
 
-    def hybrid(smooth: bool = True, **options):
+    def hybrid(smooth: bool = True, close: bool = False, **options):
         """papercast's own search path (``rank_candidates``) with these options (``search`` passes the
-        pool's neighbours for the neighbour smoothing)."""
+        pool's neighbours for the neighbour smoothing and its titles and abstracts for proximity)."""
         near = pool.neighbours if smooth else None
+        fields = pool_fields(pool) if close else None
         return lambda parsed, qv, d, c, lex: [m.index
                                               for m in rank_candidates(pool.index, pool.emb, parsed, qv, 20,
-                                                                                neighbours=near, **options)]
+                                                                       neighbours=near, fields=fields,
+                                                                       **options)]
 
     def order(fn):
         return lambda parsed, qv, d, c, lex: np.argsort(-fn(d, c, lex), kind="stable")[:20].tolist()
@@ -146,10 +231,11 @@ def main() -> int:
         "hybrid RRF + PRF": hybrid(False, method="rrf"),
         "hybrid calibrated blend": hybrid(False, method="blend", prf=False),
         "hybrid blend + PRF": hybrid(False),
-        "hybrid blend + PRF + nbrs (default)": hybrid(),
+        "hybrid blend + PRF + nbrs": hybrid(),
+        "... + proximity (default)": hybrid(close=True),
     }
-    scores: dict[str, dict[str, list[tuple[float, float]]]] = {m: {"known-item": [], "topical": []}
-                                                              for m in methods}
+    scores: dict[str, dict[str, list[tuple[float, float]]]] = {
+        m: {"known-item": [], "topical": [], "phrase": []} for m in methods}
     for (kind, text, relevant), qv in zip(queries, q_vectors, strict=True):
         parsed = parse_query(text)
         dense = pool.emb @ qv
@@ -157,11 +243,13 @@ def main() -> int:
         lexical = pool.index.score(parsed.terms).astype(np.float64)
         for name, fn in methods.items():
             ranked = fn(parsed, qv, dense, centred, lexical)
-            scores[name][kind].append((ndcg_at(ranked, relevant), recall_at(ranked, relevant)))
+            second = precision_at(ranked, relevant) if kind == "phrase" else recall_at(ranked, relevant)
+            scores[name][kind].append((ndcg_at(ranked, relevant), second))
 
     table = []
     header = (f"{'method':<36} {'known-item nDCG@10':>18} {'R@20':>6} | {'topical nDCG@10':>15} {'R@20':>6} "
-              f"| {'topical even':>13} | {'topical odd':>13}")
+              f"| {'topical even':>13} | {'topical odd':>13} | {'phrase P@5':>10} {'nDCG@10':>7} "
+              f"{'even':>5} {'odd':>5}")
     print(f"\nSearch quality over {len(pool)} papers (topical even/odd: the two halves of the topical "
           f"queries, nDCG@10 and R@20)\n\n{header}\n{'-' * len(header)}")
     for name in methods:
@@ -173,11 +261,17 @@ def main() -> int:
         for half, part in (("even", topical[0::2]), ("odd", topical[1::2])):
             row[f"topical {half} nDCG@10"], row[f"topical {half} R@20"] = (float(part[:, 0].mean()),
                                                                            float(part[:, 1].mean()))
+        phrase = np.array(scores[name]["phrase"])
+        row["phrase P@5"], row["phrase nDCG@10"] = float(phrase[:, 1].mean()), float(phrase[:, 0].mean())
+        row["phrase even P@5"], row["phrase odd P@5"] = (float(phrase[0::2, 1].mean()),
+                                                         float(phrase[1::2, 1].mean()))
         table.append(row)
         print(f"{name:<36} {row['known-item nDCG@10']:>18.3f} {row['known-item R@20']:>6.3f} | "
               f"{row['topical nDCG@10']:>15.3f} {row['topical R@20']:>6.3f} | "
               f"{row['topical even nDCG@10']:>6.3f} {row['topical even R@20']:>6.3f} | "
-              f"{row['topical odd nDCG@10']:>6.3f} {row['topical odd R@20']:>6.3f}")
+              f"{row['topical odd nDCG@10']:>6.3f} {row['topical odd R@20']:>6.3f} | "
+              f"{row['phrase P@5']:>10.3f} {row['phrase nDCG@10']:>7.3f} {row['phrase even P@5']:>5.3f} "
+              f"{row['phrase odd P@5']:>5.3f}")
     print(f"\nBM25 index of {len(pool)} papers built in {index_s:.2f}s")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "search_quality.json"

@@ -260,7 +260,7 @@ def test_offline_summary_takes_each_field_from_its_sections(reader):
     [summary] = reader.summarize([PASA_ID])
     doc = reader.read_paper(PASA_ID, fetch=False)
     assert summary.source == "file" and summary.is_offline
-    assert summary.prompt_version == f"extractive-fulltext-v1@file:{doc.content_hash}"
+    assert summary.prompt_version == f"extractive-fulltext-v2@file:{doc.content_hash}"
     assert summary.sections["results"][0].startswith("5") and summary.sections["method"][0].startswith("4")
     assert summary.results and summary.results not in paper.abstract and summary.method not in paper.abstract
     labels = {p.section.split(" > ")[0] for p in doc.passages}

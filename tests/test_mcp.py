@@ -222,7 +222,8 @@ def test_each_resource_reads(servers: dict[str, Client]) -> None:
         return ro.run(lambda s: s.read_resource(uri)).contents[0].text
 
     paper = read(f"papercast://paper/{FT_ID}")
-    assert "abstract:" in paper and "full text:\n" in paper and f"[{FT_ID} §" in paper
+    assert "abstract, sentence by sentence with its role:" in paper  # the abstract, each sentence tagged
+    assert "full text:\n" in paper and f"[{FT_ID} §" in paper
     assert "full text: not stored" in read(f"papercast://paper/{PAPER}")
     assert "today's digest" in read("papercast://digest/latest")
     shown = read("papercast://profile/default")

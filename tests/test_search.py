@@ -130,7 +130,7 @@ def test_hybrid_index_over_any_texts_finds_exact_terms_meaning_and_phrases():
     index = HybridIndex(texts, vectors)
     found = index.search("KV cache", query_vector, n=4)
     assert {m.index for m in found[:2]} == {0, 3}  # the words' paper and the meaning's paper
-    assert "matches: kv, cache" in found[[m.index for m in found].index(0)].reasons
+    assert "matches: the phrase 'KV cache'" in found[[m.index for m in found].index(0)].reasons
     quoted = index.search('"kv cache"', query_vector, n=4)
     assert quoted[0].index == 0 and quoted[0].phrases == ["kv cache"]
     assert quoted[0].reasons[0] == 'matches: "kv cache"'
@@ -225,7 +225,7 @@ def test_kv_cache_compression_finds_the_papers_that_say_it(sample):
     assert all("kv cache" not in h.paper.title.lower() or i < 5 for i, h in enumerate(hits))
     assert sum(bool(re.search(r"\bkv\W+caches?\b", h.paper.embedding_text, re.I)) for h in hits[:5]) >= 4
     assert not any(h.paper.title.startswith("PixSDS") for h in hits[:5])
-    assert hits[0].reasons and any(r.startswith("matches: ") and "kv" in r for r in hits[0].reasons)
+    assert hits[0].reasons and any(r.startswith("matches: ") and "kv" in r.lower() for r in hits[0].reasons)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
@@ -376,3 +376,14 @@ def test_a_big_store_is_searched_among_the_nearest_papers(sample, monkeypatch):
     assert not window._CACHE  # the whole store was not read
     hits = sample.search("galaxy", 5, categories=["astro-ph.GA"])
     assert hits and all("astro-ph.GA" in h.paper.categories for h in hits)
+
+
+def test_the_phrase_typed_ranks_first_with_its_reason(sample):
+    """Issue 24: the sample's papers saying "test-time scaling" (2 of them) above those that say "test-time"
+    or "scaling" apart; the first for "reward model" says it, and its reason names the phrase."""
+    hits = sample.search("test-time scaling", 5)
+    holding = [bool(re.search(r"test.time scaling", h.paper.embedding_text, re.I)) for h in hits]
+    assert holding[:2] == [True, True] and sum(holding) == 2
+    hits = sample.search("reward model", 5)
+    assert re.search(r"reward models?\b", hits[0].paper.embedding_text, re.I)
+    assert hits[0].reasons[0] == "matches: the phrase 'reward model'"

@@ -21,6 +21,7 @@ from papercast.models import (
     Profile,
     ReadingList,
     SearchHit,
+    SentenceRole,
     Summary,
     UpsertResult,
 )
@@ -68,6 +69,8 @@ class Library(Protocol):
                         ) -> list[tuple[Passage, float]]: ...
 
     def has_fulltext(self, paper_id: str) -> bool: ...
+
+    def abstract_roles(self, paper_id: str) -> list[SentenceRole]: ...
 
     def read_paper(self, paper_id: str, *, section: str | None = None, fetch: bool = True) -> Document: ...
 

@@ -109,7 +109,12 @@ async def get_paper(ctx: ToolContext, a: PaperArgs) -> ToolOutput:
              f"url: {p.url}"]
     if p.github_repo:
         lines.append(f"code: {p.github_repo}")
-    lines.append(f"abstract: {p.abstract}")
+    roles = await _call(ctx.library.abstract_roles, p.id)
+    if roles:  # what each sentence does, so "what did they find?" is answered from the result sentences
+        lines.append("abstract, sentence by sentence with its role:")
+        lines += [f"  [{r.role}] {r.text}" for r in roles]
+    else:
+        lines.append(f"abstract: {p.abstract}")
     if p.ai_summary:
         lines.append(f"HF AI summary: {p.ai_summary}")
     return ToolOutput("\n".join(lines), [(p.id, p.title)])
@@ -259,7 +264,8 @@ READ_TOOLS: list[Tool] = [
     Tool("search_library",
          "Search the stored papers (titles and abstracts) by words and meaning, optionally only in some "
          "arXiv categories or by some authors.", SearchArgs, run=search_library),
-    Tool("get_paper", "One stored paper in full: authors, date, categories, abstract.", PaperArgs,
+    Tool("get_paper", "One stored paper in full: authors, date, categories, abstract (each sentence "
+         "tagged background, objective, method, result or other).", PaperArgs,
          run=get_paper),
     Tool("read_paper", "Read a library paper's full text (arXiv HTML or PDF): without a section, its outline "
          "and abstract; with one, that section's passages. Cite passages as [id §section].", ReadArgs,

@@ -226,7 +226,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     paper = service.get_paper(args.id)
     fulltext = service.has_fulltext(paper.id)
     if args.json:
-        emit_json(paper.to_json() | {"fulltext": fulltext})
+        roles = [r.model_dump() for r in service.abstract_roles(paper.id)]
+        emit_json(paper.to_json() | {"fulltext": fulltext, "abstract_roles": roles})
         return EXIT_OK
     print(paper.title)
     meta = [paper.published.isoformat() if paper.published else None, " ".join(paper.categories) or None,

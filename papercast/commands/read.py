@@ -60,7 +60,9 @@ def cmd_read(args: argparse.Namespace) -> int:
     # arXiv could not be reached: the abstract is shown, but the read failed (cron and scripts see it).
     done = EXIT_RUNTIME if document.unreachable else EXIT_OK
     if args.json:
-        emit_json(document.to_json())
+        found = service.papers_found([document.paper_id])
+        roles = service.sentence_roles(found).get(document.paper_id, []) if found else []
+        emit_json(document.to_json() | {"abstract_roles": [r.model_dump() for r in roles]})
         return done
     print(f"{document.title}  [{document.paper_id}]")
     where = f" in section {args.section!r}" if args.section else ""

@@ -47,6 +47,8 @@ def register(sub: Any) -> None:
     p.add_argument("--webhook", metavar="URL", action="append", default=[],
                    help="also post it to a webhook (Slack, Discord or generic JSON; see daily --help)")
     p.add_argument("--include-seen", action="store_true", help="also papers already delivered to the profile")
+    p.add_argument("--results", action="store_true",
+                   help="also each pick's result sentence from its abstract (found by sentence role)")
     p.add_argument("--no-llm", action="store_true", help="no LLM calls even when a model is set")
     p.set_defaults(handler=cmd_digest)
 
@@ -133,7 +135,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     # Only what the user asked for here: the configured channels belong to `daily`.
     channels = plan_channels(service.settings, emails=args.email, webhooks=args.webhook, configured=False)
     digest = service.digest(profile=args.profile, n=args.n, use_llm=not args.no_llm,
-                            include_seen=args.include_seen, **window)
+                            include_seen=args.include_seen, results=args.results, **window)
     if digest.note:
         notice(digest.note)
     for item in digest.notices:

@@ -8,7 +8,16 @@ re-exports them all, so ``from papercast.models import Paper`` is the way to nam
 
 from papercast.ids import InvalidPaperId, normalize_arxiv_id, parse_date, shift_day
 from papercast.models.chat import ChatAnswer, Proposal, ProposalStatus, ThreadInfo, ToolRecord
-from papercast.models.documents import Document, DocumentSource, Passage, PassageKind, Section, Summary
+from papercast.models.documents import (
+    Document,
+    DocumentSource,
+    Passage,
+    PassageKind,
+    Section,
+    SentenceRole,
+    Summary,
+    result_sentence,
+)
 from papercast.models.learning import Evaluation, EvaluationPeriod, RankingMetrics, TeachCandidate
 from papercast.models.llm import ModelCheck, Probe, RunUsage, Usage
 from papercast.models.papers import Paper, ReadingList, Recommendation, SearchHit
@@ -20,6 +29,7 @@ __all__ = [
     "Evaluation", "EvaluationPeriod", "Feedback", "FeedbackKind", "FetchReport", "ImportReport",
     "InvalidPaperId", "ModelCheck", "Paper", "Passage", "PassageKind", "Probe", "Profile", "Proposal",
     "ProposalStatus", "RankingMetrics", "ReadingList", "Recommendation", "RunUsage", "SearchHit", "Section",
+    "SentenceRole",
     "Summary", "TeachCandidate", "ThreadInfo", "ToolRecord", "UpsertResult", "Usage", "normalize_arxiv_id",
-    "parse_date", "shift_day",
+    "parse_date", "result_sentence", "shift_day",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -84,6 +85,22 @@ class Document(BaseModel):
                 "content_hash": self.content_hash,
                 "sections": [s.model_dump() for s in self.sections],
                 "passages": [p.to_json() for p in self.passages], "references": self.references}
+
+
+class SentenceRole(BaseModel):
+    """One abstract sentence and what it does there (background, objective, method, result or other),
+    with the model's probability for that role: what the paper view highlights and summaries pick from."""
+
+    text: str
+    role: str
+    confidence: float
+
+
+def result_sentence(roles: Sequence[SentenceRole]) -> str:
+    """The abstract's surest result sentence ("" when no sentence is one): what the paper found, shown
+    under its title in the reading list and next to it in a digest."""
+    results = [r for r in roles if r.role == "result"]
+    return max(results, key=lambda r: r.confidence).text if results else ""
 
 
 class Summary(BaseModel):

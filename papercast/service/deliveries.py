@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from papercast.errors import RuntimeFailure, UserError
-from papercast.models import Paper
+from papercast.models import Paper, result_sentence
 from papercast.service.core import ServiceCore, normalize_ids, writing_tools
 from papercast.tools.writing.export import FORMATS, export
 
@@ -21,12 +21,15 @@ ExportSource = Literal["liked", "saved", "list", "digest"]
 
 
 class DeliveriesMixin(ServiceCore):
-    """Digests and deliveries (uses ``recommend``, ``digest_summaries`` and ``active_profile``)."""
+    """Digests and deliveries (uses ``recommend``, ``digest_summaries``, ``sentence_roles`` and
+    ``active_profile``)."""
 
     def digest(self, profile: str | None = None, n: int = 10, since: date | None = None,
-               until: date | None = None, *, use_llm: bool = True, include_seen: bool = True) -> Digest:
+               until: date | None = None, *, use_llm: bool = True, include_seen: bool = True,
+               results: bool = False) -> Digest:
         """The reading list of the window with TL;DRs, an overview and this run's LLM usage
-        (without the papers already delivered to the profile when ``include_seen`` is False)."""
+        (without the papers already delivered to the profile when ``include_seen`` is False), and each
+        pick's result sentence when ``results``."""
         if n < 1:
             raise UserError(f"-n must be at least 1, got {n}")
         target = self.active_profile(profile)
@@ -34,8 +37,13 @@ class DeliveriesMixin(ServiceCore):
                                  include_seen=include_seen)
         summaries = self.digest_summaries([r.paper for r in reading.items], use_llm=use_llm)
         count = self._store.window_count(reading.since, reading.until)
-        return writing_tools().build_digest(target, reading, summaries, client=self.llm_client(use_llm),
-                                            window_count=count, language=self.settings.language)
+        digest = writing_tools().build_digest(target, reading, summaries, client=self.llm_client(use_llm),
+                                              window_count=count, language=self.settings.language)
+        if results:
+            roles = self.sentence_roles([item.paper for item in digest.items])
+            for item in digest.items:
+                item.result = result_sentence(roles.get(item.paper.id, []))
+        return digest
 
     def record_delivery(self, profile: str, channel: DeliveryChannel, target: str, day: date,
                         paper_ids: Sequence[str]) -> DeliveryRecord:

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from papercast.errors import RuntimeFailure, UserError
-from papercast.models import Document, Paper, Passage, Summary
+from papercast.models import Document, Paper, Passage, SentenceRole, Summary
 from papercast.service.core import Progress, ServiceCore, normalize_ids, ranking_tools, writing_tools
 from papercast.tools.llm.sync import run_sync
 from papercast.tools.sources.breaker import HostBreaker
 from papercast.tools.sources.fulltext.sections import filter_section
+from papercast.tools.writing.roles import abstract_roles
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,16 @@ class ReadingMixin(ServiceCore):
     def passage_count(self) -> int:
         """How many passages of papers read in full are indexed (0: no paper is read in full yet)."""
         return self._passages.count()
+
+    def abstract_roles(self, paper_id: str) -> list[SentenceRole]:
+        """The paper's abstract sentence by sentence, each with its role (background, objective, method,
+        result, other) and the model's confidence: computed on first use, then remembered."""
+        paper = self.get_paper(paper_id)
+        return self.sentence_roles([paper])[paper.id]
+
+    def sentence_roles(self, papers: Sequence[Paper]) -> dict[str, list[SentenceRole]]:
+        """``abstract_roles`` of several papers, the new ones embedded in one batch (a reading list)."""
+        return abstract_roles(papers, store=self._store, db_path=self.settings.db_path)
 
     def summarize(self, ids: Sequence[str], *, use_llm: bool = True, read: bool = True) -> list[Summary]:
         """Structured summaries (stored ones reused); offline extractive ones without a model.

@@ -163,6 +163,15 @@ MIGRATIONS: dict[str, tuple[Migration, ...]] = {
                 created TEXT NOT NULL
             )""",
         )),
+        Migration("sentence roles of abstracts, per paper and role model, computed when first shown", (
+            """CREATE TABLE sentence_roles (
+                paper_id TEXT NOT NULL,
+                model TEXT NOT NULL,
+                abstract_hash TEXT NOT NULL,
+                data TEXT NOT NULL,
+                PRIMARY KEY (paper_id, model)
+            )""",
+        )),
     ),
     # langgraph's checkpointer creates and migrates its own tables (checkpoints, writes) in this file.
     "threads": (

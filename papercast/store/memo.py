@@ -4,14 +4,18 @@ Every CLI command is a fresh process; without these, each ``papercast recommend`
 embedding model only to embed the same interests again, and probe the paper store for its newest date.
 * ``text_vectors``: the vector of a profile text (interests, a keyword) per embedding model;
 * ``store_facts``: facts about the paper store under a key naming what invalidates them (location and
-  paper count), kept for a day at most.
+  paper count), kept for a day at most;
+* ``sentence_roles``: an abstract's sentence roles per role model, valid while the abstract is unchanged.
 A memo is a cache: when the home is read-only, busy or broken, callers compute as before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -77,5 +81,39 @@ def remember_store_fact(db_path: Path, key: str, value: str) -> None:
             conn.execute("INSERT OR REPLACE INTO store_facts (key, value, at) VALUES (?, ?, ?)",
                          (key, value, time.time()))
             conn.execute("DELETE FROM store_facts WHERE at < ?", (time.time() - FACT_TTL_SECONDS,))
+    except _UNUSABLE:
+        pass
+
+
+def _abstract_hash(abstract: str) -> str:
+    return hashlib.sha256(abstract.encode("utf-8")).hexdigest()[:16]
+
+
+def remembered_sentence_roles(db_path: Path, model: str, abstracts: dict[str, str]) -> dict[str, list[dict]]:
+    """The remembered roles (rows of text, role, confidence) of papers whose abstract is unchanged."""
+    if not abstracts:
+        return {}
+    try:
+        conn = _conn(db_path)
+        marks = ",".join("?" * len(abstracts))
+        rows = conn.execute(f"SELECT paper_id, abstract_hash, data FROM sentence_roles WHERE model = ? "
+                            f"AND paper_id IN ({marks})", [model, *abstracts]).fetchall()
+    except _UNUSABLE:
+        return {}
+    return {row["paper_id"]: json.loads(row["data"]) for row in rows
+            if row["abstract_hash"] == _abstract_hash(abstracts[row["paper_id"]])}
+
+
+def remember_sentence_roles(db_path: Path, model: str,
+                            roles: Sequence[tuple[str, str, list[dict]]]) -> None:
+    """Keep (paper id, abstract, roles) rows: the abstract's hash says when they are stale."""
+    if not roles:
+        return
+    try:
+        conn = _conn(db_path)
+        with conn:
+            conn.executemany("INSERT OR REPLACE INTO sentence_roles VALUES (?, ?, ?, ?)",
+                             [(pid, model, _abstract_hash(abstract), json.dumps(rows))
+                              for pid, abstract, rows in roles])
     except _UNUSABLE:
         pass

@@ -164,6 +164,13 @@ class BM25:
         contrib = idf[which] * tf * (self.k1 + 1) / (tf + self.norm[docs])
         return np.bincount(docs, weights=contrib, minlength=self.n_docs).astype(np.float32)
 
+    def idfs(self, query_terms: Iterable[str]) -> dict[str, float]:
+        """The idf of each query term some document holds (a term no document holds is left out)."""
+        terms, which, _, _ = self._matches(query_terms)
+        present = np.bincount(which, minlength=len(terms)) > 0
+        idf = self._idf(which, len(terms)).tolist()
+        return {t: idf[j] for j, t in enumerate(terms) if present[j]}
+
     def idf_sum(self, query_terms: Iterable[str]) -> float:
         """The sum of the query terms' idf: about what a document holding each term once scores,
         so ``score / idf_sum`` is near 1 for a full match whatever the query (a calibrated scale)."""

@@ -1,12 +1,11 @@
 """One hybrid search for the CLI, the TUI and the agent: BM25 and embeddings, fused.
 
-MiniLM blurs exact terms ("KV cache", a model or data set name) and BM25 misses what is said in other
-words, so both count; Chroma's own sparse index is Cloud-only, so the lexical half is ``lexical.BM25``.
-A query (``parse_query``) is filters (``cat:``, ``au:``), "quoted phrases" (papers holding them rank
-first) and words (BM25); its text is embedded. ``fuse`` blends the halves (or ``rrf``),
-``feedback_dense`` adds pseudo-relevance feedback, ``smooth_by_neighbours`` moves the top toward their
-nearest papers' scores as far as the query names an area (``query_breadth``). ``fuse`` and
-``HybridIndex`` serve any candidates (passages, snippets); ``search`` is the paper search.
+MiniLM blurs exact terms and BM25 misses what is said in other words, so both count. A query
+(``parse_query``) is filters (``cat:``, ``au:``), "quoted phrases" (ranked first) and words (BM25,
+rare words and acronyms weighted up: ``term_weights``). ``fuse`` blends the halves, ``feedback_dense``
+adds pseudo-relevance feedback, ``smooth_by_neighbours`` moves the top toward their neighbours' scores;
+then the top are re-scored by how closely they hold the words typed (``proximity``) and an acronym meets
+its expansion (``acronyms``). ``HybridIndex`` serves any texts (passages); ``search`` is the paper search.
 """
 
 from __future__ import annotations
@@ -21,8 +20,10 @@ import numpy as np
 
 from papercast.errors import UserError
 from papercast.models import Paper, SearchHit
+from papercast.tools.ranking.acronyms import Alias, aliases
 from papercast.tools.ranking.lexical import BM25, normalize_phrase, phrase_in, surface_forms, tokens
 from papercast.tools.ranking.pool import Pool, unit
+from papercast.tools.ranking.proximity import Closeness, QueryWords, closeness, field_terms, query_words
 from papercast.tools.ranking.window import cached_window, load_window
 
 if TYPE_CHECKING:
@@ -42,6 +43,14 @@ AREA_BAR = 20  # a lifted paper is "in the area" when its neighbours score like 
 FULL_SCAN_LIMIT = 5_000  # a bigger store not yet read by this process is searched among ...
 NEAREST = 2_000  # ... the papers nearest the query by meaning (``_nearest_pool``)
 MEANING_COSINE = 0.35  # plain MiniLM cosine above which a hit is said to be "close in meaning"
+RERANK_TOP = 50  # proximity (``proximity.closeness``) re-scores the first pass's top candidates ...
+RERANK_LEXICAL = 30  # ... and the best BM25 matches, adding this much for the query's words side by side
+PROXIMITY_WEIGHT = 0.5  # ... in order (1: every pair of neighbouring query words adjacent in the title)
+TITLE_WEIGHT = 0.05  # ... and this much for the query's words in the title (a field boost)
+ALIAS_SHARE = 0.7  # a paper holding an acronym's expansion (or the reverse) gets this share of its weight
+RARE_BOOST = 0.5  # a query word's weight: 1 + RARE_BOOST * how far its idf is above the query's mean ...
+ACRONYM_BOOST = 0.5  # ... + this for a word written with two capitals or more (DPO, LoRA, LLMs)
+_CAPITALS = re.compile(r"[A-Za-z0-9+-]*[A-Z][A-Za-z0-9+-]*[A-Z][A-Za-z0-9+-]*")
 _QUOTED = re.compile(r"[\"“”]([^\"“”]+)[\"“”]")
 # cat:cs.CL, category:"cs.CL", au:LeCun, author:"Yann LeCun" (a filter starts a word)
 QUERY_FILTER = re.compile(r'(?<!\S)(cat|category|au|author):(?:"([^"]*)"|“([^”]*)”|([^\s"“”]+))', re.I)
@@ -216,6 +225,19 @@ def smooth_by_neighbours(fused: np.ndarray, rows: np.ndarray,
     return out
 
 
+def term_weights(index: BM25, query: ParsedQuery) -> tuple[dict[str, float], dict[str, float]]:
+    """Each query term's weight (rare words and acronyms carry the query: a paper naming "DPO" once
+    should beat one saying "preference" and "optimization" often) and its idf, for the terms some
+    candidate holds."""
+    idf = index.idfs(query.terms)
+    if not idf:
+        return {}, {}
+    mean = sum(idf.values()) / len(idf)
+    capitals = {t for word in _CAPITALS.findall(query.text) for t in tokens(word)}
+    return ({t: 1.0 + RARE_BOOST * max(0.0, v / mean - 1.0) + (ACRONYM_BOOST if t in capitals else 0.0)
+             for t, v in idf.items()}, idf)
+
+
 def _order_key(fused: np.ndarray, query: ParsedQuery, phrase_mask: np.ndarray | None,
                allowed: np.ndarray | None) -> np.ndarray:
     """What the candidates are sorted by: the fused score, papers holding every quoted phrase
@@ -237,6 +259,8 @@ class Match:
     cosine: float  # plain cosine of the candidate with the query
     terms: list[str] = field(default_factory=list)  # the query's words it holds (as the user wrote them)
     phrases: list[str] = field(default_factory=list)  # the quoted phrases it holds
+    runs: list[str] = field(default_factory=list)  # runs of the query's words it holds side by side
+    aliases: list[str] = field(default_factory=list)  # "DPO as 'direct preference optimization'"
     in_area: bool = False  # it rose with its nearest papers, which match the query like the best matches
     reasons: list[str] = field(default_factory=list)
 
@@ -244,18 +268,21 @@ class Match:
 def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_vector: np.ndarray | None,
                     n: int, *, phrase_mask: np.ndarray | None = None, allowed: np.ndarray | None = None,
                     method: Method = DEFAULT_METHOD, prf: bool = True,
-                    neighbours: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-                    | None = None) -> list[Match]:
+                    neighbours: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+                    fields: Callable[[list[int]], Sequence[tuple[str, str]]] | None = None) -> list[Match]:
     """The best ``n`` candidates for a parsed query: ``vectors`` are the candidates' unit vectors
     (rows of ``index``'s documents), ``phrase_mask`` marks those holding every quoted phrase (they rank
     first), ``allowed`` filters. With ``neighbours`` (``Pool.neighbours``: each candidate's nearest
     candidates), the first pass's top ``SMOOTH_TOP`` are smoothed by their neighbours' scores, as
-    strongly as the query names an area (``query_breadth``). Shared by ``search`` and ``HybridIndex``."""
+    strongly as the query names an area (``query_breadth``). With ``fields`` (candidates' titles and
+    abstracts), the top are re-scored by how closely they hold the query's words (``_by_proximity``).
+    Shared by ``search`` and ``HybridIndex``."""
     count = index.n_docs
     if not count or n < 1:
         return []
-    lexical = index.score(query.terms).astype(np.float64)
-    scale = index.idf_sum(query.terms)
+    weights, idf = term_weights(index, query)
+    lexical = index.score(query.terms, weights).astype(np.float64)
+    scale = sum(weights[t] * v for t, v in idf.items())
     if query_vector is not None and len(vectors):
         qv = unit(np.asarray(query_vector, dtype=np.float32))
         cosine = (vectors @ qv).astype(np.float64)
@@ -281,6 +308,23 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
             lifted[rows] = (smoothed[rows] > fused[rows]) & (near >= bar)
             fused = smoothed
             order_key = _order_key(fused, query, phrase_mask, allowed)
+    qwords = query_words(query.text)
+    close: dict[int, Closeness] = {}
+    said: list[Alias] = []
+    if fields is not None and qwords.terms:
+        rows = _rerank_rows(order_key, lexical)
+        texts = list(fields(rows))
+        # A pair of rare words counts more than a pair of common ones; a word no candidate holds, nothing.
+        pair_weights = {t: weights.get(t, 0.0) * idf.get(t, 0.0) for t in qwords.terms}
+        close = _by_proximity(fused, rows, texts, qwords, pair_weights)
+        if method == "blend" and scale > 0:
+            held = [(f"{t}. {a}", bool(close[i].phrases)) for i, (t, a) in zip(rows, texts, strict=True)]
+            said = aliases(index, query.text, qwords.terms, weights, idf, held)
+            for alias in said:  # what the paper lacks, words and phrase, as if it held it once
+                phrase = closeness(qwords.terms, pair_weights, (), field_terms(alias.said)).score
+                lift = BLEND_ALPHA * alias.credit / scale + PROXIMITY_WEIGHT * phrase
+                fused[alias.mask] += ALIAS_SHARE * lift
+        order_key = _order_key(fused, query, phrase_mask, allowed)
     top = np.argsort(-order_key, kind="stable")[:n]
     top = top[np.isfinite(order_key[top])]
     found = index.matched_terms_many(top.tolist(), query.terms)
@@ -292,22 +336,48 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         parts = {p for t in words if "-" in t for p in t.split("-")}  # "long-context" makes "long" redundant
         words = [t for t in words if t not in parts]
         phrases = list(query.phrases) if phrase_mask is not None and phrase_mask[i] else []
+        runs = [qwords.surface(a, b) for a, b in close[i].phrases] if i in close else []
+        runs = [r for r in runs if " " in r]  # "low-rank" alone is one word as typed, not a phrase
+        named = [f"{a.said} as '{a.meant}'" for a in said if a.mask[i]]
         match = Match(index=i, score=float(fused[i]), cosine=float(cosine[i]), terms=words, phrases=phrases,
-                      in_area=bool(lifted[i]))
+                      runs=runs, aliases=named, in_area=bool(lifted[i]))
         match.reasons = _reasons(match, int(dense_rank[i]))
         out.append(match)
+    return out
+
+
+def _rerank_rows(order_key: np.ndarray, lexical: np.ndarray) -> list[int]:
+    """The first pass's top and the best BM25 matches: the candidates proximity re-scores."""
+    head = np.argsort(-order_key, kind="stable")[:RERANK_TOP]
+    head = head[np.isfinite(order_key[head])]
+    best = np.argsort(-lexical, kind="stable")[:RERANK_LEXICAL]
+    return list(dict.fromkeys([*head.tolist(), *best[lexical[best] > 0].tolist()]))
+
+
+def _by_proximity(fused: np.ndarray, rows: list[int], texts: Sequence[tuple[str, str]], words: QueryWords,
+                  pair_weights: dict[str, float]) -> dict[int, Closeness]:
+    """Raise ``rows`` (titles and abstracts: ``texts``) by how closely they hold the query's words
+    (``fused`` changed in place); each one's ``Closeness``."""
+    out: dict[int, Closeness] = {}
+    for i, (title, abstract) in zip(rows, texts, strict=True):
+        out[i] = close = closeness(words.terms, pair_weights, field_terms(title), field_terms(abstract))
+        fused[i] += PROXIMITY_WEIGHT * close.score + TITLE_WEIGHT * close.title
     return out
 
 
 def _reasons(match: Match, dense_rank: int) -> list[str]:
     out: list[str] = []
     quoted = [f'"{normalize_phrase(p)}"' for p in match.phrases]
-    loose = [t for t in match.terms if not any(t in normalize_phrase(p).split() for p in match.phrases)]
-    if quoted or loose:  # one reason: 'matches: "kv cache", compression'
-        out.append("matches: " + ", ".join(quoted + loose[:5]))
+    runs = [r for r in match.runs if f'"{normalize_phrase(r)}"' not in quoted]
+    said = {t for p in [*match.phrases, *runs] for t in tokens(p)}
+    loose = [t for t in match.terms if not any(t in normalize_phrase(p).split() for p in match.phrases)
+             and not set(tokens(t)) <= said]
+    named = quoted + [f"the phrase '{r}'" for r in runs] + match.aliases
+    if named or loose:  # one reason: "matches: the phrase 'kv cache', compression"
+        out.append("matches: " + ", ".join(named + loose[:5]))
     if match.cosine >= MEANING_COSINE or (dense_rank <= 10 and match.cosine > 0):
         out.append(f"close in meaning to the query (cosine {match.cosine:.2f})")
-    if match.in_area and not (quoted or loose):  # found by its neighbours, not by the words
+    if match.in_area and not (named or loose):  # found by its neighbours, not by the words
         out.append("in the same area as the best matches")
     if not out:
         out.append("a loose match: nothing closer was found")
@@ -342,7 +412,10 @@ class HybridIndex:
             mask = np.array([all(phrase_in(p, t) for p in parsed.phrases) for t in self._normalized],
                             dtype=bool)
         return rank_candidates(self.index, self.vectors, parsed, query_vector, n, phrase_mask=mask,
-                               allowed=allowed, method=method)
+                               allowed=allowed, method=method, fields=self._fields)
+
+    def _fields(self, rows: list[int]) -> list[tuple[str, str]]:
+        return [("", self.texts[i]) for i in rows]  # a passage has no title
 
 
 def pool_phrase_mask(pool: Pool, phrases: Sequence[str]) -> np.ndarray | None:
@@ -353,6 +426,11 @@ def pool_phrase_mask(pool: Pool, phrases: Sequence[str]) -> np.ndarray | None:
     for phrase in phrases:
         mask &= pool.with_phrase(phrase)
     return mask
+
+
+def pool_fields(pool: Pool) -> Callable[[list[int]], list[tuple[str, str]]]:
+    """The titles and abstracts of the pool's rows (loaded together when its papers are lazy)."""
+    return lambda rows: [(p.title, p.abstract) for p in pool.papers_at(rows)]
 
 
 def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = None,
@@ -398,7 +476,7 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
     else:
         matches = rank_candidates(pool.index, pool.emb, parsed, vector, n,
                                   phrase_mask=pool_phrase_mask(pool, parsed.phrases), allowed=allowed,
-                                  method=method, neighbours=pool.neighbours)
+                                  method=method, neighbours=pool.neighbours, fields=pool_fields(pool))
     hits = []
     for m in matches:
         reasons = list(m.reasons)

@@ -43,6 +43,7 @@ stands out for this reader (interests between <reader> tags). {UNTRUSTED_RULE}""
 class DigestItem:
     recommendation: Recommendation
     summary: Summary
+    result: str = ""  # the abstract's result sentence, when the digest shows them (``digest --results``)
 
     @property
     def paper(self) -> Paper:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from papercast.tools.llm.client import LLMClient
 
 FULLTEXT_PROMPT_VERSION = "summary-fulltext-v1"
-OFFLINE_FULLTEXT_VERSION = "extractive-fulltext-v1"
+OFFLINE_FULLTEXT_VERSION = "extractive-fulltext-v2"  # v2: the abstract's fields picked by role
 FIELDS = ("tldr", "contributions", "method", "results", "limitations")
 MADE_FROM = {"abstract": "the abstract", "html": "the full text (arXiv HTML)",
              "pdf": "the full text (arXiv PDF)",
@@ -282,6 +282,14 @@ def _pick(candidates: Sequence[tuple[str, Passage]], topic: Counter[str], patter
     return best
 
 
+def _from_abstract(name: str, abstract_summary: Summary, sections: dict[str, list[str]]) -> str:
+    """The abstract summary's field (picked by sentence role) when no section gives one."""
+    text = str(getattr(abstract_summary, name))
+    if text:
+        sections[name] = ["Abstract"]
+    return text
+
+
 def offline_fulltext_summary(paper: Paper, document: Document, abstract_summary: Summary) -> Summary:
     """The extractive summary from the sections: each field from its own role's sections."""
     tops = top_titles(document)
@@ -305,8 +313,10 @@ def offline_fulltext_summary(paper: Paper, document: Document, abstract_summary:
                 return words_cap(found[0], 60)
         return ""
 
-    method = field("method", ("method", "setup"), METHOD)
-    results = field("results", ("results",), RESULTS, numbers=True)
+    method = (field("method", ("method", "setup"), METHOD)
+              or _from_abstract("method", abstract_summary, sections))
+    results = (field("results", ("results",), RESULTS, numbers=True)
+               or _from_abstract("results", abstract_summary, sections))
     limitations = field("limitations", ("limitations",), None) or field(
         "limitations", ("conclusion",), re.compile(f"{LIMITS.pattern}|{_FUTURE.pattern}",
                                                    re.I), required=True)

@@ -86,6 +86,8 @@ def render_markdown(digest: Digest) -> str:
         out += [f"## {rank}. {md(paper.title)}", "", md(" · ".join(meta)), "",
                 " · ".join(f"[{label}]({url})" for label, url in paper_links(paper)), "",
                 f"**TL;DR** {md(summary.tldr)} *({md(summary_label(summary))})*", ""]
+        if item.result:
+            out += [f"**Result** {md(item.result)} *(from the abstract)*", ""]
         if item.recommendation.reasons:
             out += ["**Why:** " + "; ".join(md(r) for r in item.recommendation.reasons), ""]
     if not digest.items:
@@ -109,7 +111,8 @@ def to_json(digest: Digest) -> dict[str, Any]:
         "items": [{**item.recommendation.to_json(),
                    "links": dict(paper_links(item.paper)),
                    "summary": json.loads(item.summary.model_dump_json()),
-                   "summary_label": summary_label(item.summary)} for item in digest.items],
+                   "summary_label": summary_label(item.summary)}
+                  | ({"result": item.result} if item.result else {}) for item in digest.items],
         "usage": digest.usage.to_json(), "notices": digest.notices,
     }
 
@@ -142,6 +145,8 @@ def render_html(digest: Digest) -> str:
                                        f"▲ {paper.upvotes}" if paper.upvotes else ""] if x)
         parts += [f"<h3>{rank}. {e(paper.title)}</h3>", f'<p style="color:#555">{e(meta)}<br>{links}</p>',
                   f"<p><b>TL;DR</b> {e(summary.tldr)} <i>({e(summary_label(summary))})</i></p>"]
+        if item.result:
+            parts.append(f"<p><b>Result</b> {e(item.result)} <i>(from the abstract)</i></p>")
         if item.recommendation.reasons:
             parts.append("<p><b>Why:</b> " + "; ".join(e(r) for r in item.recommendation.reasons) + "</p>")
     parts.append('<hr><p style="color:#666;font-size:90%">')

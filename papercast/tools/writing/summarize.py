@@ -3,8 +3,9 @@
 * LLM summaries ask for one JSON object, validated and normalised (``summary_draft``); invalid or cut-off
   JSON gets one repair request. If that fails, or the model is unreachable or the budget spent, the
   paper gets the offline summary, labelled as a fallback: model output never crashes a run.
-* Offline summaries are extractive: the abstract's most central sentences by the bundled embedder, plus
-  Hugging Face's ``ai_summary`` / ``ai_keywords`` when the paper has them.
+* Offline summaries are extractive: each field from the abstract sentences of its role (``roles``: the
+  tldr from the objective, the method from method sentences, the results from result sentences), the rest
+  by centrality, plus Hugging Face's ``ai_summary`` / ``ai_keywords`` when the paper has them.
 * Every summary is stored per (paper, model, prompt version), so it is written once.
 """
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import ValidationError
 
-from papercast.models import Document, Paper, Summary
+from papercast.models import Document, Paper, SentenceRole, Summary
 from papercast.tools.llm.client import LLMClient
 from papercast.tools.llm.failures import BudgetExceeded, LLMUnavailable
 from papercast.tools.llm.parsing import json_rows
@@ -37,6 +38,7 @@ from papercast.tools.writing.fulltext_summary import (
     made_from,
     offline_fulltext_summary,
 )
+from papercast.tools.writing.roles import predict, remember_roles, role_vectors
 from papercast.tools.writing.summary_draft import MAX_KEYWORDS, SummaryDraft, parse_summary
 from papercast.tools.writing.summary_prompts import (
     PROMPT_VERSION,
@@ -63,7 +65,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)  # not ``log``: that is the LLMLog parameter of the functions here
 
 OFFLINE_MODEL = "offline"
-OFFLINE_VERSION = "extractive-v1"
+OFFLINE_VERSION = "extractive-v2"  # v2: fields picked by sentence role (v1 summaries are redone once)
 FALLBACK = "fallback: "  # prompt_version prefix of an offline summary standing in for a failed LLM one
 
 SYSTEM_PROMPT = f"""You write structured summaries of research papers for a busy researcher.
@@ -136,9 +138,32 @@ def _best(sentences: list[str], order: list[int], pattern: re.Pattern[str], used
     return ""
 
 
+def _with_role(roles: Sequence[tuple[str, float]], role: str, used: set[int], most: int) -> list[int]:
+    """Up to ``most`` unused sentences of ``role``, the surest ones, in the abstract's order."""
+    found = [i for i, (r, _) in enumerate(roles) if r == role and i not in used]
+    picked = sorted(sorted(found, key=lambda i: -roles[i][1])[:most])
+    used.update(picked)
+    return picked
+
+
+def _by_roles(sentences: list[str], roles: Sequence[tuple[str, float]],
+              used: set[int]) -> tuple[int | None, str, str]:
+    """The tldr's sentence (the objective, else the first method sentence), the method (its method
+    sentences) and the results (its result sentences; the last sentence when none is one)."""
+    tldr = (_with_role(roles, "objective", used, 1) or _with_role(roles, "method", used, 1) or [None])[0]
+    method = " ".join(sentences[i] for i in _with_role(roles, "method", used, 2))
+    found = _with_role(roles, "result", used, 2)
+    if not found and len(sentences) - 1 not in used and len(sentences) > 1:
+        found = [len(sentences) - 1]
+        used.add(found[0])
+    return tldr, method, " ".join(sentences[i] for i in found)
+
+
 def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_vector: np.ndarray | None,
-                       sentences: list[str] | None = None) -> Summary:
-    """The offline summary from the abstract's sentences ranked by centrality."""
+                       sentences: list[str] | None = None,
+                       roles: Sequence[tuple[str, float]] | None = None) -> Summary:
+    """The offline summary: fields from the sentences of their ``roles`` when given (one per sentence),
+    the rest from the abstract's sentences ranked by centrality."""
     sentences = sentences if sentences is not None else split_sentences(paper.abstract)
     order = list(range(len(sentences)))
     if sentences and sentence_vectors is not None and len(sentence_vectors) == len(sentences):
@@ -153,15 +178,20 @@ def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_
         bonus = [0.08 * bool(CONTRIB.search(s)) - 0.12 * bool(_CONNECTIVE.match(s)) for s in sentences]
         order = sorted(order, key=lambda i: -(float(scores[i]) + bonus[i]))
     used: set[int] = set()
+    first, method, results = None, "", ""
+    if roles is not None and len(roles) == len(sentences):
+        first, method, results = _by_roles(sentences, roles, used)
     if paper.ai_summary:
+        used.discard(-1 if first is None else first)  # HF's own summary is the better tldr
         tldr = words_cap(first_sentence(paper.ai_summary), TLDR_WORDS)
-    elif order:
-        used.add(order[0])
-        tldr = words_cap(sentences[order[0]], TLDR_WORDS)
+    elif first is not None or order:
+        first = order[0] if first is None else first
+        used.add(first)
+        tldr = words_cap(sentences[first], TLDR_WORDS)
     else:
         tldr = words_cap(paper.title, TLDR_WORDS)
-    method = _best(sentences, order, METHOD, used)
-    results = _best(sentences, order, RESULTS, used)
+    method = method or _best(sentences, order, METHOD, used)
+    results = results or _best(sentences, order, RESULTS, used)
     limitations = _best(sentences, order, LIMITS, used)
     picked = [i for i in order if i not in used and CONTRIB.search(sentences[i])][:3]
     if len(picked) < 2:
@@ -210,14 +240,21 @@ def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore,
         stored = store.embeddings([p.id for p in todo])
     except Exception:  # a paper not in the store (e.g. built by hand) still gets a summary
         stored = {}
+    # The role model reads the bundled MiniLM's vectors: the same ones unless the store embeds otherwise.
+    for_roles = vectors if store.embedding_model is None else role_vectors(store, flat)
     start = 0
+    roles: dict[str, list[SentenceRole]] = {}
     for paper in todo:
         count = len(split[paper.id])
+        predicted = predict(for_roles[start:start + count], split[paper.id])
+        roles[paper.id] = [SentenceRole(text=t, role=r, confidence=c)
+                           for t, (r, c) in zip(split[paper.id], predicted, strict=True)]
         summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id),
-                                     split[paper.id])
+                                     split[paper.id], predicted)
         start += count
         log.put_summary(summary)
         out[paper.id] = summary
+    remember_roles(log.path, todo, roles)  # the paper view then shows them with no embedding
     return out
 
 

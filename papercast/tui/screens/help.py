@@ -27,11 +27,13 @@ HELP = """\
 | `r` | fetch new papers in the background |
 | `/` | search the library: words, `"a phrase"`, `cat:cs.CL`, `au:LeCun` (filters alone: newest first) · `w` switch window · `P` switch profile |
 | `E` | export the saved papers as BibTeX (to `exports/` in the home) · ✉ marks papers already delivered |
+| `v` | reading list: show or hide each paper's result sentence (`RES`) under its title |
 | `t` | teach (reading list): the window's papers the ranker is least sure about, one at a time — `l` like · `d` dislike · `s` skip · `escape` done; each answer is saved at once (`u` undoes it) and the list re-ranks |
 
 **Paper** — `l` `d` `s` feedback · `o` abs · `p` PDF · `h` Hugging Face page ·
 `f` read the full text (arXiv HTML or PDF; then `enter` on a section opens it, `/` finds in it) ·
-`c` ask the agent about it · `enter` on a similar paper opens it · `escape` back
+`c` ask the agent about it · `enter` on a similar paper opens it · `escape` back ·
+the abstract is tagged by sentence role: `BKG` background · `OBJ` objective · `MTH` method · `RES` result
 
 **Chat** — `enter` send · `ctrl+n` new thread · `ctrl+t` threads ·
 `ctrl+o` open a paper mentioned in the chat · `escape` leave the input

@@ -23,10 +23,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, LoadingIndicator, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from papercast.models import Document, FeedbackKind, Paper, Passage, Summary
+from papercast.models import Document, FeedbackKind, Paper, Passage, SentenceRole, Summary
 from papercast.tui.background import FailedTask, Progress, one_line
 from papercast.tui.messages import PaperLoaded, SummaryReady
 from papercast.tui.widgets.paper_list import PaperList, Row, badges
+from papercast.tui.widgets.roles import legend_markup, roles_markup
 from papercast.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -49,6 +50,14 @@ class FulltextLoaded(Message):
     def __init__(self, document: Document) -> None:
         super().__init__()
         self.document = document
+
+
+class RolesLoaded(Message):
+    """A worker gave the abstract's sentences with their roles."""
+
+    def __init__(self, roles: list[SentenceRole]) -> None:
+        super().__init__()
+        self.roles = roles
 
 
 class SectionLoaded(Message):
@@ -137,6 +146,7 @@ class PaperScreen(Screen):
         self.summary: Summary | None = None
         self.document: Document | None = None  # the full text, once read
         self.reading = False  # a full-text read is under way
+        self.roles: list[SentenceRole] | None = None  # the abstract's sentence roles, once computed
 
     @property
     def service(self) -> Papercast:
@@ -151,6 +161,7 @@ class PaperScreen(Screen):
             yield LoadingIndicator(id="summary-loading")
             yield Markdown(id="paper-summary")
             yield Static("Abstract", classes="section")
+            yield Static(legend_markup(), id="roles-legend")
             yield Static(id="paper-abstract")
             yield Static("Full text", classes="section")
             yield Static(NOT_READ, id="fulltext-status")
@@ -173,8 +184,10 @@ class PaperScreen(Screen):
         self.query_one("#outline").display = False
         self.query_one("#section-text").display = False
         self.query_one("#find-query").display = False
+        self.query_one("#roles-legend").display = False
         self.query_one("#paper-body").focus()
         self.run_worker(self._load, thread=True, group="paper", exit_on_error=False)
+        self.run_worker(self._roles, thread=True, group="roles", exit_on_error=False)
         self.run_worker(self._summarize, thread=True, group="summary", exit_on_error=False)
 
     def _load(self) -> None:
@@ -190,6 +203,22 @@ class PaperScreen(Screen):
                 self.post_message(FulltextLoaded(self.service.read_paper(paper.id, fetch=False)))
         except Exception as exc:
             self.app.call_from_thread(self.app.report_error, "Could not open the full text", one_line(exc))
+
+    def _roles(self) -> None:
+        """The abstract's sentence roles (remembered after the first time); without them the abstract
+        stays plain, which is what it was before, so a failure is only logged."""
+        try:
+            roles = self.service.abstract_roles(self.paper_id)
+        except Exception as exc:
+            self.log.warning(f"no sentence roles for {self.paper_id}: {one_line(exc)}")
+            return
+        if roles:
+            self.post_message(RolesLoaded(roles))
+
+    def on_roles_loaded(self, message: RolesLoaded) -> None:
+        self.roles = message.roles
+        self.query_one("#paper-abstract", Static).update(roles_markup(message.roles))
+        self.query_one("#roles-legend").display = True
 
     def _summarize(self) -> None:
         try:  # from the stored full text when there is one; reading it is ``f``'s job
@@ -219,7 +248,8 @@ class PaperScreen(Screen):
     def on_paper_loaded(self, message: PaperLoaded) -> None:
         self.paper = message.paper
         self.query_one("#paper-head", Static).update(header_markup(message.paper))
-        self.query_one("#paper-abstract", Static).update(message.paper.abstract or "(no abstract)")
+        if self.roles is None:  # the highlighted abstract may have come first
+            self.query_one("#paper-abstract", Static).update(message.paper.abstract or "(no abstract)")
         rows = [Row(p, None, [], extra=f"similarity {s:.2f}") for p, s in message.similar]
         self.query_one("#similar", PaperList).show_rows(rows)
 

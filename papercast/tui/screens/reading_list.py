@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from textual.binding import Binding
 from textual.widgets import Static
 
+from papercast.models import result_sentence
 from papercast.tui import last_list
+from papercast.tui.background import one_line
 from papercast.tui.messages import ListLoaded
 from papercast.tui.screens.lists import DELIVERED, LIST_SIZE, Loaded, PaperListScreen, marks_for
 from papercast.tui.screens.teach import TeachScreen
@@ -21,10 +23,13 @@ if TYPE_CHECKING:
     from papercast.tui.screens.teach import TeachAnswers
 
 
+RESULTS_BATCH = 5  # rows whose result sentences are found (and shown) together
+
+
 class ReadingListScreen(PaperListScreen):
     """Home: the active profile's ranked list for the window; feedback re-ranks at once."""
 
-    BINDINGS = [Binding("t", "teach", "Teach")]
+    BINDINGS = [Binding("t", "teach", "Teach"), Binding("v", "toggle_results", "Results", show=False)]
     reranks = True
     triage = True  # liked, disliked, saved and dismissed papers count as read: the ranker drops them
     heading = "Reading list"
@@ -33,6 +38,7 @@ class ReadingListScreen(PaperListScreen):
         super().__init__(name=name, id=id)
         self.last_session_shown = 0.0  # perf_counter() when last session's rows were shown
         self.last_session_ids: list[str] = []
+        self.show_results = False  # ``v``: each paper's result sentence under its title
 
     def _window_key(self) -> str:
         window = self.app.window
@@ -64,6 +70,47 @@ class ReadingListScreen(PaperListScreen):
     def slow_pass(self, interactive: bool) -> bool:
         return not interactive and not self.service.settings.offline
 
+    def action_toggle_results(self) -> None:
+        """v: show (or hide) each paper's result sentence under its title; the roles are computed in a
+        worker the first time (one embedding batch for the list), then remembered."""
+        self.show_results = not self.show_results
+        rows = list(self.papers.rows)
+        if not self.show_results:
+            for row in rows:
+                row.result = ""
+            self.papers.show_rows(rows)
+            return
+        self.notify("Finding each paper's result sentence…", timeout=2)
+        self.run_worker(partial(self._results_in_thread, rows), thread=True, group="results",
+                        exit_on_error=False)
+
+    def add_results(self, rows: list[Row]) -> None:
+        """Set each row's result sentence (in a worker thread: it may embed the abstracts)."""
+        for row, result in zip(rows, self.results_of(rows), strict=True):
+            row.result = result
+
+    def results_of(self, rows: list[Row]) -> list[str]:
+        roles = self.service.sentence_roles([r.paper for r in rows])
+        return [result_sentence(roles.get(r.paper.id, [])) for r in rows]
+
+    def _results_in_thread(self, rows: list[Row]) -> None:
+        """The result sentences a few rows at a time, top first, so the first ones show at once."""
+        for start in range(0, len(rows), RESULTS_BATCH):
+            batch = rows[start:start + RESULTS_BATCH]
+            try:
+                results = self.results_of(batch)
+            except Exception as exc:
+                self.app.call_from_thread(self.app.report_error, "No result sentences", one_line(exc))
+                return
+            self.app.call_from_thread(self._results_ready, rows, batch, results)
+
+    def _results_ready(self, rows: list[Row], batch: list[Row], results: list[str]) -> None:
+        if not (self.show_results and rows == self.papers.rows):
+            return  # hidden again, or the list changed meanwhile (its load sets the results itself)
+        for row, result in zip(batch, results, strict=True):
+            row.result = result
+            self.papers.refresh_row(row.paper.id)
+
     def action_teach(self) -> None:
         """t: rate the window's papers the ranker is least sure about (they teach it most). Each answer
         comes back through ``record_feedback``, so this list records it and re-ranks as for its own keys."""
@@ -89,6 +136,8 @@ class ReadingListScreen(PaperListScreen):
         rows = [Row(r.paper, r.score, list(r.reasons), set(marks.get(r.paper.id, ())),
                     extra=DELIVERED if r.paper.id in sent else "")
                 for r in reading.items if "dismiss" not in marks.get(r.paper.id, ())]
+        if self.show_results:
+            self.add_results(rows)
         notes = [n for n in [reading.note, *reading.llm_notes] if n]
         shown = describe(window.kind, reading.since, reading.until) if not reading.note else window.label
         return Loaded(rows, f"Reading list · {profile.name} · {shown}", " ".join(notes) or None)

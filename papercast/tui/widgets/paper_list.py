@@ -34,6 +34,7 @@ class Row:
     marks: set[str] = field(default_factory=set)
     extra: str = ""  # e.g. the similarity in search results
     rank: int | None = None  # the place in an unscored list (trending)
+    result: str = ""  # the abstract's result sentence, shown under the title when the list asks for it
 
     @property
     def reason(self) -> str:
@@ -77,6 +78,9 @@ def render_row(row: Row) -> Text:
         line.append(row.reason, style="italic")
     head.append("\n")
     head.append_text(line)
+    if row.result:  # tagged as the paper view tags it, so it reads without colour
+        head.append("\n      RES │ ", style="dim")
+        head.append(row.result, style="italic")
     return head
 
 
