@@ -1,8 +1,9 @@
 """Sentence roles of an abstract (background, objective, method, result, other), read like a researcher.
 
 A softmax layer over each sentence's MiniLM vector, its neighbours' vectors, the abstract's mean vector,
-its position and its hashed words (cue phrases), then a Viterbi pass over learned role-to-role
-transitions (abstracts run background → objective → method → result). Trained on CSAbstruct by
+its position and its hashed words (cue phrases); a small second stage re-reads those role probabilities in
+their abstract (neighbours, before, after); then a Viterbi pass over learned role-to-role transitions
+(abstracts run background → objective → method → result). Trained on CSAbstruct by
 ``scripts/train_sentence_roles.py``; the weights ship as float16 in ``papercast/data/sentence_roles.npz``
 (provenance and licence in ``sentence_roles.LICENSE``). Any input gets roles, never an error.
 """
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 ROLES = ("background", "objective", "method", "result", "other")
 WEIGHTS = Path(__file__).resolve().parents[2] / "data" / "sentence_roles.npz"
 POSITION_FEATURES = 6
+STACK = ("mean", "scale", "w1", "b1", "w2", "b2")  # the second stage's arrays, stored as s_<name>
 _WORD = re.compile(r"[a-z]+|\d+|%")
 
 
@@ -46,6 +48,7 @@ class RoleModel:
     transitions: np.ndarray
     end: np.ndarray
     buckets: int = 0  # hashed word and word-pair features of the sentence itself (0: none)
+    stack: tuple[np.ndarray, ...] | None = None  # second stage: mean, scale, w1, b1, w2, b2 (None: none)
 
 
 def position_features(n: int) -> np.ndarray:
@@ -81,15 +84,45 @@ def lexical(sentences: Sequence[str], buckets: int) -> np.ndarray:
     return out
 
 
+def context_features(probs: np.ndarray) -> np.ndarray:
+    """The second stage's input per sentence: its first-stage log-probabilities, the probabilities of the
+    sentences one and two before and after, of the whole abstract, of all before and all after, its
+    position, and its log-probabilities times its place. A cheap stand-in for a sequence model."""
+    n, k = probs.shape
+    zero = np.zeros((2, k), dtype=np.float32)
+    padded = np.concatenate([zero, probs, zero])
+    log = np.log(np.clip(probs, 1e-6, 1.0))
+    total = np.cumsum(probs, axis=0)
+    idx = np.arange(n)
+    before = (total - probs) / np.maximum(idx, 1)[:, None]
+    after = (total[-1] - total) / np.maximum(n - 1 - idx, 1)[:, None]
+    pos = position_features(n)
+    return np.concatenate([log, padded[1:n + 1], padded[3:n + 3], padded[:n], padded[4:n + 4],
+                           np.repeat(probs.mean(axis=0, keepdims=True), n, axis=0), before, after, pos,
+                           log * pos[:, :1]], axis=1).astype(np.float32)
+
+
 def emissions(model: RoleModel, vectors: np.ndarray, sentences: Sequence[str] | None = None) -> np.ndarray:
-    """Log-probabilities of each role per sentence, from the sentence and its context alone."""
+    """Log-probabilities of each role per sentence: the first stage reads the sentence and its neighbours'
+    vectors, the second (when shipped) the first stage's roles of the whole abstract."""
     x = features(vectors)
-    if model.buckets:
-        x = np.concatenate([x, lexical(sentences or [""] * len(vectors), model.buckets)], axis=1)
-    x = (x - model.mean) * model.scale
+    weights, bias = model.hidden if model.hidden is not None else model.out
+    dims = x.shape[1]
+    z = ((x - model.mean[:dims]) * model.scale[:dims]) @ weights[:dims] + bias
+    if model.buckets:  # the word features are sparse: add the rows of their buckets (a dense product is slow)
+        words = lexical(sentences or [""] * len(vectors), model.buckets)
+        rows, cols = np.nonzero(words)
+        scale, mean = model.scale[dims:], model.mean[dims:]
+        z = z - (mean * scale) @ weights[dims:]
+        np.add.at(z, rows, (words[rows, cols] * scale[cols])[:, None] * weights[dims:][cols])
     if model.hidden is not None:
-        x = np.maximum(x @ model.hidden[0] + model.hidden[1], 0.0)
-    logits = x @ model.out[0] + model.out[1]
+        z = np.maximum(z, 0.0) @ model.out[0] + model.out[1]
+    logits = z
+    if model.stack is not None:
+        mean, scale, w1, b1, w2, b2 = model.stack
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        x = (context_features(probs / probs.sum(axis=1, keepdims=True)) - mean) * scale
+        logits = np.maximum(x @ w1 + b1, 0.0) @ w2 + b2
     logits = logits - logits.max(axis=1, keepdims=True)
     return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
@@ -134,9 +167,10 @@ def load_model(path: Path = WEIGHTS) -> RoleModel:
         version = str(data["version"])
     hidden = (arrays["w1"], arrays["b1"]) if "w1" in arrays else None
     buckets = int(arrays["buckets"][0]) if "buckets" in arrays else 0
+    stack = tuple(arrays[f"s_{key}"] for key in STACK) if "s_w1" in arrays else None
     return RoleModel(version=version, mean=arrays["mean"], scale=arrays["scale"], hidden=hidden,
                      out=(arrays["w2"], arrays["b2"]), start=arrays["start"],
-                     transitions=arrays["transitions"], end=arrays["end"], buckets=buckets)
+                     transitions=arrays["transitions"], end=arrays["end"], buckets=buckets, stack=stack)
 
 
 def predict(vectors: np.ndarray, sentences: Sequence[str] | None = None,
@@ -161,7 +195,8 @@ def sentence_roles(sentences: Sequence[str], vectors: np.ndarray) -> list[Senten
 
 
 def model_version() -> str:
-    """The shipped model's version: cached roles and offline summaries name it, so new weights redo them."""
+    """The shipped model's version: cached roles name it, so new weights redo them (new weights also bump
+    the offline summary's ``OFFLINE_VERSION``, whose fields come from the roles)."""
     return load_model().version
 
 

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)  # not ``log``: that is the LLMLog parameter of the functions here
 
 OFFLINE_MODEL = "offline"
-OFFLINE_VERSION = "extractive-v2"  # v2: fields picked by sentence role (v1 summaries are redone once)
+OFFLINE_VERSION = "extractive-v3"  # v2: fields picked by sentence role; v3: the two-stage role model
 FALLBACK = "fallback: "  # prompt_version prefix of an offline summary standing in for a failed LLM one
 
 SYSTEM_PROMPT = f"""You write structured summaries of research papers for a busy researcher.
