@@ -177,8 +177,9 @@ def _ranked(reading: ReadingList, run: DailyRun, errors: list[str] | None = None
 async def read_top(papers: Sequence[Any], state: DailyState, run: DailyRun) -> list[str]:
     """Read the full text of the top ``daily_read`` picks (never the whole window: embedding is the
     cost), through the run's HTTP client so arXiv's pacing spans them; the summaries then come from
-    their sections. Skipped without network or with full-text reading off. Returns the run's error
-    lines (a host found unreachable: "arxiv.org unreachable: full text skipped for the other 4 papers")."""
+    their sections. Skipped without network or with full-text reading off. Returns what the run did
+    without ("arxiv.org unreachable: full text skipped for the other 4 papers"): not a failure, the
+    summaries come from the abstracts and say so."""
     library = run.library
     top = [p.id for p in papers[:library.settings.daily_read]]
     if not top or not library.settings.fulltext or state.get("offline_network"):
@@ -213,10 +214,10 @@ async def summarize(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, 
         _failed("summarize", exc, "using extractive summaries")
         summaries = await asyncio.to_thread(library.digest_summaries, papers, use_llm=False)
         run.say(f"summarize: the model failed ({exc}); extractive summaries")
-        return {"summaries": {s.paper_id: s for s in summaries},
-                "errors": [*unread, f"summarize: the model failed ({exc}); used extractive summaries"]}
+        return {"summaries": {s.paper_id: s for s in summaries}, "skipped": unread,
+                "errors": [f"summarize: the model failed ({exc}); used extractive summaries"]}
     run.say(f"summarize: {len(summaries)} summaries")
-    return {"summaries": {s.paper_id: s for s in summaries}, "errors": unread}
+    return {"summaries": {s.paper_id: s for s in summaries}, "skipped": unread}
 
 
 async def digest(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any]:
@@ -237,7 +238,8 @@ async def digest(state: DailyState, runtime: Runtime[DailyRun]) -> dict[str, Any
     client = library.llm_client(run.use_llm)
     offline = ["no network: built from the papers already stored"] if state.get("offline_network") else []
     result = await abuild_digest(profile, reading, summaries, client=client, window_count=count,
-                                 notes=offline, notices=[*(state.get("errors") or []), *errors],
+                                 notes=offline, notices=[*(state.get("errors") or []),
+                                                         *(state.get("skipped") or []), *errors],
                                  language=library.settings.language)
     return {"digest_md": render_markdown(result), "digest_html": render_html(result),
             "digest": result, "errors": errors}
@@ -306,7 +308,7 @@ async def _run_locked(library: Library, profile: str, channels: list[Any], *, n:
                    policy=with_breaker(policy, library.host_breaker()), today=today, say=say,
                    include_seen=include_seen)
     state = await graph.ainvoke({"profile": profile, "n": n, "sources": list(run.sources),
-                                 "errors": [], "notes": []}, context=run)
+                                 "errors": [], "skipped": [], "notes": []}, context=run)
     reading = state.get("reading")
     digest = state.get("digest")
     report = DailyReport(profile=profile, fetched=dict(state.get("fetched") or {}),
@@ -316,6 +318,7 @@ async def _run_locked(library: Library, profile: str, channels: list[Any], *, n:
                          html=state.get("digest_html", ""),
                          offline_network=bool(state.get("offline_network")),
                          errors=list(dict.fromkeys(state.get("errors") or [])),
+                         skipped=list(dict.fromkeys(state.get("skipped") or [])),
                          notes=list(dict.fromkeys(state.get("notes") or [])))
     if digest is not None:
         report.mode = mode_text(digest)

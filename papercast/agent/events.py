@@ -51,6 +51,7 @@ class DailyReport:
     emailed: str | None = None
     offline_network: bool = False
     errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # done without, not failed: full text of a host down
     notes: list[str] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)  # channels reached ("email to a@x", "feed f.xml", ...)
     failed: list[str] = field(default_factory=list)  # channels that failed (their errors are in ``errors``)
@@ -67,4 +68,4 @@ class DailyReport:
                 "fetched": self.fetched, "stored": self.stored, "recommended": self.recommended,
                 "summarized": self.summarized, "summary_fallbacks": self.fallbacks, "mode": self.mode,
                 "offline_network": self.offline_network, "delivered": self.delivered, "failed": self.failed,
-                "errors": self.errors, "notes": self.notes}
+                "errors": self.errors, "skipped": self.skipped, "notes": self.notes}

@@ -78,7 +78,8 @@ class ChatState(TypedDict, total=False):
 
 # -- daily ---------------------------------------------------------------------------------------
 class DailyState(TypedDict, total=False):
-    """The daily pipeline's state. ``errors`` and ``notes`` accumulate across nodes (one line each)."""
+    """The daily pipeline's state. ``errors``, ``skipped`` and ``notes`` accumulate across nodes (one
+    line each); ``skipped`` is what the run did without (full text of a host found unreachable)."""
 
     profile: str | None
     n: int
@@ -93,4 +94,5 @@ class DailyState(TypedDict, total=False):
     digest_html: str
     digest: Digest  # the digest itself, for the channels that render it their own way (feed, webhooks)
     errors: Annotated[list[str], operator.add]
+    skipped: Annotated[list[str], operator.add]
     notes: Annotated[list[str], operator.add]

@@ -184,6 +184,8 @@ def cmd_daily(args: argparse.Namespace) -> int:
         emit_json(report.to_json())
     if report.offline_network:
         warn("no network: the digest is built from the papers already stored")
+    for line in report.skipped:  # done without, not a failure: the digest (from abstracts) still goes out
+        notice(line)
     for error in report.errors:
         if not (report.offline_network and not verbose and error.split(":", 1)[0] in report.fetched):
             warn(f"error: {error}")
