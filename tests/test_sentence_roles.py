@@ -19,10 +19,9 @@ from papercast.models import Paper, Summary, result_sentence
 from papercast.service import Papercast
 from papercast.tools.writing.roles import ROLES, WEIGHTS, abstract_roles, load_model, predict
 from papercast.tools.writing.summarize import OFFLINE_VERSION
-from papercast.tui.screens.paper import PaperScreen
 
 from helpers import CountingEmbed, llm_log, paper_store
-from tui_helpers import tui, wait_for, wait_loaded  # noqa: F401
+from tui_helpers import open_first_paper, tui, wait_for, wait_loaded  # noqa: F401
 
 ABSTRACT = [
     "Large language models are increasingly used to read long documents such as books and code bases.",
@@ -142,10 +141,7 @@ def test_digest_shows_each_picks_result_sentence_when_asked(service, capsys, tmp
 
 async def test_paper_view_highlights_the_abstract_by_role_with_a_legend(tui, service):
     async with tui.run_test(size=(100, 32)) as pilot:
-        home = await wait_loaded(pilot)
-        row = home.papers.rows[0]
-        await pilot.press("enter")
-        paper = await wait_for(pilot, lambda: isinstance(tui.screen, PaperScreen) and tui.screen)
+        home, row, paper = await open_first_paper(pilot)
         await wait_for(pilot, lambda: paper.roles is not None, what="the roles")
         await pilot.pause()
         shown = str(paper.query_one("#paper-abstract").render())

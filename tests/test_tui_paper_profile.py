@@ -11,15 +11,12 @@ from papercast.tui.screens.profile import ProfileScreen
 from papercast.tui.screens.reading_list import ReadingListScreen
 
 from llm_server import Reply, llm_server, llm_settings  # noqa: F401
-from tui_helpers import make_tui, notifications, row_ids, tui, wait_for, wait_loaded  # noqa: F401
+from tui_helpers import make_tui, notifications, open_first_paper, row_ids, tui, wait_for, wait_loaded  # noqa: F401
 
 
 async def test_paper_screen_shows_details_summary_and_similar(tui, service):
     async with tui.run_test(size=(100, 32)) as pilot:
-        home = await wait_loaded(pilot)
-        row = home.papers.rows[0]
-        await pilot.press("enter")
-        paper = await wait_for(pilot, lambda: isinstance(tui.screen, PaperScreen) and tui.screen)
+        home, row, paper = await open_first_paper(pilot)
         await wait_for(pilot, lambda: paper.paper is not None and paper.summary is not None, what="details")
         await pilot.pause()
         head = str(paper.query_one("#paper-head").render())
@@ -143,9 +140,7 @@ async def test_llm_summary_is_written_in_a_worker_and_labelled(llm_server, llm_s
     llm_server.responder = respond
     tui = make_tui(Papercast(llm_settings))  # same home as ``service``: the sample is loaded
     async with tui.run_test(size=(100, 32)) as pilot:
-        await wait_loaded(pilot)
-        await pilot.press("enter")
-        paper = await wait_for(pilot, lambda: isinstance(tui.screen, PaperScreen) and tui.screen)
+        _, _, paper = await open_first_paper(pilot)
         await wait_for(pilot, lambda: paper.summary is not None, timeout=60, what="the LLM summary")
         await pilot.pause()
         shown = paper.query_one("#paper-summary").source

@@ -59,6 +59,19 @@ async def wait_loaded(pilot: Any, screen: Any = None, after: int = 0) -> Any:
     return target
 
 
+async def open_first_paper(pilot: Any) -> tuple[Any, Any, Any]:
+    """Once the reading list is loaded, open its first row: ``(the list screen, the row, the paper
+    screen)``."""
+    from papercast.tui.screens.paper import PaperScreen
+
+    home = await wait_loaded(pilot)
+    row = home.papers.rows[0]
+    await pilot.press("enter")
+    paper = await wait_for(pilot, lambda: isinstance(pilot.app.screen, PaperScreen) and pilot.app.screen,
+                           what="the paper screen")
+    return home, row, paper
+
+
 def notifications(tui: Any) -> list[Any]:
     return list(tui._notifications)
 
