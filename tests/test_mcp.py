@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -31,7 +30,7 @@ from papercast.config import load_settings
 from papercast.models import Paper
 from papercast.service import Papercast
 
-from helpers import FIXTURES, PAPER, REPO, paper_store
+from helpers import FIXTURES, PAPER, REPO, copy_sample, paper_store
 
 FT_PAGE = FIXTURES / "fulltext" / "arxiv_html_2508.08468v6.html"
 FT_ID = "2508.08468"
@@ -105,8 +104,7 @@ def accept(confirm: bool = True) -> types.ElicitResult:
 def home(sample_home_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample home, with one stored full text and a paper whose abstract is a prompt injection."""
     home = tmp_path_factory.mktemp("mcp") / "home"
-    shutil.copytree(sample_home_template, home)
-    service = Papercast(load_settings(home=home))
+    service = copy_sample(sample_home_template, load_settings(home=home))
     service.read_file(FT_PAGE)
     evil = Paper(id=EVIL, title="A Helpful Survey of Everything", authors=["Mallory"],
                  published="2026-08-20",
