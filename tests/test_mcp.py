@@ -327,11 +327,23 @@ def test_bad_input_is_one_line(servers: dict[str, Client], home: Path) -> None:
              "this is not json",
              json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": "x"}),
              json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})]
-    raw = subprocess.run([sys.executable, "-m", "papercast", "mcp"], input="\n".join(lines) + "\n",
-                         capture_output=True, text=True, timeout=60, cwd=REPO,
-                         env={**os.environ, "PAPERCAST_HOME": str(home), "PYTHONPATH": str(REPO)})
-    answers = [json.loads(line) for line in raw.stdout.splitlines()]  # stdout holds protocol messages only
-    assert raw.returncode == 0 and "Traceback" not in raw.stderr
+    # Like a real client, stdin stays open until the answers are in (closing it is a disconnect).
+    raw = subprocess.Popen([sys.executable, "-m", "papercast", "mcp"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                           env={**os.environ, "PAPERCAST_HOME": str(home), "PYTHONPATH": str(REPO)})
+    watchdog = threading.Timer(60, raw.kill)  # a server that never answers fails the test, not the run
+    watchdog.start()
+    try:
+        assert raw.stdin is not None and raw.stdout is not None
+        raw.stdin.write("\n".join(lines) + "\n")
+        raw.stdin.flush()
+        answers = [json.loads(raw.stdout.readline()) for _ in range(4)]  # protocol messages only
+        raw.stdin.close()
+        rest, stderr = raw.stdout.read(), raw.stderr.read() if raw.stderr else ""
+        raw.wait(timeout=60)
+    finally:
+        watchdog.cancel()
+    assert rest == "" and raw.returncode == 0 and "Traceback" not in stderr
     assert answers[1] == {"jsonrpc": "2.0", "id": None,
                           "error": {"code": -32700, "message": "malformed message: not JSON"}}
     assert answers[2]["id"] == 2 and answers[2]["error"]["code"] == -32600
