@@ -308,7 +308,8 @@ def test_yes_applies_the_named_change_and_not_the_others(agent, llm_server):
 
 
 def test_yes_names_undo_and_fetch_by_what_they_act_on():
-    from papercast.agent.consent import apply_command, named
+    from papercast.agent.consent import named
+    from papercast.commands.agent import apply_command
     from papercast.models import Proposal
 
     def proposal(tool: str, **args) -> Proposal:

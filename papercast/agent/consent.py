@@ -11,12 +11,13 @@ change is shown as a proposal, with the command that applies it.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from papercast.models import Profile, Proposal
 from papercast.tools.writing.citations import paper_ids_in
+
+if TYPE_CHECKING:  # types only: the command line imports this module, and --help stays off pydantic
+    from papercast.models import Profile, Proposal
 
 _CHANGE_ID = re.compile(r"\bc\d+\b", re.IGNORECASE)
 _PHRASES = re.compile(r"[;,\n]+")
@@ -66,23 +67,3 @@ def scoped(message: str, proposals: Sequence[Proposal],
         profile = profile_of(p.args.get("profile")) if p.tool == "update_profile" else None
         out[p.id] = named(message, p, profile)
     return out
-
-
-def apply_command(proposal: Proposal, thread_id: str) -> str:
-    """The command that applies ``proposal`` by hand (the user read it and wants it)."""
-    args, q = proposal.args, shlex.quote
-    if proposal.tool == "give_feedback":
-        undo = " --undo" if args.get("undo") else ""
-        return f"papercast profile {args['kind']} {args['id']} --profile {q(args['profile'])}{undo}"
-    if proposal.tool == "update_profile":
-        flags = [f"--{key.replace('_', '-')[:-1]} {q(v)}"
-                 for key in ("add_keywords", "remove_keywords", "add_authors", "remove_authors")
-                 for v in args.get(key) or []]
-        if "interests" in args:
-            flags.append(f"--interests {q(args['interests'])}")
-        return f"papercast profile set {q(args['profile'])} " + " ".join(flags)
-    if proposal.tool == "fetch_papers":
-        extra = "".join(f" --{k} {q(args[k])}" for k in ("date", "query") if args.get(k))
-        return f"papercast fetch --source {args['source']}{extra}"
-    change = args.get("change") or "the latest change"
-    return f"papercast chat --thread {q(thread_id)} --yes {q(f'undo {change}')}"

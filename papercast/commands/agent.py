@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from papercast.agent.consent import apply_command
 from papercast.commands._output import (
     EXIT_OK,
     EXIT_RUNTIME,
@@ -26,6 +26,29 @@ from papercast.commands._output import (
     run_tui,
     warn,
 )
+
+if TYPE_CHECKING:
+    from papercast.models import Proposal
+
+
+def apply_command(proposal: Proposal, thread_id: str) -> str:
+    """The command that applies ``proposal`` by hand (the user read it and wants it)."""
+    args, q = proposal.args, shlex.quote
+    if proposal.tool == "give_feedback":
+        undo = " --undo" if args.get("undo") else ""
+        return f"papercast profile {args['kind']} {args['id']} --profile {q(args['profile'])}{undo}"
+    if proposal.tool == "update_profile":
+        flags = [f"--{key.replace('_', '-')[:-1]} {q(v)}"
+                 for key in ("add_keywords", "remove_keywords", "add_authors", "remove_authors")
+                 for v in args.get(key) or []]
+        if "interests" in args:
+            flags.append(f"--interests {q(args['interests'])}")
+        return f"papercast profile set {q(args['profile'])} " + " ".join(flags)
+    if proposal.tool == "fetch_papers":
+        extra = "".join(f" --{k} {q(args[k])}" for k in ("date", "query") if args.get(k))
+        return f"papercast fetch --source {args['source']}{extra}"
+    change = args.get("change") or "the latest change"
+    return f"papercast chat --thread {q(thread_id)} --yes {q(f'undo {change}')}"
 
 
 def register(sub: Any) -> None:
