@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -222,3 +223,20 @@ def test_arguments_that_are_not_utf8_are_text_not_an_internal_error(service, cap
     assert main(["--home", home, "papers", "show", "\udcff"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not an arXiv id" in err and "internal error" not in err
+
+
+def test_help_imports_no_heavy_library() -> None:
+    """``papercast --help`` answers before pydantic, numpy, textual or any LLM/store library loads
+    (each costs ~100 ms or more; a module-level import in a command module once doubled --help)."""
+    probe = ("import runpy, sys\n"
+             "sys.argv = ['papercast', '--help']\n"
+             "try:\n"
+             "    runpy.run_module('papercast', run_name='__main__')\n"
+             "except SystemExit:\n"
+             "    pass\n"
+             "heavy = ('pydantic', 'numpy', 'textual', 'litellm', 'chromadb', 'langgraph', 'httpx', 'mcp')\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
