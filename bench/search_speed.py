@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,20 +59,29 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     trees = {"baseline": args.baseline.resolve(), "this tree": ROOT}
-    for home in args.homes:
-        for tree in trees.values():  # a first search per tree and home: the caches as a user finds them
-            one(tree, home, QUERIES[0], cli=False)
+    scratch = Path(tempfile.mkdtemp(prefix="search-speed-"))
+    for source in args.homes:
+        # Each tree searches its own copy: a newer tree may migrate the home's schema, which an older
+        # tree then refuses (and the cached stores stay as they were).
+        homes = {name: scratch / f"{source.name}-{i}" for i, name in enumerate(trees)}
+        for copy in homes.values():
+            shutil.copytree(source, copy)
+        for name, tree in trees.items():  # a first search per tree and home: the caches as a user finds them
+            one(tree, homes[name], QUERIES[0], cli=False)
         times: dict[tuple[str, bool], list[float]] = {(name, cli): []
                                                       for name in trees for cli in (False, True)}
         for _ in range(args.runs):
             for query in QUERIES:
                 for cli in (False, True):
                     for name, tree in trees.items():
-                        times[(name, cli)].append(one(tree, home, query, cli))
-        print(f"{home.name}: {len(QUERIES)} queries x {args.runs} runs, median seconds")
+                        times[(name, cli)].append(one(tree, homes[name], query, cli))
+        print(f"{source.name}: {len(QUERIES)} queries x {args.runs} runs, median seconds")
         for name in trees:
             print(f"  {name:<10} search {statistics.median(times[(name, False)]):.3f}   "
                   f"whole command {statistics.median(times[(name, True)]):.3f}")
+        for copy in homes.values():
+            shutil.rmtree(copy, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
