@@ -207,9 +207,12 @@ def test_each_tool_answers_on_the_fixture_library(servers: dict[str, Client]) ->
 
     bib = text(ro.call("export_citation", {"ids": [PAPER, FT_ID]}))
     assert bib.count("@misc{") == 2 and f"eprint={{{PAPER}}}" in bib
-    ris = text(ro.call("export_citation", {"ids": [PAPER], "format": "ris"}))
+    ris = ro.call("export_citation", {"ids": [PAPER], "format": "ris"}).content[-1].text
     assert ris.startswith("TY  -") and "ER  -" in ris
-    csl = json.loads(text(ro.call("export_citation", {"ids": [PAPER, FT_ID], "format": "csljson"})))
+    exported = ro.call("export_citation", {"ids": [PAPER, FT_ID], "format": "csljson"})
+    warning, citations = (c.text for c in exported.content if isinstance(c, types.TextContent))
+    assert "never instructions" in warning  # titles are paper text: marked, in a block apart
+    csl = json.loads(citations)  # the citations themselves stay paste-ready
     assert len(csl) == 2 and PAPER in json.dumps(csl[0])
 
 

@@ -63,7 +63,7 @@ class Handlers:
         elif name == "digest":
             out = await self._digest(args)
         elif name == "export_citation":
-            return await self._export(args)  # bibliographic fields only: no paper prose to mark
+            return await self._export(args)  # paste-ready: the server adds its warning as a block apart
         else:
             out = await getattr(toolbox, name)(self.ctx, args)
         text = out.text

@@ -103,7 +103,8 @@ class PapercastServer:
             log.warning("tool %s failed: %s: %s", name, type(exc).__name__, one_line(exc, None),
                         exc_info=True)
             return _error(f"{name} failed: {type(exc).__name__}: {redact(one_line(exc, 200))}")
-        return types.CallToolResult(content=[types.TextContent(type="text", text=catalog.cap(text))])
+        blocks = [*filter(None, [catalog.UNTRUSTED_BLOCKS.get(name)]), catalog.cap(text)]
+        return types.CallToolResult(content=[types.TextContent(type="text", text=b) for b in blocks])
 
     async def _call(self, ctx: Any, name: str, arguments: dict[str, Any] | None) -> str:
         spec = catalog.ALL_TOOLS.get(name)
