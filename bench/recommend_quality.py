@@ -345,13 +345,41 @@ def ceiling_scores(base: Baselines, area: str, relevant: set[str], folds: int = 
     return out
 
 
+NULL_NOISE = 0.05  # --null: day 0's scores plus this many of their standard deviations of fixed noise
+
+
+def null_rounds(app, name: str, relevant: set[str], seed: int) -> tuple[list[float], list[float]]:
+    """What the per-user backfire count means: a "learner" that learns nothing and lists day 0's scores
+    plus fixed random noise of ``NULL_NOISE`` standard deviations (a reshuffle of near-ties no user would
+    notice), rating its own top 10 each day like the simulated user. Returns its nDCG@20 per day and its
+    own no-learning control's (day 0's scores without the noise, minus the same rated papers)."""
+    from papercast.tools.ranking.score import score_pool
+    from papercast.tools.ranking.window import load_window
+
+    pool = load_window(paper_store(app), POOL_SINCE, POOL_UNTIL).pool
+    sig, total = score_pool(paper_store(app), app.profile_show(name), pool)
+    ids = [pool.ids[i] for i in sig.keep]
+    clean = np.where(sig.read, -np.inf, total)
+    noisy = clean + NULL_NOISE * float(total.std()) * np.random.default_rng(seed).standard_normal(len(total))
+    control, shuffled = ([ids[i] for i in np.argsort(-s, kind="stable")[:300]] for s in (clean, noisy))
+    rated: set[str] = set()
+    mine, theirs = [], []
+    for day in range(DAYS + 1):
+        if day:
+            rated |= set([p for p in shuffled if p not in rated][:SHOWN])
+        left = relevant - rated
+        mine.append(ndcg_at([p for p in shuffled if p not in rated], left))
+        theirs.append(ndcg_at([p for p in control if p not in rated], left))
+    return mine, theirs
+
+
 # the simulated days' ratings are dated, so ``eval`` can split them
 DAY0 = datetime(2026, 7, 1, 9, tzinfo=UTC)
 
 
 def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool: list[dict],
                  dislikes: bool, weights=None, ceiling: bool = False, svm: bool = True, teach: bool = False,
-                 grade: bool = False) -> dict[str, list[list[float]]]:
+                 grade: bool = False, null: bool = False) -> dict[str, list[list[float]]]:
     """The issue's protocol: day 0 is interests + 5 likes; each day the top 10 of papercast's list
     are rated (a like for each relevant paper; with ``dislikes`` a dislike for each other one, else
     it is dismissed unrated) and leave every list. After each round, nDCG@20 over the papers not yet
@@ -364,7 +392,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     profile, and both are also scored on the papers neither rated ("... common").
     ``grade`` (issue 21): after day 3, ``papercast eval`` grades the profile on its own ratings; its
     overall nDCG is compared with the bench's own figure, the nDCG (true labels) of each day's rated 10
-    in the order they were shown, averaged over days 1-3 (methods "eval" and "bench's own")."""
+    in the order they were shown, averaged over days 1-3 (methods "eval" and "bench's own").
+    ``null``: ``null_rounds`` beside each user (methods "null" and "null control")."""
     from papercast.tools.ranking.evaluation import ndcg
     from papercast.tools.ranking.score import recommend
 
@@ -402,6 +431,10 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             return good
 
         control = ranked()
+        if null:
+            got, theirs = null_rounds(app, name, relevant, seed=zlib.crc32(user.area.encode()) + LIKE_DRAW)
+            out.setdefault("null", []).append(got)
+            out.setdefault("null control", []).append(theirs)
         best = ([base.pool_ids[i]
                  for i in np.argsort(-ceiling_scores(base, user.area, relevant), kind="stable")]
                 if ceiling else [])
@@ -488,6 +521,16 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
         print(f"  users ever below their control by > {BACKFIRE}: {int((worst < -BACKFIRE).sum())} of "
               f"{len(users)}; "
               + " ".join(f"{u.area}:{w:+.2f}" for u, w in zip(users, worst, strict=True) if w < -BACKFIRE))
+        print(f"  users below their control by > {BACKFIRE} on average over days 1-{DAYS}: "
+              f"{int((diff[:, 1:].mean(axis=1) < -BACKFIRE).sum())} of {len(users)}")
+        if "null" in arr:
+            noise = arr["null"] - arr["null control"]
+            ever = int((noise.min(axis=1) < -BACKFIRE).sum())
+            print(f"  a null learner (day 0's scores plus noise of {NULL_NOISE} sd, learning nothing): users "
+                  f"ever below its own control by > {BACKFIRE}: {ever} of "
+                  f"{len(users)}, on average over days 1-{DAYS}: "
+                  f"{int((noise[:, 1:].mean(axis=1) < -BACKFIRE).sum())}; mean change per day "
+                  + " / ".join(f"{noise[:, d].mean():+.3f}" for d in range(1, DAYS + 1)))
         for split in dict.fromkeys(u.split.split("#")[0] for u in users):
             rows = [i for i, u in enumerate(users) if u.split == split]
             if len(rows) < len(users):
@@ -505,7 +548,7 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
             ok = np.isfinite(mine)
             gaps = np.abs(mine[ok] - own[ok])
             if not ok.any():  # likes only: a day of likes alone has nothing to rank them against
-                print("  eval: no user could be graded (each day's ratings need a like and a dislike)")
+                print("  eval: no user could be graded (each graded day needs a like and a paper not liked)")
             else:
                 print("  eval's nDCG vs the bench's own figure (each day's rated 10 in the order shown, "
                       f"days 1-3), {int(ok.sum())} users graded: mean |difference| {gaps.mean():.3f}, "
@@ -534,6 +577,9 @@ def main() -> int:
     parser.add_argument("--no-svm", action="store_true", help="--daily: skip the SVM baseline (faster)")
     parser.add_argument("--teach", action="store_true",
                         help="--daily: day 1's ratings are the 10 papers `teach` asks about (issue 21)")
+    parser.add_argument("--null", action="store_true",
+                        help="--daily: beside each user, a learner that learns nothing and lists day 0's "
+                        "scores plus a little noise (what the backfire count means)")
     parser.add_argument("--eval", action="store_true",
                         help="--daily: grade each user with `papercast eval` after day 3, against the "
                         "bench's figure")
@@ -566,7 +612,7 @@ def main() -> int:
                 if args.variant in ("both", label.split()[-1]):
                     got = daily_rounds(app, base, users, rows, pool, dislikes=flag, weights=weights,
                                        ceiling=args.ceiling, svm=not args.no_svm, teach=args.teach,
-                                       grade=args.eval)
+                                       grade=args.eval, null=args.null)
                     for method, per_user in got.items():
                         daily.setdefault(label, {}).setdefault(method, []).extend(per_user)
         shown = [u if len(draws) == 1 else replace(u, area=f"{u.area}#{d}") for d in draws for u in users]
