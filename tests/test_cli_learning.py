@@ -196,19 +196,19 @@ DAYS = [datetime(2026, 11, 25, 9, tzinfo=UTC), datetime(2026, 11, 27, 9, tzinfo=
         datetime(2026, 12, 2, 9, tzinfo=UTC)]
 
 
-def rate_history(service) -> None:
-    """Likes on long-context serving and dislikes on other topics, given over five days: the first
-    day's four, then four a day (two likes, two dislikes)."""
+def rate_history(service, negative: str = "dislike") -> None:
+    """Likes on long-context serving and dislikes (or dismissals) on other topics, given over five days:
+    the first day's four, then four a day (two likes, two dislikes)."""
     likes = [hit.paper.id for hit in service.search("long-context attention KV cache", n=10)]
     dislikes = [hit.paper.id for hit in service.search("robot manipulation", n=20)
                 if hit.paper.id not in likes][:10]
     assert len(likes) == len(dislikes) == 10
     name = service.active_profile().name
     profile_store(service).add_feedback(name, likes[:2], "like", at=DAYS[0])
-    profile_store(service).add_feedback(name, dislikes[:2], "dislike", at=DAYS[0])
+    profile_store(service).add_feedback(name, dislikes[:2], negative, at=DAYS[0])
     for day, at in enumerate(DAYS[1:]):
         profile_store(service).add_feedback(name, likes[2 + 2 * day: 4 + 2 * day], "like", at=at)
-        profile_store(service).add_feedback(name, dislikes[2 + 2 * day: 4 + 2 * day], "dislike", at=at)
+        profile_store(service).add_feedback(name, dislikes[2 + 2 * day: 4 + 2 * day], negative, at=at)
 
 
 def test_eval_with_too_few_ratings_says_what_is_missing(service, home, capsys):
@@ -220,8 +220,8 @@ def test_eval_with_too_few_ratings_says_what_is_missing(service, home, capsys):
     profile_store(service).add_feedback("default", [OTHER], "like", at=DAYS[1])
     assert run(home, "eval") == 0
     out = capsys.readouterr().out
-    assert out == ("eval needs 9 more ratings and a dislike given after 2026-11-25 (the first day's ratings "
-                   "are what it starts from; 1 rating since)\n")
+    assert out == ("eval needs 9 more ratings and a dislike or a dismissal given after 2026-11-25 (the first "
+                   "day's ratings are what it starts from; 1 rating since)\n")
     assert run(home, "eval", "--json") == 0
     evaluation = json.loads(capsys.readouterr().out)
     assert evaluation["needed"].startswith("eval needs 9 more ratings") and evaluation["ratings"] == 2
@@ -245,6 +245,20 @@ def test_eval_grades_a_rating_history_by_week_and_overall(service, home, capsys)
     verdict = lines[-1]
     assert verdict == (f"learning from your ratings: nDCG {overall[0]:.2f} vs {overall[1]:.2f} without "
                        f"({overall[0] - overall[1]:+.2f}) over 4 rating days")
+
+
+def test_eval_of_likes_and_dismissals_grades_the_dismissed_as_not_liked(service, home, capsys):
+    rate_history(service, negative="dismiss")
+    assert run(home, "eval") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("Profile default: 10 ratings since 2026-11-25, each later day graded on its own "
+                        "ratings (and 8 dismissed papers, graded as not liked)")
+    rows = {line.split()[0]: line.split() for line in lines if re.match(r"(\d{4}-|overall)", line)}
+    assert rows["2026-11-27"][1:3] == ["2", "0+2"] and rows["overall"][1:3] == ["8", "0+8"]
+    assert all(len(row) == 9 for row in rows.values())
+    assert run(home, "eval", "--json") == 0
+    overall = json.loads(capsys.readouterr().out)["overall"]
+    assert (overall["likes"], overall["dislikes"], overall["dismissed"]) == (8, 0, 8)
 
 
 def test_eval_json_has_days_weeks_and_overall(service, home, capsys):

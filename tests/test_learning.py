@@ -14,7 +14,7 @@ from papercast.errors import UserError
 from papercast.models import Feedback, Profile
 from papercast.tools.ranking.classifier import calibrate
 from papercast.tools.ranking.evaluation import auc, evaluate, mrr, ndcg
-from papercast.tools.ranking.ratings import as_of, ratings_of, starting_point
+from papercast.tools.ranking.ratings import as_of, graded_ratings, ratings_of, starting_point
 from papercast.tools.ranking.teach import NEAR_DUPLICATE, teach
 
 from helpers import paper_store, profile_store
@@ -83,14 +83,27 @@ def test_ratings_are_the_last_word_on_each_paper_dated_by_day():
     assert [f.paper_id for f in earlier.feedback] == ["a", "d"] and earlier.name == "x"
 
 
+def test_eval_grades_a_dismissed_paper_as_not_liked_unless_it_was_rated():
+    profile = Profile(name="x", feedback=[
+        Feedback(paper_id="a", kind="like", at=START),
+        Feedback(paper_id="c", kind="dismiss", at=START + timedelta(days=1)),
+        Feedback(paper_id="e", kind="dismiss", at=START),
+        Feedback(paper_id="e", kind="like", at=START + timedelta(days=2)),  # rated after all: a like
+    ])
+    got = {r.paper_id: (r.liked, r.day, r.dismissed) for r in graded_ratings(profile)}
+    assert got == {"a": (True, START.date(), False), "c": (False, date(2026, 11, 3), True),
+                   "e": (True, date(2026, 11, 4), False)}
+    assert "c" not in {r.paper_id for r in ratings_of(profile)}  # the ranker never learns from it
+
+
 # -- evaluate --------------------------------------------------------------------------------------------
-def rate_days(service, name: str, days: list[tuple[list[str], list[str]]]) -> None:
+def rate_days(service, name: str, days: list[tuple[list[str], list[str]]], negative: str = "dislike") -> None:
     for day, (likes, dislikes) in enumerate(days):
         at = START + timedelta(days=day)
         if likes:
             profile_store(service).add_feedback(name, likes, "like", at=at)
         if dislikes:
-            profile_store(service).add_feedback(name, dislikes, "dislike", at=at)
+            profile_store(service).add_feedback(name, dislikes, negative, at=at)
 
 
 def astro_and_other(service) -> tuple[list[str], list[str]]:
@@ -108,6 +121,36 @@ def test_evaluate_needs_ratings_after_the_first_day(service):
     rate_days(service, name, [(astro[:3], []), (astro[3:6], other[:2])])
     got = evaluate(paper_store(service), service.profile_show(name))
     assert got.needed is not None and "5 more ratings" in got.needed and got.ratings == 8
+
+
+def test_a_profile_that_only_likes_and_dismisses_is_graded(service):
+    """Many users never dislike: they like what they want and dismiss what they do not. A dismissed paper
+    was not wanted in the list, so eval grades it as not liked (and the ranker still learns nothing
+    from it)."""
+    name = new_profile(service, interests="science")
+    astro, other = astro_and_other(service)
+    rate_days(service, name, [(astro[:2], []), (astro[2:8], []), (astro[8:12], [])])
+    got = evaluate(paper_store(service), service.profile_show(name), background=300)
+    assert got.needed == ("eval needs a dislike or a dismissal given after 2026-11-02 (the first day's "
+                          "ratings are what it starts from; 10 ratings since)")
+    days = [(astro[:2], []), (astro[2:6], other[:3]), (astro[6:10], other[3:7]), (astro[10:13], other[7:10])]
+    name = new_profile(service, interests="science")
+    rate_days(service, name, days, negative="dismiss")
+    profile = service.profile_show(name)
+    assert not profile.disliked and len(profile.dismissed) == 10
+    got = evaluate(paper_store(service), profile, background=300)
+    assert got.needed is None and got.ratings == 13 and got.first_day == START.date()
+    assert [(d.likes, d.dislikes, d.dismissed) for d in got.days] == [(4, 0, 3), (4, 0, 4), (3, 0, 3)]
+    overall = got.overall
+    assert overall is not None and overall.dismissed == 10 and overall.dislikes == 0
+    for metrics in (overall.learning, overall.no_learning):
+        assert 0 <= metrics.ndcg <= 1 and 0 <= metrics.balanced_accuracy <= 1
+    # The same days with dislikes instead grade the same papers as not liked: the same ranker (a
+    # dismissal teaches nothing) gives the no-learning side the same order, so the same nDCG.
+    disliking = new_profile(service, interests="science")
+    rate_days(service, disliking, days)
+    graded = evaluate(paper_store(service), service.profile_show(disliking), background=300)
+    assert graded.days[0].no_learning.ndcg == pytest.approx(got.days[0].no_learning.ndcg)
 
 
 def test_evaluate_grades_each_later_day_learning_against_the_first_days_knowledge(service):

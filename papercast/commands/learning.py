@@ -212,8 +212,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def eval_table(evaluation: Evaluation) -> list[str]:
     """The evaluation as text: a header, the table (days when few, weeks, overall), the verdict."""
     assert evaluation.overall is not None
+    hidden = evaluation.overall.dismissed
     lines = [f"Profile {evaluation.profile}: {_count(evaluation.ratings, 'rating')} "
-             f"since {evaluation.first_day}, each later day graded on its own ratings",
+             f"since {evaluation.first_day}, each later day graded on its own ratings"
+             + (f" (and {hidden} dismissed papers, graded as not liked)" if hidden else ""),
              "learning: ranked knowing the ratings given before that day; "
              "no learning: the first day's only", ""]
     lines += [_row("", "", "", ("nDCG", ""), ("MRR", ""), ("bal. acc.", "")),
@@ -235,7 +237,8 @@ def _row(label: str, likes: str, dislikes: str, *pairs: tuple[str, str]) -> str:
 
 def _period_row(period: EvaluationPeriod) -> str:
     learned, base = period.learning, period.no_learning
-    return _row(period.label, str(period.likes), str(period.dislikes),
+    dislikes = f"{period.dislikes}+{period.dismissed}" if period.dismissed else str(period.dislikes)
+    return _row(period.label, str(period.likes), dislikes,
                 (_metric(learned.ndcg), _metric(base.ndcg)), (_metric(learned.mrr), _metric(base.mrr)),
                 (_metric(learned.balanced_accuracy), _metric(base.balanced_accuracy)))
 

@@ -34,7 +34,7 @@ class RankingMetrics(BaseModel):
     balanced_accuracy: float | None = None
     auc: float | None = None  # how often a like ranks above a dislike or an unrated paper of the window
     liked_right: int = 0  # likes it predicted liked
-    disliked_right: int = 0  # dislikes it predicted not liked
+    disliked_right: int = 0  # dislikes (and dismissals) it predicted not liked
 
 
 class EvaluationPeriod(BaseModel):
@@ -44,6 +44,7 @@ class EvaluationPeriod(BaseModel):
     likes: int
     dislikes: int
     days: int  # rating days graded in it
+    dismissed: int = 0  # papers hidden from the list and never rated: graded as not liked
     learning: RankingMetrics
     no_learning: RankingMetrics
 

@@ -1,12 +1,12 @@
 """The recommender grades itself on a profile's own ratings (``papercast eval``), split by time.
 
 Ratings are grouped by the day (UTC) they were given. For every day after the first, the ranker learns
-from the earlier days' ratings only and is graded on how it ordered that day's rated papers (a like is
-relevant, a dislike not), beside "no learning" (the first day's ratings only). Both rank one pool: the
-rated papers and a fixed random draw of the library from the rating dates (``window.sample_pool``), so
-every signal sees a window like the ones rated in. Per day, ISO week and overall: nDCG, MRR (the first
-like) and balanced accuracy of the calibrated probability (``classifier.calibrate``) at one half.
-The interests text has no history (today's ranks every day); saves count as likes, dismissals hide.
+from the earlier days' ratings only and is graded on how it ordered that day's papers (a like is
+relevant; a dislike, or a paper dismissed and never rated, is not), beside "no learning" (the first
+day's ratings only). Both rank one pool: the rated papers and a fixed random draw of the library from
+the rating dates (``window.sample_pool``), so every signal sees a window like the ones rated in. Per
+day, ISO week and overall: nDCG, MRR (the first like) and balanced accuracy of the calibrated
+probability (``classifier.calibrate``) at one half. Today's interests rank every day; saves are likes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from papercast.models import Evaluation, EvaluationPeriod, Profile, RankingMetrics
 from papercast.tools.ranking.classifier import calibrate
-from papercast.tools.ranking.ratings import Rating, as_of, ratings_of
+from papercast.tools.ranking.ratings import Rating, as_of, graded_ratings
 from papercast.tools.ranking.score import score_pool
 from papercast.tools.ranking.window import papers_by_id, sample_pool
 
@@ -34,10 +34,10 @@ BACKGROUND = 2000  # library papers drawn beside the rated ones
 
 def needed_ratings(rated: Sequence[Rating]) -> str | None:
     """What is missing before ``evaluate`` can grade anything, said for the user; None when nothing is."""
-    if not rated:
+    if not any(not r.dismissed for r in rated):
         return (f"no ratings yet: like or dislike papers on at least two days ({MIN_TEST} ratings after the "
                 "first day, some of each) and eval grades how well papercast learned them")
-    first = rated[0].day
+    first = _first_day(rated)
     later = [r for r in rated if r.day > first]
     likes, dislikes = sum(r.liked for r in later), sum(not r.liked for r in later)
     missing = []
@@ -46,7 +46,7 @@ def needed_ratings(rated: Sequence[Rating]) -> str | None:
     if not likes:
         missing.append("a like")
     if not dislikes:
-        missing.append("a dislike")
+        missing.append("a dislike or a dismissal")
     if not missing:
         return None
     return (f"eval needs {' and '.join(missing)} given after {first} (the first day's ratings are what it "
@@ -56,28 +56,35 @@ def needed_ratings(rated: Sequence[Rating]) -> str | None:
 def evaluate(store: PaperStore, profile: Profile, *, background: int = BACKGROUND) -> Evaluation:
     """Grade the ranker on the profile's own ratings, split by time (see the module's docstring).
     Too few ratings is not an error: the evaluation says how many more it needs."""
-    given = ratings_of(profile)
+    given = graded_ratings(profile)
     gone = set(store.missing([r.paper_id for r in given]))  # deleted from the library since
     rated = [r for r in given if r.paper_id not in gone]
     need = needed_ratings(rated)
     if need is not None:
-        return Evaluation(profile=profile.name, ratings=len(rated), needed=need)
-    days = sorted({r.day for r in rated})
+        return Evaluation(profile=profile.name, ratings=sum(not r.dismissed for r in rated), needed=need)
+    first = _first_day(rated)
+    days = [first, *sorted({r.day for r in rated if r.day > first})]
     since, until = _span(store, [r.paper_id for r in rated if r.day > days[0]])
     pool = sample_pool(store, [r.paper_id for r in rated], background, since, until)
     start = as_of(profile, days[0] + timedelta(days=1))  # no learning: what the first day's ratings taught
-    baseline = _Scorer(store, start, pool, [r for r in rated if r.day == days[0]])
+    baseline = _Scorer(store, start, pool, [r for r in rated if r.day <= days[0]])
     graded: list[tuple[date, list[Rating], RankingMetrics, RankingMetrics]] = []
     for day in days[1:]:
         test = [r for r in rated if r.day == day]
         learned = _Scorer(store, as_of(profile, day), pool, [r for r in rated if r.day < day])
         graded.append((day, test, learned.grade(test), baseline.grade(test)))
-    return Evaluation(profile=profile.name, ratings=len(rated), first_day=days[0],
+    return Evaluation(profile=profile.name, ratings=sum(not r.dismissed for r in rated), first_day=days[0],
                       days=[_period(str(day), tests, [(a, b)]) for day, tests, a, b in graded],
                       weeks=[_period(label, tests, pairs) for label, tests, pairs in _by_week(graded)],
                       overall=_period("overall", [r for _, t, _, _ in graded for r in t],
                                       [(a, b) for _, _, a, b in graded]))
 
+
+
+def _first_day(rated: Sequence[Rating]) -> date:
+    """The first day with a like or a dislike: what the ranker starts from (dismissals before it hid papers,
+    they taught nothing)."""
+    return min(r.day for r in rated if not r.dismissed)
 
 
 def _span(store: PaperStore, ids: Sequence[str]) -> tuple[date | None, date | None]:
@@ -168,7 +175,8 @@ def _period(label: str, tests: Sequence[Rating], pairs: Sequence[tuple[RankingMe
             ) -> EvaluationPeriod:
     """Days pooled: nDCG and MRR averaged over the days, balanced accuracy from the pooled counts."""
     likes = sum(r.liked for r in tests)
-    dislikes = len(tests) - likes
+    dismissed = sum(r.dismissed for r in tests)
+    dislikes = len(tests) - likes - dismissed
 
     def pooled(which: int) -> RankingMetrics:
         got = [pair[which] for pair in pairs]
@@ -176,9 +184,9 @@ def _period(label: str, tests: Sequence[Rating], pairs: Sequence[tuple[RankingMe
         return RankingMetrics(ndcg=_mean(m.ndcg for m in got), mrr=_mean(m.mrr for m in got),
                               auc=_mean(m.auc for m in got),
                               liked_right=right_l, disliked_right=right_d,
-                              balanced_accuracy=_balanced(right_l, likes, right_d, dislikes))
+                              balanced_accuracy=_balanced(right_l, likes, right_d, dislikes + dismissed))
 
-    return EvaluationPeriod(label=label, likes=likes, dislikes=dislikes, days=len(pairs),
+    return EvaluationPeriod(label=label, likes=likes, dislikes=dislikes, dismissed=dismissed, days=len(pairs),
                             learning=pooled(0), no_learning=pooled(1))
 
 

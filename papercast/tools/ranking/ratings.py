@@ -19,6 +19,7 @@ class Rating:
     paper_id: str
     liked: bool
     day: date
+    dismissed: bool = False  # not liked because it was hidden from the list (graded, never learned from)
 
 
 def ratings_of(profile: Profile) -> list[Rating]:
@@ -32,6 +33,19 @@ def ratings_of(profile: Profile) -> list[Rating]:
         elif item.kind == "dislike":
             out[item.paper_id] = Rating(item.paper_id, False, item.at.date())
     return sorted(out.values(), key=lambda r: r.day)
+
+
+def graded_ratings(profile: Profile) -> list[Rating]:
+    """What ``eval`` grades: the ratings, and each paper dismissed and never rated as not liked (a paper
+    the user hid from the list was not wanted there; a profile that only likes and dismisses is graded
+    too). The ranker itself never learns from a dismissal."""
+    rated = ratings_of(profile)
+    seen = {r.paper_id for r in rated}
+    hidden: dict[str, Rating] = {}
+    for item in sorted(profile.feedback, key=lambda f: f.at):
+        if item.kind == "dismiss" and item.paper_id not in seen and item.paper_id not in hidden:
+            hidden[item.paper_id] = Rating(item.paper_id, False, item.at.date(), dismissed=True)
+    return sorted([*rated, *hidden.values()], key=lambda r: r.day)
 
 
 def rating_days(profile: Profile) -> list[date]:

@@ -44,8 +44,9 @@ the abstract is tagged by sentence role: `BKG` background · `OBJ` objective · 
 *How well papercast knows you* (profile): the ranker graded on your own ratings, split by time. Each
 rating day after the first is ranked twice: by the ranker that learned from the days before
 (**learning**) and by one that knows only your first day's ratings (**no learning**). The bars are its
-nDCG per week (`▁` 0 … `█` 1.0: your likes ranked above your dislikes; `·` no like that week); the
-sentence adds MRR (how high the first like came) and balanced accuracy (likes and dislikes told apart).
+nDCG per week (`▁` 0 … `█` 1.0: your likes ranked above your dislikes and the papers you dismissed; `·`
+no like that week); the sentence adds MRR (how high the first like came) and balanced accuracy (likes
+told apart from the rest).
 With too few ratings it says how many more it needs.
 
 The status bar says which mode is active: *offline mode* (no LLM: extractive summaries and
