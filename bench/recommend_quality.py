@@ -27,7 +27,8 @@ Issue 21 adds: six "hard" users (``--split hard``: areas that share most of thei
 neighbour, written up front), the count of users ever below their own control by more than 0.05, the
 ratings dated one simulated day apart, ``--teach`` (day 1 rates the 10 papers ``papercast teach`` asks
 about, against the top 10) and ``--eval`` (``papercast eval`` on each simulated user, against the
-bench's own figure for it). ``--no-svm`` skips the SVM for quick runs.
+bench's own figure for it), ``--null`` (a learner that learns nothing and lists day 0's scores plus a
+little noise: how many users the backfire count flags by chance). ``--no-svm`` skips the SVM for quick runs.
 
 Run: .venv/bin/python bench/recommend_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
@@ -346,13 +347,15 @@ def ceiling_scores(base: Baselines, area: str, relevant: set[str], folds: int = 
 
 
 NULL_NOISE = 0.05  # --null: day 0's scores plus this many of their standard deviations of fixed noise
+NULL_SEEDS = 5  # --null: draws of that noise per user
 
 
-def null_rounds(app, name: str, relevant: set[str], seed: int) -> tuple[list[float], list[float]]:
+def null_rounds(app, name: str, relevant: set[str], seed: int) -> list[tuple[list[float], list[float]]]:
     """What the per-user backfire count means: a "learner" that learns nothing and lists day 0's scores
     plus fixed random noise of ``NULL_NOISE`` standard deviations (a reshuffle of near-ties no user would
-    notice), rating its own top 10 each day like the simulated user. Returns its nDCG@20 per day and its
-    own no-learning control's (day 0's scores without the noise, minus the same rated papers)."""
+    notice), rating its own top 10 each day like the simulated user. Per draw of the noise (drawn over the
+    papers sorted by id, so a run repeats it): its nDCG@20 per day and its own no-learning control's
+    (day 0's scores without the noise, minus the same rated papers)."""
     from papercast.tools.ranking.score import score_pool
     from papercast.tools.ranking.window import load_window
 
@@ -360,17 +363,24 @@ def null_rounds(app, name: str, relevant: set[str], seed: int) -> tuple[list[flo
     sig, total = score_pool(paper_store(app), app.profile_show(name), pool)
     ids = [pool.ids[i] for i in sig.keep]
     clean = np.where(sig.read, -np.inf, total)
-    noisy = clean + NULL_NOISE * float(total.std()) * np.random.default_rng(seed).standard_normal(len(total))
-    control, shuffled = ([ids[i] for i in np.argsort(-s, kind="stable")[:300]] for s in (clean, noisy))
-    rated: set[str] = set()
-    mine, theirs = [], []
-    for day in range(DAYS + 1):
-        if day:
-            rated |= set([p for p in shuffled if p not in rated][:SHOWN])
-        left = relevant - rated
-        mine.append(ndcg_at([p for p in shuffled if p not in rated], left))
-        theirs.append(ndcg_at([p for p in control if p not in rated], left))
-    return mine, theirs
+    control = [ids[i] for i in np.argsort(-clean, kind="stable")[:300]]
+    by_id = np.argsort(ids, kind="stable")
+    out = []
+    for k in range(NULL_SEEDS):
+        noise = np.empty(len(ids))
+        noise[by_id] = np.random.default_rng([seed, k]).standard_normal(len(ids))
+        shuffled = [ids[i] for i in np.argsort(-(clean + NULL_NOISE * float(total.std()) * noise),
+                                               kind="stable")[:300]]
+        rated: set[str] = set()
+        mine, theirs = [], []
+        for day in range(DAYS + 1):
+            if day:
+                rated |= set([p for p in shuffled if p not in rated][:SHOWN])
+            left = relevant - rated
+            mine.append(ndcg_at([p for p in shuffled if p not in rated], left))
+            theirs.append(ndcg_at([p for p in control if p not in rated], left))
+        out.append((mine, theirs))
+    return out
 
 
 # the simulated days' ratings are dated, so ``eval`` can split them
@@ -393,7 +403,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     ``grade`` (issue 21): after day 3, ``papercast eval`` grades the profile on its own ratings; its
     overall nDCG is compared with the bench's own figure, the nDCG (true labels) of each day's rated 10
     in the order they were shown, averaged over days 1-3 (methods "eval" and "bench's own").
-    ``null``: ``null_rounds`` beside each user (methods "null" and "null control")."""
+    ``null``: ``null_rounds`` beside each user (methods "null k" and "null control k", k the draw)."""
     from papercast.tools.ranking.evaluation import ndcg
     from papercast.tools.ranking.score import recommend
 
@@ -432,9 +442,10 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
 
         control = ranked()
         if null:
-            got, theirs = null_rounds(app, name, relevant, seed=zlib.crc32(user.area.encode()) + LIKE_DRAW)
-            out.setdefault("null", []).append(got)
-            out.setdefault("null control", []).append(theirs)
+            for k, (got, theirs) in enumerate(null_rounds(app, name, relevant,
+                                                          seed=zlib.crc32(user.area.encode()) + LIKE_DRAW)):
+                out.setdefault(f"null {k}", []).append(got)
+                out.setdefault(f"null control {k}", []).append(theirs)
         best = ([base.pool_ids[i]
                  for i in np.argsort(-ceiling_scores(base, user.area, relevant), kind="stable")]
                 if ceiling else [])
@@ -523,14 +534,16 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
               + " ".join(f"{u.area}:{w:+.2f}" for u, w in zip(users, worst, strict=True) if w < -BACKFIRE))
         print(f"  users below their control by > {BACKFIRE} on average over days 1-{DAYS}: "
               f"{int((diff[:, 1:].mean(axis=1) < -BACKFIRE).sum())} of {len(users)}")
-        if "null" in arr:
-            noise = arr["null"] - arr["null control"]
-            ever = int((noise.min(axis=1) < -BACKFIRE).sum())
-            print(f"  a null learner (day 0's scores plus noise of {NULL_NOISE} sd, learning nothing): users "
-                  f"ever below its own control by > {BACKFIRE}: {ever} of "
-                  f"{len(users)}, on average over days 1-{DAYS}: "
-                  f"{int((noise[:, 1:].mean(axis=1) < -BACKFIRE).sum())}; mean change per day "
-                  + " / ".join(f"{noise[:, d].mean():+.3f}" for d in range(1, DAYS + 1)))
+        if "null 0" in arr:
+            noise = [arr[f"null {k}"] - arr[f"null control {k}"] for k in range(NULL_SEEDS)]
+            ever = [int((x.min(axis=1) < -BACKFIRE).sum()) for x in noise]
+            mean = [int((x[:, 1:].mean(axis=1) < -BACKFIRE).sum()) for x in noise]
+            print(f"  a null learner (day 0's scores plus noise of {NULL_NOISE} sd, learning nothing; "
+                  f"{NULL_SEEDS} draws of the noise): users ever below its own control by > {BACKFIRE}: "
+                  f"{np.mean(ever):.1f} of {len(users)} (from {min(ever)} to {max(ever)}), on average over "
+                  f"days 1-{DAYS}: {np.mean(mean):.1f} ({min(mean)} to {max(mean)}); mean change per day "
+                  + " / ".join(f"{np.mean([x[:, d].mean() for x in noise]):+.3f}"
+                               for d in range(1, DAYS + 1)))
         for split in dict.fromkeys(u.split.split("#")[0] for u in users):
             rows = [i for i, u in enumerate(users) if u.split == split]
             if len(rows) < len(users):
