@@ -118,6 +118,28 @@ def test_writes_in_flight_are_not_trusted_and_a_dead_writers_are_rebuilt(service
     assert windows.ranking_source(store) is cache and store.fresh_ranking_cache() is not None
 
 
+def test_the_term_memo_stays_bounded_and_ids_stay_the_same(service, monkeypatch):
+    """A library's vocabulary grows with it; the process's memo of term ids must not (issue 26)."""
+    store = paper_store(service)
+    cache = store.ranking_cache
+    before = cache.window(*ALL, 384)
+    vocabulary = cache.conn.execute("SELECT COUNT(*) FROM rank_terms").fetchone()[0]
+    monkeypatch.setattr(ranking_cache, "TERM_MEMO", 50)
+
+    def in_twenties(ids):  # the store's own rows, 20 papers a write, as an import's batches come
+        for got_ids, metas, vectors in store.read_back(ids):
+            for start in range(0, len(got_ids), 20):
+                yield got_ids[start:start + 20], metas[start:start + 20], vectors[start:start + 20]
+
+    fresh = ranking_cache.RankingCache(store.settings.home, cache.store, cache._generation, cache._bump)
+    fresh.rebuild(in_twenties)
+    assert len(fresh._terms) < vocabulary / 2, "the memo held the whole vocabulary"
+    after = fresh.window(*ALL, 384)
+    assert after.ids == before.ids and np.array_equal(after.terms, before.terms)
+    assert np.array_equal(after.counts, before.counts) and np.array_equal(after.offsets, before.offsets)
+    assert cache.conn.execute("SELECT COUNT(*) FROM rank_terms").fetchone()[0] == vocabulary
+
+
 def test_a_new_tokenizer_rebuilds_the_cache(service, monkeypatch):
     store = paper_store(service)
     monkeypatch.setattr(ranking_cache, "TOKENIZER", "a-later-stemmer")

@@ -6,15 +6,17 @@ the GIL), the caller's thread writes batch k to Chroma, brings the ranking cache
 parses (sanitizes) the batch after, so the model never waits for them. At most two batches are in
 flight besides the one being parsed; a crash or Ctrl-C loses at most those, and a re-run finds
 the rest stored (unchanged papers are not embedded again). Chroma and SQLite stay on the caller's
-thread: the embedding thread only runs the model.
+thread: the embedding thread only runs the model, and gives its free memory back after each batch.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -84,6 +86,27 @@ def plan(store: PaperStore, papers: Iterable[Paper]) -> Planned:
     return planned
 
 
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, None on another C library. glibc gives the model's thread a malloc
+    arena of its own, whose free memory no other thread reuses: measured, ~25 MB more at the peak."""
+    try:
+        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+            return None
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc only; elsewhere nothing)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 class _Cancelled(Exception):
     """Raised inside the model's progress callback: the job stops between two of its small batches."""
 
@@ -115,6 +138,7 @@ class _EmbedJob:
             self._after = None  # the previous batch's vectors are not kept alive by this one
             if not self._cancelled.is_set():
                 self._value = self._embed(self._texts, self._report)
+            release_free_memory()
         except BaseException as exc:  # handed to the caller's thread by result()
             self._error = exc
         finally:

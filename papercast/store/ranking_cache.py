@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 FILE_NAME = "ranking-cache.db"
 TOKENIZER = "snowball-american-1"  # bump when lexical.tokens changes what a text's terms are
 READ_BATCH = 900  # ids per SQL IN (SQLite allows 32766 parameters; smaller keeps statements cheap)
+# Terms whose ids a process keeps (~120 B each). A library's vocabulary grows with it (hundreds of
+# thousands of terms by 300k papers): past this the memo starts again, read back from rank_terms.
+TERM_MEMO = 100_000
 
 # (ids, metadatas, embeddings) read from Chroma, in batches.
 Reader = Callable[[Sequence[str] | None], Iterator[tuple[list[str], list[dict[str, Any]], np.ndarray]]]
@@ -234,6 +237,7 @@ class RankingCache:
 
     def _ids_for(self, terms: Iterable[str]) -> dict[str, int]:
         """Ids of these terms, new ones numbered after the largest (inside the caller's transaction)."""
+        self._bound_memo()
         wanted = [t for t in terms if t not in self._terms]
         self._terms.update(self._lookup(wanted))
         new = [t for t in wanted if t not in self._terms]
@@ -243,6 +247,10 @@ class RankingCache:
             self.conn.executemany("INSERT INTO rank_terms (term, id) VALUES (?, ?)", list(fresh.items()))
             self._terms.update(fresh)
         return self._terms
+
+    def _bound_memo(self) -> None:
+        if len(self._terms) > TERM_MEMO:
+            self._terms.clear()
 
     def _lookup(self, terms: Sequence[str]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -257,6 +265,7 @@ class RankingCache:
     # -- reading -----------------------------------------------------------------------------------
     def term_ids(self, terms: Sequence[str]) -> dict[str, int]:
         """The ids of the terms some stored paper has (others left out)."""
+        self._bound_memo()
         missing = [t for t in terms if t not in self._terms]
         if missing:
             self._terms.update(self._lookup(missing))

@@ -77,6 +77,9 @@ class Embedder:
         path = model_path or model_file()
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # A memory pattern is planned and kept per input shape, and every batch has its own length:
+        # measured, it held ~130 MB more at the same speed (docs/benchmarks.md, "Import").
+        options.enable_mem_pattern = False
         self._session = ort.InferenceSession(str(path), sess_options=options,
                                              providers=["CPUExecutionProvider"])
         self._input_names = {i.name for i in self._session.get_inputs()}
