@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -171,16 +172,17 @@ def test_papers_before_an_over_long_line_are_kept(tmp_path: Path, settings: Any)
 
 # ----------------------------------------------------------------------------- finding 9: streaming
 
-def live_papers() -> int:
+def live_papers(title_prefix: str) -> int:
+    """Papers alive in the process with this title prefix (other tests' caches may hold theirs)."""
     gc.collect()  # papers in reference cycles that are already garbage are not held
-    return sum(1 for o in gc.get_objects() if isinstance(o, Paper))
+    return sum(1 for o in gc.get_objects() if isinstance(o, Paper) and o.title.startswith(title_prefix))
 
 
 def test_a_big_import_holds_a_few_batches_and_reports_progress(tmp_path: Path, settings: Any) -> None:
     n, batch = 1500, 50
-    path = write_jsonl(tmp_path / "big.jsonl", [record(i) for i in range(n)])
+    path = write_jsonl(tmp_path / "big.jsonl", [record(i, title=f"Big import {i}") for i in range(n)])
     most = [0]
-    embed = HashEmbed(hook=lambda _: most.__setitem__(0, max(most[0], live_papers())))
+    embed = HashEmbed(hook=lambda _: most.__setitem__(0, max(most[0], live_papers("Big import "))))
     calls: list[tuple[int, int]] = []
     service = Papercast(settings, embed=embed)
     report = service.import_files([path], progress=lambda done, total: calls.append((done, total)),
@@ -197,7 +199,17 @@ def test_a_big_import_holds_a_few_batches_and_reports_progress(tmp_path: Path, s
     assert again.result is not None and again.result.unchanged == n and len(embed.texts) == n
 
 
-def test_ctrl_c_keeps_what_is_stored_and_a_rerun_skips_it(tmp_path: Path, settings: Any) -> None:
+@pytest.fixture
+def python_ctrl_c() -> Any:
+    """Python's own Ctrl-C handler, as an interactive run has it: a test run a shell started in the
+    background inherits SIGINT ignored, and then ``interrupt_main()`` does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_keeps_what_is_stored_and_a_rerun_skips_it(tmp_path: Path, settings: Any,
+                                                           python_ctrl_c: None) -> None:
     n, batch = 400, 20
     path = write_jsonl(tmp_path / "papers.jsonl", [record(i) for i in range(n)])
 
