@@ -68,8 +68,9 @@ class TextLexicon:
                 self._first.setdefault((d.key, d.terms), d)
 
     def acronym_meanings(self, keys: Collection[str]) -> dict[str, list[tuple[Definition, int]]]:
-        return {k: [(self._first[k, terms], n) for terms, n in self._by_key[k].most_common()]
-                for k in keys if k in self._by_key}
+        return {k: [(self._first[k, terms], n) for terms, n in sorted(self._by_key[k].items(),
+                                                                       key=lambda kv: (-kv[1], kv[0]))]
+                for k in keys if k in self._by_key}  # as the ranking cache orders them
 
     def acronyms_for(self, expansions: Collection[str]) -> set[str]:
         wanted = set(expansions)
