@@ -59,10 +59,14 @@ def test_a_pair_learned_at_import_serves_papers_that_do_not_define_it(library):
     hits = library.search("DPO", 5, since=THIS_MONTH)
     found = {h.paper.id: h.reasons for h in hits}
     assert SPELLS_IT.id in found and "matches: DPO as 'direct preference optimization'" in found[SPELLS_IT.id]
+    order = [h.paper.id for h in hits]
+    assert order.index(SAYS_DPO.id) < order.index(SPELLS_IT.id)  # the word typed weighs more than its pair
     hits = library.search("direct preference optimization", 5, since=THIS_MONTH)
     found = {h.paper.id: h.reasons for h in hits}
     assert SAYS_DPO.id in found, [h.paper.title for h in hits]
     assert found[SAYS_DPO.id][0] == "matches: direct preference optimization as 'DPO'"
+    order = [h.paper.id for h in hits]
+    assert order.index(SPELLS_IT.id) < order.index(SAYS_DPO.id)
 
 
 def test_the_counts_follow_the_papers_through_changes_rebuilds_and_deletes(library, sample_home_template,
