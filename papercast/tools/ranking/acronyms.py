@@ -33,6 +33,7 @@ __all__ = ["Alias", "Lexicon", "TextLexicon", "acronym_key", "acronyms_of", "ali
 MIN_REVERSE = 3  # a phrase typed finds its acronym's papers only for acronyms of three letters or more
 TOP_SHARE = 0.5  # an acronym stands for each meaning said at least half as often as its most said one ...
 MAX_MEANINGS = 2  # ... two at most
+REVERSE_SHARE = 0.66  # a phrase stands for its acronym when it is 2/3 of what the acronym is said to mean
 MAX_GRAM = 10  # the longest run of query words looked up as an expansion
 CHECK_ROUNDS = 4  # at most this many times the top's new arrivals are read (``checked_lift``)
 _QUERY_WORD = re.compile(r"[A-Za-z0-9][\w\-]*")
@@ -149,30 +150,31 @@ def aliases(index: BM25, query_text: str, query_terms: Sequence[str], weights: M
             idf: Mapping[str, float], lexicon: Lexicon) -> list[Alias]:
     """The acronyms and expansions ``lexicon`` knows for the query, both ways: "DPO" in the query
     and "direct preference optimization" in a paper (each of DPO's main meanings), or the reverse
-    (for a phrase that is its acronym's one main meaning, or that the query names along with it)."""
+    (for a phrase that is most of what its acronym is said to mean, or that the query names with it)."""
     typed: dict[str, str] = {}
     for w in _QUERY_WORD.findall(query_text):
         if is_acronym(w):
             typed.setdefault(acronym_key(w), w)
     n = len(query_terms)
     grams = {" ".join(query_terms[i:j]) for i in range(n) for j in range(i + 2, min(n, i + MAX_GRAM) + 1)}
-    own = {acronym_key(s): [Definition(acronym_key(s), expansion_terms(long), s, long.lower())]
+    own = {acronym_key(s): [(Definition(acronym_key(s), expansion_terms(long), s, long.lower()), 1)]
            for s, long in query_definitions(query_text)}
     keys = (set(typed) | (lexicon.acronyms_for(grams) if grams else set())) - own.keys()
-    meant = {k: main_meanings(found) for k, found in (lexicon.acronym_meanings(keys) if keys else {}).items()}
-    meant.update(own)
+    found = {**(lexicon.acronym_meanings(keys) if keys else {}), **own}
     span = f" {' '.join(query_terms)} "
     out: list[Alias] = []
-    for key, meanings in meant.items():
-        for d in meanings:
+    for key, said in found.items():
+        total = sum(n for _, n in said)
+        for d in main_meanings(said):
             spelled = f" {d.terms} " in span
             if key in typed:  # papers that spell it out, without the acronym typed
                 short = tokens(typed[key])
                 mask = index.having_all(_parts(d.written)) & ~index.having_all(short)
                 out.append(Alias(typed[key], d.written, mask, _credit(index, short, weights, idf, mask)))
             # The reverse: papers naming the acronym, without the phrase typed. Two letters name too
-            # many things ("SD"), and an acronym said two ways is not this phrase's alone.
-            if spelled and (key in typed or (len(key) >= MIN_REVERSE and len(meanings) == 1)):
+            # many things ("SD"), and an acronym often said another way is not this phrase's alone.
+            share = next(n for e, n in said if e == d) / total
+            if spelled and (key in typed or (len(key) >= MIN_REVERSE and share >= REVERSE_SHARE)):
                 long = tokens(d.written)
                 mask = index.having_all(tokens(d.short)) & ~index.having_all(_parts(d.written))
                 out.append(Alias(d.written, d.short, mask, _credit(index, long, weights, idf, mask)))
