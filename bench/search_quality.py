@@ -233,7 +233,11 @@ def build_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str,
 
 def main() -> int:
     from papercast.tools.ranking.pool import unit
-    from papercast.tools.ranking.search import learned_pairs, parse_query, pool_fields, rank_candidates
+    from papercast.tools.ranking.search import parse_query, pool_fields, rank_candidates
+    try:
+        from papercast.tools.ranking.search import learned_pairs
+    except ImportError:  # a baseline tree from before the pairs were learned (its search takes no lexicon)
+        learned_pairs = None
     from papercast.tools.ranking.window import load_window
 
     started = time.perf_counter()
@@ -252,7 +256,7 @@ def main() -> int:
     _ = pool.index
     index_s = time.perf_counter() - t_index
     t_pairs = time.perf_counter()
-    pairs = learned_pairs(paper_store(service))  # a home from before: its papers' definitions read once
+    pairs = learned_pairs(paper_store(service)) if learned_pairs else None  # a home from before: read once
     pairs_s = time.perf_counter() - t_pairs
 
     def hybrid(smooth: bool = True, close: bool = False, learned: bool = True, **options):
@@ -261,11 +265,12 @@ def main() -> int:
         acronyms learned at import; without ``learned``, those the top candidates define)."""
         near = pool.neighbours if smooth else None
         fields = pool_fields(pool) if close else None
-        lexicon = pairs if learned else None
+        if learned_pairs:
+            options["lexicon"] = pairs if learned else None
         return lambda parsed, qv, d, c, lex: [m.index
                                               for m in rank_candidates(pool.index, pool.emb, parsed, qv, 20,
                                                                        neighbours=near, fields=fields,
-                                                                       lexicon=lexicon, **options)]
+                                                                       **options)]
 
     def order(fn):
         return lambda parsed, qv, d, c, lex: np.argsort(-fn(d, c, lex), kind="stable")[:20].tolist()
@@ -336,10 +341,10 @@ def main() -> int:
           f"{sum(bool(rel) for _, rel, _ in windowed[0::2])} acronyms with a relevant paper there): "
           "all / short / long")
     for name, learned in (("pairs of the top", False), ("pairs learned at import (default)", True)):
+        options = {"lexicon": pairs if learned else None} if learned_pairs else {}
         got = [ndcg_at([m.index for m in rank_candidates(recent.index, recent.emb, parse_query(text), qv, 20,
                                                          neighbours=recent.neighbours,
-                                                         fields=pool_fields(recent),
-                                                         lexicon=pairs if learned else None)], rel)
+                                                         fields=pool_fields(recent), **options)], rel)
                if rel else np.nan for text, rel, qv in windowed]
         arr = np.array(got)
         print(f"  {name:<36} {np.nanmean(arr):.3f} / {np.nanmean(arr[0::2]):.3f} / "
