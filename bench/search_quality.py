@@ -12,6 +12,12 @@ Queries are built from the corpus alone, before any result is seen (fixed seed):
   "methods"); the relevant papers hold the phrase in their title or abstract (plural forms count).
   A term is kept when it recurs (2 to 300 papers) and is a collocation: at least 30% of the papers
   holding all its words hold it as a phrase. Metric: P@5 over min(5, relevant).
+* acronym (issue 24, the pairs learned at import): an acronym the corpus defines ("direct preference
+  optimization (DPO)": its letters the initials of the words before the bracket), three or more times,
+  one way at least 80% of the time; the query is the acronym alone, or its expansion alone. Relevant:
+  the papers holding either (3 to 100 of them, some holding only one side). Metric: nDCG@10. Again
+  among the newest 90 days' papers only (a window, as ``--since`` gives: the papers defining the
+  acronym may be older), with the pairs learned at import and with those the top candidates define.
 
 The candidate set is every benchmark paper (the quality home of ``bench/recommend_quality.py``:
 categories emptied, so no engine sees the labels), ranked through papercast's real code: the
@@ -34,6 +40,7 @@ import re
 import sys
 import time
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +174,41 @@ def build_phrase_queries(rows: list[dict], position: dict[str, int]) -> list[tup
     return queries
 
 
+_BRACKETED = re.compile(r"\(([A-Z]{3,6})s?\)")
+ACRONYM_PAIRS = 100
+RECENT_DAYS = 90
+
+
+def build_acronym_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str, str, set[int]]]:
+    """Acronym queries (see the module's docstring), from the corpus only, with a fixed seed."""
+    said: dict[str, Counter[str]] = {}
+    texts = [f"{r['title']}. {r['abstract']}" for r in rows]
+    for text in texts:
+        for m in _BRACKETED.finditer(text):
+            acronym = m.group(1)
+            words = _plain(text[max(0, m.start() - 120):m.start()].replace("-", " ")).split()[-len(acronym):]
+            if len(words) == len(acronym) and "".join(w[0] for w in words) == acronym.lower():
+                said.setdefault(acronym, Counter())[" ".join(words)] += 1
+    plain = [f" {_plain(t)} " for t in texts]
+    queries: list[tuple[str, str, set[int]]] = []
+    rng = np.random.default_rng(SEED + 2)
+    for acronym in rng.permutation(sorted(said)).tolist():
+        (expansion, top), total = said[acronym].most_common(1)[0], sum(said[acronym].values())
+        if top < 3 or top < 0.8 * total:
+            continue
+        short = re.compile(rf"(?<![A-Za-z0-9]){acronym}s?(?![A-Za-z0-9])")
+        named = {k for k, t in enumerate(texts) if short.search(t)}
+        spelled = {k for k, t in enumerate(plain) if re.search(rf" {expansion}(?:s|es)? ", t)}
+        relevant = named | spelled
+        if not 3 <= len(relevant) <= 100 or not (named - spelled) or not (spelled - named):
+            continue
+        ids = {position[rows[k]["id"]] for k in relevant}
+        queries += [("acronym", acronym, ids), ("acronym", expansion, ids)]
+        if len(queries) >= 2 * ACRONYM_PAIRS:
+            break
+    return queries
+
+
 def build_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str, str, set[int]]]:
     """(kind, query, relevant pool indices), from the corpus only."""
     rng = np.random.default_rng(SEED)
@@ -186,12 +228,16 @@ def build_queries(rows: list[dict], position: dict[str, int]) -> list[tuple[str,
         if counts[cat] >= MIN_CATEGORY:
             relevant = {position[r["id"]] for r in rows if cat in r["categories"]}
             queries.append(("topical", name, relevant))
-    return queries + build_phrase_queries(rows, position)
+    return queries + build_phrase_queries(rows, position) + build_acronym_queries(rows, position)
 
 
 def main() -> int:
     from papercast.tools.ranking.pool import unit
     from papercast.tools.ranking.search import parse_query, pool_fields, rank_candidates
+    try:
+        from papercast.tools.ranking.search import learned_pairs
+    except ImportError:  # a baseline tree from before the pairs were learned (its search takes no lexicon)
+        learned_pairs = None
     from papercast.tools.ranking.window import load_window
 
     started = time.perf_counter()
@@ -203,18 +249,24 @@ def main() -> int:
     rows = [r for r in rows if r["id"] in position]
     queries = build_queries(rows, position)
     print(f"{len(pool)} papers, {sum(q[0] == 'known-item' for q in queries)} known-item, "
-          f"{sum(q[0] == 'topical' for q in queries)} topical and {sum(q[0] == 'phrase' for q in queries)} "
-          "phrase queries", file=sys.stderr)
+          f"{sum(q[0] == 'topical' for q in queries)} topical, {sum(q[0] == 'phrase' for q in queries)} "
+          f"phrase and {sum(q[0] == 'acronym' for q in queries)} acronym queries", file=sys.stderr)
     q_vectors = unit(paper_store(service).embed_texts([q for _, q, _ in queries]))
     t_index = time.perf_counter()
     _ = pool.index
     index_s = time.perf_counter() - t_index
+    t_pairs = time.perf_counter()
+    pairs = learned_pairs(paper_store(service)) if learned_pairs else None  # a home from before: read once
+    pairs_s = time.perf_counter() - t_pairs
 
-    def hybrid(smooth: bool = True, close: bool = False, **options):
+    def hybrid(smooth: bool = True, close: bool = False, learned: bool = True, **options):
         """papercast's own search path (``rank_candidates``) with these options (``search`` passes the
-        pool's neighbours for the neighbour smoothing and its titles and abstracts for proximity)."""
+        pool's neighbours for the neighbour smoothing, its titles and abstracts for proximity and the
+        acronyms learned at import; without ``learned``, those the top candidates define)."""
         near = pool.neighbours if smooth else None
         fields = pool_fields(pool) if close else None
+        if learned_pairs:
+            options["lexicon"] = pairs if learned else None
         return lambda parsed, qv, d, c, lex: [m.index
                                               for m in rank_candidates(pool.index, pool.emb, parsed, qv, 20,
                                                                        neighbours=near, fields=fields,
@@ -232,10 +284,11 @@ def main() -> int:
         "hybrid calibrated blend": hybrid(False, method="blend", prf=False),
         "hybrid blend + PRF": hybrid(False),
         "hybrid blend + PRF + nbrs": hybrid(),
+        "... + proximity, pairs of the top": hybrid(close=True, learned=False),
         "... + proximity (default)": hybrid(close=True),
     }
     scores: dict[str, dict[str, list[tuple[float, float]]]] = {
-        m: {"known-item": [], "topical": [], "phrase": []} for m in methods}
+        m: {"known-item": [], "topical": [], "phrase": [], "acronym": []} for m in methods}
     for (kind, text, relevant), qv in zip(queries, q_vectors, strict=True):
         parsed = parse_query(text)
         dense = pool.emb @ qv
@@ -249,9 +302,10 @@ def main() -> int:
     table = []
     header = (f"{'method':<36} {'known-item nDCG@10':>18} {'R@20':>6} | {'topical nDCG@10':>15} {'R@20':>6} "
               f"| {'topical even':>13} | {'topical odd':>13} | {'phrase P@5':>10} {'nDCG@10':>7} "
-              f"{'even':>5} {'odd':>5}")
+              f"{'even':>5} {'odd':>5} | {'acronym nDCG@10':>15} {'short':>5} {'long':>5}")
     print(f"\nSearch quality over {len(pool)} papers (topical even/odd: the two halves of the topical "
-          f"queries, nDCG@10 and R@20)\n\n{header}\n{'-' * len(header)}")
+          "queries, nDCG@10 and R@20; acronym short/long: the queries typing the acronym / its expansion)"
+          f"\n\n{header}\n{'-' * len(header)}")
     for name in methods:
         row = {"method": name}
         for kind in ("known-item", "topical"):
@@ -265,14 +319,38 @@ def main() -> int:
         row["phrase P@5"], row["phrase nDCG@10"] = float(phrase[:, 1].mean()), float(phrase[:, 0].mean())
         row["phrase even P@5"], row["phrase odd P@5"] = (float(phrase[0::2, 1].mean()),
                                                          float(phrase[1::2, 1].mean()))
+        acronym = np.array(scores[name]["acronym"])
+        row["acronym nDCG@10"] = float(acronym[:, 0].mean())
+        row["acronym short nDCG@10"], row["acronym long nDCG@10"] = (float(acronym[0::2, 0].mean()),
+                                                                     float(acronym[1::2, 0].mean()))
         table.append(row)
         print(f"{name:<36} {row['known-item nDCG@10']:>18.3f} {row['known-item R@20']:>6.3f} | "
               f"{row['topical nDCG@10']:>15.3f} {row['topical R@20']:>6.3f} | "
               f"{row['topical even nDCG@10']:>6.3f} {row['topical even R@20']:>6.3f} | "
               f"{row['topical odd nDCG@10']:>6.3f} {row['topical odd R@20']:>6.3f} | "
               f"{row['phrase P@5']:>10.3f} {row['phrase nDCG@10']:>7.3f} {row['phrase even P@5']:>5.3f} "
-              f"{row['phrase odd P@5']:>5.3f}")
-    print(f"\nBM25 index of {len(pool)} papers built in {index_s:.2f}s")
+              f"{row['phrase odd P@5']:>5.3f} | {row['acronym nDCG@10']:>15.3f} "
+              f"{row['acronym short nDCG@10']:>5.3f} {row['acronym long nDCG@10']:>5.3f}")
+    # A window of the newest papers, as ``papers search --since`` reads it: its own pool (older papers,
+    # some defining the acronyms, are not candidates at all).
+    since = date.fromordinal(int(pool.day_numbers.max()) - RECENT_DAYS)
+    recent = load_window(paper_store(service), since, None).pool
+    windowed = [(text, {recent.position[pool.ids[i]] for i in rel if pool.ids[i] in recent.position}, qv)
+                for (kind, text, rel), qv in zip(queries, q_vectors, strict=True) if kind == "acronym"]
+    print(f"\nAcronym queries among the {len(recent)} papers since {since} (nDCG@10, "
+          f"{sum(bool(rel) for _, rel, _ in windowed[0::2])} acronyms with a relevant paper there): "
+          "all / short / long")
+    for name, learned in (("pairs of the top", False), ("pairs learned at import (default)", True)):
+        options = {"lexicon": pairs if learned else None} if learned_pairs else {}
+        got = [ndcg_at([m.index for m in rank_candidates(recent.index, recent.emb, parse_query(text), qv, 20,
+                                                         neighbours=recent.neighbours,
+                                                         fields=pool_fields(recent), **options)], rel)
+               if rel else np.nan for text, rel, qv in windowed]
+        arr = np.array(got)
+        print(f"  {name:<36} {np.nanmean(arr):.3f} / {np.nanmean(arr[0::2]):.3f} / "
+              f"{np.nanmean(arr[1::2]):.3f}")
+    print(f"\nBM25 index of {len(pool)} papers built in {index_s:.2f}s; acronyms learned at import ready in "
+          f"{pairs_s:.2f}s ({'read once now' if pairs_s > 0.5 else 'already'})")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "search_quality.json"
     out.write_text(json.dumps({"papers": len(pool), "queries": len(queries), "table": table,

@@ -218,6 +218,43 @@ MIGRATIONS: dict[str, tuple[Migration, ...]] = {
                 PRIMARY KEY (store, id, owner)
             )""",
         )),
+        # A paper's definitions are written with its row (store/definitions.py); the triggers keep the
+        # count of papers per pair, so a deleted or changed paper takes its pairs with it. A file
+        # migrated here lists its collections in rank_acronyms_todo: their papers are read once.
+        Migration("acronyms the papers define, per paper, and per pair the number of papers", (
+            """CREATE TABLE rank_definitions (
+                store TEXT NOT NULL,
+                id TEXT NOT NULL,
+                key TEXT NOT NULL,
+                terms TEXT NOT NULL,
+                short TEXT NOT NULL,
+                written TEXT NOT NULL,
+                PRIMARY KEY (store, id, key, terms)
+            )""",
+            """CREATE TABLE rank_acronyms (
+                store TEXT NOT NULL,
+                key TEXT NOT NULL,
+                terms TEXT NOT NULL,
+                short TEXT NOT NULL,
+                written TEXT NOT NULL,
+                papers INTEGER NOT NULL,
+                PRIMARY KEY (store, key, terms)
+            )""",
+            "CREATE INDEX rank_acronyms_terms ON rank_acronyms(store, terms)",
+            """CREATE TRIGGER rank_definitions_added AFTER INSERT ON rank_definitions BEGIN
+                INSERT INTO rank_acronyms (store, key, terms, short, written, papers)
+                VALUES (NEW.store, NEW.key, NEW.terms, NEW.short, NEW.written, 1)
+                ON CONFLICT (store, key, terms) DO UPDATE SET papers = papers + 1;
+            END""",
+            """CREATE TRIGGER rank_definitions_removed AFTER DELETE ON rank_definitions BEGIN
+                UPDATE rank_acronyms SET papers = papers - 1
+                WHERE store = OLD.store AND key = OLD.key AND terms = OLD.terms;
+                DELETE FROM rank_acronyms
+                WHERE store = OLD.store AND key = OLD.key AND terms = OLD.terms AND papers <= 0;
+            END""",
+            "CREATE TABLE rank_acronyms_todo (store TEXT PRIMARY KEY)",
+            "INSERT INTO rank_acronyms_todo (store) SELECT DISTINCT store FROM rank_papers",
+        )),
     ),
 }
 

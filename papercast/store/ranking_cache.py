@@ -1,12 +1,13 @@
 """What ranking and search need of each paper, kept beside Chroma so a new process need not read it.
 
 ``ranking-cache.db`` holds per paper of a collection its vector, its terms' ids and counts and length
-(``lexical.BM25``), date, upvotes and JSON: a window is one indexed SQLite read, no chromadb import and
-no tokenizing. Around every write ``PaperStore`` calls ``begin(ids)`` (pending, owned by this process)
-and ``refresh(ids, read)`` (what Chroma now holds), and the store's generation file is recorded:
-``fresh()`` when it matches and nothing is pending. Ids left pending by a dead process or a generation
-it did not record make the next reader ``rebuild`` once; a Chroma server or a read-only home ranks from
-Chroma. Term ids are this file's own (``rank_terms``); a new ``TOKENIZER`` rebuilds the cache.
+(``lexical.BM25``), date, upvotes, JSON and the acronyms it defines (``rank_definitions``, counted per
+pair in ``rank_acronyms``): a window is one indexed SQLite read, no chromadb import, no tokenizing.
+Around every write ``PaperStore`` calls ``begin(ids)`` (pending, owned by this process) and
+``refresh(ids, read)`` (what Chroma now holds), and the store's generation file is recorded: ``fresh()``
+when it matches and nothing is pending. Ids left pending by a dead process or a generation it did not
+record make the next reader ``rebuild`` once; a Chroma server or a read-only home ranks from Chroma.
+Term ids are this file's own (``rank_terms``); a new ``TOKENIZER`` rebuilds the cache.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import os
 import socket
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 
 from papercast.models import Paper
 from papercast.store import db
+from papercast.store.definitions import Definition, paper_definitions
 from papercast.store.metadata import date_key
 from papercast.store.terms import term_counts
 
@@ -90,6 +92,7 @@ class RankingCache:
         self._generation = generation
         self._bump = bump
         self._terms: dict[str, int] = {}  # this process's view of rank_terms
+        self._acronyms_ready = False  # this collection's definitions are known to be complete
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -176,9 +179,9 @@ class RankingCache:
         with self.conn:
             for start in range(0, len(gone), READ_BATCH):
                 part = gone[start:start + READ_BATCH]
-                self.conn.execute("DELETE FROM rank_papers WHERE store = ? AND id IN "
-                                  f"({','.join('?' * len(part))})",
-                                  (self.store, *part))
+                for table in ("rank_papers", "rank_definitions"):
+                    self.conn.execute(f"DELETE FROM {table} WHERE store = ? AND id IN "
+                                      f"({','.join('?' * len(part))})", (self.store, *part))
             for start in range(0, len(wanted), READ_BATCH):
                 part = wanted[start:start + READ_BATCH]
                 self.conn.execute(f"DELETE FROM rank_pending WHERE store = ? AND owner = ? AND id IN "
@@ -196,26 +199,29 @@ class RankingCache:
         generation = self._generation()
         log.info("ranking cache: building it from the paper store (once)")
         with self.conn:
-            self.conn.execute("DELETE FROM rank_papers WHERE store = ?", (self.store,))
-            self.conn.execute("DELETE FROM rank_pending WHERE store = ?", (self.store,))
+            for table in ("rank_acronyms", "rank_definitions", "rank_papers", "rank_pending"):
+                self.conn.execute(f"DELETE FROM {table} WHERE store = ?", (self.store,))
             _, tokenizer = self._state()
-            if tokenizer not in (None, TOKENIZER):  # term ids of another tokenizer mean nothing now
-                self.conn.execute("DELETE FROM rank_papers")
-                self.conn.execute("DELETE FROM rank_state")
-                self.conn.execute("DELETE FROM rank_terms")
+            if tokenizer not in (None, TOKENIZER):  # term ids and stems of another tokenizer mean nothing now
+                for table in ("rank_acronyms", "rank_definitions", "rank_papers", "rank_state", "rank_terms"):
+                    self.conn.execute(f"DELETE FROM {table}")
                 self._terms.clear()
         for got_ids, metas, vectors in read(None):
             self._put(got_ids, metas, vectors)
+        with self.conn:
+            self.conn.execute("DELETE FROM rank_acronyms_todo WHERE store = ?", (self.store,))
         self._record(generation)
 
     def _put(self, ids: list[str], metas: list[dict[str, Any]], vectors: np.ndarray) -> None:
         rows = []
         counted = []
+        defined: list[tuple[str, Definition]] = []
         for pid, meta in zip(ids, metas, strict=True):
             paper_json = meta["paper"]
             paper = Paper.model_validate_json(paper_json)
             counted.append(term_counts(paper.embedding_text))
             rows.append((pid, int(meta.get("published") or 0), max(int(paper.upvotes or 0), 0), paper_json))
+            defined += [(pid, d) for d in paper_definitions(paper.title, paper.abstract)]
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")  # the write lock first: two writers must not number new terms alike
         try:
@@ -229,11 +235,21 @@ class RankingCache:
                   np.minimum(np.array(counts, dtype=np.int64), 65535).astype(np.uint16).tobytes(), paper_json)
                  for (pid, published, upvotes, paper_json), (terms, counts, length), vec
                  in zip(rows, counted, vectors, strict=True)])
+            self._define(ids, defined)
             conn.commit()
         except BaseException:
             conn.rollback()
             self._terms.clear()  # ids numbered in the rolled-back transaction are not real
             raise
+
+    def _define(self, ids: Sequence[str], defined: Iterable[tuple[str, Definition]]) -> None:
+        """Replace these papers' definitions (inside the caller's transaction; the triggers count)."""
+        for start in range(0, len(ids), READ_BATCH):
+            part = list(ids[start:start + READ_BATCH])
+            self.conn.execute("DELETE FROM rank_definitions WHERE store = ? AND id IN "
+                              f"({','.join('?' * len(part))})", (self.store, *part))
+        self.conn.executemany("INSERT INTO rank_definitions (store, id, key, terms, short, written) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", [(self.store, pid, *d) for pid, d in defined])
 
     def _ids_for(self, terms: Iterable[str]) -> dict[str, int]:
         """Ids of these terms, new ones numbered after the largest (inside the caller's transaction)."""
@@ -379,6 +395,58 @@ class RankingCache:
         while batch := rows.fetchmany(READ_BATCH):  # not row by row: each fetch is wrapped (db._Cursor)
             for pid, paper_json in batch:
                 yield pid, json.loads(paper_json).get("authors") or []
+
+    # -- acronyms ----------------------------------------------------------------------------------
+    def acronyms_ready(self) -> None:
+        """Read the stored papers' definitions once when this file was migrated from before they were
+        kept (``rank_acronyms_todo``); papers written since were defined already and are read again."""
+        if self._acronyms_ready:
+            return
+        conn = self.conn
+        if conn.execute("SELECT 1 FROM rank_acronyms_todo WHERE store = ?", (self.store,)).fetchone():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("SELECT 1 FROM rank_acronyms_todo WHERE store = ?", (self.store,)).fetchone():
+                    log.info("ranking cache: reading the acronyms the stored papers define (once)")
+                    conn.execute("DELETE FROM rank_acronyms WHERE store = ?", (self.store,))
+                    conn.execute("DELETE FROM rank_definitions WHERE store = ?", (self.store,))
+                    rows = conn.execute("SELECT id, paper FROM rank_papers WHERE store = ?", (self.store,))
+                    while batch := rows.fetchmany(READ_BATCH):
+                        papers = [(pid, json.loads(text)) for pid, text in batch]
+                        self._define([], [(pid, d) for pid, p in papers for d in
+                                          paper_definitions(p.get("title") or "", p.get("abstract") or "")])
+                    conn.execute("DELETE FROM rank_acronyms_todo WHERE store = ?", (self.store,))
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+        self._acronyms_ready = True
+
+    def acronym_meanings(self, keys: Collection[str]) -> dict[str, list[tuple[Definition, int]]]:
+        """What the library's papers say each acronym (``definitions.acronym_key``) stands for, with
+        how many papers say so, most first."""
+        self.acronyms_ready()
+        out: dict[str, list[tuple[Definition, int]]] = {}
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), READ_BATCH):
+            part = wanted[start:start + READ_BATCH]
+            for key, terms, short, written, papers in self.conn.execute(
+                    "SELECT key, terms, short, written, papers FROM rank_acronyms WHERE store = ? AND key IN "
+                    f"({','.join('?' * len(part))}) ORDER BY papers DESC, terms", (self.store, *part)):
+                out.setdefault(key, []).append((Definition(key, terms, short, written), papers))
+        return out
+
+    def acronyms_for(self, expansions: Collection[str]) -> set[str]:
+        """The acronyms some paper defines as one of these expansions (``definitions.expansion_terms``)."""
+        self.acronyms_ready()
+        wanted = list(dict.fromkeys(expansions))
+        out: set[str] = set()
+        for start in range(0, len(wanted), READ_BATCH):
+            part = wanted[start:start + READ_BATCH]
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT key FROM rank_acronyms WHERE store = ? AND terms IN ({','.join('?' * len(part))})",
+                (self.store, *part)))
+        return out
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         return {pid: np.frombuffer(blob, dtype=np.float32)

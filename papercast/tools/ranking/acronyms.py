@@ -1,147 +1,211 @@
 """Acronyms and their expansions, as the papers define them: "low-rank adaptation (LoRA)".
 
 A query saying "DPO" should find the paper that writes "direct preference optimization", and the
-other way round. The pairs are read from the papers themselves (Schwartz and Hearst's rule: the
-short form's letters, in order, in the words before the parenthesis, the first letter starting a
-word), so no list of acronyms is kept and a new field's abbreviations come with its papers.
+other way round, even when neither paper defines it: the pairs are learned when papers are stored
+(``store/definitions.py``, counted in the ranking cache) and looked up here, in a ``Lexicon``. A query
+may define its own pair ("direct preference optimization DPO"); texts no store keeps (passages) are
+read as they come (``TextLexicon``). An acronym said several ways stands for its most said meanings.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
-from papercast.tools.ranking.lexical import BM25, tokens
-from papercast.tools.ranking.proximity import field_terms
+from papercast.store.definitions import (
+    Definition,
+    acronym_key,
+    definitions,
+    expansion_terms,
+    is_acronym,
+    long_form,
+)
+from papercast.tools.ranking.lexical import BM25, normalize_phrase, phrase_in, tokens
 
-# "(LoRA)", "(LLMs)", "(GRPO;": a short form in brackets, two capitals or more, up to ten characters.
-_DEFINED = re.compile(r"\(\s*([A-Za-z0-9][A-Za-z0-9\-]{1,9})\s*[;,)]")
-_WORDS_BEFORE = re.compile(r"[A-Za-z0-9][\w\-]*")
+__all__ = ["Alias", "Lexicon", "TextLexicon", "acronym_key", "acronyms_of", "aliases", "checked_lift",
+           "definitions", "expansions", "is_acronym", "query_definitions"]
+
 MIN_REVERSE = 3  # a phrase typed finds its acronym's papers only for acronyms of three letters or more
+TOP_SHARE = 0.5  # an acronym stands for each meaning said at least half as often as its most said one ...
+MAX_MEANINGS = 2  # ... two at most
+REVERSE_SHARE = 0.66  # a phrase stands for its acronym when it is 2/3 of what the acronym is said to mean
+MAX_GRAM = 10  # the longest run of query words looked up as an expansion
+CHECK_ROUNDS = 4  # at most this many times the top's new arrivals are read (``checked_lift``)
+_QUERY_WORD = re.compile(r"[A-Za-z0-9][\w\-]*")
 
 
-def is_acronym(word: str) -> bool:
-    """Written with two capitals or more and no space: DPO, LoRA, LLMs, Qwen3-VL."""
-    return sum(c.isupper() for c in word) >= 2 and " " not in word
+class Lexicon(Protocol):
+    """Where the pairs come from: the ranking cache (``store/ranking_cache.py``) or ``TextLexicon``."""
+
+    def acronym_meanings(self, keys: Collection[str]) -> dict[str, list[tuple[Definition, int]]]:
+        """Each acronym's expansions with how many papers (texts) say so, most first."""
+        ...
+
+    def acronyms_for(self, expansions: Collection[str]) -> set[str]:
+        """The acronyms defined as one of these expansions (``expansion_terms``)."""
+        ...
 
 
-def acronym_key(word: str) -> str:
-    """An acronym compared without case or a plural s: LLMs, LLM and llm are one."""
-    key = word.lower().replace("-", "")
-    return key[:-1] if key.endswith("s") and len(key) > 2 else key
+class TextLexicon:
+    """The pairs some texts define, counted per text: texts that no store keeps (passages), or the
+    candidates of a store whose ranking cache cannot be used (a Chroma server, a read-only home)."""
 
+    def __init__(self, texts: Iterable[str]) -> None:
+        said: Counter[Definition] = Counter()
+        for text in texts:
+            if "(" in text:
+                said.update({Definition(acronym_key(s), expansion_terms(long), s, long.lower())
+                             for s, long in definitions(text)})
+        self._by_key: dict[str, Counter[str]] = {}
+        self._first: dict[tuple[str, str], Definition] = {}
+        for d, count in said.items():
+            if d.key and d.terms:
+                self._by_key.setdefault(d.key, Counter())[d.terms] += count
+                self._first.setdefault((d.key, d.terms), d)
 
-def _long_form(short: str, words: list[str]) -> str | None:
-    """The fewest words before the bracket that spell ``short`` (its letters in order, the first
-    one starting a word), or None."""
-    letters = [c.lower() for c in short if c.isalnum()]
-    if letters and short.endswith("s") and short[:-1].isupper():
-        letters = letters[:-1]  # LLMs: the s is the plural's, "models" holds it anyway
-    for count in range(1, min(len(letters) + 3, len(words)) + 1):
-        text = " ".join(words[-count:]).lower()
-        s, pos = len(letters) - 1, len(text) - 1
-        while s >= 0 and pos >= 0:
-            at_start = pos == 0 or not text[pos - 1].isalnum()
-            if text[pos] == letters[s] and (s > 0 or at_start):
-                s -= 1
-            pos -= 1
-        if s < 0 and text[0] == letters[0] and len(re.split(r"[\s\-]+", text)) >= 2:
-            return " ".join(words[-count:])
-    return None
+    def acronym_meanings(self, keys: Collection[str]) -> dict[str, list[tuple[Definition, int]]]:
+        return {k: [(self._first[k, terms], n) for terms, n in sorted(self._by_key[k].items(),
+                                                                       key=lambda kv: (-kv[1], kv[0]))]
+                for k in keys if k in self._by_key}  # as the ranking cache orders them
 
-
-@lru_cache(maxsize=20_000)
-def definitions(text: str) -> list[tuple[str, str]]:
-    """The (acronym, expansion) pairs a text defines, as written: [("LoRA", "low-rank adaptation")]."""
-    out: list[tuple[str, str]] = []
-    for m in _DEFINED.finditer(text):
-        short = m.group(1)
-        if not is_acronym(short):
-            continue
-        before = re.split(r"[.;:()\[\]]", text[max(0, m.start() - 200):m.start()])[-1]
-        expansion = _long_form(short, _WORDS_BEFORE.findall(before))
-        if expansion:
-            out.append((short, expansion))
-    return out
+    def acronyms_for(self, expansions: Collection[str]) -> set[str]:
+        wanted = set(expansions)
+        return {k for k, said in self._by_key.items() if wanted & said.keys()}
 
 
 def expansions(texts: Iterable[str], acronym: str) -> list[str]:
     """What these texts say ``acronym`` stands for, most often said first (lower case)."""
     key = acronym_key(acronym)
-    said = Counter(long.lower() for text in texts for short, long in definitions(text)
-                   if acronym_key(short) == key)
-    return [long for long, _ in said.most_common()]
+    return [d.written for d, _ in TextLexicon(texts).acronym_meanings([key]).get(key, [])]
 
 
 def acronyms_of(texts: Iterable[str], phrase: str) -> list[str]:
-    """The acronyms these texts define for ``phrase`` (compared in lower case, hyphens as spaces)."""
-    norm = " ".join(re.findall(r"[a-z0-9]+", phrase.lower()))
-    said = Counter(short for text in texts for short, long in definitions(text)
-                   if " ".join(re.findall(r"[a-z0-9]+", long.lower())).rstrip("s") == norm.rstrip("s"))
-    return [short for short, _ in said.most_common()]
+    """The acronyms these texts define for ``phrase``."""
+    lexicon = TextLexicon(texts)
+    keys = lexicon.acronyms_for([expansion_terms(phrase)])
+    return [d.short for k, found in lexicon.acronym_meanings(keys).items() for d, _ in found
+            if d.terms == expansion_terms(phrase)]
+
+
+def query_definitions(text: str) -> list[tuple[str, str]]:
+    """The pairs a query defines by writing an acronym next to the words that spell it, before or
+    after it: "direct preference optimization DPO", "DPO direct preference optimization"."""
+    words = _QUERY_WORD.findall(text)
+    out: list[tuple[str, str]] = []
+    for i, word in enumerate(words):
+        if not is_acronym(word):
+            continue
+        found = long_form(word, words[:i])
+        if found is None:
+            after = words[i + 1:]
+            found = next((long for count in range(2, len(after) + 1)
+                          if (long := long_form(word, after[:count])) == " ".join(after[:count])), None)
+        if found:
+            out.append((word, found))
+    return out
+
+
+def main_meanings(found: Sequence[tuple[Definition, int]]) -> list[Definition]:
+    """What an acronym stands for: its most said meanings (``TOP_SHARE``, ``MAX_MEANINGS``)."""
+    if not found:
+        return []
+    top = found[0][1]
+    return [d for d, n in found[:MAX_MEANINGS] if n >= TOP_SHARE * top]
 
 
 @dataclass(frozen=True)
 class Alias:
     """One side of the query's acronym found in papers that hold only the other: ``said`` (the
     query's words) stands for ``meant`` in the papers of ``mask``, which get ``credit`` (the BM25
-    weight of what they lack, as if they held it once)."""
+    weight of the words they lack, as if they held them once; one value per candidate)."""
 
     said: str
     meant: str
     mask: np.ndarray
-    credit: float
+    credit: np.ndarray
+
+
+def _credit(index: BM25, terms: Sequence[str], weights: Mapping[str, float], idf: Mapping[str, float],
+            mask: np.ndarray) -> np.ndarray:
+    """Per candidate of ``mask``, the weight of the query's ``terms`` it does not hold."""
+    out = np.zeros(len(mask))
+    for t in dict.fromkeys(terms):
+        value = weights.get(t, 0.0) * idf.get(t, 0.0)
+        if value:
+            out += np.where(mask & ~index.having_all([t]), value, 0.0)
+    return out
+
+
+def _parts(text: str) -> list[str]:
+    """A phrase's terms, hyphens as spaces: "low rank adaptation" holds "low-rank adaptation"."""
+    return tokens(text.replace("-", " "))
 
 
 def aliases(index: BM25, query_text: str, query_terms: Sequence[str], weights: Mapping[str, float],
-            idf: Mapping[str, float], texts: Iterable[tuple[str, bool]]) -> list[Alias]:
-    """The acronyms and expansions ``texts`` (the best candidates' texts, each with whether it holds
-    two query words side by side) define for the query, both ways: "DPO" in the query and "direct
-    preference optimization" in a paper, or the reverse."""
-    # Only the texts that can define what the query says: holding one of its acronyms, or two of its
-    # words side by side (``phrased``); parsing every candidate's brackets would cost more than the rest.
-    texts = list(texts)
-    first = [d for text, phrased in texts if phrased for d in definitions(text)]
-    # ... and those defining an acronym of the query or one found so far (another meaning of it).
-    wanted = ({acronym_key(w) for w in re.findall(r"[\w\-]+", query_text) if is_acronym(w)}
-              | {acronym_key(short) for short, _ in first})
-    defined = first + [d for text, phrased in texts
-                       if not phrased and wanted & {acronym_key(w) for w in _DEFINED.findall(text)}
-                       for d in definitions(text)]
-    if not defined:
-        return []
-    span = " ".join(query_terms)
+            idf: Mapping[str, float], lexicon: Lexicon) -> list[Alias]:
+    """The acronyms and expansions ``lexicon`` knows for the query, both ways: "DPO" in the query
+    and "direct preference optimization" in a paper (each of DPO's main meanings), or the reverse
+    (for a phrase that is most of what its acronym is said to mean, or that the query names with it)."""
+    typed: dict[str, str] = {}
+    for w in _QUERY_WORD.findall(query_text):
+        if is_acronym(w):
+            typed.setdefault(acronym_key(w), w)
+    n = len(query_terms)
+    grams = {" ".join(query_terms[i:j]) for i in range(n) for j in range(i + 2, min(n, i + MAX_GRAM) + 1)}
+    own = {acronym_key(s): [(Definition(acronym_key(s), expansion_terms(long), s, long.lower()), 1)]
+           for s, long in query_definitions(query_text)}
+    keys = (set(typed) | (lexicon.acronyms_for(grams) if grams else set())) - own.keys()
+    found = {**(lexicon.acronym_meanings(keys) if keys else {}), **own}
+    span = f" {' '.join(query_terms)} "
     out: list[Alias] = []
-    for word in dict.fromkeys(w for w in re.findall(r"[\w\-]+", query_text) if is_acronym(w)):
-        key = acronym_key(word)
-        said = Counter(long.lower() for short, long in defined if acronym_key(short) == key)
-        if not said:
-            continue
-        meant = said.most_common(1)[0][0]
-        if f" {' '.join(field_terms(meant))} " in f" {span} ":
-            continue  # the query spells it out already
-        own = tokens(word)
-        mask = index.having_all(tokens(meant)) & ~index.having_all(own)
-        out.append(Alias(word, meant, mask, sum(weights.get(t, 0.0) * idf.get(t, 0.0) for t in own)))
-    keys = {acronym_key(w) for w in re.findall(r"[\w\-]+", query_text)}
-    meanings: dict[str, set[tuple[str, ...]]] = {}
-    for short, long in defined:
-        meanings.setdefault(acronym_key(short), set()).add(field_terms(long))
-    for short, long in dict.fromkeys(defined):
-        terms = field_terms(long)
-        key = acronym_key(short)
-        # Two letters name too many things ("SD": speculative decoding, self-distillation), and an
-        # acronym the candidates define two ways is not this phrase's alone.
-        if (len(terms) < 2 or key in keys or len(key) < MIN_REVERSE or len(meanings[key]) > 1
-                or f" {' '.join(terms)} " not in f" {span} "):
-            continue
-        keys.add(acronym_key(short))
-        mask = index.having_all(tokens(short)) & ~index.having_all(tokens(long))
-        out.append(Alias(long.lower(), short, mask, sum(weights.get(t, 0.0) * idf.get(t, 0.0)
-                                                        for t in tokens(long))))
+    for key, said in found.items():
+        total = sum(n for _, n in said)
+        for d in main_meanings(said):
+            spelled = f" {d.terms} " in span
+            if key in typed:  # papers that spell it out, without the acronym typed
+                short = tokens(typed[key])
+                mask = index.having_all(_parts(d.written)) & ~index.having_all(short)
+                out.append(Alias(typed[key], d.written, mask, _credit(index, short, weights, idf, mask)))
+            # The reverse: papers naming the acronym, without the phrase typed. Two letters name too
+            # many things ("SD"), and an acronym often said another way is not this phrase's alone.
+            share = next(n for e, n in said if e == d) / total
+            if spelled and (key in typed or (len(key) >= MIN_REVERSE and share >= REVERSE_SHARE)):
+                long = tokens(d.written)
+                mask = index.having_all(tokens(d.short)) & ~index.having_all(_parts(d.written))
+                out.append(Alias(d.written, d.short, mask, _credit(index, long, weights, idf, mask)))
     return out
+
+
+def checked_lift(said: Sequence[Alias], lifts: Sequence[np.ndarray], top: Callable[[np.ndarray], np.ndarray],
+                 fields: Callable[[list[int]], Sequence[tuple[str, str]]]) -> tuple[list[Alias], np.ndarray]:
+    """What ``said`` adds to each candidate (``lifts``: per alias, per candidate), once per word said
+    (its best meaning). The index knows words, not phrases: a candidate that reaches the ``top`` with
+    a lift is read (``fields``), and loses it unless it holds the expansion as a phrase. Returns the
+    aliases with their masks so checked, and the lift (``said`` is not empty)."""
+    masks = [a.mask.copy() for a in said]
+    phrased = [" " in normalize_phrase(a.meant) for a in said]
+
+    def total() -> np.ndarray:
+        groups: dict[str, np.ndarray] = {}
+        for a, mask, lift in zip(said, masks, lifts, strict=True):
+            groups[a.said] = np.maximum(groups.get(a.said, 0.0), np.where(mask, lift, 0.0))
+        return sum(groups.values(), np.zeros(len(masks[0])))
+
+    checked: set[int] = set()
+    for _ in range(CHECK_ROUNDS):
+        rows = [i for i in top(total()).tolist()
+                if i not in checked and any(m[i] for m, p in zip(masks, phrased, strict=True) if p)]
+        if not rows:
+            break
+        for i, (title, abstract) in zip(rows, fields(rows), strict=True):
+            text = normalize_phrase(f"{title}. {abstract}")
+            for a, mask, p in zip(said, masks, phrased, strict=True):
+                if p and mask[i] and not phrase_in(a.meant, text):
+                    mask[i] = False
+        checked.update(rows)
+    return [replace(a, mask=m) for a, m in zip(said, masks, strict=True)], total()

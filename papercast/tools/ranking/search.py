@@ -5,11 +5,13 @@ MiniLM blurs exact terms and BM25 misses what is said in other words, so both co
 rare words and acronyms weighted up: ``term_weights``). ``fuse`` blends the halves, ``feedback_dense``
 adds pseudo-relevance feedback, ``smooth_by_neighbours`` moves the top toward their neighbours' scores;
 then the top are re-scored by how closely they hold the words typed (``proximity``) and an acronym meets
-its expansion (``acronyms``). ``HybridIndex`` serves any texts (passages); ``search`` is the paper search.
+its expansion (``acronyms``: the pairs learned at import). ``HybridIndex`` serves any texts (passages);
+``search`` is the paper search.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +20,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from papercast.errors import UserError
+from papercast.errors import RuntimeFailure, UserError, one_line
 from papercast.models import Paper, SearchHit
-from papercast.tools.ranking.acronyms import Alias, aliases
+from papercast.tools.ranking.acronyms import Alias, Lexicon, TextLexicon, aliases, checked_lift
 from papercast.tools.ranking.lexical import BM25, normalize_phrase, phrase_in, surface_forms, tokens
 from papercast.tools.ranking.pool import Pool, unit
 from papercast.tools.ranking.proximity import Closeness, QueryWords, closeness, field_terms, query_words
@@ -28,6 +30,8 @@ from papercast.tools.ranking.window import cached_window, load_window
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
+
+log = logging.getLogger(__name__)
 
 Method = Literal["rrf", "blend"]
 DEFAULT_METHOD: Method = "blend"
@@ -269,13 +273,15 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
                     n: int, *, phrase_mask: np.ndarray | None = None, allowed: np.ndarray | None = None,
                     method: Method = DEFAULT_METHOD, prf: bool = True,
                     neighbours: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
-                    fields: Callable[[list[int]], Sequence[tuple[str, str]]] | None = None) -> list[Match]:
+                    fields: Callable[[list[int]], Sequence[tuple[str, str]]] | None = None,
+                    lexicon: Lexicon | None = None) -> list[Match]:
     """The best ``n`` candidates for a parsed query: ``vectors`` are the candidates' unit vectors
     (rows of ``index``'s documents), ``phrase_mask`` marks those holding every quoted phrase (they rank
     first), ``allowed`` filters. With ``neighbours`` (``Pool.neighbours``: each candidate's nearest
     candidates), the first pass's top ``SMOOTH_TOP`` are smoothed by their neighbours' scores, as
     strongly as the query names an area (``query_breadth``). With ``fields`` (candidates' titles and
-    abstracts), the top are re-scored by how closely they hold the query's words (``_by_proximity``).
+    abstracts), the top are re-scored by how closely they hold the query's words (``_by_proximity``)
+    and an acronym meets its expansion as ``lexicon`` knows the pairs (else as the top define them).
     Shared by ``search`` and ``HybridIndex``."""
     count = index.n_docs
     if not count or n < 1:
@@ -318,12 +324,15 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         pair_weights = {t: weights.get(t, 0.0) * idf.get(t, 0.0) for t in qwords.terms}
         close = _by_proximity(fused, rows, texts, qwords, pair_weights)
         if method == "blend" and scale > 0:
-            held = [(f"{t}. {a}", bool(close[i].phrases)) for i, (t, a) in zip(rows, texts, strict=True)]
-            said = aliases(index, query.text, qwords.terms, weights, idf, held)
-            for alias in said:  # what the paper lacks, words and phrase, as if it held it once
-                phrase = closeness(qwords.terms, pair_weights, (), field_terms(alias.said)).score
-                lift = BLEND_ALPHA * alias.credit / scale + PROXIMITY_WEIGHT * phrase
-                fused[alias.mask] += ALIAS_SHARE * lift
+            known = lexicon if lexicon is not None else TextLexicon(f"{t}. {a}" for t, a in texts)
+            said = aliases(index, query.text, qwords.terms, weights, idf, known)
+            # What the paper lacks, words and phrase, as if it held it once.
+            lifts = [ALIAS_SHARE * (BLEND_ALPHA * a.credit / scale + PROXIMITY_WEIGHT * closeness(
+                qwords.terms, pair_weights, (), field_terms(a.said)).score) for a in said]
+            if said:
+                said, gain = checked_lift(said, lifts, lambda gain: np.argsort(-_order_key(
+                    fused + gain, query, phrase_mask, allowed), kind="stable")[:n], fields)
+                fused += gain
         order_key = _order_key(fused, query, phrase_mask, allowed)
     top = np.argsort(-order_key, kind="stable")[:n]
     top = top[np.isfinite(order_key[top])]
@@ -339,6 +348,8 @@ def rank_candidates(index: BM25, vectors: np.ndarray, query: ParsedQuery, query_
         runs = [qwords.surface(a, b) for a, b in close[i].phrases] if i in close else []
         runs = [r for r in runs if " " in r]  # "low-rank" alone is one word as typed, not a phrase
         named = [f"{a.said} as '{a.meant}'" for a in said if a.mask[i]]
+        meant = {t for a in said if a.mask[i] for t in tokens(a.meant)}  # named already, as the alias
+        words = [t for t in words if not set(tokens(t)) <= meant]
         match = Match(index=i, score=float(fused[i]), cosine=float(cosine[i]), terms=words, phrases=phrases,
                       runs=runs, aliases=named, in_area=bool(lifted[i]))
         match.reasons = _reasons(match, int(dense_rank[i]))
@@ -476,7 +487,8 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
     else:
         matches = rank_candidates(pool.index, pool.emb, parsed, vector, n,
                                   phrase_mask=pool_phrase_mask(pool, parsed.phrases), allowed=allowed,
-                                  method=method, neighbours=pool.neighbours, fields=pool_fields(pool))
+                                  method=method, neighbours=pool.neighbours, fields=pool_fields(pool),
+                                  lexicon=learned_pairs(store))
     hits = []
     for m in matches:
         reasons = list(m.reasons)
@@ -486,6 +498,21 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
             reasons.append(f"by {by_author[m.index]}")
         hits.append(SearchHit(paper=paper_of(pool.ids[m.index]), score=m.score, reasons=reasons))
     return hits
+
+
+def learned_pairs(store: PaperStore) -> Lexicon | None:
+    """The acronyms the library's papers define, as the ranking cache learned them at import (read
+    once from the stored papers in a home from before); None when the cache cannot be used, and then
+    the candidates' own definitions serve."""
+    cache = store.fresh_ranking_cache()
+    if cache is None:
+        return None
+    try:
+        cache.acronyms_ready()
+    except RuntimeFailure as exc:  # a busy or damaged cache file: it is only a cache
+        log.warning("ranking cache: %s", one_line(exc))
+        return None
+    return cache
 
 
 def _nearest_pool(store: PaperStore, vector: np.ndarray, since: date | None,
