@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from papercast.tools.ranking.acronyms import acronyms_of, definitions, expansions
+from papercast.tools.ranking.acronyms import TextLexicon, definitions, expansion_terms
 from papercast.tools.ranking.lexical import BM25
 from papercast.tools.ranking.proximity import closeness, field_terms, query_words
 from papercast.tools.ranking.search import HybridIndex, parse_query, rank_candidates, term_weights
@@ -85,8 +85,10 @@ def test_acronyms_and_expansions_are_read_from_the_papers():
             "paper (ABC) nothing is defined, and (Smith, 2020) is a citation.")
     assert definitions(text) == [("LoRA", "low-rank adaptation"), ("DPO", "Direct Preference Optimization"),
                                  ("LLMs", "Large language models"), ("KV", "key-value")]
-    assert expansions([text], "llm") == ["large language models"]
-    assert acronyms_of([text], "direct preference optimisation".replace("s", "z")) == ["DPO"]
+    lexicon = TextLexicon([text])
+    assert [d.written for d, _ in lexicon.acronym_meanings(["llm"])["llm"]] == ["large language models"]
+    keys = lexicon.acronyms_for([expansion_terms("direct preference optimisation".replace("s", "z"))])
+    assert [d.short for k in keys for d, _ in lexicon.acronym_meanings([k])[k]] == ["DPO"]
 
 
 def test_an_acronym_finds_the_papers_that_spell_it_out_and_the_reverse():

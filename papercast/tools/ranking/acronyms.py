@@ -27,8 +27,8 @@ from papercast.store.definitions import (
 )
 from papercast.tools.ranking.lexical import BM25, normalize_phrase, phrase_in, tokens
 
-__all__ = ["Alias", "Lexicon", "TextLexicon", "acronym_key", "acronyms_of", "aliases", "checked_lift",
-           "definitions", "expansions", "is_acronym", "query_definitions"]
+__all__ = ["Alias", "Lexicon", "TextLexicon", "acronym_key", "aliases", "checked_lift", "definitions",
+           "expansion_terms", "is_acronym", "query_definitions"]
 
 MIN_REVERSE = 3  # a phrase typed finds its acronym's papers only for acronyms of three letters or more
 TOP_SHARE = 0.5  # an acronym stands for each meaning said at least half as often as its most said one ...
@@ -76,20 +76,6 @@ class TextLexicon:
     def acronyms_for(self, expansions: Collection[str]) -> set[str]:
         wanted = set(expansions)
         return {k for k, said in self._by_key.items() if wanted & said.keys()}
-
-
-def expansions(texts: Iterable[str], acronym: str) -> list[str]:
-    """What these texts say ``acronym`` stands for, most often said first (lower case)."""
-    key = acronym_key(acronym)
-    return [d.written for d, _ in TextLexicon(texts).acronym_meanings([key]).get(key, [])]
-
-
-def acronyms_of(texts: Iterable[str], phrase: str) -> list[str]:
-    """The acronyms these texts define for ``phrase``."""
-    lexicon = TextLexicon(texts)
-    keys = lexicon.acronyms_for([expansion_terms(phrase)])
-    return [d.short for k, found in lexicon.acronym_meanings(keys).items() for d, _ in found
-            if d.terms == expansion_terms(phrase)]
 
 
 def query_definitions(text: str) -> list[tuple[str, str]]:
