@@ -19,6 +19,7 @@ from papercast.models import Paper
 from papercast.store import ranking_cache
 from papercast.tools.ranking import window as windows
 from papercast.tools.ranking.lexical import term_counts
+from papercast.tools.ranking.pool import LibraryChanged
 
 from helpers import paper_store
 
@@ -172,3 +173,43 @@ def test_a_damaged_cache_file_is_set_aside_and_rebuilt(service, caplog):
     assert "ranking cache" in caplog.text and "damaged" in caplog.text
     assert path.with_name(path.name + ".damaged").exists()
     assert paper_store(service).fresh_ranking_cache() is not None  # rebuilt from the store
+
+
+# -- another process changes the library under a window this one holds --------------------------------
+def test_a_paper_replaced_by_another_process_leaves_the_held_window(service, monkeypatch):
+    """A long-lived process (the TUI) holds a ranked window; another process removes its top paper
+    and adds one, so the store's size is unchanged. The next list must not name the removed paper
+    (it failed with a KeyError: the window was keyed by the store's size alone)."""
+    monkeypatch.setattr(windows, "_CACHE", type(windows._CACHE)())  # one shared cache for both lists
+    first = service.recommend(n=3, use_llm=False)
+    top = first.items[0].paper
+    store = paper_store(service)
+    store.delete([top.id])
+    store.upsert([Paper(id="2612.00001", title="Written by another process", abstract="Nothing here.",
+                        published=top.published)])
+    again = service.recommend(n=3, use_llm=False)
+    assert top.id not in [item.paper.id for item in again.items]
+    assert [hit.paper.id for hit in service.search(top.title, n=3)].count(top.id) == 0
+
+
+def test_a_paper_removed_while_a_window_is_ranked_makes_ranking_read_it_again(service):
+    """The race CI met: an import removed the bundled sample between reading a window's columns and
+    parsing its top papers. The window says which paper is gone, and ranking reads it again once."""
+    store = paper_store(service)
+    window = windows.load_window(store, *ALL)
+    gone = window.pool.ids[0]
+    store.delete([gone])
+    with pytest.raises(LibraryChanged, match=gone):
+        window.paper(gone)
+    with pytest.raises(LibraryChanged, match="run the command again"):
+        window.pool.papers[0]
+    tries = []
+
+    def rank() -> str:
+        held = windows.load_window(store, *ALL, count=len(window.pool))  # as before the removal
+        tries.append(held is window)
+        return held.paper(held.pool.ids[0]).id
+
+    windows._CACHE[windows._window_key(store, *ALL, len(window.pool))] = window  # the stale one
+    assert windows.once_more_if_changed(store, rank) != gone
+    assert tries == [True, False]  # the held window first, then one read afresh

@@ -307,19 +307,20 @@ class PaperStore:
         if self.settings.chroma_url or not writable(self.settings.chroma_path):
             return None
         if self._ranking_cache is None:
-            # The generation file's content (a value each write makes anew) survives a copy of the home.
-            marker = self.settings.chroma_path / GENERATION_FILE
-
-            def generation() -> str | None:
-                try:
-                    return marker.read_text(encoding="ascii") or None
-                except (OSError, UnicodeDecodeError):
-                    return None
-
             # Keyed by the collection alone: the file is in the home, so a copied home keeps its cache.
-            self._ranking_cache = RankingCache(self.settings.home, self.collection_name, generation,
+            self._ranking_cache = RankingCache(self.settings.home, self.collection_name, self.generation,
                                                Generation(self.settings.chroma_path).bump)
         return self._ranking_cache
+
+    def generation(self) -> str | None:
+        """The embedded store's generation: a value every write makes anew (a file in the home, so it
+        survives a copy of the home); None on a Chroma server or before the first write."""
+        if self.settings.chroma_url:
+            return None
+        try:
+            return (self.settings.chroma_path / GENERATION_FILE).read_text(encoding="ascii") or None
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def fresh_ranking_cache(self) -> RankingCache | None:
         """The ranking cache when it holds exactly what the store holds (then no Chroma is needed)."""

@@ -22,7 +22,7 @@ from papercast.models import Evaluation, EvaluationPeriod, Profile, RankingMetri
 from papercast.tools.ranking.classifier import calibrate
 from papercast.tools.ranking.ratings import Rating, as_of, graded_ratings
 from papercast.tools.ranking.score import score_pool
-from papercast.tools.ranking.window import papers_by_id, sample_pool
+from papercast.tools.ranking.window import once_more_if_changed, papers_by_id, sample_pool
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -56,6 +56,10 @@ def needed_ratings(rated: Sequence[Rating]) -> str | None:
 def evaluate(store: PaperStore, profile: Profile, *, background: int = BACKGROUND) -> Evaluation:
     """Grade the ranker on the profile's own ratings, split by time (see the module's docstring).
     Too few ratings is not an error: the evaluation says how many more it needs."""
+    return once_more_if_changed(store, lambda: _evaluate(store, profile, background))
+
+
+def _evaluate(store: PaperStore, profile: Profile, background: int) -> Evaluation:
     given = graded_ratings(profile)
     gone = set(store.missing([r.paper_id for r in given]))  # deleted from the library since
     rated = [r for r in given if r.paper_id not in gone]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from papercast.errors import RuntimeFailure
 from papercast.models import Paper
 from papercast.tools.ranking.lexical import BM25, normalize_phrase, tokens
 
@@ -50,6 +51,18 @@ def author_match(wanted: Sequence[str], author: Sequence[str]) -> bool:
     return wanted[0][:1] == author[0][:1] and (len(wanted[0]) == 1 or len(author[0]) == 1)
 
 
+class LibraryChanged(RuntimeFailure):
+    """A paper of a loaded window is no longer stored: another process removed it (a user's first
+    import drops the bundled sample) between reading the window's columns and parsing its papers.
+    Ranking reloads the window once (``window.once_more_if_changed``); this message is what a
+    second change in a row shows."""
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        shown = ", ".join(list(missing)[:3]) + (" ..." if len(missing) > 3 else "")
+        super().__init__(f"the library changed while it was read ({shown} removed by another papercast "
+                         "process); run the command again")
+
+
 class LazyPapers(Sequence[Paper]):
     """Papers built on first access from a loader (the ranking cache's stored JSON): a window of
     20k papers is ranked from its vectors and term counts, and only the few papers shown (or a
@@ -68,6 +81,9 @@ class LazyPapers(Sequence[Paper]):
         missing = [i for i in rows if i not in self._got]
         if missing:
             found = self._load([self.ids[i] for i in missing])
+            gone = [self.ids[i] for i in missing if self.ids[i] not in found]
+            if gone:
+                raise LibraryChanged(gone)
             for i in missing:
                 self._got[i] = found[self.ids[i]]
 

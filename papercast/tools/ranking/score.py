@@ -33,7 +33,13 @@ from papercast.tools.ranking.pool import Pool, unit
 from papercast.tools.ranking.ratings import rating_days, starting_point
 from papercast.tools.ranking.reasons import reasons_for
 from papercast.tools.ranking.signals import Candidates, Signals
-from papercast.tools.ranking.window import load_window, papers_by_id, resolve_window, vectors_by_id
+from papercast.tools.ranking.window import (
+    load_window,
+    once_more_if_changed,
+    papers_by_id,
+    resolve_window,
+    vectors_by_id,
+)
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -170,6 +176,11 @@ def recommend(store: PaperStore, profile: Profile, *, since: date | None, until:
     (``window.resolve_window``)."""
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
+    return once_more_if_changed(store, lambda: _recommend(store, profile, since, until, n, weights, fallback))
+
+
+def _recommend(store: PaperStore, profile: Profile, since: date | None, until: date | None, n: int,
+               weights: Weights | None, fallback: bool) -> ReadingList:
     window = None
     note = None
     count = store.count()  # keys the per-process caches: a new paper invalidates them

@@ -26,7 +26,7 @@ from papercast.tools.ranking.acronyms import Alias, Lexicon, TextLexicon, aliase
 from papercast.tools.ranking.lexical import BM25, normalize_phrase, phrase_in, surface_forms, tokens
 from papercast.tools.ranking.pool import Pool, unit
 from papercast.tools.ranking.proximity import Closeness, QueryWords, closeness, field_terms, query_words
-from papercast.tools.ranking.window import cached_window, load_window
+from papercast.tools.ranking.window import cached_window, load_window, once_more_if_changed
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -454,9 +454,14 @@ def search(store: PaperStore, query: str, n: int = 10, *, since: date | None = N
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
     request = search_request(query, categories, authors)
-    parsed = request.query
     if since and until and since > until:
         raise UserError(f"--since {since} is after --until {until}")
+    return once_more_if_changed(store, lambda: _search(store, request, n, since, until, method))
+
+
+def _search(store: PaperStore, request: SearchRequest, n: int, since: date | None, until: date | None,
+            method: Method) -> list[SearchHit]:
+    parsed = request.query
     count = store.count()
     vector = store.embed_texts([parsed.text])[0] if count and not request.listing else None
     window = cached_window(store, since, until, count)

@@ -22,7 +22,7 @@ from papercast.tools.ranking.ratings import ratings_of
 from papercast.tools.ranking.reasons import reasons_for
 from papercast.tools.ranking.score import score_pool, standardized
 from papercast.tools.ranking.signals import Signals
-from papercast.tools.ranking.window import load_window, resolve_window
+from papercast.tools.ranking.window import load_window, once_more_if_changed, resolve_window
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -41,6 +41,11 @@ def teach(store: PaperStore, profile: Profile, *, since: date | None = None, unt
         raise UserError(f"profile {profile.name} has no ratings yet: teach asks about the papers it is least "
                         "sure of, and it needs a like or a dislike to be unsure about anything "
                         "(papercast profile like ID, or l/d in the TUI)")
+    return once_more_if_changed(store, lambda: _teach(store, profile, since, until, n))
+
+
+def _teach(store: PaperStore, profile: Profile, since: date | None, until: date | None,
+           n: int) -> tuple[list[TeachCandidate], str | None]:
     count = store.count()
     since, until, note = resolve_window(store, since, until, count=count)
     window = load_window(store, since, until, count)

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from papercast.errors import UserError, one_line
 from papercast.models import Paper, shift_day
 from papercast.store.embeddings import DIMENSIONS
 from papercast.tools.ranking.lexical import BM25
-from papercast.tools.ranking.pool import LazyPapers, Pool
+from papercast.tools.ranking.pool import LazyPapers, LibraryChanged, Pool
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
@@ -51,11 +51,41 @@ class Window:
     loaded: float = 0.0
 
     def paper(self, paper_id: str) -> Paper:
-        return Paper.model_validate_json(self.full([paper_id])[paper_id])
+        """The stored paper in full; ``LibraryChanged`` when another process removed it since."""
+        found = self.full([paper_id])
+        if paper_id not in found:
+            raise LibraryChanged([paper_id])
+        return Paper.model_validate_json(found[paper_id])
 
 
 _CACHE: OrderedDict[tuple[Any, ...], Window] = OrderedDict()
 _LOCK = threading.Lock()
+T = TypeVar("T")
+
+
+def _window_key(store: PaperStore, since: date | None, until: date | None, count: int) -> tuple[Any, ...]:
+    """A cached window's key. The store's generation (a new value at every write, None on a Chroma
+    server) is in it, not only the store size: another process that removes one paper and adds
+    another leaves the size as it was, and a window of this process would still list the removed one."""
+    return store.cache_key, since, until, count, store.generation()
+
+
+def forget_windows(store: PaperStore) -> None:
+    """Drop this process's cached windows of ``store`` (the next ranking reads them again)."""
+    with _LOCK:
+        for key in [k for k in _CACHE if k[0] == store.cache_key]:
+            del _CACHE[key]
+
+
+def once_more_if_changed(store: PaperStore, rank: Callable[[], T]) -> T:
+    """``rank()``, run again on freshly read windows when another process removed a paper of the
+    window while it was being ranked (``LibraryChanged``); a second change in a row is reported."""
+    try:
+        return rank()
+    except LibraryChanged as exc:
+        log.info("ranking again: %s", one_line(exc))
+        forget_windows(store)
+        return rank()
 
 
 # Every field is given: pydantic's model_construct fills a missing one by calling its default
@@ -109,7 +139,7 @@ def papers_by_id(store: PaperStore, ids: Sequence[str]) -> list[Paper]:
 def cached_window(store: PaperStore, since: date | None, until: date | None, count: int) -> Window | None:
     """The window if this process holds it fresh (nothing is read from the store)."""
     with _LOCK:
-        hit = _CACHE.get((store.cache_key, since, until, count))
+        hit = _CACHE.get(_window_key(store, since, until, count))
     return hit if hit is not None and time.monotonic() - hit.loaded < TTL_SECONDS else None
 
 
@@ -118,7 +148,7 @@ def load_window(store: PaperStore, since: date | None, until: date | None,
     """The window's papers and vectors (cached per process while the store size is unchanged),
     from the persistent ranking cache when it is fresh, else from Chroma."""
     cache = ranking_source(store)
-    key = (store.cache_key, since, until, count if count is not None else store.count())
+    key = _window_key(store, since, until, count if count is not None else store.count())
     now = time.monotonic()
     with _LOCK:
         hit = _CACHE.get(key)
