@@ -14,7 +14,7 @@ from papercast.errors import UserError
 from papercast.models import Feedback, Profile
 from papercast.tools.ranking.classifier import calibrate
 from papercast.tools.ranking.evaluation import auc, evaluate, mrr, ndcg
-from papercast.tools.ranking.ratings import as_of, graded_ratings, ratings_of, starting_point
+from papercast.tools.ranking.ratings import as_of, graded_ratings, passed_over, ratings_of, starting_point
 from papercast.tools.ranking.teach import NEAR_DUPLICATE, teach
 
 from helpers import paper_store, profile_store
@@ -93,7 +93,21 @@ def test_eval_grades_a_dismissed_paper_as_not_liked_unless_it_was_rated():
     got = {r.paper_id: (r.liked, r.day, r.dismissed) for r in graded_ratings(profile)}
     assert got == {"a": (True, START.date(), False), "c": (False, date(2026, 11, 3), True),
                    "e": (True, date(2026, 11, 4), False)}
-    assert "c" not in {r.paper_id for r in ratings_of(profile)}  # the ranker never learns from it
+    assert "c" not in {r.paper_id for r in ratings_of(profile)}  # not a rating (passed_over decides)
+
+
+def test_only_papers_dismissed_on_a_day_with_a_like_are_passed_over():
+    day = timedelta(days=1)
+    profile = Profile(name="x", feedback=[
+        Feedback(paper_id="a", kind="like", at=START),
+        Feedback(paper_id="b", kind="dismiss", at=START + timedelta(hours=2)),  # beside the like
+        Feedback(paper_id="c", kind="dismiss", at=START + day),  # a day of dismissals alone
+        Feedback(paper_id="d", kind="dismiss", at=START + 2 * day),
+        Feedback(paper_id="e", kind="save", at=START + 2 * day),
+        Feedback(paper_id="f", kind="dismiss", at=START + 2 * day),
+        Feedback(paper_id="f", kind="dislike", at=START + 3 * day),  # rated: a dislike, not passed over
+    ])
+    assert passed_over(profile) == ["b", "d"]
 
 
 # -- evaluate --------------------------------------------------------------------------------------------

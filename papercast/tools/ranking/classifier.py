@@ -14,17 +14,19 @@ import numpy as np
 
 
 def feedback_direction(liked: np.ndarray, background: np.ndarray, disliked: np.ndarray,
-                       dislike_share: float = 0.5) -> np.ndarray:
-    """The classifier's weights (no bias) from centred unit vectors of liked, background and disliked
-    papers. The liked papers weigh as much as the whole background; the disliked ones
-    ``dislike_share`` of it."""
+                       dislike_share: float = 0.5, dismissed: np.ndarray | None = None,
+                       dismiss_share: float = 0.0) -> np.ndarray:
+    """The classifier's weights (no bias) from centred unit vectors of liked, background, disliked
+    and dismissed papers. The liked papers weigh as much as the whole background; the disliked ones
+    ``dislike_share`` of it, the dismissed ones ``dismiss_share``."""
     x_parts = [liked, background]
     y_parts = [np.ones(len(liked)), np.zeros(len(background))]
     w_parts = [np.full(len(liked), len(background) / len(liked)), np.ones(len(background))]
-    if len(disliked):
-        x_parts.append(disliked)
-        y_parts.append(np.zeros(len(disliked)))
-        w_parts.append(np.full(len(disliked), dislike_share * len(background) / len(disliked)))
+    for negatives, share in ((disliked, dislike_share), (dismissed, dismiss_share)):
+        if negatives is not None and len(negatives) and share > 0:
+            x_parts.append(negatives)
+            y_parts.append(np.zeros(len(negatives)))
+            w_parts.append(np.full(len(negatives), share * len(background) / len(negatives)))
     fitted = fit_logistic(np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts), l2=2.0)
     return fitted[:-1].astype(np.float32)
 

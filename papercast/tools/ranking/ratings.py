@@ -38,7 +38,7 @@ def ratings_of(profile: Profile) -> list[Rating]:
 def graded_ratings(profile: Profile) -> list[Rating]:
     """What ``eval`` grades: the ratings, and each paper dismissed and never rated as not liked (a paper
     the user hid from the list was not wanted there; a profile that only likes and dismisses is graded
-    too). The ranker itself never learns from a dismissal."""
+    too). The ranker learns only from dismissals beside likes (``passed_over``)."""
     rated = ratings_of(profile)
     seen = {r.paper_id for r in rated}
     hidden: dict[str, Rating] = {}
@@ -63,3 +63,14 @@ def starting_point(profile: Profile) -> Profile | None:
     in, an author's papers), or None while all its ratings are from one day (nothing learned since)."""
     days = rating_days(profile)
     return as_of(profile, days[0] + timedelta(days=1)) if len(days) > 1 else None
+
+
+def passed_over(profile: Profile) -> list[str]:
+    """Papers dismissed, never rated, on a day the profile also liked or saved a paper: a list read and
+    answered ("these, not those"), so negatives for the ranker, like dislikes. A dismissal on a day
+    without a like clears the list (read elsewhere, hidden unread) and says nothing about a topic."""
+    rated = {r.paper_id for r in ratings_of(profile)}
+    liking_days = {f.at.date() for f in profile.feedback if f.kind in ("like", "save")}
+    return list(dict.fromkeys(f.paper_id for f in sorted(profile.feedback, key=lambda f: f.at)
+                              if f.kind == "dismiss" and f.paper_id not in rated
+                              and f.at.date() in liking_days))

@@ -30,7 +30,7 @@ from papercast.store.embeddings import MODEL_NAME
 from papercast.tools.ranking.classifier import feedback_direction
 from papercast.tools.ranking.lexical import normalize_phrase, tokens
 from papercast.tools.ranking.pool import Pool, unit
-from papercast.tools.ranking.ratings import rating_days, starting_point
+from papercast.tools.ranking.ratings import passed_over, rating_days, starting_point
 from papercast.tools.ranking.reasons import reasons_for
 from papercast.tools.ranking.signals import Candidates, Signals
 from papercast.tools.ranking.window import (
@@ -68,6 +68,10 @@ class Weights:
     neighbours_k: int = 10
     neighbours_top: int = 500  # only the first pass's top papers are re-scored (cost ~ top x window)
     classifier_dislike: float = 0.5  # the disliked papers' share of the classifier's negatives
+    # Papers dismissed beside likes (``ratings.passed_over``): negatives of the classifier (their share of
+    # it, as ``classifier_dislike`` is the dislikes') and a nearness that lowers a paper, as a dislike's does.
+    classifier_dismissed: float = 1.0
+    dismissed: float = 0.6
     # How far the list leans on what was learned since the first rating day: d / (d + learning_days), d the
     # rating days since (score_pool). 2: a third on the second rating day, half on the third, ...
     learning_days: float = 2.0
@@ -234,27 +238,30 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     q_raw = embed_texts(store, sig.queries, dims)
     pos_ids = list(dict.fromkeys(profile.liked + profile.saved))
     neg_ids = list(profile.disliked)
-    vecs = vectors_by_id(store, pos_ids + neg_ids) if (pos_ids or neg_ids) else {}
+    skipped = passed_over(profile) if w.classifier_dismissed > 0 or w.dismissed > 0 else []
+    vecs = vectors_by_id(store, pos_ids + neg_ids + skipped) if (pos_ids or neg_ids or skipped) else {}
     pos_ids = [i for i in pos_ids if i in vecs]
     neg_ids = [i for i in neg_ids if i in vecs]
+    skipped = [i for i in skipped if i in vecs]
     sig.pos_ids, sig.n_liked = pos_ids, len(pos_ids)
     p_raw = np.stack([vecs[i] for i in pos_ids]) if pos_ids else np.zeros((0, dims), np.float32)
     pv = unit(p_raw - mean)
     nv = unit(np.stack([vecs[i] for i in neg_ids]) - mean) if neg_ids else np.zeros((0, dims), np.float32)
+    sv = unit(np.stack([vecs[i] for i in skipped]) - mean) if skipped else np.zeros((0, dims), np.float32)
     # A classifier on the profile's own feedback, once there is enough of it: liked papers
-    # against the candidates (mostly not relevant) and the disliked ones.
+    # against the candidates (mostly not relevant), the disliked ones and those passed over.
     beta = np.zeros((0, dims), np.float32)
     if len(pos_ids) >= 5:
         rng = np.random.default_rng(0)
         # The same draw whatever was rated since (a new draw is a new classifier), minus the papers
-        # whose labels the classifier already has (a dismissal says nothing about a paper's topic).
+        # whose labels the classifier already has.
         drawn = rng.choice(len(keep), size=min(len(keep), 400), replace=False)
-        labelled = positions(set(pos_ids) | set(neg_ids))[keep]
+        labelled = positions(set(pos_ids) | set(neg_ids) | set(skipped))[keep]
         background = sig.cen(drawn[~labelled[drawn]])
-        beta = feedback_direction(pv, background, nv, w.classifier_dislike)[None]
+        beta = feedback_direction(pv, background, nv, w.classifier_dislike, sv, w.classifier_dismissed)[None]
     liked_mean = unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
     blocks = {"queries": unit(q_raw - mean), "queries_plain": unit(q_raw), "liked": pv,
-              "liked_mean": liked_mean, "disliked": nv, "classifier": beta}
+              "liked_mean": liked_mean, "disliked": nv, "passed_over": sv, "classifier": beta}
     sims = dict(zip(blocks, np.split(sig.against(np.vstack(list(blocks.values())).astype(np.float32)),
                                      np.cumsum([len(b) for b in blocks.values()])[:-1]), strict=True))
     # Plain cosine (for the reasons' absolute thresholds) from the centred product:
@@ -304,6 +311,11 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
         sig.values["disliked"] = np.clip(dis - ref, 0, None)
     if len(beta):
         sig.values["classifier"] = sims["classifier"][0]
+    if skipped and w.dismissed > 0:
+        sig.skip_ids, sig.skip_raw = skipped, sims["passed_over"]
+        near = sims["passed_over"].max(axis=0)
+        ref = like_sims.max(axis=0) if like_sims is not None else np.zeros_like(near)
+        sig.values["dismissed"] = np.clip(near - ref, 0, None)
 
     # Authors, categories, popularity, recency.
     def candidates(hits: dict[int, str]) -> dict[int, str]:  # pool index -> candidate index
@@ -339,6 +351,8 @@ def combine(sig: Signals, w: Weights) -> np.ndarray:
         total += w.liked * scale * v["liked"] + w.liked_lexical * scale * v["liked_lexical"]
     if "disliked" in sig.values:
         total -= w.disliked * v["disliked"] * (sig.values["disliked"] > 0)
+    if "dismissed" in sig.values:
+        total -= w.dismissed * v["dismissed"] * (sig.values["dismissed"] > 0)
     total += w.classifier * v.get("classifier", 0)
     if w.prf and ("interest" in v or "liked" in v) and len(sig.keep) > 2 * w.prf_top:
         # Pseudo-relevance feedback: the first pass's top papers define the area.

@@ -21,7 +21,7 @@ HELP = """\
 | `j` `k` / arrows | move |
 | `enter` | open the paper |
 | `l` / `d` / `s` | like / dislike / save — on the reading list the paper leaves the queue and the rest re-ranks at once |
-| `x` | dismiss (hidden from now on) |
+| `x` | dismiss (hidden from now on; on a day you also like papers, it teaches like a dislike) |
 | `u` | undo the last like / dislike / save / dismiss |
 | `o` / `p` | open the abs page / the PDF in the browser |
 | `r` | fetch new papers in the background |
