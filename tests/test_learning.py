@@ -12,6 +12,7 @@ import pytest
 
 from papercast.errors import UserError
 from papercast.models import Feedback, Profile
+from papercast.service.profiles import hiding
 from papercast.tools.ranking.classifier import calibrate
 from papercast.tools.ranking.evaluation import auc, evaluate, mrr, ndcg
 from papercast.tools.ranking.ratings import as_of, graded_ratings, passed_over, ratings_of, starting_point
@@ -108,6 +109,17 @@ def test_only_papers_dismissed_on_a_day_with_a_like_are_passed_over():
         Feedback(paper_id="f", kind="dislike", at=START + 3 * day),  # rated: a dislike, not passed over
     ])
     assert passed_over(profile) == ["b", "d"]
+
+
+def test_papers_hidden_because_they_were_delivered_are_no_answer():
+    """``recommend`` without the delivered papers hides them as dismissals on a copy of the profile: on a
+    day the user liked papers they must not become negatives (they were never shown as a choice)."""
+    today = datetime.now(UTC)
+    profile = Profile(name="x", feedback=[Feedback(paper_id="a", kind="like", at=today),
+                                          Feedback(paper_id="b", kind="dismiss", at=today)])
+    hidden = hiding(profile, {"c", "b"})
+    assert set(hidden.dismissed) == {"b", "c"}
+    assert passed_over(hidden) == ["b"]
 
 
 # -- evaluate --------------------------------------------------------------------------------------------

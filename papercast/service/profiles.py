@@ -12,18 +12,21 @@ from papercast.models import Feedback, FeedbackKind, Paper, Profile
 from papercast.service.core import STARTER_INTERESTS, STARTER_PROFILE, ServiceCore, ranking_tools
 from papercast.tools.sources.bibtex import ImportedLikes, parse_likes
 
+HIDDEN_AT = datetime(1970, 1, 1, tzinfo=UTC)  # before any rating day (see ``hiding``)
+
 
 def hiding(profile: Profile, seen: set[str]) -> Profile:
     """The profile as the ranker should see it when delivered papers are left out.
 
-    The ranker never shows dismissed papers and uses dismissals for nothing else, so a copy with the
-    seen papers added as dismissals hides them without touching the stored profile (seen stays its
-    own state: it never becomes feedback) and without a second exclusion path in the ranker.
+    The ranker never shows dismissed papers, so a copy with the seen papers added as dismissals hides
+    them without touching the stored profile (seen stays its own state: it never becomes feedback) and
+    without a second exclusion path in the ranker. They are dated ``HIDDEN_AT``, a day with no like:
+    the ranker learns only from dismissals beside a day's likes, and a delivery is no answer.
     """
     if not seen:
         return profile
-    now = datetime.now(UTC)
-    hidden = [Feedback(paper_id=pid, kind="dismiss", at=now) for pid in sorted(seen - set(profile.dismissed))]
+    hidden = [Feedback(paper_id=pid, kind="dismiss", at=HIDDEN_AT)
+              for pid in sorted(seen - set(profile.dismissed))]
     return profile.model_copy(update={"feedback": [*profile.feedback, *hidden]})
 
 
