@@ -294,7 +294,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
         liked_texts = rated_texts(store, pos_ids)
         sig.liked_titles = {pid: title for pid, (title, _) in liked_texts.items()}
         sig.liked_plain = unit(p_raw)
-        k = min(WEIGHTS.knn, len(pos_ids))
+        k = min(w.knn, len(pos_ids))
         knn = np.sort(like_sims, axis=0)[-k:].mean(axis=0)
         sig.values["liked"] = 0.5 * knn + 0.5 * sims["liked_mean"][0]
         # The liked papers' own words, BM25-weighted: exact terms of the area.
