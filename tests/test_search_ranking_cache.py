@@ -21,7 +21,7 @@ from papercast.tools.ranking import window as windows
 from papercast.tools.ranking.lexical import term_counts
 from papercast.tools.ranking.pool import LibraryChanged
 
-from helpers import paper_store
+from helpers import FIXTURES, PAPER, paper_store
 
 ALL = (date(2026, 1, 1), date(2026, 12, 31))
 
@@ -213,3 +213,18 @@ def test_a_paper_removed_while_a_window_is_ranked_makes_ranking_read_it_again(se
     windows._CACHE[windows._window_key(store, *ALL, len(window.pool))] = window  # the stale one
     assert windows.once_more_if_changed(store, rank) != gone
     assert tries == [True, False]  # the held window first, then one read afresh
+
+
+def test_reading_a_full_text_leaves_the_paper_caches_fresh(service):
+    """A paper's passages are written to their own collection: that must not make the ranking cache and
+    the windows stale (the next ranking rebuilt the whole cache from Chroma after every read: seconds at
+    50k papers). Both collections share the directory's generation, so each has its own as well."""
+    store = paper_store(service)
+    assert store.fresh_ranking_cache() is not None
+    before = store.generation()
+    service.read_file(FIXTURES / "fulltext" / "arxiv_html_2508.08468v6.html", PAPER)  # in the library
+    assert service.has_fulltext(PAPER)
+    assert store.generation() == before and store.fresh_ranking_cache() is not None
+    store.upsert([Paper(id="2609.00003", title="A paper written after", abstract="Dark matter.",
+                        published=date(2026, 9, 3))])
+    assert store.generation() != before and store.fresh_ranking_cache() is not None

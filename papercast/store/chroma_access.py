@@ -32,7 +32,13 @@ from papercast.store.lock import home_lock
 
 log = logging.getLogger(__name__)
 
-GENERATION_FILE = ".papercast-generation"  # in the chroma directory
+GENERATION_FILE = ".papercast-generation"  # in the chroma directory: any write to any collection
+
+
+def content_file(collection: str) -> str:
+    """The generation file of one collection's content (beside ``GENERATION_FILE``): what caches of
+    that collection are checked against, so a passage written does not make the papers' caches stale."""
+    return f"{GENERATION_FILE}.{collection}"
 COPY_PREFIX = "papercast-readonly-"  # a read-only home's private copy: <tmp>/papercast-readonly-<pid>-*
 RETRIES = 3
 BACKOFF_SECONDS = (0.05, 0.2, 0.5)
@@ -82,8 +88,8 @@ def readable_copy(path: Path) -> Path:
         started = time.perf_counter()
         try:
             if Path(path).is_dir():
-                shutil.copytree(path, target, ignore=shutil.ignore_patterns(GENERATION_FILE),
-                                copy_function=shutil.copyfile)
+                skip = shutil.ignore_patterns(GENERATION_FILE, f"{GENERATION_FILE}.*")
+                shutil.copytree(path, target, ignore=skip, copy_function=shutil.copyfile)
             else:
                 target.mkdir()
             _own(target.parent)
@@ -185,9 +191,18 @@ class Generation:
     papercast, so a process can tell whether someone else wrote since it opened its client. Checked
     by ``os.stat`` (inode, size, mtime): cheap enough for every collection call."""
 
-    def __init__(self, directory: Path | None) -> None:
-        self.path = str(directory / GENERATION_FILE) if directory is not None else None
+    def __init__(self, directory: Path | None, name: str = GENERATION_FILE) -> None:
+        self.path = str(directory / name) if directory is not None else None
         self.seen = self.read()
+
+    def value(self) -> str | None:
+        """The file's content (a new value at every write), None before the first one."""
+        if self.path is None:
+            return None
+        try:
+            return Path(self.path).read_text(encoding="ascii") or None
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def read(self) -> tuple[int, int, int] | None:
         if self.path is None:
@@ -231,13 +246,16 @@ class GuardedCollection:
     process wrote (see the module docstring). Attributes (``id``, ``name``) pass through.
 
     ``reopen`` returns a fresh collection object (``forget_client`` first, for an embedded store);
-    ``what`` names the store in the one-line error.
+    ``what`` names the store in the one-line error; ``content``: the collection's own generation,
+    bumped with the store's after every write.
     """
 
-    def __init__(self, collection: Any, reopen: Callable[[], Any], generation: Generation, what: str) -> None:
+    def __init__(self, collection: Any, reopen: Callable[[], Any], generation: Generation, what: str,
+                 content: Generation | None = None) -> None:
         self._raw = collection
         self._reopen = reopen
         self._generation = generation
+        self._content = content
         self._what = what
         self._lock = threading.Lock()
 
@@ -282,6 +300,8 @@ class GuardedCollection:
                 continue
             if name in WRITES:
                 self._generation.bump()
+                if self._content is not None:
+                    self._content.bump()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -310,10 +330,11 @@ class NamedCollection:
             embedded = not self.settings.chroma_url
             self.read_only = embedded and not writable(self.settings.chroma_path)
             # Read before opening: a write by another process after this point makes the guard reopen.
-            generation = Generation(self.settings.chroma_path if embedded and not self.read_only else None)
-            where = self.settings.chroma_url or self.settings.chroma_path
-            self._guarded = GuardedCollection(self._open(), self._reopen, generation,
-                                              f"{self.what} at {where}")
+            directory = self.settings.chroma_path if embedded and not self.read_only else None
+            generation = Generation(directory)
+            what = f"{self.what} at {self.settings.chroma_url or self.settings.chroma_path}"
+            self._guarded = GuardedCollection(self._open(), self._reopen, generation, what,
+                                              Generation(directory, content_file(self.name)))
         return self._guarded
 
     @property

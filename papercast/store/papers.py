@@ -25,10 +25,10 @@ from papercast.errors import RuntimeFailure, one_line
 from papercast.models import Paper, UpsertResult, normalize_arxiv_id, shift_day
 from papercast.store import memo
 from papercast.store.chroma_access import (
-    GENERATION_FILE,
     Generation,
     NamedCollection,
     StoreError,
+    content_file,
     writable,
 )
 from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name, make_embedder
@@ -309,18 +309,17 @@ class PaperStore:
         if self._ranking_cache is None:
             # Keyed by the collection alone: the file is in the home, so a copied home keeps its cache.
             self._ranking_cache = RankingCache(self.settings.home, self.collection_name, self.generation,
-                                               Generation(self.settings.chroma_path).bump)
+                                               self._content_generation().bump)
         return self._ranking_cache
 
     def generation(self) -> str | None:
-        """The embedded store's generation: a value every write makes anew (a file in the home, so it
-        survives a copy of the home); None on a Chroma server or before the first write."""
-        if self.settings.chroma_url:
-            return None
-        try:
-            return (self.settings.chroma_path / GENERATION_FILE).read_text(encoding="ascii") or None
-        except (OSError, UnicodeDecodeError):
-            return None
+        """The embedded paper collection's generation: a value every write to it makes anew (a file in
+        the home, so it survives a copy of the home; the passages' writes have their own); None on a
+        Chroma server or before the first write."""
+        return None if self.settings.chroma_url else self._content_generation().value()
+
+    def _content_generation(self) -> Generation:
+        return Generation(self.settings.chroma_path, content_file(self.collection_name))
 
     def fresh_ranking_cache(self) -> RankingCache | None:
         """The ranking cache when it holds exactly what the store holds (then no Chroma is needed)."""
