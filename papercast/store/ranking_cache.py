@@ -4,7 +4,7 @@
 (``lexical.BM25``), date, upvotes, JSON and the acronyms it defines (``rank_definitions``, counted per
 pair in ``rank_acronyms``): a window is one indexed SQLite read, no chromadb import, no tokenizing.
 Around every write ``PaperStore`` calls ``begin(ids)`` (pending, owned by this process) and
-``refresh(ids, read)`` (what Chroma now holds), and the store's generation file is recorded: ``fresh()``
+``refresh(ids, read)`` (what Chroma now holds), and the collection's generation file is recorded: ``fresh()``
 when it matches and nothing is pending. Ids left pending by a dead process or a generation it did not
 record make the next reader ``rebuild`` once; a Chroma server or a read-only home ranks from Chroma.
 Term ids are this file's own (``rank_terms``); a new ``TOKENIZER`` rebuilds the cache.
