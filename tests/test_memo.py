@@ -6,6 +6,7 @@ from datetime import date
 
 import numpy as np
 
+from papercast.models import Paper
 from papercast.store import memo
 from papercast.store import papers as papers_module
 from papercast.store.papers import PaperStore
@@ -58,15 +59,26 @@ def test_the_newest_date_is_remembered_until_the_store_changes(service):
     new_process()
     real = paper_store(service).newest_date(date(2026, 8, 16), count=count)
     assert real == paper_store(service).newest_date_by_scan(date(2026, 8, 16))
-    key = f"latest_date|{paper_store(service).cache_key}|{count}|2026-08-16"
+    store = paper_store(service)
+    key = f"latest_date|{store.cache_key}|{count}|{store.generation()}|2026-08-16"
     assert memo.store_fact(service.settings.db_path, key) == real.isoformat()
 
     # The remembered answer is what a new process uses (proved by planting a different one) ...
     memo.remember_store_fact(service.settings.db_path, key, "2026-08-01")
     new_process()
     assert paper_store(service).newest_date(date(2026, 8, 16), count=count) == date(2026, 8, 1)
-    # ... until the store's size changes.
+    # ... until the store's size changes,
     assert paper_store(service).newest_date(date(2026, 8, 16), count=count + 1) == real
+    # or another process replaces a paper by a newer one and leaves the size as it was.
+    store = paper_store(service)
+    newest = store.newest_date(count=count)
+    assert newest is not None and newest < date(2026, 9, 1)
+    store.delete([store.window(newest, newest)[0][0].id])
+    store.upsert([Paper(id="2609.99999", title="Written by another process", abstract="Dark matter.",
+                        published=date(2026, 9, 1))])
+    assert service.count() == count
+    new_process()
+    assert paper_store(service).newest_date(count=count) == date(2026, 9, 1)
 
 
 def test_an_unwritable_memo_is_only_a_cache(tmp_path):

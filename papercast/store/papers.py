@@ -489,15 +489,17 @@ class PaperStore:
 
         Existence probes (ids only, one row) over growing spans back from ``before`` (or today)
         bracket the date, then a binary search pins the day: about ten probes whatever the store size,
-        so the answer is remembered by store size, in the process and in the home (a CLI run is a new
-        process). ``count``: the store's size, when the caller knows it.
+        so the answer is remembered by store size and generation (another process may replace a paper
+        and keep the size), in the process and in the home (a CLI run is a new process). ``count``: the
+        store's size, when the caller knows it.
         """
         anchor = before or date.today()
         count = count if count is not None else self.count()
-        key = (self.cache_key, count, anchor)
+        generation = self.generation()
+        key = (self.cache_key, count, generation, anchor)
         if key in _NEWEST:
             return _NEWEST[key]
-        fact = f"latest_date|{self.cache_key}|{count}|{anchor}"
+        fact = f"latest_date|{self.cache_key}|{count}|{generation}|{anchor}"
         remembered = memo.store_fact(self.settings.db_path, fact)
         if remembered is not None:
             _NEWEST[key] = None if remembered == "none" else date.fromisoformat(remembered)
