@@ -33,12 +33,6 @@ from papercast.store.lock import home_lock
 log = logging.getLogger(__name__)
 
 GENERATION_FILE = ".papercast-generation"  # in the chroma directory: any write to any collection
-
-
-def content_file(collection: str) -> str:
-    """The generation file of one collection's content (beside ``GENERATION_FILE``): what caches of
-    that collection are checked against, so a passage written does not make the papers' caches stale."""
-    return f"{GENERATION_FILE}.{collection}"
 COPY_PREFIX = "papercast-readonly-"  # a read-only home's private copy: <tmp>/papercast-readonly-<pid>-*
 RETRIES = 3
 BACKOFF_SECONDS = (0.05, 0.2, 0.5)
@@ -47,6 +41,13 @@ WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
 # What a stale index or a store busy for a moment says (chromadb's InternalError texts).
 _STALE_TEXTS = ("nothing found on disk", "error finding id", "hnsw", "segment reader", "database is locked",
                 "already exists", "no such table", "disk i/o")
+
+
+def content_file(collection: str) -> str:
+    """The generation file of one collection's content (beside ``GENERATION_FILE``): what caches of
+    that collection are checked against, so a passage written does not make the papers' caches stale."""
+    return f"{GENERATION_FILE}.{collection}"
+
 
 
 class StoreError(RuntimeFailure):

@@ -29,16 +29,14 @@ def like_logits(sig: Signals, total: np.ndarray, profile: Profile) -> np.ndarray
     return a * total + b
 
 
-def least_sure(sig: Signals, logit: np.ndarray, n: int, skip: set[int] = frozenset()) -> list[int]:
+def least_sure(sig: Signals, logit: np.ndarray, n: int) -> list[int]:
     """Up to ``n`` unrated candidates (rows of ``sig``) nearest the boundary, most uncertain first, none a
-    near-duplicate of one chosen before it; rows in ``skip`` are never chosen."""
+    near-duplicate of one chosen before it."""
     order = np.argsort(np.where(sig.read, np.inf, np.abs(logit)), kind="stable")
     chosen: list[int] = []
     for i in order.tolist():
         if sig.read[i] or len(chosen) == n:
             break
-        if i in skip:
-            continue
         vector = sig.cen([i])[0]
         if chosen and float((sig.cen(chosen) @ vector).max()) > NEAR_DUPLICATE:
             continue
