@@ -69,8 +69,5 @@ def passed_over(profile: Profile) -> list[str]:
     """Papers dismissed, never rated, on a day the profile also liked or saved a paper: a list read and
     answered ("these, not those"), so negatives for the ranker, like dislikes. A dismissal on a day
     without a like clears the list (read elsewhere, hidden unread) and says nothing about a topic."""
-    rated = {r.paper_id for r in ratings_of(profile)}
     liking_days = {f.at.date() for f in profile.feedback if f.kind in ("like", "save")}
-    return list(dict.fromkeys(f.paper_id for f in sorted(profile.feedback, key=lambda f: f.at)
-                              if f.kind == "dismiss" and f.paper_id not in rated
-                              and f.at.date() in liking_days))
+    return [r.paper_id for r in graded_ratings(profile) if r.dismissed and r.day in liking_days]

@@ -45,9 +45,9 @@ def reasons_for(i: int, sig: Signals, profile: Profile, zs: dict[str, np.ndarray
         j = int(np.argmax(sig.dislike_raw[:, i]))
         out.append((1.5, f"lowered: close to your dislike {sig.neg_ids[j]}"))
     passed = sig.values.get("dismissed")
-    if passed is not None and passed[i] > 0 and sig.skip_raw is not None:
-        j = int(np.argmax(sig.skip_raw[:, i]))
-        out.append((1.4, f"lowered: close to {sig.skip_ids[j]}, which you dismissed beside your likes"))
+    if passed is not None and passed[i] > 0 and sig.passed_raw is not None:
+        j = int(np.argmax(sig.passed_raw[:, i]))
+        out.append((1.4, f"lowered: close to {sig.passed_ids[j]}, which you dismissed beside your likes"))
     if z.get("classifier", 0) > 1.5:
         out.append((z["classifier"] - 0.5, f"fits the pattern of your {sig.n_liked} liked/saved papers"))
     if "lexical" in z:

@@ -238,16 +238,16 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
     q_raw = embed_texts(store, sig.queries, dims)
     pos_ids = list(dict.fromkeys(profile.liked + profile.saved))
     neg_ids = list(profile.disliked)
-    skipped = passed_over(profile) if w.classifier_dismissed > 0 or w.dismissed > 0 else []
-    vecs = vectors_by_id(store, pos_ids + neg_ids + skipped) if (pos_ids or neg_ids or skipped) else {}
+    passed = passed_over(profile) if w.classifier_dismissed > 0 or w.dismissed > 0 else []
+    vecs = vectors_by_id(store, pos_ids + neg_ids + passed) if (pos_ids or neg_ids or passed) else {}
     pos_ids = [i for i in pos_ids if i in vecs]
     neg_ids = [i for i in neg_ids if i in vecs]
-    skipped = [i for i in skipped if i in vecs]
+    passed = [i for i in passed if i in vecs]
     sig.pos_ids, sig.n_liked = pos_ids, len(pos_ids)
     p_raw = np.stack([vecs[i] for i in pos_ids]) if pos_ids else np.zeros((0, dims), np.float32)
     pv = unit(p_raw - mean)
     nv = unit(np.stack([vecs[i] for i in neg_ids]) - mean) if neg_ids else np.zeros((0, dims), np.float32)
-    sv = unit(np.stack([vecs[i] for i in skipped]) - mean) if skipped else np.zeros((0, dims), np.float32)
+    sv = unit(np.stack([vecs[i] for i in passed]) - mean) if passed else np.zeros((0, dims), np.float32)
     # A classifier on the profile's own feedback, once there is enough of it: liked papers
     # against the candidates (mostly not relevant), the disliked ones and those passed over.
     beta = np.zeros((0, dims), np.float32)
@@ -256,7 +256,7 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
         # The same draw whatever was rated since (a new draw is a new classifier), minus the papers
         # whose labels the classifier already has.
         drawn = rng.choice(len(keep), size=min(len(keep), 400), replace=False)
-        labelled = positions(set(pos_ids) | set(neg_ids) | set(skipped))[keep]
+        labelled = positions(set(pos_ids) | set(neg_ids) | set(passed))[keep]
         background = sig.cen(drawn[~labelled[drawn]])
         beta = feedback_direction(pv, background, nv, w.classifier_dislike, sv, w.classifier_dismissed)[None]
     liked_mean = unit(pv.mean(axis=0))[None] if pos_ids else np.zeros((0, dims), np.float32)
@@ -311,8 +311,8 @@ def compute_signals(store: PaperStore, profile: Profile, pool: Pool, reference: 
         sig.values["disliked"] = np.clip(dis - ref, 0, None)
     if len(beta):
         sig.values["classifier"] = sims["classifier"][0]
-    if skipped and w.dismissed > 0:
-        sig.skip_ids, sig.skip_raw = skipped, sims["passed_over"]
+    if passed and w.dismissed > 0:
+        sig.passed_ids, sig.passed_raw = passed, sims["passed_over"]
         near = sims["passed_over"].max(axis=0)
         ref = like_sims.max(axis=0) if like_sims is not None else np.zeros_like(near)
         sig.values["dismissed"] = np.clip(near - ref, 0, None)

@@ -51,8 +51,8 @@ class Signals:
     dislike_raw: np.ndarray | None = None  # (disliked, papers) centred cosine
     pos_ids: list[str] = field(default_factory=list)
     neg_ids: list[str] = field(default_factory=list)
-    skip_raw: np.ndarray | None = None  # (passed over, papers) centred cosine
-    skip_ids: list[str] = field(default_factory=list)  # dismissed beside likes (``ratings.passed_over``)
+    passed_raw: np.ndarray | None = None  # (passed over, papers) centred cosine
+    passed_ids: list[str] = field(default_factory=list)  # dismissed beside likes (``ratings.passed_over``)
     liked_titles: dict[str, str] = field(default_factory=dict)
     kw_hits: dict[int, list[str]] = field(default_factory=dict)  # paper -> the profile keywords it has
     q_terms: list[str] = field(default_factory=list)
