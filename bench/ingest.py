@@ -82,7 +82,11 @@ def hash_embed(texts: Any) -> Any:
 
 
 def child(kind: str, source: Path, home: Path) -> dict[str, float]:
-    """One measurement in this process: ``raw``, ``stream``, ``serial`` or ``scale``."""
+    """One measurement in this process: ``raw``, ``stream``, ``serial`` or ``scale``; the C heap set
+    up as ``papercast`` sets it up (``heap.limit_arenas``, before any thread), on every side."""
+    from papercast import heap
+
+    heap.limit_arenas()
     from papercast.config import load_settings
     from papercast.service import Papercast
     from papercast.store.embeddings import get_embedder

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from papercast import __version__, logs
+from papercast import __version__, heap, logs
 from papercast.commands import COMMAND_MODULES
 from papercast.commands._output import (
     EXIT_BROKEN_PIPE,
@@ -69,6 +69,7 @@ def _quiet_anywhere(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    heap.limit_arenas()  # first: glibc fixes its arenas when a second thread allocates (papercast/heap.py)
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

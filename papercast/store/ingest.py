@@ -11,16 +11,15 @@ thread: the embedding thread only runs the model, and gives its free memory back
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
 
+from papercast.heap import release_free_memory
 from papercast.models import Paper, UpsertResult
 from papercast.store.metadata import from_metadata, to_metadata
 
@@ -84,27 +83,6 @@ def plan(store: PaperStore, papers: Iterable[Paper]) -> Planned:
             planned.to_embed.append(merged)
             result.reembedded += 1
     return planned
-
-
-@cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, None on another C library. glibc gives the model's thread a malloc
-    arena of its own, whose free memory no other thread reuses: measured, ~25 MB more at the peak."""
-    try:
-        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
-            return None
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def release_free_memory() -> None:
-    """Give the C heap's free pages back to the system (glibc only; elsewhere nothing)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 class _Cancelled(Exception):
