@@ -225,11 +225,12 @@ class PaperStore:
                 vectors.update(zip([p.id for p in need], fresh, strict=True))
                 done += len(need)
             self._check_dimensions(np.stack([vectors[p.id] for p in chunk]))
+            # No documents: the paper is its metadata's JSON, nothing reads them back, and Chroma's
+            # full-text index of them took half its write time and half the store on disk.
             for batch in self.batches(chunk):
                 self.collection.upsert(
                     ids=[p.id for p in batch],
                     embeddings=[vectors[p.id].tolist() for p in batch],
-                    documents=[p.embedding_text for p in batch],
                     metadatas=[to_metadata(p) for p in batch],
                 )
             if self._dimensions is None and chunk:
