@@ -1,10 +1,9 @@
 """The C heap's two knobs papercast turns, glibc only (elsewhere both do nothing).
 
-Why: glibc gives each thread that allocates while another holds the heap's lock a malloc arena of
-its own (up to 8 per core), and free memory in one arena is not reused by the others. An import runs
-the model on its own thread while Chroma's threads write, and each kept arenas that were mostly
-free: measured in docs/benchmarks.md (issue 26), one arena lowers the import's peak by 30-40 MB at
-300 papers with no measurable cost in speed.
+Why: glibc gives threads malloc arenas of their own (up to 8 per core), and what one arena frees
+the others do not reuse. An import runs the model on its own thread while onnxruntime's and
+Chroma's threads work: 12 arenas, mostly free. One arena lowers the import's peak by 30-40 MB at
+300 papers and ~20 MB at 100k, with no measurable cost in speed (docs/benchmarks.md, issue 26).
 """
 
 from __future__ import annotations
@@ -52,8 +51,9 @@ def limit_arenas(arenas: int = 1) -> bool:
 
 
 def release_free_memory() -> None:
-    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``). A thread's arena
-    keeps what it freed for that thread; trimmed after each batch, ~25 MB less at an import's peak."""
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``), after each embedded
+    batch: ~25 MB less at an import's peak when each thread has its arena, as where the cap could not
+    be set (``MALLOC_ARENA_MAX`` set otherwise, a process whose threads started first)."""
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)  # type: ignore[attr-defined]
