@@ -13,11 +13,10 @@ import pytest
 from papercast.errors import UserError
 from papercast.models import Feedback, Profile
 from papercast.service.profiles import hiding
-from papercast.tools.ranking.boundary import NEAR_DUPLICATE
 from papercast.tools.ranking.classifier import calibrate
 from papercast.tools.ranking.evaluation import auc, evaluate, mrr, ndcg
 from papercast.tools.ranking.ratings import as_of, graded_ratings, passed_over, ratings_of, starting_point
-from papercast.tools.ranking.teach import teach
+from papercast.tools.ranking.teach import NEAR_DUPLICATE, teach
 
 from helpers import paper_store, profile_store
 

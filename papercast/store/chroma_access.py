@@ -49,7 +49,6 @@ def content_file(collection: str) -> str:
     return f"{GENERATION_FILE}.{collection}"
 
 
-
 class StoreError(RuntimeFailure):
     """The store cannot be opened or reached. The message is one line for the user."""
 
