@@ -69,7 +69,6 @@ def _quiet_anywhere(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    heap.limit_arenas()  # first: glibc fixes its arenas when a second thread allocates (papercast/heap.py)
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -79,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # bad usage (one line, exit 2), --help, --version: a code, like every command
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    # Before any thread (glibc fixes its arenas when a second one allocates), after --help: not its ~5 ms.
+    heap.limit_arenas()
     handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", run_tui)
     set_quiet(bool(getattr(args, "quiet", False)))
     log_file = _start_logging(args, argv)

@@ -39,12 +39,14 @@ def _threads() -> int | None:
 def limit_arenas(arenas: int = 1) -> bool:
     """Cap glibc's malloc arenas for the rest of the process; True when the cap was set.
 
-    Only as the process's first act: glibc fixes the number of arenas when a second thread first
+    Only before the process's first thread: glibc fixes the number of arenas when a second thread first
     allocates, so a call once threads run (numpy's, onnxruntime's, a test runner's) would be
     half-applied; it then does nothing. ``MALLOC_ARENA_MAX`` in the environment wins.
     """
+    if "MALLOC_ARENA_MAX" in os.environ or _threads() != 1:
+        return False
     libc = _glibc()
-    if libc is None or "MALLOC_ARENA_MAX" in os.environ or _threads() != 1:
+    if libc is None:
         return False
     mallopt: Callable[[int, int], int] = libc.mallopt  # type: ignore[attr-defined]
     return bool(mallopt(M_ARENA_MAX, arenas))
