@@ -5,12 +5,13 @@
 * The offline summary on the test abstracts: how often ``results`` holds a sentence labelled result and
   ``method`` one labelled method or objective (CSAbstruct's "idea"), for the role-based fields (v2) and
   the hand rules of v1 (``roles=None``) side by side. A stand-in for the issue's held-out set.
-* Speed: roles for one 10-sentence abstract (embedding included, and the model alone), and for N
-  abstracts (default 1,000, taken from train+dev+test) against embedding their sentences, interleaved
+* Speed: roles for one 10-sentence abstract (its token states included, and the model alone), and for
+  N abstracts (default 1,000, taken from train+dev+test) against embedding their sentences, interleaved
   runs, medians.
 
 Run: .venv/bin/python bench/sentence_roles.py CSABSTRUCT_DIR [--cache FILE] [--abstracts N] [--repeats R]
-(the folder with CSAbstruct's train/dev/test.jsonl; --cache: the vectors file the training script made).
+(the folder with CSAbstruct's train/dev/test.jsonl; --cache: the token states file the training script
+made).
 """
 
 from __future__ import annotations
@@ -28,18 +29,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-from train_sentence_roles import embedded  # noqa: E402
+from train_sentence_roles import token_states  # noqa: E402
 
 from papercast.models import Paper  # noqa: E402
 from papercast.store.embeddings import get_embedder  # noqa: E402
-from papercast.tools.writing.roles import ROLES, WEIGHTS, load_model, predict  # noqa: E402
+from papercast.store.embeddings.bundled import pool  # noqa: E402
+from papercast.tools.writing.roles import ROLES, WEIGHTS, load_model, predict, predict_many  # noqa: E402
 from papercast.tools.writing.summarize import extractive_summary  # noqa: E402
 
 
-def quality(rows: list[dict], vectors: list[np.ndarray]) -> None:
+def quality(rows: list[dict], states: list[list[np.ndarray]]) -> None:
     y = np.array([ROLES.index(label) for row in rows for label in row["labels"]])
-    pred = np.array([ROLES.index(role) for row, v in zip(rows, vectors, strict=True)
-                     for role, _ in predict(v, row["sentences"])])
+    predicted = predict_many([(s, row["sentences"]) for row, s in zip(rows, states, strict=True)])
+    pred = np.array([ROLES.index(role) for abstract in predicted for role, _ in abstract])
     k = len(ROLES)
     confusion = np.zeros((k, k), dtype=int)
     for a, b in zip(y, pred, strict=True):
@@ -61,15 +63,16 @@ def quality(rows: list[dict], vectors: list[np.ndarray]) -> None:
         print(f"{role:<11}" + "".join(f"{n:8d}" for n in confusion[i]))
 
 
-def summaries(rows: list[dict], vectors: list[np.ndarray]) -> None:
+def summaries(rows: list[dict], states: list[list[np.ndarray]]) -> None:
     """How often each summary field holds a sentence of its role, with roles (v2) and without (v1)."""
     for name, use_roles in (("v1 hand rules", False), ("v2 by role", True)):
         hits = {"results": [0, 0], "method": [0, 0], "tldr": [0, 0]}
         wanted = {"results": {"result"}, "method": {"method", "objective"}, "tldr": {"objective", "method"}}
-        for i, (row, v) in enumerate(zip(rows, vectors, strict=True)):
+        for i, (row, s) in enumerate(zip(rows, states, strict=True)):
             paper = Paper(id=f"2601.{i:05d}", title="t", abstract=" ".join(row["sentences"]))
-            roles = predict(v, row["sentences"]) if use_roles else None
-            summary = extractive_summary(paper, v, None, list(row["sentences"]), roles)
+            roles = predict(s, row["sentences"]) if use_roles else None
+            vectors = np.stack([pool(t.astype(np.float32)) for t in s])
+            summary = extractive_summary(paper, vectors, None, list(row["sentences"]), roles)
             for field, labels in wanted.items():
                 marked = [s for s, label in zip(row["sentences"], row["labels"], strict=True)
                           if label in labels]
@@ -82,46 +85,47 @@ def summaries(rows: list[dict], vectors: list[np.ndarray]) -> None:
                                         for f, (h, n) in hits.items()))
 
 
-def speed(rows: list[dict], vectors: list[np.ndarray], repeats: int) -> None:
+def speed(rows: list[dict], states: list[list[np.ndarray]], repeats: int) -> None:
+    """Embedding alone against what roles cost in use: the token states (the same model pass as
+    embedding, which the offline summary pools into its vectors) and the role model."""
     embedder = get_embedder()
     model = load_model()
     ten = next(row["sentences"] for row in rows if len(row["sentences"]) >= 10)[:10]
-    ten_vectors = embedder.embed(ten)
+    ten_states = embedder.embed_tokens(ten)
     embed_one, model_one, both_one = [], [], []
     for _ in range(max(repeats, 5)):
         began = time.perf_counter()
-        v = embedder.embed(ten)
-        middle = time.perf_counter()
-        predict(v, ten, model)
-        end = time.perf_counter()
-        embed_one.append(middle - began)
-        both_one.append(end - began)
+        embedder.embed(ten)
+        embed_one.append(time.perf_counter() - began)
         began = time.perf_counter()
-        predict(ten_vectors, ten, model)
+        predict(embedder.embed_tokens(ten), ten, model)
+        both_one.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        predict(ten_states, ten, model)
         model_one.append(time.perf_counter() - began)
-    print(f"one 10-sentence abstract: roles {statistics.median(both_one) * 1000:.1f} ms with embedding "
-          f"(embedding {statistics.median(embed_one) * 1000:.1f} ms), the role model alone "
+    print(f"one 10-sentence abstract: roles {statistics.median(both_one) * 1000:.1f} ms with its token "
+          f"states (embedding alone {statistics.median(embed_one) * 1000:.1f} ms), the role model alone "
           f"{statistics.median(model_one) * 1000:.2f} ms (medians of {len(both_one)})")
     texts = [row["sentences"] for row in rows]
     flat = [s for t in texts for s in t]
     embed_times, roles_times = [], []
-    for _ in range(repeats):  # interleaved: embedding alone, then embedding + roles
+    for _ in range(repeats):  # interleaved: embedding alone, then token states + roles
         began = time.perf_counter()
         embedder.embed(flat)
         embed_times.append(time.perf_counter() - began)
         began = time.perf_counter()
-        out = embedder.embed(flat)
-        start = 0
+        out = embedder.embed_tokens(flat)
+        abstracts, start = [], 0
         for t in texts:
-            predict(out[start:start + len(t)], t, model)
+            abstracts.append((out[start:start + len(t)], t))
             start += len(t)
+        predict_many(abstracts, model)
         roles_times.append(time.perf_counter() - began)
     e, r = statistics.median(embed_times), statistics.median(roles_times)
-    print(f"{len(texts)} abstracts ({len(flat)} sentences): embedding {e:.1f} s, embedding + roles {r:.1f} s "
-          f"= {r / e:.2f}x (medians of {repeats})")
+    print(f"{len(texts)} abstracts ({len(flat)} sentences): embedding {e:.1f} s, token states + roles "
+          f"{r:.1f} s = {r / e:.2f}x (medians of {repeats})")
     began = time.perf_counter()
-    for t, v in zip(texts, vectors, strict=True):
-        predict(v, t, model)
+    predict_many([(s, t) for t, s in zip(texts, states, strict=True)], model)
     print(f"the role model alone over {len(texts)} abstracts: {time.perf_counter() - began:.2f} s")
 
 
@@ -133,11 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args(argv)
-    data = embedded(args.folder, args.cache)
+    data = token_states(args.folder, args.cache)
     print(f"model {load_model().version}: {WEIGHTS.name} {WEIGHTS.stat().st_size / 1e6:.2f} MB")
-    rows, vectors = data["test"]
-    quality(rows, vectors)
-    summaries(rows, vectors)
+    rows, states = data["test"]
+    quality(rows, states)
+    summaries(rows, states)
     if not args.no_speed:
         pool = [(r, v) for split in ("train", "dev", "test") for r, v in zip(*data[split], strict=True)]
         picked = pool[:args.abstracts]

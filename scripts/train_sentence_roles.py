@@ -2,10 +2,13 @@
 
 CSAbstruct (allenai/sequential_sentence_classification, data/CSAbstruct/, Apache-2.0) labels every
 sentence of 2,189 computer-science abstracts background, objective, method, result or other. The data
-never ships: this script reads it from a folder holding train.jsonl, dev.jsonl and test.jsonl, embeds the
-sentences with the bundled MiniLM (cached in --cache, since that is the slow part), fits the softmax
-layer of ``papercast.tools.writing.roles`` on train (dev picks the settings) and writes the weights
-as float16. Run: .venv/bin/python scripts/train_sentence_roles.py CSABSTRUCT_DIR [--cache F]
+never ships: this script reads it from a folder holding train.jsonl, dev.jsonl and test.jsonl, runs the
+bundled MiniLM over every sentence once (its token states are cached in --cache: that is the slow part),
+trains ``--members`` models of ``papercast.tools.writing.roles`` from different seeds on train, keeps
+each one's epoch that reads dev best (accuracy + macro-F1), and writes their weights (the large
+matrices as int8 with a float16 scale per column, the rest as float16). papercast reads them with numpy
+alone; training needs PyTorch, which papercast does not: ``pip install torch``.
+Run: .venv/bin/python scripts/train_sentence_roles.py CSABSTRUCT_DIR [--cache F] [--out F]
 """
 
 from __future__ import annotations
@@ -14,24 +17,17 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from papercast.tools.writing.roles import (
-    ROLES,
-    STACK,
-    RoleModel,
-    context_features,
-    features,
-    lexical,
-    predict,
-)
+from papercast.tools.writing.roles import DIMENSIONS, ROLES, position_features, word_buckets
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "papercast" / "data" / "sentence_roles.npz"
 SPLITS = ("train", "dev", "test")
+QUANTIZED = ("bag", "conv_w", "inp_w")  # most of the weights: int8 costs no accuracy on dev
 
 
 def read_split(folder: Path, split: str) -> list[dict]:
@@ -40,12 +36,16 @@ def read_split(folder: Path, split: str) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def embedded(folder: Path, cache: Path | None) -> dict[str, tuple[list[dict], list[np.ndarray]]]:
-    """Every split's abstracts and their sentence vectors (one array per abstract), cached on disk."""
+def token_states(folder: Path, cache: Path | None) -> dict[str, tuple[list[dict], list[list[np.ndarray]]]]:
+    """Every split's abstracts and the token states of each of their sentences, cached on disk."""
     data = {split: read_split(folder, split) for split in SPLITS}
     if cache is not None and cache.is_file():
         stored = np.load(cache)
-        flat = {split: stored[split].astype(np.float32) for split in SPLITS}
+        flat = {}
+        for split in SPLITS:
+            bounds = np.concatenate([[0], np.cumsum(stored[f"{split}_n"])])
+            states = stored[f"{split}_h"]
+            flat[split] = [states[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     else:
         from papercast.store.embeddings import get_embedder
 
@@ -54,223 +54,218 @@ def embedded(folder: Path, cache: Path | None) -> dict[str, tuple[list[dict], li
         for split in SPLITS:
             texts = [s for row in data[split] for s in row["sentences"]]
             began = time.perf_counter()
-            flat[split] = embedder.embed(texts)
+            flat[split] = [t.astype(np.float16) for t in embedder.embed_tokens(texts)]
             print(f"embedded {split}: {len(texts)} sentences in {time.perf_counter() - began:.1f} s",
                   file=sys.stderr)
         if cache is not None:
-            np.savez_compressed(cache, **{k: v.astype(np.float16) for k, v in flat.items()})
+            np.savez(cache, **{f"{split}_h": np.concatenate(flat[split]) for split in SPLITS},
+                     **{f"{split}_n": np.array([len(t) for t in flat[split]]) for split in SPLITS})
     out = {}
     for split in SPLITS:
-        vectors, start = [], 0
+        abstracts, start = [], 0
         for row in data[split]:
-            vectors.append(flat[split][start:start + len(row["sentences"])])
+            abstracts.append(flat[split][start:start + len(row["sentences"])])
             start += len(row["sentences"])
-        out[split] = (data[split], vectors)
+        out[split] = (data[split], abstracts)
     return out
-
-
-def xy(split: tuple[list[dict], list[np.ndarray]],
-       buckets: int = 0) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Features, label ids and abstract lengths of one split."""
-    rows, vectors = split
-    x = np.concatenate([np.concatenate([features(v), lexical(row["sentences"], buckets)], axis=1)
-                        for row, v in zip(rows, vectors, strict=True)])
-    y = np.array([ROLES.index(label) for row in rows for label in row["labels"]])
-    return x, y, [len(row["labels"]) for row in rows]
-
-
-def sequence_priors(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Log start, transition and end probabilities (add-one smoothed), and the roles' log prior."""
-    k = len(ROLES)
-    start, trans, end, prior = np.ones(k), np.ones((k, k)), np.ones(k), np.ones(k)
-    for row in rows:
-        ids = [ROLES.index(label) for label in row["labels"]]
-        start[ids[0]] += 1
-        end[ids[-1]] += 1
-        for a, b in zip(ids, ids[1:], strict=False):
-            trans[a, b] += 1
-        for i in ids:
-            prior[i] += 1
-    return (np.log(start / start.sum()), np.log(trans / trans.sum(axis=1, keepdims=True)),
-            np.log(end / end.sum()), np.log(prior / prior.sum()))
-
-
-def train(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, decay: float,
-          seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray] | None, tuple[np.ndarray, np.ndarray]]:
-    """A softmax layer (with a ReLU hidden layer when ``hidden``) fitted by Adam on mini-batches, with
-    dropout on the inputs and L2 weight decay; numpy only."""
-    rng = np.random.default_rng(seed)
-    k, d = len(ROLES), x.shape[1]
-    params = []
-    if hidden:
-        params += [rng.normal(0, np.sqrt(2 / d), (d, hidden)).astype(np.float32),
-                   np.zeros(hidden, np.float32)]
-        params += [rng.normal(0, np.sqrt(1 / hidden), (hidden, k)).astype(np.float32),
-                   np.zeros(k, np.float32)]
-    else:
-        params += [np.zeros((d, k), np.float32), np.zeros(k, np.float32)]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
-    step, lr, batch = 0, 1e-3, 64
-    onehot = np.eye(k, dtype=np.float32)[y]
-    for _epoch in range(epochs):
-        order = rng.permutation(len(x))
-        for s in range(0, len(x), batch):
-            idx = order[s:s + batch]
-            xb = x[idx] * (rng.random((len(idx), d)) > 0.2) / 0.8
-            if hidden:
-                h_pre = xb @ params[0] + params[1]
-                h = np.maximum(h_pre, 0)
-                logits = h @ params[2] + params[3]
-            else:
-                logits = xb @ params[0] + params[1]
-            logits -= logits.max(axis=1, keepdims=True)
-            p = np.exp(logits)
-            p /= p.sum(axis=1, keepdims=True)
-            g = (p - onehot[idx]) / len(idx)
-            if hidden:
-                grads = [None, None, h.T @ g, g.sum(axis=0)]
-                gh = (g @ params[2].T) * (h_pre > 0)
-                grads[0], grads[1] = xb.T @ gh, gh.sum(axis=0)
-            else:
-                grads = [xb.T @ g, g.sum(axis=0)]
-            step += 1
-            for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
-                if param.ndim == 2:
-                    grad = grad + decay * param
-                m[i] = 0.9 * m[i] + 0.1 * grad
-                v[i] = 0.999 * v[i] + 0.001 * grad * grad
-                param -= lr * (m[i] / (1 - 0.9 ** step)) / (np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
-    if hidden:
-        return (params[0], params[1]), (params[2], params[3])
-    return None, (params[0], params[1])
-
-
-def decode(model: RoleModel, split: tuple[list[dict], list[np.ndarray]]) -> np.ndarray:
-    """Predicted label ids of every sentence of every abstract."""
-    return np.array([ROLES.index(role) for row, v in zip(*split, strict=True)
-                     for role, _ in predict(v, row["sentences"], model)])
 
 
 def scores(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     """Accuracy and macro-F1."""
-    f1s = []
+    f1 = []
     for k in range(len(ROLES)):
-        tp = float(((pred == k) & (y == k)).sum())
-        denom = float((pred == k).sum() + (y == k).sum())
-        f1s.append(2 * tp / denom if denom else 0.0)
-    return float((pred == y).mean()), float(np.mean(f1s))
+        tp = int(((pred == k) & (y == k)).sum())
+        f1.append(2 * tp / max(int((pred == k).sum() + (y == k).sum()), 1))
+    return float((pred == y).mean()), float(np.mean(f1))
 
 
-def fit(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, decay: float
-        ) -> tuple[tuple[np.ndarray, np.ndarray] | None, tuple[np.ndarray, np.ndarray]]:
-    """Logistic regression (scikit-learn's lbfgs, the bench extra: C = 1 / decay) or the numpy MLP."""
-    if hidden:
-        return train(x, y, hidden, epochs, decay)
-    from scipy.sparse import csr_matrix
-    from sklearn.linear_model import LogisticRegression
+def network(buckets: int, words: int, channels: int, width: int, hidden: int, dropout: float) -> Any:
+    """The PyTorch twin of one ``roles.Member`` (the same layers, in the order ``sentence_inputs`` and
+    ``member_log_probs`` apply them)."""
+    import torch
+    from torch import nn
 
-    clf = LogisticRegression(C=1.0 / decay, max_iter=500).fit(csr_matrix(x), y)  # sparse: 10x faster
-    return None, (clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32))
+    class Member(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bag = nn.EmbeddingBag(buckets, words, mode="mean")
+            self.conv = nn.Conv1d(DIMENSIONS, channels, 3, padding=1)
+            self.att = nn.Linear(DIMENSIONS, 1)
+            inputs = len(position_features(1)[0]) + DIMENSIONS + words + channels + DIMENSIONS
+            self.inp = nn.Sequential(nn.Dropout(dropout), nn.Linear(inputs, width), nn.ReLU(),
+                                     nn.Dropout(dropout))
+            self.rnn = nn.GRU(width, hidden, bidirectional=True, batch_first=True)
+            self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden + width, len(ROLES)))
+
+        def sentences(self, states: list[Any]) -> Any:
+            lengths = torch.tensor([len(s) for s in states])
+            x = nn.utils.rnn.pad_sequence(states, batch_first=True)
+            mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+            conv = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
+            conv = conv.masked_fill(~mask[..., None], -1e4).max(1).values
+            weight = self.att(x).squeeze(-1).masked_fill(~mask, -1e4).softmax(1)
+            vectors = x.sum(1) / lengths[:, None]
+            vectors = vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            return vectors, conv, (weight[..., None] * x).sum(1)
+
+        def forward(self, batch: list[dict]) -> tuple[Any, Any]:
+            vectors, conv, attended = self.sentences([s for a in batch for s in a["states"]])
+            rows, start = [], 0
+            for a in batch:
+                n = len(a["states"])
+                words = self.bag(a["words"], a["offsets"])
+                rows.append(torch.cat([a["position"], vectors[start:start + n], words,
+                                       conv[start:start + n], attended[start:start + n]], 1))
+                start += n
+            lengths = torch.tensor([len(r) for r in rows])
+            h = self.inp(nn.utils.rnn.pad_sequence(rows, batch_first=True))
+            packed = nn.utils.rnn.pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
+            o, _ = self.rnn(packed)
+            o, _ = nn.utils.rnn.pad_packed_sequence(o, batch_first=True, total_length=h.shape[1])
+            return self.out(torch.cat([o, h], 2)), lengths
+
+    return Member()
 
 
-def stacked(model: RoleModel, data: dict, xs: np.ndarray, y: np.ndarray, lengths: list[int], *,
-            hidden: int, epochs: int, decay: float, units: int, folds: int = 5) -> RoleModel:
-    """The second stage: a small MLP on each sentence's context of first-stage role probabilities. It
-    learns from out-of-fold probabilities on train (folds by abstract), as it will see unseen abstracts."""
-    from sklearn.neural_network import MLPClassifier
+def tensors(split: tuple[list[dict], list[list[np.ndarray]]], buckets: int) -> list[dict]:
+    """One dict of tensors per abstract: its sentences' token states, word buckets, positions, labels."""
+    import torch
 
-    abstract = np.repeat(np.arange(len(lengths)), lengths)
-    fold = np.random.default_rng(0).integers(0, folds, len(lengths))[abstract]
-    probs = np.zeros((len(y), len(ROLES)), dtype=np.float32)
-    for f in range(folds):
-        layer1, (w2, b2) = fit(xs[fold != f], y[fold != f], hidden, epochs, decay)
-        h = xs[fold == f] if layer1 is None else np.maximum(xs[fold == f] @ layer1[0] + layer1[1], 0)
-        logits = h @ w2 + b2
-        p = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs[fold == f] = p / p.sum(axis=1, keepdims=True)
-        print(f"stack: fold {f + 1} of {folds}", file=sys.stderr)
-    ends = np.cumsum(lengths)
-    x2 = np.concatenate([context_features(probs[e - n:e]) for e, n in zip(ends, lengths, strict=True)])
-    mean, scale = x2.mean(axis=0), 1.0 / (x2.std(axis=0) + 1e-3)
-    mlp = MLPClassifier(hidden_layer_sizes=(units,), alpha=0.1, max_iter=300, early_stopping=True,
-                        random_state=0).fit((x2 - mean) * scale, y)
-    arrays = (mean, scale, mlp.coefs_[0], mlp.intercepts_[0], mlp.coefs_[1], mlp.intercepts_[1])
-    return replace(model, stack=tuple(a.astype(np.float32) for a in arrays))
+    out = []
+    for row, states in zip(*split, strict=True):
+        ids = [word_buckets(s, buckets) for s in row["sentences"]]
+        out.append({
+            "states": [torch.tensor(s.astype(np.float32)) for s in states],
+            "words": torch.tensor([b for i in ids for b in i]),
+            "offsets": torch.tensor(np.concatenate([[0], np.cumsum([len(i) for i in ids])[:-1]])),
+            "position": torch.tensor(position_features(len(states))),
+            "labels": torch.tensor([ROLES.index(label) for label in row["labels"]]),
+        })
+    return out
 
 
-def fit_and_save(data: dict, out: Path, *, hidden: int, epochs: int, buckets: int,
-                 decays: list[float], lexical_scale: float, units: int = 0) -> int:
-    """Fit on train, pick weight decay and the sequence weight on dev, report test, write the weights."""
-    x, y, _ = xy(data["train"], buckets)
-    dims = x.shape[1] - buckets
-    mean = np.zeros(x.shape[1], dtype=np.float32)
-    scale = np.full(x.shape[1], lexical_scale, dtype=np.float32)
-    mean[:dims] = x[:, :dims].mean(axis=0)
-    scale[:dims] = 1.0 / (x[:, :dims].std(axis=0) + 1e-3)
-    xs = (x - mean) * scale
-    start, trans, end, prior = sequence_priors(data["train"][0])
-    dev_y = xy(data["dev"])[1]
-    best = None
-    for decay in decays:
-        began = time.perf_counter()
-        layer1, layer2 = fit(xs, y, hidden, epochs, decay)
-        first = RoleModel("candidate", mean, scale, layer1, layer2, 0 * start, 0 * trans, 0 * end, buckets)
-        if units:
-            first = stacked(first, data, xs, y, xy(data["train"])[2], hidden=hidden, epochs=epochs,
-                            decay=decay, units=units)
-        for weight in (0.0, 0.5, 1.0):
-            # The classifier's output already holds the roles' prior; the sequence adds the transitions.
-            model = replace(first, start=weight * start, transitions=weight * trans, end=weight * end)
-            if model.stack is None:
-                model = replace(model, out=(layer2[0], layer2[1] - weight * prior))
+def log_probs(model: Any, rows: list[dict]) -> np.ndarray:
+    """Log-probabilities of every sentence of ``rows`` (in order), in eval mode."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(rows), 32):
+            batch = rows[start:start + 32]
+            logits, lengths = model(batch)
+            out += [logits[i, :lengths[i]].log_softmax(1).numpy() for i in range(len(batch))]
+    return np.concatenate(out)
+
+
+def train_member(data: dict[str, list[dict]], seed: int, args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """One member trained from ``seed``: its state at the epoch that reads dev best."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = network(args.buckets, args.words, args.channels, args.width, args.hidden, args.dropout)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    y_dev = np.concatenate([a["labels"].numpy() for a in data["dev"]])
+    best: tuple[float, int, dict[str, Any]] = (-1.0, -1, {})
+    for epoch in range(args.epochs):
+        model.train()
+        order = rng.permutation(len(data["train"]))
+        for start in range(0, len(order), 16):
+            batch = [data["train"][i] for i in order[start:start + 16]]
+            logits, _ = model(batch)
+            labels = nn.utils.rnn.pad_sequence([a["labels"] for a in batch], batch_first=True,
+                                               padding_value=-100)
+            loss = nn.functional.cross_entropy(logits.reshape(-1, len(ROLES)), labels.reshape(-1),
+                                               ignore_index=-100)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        accuracy, macro_f1 = scores(y_dev, log_probs(model, data["dev"]).argmax(1))
+        if accuracy + macro_f1 > best[0]:
+            best = (accuracy + macro_f1, epoch, {k: v.clone() for k, v in model.state_dict().items()})
+    print(f"member {seed}: dev {best[0]:.3f} (accuracy + macro-F1) at epoch {best[1]}", file=sys.stderr)
+    model.load_state_dict(best[2])
+    return {k: v.numpy() for k, v in model.state_dict().items()}
+
+
+def member_arrays(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A PyTorch state as ``roles.Member``'s arrays (matrices transposed to rows x outputs)."""
+    conv = state["conv.weight"]  # channels x 384 x 3 (left, centre, right)
+    return {"bag": state["bag.weight"], "conv_w": conv.transpose(1, 2, 0).reshape(DIMENSIONS, -1),
+            "conv_b": state["conv.bias"], "att_w": state["att.weight"][0], "att_b": state["att.bias"],
+            "inp_w": state["inp.1.weight"].T, "inp_b": state["inp.1.bias"],
+            "f_ih": state["rnn.weight_ih_l0"].T, "f_hh": state["rnn.weight_hh_l0"].T,
+            "f_bih": state["rnn.bias_ih_l0"], "f_bhh": state["rnn.bias_hh_l0"],
+            "b_ih": state["rnn.weight_ih_l0_reverse"].T, "b_hh": state["rnn.weight_hh_l0_reverse"].T,
+            "b_bih": state["rnn.bias_ih_l0_reverse"], "b_bhh": state["rnn.bias_hh_l0_reverse"],
+            "out_w": state["out.1.weight"].T, "out_b": state["out.1.bias"]}
+
+
+def save(path: Path, version: str, buckets: int, members: list[dict[str, np.ndarray]]) -> None:
+    """The weights file ``roles.load_model`` reads."""
+    arrays: dict[str, np.ndarray] = {"version": np.array(version), "buckets": np.array([buckets]),
+                                     "members": np.array([len(members)])}
+    for i, member in enumerate(members):
+        for name, value in member.items():
+            value = np.ascontiguousarray(value, dtype=np.float32)
+            if name in QUANTIZED:
+                scale = np.maximum(np.abs(value).max(axis=0), 1e-8) / 127.0
+                arrays[f"{i}.{name}"] = np.round(value / scale).astype(np.int8)
+                arrays[f"{i}.{name}.scale"] = scale.astype(np.float16)
             else:
-                model = replace(model, stack=(*model.stack[:5], model.stack[5] - weight * prior))
-            acc, f1 = scores(dev_y, decode(model, data["dev"]))
-            print(f"decay {decay:g} seq {weight}: dev accuracy {acc:.3f} macro-F1 {f1:.3f} "
-                  f"({time.perf_counter() - began:.0f} s)", file=sys.stderr)
-            if best is None or f1 > best[0]:
-                best = (f1, model, decay, weight)
-    assert best is not None
-    _, model, decay, weight = best
-    acc, f1 = scores(xy(data["test"])[1], decode(model, data["test"]))
-    print(f"picked decay {decay:g} seq {weight}: test accuracy {acc:.3f} macro-F1 {f1:.3f}", file=sys.stderr)
-    kind = f"mlp{hidden}" if hidden else "logreg"
-    version = (f"roles-{kind}{f'-lex{buckets}' if buckets else ''}{f'-stack{units}' if units else ''}"
-               f"-{time.strftime('%Y%m%d')}")
-    arrays = {"mean": model.mean, "scale": model.scale, "w2": model.out[0], "b2": model.out[1],
-              "start": model.start, "transitions": model.transitions, "end": model.end}
-    if model.hidden is not None:
-        arrays |= {"w1": model.hidden[0], "b1": model.hidden[1]}
-    if model.stack is not None:
-        arrays |= {f"s_{key}": value for key, value in zip(STACK, model.stack, strict=True)}
-    np.savez_compressed(out, version=np.array(version), buckets=np.array([buckets]),
-                        **{key: value.astype(np.float16) for key, value in arrays.items()})
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {version})", file=sys.stderr)
-    return 0
+                arrays[f"{i}.{name}"] = value.astype(np.float16)
+    np.savez_compressed(path, **arrays)
+
+
+def report(path: Path, split: tuple[list[dict], list[list[np.ndarray]]], name: str) -> None:
+    """The saved model's accuracy and macro-F1 on a split, read back through papercast's numpy code."""
+    from papercast.tools.writing.roles import load_model, predict_many
+
+    rows, states = split
+    predicted = predict_many([(s, row["sentences"]) for row, s in zip(rows, states, strict=True)],
+                             load_model(path))
+    y = np.array([ROLES.index(label) for row in rows for label in row["labels"]])
+    pred = np.array([ROLES.index(role) for abstract in predicted for role, _ in abstract])
+    accuracy, macro_f1 = scores(y, pred)
+    print(f"{name}: accuracy {accuracy:.3f}, macro-F1 {macro_f1:.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="CSAbstruct folder with train/dev/test .jsonl")
-    parser.add_argument("--cache", type=Path, help="file for the sentence vectors (made on first run)")
+    parser.add_argument("--cache", type=Path, help="file for the token states (made on first run)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--embed-only", action="store_true", help="only embed (fill the cache)")
-    parser.add_argument("--hidden", type=int, default=0, help="hidden units of the numpy MLP "
-                        "(0, the default: logistic regression)")
-    parser.add_argument("--epochs", type=int, default=30, help="MLP epochs")
-    parser.add_argument("--lexical", type=int, default=16384, help="hashed word buckets (0: none)")
-    parser.add_argument("--lexical-scale", type=float, default=3.0, help="weight of the word features")
-    parser.add_argument("--stack", type=int, default=32, help="hidden units of the second stage "
-                        "(0: none)")
-    parser.add_argument("--decay", type=float, nargs="+", default=[333.0],
-                        help="L2 strengths to try (logistic regression: 1/C)")
+    parser.add_argument("--members", type=int, default=4, help="models in the vote (seeds 0..N-1)")
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--buckets", type=int, default=4096, help="hashed word buckets")
+    parser.add_argument("--words", type=int, default=32, help="size of a sentence's word vector")
+    parser.add_argument("--channels", type=int, default=64, help="convolution channels over the tokens")
+    parser.add_argument("--width", type=int, default=128, help="size of a sentence's row into the GRU")
+    parser.add_argument("--hidden", type=int, default=64, help="GRU units per direction")
+    parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-2)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    data = embedded(args.folder, args.cache)
+    data = token_states(args.folder, args.cache)
     if args.embed_only:
         return 0
-    return fit_and_save(data, args.out, hidden=args.hidden, epochs=args.epochs, buckets=args.lexical,
-                        decays=args.decay, lexical_scale=args.lexical_scale, units=args.stack)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    rows = {split: tensors(data[split], args.buckets) for split in ("train", "dev")}
+    began = time.perf_counter()
+    members = [member_arrays(train_member(rows, seed, args)) for seed in range(args.members)]
+    version = f"roles-gru{args.members}-tokens-b{args.buckets}"
+    save(args.out, version, args.buckets, members)
+    print(f"{version}: {args.out} {args.out.stat().st_size / 1e6:.2f} MB, trained in "
+          f"{time.perf_counter() - began:.0f} s")
+    report(args.out, data["dev"], "dev")
+    report(args.out, data["test"], "test")
+    return 0
 
 
 if __name__ == "__main__":

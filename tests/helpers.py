@@ -118,6 +118,13 @@ class CountingEmbed:
         self.texts.extend(texts)
         return get_embedder().embed(list(texts))
 
+    def embed_tokens(self, texts):
+        """The token states the sentence-role model reads, counted with the rest."""
+        from papercast.store.embeddings import get_embedder
+
+        self.texts.extend(texts)
+        return get_embedder().embed_tokens(list(texts))
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -10,7 +10,7 @@ import pytest
 
 from papercast.store.embeddings import bundled as embeddings
 from papercast.store.embeddings import get_embedder
-from papercast.store.embeddings.bundled import Embedder, EmbeddingModelError
+from papercast.store.embeddings.bundled import Embedder, EmbeddingModelError, pool
 
 
 def test_vectors_are_normalized_384d_and_meaningful() -> None:
@@ -35,6 +35,19 @@ def test_batching_and_padding_do_not_change_results() -> None:
     together = embedder.embed(texts)
     alone = np.stack([embedder.embed([t])[0] for t in texts])
     assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_token_states_pool_to_the_embedding_and_ignore_padding() -> None:
+    """The sentence-role model reads token states: one per token with [CLS] and [SEP], unpadded, and
+    their pooling is the text's ``embed`` vector, so the offline summary embeds once for both."""
+    texts = ["short", "a much longer sentence about sparse mixture-of-experts language models", "mid size"]
+    embedder = get_embedder()
+    states = embedder.embed_tokens(texts)
+    assert [s.shape for s in states] == [(3, 384), (15, 384), (4, 384)]
+    assert np.allclose(np.stack([pool(s) for s in states]), embedder.embed(texts), atol=1e-5)
+    alone = [embedder.embed_tokens([t])[0] for t in texts]
+    assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(alone, states, strict=True))
+    assert embedder.embed_tokens([]) == []
 
 
 def test_long_texts_are_truncated_not_rejected() -> None:

@@ -43,8 +43,8 @@ def add_paper(service: Papercast, paper: Paper = PAPER) -> None:
 def test_shipped_weights_are_small_and_read_a_plain_abstract_in_order(service):
     assert WEIGHTS.stat().st_size <= 2_000_000
     assert (WEIGHTS.parent / "sentence_roles.LICENSE").is_file()
-    vectors = paper_store(service).embed_texts(ABSTRACT)
-    roles = [role for role, _ in predict(vectors, ABSTRACT)]
+    tokens = paper_store(service).embed_tokens(ABSTRACT)
+    roles = [role for role, _ in predict(tokens, ABSTRACT)]
     assert roles[0] == "background" and roles[3] == "method" and roles[4] == "result"
     assert roles[2] in ("objective", "method")
 
@@ -74,10 +74,12 @@ def test_bad_input_gets_sensible_roles_never_an_error(service, name):
         assert len(roles) == 1
 
 
-def test_vectors_of_another_model_give_other_rather_than_an_error():
-    assert predict(np.ones((3, 768), dtype=np.float32)) == [("other", 0.0)] * 3
-    assert predict(np.zeros((0, 384), dtype=np.float32)) == []
-    assert predict(np.full((2, 384), np.nan, dtype=np.float32))  # NaNs still give roles
+def test_states_of_another_model_give_other_rather_than_an_error():
+    assert predict([np.ones((5, 768), dtype=np.float32)] * 3) == [("other", 0.0)] * 3
+    assert predict([]) == []
+    nan = predict([np.full((4, 384), np.nan, dtype=np.float32)] * 2, ["a b", "c d"])  # NaNs still give roles
+    assert [role for role, _ in nan] and all(role in ROLES for role, _ in nan)
+    assert predict([np.zeros((0, 384), dtype=np.float32)], [""])[0][0] in ROLES  # no tokens at all
 
 
 def test_roles_are_computed_once_then_remembered_until_the_abstract_changes(service):

@@ -50,14 +50,15 @@ def test_offline_summary_is_extractive_labelled_and_stored(service):
 
 def test_offline_fields_are_the_sentences_of_their_roles(service):
     """The TL;DR is the surest objective sentence (else a method one), the method the method sentences
-    and the results the result sentences, by the sentence-role model on the bundled embedder's vectors."""
+    and the results the result sentences, by the sentence-role model on
+    the bundled embedder's token states."""
     checked = 0
     for paper in service.list_papers(40):
         sentences = split_sentences(paper.abstract)
         if len(sentences) < 5 or paper.ai_summary:
             continue
         [summary] = service.summarize([paper.id])
-        roles = predict(paper_store(service).embed_texts(sentences), sentences)
+        roles = predict(paper_store(service).embed_tokens(sentences), sentences)
         of = {role: [s for s, (r, _) in zip(sentences, roles, strict=True) if r == role]
               for role in ("objective", "method", "result")}
         if of["objective"]:

@@ -31,7 +31,7 @@ from papercast.store.chroma_access import (
     content_file,
     writable,
 )
-from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name, make_embedder
+from papercast.store.embeddings import DIMENSIONS, TextEmbedder, collection_name, get_embedder, make_embedder
 from papercast.store.ingest import plan, upsert_stream
 from papercast.store.lock import home_lock
 from papercast.store.metadata import SAMPLE_SOURCE, date_key, from_metadata, to_metadata
@@ -158,6 +158,20 @@ class PaperStore:
             vectors = self.embedder.embed(texts, progress=progress)
         self._check_dimensions(vectors)
         return vectors
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The bundled MiniLM's token states of ``texts``, whatever model this store embeds with: the
+        sentence-role model was trained on them. A replacement ``embed`` that has its own
+        ``embed_tokens`` (tests count the texts) serves them instead."""
+        if not texts:
+            return []
+        source = getattr(self._embed, "embed_tokens", None) or get_embedder().embed_tokens
+        return source(list(texts))
+
+    @property
+    def embeds_with_bundled_model(self) -> bool:
+        """Whether ``embed_texts`` is the bundled MiniLM itself (its vectors pool ``embed_tokens``)."""
+        return self._embed is None and self.embedding_model is None
 
     @property
     def dimensions(self) -> int | None:

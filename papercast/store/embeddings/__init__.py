@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from papercast.config import Settings
     from papercast.store.embeddings.remote import EmbeddingClient
 
-__all__ = ["COLLECTION", "DIMENSIONS", "MODEL_NAME", "TextEmbedder", "collection_name", "make_embedder"]
+__all__ = ["COLLECTION", "DIMENSIONS", "MODEL_NAME", "TextEmbedder", "collection_name", "get_embedder",
+           "make_embedder"]
 
 COLLECTION = "papers"  # the bundled model's collection: the name every existing store has
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,24 @@ class Embedder:
         ``progress`` is called with the number of texts done after each batch.
         """
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for batch, hidden, mask in self._hidden_states(texts, progress):
+            out[batch] = pool(hidden, mask)
+        return out
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's token states (tokens x 384, float32), before pooling: the sentence-role model reads
+        them. ``pool`` of a text's states is its ``embed`` vector, so one pass gives both."""
+        out: list[np.ndarray] = [np.zeros((0, DIMENSIONS), dtype=np.float32)] * len(texts)
+        for batch, hidden, mask in self._hidden_states(texts, None):
+            for row, i in enumerate(batch):
+                out[i] = np.array(hidden[row, : int(mask[row].sum())], dtype=np.float32)
+        return out
+
+    def _hidden_states(self, texts: Sequence[str], progress: Callable[[int], None] | None
+                       ) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+        """The model's last hidden states, batch by batch: (the texts' indices, states, attention mask)."""
         if not texts:
-            return out
+            return
         encodings = self._tokenizer.encode_batch([t or " " for t in texts])
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         done = 0
@@ -115,17 +131,24 @@ class Embedder:
                 feeds["token_type_ids"] = np.zeros_like(ids)
             with self._lock:
                 hidden = self._session.run(None, feeds)[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[batch] = pooled / np.clip(norms, 1e-12, None)
+            yield batch, hidden, mask
             done += len(batch)
             if progress:
                 progress(done)
-        return out
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+def pool(hidden: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Sentence vectors from token states (batch x tokens x 384): the mean over the attention mask,
+    L2-normalized. A 2-d ``hidden`` is one text's states, pooled to one vector."""
+    if hidden.ndim == 2:
+        return pool(hidden[None], None)[0]
+    weights = (np.ones(hidden.shape[:2]) if mask is None else mask)[..., None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return pooled / np.clip(norms, 1e-12, None)
 
 
 @cache

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import ValidationError
 
-from papercast.models import Document, Paper, SentenceRole, Summary
+from papercast.models import Document, Paper, Summary
+from papercast.store.embeddings.bundled import pool
 from papercast.tools.llm.client import LLMClient
 from papercast.tools.llm.failures import BudgetExceeded, LLMUnavailable
 from papercast.tools.llm.parsing import json_rows
@@ -38,7 +39,7 @@ from papercast.tools.writing.fulltext_summary import (
     made_from,
     offline_fulltext_summary,
 )
-from papercast.tools.writing.roles import predict, remember_roles, role_vectors
+from papercast.tools.writing.roles import ROLE_BATCH, remember_roles, roles_of
 from papercast.tools.writing.summary_draft import MAX_KEYWORDS, SummaryDraft, parse_summary
 from papercast.tools.writing.summary_prompts import (
     PROMPT_VERSION,
@@ -65,7 +66,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)  # not ``log``: that is the LLMLog parameter of the functions here
 
 OFFLINE_MODEL = "offline"
-OFFLINE_VERSION = "extractive-v3"  # v2: fields picked by sentence role; v3: the two-stage role model
+# v2: fields picked by sentence role; v3: the two-stage role model; v4: the role model reading token states
+OFFLINE_VERSION = "extractive-v4"
 FALLBACK = "fallback: "  # prompt_version prefix of an offline summary standing in for a failed LLM one
 
 SYSTEM_PROMPT = f"""You write structured summaries of research papers for a busy researcher.
@@ -222,7 +224,8 @@ def offline_summaries(papers: Sequence[Paper], *, store: PaperStore, log: LLMLog
 
 def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore,
                                 log: LLMLog) -> dict[str, Summary]:
-    """Extractive summaries of the abstracts (stored ones reused); all new sentences embedded in one batch."""
+    """Extractive summaries of the abstracts (stored ones reused); the new ones' sentences embedded in
+    batches of ``ROLE_BATCH`` papers (token states take ~0.4 MB a paper)."""
     out: dict[str, Summary] = {}
     todo: list[Paper] = []
     for paper in papers:
@@ -231,24 +234,33 @@ def _abstract_offline_summaries(papers: Sequence[Paper], *, store: PaperStore,
             out[paper.id] = known
         else:
             todo.append(paper)
-    if not todo:
-        return out
+    for start in range(0, len(todo), ROLE_BATCH):
+        out.update(_summarize_batch(todo[start:start + ROLE_BATCH], store=store, log=log))
+    return out
+
+
+def _summarize_batch(todo: Sequence[Paper], *, store: PaperStore, log: LLMLog) -> dict[str, Summary]:
+    """Extractive summaries of ``todo``, all their sentences run through the model in one pass, which
+    gives the role model its token states and (pooled) the summary its sentence vectors."""
     split = {p.id: split_sentences(p.abstract) for p in todo}
     flat = [s for p in todo for s in split[p.id]]
-    vectors = store.embed_texts(flat) if flat else np.zeros((0, 384), dtype=np.float32)
+    tokens = store.embed_tokens(flat)  # the role model reads the bundled MiniLM's token states
+    if not flat:
+        vectors = np.zeros((0, 384), dtype=np.float32)
+    elif store.embeds_with_bundled_model:  # the same pass gives the store's sentence vectors
+        vectors = np.stack([pool(t) for t in tokens])
+    else:
+        vectors = store.embed_texts(flat)
     try:
         stored = store.embeddings([p.id for p in todo])
     except Exception:  # a paper not in the store (e.g. built by hand) still gets a summary
         stored = {}
-    # The role model reads the bundled MiniLM's vectors: the same ones unless the store embeds otherwise.
-    for_roles = vectors if store.embedding_model is None else role_vectors(store, flat)
+    roles = roles_of(split, tokens)
+    out: dict[str, Summary] = {}
     start = 0
-    roles: dict[str, list[SentenceRole]] = {}
     for paper in todo:
         count = len(split[paper.id])
-        predicted = predict(for_roles[start:start + count], split[paper.id])
-        roles[paper.id] = [SentenceRole(text=t, role=r, confidence=c)
-                           for t, (r, c) in zip(split[paper.id], predicted, strict=True)]
+        predicted = [(r.role, r.confidence) for r in roles[paper.id]]
         summary = extractive_summary(paper, vectors[start:start + count], stored.get(paper.id),
                                      split[paper.id], predicted)
         start += count
