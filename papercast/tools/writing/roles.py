@@ -240,12 +240,6 @@ def predict(tokens: Sequence[np.ndarray], sentences: Sequence[str] | None = None
     return predict_many([(tokens, sentences if sentences is not None else [""] * len(tokens))], model)[0]
 
 
-def sentence_roles(sentences: Sequence[str], tokens: Sequence[np.ndarray]) -> list[SentenceRole]:
-    """``SentenceRole`` rows for an abstract's sentences and their token states."""
-    return [SentenceRole(text=text, role=role, confidence=conf)
-            for text, (role, conf) in zip(sentences, predict(tokens, sentences), strict=True)]
-
-
 def model_version() -> str:
     """The shipped model's version: cached roles name it, so new weights redo them (new weights also bump
     the offline summary's ``OFFLINE_VERSION``, whose fields come from the roles)."""
