@@ -17,7 +17,15 @@ from papercast.agent.toolbox import PaperArgs, get_paper
 from papercast.cli import main
 from papercast.models import Paper, Summary, result_sentence
 from papercast.service import Papercast
-from papercast.tools.writing.roles import ROLES, WEIGHTS, abstract_roles, load_model, predict
+from papercast.tools.writing.roles import (
+    ROLE_BATCH,
+    ROLES,
+    WEIGHTS,
+    abstract_roles,
+    load_model,
+    predict,
+    predict_many,
+)
 from papercast.tools.writing.summarize import OFFLINE_VERSION
 
 from helpers import CountingEmbed, llm_log, paper_store
@@ -80,6 +88,17 @@ def test_states_of_another_model_give_other_rather_than_an_error():
     nan = predict([np.full((4, 384), np.nan, dtype=np.float32)] * 2, ["a b", "c d"])  # NaNs still give roles
     assert [role for role, _ in nan] and all(role in ROLES for role, _ in nan)
     assert predict([np.zeros((0, 384), dtype=np.float32)], [""])[0][0] in ROLES  # no tokens at all
+
+
+def test_abstracts_read_together_get_the_roles_they_get_alone(service):
+    """The GRUs of a batch's abstracts run side by side, shorter ones padded: padding must not reach
+    a real sentence, in either direction, and a batch boundary must not change a role."""
+    texts = [ABSTRACT, ABSTRACT[:2], [ABSTRACT[4]], ABSTRACT[::-1], BAD["german"].split(". ")]
+    tokens = [paper_store(service).embed_tokens(t) for t in texts]
+    alone = [predict(s, t) for s, t in zip(tokens, texts, strict=True)]
+    assert predict_many(list(zip(tokens, texts, strict=True))) == alone
+    many = [(tokens[i % 5], texts[i % 5]) for i in range(ROLE_BATCH + 7)]  # two batches
+    assert predict_many(many) == [alone[i % 5] for i in range(ROLE_BATCH + 7)]
 
 
 def test_roles_are_computed_once_then_remembered_until_the_abstract_changes(service):
