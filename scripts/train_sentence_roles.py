@@ -27,7 +27,7 @@ from papercast.tools.writing.roles import DIMENSIONS, ROLES, position_features, 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "papercast" / "data" / "sentence_roles.npz"
 SPLITS = ("train", "dev", "test")
-QUANTIZED = ("bag", "conv_w", "inp_w")  # most of the weights: int8 costs no accuracy on dev
+QUANTIZED = ("bag", "conv_w", "inp_w")  # most of the weights: int8 cost 0.001 of dev accuracy
 
 
 def read_split(folder: Path, split: str) -> list[dict]:
