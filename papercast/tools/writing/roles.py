@@ -119,8 +119,9 @@ class Sentences:
         first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         step = np.arange(sizes.max())[None, :]
         valid = step < sizes[:, None]
-        return cls(states=np.concatenate(states), starts=np.concatenate([[0], np.cumsum(counts)[:-1]]),
-                   counts=counts, vectors=np.stack([pool(t) for t in states]),
+        stacked, starts = np.concatenate(states), np.concatenate([[0], np.cumsum(counts)[:-1]])
+        return cls(states=stacked, starts=starts, counts=counts,
+                   vectors=pool(np.add.reduceat(stacked, starts, axis=0)[:, None, :]),  # normalized: = mean
                    words=np.array([b for w in words for b in w]),
                    word_starts=np.concatenate([[0], np.cumsum([len(w) for w in words])[:-1]]),
                    positions=np.concatenate([position_features(int(n)) for n in sizes]),
