@@ -18,10 +18,11 @@ Metrics averaged over users: nDCG@20, P@10, AP@100.
 ``--daily`` (issue 15): learning from each day's ratings. Day 0 is interests + 5 likes; each day the
 top 10 of papercast's list are rated (a like for each relevant paper, a dislike for each other one;
 or likes only, the others dismissed) and leave every list. After each of 3 rounds: nDCG@20 over the
-papers not yet rated for papercast, the no-learning control (day 0's list minus the rated papers) and
-arxiv-sanity's SVM fed the same ratings; how many users fall below their own control. ``--ceiling``
-adds what a classifier given the true labels of 80% of the pool scores on the same papers: the
-bound these features and these (category) labels put on any learner.
+papers not yet rated for papercast, the no-learning control (day 0's list minus the rated papers),
+Scholar Inbox's learner alone (``logreg_scores``) and arxiv-sanity's SVM fed the same ratings; how many
+users fall below their own control. ``--ceiling`` adds what a classifier given the true labels of 80% of
+the pool scores on the same papers: the bound these features and these (category) labels put on any
+learner.
 
 Issue 21 adds: six "hard" users (``--split hard``: areas that share most of their words with a bigger
 neighbour, written up front), the count of users ever below their own control by more than 0.05, the
@@ -245,6 +246,13 @@ class Baselines:
         self.sanity_pre = matrix[: len(self.pre)]
         self.sanity_pool = matrix[len(self.pre):]
         self.upvotes = np.array([r.get("upvotes") or 0 for r in pool], dtype=np.float32)
+        # Centred unit vectors (MiniLM's share a large common direction), for the logistic regressions.
+        self.pool_mean = self.pool_vecs.mean(axis=0)
+        self.pool_cen = self.centred(self.pool_vecs)
+
+    def centred(self, vectors: np.ndarray) -> np.ndarray:
+        x = vectors - self.pool_mean
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
 
     def _top(self, scores: np.ndarray, n: int = 100) -> list[str]:
         return [self.pool_ids[i] for i in np.argsort(-scores, kind="stable")[:n]]
@@ -313,6 +321,32 @@ def svm_scores(base: Baselines, liked: set[str], rated: set[str]) -> np.ndarray:
     clf = LinearSVC(class_weight="balanced", verbose=0, max_iter=10000, tol=1e-6, C=0.01)
     clf.fit(x, y)
     return clf.decision_function(base.sanity_pool)
+
+
+LOGREG_BACKGROUND = 400  # unrated pool papers drawn as weak negatives
+
+
+def logreg_scores(base: Baselines, liked: set[str], disliked: set[str], rated: set[str]) -> np.ndarray:
+    """Scholar Inbox's learner (arXiv 2504.08385), alone: a per-user logistic regression on the paper
+    embeddings (the same centred MiniLM vectors papercast has), trained on thumbs up and down, classes
+    balanced. A new user has few thumbs down, so a fixed random draw of unrated pool papers stands in as
+    weak negatives. No interests text: its users start from papers (here the 5 likes). With likes only, the
+    papers dismissed unrated are no thumbs down."""
+    from sklearn.linear_model import LogisticRegression
+
+    drawn = np.random.default_rng(SEED).choice(len(base.pool_ids), LOGREG_BACKGROUND, replace=False)
+    background = [i for i in drawn.tolist() if base.pool_ids[i] not in rated]
+    pos = base.centred(np.stack([base.vectors[i] for i in sorted(liked)]))
+    neg = base.centred(np.stack([base.vectors[i] for i in sorted(disliked)])) if disliked else pos[:0]
+    x = np.vstack([pos, neg, base.pool_cen[background]])
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg) + len(background))]
+    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(x, y)
+    return clf.decision_function(base.pool_cen)
+
+
+def unrated_order(base: Baselines, scores: np.ndarray, rated: set[str]) -> list[str]:
+    """The pool's papers best first by ``scores``, the rated ones left out."""
+    return [base.pool_ids[i] for i in np.argsort(-scores, kind="stable") if base.pool_ids[i] not in rated]
 
 
 _CEILING: dict[str, np.ndarray] = {}
@@ -407,7 +441,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     from papercast.tools.ranking.evaluation import ndcg
     from papercast.tools.ranking.score import recommend
 
-    out: dict[str, list[list[float]]] = {"papercast": [], "no learning": []}
+    out: dict[str, list[list[float]]] = {"papercast": [], "no learning": [], "LogReg": []}
     if svm:
         out["SVM"] = []
     if ceiling:
@@ -479,11 +513,11 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             left = relevant - rated
             scores["papercast"].append(ndcg_at([p for p in current if p not in rated], left))
             scores["no learning"].append(ndcg_at([p for p in control if p not in rated], left))
+            got = logreg_scores(base, liked, (rated - liked) if dislikes else set(), rated)
+            scores["LogReg"].append(ndcg_at(unrated_order(base, got, rated)[:100], left))
             if svm:
                 got = svm_scores(base, liked, rated)
-                order = [base.pool_ids[i] for i in np.argsort(-got, kind="stable")
-                         if base.pool_ids[i] not in rated]
-                scores["SVM"].append(ndcg_at(order[:100], left))
+                scores["SVM"].append(ndcg_at(unrated_order(base, got, rated)[:100], left))
             if ceiling:
                 scores["ceiling"].append(ndcg_at([p for p in best if p not in rated][:100], left))
         for m in per_day:
@@ -503,7 +537,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     return out
 
 
-DAILY_TABLE = ("papercast", "no learning", "SVM", "ceiling")  # the per-day table's columns (when run)
+# the per-day table's columns (when run)
+DAILY_TABLE = ("papercast", "no learning", "LogReg", "SVM", "ceiling")
 BACKFIRE = 0.05  # issue 21: no user, no day, below its own no-learning control by more than this
 
 
@@ -528,6 +563,12 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                   + (f" {mean['papercast'] - mean['SVM']:>+9.3f}" if "SVM" in arr else "")
                   + f" {int((diff[:, day] < -1e-9).sum()):>14} "
                   f"{int((diff[:, day] < -BACKFIRE).sum()):>10}{closed}")
+        if gap and "LogReg" in arr:
+            ours, none, best = (arr[m].mean(axis=0) for m in ("LogReg", "no learning", "ceiling"))
+            shares = [(ours[d] - none[d]) / (best[d] - none[d]) for d in range(1, DAYS + 1)]
+            scale = "papercast's no-learning list 0%, the ceiling 100%"
+            print(f"  LogReg (Scholar Inbox's learner alone, the same ratings) on the gap's scale ({scale}): "
+                  + " / ".join(f"{x:.0%}" for x in shares))
         worst = diff.min(axis=1)
         print(f"  users ever below their control by > {BACKFIRE}: {int((worst < -BACKFIRE).sum())} of "
               f"{len(users)}; "
