@@ -3,13 +3,15 @@
 * Quality: accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix on the test split
   (226 abstracts, 1,349 sentences; never seen in training; dev picked the settings).
 * The offline summary on the test abstracts: how often ``results`` holds a sentence labelled result and
-  ``method`` one labelled method or objective (CSAbstruct's "idea"), for the role-based fields (v2) and
-  the hand rules of v1 (``roles=None``) side by side. A stand-in for the issue's held-out set.
+  ``method`` one labelled method or objective (CSAbstruct's "idea"), and what the ``contributions`` are
+  labelled, for the role-based fields (v2) and the hand rules of v1 (``roles=None``) side by side. A
+  stand-in for the issue's held-out set.
 * Speed: roles for one 10-sentence abstract (its token states included, and the model alone), and for
   N abstracts (default 1,000, taken from train+dev+test) against embedding their sentences, interleaved
   runs, medians.
 
 Run: .venv/bin/python bench/sentence_roles.py CSABSTRUCT_DIR [--cache FILE] [--abstracts N] [--repeats R]
+[--split dev]
 (the folder with CSAbstruct's train/dev/test.jsonl; --cache: the token states file the training script
 made).
 """
@@ -67,6 +69,7 @@ def summaries(rows: list[dict], states: list[list[np.ndarray]]) -> None:
     """How often each summary field holds a sentence of its role, with roles (v2) and without (v1)."""
     for name, use_roles in (("v1 hand rules", False), ("v2 by role", True)):
         hits = {"results": [0, 0], "method": [0, 0], "tldr": [0, 0]}
+        items, background = [0, 0], 0
         wanted = {"results": {"result"}, "method": {"method", "objective"}, "tldr": {"objective", "method"}}
         for i, (row, s) in enumerate(zip(rows, states, strict=True)):
             paper = Paper(id=f"2601.{i:05d}", title="t", abstract=" ".join(row["sentences"]))
@@ -81,8 +84,17 @@ def summaries(rows: list[dict], states: list[list[np.ndarray]]) -> None:
                 hits[field][1] += 1
                 text = getattr(summary, field).rstrip("…")
                 hits[field][0] += any(s in text or (text and s.startswith(text)) for s in marked)
+            label_of = dict(zip(row["sentences"], row["labels"], strict=True))
+            said = [label_of.get(c) for c in summary.contributions]
+            items[0] += sum(label in ("objective", "method", "result") for label in said)
+            items[1] += len(said)
+            background += any(label in ("background", "other") for label in said)
         print(f"{name:<14}" + "  ".join(f"{f} holds its role {h}/{n} = {h / max(n, 1):.0%}"
                                         for f, (h, n) in hits.items()))
+        share = items[0] / max(items[1], 1)
+        print(f"{'':<14}contributions: {items[0]}/{items[1]} = {share:.0%} of the items objective, method or "
+              f"result, {items[1] / len(rows):.2f} a paper; {background} of {len(rows)} papers with a "
+              "background or other sentence among them")
 
 
 def speed(rows: list[dict], states: list[list[np.ndarray]], repeats: int) -> None:
@@ -136,10 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--abstracts", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--split", choices=["test", "dev"], default="test",
+                        help="where quality and summaries are measured (dev: the split choices are made on)")
     args = parser.parse_args(argv)
     data = token_states(args.folder, args.cache)
     print(f"model {load_model().version}: {WEIGHTS.name} {WEIGHTS.stat().st_size / 1e6:.2f} MB")
-    rows, states = data["test"]
+    rows, states = data[args.split]
     quality(rows, states)
     summaries(rows, states)
     if not args.no_speed:

@@ -4,8 +4,9 @@
   JSON gets one repair request. If that fails, or the model is unreachable or the budget spent, the
   paper gets the offline summary, labelled as a fallback: model output never crashes a run.
 * Offline summaries are extractive: each field from the abstract sentences of its role (``roles``: the
-  tldr from the objective, the method from method sentences, the results from result sentences), the rest
-  by centrality, plus Hugging Face's ``ai_summary`` / ``ai_keywords`` when the paper has them.
+  tldr from the objective, the method from method sentences, the results from result sentences, the
+  contributions from those three roles' other sentences), the rest by centrality, plus Hugging Face's
+  ``ai_summary`` / ``ai_keywords`` when the paper has them.
 * Every summary is stored per (paper, model, prompt version), so it is written once.
 """
 
@@ -66,8 +67,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)  # not ``log``: that is the LLMLog parameter of the functions here
 
 OFFLINE_MODEL = "offline"
-# v2: fields picked by sentence role; v3: the two-stage role model; v4: the role model reading token states
-OFFLINE_VERSION = "extractive-v4"
+# v2: fields picked by sentence role; v3: the two-stage role model; v4: the role model reading token states;
+# v5: contributions only from objective, method and result sentences
+OFFLINE_VERSION = "extractive-v5"
 FALLBACK = "fallback: "  # prompt_version prefix of an offline summary standing in for a failed LLM one
 
 SYSTEM_PROMPT = f"""You write structured summaries of research papers for a busy researcher.
@@ -163,6 +165,22 @@ def _by_roles(sentences: list[str], roles: Sequence[tuple[str, float]],
     return tldr, method, " ".join(sentences[i] for i in found)
 
 
+def _contributions(sentences: list[str], order: list[int], used: set[int],
+                   roles: Sequence[tuple[str, float]] | None) -> list[str]:
+    """Up to three sentences that say what the paper does or finds, in the abstract's order: with roles,
+    only objective, method and result sentences (an abstract's background is nobody's contribution), those
+    that present the work ("we propose ...") first; without, those sentences first, then the most central."""
+    if roles is not None:
+        fits = [i for i in order if i not in used and roles[i][0] in ("objective", "method", "result")]
+        picked = [i for i in fits if CONTRIB.search(sentences[i])][:3]
+        picked += [i for i in fits if i not in picked][:3 - len(picked)]
+    else:
+        picked = [i for i in order if i not in used and CONTRIB.search(sentences[i])][:3]
+        if len(picked) < 2:
+            picked += [i for i in order if i not in used and i not in picked][:3 - len(picked)]
+    return [sentences[i] for i in sorted(picked)]
+
+
 def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_vector: np.ndarray | None,
                        sentences: list[str] | None = None,
                        roles: Sequence[tuple[str, float]] | None = None) -> Summary:
@@ -183,7 +201,8 @@ def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_
         order = sorted(order, key=lambda i: -(float(scores[i]) + bonus[i]))
     used: set[int] = set()
     first, method, results = None, "", ""
-    if roles is not None and len(roles) == len(sentences):
+    roles = roles if roles is not None and len(roles) == len(sentences) else None
+    if roles is not None:
         first, method, results = _by_roles(sentences, roles, used)
     if paper.ai_summary:
         used.discard(-1 if first is None else first)  # HF's own summary is the better tldr
@@ -197,10 +216,7 @@ def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_
     method = method or _best(sentences, order, METHOD, used)
     results = results or _best(sentences, order, RESULTS, used)
     limitations = _best(sentences, order, LIMITS, used)
-    picked = [i for i in order if i not in used and CONTRIB.search(sentences[i])][:3]
-    if len(picked) < 2:
-        picked += [i for i in order if i not in used and i not in picked][:3 - len(picked)]
-    contributions = [sentences[i] for i in sorted(picked)]  # in the abstract's order, they read better
+    contributions = _contributions(sentences, order, used, roles)
     return Summary(paper_id=paper.id, tldr=tldr, contributions=contributions, method=method, results=results,
                    limitations=limitations, keywords=_keywords(paper), model=OFFLINE_MODEL,
                    prompt_version=OFFLINE_VERSION, created=datetime.now(UTC))
