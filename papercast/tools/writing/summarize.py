@@ -167,9 +167,10 @@ def _by_roles(sentences: list[str], roles: Sequence[tuple[str, float]],
 
 def _contributions(sentences: list[str], order: list[int], used: set[int],
                    roles: Sequence[tuple[str, float]] | None) -> list[str]:
-    """Up to three sentences that say what the paper does or finds, in the abstract's order: with roles,
-    only objective, method and result sentences (an abstract's background is nobody's contribution), those
-    that present the work ("we propose ...") first; without, those sentences first, then the most central."""
+    """Up to three sentences that say what the paper does or finds, in the abstract's order. With roles, only
+    the objective, method and result sentences the other fields left (an abstract's background is nobody's
+    contribution; none left, none listed), those worded as one ("we propose", "we show") first. Without,
+    those worded as one first, then the most central."""
     if roles is not None:
         fits = [i for i in order if i not in used and roles[i][0] in ("objective", "method", "result")]
         picked = [i for i in fits if CONTRIB.search(sentences[i])][:3]
