@@ -436,7 +436,9 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     profile, and both are also scored on the papers neither rated ("... common").
     ``grade`` (issue 21): after day 3, ``papercast eval`` grades the profile on its own ratings; its
     overall nDCG is compared with the bench's own figure, the nDCG (true labels) of each day's rated 10
-    in the order they were shown, averaged over days 1-3 (methods "eval" and "bench's own").
+    in the order they were shown, averaged over days 1-3 with a like among the 10 (the days eval can grade:
+    nDCG needs a relevant paper); method "eval", and "bench's own" with that figure and, second, the
+    same averaged over all three days with a day of no like as 0.
     ``null``: ``null_rounds`` beside each user (methods "null k" and "null control k", k the draw)."""
     from papercast.tools.ranking.evaluation import ndcg
     from papercast.tools.ranking.score import recommend
@@ -486,7 +488,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
         rated: set[str] = set()
         scores: dict[str, list[float]] = {m: [] for m in per_day}
         extra: dict[str, float] = {}
-        own: list[float] = []
+        own: list[float | None] = []
         current = control
         for day in range(DAYS + 1):
             if day:
@@ -499,7 +501,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
                     asked, _ = app.teach(profile=name, n=SHOWN, since=POOL_SINCE, until=POOL_UNTIL)
                     shown = [c.paper.id for c in asked]
                 own.append(ndcg(-np.arange(len(shown), dtype=float),
-                                np.array([p in relevant for p in shown])) or 0.0)
+                                np.array([p in relevant for p in shown])))
                 liked |= set(rate(shown, day))
                 rated |= set(shown)
                 current = ranked()
@@ -531,8 +533,10 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             mine = graded.overall.learning.ndcg if graded.overall else None
             out.setdefault("eval", []).append([float("nan") if mine is None else mine, seconds,
                                                len(graded.days), float("nan")])
-            out.setdefault("bench's own", []).append([float(np.mean(own)), float("nan"), float("nan"),
-                                                      float("nan")])
+            graded_days = [x for x in own if x is not None]
+            out.setdefault("bench's own", []).append([
+                float(np.mean(graded_days)) if graded_days else float("nan"),
+                float(np.mean([x or 0.0 for x in own])), float("nan"), float("nan")])
         app.profile_delete(name)
     return out
 
@@ -598,17 +602,20 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                   f"{arr['teach, common'][:, 1].mean():.3f} vs "
                   f"{arr['top-10 rated, common'][:, 1].mean():.3f}")
         if "eval" in arr:
-            mine, own = arr["eval"][:, 0], arr["bench's own"][:, 0]
-            ok = np.isfinite(mine)
-            gaps = np.abs(mine[ok] - own[ok])
+            mine, own, zeros = arr["eval"][:, 0], arr["bench's own"][:, 0], arr["bench's own"][:, 1]
+            ok = np.isfinite(mine) & np.isfinite(own)
+            gaps, zero_gaps = np.abs(mine[ok] - own[ok]), np.abs(mine[ok] - zeros[ok])
             if not ok.any():  # likes only: a day of likes alone has nothing to rank them against
                 print("  eval: no user could be graded (each graded day needs a like and a paper not liked)")
             else:
                 print("  eval's nDCG vs the bench's own figure (each day's rated 10 in the order shown, "
-                      f"days 1-3), {int(ok.sum())} users graded: mean |difference| {gaps.mean():.3f}, "
-                      f"within 0.05 for {int((gaps <= 0.05).sum())}, largest {gaps.max():.3f}; eval took "
-                      f"{np.median(arr['eval'][:, 1]):.2f} s (median), "
+                      f"days 1-3 with a like), {int(ok.sum())} users graded: mean |difference| "
+                      f"{gaps.mean():.3f}, within 0.05 for {int((gaps <= 0.05).sum())}, largest "
+                      f"{gaps.max():.3f}; eval took {np.median(arr['eval'][:, 1]):.2f} s (median), "
                       f"{np.max(arr['eval'][:, 1]):.2f} s at most")
+                print("    against the figure over all 3 days, a day with no like counted as 0 (a day eval "
+                      f"cannot grade): mean |difference| {zero_gaps.mean():.3f}, within 0.05 for "
+                      f"{int((zero_gaps <= 0.05).sum())}, largest {zero_gaps.max():.3f}")
 
 
 # -- the run ----------------------------------------------------------------------------------------
