@@ -38,6 +38,7 @@ from papercast.store.embeddings import get_embedder  # noqa: E402
 from papercast.store.embeddings.bundled import pool  # noqa: E402
 from papercast.tools.writing.roles import ROLES, WEIGHTS, load_model, predict, predict_many  # noqa: E402
 from papercast.tools.writing.summarize import extractive_summary  # noqa: E402
+from papercast.tools.writing.summary_text import read_alone  # noqa: E402
 
 
 def quality(rows: list[dict], states: list[list[np.ndarray]]) -> None:
@@ -83,7 +84,7 @@ def summaries(rows: list[dict], states: list[list[np.ndarray]]) -> None:
                     continue
                 hits[field][1] += 1
                 text = getattr(summary, field).rstrip("…")
-                hits[field][0] += any(s in text or (text and s.startswith(text)) for s in marked)
+                hits[field][0] += any(s in text or (text and read_alone(s).startswith(text)) for s in marked)
             label_of = dict(zip(row["sentences"], row["labels"], strict=True))
             said = [label_of.get(c) for c in summary.contributions]
             items[0] += sum(label in ("objective", "method", "result") for label in said)

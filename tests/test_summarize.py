@@ -14,7 +14,7 @@ from papercast.tools.writing.roles import predict
 from papercast.tools.writing.summarize import summary_label
 from papercast.tools.writing.summary_draft import parse_summary
 from papercast.tools.writing.summary_prompts import PROMPT_VERSION
-from papercast.tools.writing.summary_text import split_sentences
+from papercast.tools.writing.summary_text import read_alone, split_sentences
 
 from helpers import llm_log, paper_store
 from llm_server import PaperModel, Reply
@@ -40,7 +40,8 @@ def test_offline_summary_is_extractive_labelled_and_stored(service):
     [summary] = service.summarize([paper.id])
     assert summary.model == "offline" and summary_label(summary) == "offline summary"
     sentences = split_sentences(paper.abstract)
-    assert summary.tldr.rstrip("…") and any(s.startswith(summary.tldr.rstrip("…")) for s in sentences)
+    tldr = summary.tldr.rstrip("…")
+    assert tldr and any(read_alone(s).startswith(tldr) for s in sentences)
     assert len(summary.tldr.split()) <= 30
     assert all(c in sentences for c in summary.contributions)
     assert summary.keywords
@@ -61,13 +62,15 @@ def test_offline_fields_are_the_sentences_of_their_roles(service):
         roles = predict(paper_store(service).embed_tokens(sentences), sentences)
         of = {role: [s for s, (r, _) in zip(sentences, roles, strict=True) if r == role]
               for role in ("objective", "method", "result")}
+        tldr = summary.tldr.rstrip("…")
         if of["objective"]:
-            assert any(s.startswith(summary.tldr.rstrip("…")) for s in of["objective"])
+            assert any(read_alone(s).startswith(tldr) for s in of["objective"])
         if of["result"]:
             assert summary.results and summary.results.startswith(tuple(of["result"]))
         if of["method"] and len(of["method"]) + len(of["objective"]) > 1:
             assert summary.method and summary.method.startswith(tuple(of["method"]))
-        said = " ".join([summary.tldr.rstrip("…"), summary.method, summary.results])
+        source = next(s for s in sentences if read_alone(s).startswith(tldr))  # the tldr's own sentence
+        said = " ".join([source, summary.method, summary.results])
         left = [s for s in sentences if s in of["objective"] + of["method"] + of["result"] and s not in said]
         assert all(c in left for c in summary.contributions)
         assert bool(summary.contributions) == bool(left)
@@ -75,6 +78,27 @@ def test_offline_fields_are_the_sentences_of_their_roles(service):
         if checked == 5:
             break
     assert checked == 5
+
+
+def test_offline_tldr_reads_alone(service):
+    """A TL;DR lifted from an abstract drops the connective that pointed to the sentence before it: the
+    sample's FlashPrefill V2 abstract says "First, we introduce a mean correction term ..."."""
+    [paper] = service.get_papers(["2608.19758"])
+    assert "First, we introduce a mean correction term" in paper.abstract
+    [summary] = service.summarize([paper.id])
+    assert summary.tldr.startswith("We introduce a mean correction term")
+
+
+@pytest.mark.parametrize(("sentence", "alone"), [
+    ("First, we introduce a loss.", "We introduce a loss."),
+    ("To this end, we train a probe.", "We train a probe."),
+    ("Specifically , eBPF hooks trace calls.", "eBPF hooks trace calls."),
+    ("In this paper, we study X.", "In this paper, we study X."),  # reads alone already
+    ("Thenceforth we go.", "Thenceforth we go."),  # a word that only starts like one
+    ("Finally,", "Finally,"),  # nothing after it: kept as it is
+])
+def test_read_alone_drops_a_leading_connective(sentence, alone):
+    assert read_alone(sentence) == alone
 
 
 def test_offline_summary_uses_hf_ai_summary_and_keywords(service):

@@ -56,6 +56,7 @@ from papercast.tools.writing.summary_text import (
     RESULTS,
     TLDR_WORDS,
     first_sentence,
+    read_alone,
     split_sentences,
     words_cap,
 )
@@ -68,8 +69,9 @@ logger = logging.getLogger(__name__)  # not ``log``: that is the LLMLog paramete
 
 OFFLINE_MODEL = "offline"
 # v2: fields picked by sentence role; v3: the two-stage role model; v4: the role model reading token states;
-# v5: contributions only from objective, method and result sentences
-OFFLINE_VERSION = "extractive-v5"
+# v5: contributions only from objective, method and result sentences; v6: a tldr read alone (no leading
+# "First, ...")
+OFFLINE_VERSION = "extractive-v6"
 FALLBACK = "fallback: "  # prompt_version prefix of an offline summary standing in for a failed LLM one
 
 SYSTEM_PROMPT = f"""You write structured summaries of research papers for a busy researcher.
@@ -211,7 +213,7 @@ def extractive_summary(paper: Paper, sentence_vectors: np.ndarray | None, paper_
     elif first is not None or order:
         first = order[0] if first is None else first
         used.add(first)
-        tldr = words_cap(sentences[first], TLDR_WORDS)
+        tldr = words_cap(read_alone(sentences[first]), TLDR_WORDS)
     else:
         tldr = words_cap(paper.title, TLDR_WORDS)
     method = method or _best(sentences, order, METHOD, used)

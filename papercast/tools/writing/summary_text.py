@@ -20,6 +20,25 @@ CONTRIB = re.compile(r"\b(we (propose|introduce|present|show|release|develop|fin
                      r"this (paper|work)|our contributions?)\b", re.IGNORECASE)
 
 
+# A leading word that points back to the sentence before ("First, ...", "To this end, ..."): a sentence
+# lifted out of its abstract reads alone without it.
+_LEAD = re.compile(r"^(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth|finally|lastly|next|then|also|"
+                   r"moreover|furthermore|additionally|besides|in addition|in particular|specifically|"
+                   r"notably|concretely|to this end|to that end|to do so|to do this)\s*,\s*(?=\S)",
+                   re.IGNORECASE)
+
+
+def read_alone(sentence: str) -> str:
+    """``sentence`` without a leading connective that needs the sentence before it ("First, we
+    introduce X" -> "We introduce X"), its new first word capitalized unless it is written mixed-case
+    (a name such as "iOS" or "eBPF" is left alone)."""
+    rest = _LEAD.sub("", sentence, count=1)
+    if rest == sentence:
+        return sentence
+    word = rest.split(maxsplit=1)[0]
+    return rest[0].upper() + rest[1:] if word.islower() else rest
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of an abstract (abbreviations like "e.g." and "et al." do not end one)."""
     protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x00"), " ".join(text.split()))
