@@ -27,6 +27,7 @@ from papercast.tools.writing.roles import (
     predict_many,
 )
 from papercast.tools.writing.summarize import OFFLINE_VERSION
+from papercast.tools.writing.summary_text import read_alone
 
 from helpers import CountingEmbed, llm_log, paper_store
 from tui_helpers import open_first_paper, tui, wait_for, wait_loaded  # noqa: F401
@@ -146,6 +147,15 @@ def test_the_agents_get_paper_tool_tags_each_sentence(service):
     assert f"[result] {ABSTRACT[4]}" in output.text and f"[background] {ABSTRACT[0]}" in output.text
 
 
+def test_a_result_sentence_is_shown_read_alone(service):
+    """Under a title or beside a pick, the result sentence drops a connective that points to the one
+    before it: the sample's EnvHarness abstract says "Furthermore, EnvHarness provides ..."."""
+    [paper] = service.get_papers(["2608.19880"])
+    raw = result_sentence(service.sentence_roles([paper])[paper.id])
+    assert raw.startswith("Furthermore, EnvHarness provides")
+    assert service.result_sentences([paper]) == {paper.id: raw.removeprefix("Furthermore, ")}
+
+
 def test_digest_shows_each_picks_result_sentence_when_asked(service, capsys, tmp_path: Path):
     home = str(service.settings.home)
     out = tmp_path / "digest.md"
@@ -154,7 +164,8 @@ def test_digest_shows_each_picks_result_sentence_when_asked(service, capsys, tmp
     assert text.count("**Result** ") >= 2
     digest = service.digest(n=3, use_llm=False, results=True)
     roles = service.sentence_roles([i.paper for i in digest.items])
-    assert [i.result for i in digest.items] == [result_sentence(roles[i.paper.id]) for i in digest.items]
+    assert [i.result for i in digest.items] == [read_alone(result_sentence(roles[i.paper.id]))
+                                              for i in digest.items]
     assert main(["--home", home, "digest", "-n", "3", "--no-llm", "--format", "html", "--results"]) == 0
     assert "<b>Result</b>" in capsys.readouterr().out
     assert not any(i.result for i in service.digest(n=3, use_llm=False).items)  # only when asked
@@ -183,7 +194,7 @@ async def test_reading_list_toggles_each_papers_result_sentence(tui, service):
         await wait_for(pilot, lambda: home.papers.rows[0].result, timeout=60, what="the first result lines")
         top = home.papers.rows[:5]
         roles = service.sentence_roles([r.paper for r in top])
-        assert [r.result for r in top] == [result_sentence(roles[r.paper.id]) for r in top]
+        assert [r.result for r in top] == [read_alone(result_sentence(roles[r.paper.id])) for r in top]
         assert any(r.result for r in top)
         await pilot.press("v")
         await pilot.pause()

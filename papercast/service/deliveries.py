@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from papercast.errors import RuntimeFailure, UserError
-from papercast.models import Paper, result_sentence
+from papercast.models import Paper
 from papercast.service.core import ServiceCore, normalize_ids, writing_tools
 from papercast.tools.writing.export import FORMATS, export
 
@@ -21,7 +21,7 @@ ExportSource = Literal["liked", "saved", "list", "digest"]
 
 
 class DeliveriesMixin(ServiceCore):
-    """Digests and deliveries (uses ``recommend``, ``digest_summaries``, ``sentence_roles`` and
+    """Digests and deliveries (uses ``recommend``, ``digest_summaries``, ``result_sentences`` and
     ``active_profile``)."""
 
     def digest(self, profile: str | None = None, n: int = 10, since: date | None = None,
@@ -40,9 +40,9 @@ class DeliveriesMixin(ServiceCore):
         digest = writing_tools().build_digest(target, reading, summaries, client=self.llm_client(use_llm),
                                               window_count=count, language=self.settings.language)
         if results:
-            roles = self.sentence_roles([item.paper for item in digest.items])
+            found = self.result_sentences([item.paper for item in digest.items])
             for item in digest.items:
-                item.result = result_sentence(roles.get(item.paper.id, []))
+                item.result = found[item.paper.id]
         return digest
 
     def record_delivery(self, profile: str, channel: DeliveryChannel, target: str, day: date,

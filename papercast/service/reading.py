@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from papercast.errors import RuntimeFailure, UserError
-from papercast.models import Document, Paper, Passage, SentenceRole, Summary
+from papercast.models import Document, Paper, Passage, SentenceRole, Summary, result_sentence
 from papercast.service.core import Progress, ServiceCore, normalize_ids, ranking_tools, writing_tools
 from papercast.tools.llm.sync import run_sync
 from papercast.tools.sources.breaker import HostBreaker
 from papercast.tools.sources.fulltext.sections import filter_section
 from papercast.tools.writing.roles import abstract_roles
+from papercast.tools.writing.summary_text import read_alone
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,12 @@ class ReadingMixin(ServiceCore):
     def sentence_roles(self, papers: Sequence[Paper]) -> dict[str, list[SentenceRole]]:
         """``abstract_roles`` of several papers, the new ones embedded in one batch (a reading list)."""
         return abstract_roles(papers, store=self._store, db_path=self.settings.db_path)
+
+    def result_sentences(self, papers: Sequence[Paper]) -> dict[str, str]:
+        """Each paper's surest result sentence, read alone ("Finally, we show ..." -> "We show ..."; ""
+        when none is one): what the reading list shows under a title and a digest beside a pick."""
+        roles = self.sentence_roles(papers)
+        return {p.id: read_alone(result_sentence(roles.get(p.id, []))) for p in papers}
 
     def summarize(self, ids: Sequence[str], *, use_llm: bool = True, read: bool = True) -> list[Summary]:
         """Structured summaries (stored ones reused); offline extractive ones without a model.

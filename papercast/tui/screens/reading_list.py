@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from textual.binding import Binding
 from textual.widgets import Static
 
-from papercast.models import result_sentence
 from papercast.tui import last_list
 from papercast.tui.background import one_line
 from papercast.tui.messages import ListLoaded
@@ -90,8 +89,8 @@ class ReadingListScreen(PaperListScreen):
             row.result = result
 
     def results_of(self, rows: list[Row]) -> list[str]:
-        roles = self.service.sentence_roles([r.paper for r in rows])
-        return [result_sentence(roles.get(r.paper.id, [])) for r in rows]
+        found = self.service.result_sentences([r.paper for r in rows])
+        return [found[r.paper.id] for r in rows]
 
     def _results_in_thread(self, rows: list[Row]) -> None:
         """The result sentences a few rows at a time, top first, so the first ones show at once."""
