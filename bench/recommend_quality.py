@@ -470,10 +470,12 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
             good = [pid for pid in shown if pid in relevant]
             bad = [pid for pid in shown if pid not in relevant]
             at = DAY0 + timedelta(days=day)
+            window = (POOL_SINCE, POOL_UNTIL)  # the list's window: eval replays the day on it
             if good:
-                profile_store(app).add_feedback(name, good, "like", at=at)
+                profile_store(app).add_feedback(name, good, "like", at=at, window=window)
             if bad:
-                profile_store(app).add_feedback(name, bad, "dislike" if dislikes else "dismiss", at=at)
+                profile_store(app).add_feedback(name, bad, "dislike" if dislikes else "dismiss", at=at,
+                                                window=window)
             return good
 
         control = ranked()

@@ -7,7 +7,7 @@ import io
 import json
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -161,6 +161,8 @@ def test_the_profile_is_named_and_the_window_chosen(service, home, capsys, monke
     paper = service.get_papers([asked])[0]
     assert paper.published is not None and "2026-08-01" <= paper.published.isoformat() <= "2026-08-10"
     assert service.profile_show("nlp").disliked == [asked]
+    answer = service.profile_show("nlp").feedback[-1]
+    assert answer.window == (date(2026, 8, 1), date(2026, 8, 10)), "eval replays the answer on this window"
     assert service.profile_show("default").feedback == []  # the active profile is untouched
     assert "taught profile nlp: 0 likes, 1 dislike" in out
 

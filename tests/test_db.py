@@ -84,6 +84,7 @@ def test_a_home_from_before_versions_opens_migrated_with_everything_in_it(tmp_pa
     assert nlp.keywords == ["RAG"] and nlp.authors == ["Percy Liang"] and nlp.categories == ["cs.CL"]
     assert nlp.liked == ["2608.19880", "2608.20335"] and nlp.disliked == ["2608.19799"]
     assert nlp.saved == ["2608.20336"] and nlp.dismissed == ["2608.20202"]
+    assert {f.window for f in nlp.feedback} == {None}, "ratings from before windows were kept have none"
 
     [summary] = llm_log(service).summaries_for("2608.19880")
     assert summary.model == "offline" and summary.prompt_version == "extractive-v1"

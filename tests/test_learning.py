@@ -202,6 +202,41 @@ def test_evaluate_grades_each_later_day_learning_against_the_first_days_knowledg
     assert learned.ndcg >= base.ndcg
 
 
+@pytest.mark.parametrize(("interests", "category", "since", "until"), [
+    ("agents, reasoning and language", "cs.CL", date(2026, 8, 3), date(2026, 8, 16)),
+    ("galaxy formation, dark matter", "astro-ph.GA", date(2026, 7, 1), date(2026, 8, 20)),
+])
+def test_a_day_rated_in_a_list_is_graded_on_the_order_that_list_showed(service, interests, category, since,
+                                                                       until):
+    """A user rates each day's reading list (a like for each paper of one category, a dislike for the
+    rest). The ratings keep the list's dates, so eval replays each day on the papers the list ranked, with
+    what the ranker knew that day, in the order the list shows (a near-duplicate of a paper above moved
+    down): its nDCG is the nDCG of the order the user saw. (Ranked among a draw from the rated papers'
+    dates instead, the first case's second day grades 0.526, not the list's 0.577.)"""
+    name = new_profile(service, interests=interests)
+    papers, _ = paper_store(service).window()
+    relevant = {p.id for p in papers if category in p.categories}
+    profile_store(service).add_feedback(name, sorted(relevant)[:2], "like", at=START)
+    rated, shown_ndcg, reordered = set(sorted(relevant)[:2]), [], 0
+    for day in (1, 2, 3, 4):
+        listed = service.recommend(profile=name, n=20, since=since, until=until, use_llm=False)
+        items = [r for r in listed.items if r.paper.id not in rated][:10]
+        shown = [r.paper.id for r in items]
+        reordered += sum(b.score > a.score for a, b in itertools.pairwise(items))
+        shown_ndcg.append(ndcg(-np.arange(len(shown), dtype=float), np.array([p in relevant for p in shown])))
+        at, window = START + timedelta(days=day), (listed.since, listed.until)
+        profile_store(service).add_feedback(name, [p for p in shown if p in relevant], "like", at=at,
+                                            window=window)
+        profile_store(service).add_feedback(name, [p for p in shown if p not in relevant], "dislike", at=at,
+                                            window=window)
+        rated |= set(shown)
+    assert 0 < shown_ndcg[0] < 1, "the first day's list held likes and dislikes, not sorted"
+    got = evaluate(paper_store(service), service.profile_show(name))
+    assert [d.learning.ndcg for d in got.days] == pytest.approx(shown_ndcg, abs=1e-6)
+    if category == "astro-ph.GA":
+        assert reordered, "the lists moved near-duplicates down, and eval graded that order"
+
+
 # -- teach -----------------------------------------------------------------------------------------------
 ALL = {"since": date(2026, 1, 1), "until": date(2026, 12, 31)}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from papercast.errors import UserError
@@ -108,6 +110,20 @@ def test_feedback_rules(store):
     assert p.liked == ["2401.00002"] and p.saved == []
     with pytest.raises(UserError, match="unknown feedback kind"):
         store.add_feedback("p", ["2401.00001"], "love")  # type: ignore[arg-type]
+
+
+def test_a_rating_keeps_the_window_of_the_list_it_was_given_in(store):
+    """eval replays a day on the list it was rated in, so the list's dates are kept with each rating;
+    a rating given outside a list has none, and a repeat keeps the first rating's window as its time."""
+    store.create("w")
+    week = (date(2026, 8, 3), date(2026, 8, 9))
+    store.add_feedback("w", ["2401.00001", "2401.00002"], "like", window=week)
+    store.add_feedback("w", ["2401.00003"], "dislike")
+    p = store.add_feedback("w", ["2401.00001"], "like", window=(date(2026, 8, 10), date(2026, 8, 16)))
+    assert {f.paper_id: f.window for f in p.feedback} == {"2401.00001": week, "2401.00002": week,
+                                                         "2401.00003": None}
+    p = store.add_feedback("w", ["2401.00003"], "like", window=week)  # a like replaces the dislike
+    assert {f.paper_id: f.window for f in p.feedback}["2401.00003"] == week
 
 
 def test_persists_across_store_instances(tmp_path):

@@ -70,6 +70,8 @@ async def test_teach_asks_about_the_least_sure_papers_and_records_only_the_answe
         assert before <= _given(service), "and nothing else changed"
         profile = service.profile_show()
         assert first.paper.id in profile.liked and second.paper.id in profile.disliked
+        windows = {f.window for f in profile.feedback if f.paper_id in (first.paper.id, second.paper.id)}
+        assert windows == {first.window} and first.window is not None, "answers keep the list's dates"
         assert any(n.message == "taught: 1 like, 1 dislike, 3 skipped" for n in notifications(tui))
         shown = row_ids(home)
         assert first.paper.id not in shown and second.paper.id not in shown, "the list re-ranked without them"

@@ -42,6 +42,8 @@ async def test_paper_screen_shows_details_summary_and_similar(tui, service):
 
         await pilot.press("l")
         await wait_for(pilot, lambda: row.paper.id in service.active_profile().liked, what="the like")
+        [like] = [f for f in service.active_profile().feedback if f.paper_id == row.paper.id]
+        assert like.window is not None and like.window == home.shown_window, "opened from the list: its dates"
         await pilot.press("escape")
         assert tui.screen is home
         await wait_for(pilot, lambda: row.paper.id not in row_ids(home), what="the re-rank after the like")

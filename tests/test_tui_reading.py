@@ -55,6 +55,10 @@ async def test_like_and_dislike_re_rank_at_once(tui, service):
         assert liked not in row_ids(screen)[:8], "out of the list at once"
         await wait_loaded(pilot, screen, after=generation)
         assert liked in service.active_profile().liked
+        listed = service.recommend(n=1, since=tui.window.since, until=tui.window.until, use_llm=False)
+        assert listed.since and listed.until
+        given = {f.paper_id: f.window for f in service.active_profile().feedback}
+        assert given[liked] == (listed.since, listed.until), "the like keeps the list's dates (for eval)"
         after_like = row_ids(screen)
         assert screen.papers.highlighted == 8, "the cursor stays in place: the next paper is under it"
         rest = [i for i in before if i != liked]

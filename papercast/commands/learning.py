@@ -138,7 +138,7 @@ def ask_all(service: Papercast, profile: str, candidates: Sequence[TeachCandidat
         if answer == "skip":
             tally.skipped += 1
             continue
-        service.feedback([candidate.paper.id], answer, profile=profile)
+        service.feedback([candidate.paper.id], answer, profile=profile, window=candidate.window)
         if answer == "like":
             tally.likes += 1
         else:

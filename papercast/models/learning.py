@@ -18,6 +18,7 @@ class TeachCandidate(BaseModel):
     paper: Paper
     p_like: float  # the ranker's calibrated probability that the profile likes it
     reasons: list[str] = Field(default_factory=list)
+    window: tuple[date, date] | None = None  # the dates it was drawn from: an answer keeps them (for eval)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.paper.id, "title": self.paper.title, "p_like": round(self.p_like, 3),

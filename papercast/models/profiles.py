@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -17,6 +17,10 @@ class Feedback(BaseModel):
     paper_id: str
     kind: FeedbackKind
     at: datetime
+    # The dates of the list it was given in (the reading list's window, teach's), when it was given in one:
+    # ``papercast eval`` replays that day's ratings on the same papers. None: given elsewhere (a search, the
+    # CLI by id, the agent), or before windows were recorded.
+    window: tuple[date, date] | None = None
 
 
 class Profile(BaseModel):

@@ -42,14 +42,16 @@ class ProfilesMixin(ServiceCore):
         return profile
 
     def feedback(self, ids: Sequence[str], kind: FeedbackKind, *, profile: str | None = None,
-                 undo: bool = False) -> Profile:
-        """Record (or undo) like/dislike/save/dismiss for papers; unknown ids change nothing."""
+                 undo: bool = False, window: tuple[date, date] | None = None) -> Profile:
+        """Record (or undo) like/dislike/save/dismiss for papers; unknown ids change nothing. ``window``:
+        the dates of the list the papers were rated in (the reading list's, teach's), kept with each rating
+        so ``eval`` grades that day on the same papers."""
         papers = self.get_papers(ids)
         target = self.active_profile(profile)
         pids = [p.id for p in papers]
         if undo:
             return self._profiles.remove_feedback(target.name, pids, kind)
-        return self._profiles.add_feedback(target.name, pids, kind)
+        return self._profiles.add_feedback(target.name, pids, kind, window=window)
 
     def profile_list(self) -> list[Profile]:
         """All profiles (the starter one is created on first use, so never an empty list)."""

@@ -172,6 +172,10 @@ MIGRATIONS: dict[str, tuple[Migration, ...]] = {
                 PRIMARY KEY (paper_id, model)
             )""",
         )),
+        Migration("the window of the list each rating was given in (eval replays a day on its own list)", (
+            "ALTER TABLE profile_feedback ADD COLUMN window_since TEXT",
+            "ALTER TABLE profile_feedback ADD COLUMN window_until TEXT",
+        )),
     ),
     # langgraph's checkpointer creates and migrates its own tables (checkpoints, writes) in this file.
     "threads": (

@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from papercast.errors import UserError
@@ -53,6 +53,14 @@ def _check_kind(kind: str) -> None:
         raise UserError(f"unknown feedback kind {kind!r}: use {', '.join(KINDS)}")
 
 
+def _window_of(since: str | None, until: str | None) -> tuple[date, date] | None:
+    """A stored rating's list window (None when it was not given in a list, or the row is damaged)."""
+    try:
+        return (date.fromisoformat(since), date.fromisoformat(until)) if since and until else None
+    except ValueError:
+        return None
+
+
 def shown_name(name: str) -> str:
     """``name`` quoted for a message, cut when long: a 10,000-character name is not echoed whole."""
     return repr(name) if len(name) <= 40 else f"{name[:37]!r}… ({len(name)} characters)"
@@ -86,12 +94,13 @@ class ProfileStore:
 
     def _load(self, row: sqlite3.Row) -> Profile:
         fb = self._conn.execute(
-            "SELECT paper_id, kind, at FROM profile_feedback WHERE profile = ? ORDER BY at, rowid",
-            (row["name"],)).fetchall()
+            "SELECT paper_id, kind, at, window_since, window_until FROM profile_feedback WHERE profile = ?"
+            " ORDER BY at, rowid", (row["name"],)).fetchall()
         return Profile(
             name=row["name"], interests=row["interests"],
             **{f: json.loads(row[f]) for f in _LIST_FIELDS},
-            feedback=[Feedback(paper_id=r["paper_id"], kind=r["kind"], at=datetime.fromisoformat(r["at"]))
+            feedback=[Feedback(paper_id=r["paper_id"], kind=r["kind"], at=datetime.fromisoformat(r["at"]),
+                               window=_window_of(r["window_since"], r["window_until"]))
                       for r in fb],
             created=datetime.fromisoformat(row["created"]), updated=datetime.fromisoformat(row["updated"]),
         )
@@ -229,24 +238,27 @@ class ProfileStore:
 
     # -- feedback ---------------------------------------------------------------------------
     def add_feedback(self, name: str, ids: Sequence[str], kind: FeedbackKind, *,
-                     at: datetime | None = None) -> Profile:
+                     at: datetime | None = None, window: tuple[date, date] | None = None) -> Profile:
         """Record feedback (ids are canonical arXiv ids; the caller checked they exist).
 
-        A repeat keeps the first timestamp. Liking removes a dislike of the same paper and vice
-        versa, in the same transaction. ``at``: when it was given, if not now (ratings replayed from
+        A repeat keeps the first timestamp (and window). Liking removes a dislike of the same paper and
+        vice versa, in the same transaction. ``at``: when it was given, if not now (ratings replayed from
         elsewhere, and the benchmark's simulated days: ``eval`` splits ratings by the day they were given).
+        ``window``: the dates of the list it was given in, so ``eval`` can replay the day on that list.
         """
         _check_kind(kind)
         current = self.get(name)
         now = _now()
         given = at.astimezone(UTC).isoformat(timespec="microseconds") if at is not None else now
+        since, until = (window[0].isoformat(), window[1].isoformat()) if window is not None else (None, None)
         with self._conn as conn:
             for pid in dict.fromkeys(ids):
                 if kind in OPPOSITE_FEEDBACK:
                     conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = "
                                  "?", (current.name, pid, OPPOSITE_FEEDBACK[kind]))
-                conn.execute("INSERT OR IGNORE INTO profile_feedback (profile, paper_id, kind, at)"
-                             " VALUES (?, ?, ?, ?)", (current.name, pid, kind, given))
+                conn.execute("INSERT OR IGNORE INTO profile_feedback (profile, paper_id, kind, at,"
+                             " window_since, window_until) VALUES (?, ?, ?, ?, ?, ?)",
+                             (current.name, pid, kind, given, since, until))
             conn.execute("UPDATE profiles SET updated = ? WHERE name = ?", (now, current.name))
         return self.get(current.name)
 

@@ -318,10 +318,12 @@ class PapercastApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def open_paper(self, paper_id: str, reasons: list[str] | None = None) -> None:
+    def open_paper(self, paper_id: str, reasons: list[str] | None = None, *,
+                   window: tuple[date, date] | None = None) -> None:
+        """The paper view; ``window``: the dates of the list it was opened from (kept with its ratings)."""
         from papercast.tui.screens.paper import PaperScreen  # lazy: keeps the TUI's first paint fast
 
-        self.push_screen(PaperScreen(paper_id, reasons=reasons or []))
+        self.push_screen(PaperScreen(paper_id, reasons=reasons or [], window=window))
 
     def open_url(self, url: str, *, new_tab: bool = True) -> None:
         """Open a link in the browser (tests pass ``browser=`` to see the link instead)."""

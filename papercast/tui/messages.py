@@ -6,6 +6,7 @@ the event loop. Keeping the payloads typed makes the data flow of the TUI readab
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -25,13 +26,14 @@ class ListLoaded(Message):
     """
 
     def __init__(self, rows: list[Row], generation: int, *, title: str = "", note: str | None = None,
-                 keep_index: int | None = None) -> None:
+                 keep_index: int | None = None, window: tuple[date, date] | None = None) -> None:
         super().__init__()
         self.rows = rows
         self.generation = generation
         self.title = title
         self.note = note
         self.keep_index = keep_index
+        self.window = window  # the dates the list was ranked over: ratings given in it keep them
 
 
 class PaperLoaded(Message):

@@ -3,16 +3,17 @@
 Ratings are grouped by the day (UTC) they were given. For every day after the first, the ranker learns
 from the earlier days' ratings only and is graded on how it ordered that day's papers (a like is
 relevant; a dislike, or a paper dismissed and never rated, is not), beside "no learning" (the first
-day's ratings only). Both rank one pool: the rated papers and a fixed random draw of the library from
-the rating dates (``window.sample_pool``), so every signal sees a window like the ones rated in. Per
-day, ISO week and overall: nDCG, MRR (the first like) and balanced accuracy of the calibrated
-probability (``classifier.calibrate``) at one half. Today's interests rank every day; saves are likes.
+day's ratings only), both ranking the day's pool: the window of the list it was rated in (ratings keep
+it), so the grade is of the order the user saw, or for a day rated outside a list, the rated papers and a
+fixed draw of the library from their dates (``_Pools``). Per day, ISO week and overall: nDCG, MRR (the
+first like) and balanced accuracy of the calibrated probability (``classifier.calibrate``) at one half.
+Today's interests rank every day; saves are likes.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -21,15 +22,17 @@ import numpy as np
 from papercast.models import Evaluation, EvaluationPeriod, Profile, RankingMetrics
 from papercast.tools.ranking.classifier import calibrate
 from papercast.tools.ranking.ratings import Rating, as_of, graded_ratings
-from papercast.tools.ranking.score import score_pool
-from papercast.tools.ranking.window import once_more_if_changed, papers_by_id, sample_pool
+from papercast.tools.ranking.score import listed_order, score_pool
+from papercast.tools.ranking.window import load_window, once_more_if_changed, papers_by_id, sample_pool
 
 if TYPE_CHECKING:
     from papercast.store.papers import PaperStore
     from papercast.tools.ranking.pool import Pool
 
 MIN_TEST = 10  # ratings given after the first rating day before a grade means anything
-BACKGROUND = 2000  # library papers drawn beside the rated ones
+BACKGROUND = 2000  # library papers drawn beside the rated ones, for days rated outside a list
+LISTED = 50  # the reading list's length: its order (near-duplicates lowered) is graded, then the rest's
+WINDOW_PAPERS = 6000  # a day rated in a list: its window's papers, a fixed draw of this many when more
 
 
 def needed_ratings(rated: Sequence[Rating]) -> str | None:
@@ -68,21 +71,69 @@ def _evaluate(store: PaperStore, profile: Profile, background: int) -> Evaluatio
         return Evaluation(profile=profile.name, ratings=sum(not r.dismissed for r in rated), needed=need)
     first = _first_day(rated)
     days = [first, *sorted({r.day for r in rated if r.day > first})]
-    since, until = _span(store, [r.paper_id for r in rated if r.day > days[0]])
-    pool = sample_pool(store, [r.paper_id for r in rated], background, since, until)
+    pools = _Pools(store, rated, days[0], background)
     start = as_of(profile, days[0] + timedelta(days=1))  # no learning: what the first day's ratings taught
-    baseline = _Scorer(store, start, pool, [r for r in rated if r.day <= days[0]])
+    baselines: dict[object, _Scorer] = {}
     graded: list[tuple[date, list[Rating], RankingMetrics, RankingMetrics]] = []
     for day in days[1:]:
         test = [r for r in rated if r.day == day]
+        key, pool = pools.of_day(test)
+        if key not in baselines:
+            baselines[key] = _Scorer(store, start, pool, [r for r in rated if r.day <= days[0]])
         learned = _Scorer(store, as_of(profile, day), pool, [r for r in rated if r.day < day])
-        graded.append((day, test, learned.grade(test), baseline.grade(test)))
+        graded.append((day, test, learned.grade(test), baselines[key].grade(test)))
     return Evaluation(profile=profile.name, ratings=sum(not r.dismissed for r in rated), first_day=days[0],
                       days=[_period(str(day), tests, [(a, b)]) for day, tests, a, b in graded],
                       weeks=[_period(label, tests, pairs) for label, tests, pairs in _by_week(graded)],
                       overall=_period("overall", [r for _, t, _, _ in graded for r in t],
                                       [(a, b) for _, _, a, b in graded]))
 
+
+
+def day_window(test: Sequence[Rating]) -> tuple[date, date] | None:
+    """The dates a day's ratings were given in: the span of the windows of its lists (one list, most
+    days), or None when none was given in a list."""
+    windows = [r.window for r in test if r.window is not None]
+    if not windows:
+        return None
+    return min(w[0] for w in windows), max(w[1] for w in windows)
+
+
+class _Pools:
+    """The pool each graded day is ranked in, built once per window. A day rated in a list is ranked
+    among the papers that list ranked (by ``load_window``, as the list was); a window of more than
+    ``WINDOW_PAPERS``, or a day that also rated papers outside it, among a fixed draw of the window and
+    the day's rated papers. A day rated elsewhere (by id, in a search, or before windows were kept):
+    among every rated paper and ``background`` papers drawn from the dates of those rated after the
+    first day."""
+
+    def __init__(self, store: PaperStore, rated: Sequence[Rating], first: date, background: int) -> None:
+        self.store, self.rated, self.first, self.background = store, rated, first, background
+        self.built: dict[object, Pool] = {}
+
+    def of_day(self, test: Sequence[Rating]) -> tuple[object, Pool]:
+        """The day's pool and a key that is the same for days ranked in the same pool."""
+        window = day_window(test)
+        if window is None:
+            return None, self._get(None, self._sampled)
+        ids = [r.paper_id for r in test]
+        if len(self.store.ids(*window)) <= WINDOW_PAPERS:
+            listed = load_window(self.store, *window).pool  # what the list ranked, as it ranked it
+            if all(pid in listed.position for pid in ids):
+                return window, listed
+        key = (window, tuple(ids))
+        return key, self._get(key, lambda: sample_pool(self.store, ids, WINDOW_PAPERS, *window))
+
+    def _get(self, key: object, build: Callable[[], Pool]) -> Pool:
+        if key not in self.built:
+            self.built[key] = build()
+        return self.built[key]
+
+    def _sampled(self) -> Pool:
+        """The rated papers and a draw of the library from the dates of those rated after the first day
+        (a first day's likes may be old papers, imported from a bibliography)."""
+        since, until = _span(self.store, [r.paper_id for r in self.rated if r.day > self.first])
+        return sample_pool(self.store, [r.paper_id for r in self.rated], self.background, since, until)
 
 
 def _first_day(rated: Sequence[Rating]) -> date:
@@ -92,8 +143,7 @@ def _first_day(rated: Sequence[Rating]) -> date:
 
 
 def _span(store: PaperStore, ids: Sequence[str]) -> tuple[date | None, date | None]:
-    """The dates of the papers rated after the first day: the background is drawn from the windows the
-    user was rating in (a first day's likes may be old papers, imported from a bibliography)."""
+    """The first and last publication dates of these papers (None, None when none has one)."""
     dates = [p.published for p in papers_by_id(store, ids) if p.published]
     return (min(dates), max(dates)) if dates else (None, None)
 
@@ -106,8 +156,12 @@ class _Scorer:
         self.pool = pool
         scored = score_pool(store, profile, pool)
         self.scores = np.full(len(pool), -np.inf)
+        listed: list[int] = []
         if scored is not None:
-            self.scores[scored[0].keep] = scored[1]
+            sig, total = scored
+            self.scores[sig.keep] = total
+            listed = sig.keep[listed_order(sig, total, LISTED)].tolist()
+        self.shown = _shown_order(self.scores, listed)
         rows = {r.paper_id: pool.position[r.paper_id] for r in learned_from if r.paper_id in pool.position}
         liked = np.array([self.scores[rows[r.paper_id]] for r in learned_from if r.liked
                           and r.paper_id in rows])
@@ -121,15 +175,29 @@ class _Scorer:
         self.unrated = unrated
 
     def grade(self, test: Sequence[Rating]) -> RankingMetrics:
-        scores = np.array([self.scores[self.pool.position[r.paper_id]] for r in test])
+        rows = [self.pool.position[r.paper_id] for r in test]
+        scores, shown = self.scores[rows], self.shown[rows]
         liked = np.array([r.liked for r in test])
         predicted = np.isfinite(scores) & (self.a * np.where(np.isfinite(scores), scores, 0) + self.b >= 0)
         others = self.unrated.copy()
-        others[[self.pool.position[r.paper_id] for r in test]] = False
-        return RankingMetrics(ndcg=ndcg(scores, liked), mrr=mrr(scores, liked),
+        others[rows] = False
+        return RankingMetrics(ndcg=ndcg(shown, liked), mrr=mrr(shown, liked),
                               auc=auc(scores[liked], scores[~liked], self.scores[others]),
                               liked_right=int((predicted & liked).sum()),
                               disliked_right=int((~predicted & ~liked).sum()))
+
+
+def _shown_order(scores: np.ndarray, listed: Sequence[int]) -> np.ndarray:
+    """Each pool paper's place as a score (higher first): the listed papers in the list's order, then
+    every other paper by its score; a paper the profile excludes or has read stays -inf."""
+    order = np.argsort(-scores, kind="stable")
+    order = order[np.isfinite(scores[order])]
+    is_listed = np.zeros(len(scores), dtype=bool)
+    is_listed[list(listed)] = True
+    places = np.concatenate([np.asarray(listed, dtype=np.int64), order[~is_listed[order]]])
+    out = np.full(len(scores), -np.inf)
+    out[places] = -np.arange(len(places), dtype=float)
+    return out
 
 
 def _order(scores: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ class Rating:
     liked: bool
     day: date
     dismissed: bool = False  # not liked because it was hidden from the list (graded, never learned from)
+    window: tuple[date, date] | None = None  # the dates of the list it was given in, when recorded
 
 
 def ratings_of(profile: Profile) -> list[Rating]:
@@ -29,9 +30,9 @@ def ratings_of(profile: Profile) -> list[Rating]:
     for item in sorted(profile.feedback, key=lambda f: f.at):
         if item.kind in ("like", "save"):
             if not (item.paper_id in out and out[item.paper_id].liked):
-                out[item.paper_id] = Rating(item.paper_id, True, item.at.date())
+                out[item.paper_id] = Rating(item.paper_id, True, item.at.date(), window=item.window)
         elif item.kind == "dislike":
-            out[item.paper_id] = Rating(item.paper_id, False, item.at.date())
+            out[item.paper_id] = Rating(item.paper_id, False, item.at.date(), window=item.window)
     return sorted(out.values(), key=lambda r: r.day)
 
 
@@ -44,7 +45,8 @@ def graded_ratings(profile: Profile) -> list[Rating]:
     hidden: dict[str, Rating] = {}
     for item in sorted(profile.feedback, key=lambda f: f.at):
         if item.kind == "dismiss" and item.paper_id not in seen and item.paper_id not in hidden:
-            hidden[item.paper_id] = Rating(item.paper_id, False, item.at.date(), dismissed=True)
+            hidden[item.paper_id] = Rating(item.paper_id, False, item.at.date(), dismissed=True,
+                                           window=item.window)
     return sorted([*rated, *hidden.values()], key=lambda r: r.day)
 
 

@@ -465,7 +465,7 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
     if scored is None:
         return []
     sig, total = scored
-    order = _mmr(np.where(sig.read, -np.inf, total), sig, n, w.diversity)
+    order = listed_order(sig, total, n, w)
     if "lexical" in sig.values:  # the interests' words each listed paper uses, for its reasons
         found = pool.index.matched_terms_many(sig.keep[order].tolist(), sig.q_terms)
         sig.matched = dict(zip(order, found, strict=True))
@@ -479,6 +479,12 @@ def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weight
 def standardized(sig: Signals) -> dict[str, np.ndarray]:
     """Each signal standardized over the window, as the score weighed it (what the reasons quote)."""
     return {k: _z(x) for k, x in sig.values.items()}
+
+
+def listed_order(sig: Signals, total: np.ndarray, n: int, weights: Weights | None = None) -> list[int]:
+    """The first ``n`` papers in the order a list shows them (``sig.keep``'s indices): unread papers best
+    first, a near-duplicate of one above lowered (``_mmr``). ``eval`` grades this order, as the user saw."""
+    return _mmr(np.where(sig.read, -np.inf, total), sig, n, (weights or WEIGHTS).diversity)
 
 
 def _mmr(score: np.ndarray, sig: Signals, n: int, diversity: float) -> list[int]:

@@ -75,9 +75,10 @@ def _teach(store: PaperStore, profile: Profile, since: date | None, until: date 
     pool.papers_at(sig.keep[chosen].tolist())
     zs = standardized(sig)
     out = []
+    dates = (since, until) if since and until else None
     for i in chosen:
         p = 1.0 / (1.0 + math.exp(-float(logit[i])))
-        out.append(TeachCandidate(paper=window.paper(sig.papers[i].id), p_like=p,
+        out.append(TeachCandidate(paper=window.paper(sig.papers[i].id), p_like=p, window=dates,
                                   reasons=[f"unsure: {p:.0%} like"] + reasons_for(i, sig, profile, zs)[:2]))
     return out, note
 

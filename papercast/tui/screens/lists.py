@@ -63,6 +63,7 @@ class PendingFeedback:
     kind: FeedbackKind
     undo: bool
     generation: int  # the list generation this key press asked for
+    window: tuple[date, date] | None = None  # the dates of the list shown when it was pressed
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Loaded:
     rows: list[Row]
     title: str
     note: str | None = None
+    window: tuple[date, date] | None = None  # the dates the list was ranked over (a reading list's)
 
 
 class PaperListScreen(Screen):
@@ -100,6 +102,7 @@ class PaperListScreen(Screen):
         super().__init__(name=name, id=id)
         self.generation = 0  # the newest load requested
         self.applied_generation = 0  # the newest load shown
+        self.shown_window: tuple[date, date] | None = None  # the dates of the list shown (kept with ratings)
         self.loaded_version = -1  # the app's data_version this list reflects
         self.undo_stack: list[UndoEntry] = []
         self.last_update = 0.0  # perf_counter() when rows were last shown (the benchmark reads it)
@@ -183,7 +186,7 @@ class PaperListScreen(Screen):
             note = " ".join(n for n in (note, "Re-ranking the top papers with the LLM…") if n)
             app.call_from_thread(app.task_begin, "rerank", "LLM re-ranking")
         self.post_message(ListLoaded(loaded.rows, generation, title=loaded.title, note=note,
-                                     keep_index=keep_index))
+                                     keep_index=keep_index, window=loaded.window))
         if not two_pass:
             return
         try:
@@ -194,7 +197,7 @@ class PaperListScreen(Screen):
         finally:
             app.call_from_thread(app.task_end, "rerank")
         self.post_message(ListLoaded(loaded.rows, generation, title=loaded.title, note=loaded.note,
-                                     keep_index=keep_index))
+                                     keep_index=keep_index, window=loaded.window))
 
     def _load_failed(self, exc: BaseException) -> None:
         self.query_one("#list-loading").display = False
@@ -204,7 +207,8 @@ class PaperListScreen(Screen):
 
         def show(loaded: Loaded) -> None:
             self.generation += 1
-            self.post_message(ListLoaded(loaded.rows, self.generation, title=loaded.title, note=loaded.note))
+            self.post_message(ListLoaded(loaded.rows, self.generation, title=loaded.title, note=loaded.note,
+                                         window=loaded.window))
 
         self.app.report_error(f"Loading the {self.heading.lower()} failed", one_line(exc),
                          retry=FailedTask(f"load-{self.heading}", f"Loading the {self.heading.lower()}",
@@ -215,6 +219,7 @@ class PaperListScreen(Screen):
         if message.generation < self.generation:
             return  # a newer load is on its way
         self.applied_generation = message.generation
+        self.shown_window = message.window
         self.query_one("#list-loading").display = False
         self.query_one("#list-title", Static).update(message.title)
         note = self.query_one("#list-note", Static)
@@ -247,7 +252,7 @@ class PaperListScreen(Screen):
             return
         row = self.papers.current
         if row is not None:
-            self.app.open_paper(row.paper.id, row.reasons)
+            self.app.open_paper(row.paper.id, row.reasons, window=self.shown_window)
 
     def action_browse(self, which: str) -> None:
         row = self.papers.current
@@ -347,7 +352,7 @@ class PaperListScreen(Screen):
         if self.reranks:
             self.generation += 1  # whatever is loading now lacks this press: its result is stale
         with self._pending_lock:
-            self._pending.append(PendingFeedback(paper_id, kind, undo, self.generation))
+            self._pending.append(PendingFeedback(paper_id, kind, undo, self.generation, self.shown_window))
             if self._draining:
                 return
             self._draining = True
@@ -388,7 +393,7 @@ class PaperListScreen(Screen):
         recorded = False
         for item in batch:
             try:
-                self.service.feedback([item.paper_id], item.kind, undo=item.undo)
+                self.service.feedback([item.paper_id], item.kind, undo=item.undo, window=item.window)
             except Exception as exc:
                 self.app.call_from_thread(self.app.report_error, f"Could not save {item.kind}", one_line(exc))
                 continue

@@ -10,6 +10,7 @@ the summary is written again from the full text. A paper read before shows its o
 
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -138,10 +139,12 @@ class PaperScreen(Screen):
         Binding("k", "scroll('up')", show=False),
     ]
 
-    def __init__(self, paper_id: str, *, reasons: list[str] | None = None) -> None:
+    def __init__(self, paper_id: str, *, reasons: list[str] | None = None,
+                 window: tuple[date, date] | None = None) -> None:
         super().__init__()
         self.paper_id = paper_id
         self.reasons = reasons or []
+        self.window = window  # the dates of the list it was opened from: a rating here keeps them
         self.paper: Paper | None = None
         self.summary: Summary | None = None
         self.document: Document | None = None  # the full text, once read
@@ -405,7 +408,7 @@ class PaperScreen(Screen):
 
     def _feedback(self, kind: FeedbackKind) -> None:
         try:
-            self.service.feedback([self.paper_id], kind)
+            self.service.feedback([self.paper_id], kind, window=self.window)
         except Exception as exc:
             self.app.call_from_thread(self.app.report_error, f"Could not save {kind}", one_line(exc))
             return

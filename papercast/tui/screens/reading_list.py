@@ -139,4 +139,6 @@ class ReadingListScreen(PaperListScreen):
             self.add_results(rows)
         notes = [n for n in [reading.note, *reading.llm_notes] if n]
         shown = describe(window.kind, reading.since, reading.until) if not reading.note else window.label
-        return Loaded(rows, f"Reading list · {profile.name} · {shown}", " ".join(notes) or None)
+        ranked = (reading.since, reading.until) if reading.since and reading.until else None
+        return Loaded(rows, f"Reading list · {profile.name} · {shown}", " ".join(notes) or None,
+                      window=ranked)
