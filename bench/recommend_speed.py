@@ -7,7 +7,7 @@ holds about three times the papers it would. Reports the in-process time of
 profile with interests and 5 likes, and the whole-process time of ``papercast recommend --json`` for
 the default week and for 6 months, as a multiple of ``python -c "import chromadb, numpy"`` timed in
 the same run (issue 15's yardstick; medians of 3, alternated), and ``papercast eval`` on a profile
-with 500 ratings over 50 days (issue 21: within 2 s).
+with 500 ratings over 50 days (issue 21: within 2 s), rated outside any list and from 50 week-long lists.
 
 Run: .venv/bin/python bench/recommend_speed.py [--sizes 10000,50000]
 """
@@ -104,25 +104,38 @@ def time_recommend(app, since: date | None, until: date | None, repeat: int = 5)
             "since": str(first.since), "until": str(first.until)}
 
 
-def time_eval(app, ratings: int = 500, per_day: int = 10, repeat: int = 3) -> dict[str, float]:
+def time_eval(app, ratings: int = 500, per_day: int = 10, repeat: int = 3, *,
+              in_lists: bool = False) -> dict[str, float]:
     """``papercast eval`` on a profile with ``ratings`` ratings, ``per_day`` a day (issue 21: within 2 s at
-    500): papers of the 6-month window, a like when they are in cs.CL, else a dislike (the labels do not
-    matter to the cost), each day's ratings dated a day apart."""
+    500), each day's ratings dated a day apart: a like when the paper is in cs.CL, else a dislike (the
+    labels do not matter to the cost). By default the papers are drawn from the 6-month window and rated
+    outside any list (eval ranks them among a draw from their dates). ``in_lists``: each day rates 10
+    papers of its own week-long reading list, three days on from the last one's, and keeps the list's
+    dates, so eval ranks every day on a window of its own (the most work a daily user's history asks)."""
     from datetime import UTC, datetime, timedelta
 
-    name = f"eval-{ratings}"
-    if not profile_store(app).exists(name):
+    name = f"eval-{ratings}" + ("-lists" if in_lists else "")
+    store = profile_store(app)
+    if not store.exists(name):
         app.profile_create(name, interests=INTERESTS)
-        papers, _ = paper_store(app).window(date(2026, 1, 1), date(2026, 6, 30))
-        chosen = [papers[i] for i in sorted(random.Random(0).sample(range(len(papers)), ratings))]
+        rng = random.Random(0)
         start = datetime(2026, 7, 1, 9, tzinfo=UTC)
-        for day in range(0, ratings, per_day):
-            batch = chosen[day:day + per_day]
-            at = start + timedelta(days=day // per_day)
+        days = range(ratings // per_day)
+        if in_lists:
+            windows = [(date(2026, 1, 1) + timedelta(days=3 * k), date(2026, 1, 7) + timedelta(days=3 * k))
+                       for k in days]
+            batches = [rng.sample(paper_store(app).window(*w)[0], per_day) for w in windows]
+        else:
+            papers, _ = paper_store(app).window(date(2026, 1, 1), date(2026, 6, 30))
+            chosen = [papers[i] for i in sorted(rng.sample(range(len(papers)), ratings))]
+            windows = [None for _ in days]
+            batches = [chosen[k * per_day:(k + 1) * per_day] for k in days]
+        for k, (window, batch) in enumerate(zip(windows, batches, strict=True)):
+            at = start + timedelta(days=k)
             for kind, group in (("like", [p.id for p in batch if "cs.CL" in p.categories]),
                                 ("dislike", [p.id for p in batch if "cs.CL" not in p.categories])):
                 if group:
-                    profile_store(app).add_feedback(name, group, kind, at=at)
+                    store.add_feedback(name, group, kind, at=at, window=window)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -144,6 +157,8 @@ def main() -> int:
         app = build_store(size)
         rows.append({"store": size, "window": "eval, 500 ratings on 50 days (papers = days graded)",
                      **time_eval(app)})
+        rows.append({"store": size, "window": "eval, the same from 50 week-long lists (their dates kept)",
+                     **time_eval(app, in_lists=True)})
         if args.eval_only:
             continue
         if not profile_store(app).exists("bench"):

@@ -306,10 +306,17 @@ def test_the_list_leans_on_what_was_learned_as_rating_days_add_up(service, monke
     base = score._z(score.combine(real(paper_store(service), start, pool), score.WEIGHTS))
     lean = score.WEIGHTS.learning_days
     assert np.allclose(total, base + 1 / (1 + lean) * (full - base), atol=1e-5)  # d = 1 rating day since
-    assert len(calls) == 2
+    # the one-day profile scored this window above: its scores are remembered as its later selves'
+    # starting point, so one set of signals (a rating on a new day re-ranks as fast as any other)
+    assert calls == [profile]
     score.score_pool(paper_store(service), profile, pool)
-    # the starting point's scores are remembered for the window: one set of signals now
-    assert len(calls) == 3
+    assert len(calls) == 2
+    # a window the starting point never ranked: two sets the first time, then the start is remembered
+    week = load_window(paper_store(service), date(2026, 8, 3), date(2026, 8, 16)).pool
+    calls.clear()
+    score.score_pool(paper_store(service), profile, week)
+    score.score_pool(paper_store(service), profile, week)
+    assert calls == [profile, start, profile]
 
     rate_days(service, name, [([], [])] * 3 + [(astro[6:8], other[4:6])])  # a third rating day: d = 2
     profile = service.profile_show(name)

@@ -419,14 +419,18 @@ def score_pool(store: PaperStore, profile: Profile, pool: Pool, reference: date 
     ``Weights.learning_days``), d the rating days since: one day's ratings are ten or twenty papers
     from the top of the list, which mostly confirm it, and followed at once they tip it. The starting
     point's scores are kept per window while its ratings stay the same, so a re-rank after a rating
-    computes one set of signals, not two."""
+    computes one set of signals, not two (a profile of one rating day is remembered as the starting point
+    of its later selves: the next day's first rating, and ``eval``'s no-learning ranker, cost nothing)."""
     w = weights or WEIGHTS
     sig = compute_signals(store, profile, pool, reference, w)
     if sig is None:
         return None
     total = combine(sig, w)
+    if not w.learning_days:
+        return sig, total
     start = starting_point(profile)
-    if start is None or not w.learning_days:
+    if start is None:
+        _remember_start(_start_key(profile, reference, w), pool, _z(total))
         return sig, total
     base = _start_scores(store, start, pool, reference, w, len(sig.keep))
     if base is None:
@@ -439,7 +443,7 @@ def score_pool(store: PaperStore, profile: Profile, pool: Pool, reference: date 
 def _start_scores(store: PaperStore, start: Profile, pool: Pool, reference: date | None, w: Weights,
                   size: int) -> np.ndarray | None:
     """The standardized scores of the profile's starting point, remembered per pool."""
-    key = f"{start.model_dump_json()}|{reference}|{w!r}"
+    key = _start_key(start, reference, w)
     with _STARTS_LOCK:
         hit = _STARTS.setdefault(pool, OrderedDict()).get(key)
     if hit is None:
@@ -447,12 +451,23 @@ def _start_scores(store: PaperStore, start: Profile, pool: Pool, reference: date
         if sig is None:
             return None
         hit = _z(combine(sig, w))
-        with _STARTS_LOCK:
-            cached = _STARTS.setdefault(pool, OrderedDict())
-            cached[key] = hit
-            while len(cached) > 4:
-                cached.popitem(last=False)
+        _remember_start(key, pool, hit)
     return hit if len(hit) == size else None  # the same candidates (excluded keywords are today's for both)
+
+
+def _start_key(start: Profile, reference: date | None, w: Weights) -> str:
+    """What a starting point's scores depend on: its fields and feedback (not when it was last changed),
+    the reference day and the weights."""
+    return f"{start.model_dump_json(exclude={'created', 'updated'})}|{reference}|{w!r}"
+
+
+def _remember_start(key: str, pool: Pool, scores: np.ndarray) -> None:
+    with _STARTS_LOCK:
+        cached = _STARTS.setdefault(pool, OrderedDict())
+        cached[key] = scores
+        cached.move_to_end(key)
+        while len(cached) > 4:
+            cached.popitem(last=False)
 
 
 def rank_pool(store: PaperStore, profile: Profile, pool: Pool, *, n: int, weights: Weights | None = None,
