@@ -198,9 +198,10 @@ DAYS = [datetime(2026, 11, 25, 9, tzinfo=UTC), datetime(2026, 11, 27, 9, tzinfo=
         datetime(2026, 12, 2, 9, tzinfo=UTC)]
 
 
-def rate_history(service, negative: str = "dislike") -> None:
+def rate_history(service, negative: str = "dislike", listed: int = 0) -> None:
     """Likes on long-context serving and dislikes (or dismissals) on other topics, given over five days:
-    the first day's four, then four a day (two likes, two dislikes)."""
+    the first day's four, then four a day (two likes, two dislikes); the first ``listed`` later days' in a
+    reading list of August (its dates kept), the others outside any list."""
     likes = [hit.paper.id for hit in service.search("long-context attention KV cache", n=10)]
     dislikes = [hit.paper.id for hit in service.search("robot manipulation", n=20)
                 if hit.paper.id not in likes][:10]
@@ -209,8 +210,11 @@ def rate_history(service, negative: str = "dislike") -> None:
     profile_store(service).add_feedback(name, likes[:2], "like", at=DAYS[0])
     profile_store(service).add_feedback(name, dislikes[:2], negative, at=DAYS[0])
     for day, at in enumerate(DAYS[1:]):
-        profile_store(service).add_feedback(name, likes[2 + 2 * day: 4 + 2 * day], "like", at=at)
-        profile_store(service).add_feedback(name, dislikes[2 + 2 * day: 4 + 2 * day], negative, at=at)
+        window = (date(2026, 8, 1), date(2026, 8, 20)) if day < listed else None
+        profile_store(service).add_feedback(name, likes[2 + 2 * day: 4 + 2 * day], "like", at=at,
+                                            window=window)
+        profile_store(service).add_feedback(name, dislikes[2 + 2 * day: 4 + 2 * day], negative, at=at,
+                                            window=window)
 
 
 def test_eval_with_too_few_ratings_says_what_is_missing(service, home, capsys):
@@ -235,6 +239,8 @@ def test_eval_grades_a_rating_history_by_week_and_overall(service, home, capsys)
     assert run(home, "eval") == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Profile default: 20 ratings since 2026-11-25")
+    assert lines[2] == ("each day ranked among a draw of the library from the rated papers' dates (rated "
+                        "outside a list)")
     rows = {line.split()[0]: line.split() for line in lines if re.match(r"(\d{4}-|overall)", line)}
     assert list(rows) == ["2026-11-27", "2026-11-28", "2026-11-30", "2026-12-02", "2026-W48", "2026-W49",
                           "overall"]
@@ -247,6 +253,23 @@ def test_eval_grades_a_rating_history_by_week_and_overall(service, home, capsys)
     verdict = lines[-1]
     assert verdict == (f"learning from your ratings: nDCG {overall[0]:.2f} vs {overall[1]:.2f} without "
                        f"({overall[0] - overall[1]:+.2f}) over 4 rating days")
+
+
+@pytest.mark.parametrize("listed", [2, 4])
+def test_eval_says_which_days_it_replayed_on_the_list_they_were_rated_in(service, home, capsys, listed):
+    rate_history(service, listed=listed)
+    assert run(home, "eval") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == ("each day ranked among the papers of the list it was rated in, in the order the list "
+                        "shows" if listed == 4 else
+                        "2 of 4 days ranked among the papers of the list they were rated in, the other 2 "
+                        "ranked among a draw of the library from the rated papers' dates (rated outside a "
+                        "list)")
+    assert run(home, "eval", "--json") == 0
+    evaluation = json.loads(capsys.readouterr().out)
+    assert [d["in_lists"] for d in evaluation["days"]] == [1] * listed + [0] * (4 - listed)
+    assert evaluation["overall"]["in_lists"] == listed
+    assert [w["in_lists"] for w in evaluation["weeks"]] == ([2, 0] if listed == 2 else [2, 2])
 
 
 def test_eval_of_likes_and_dismissals_grades_the_dismissed_as_not_liked(service, home, capsys):

@@ -45,6 +45,7 @@ class EvaluationPeriod(BaseModel):
     likes: int
     dislikes: int
     days: int  # rating days graded in it
+    in_lists: int = 0  # of those, the days replayed on the list they were rated in (the rest: on a draw)
     dismissed: int = 0  # papers hidden from the list and never rated: graded as not liked
     learning: RankingMetrics
     no_learning: RankingMetrics

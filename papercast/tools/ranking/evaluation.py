@@ -259,6 +259,7 @@ def _period(label: str, tests: Sequence[Rating], pairs: Sequence[tuple[RankingMe
                               balanced_accuracy=_balanced(right_l, likes, right_d, dislikes + dismissed))
 
     return EvaluationPeriod(label=label, likes=likes, dislikes=dislikes, dismissed=dismissed, days=len(pairs),
+                            in_lists=len({r.day for r in tests if r.window is not None}),
                             learning=pooled(0), no_learning=pooled(1))
 
 
