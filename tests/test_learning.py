@@ -202,17 +202,11 @@ def test_evaluate_grades_each_later_day_learning_against_the_first_days_knowledg
     assert learned.ndcg >= base.ndcg
 
 
-@pytest.mark.parametrize(("interests", "category", "since", "until"), [
-    ("agents, reasoning and language", "cs.CL", date(2026, 8, 3), date(2026, 8, 16)),
-    ("galaxy formation, dark matter", "astro-ph.GA", date(2026, 7, 1), date(2026, 8, 20)),
-])
-def test_a_day_rated_in_a_list_is_graded_on_the_order_that_list_showed(service, interests, category, since,
-                                                                       until):
-    """A user rates each day's reading list (a like for each paper of one category, a dislike for the
-    rest). The ratings keep the list's dates, so eval replays each day on the papers the list ranked, with
-    what the ranker knew that day, in the order the list shows (a near-duplicate of a paper above moved
-    down): its nDCG is the nDCG of the order the user saw. (Ranked among a draw from the rated papers'
-    dates instead, the first case's second day grades 0.526, not the list's 0.577.)"""
+def rate_lists(service, interests: str, category: str, since: date, until: date
+               ) -> tuple[str, list[float | None], int]:
+    """A user who rates each day's reading list of [since, until] (a like for each paper of ``category``,
+    a dislike for the rest): the profile, each day's nDCG in the order shown, and how often the list put a
+    paper above one that scored higher (a near-duplicate moved down)."""
     name = new_profile(service, interests=interests)
     papers, _ = paper_store(service).window()
     relevant = {p.id for p in papers if category in p.categories}
@@ -230,11 +224,44 @@ def test_a_day_rated_in_a_list_is_graded_on_the_order_that_list_showed(service, 
         profile_store(service).add_feedback(name, [p for p in shown if p not in relevant], "dislike", at=at,
                                             window=window)
         rated |= set(shown)
+    return name, shown_ndcg, reordered
+
+
+@pytest.mark.parametrize(("interests", "category", "since", "until"), [
+    ("agents, reasoning and language", "cs.CL", date(2026, 8, 3), date(2026, 8, 16)),
+    ("galaxy formation, dark matter", "astro-ph.GA", date(2026, 7, 1), date(2026, 8, 20)),
+])
+def test_a_day_rated_in_a_list_is_graded_on_the_order_that_list_showed(service, interests, category, since,
+                                                                       until):
+    """The ratings keep the list's dates, so eval replays each day on the papers the list ranked, with
+    what the ranker knew that day, in the order the list shows (a near-duplicate of a paper above moved
+    down): its nDCG is the nDCG of the order the user saw. (Ranked among a draw from the rated papers'
+    dates instead, the first case's second day grades 0.526, not the list's 0.577.)"""
+    name, shown_ndcg, reordered = rate_lists(service, interests, category, since, until)
     assert 0 < shown_ndcg[0] < 1, "the first day's list held likes and dislikes, not sorted"
     got = evaluate(paper_store(service), service.profile_show(name))
     assert [d.learning.ndcg for d in got.days] == pytest.approx(shown_ndcg, abs=1e-6)
+    assert [d.in_lists for d in got.days] == [1, 1, 1, 1]
     if category == "astro-ph.GA":
         assert reordered, "the lists moved near-duplicates down, and eval graded that order"
+
+
+def test_past_the_replay_budget_each_window_is_ranked_as_a_draw(service, monkeypatch):
+    """Replaying every day on its whole window costs a ranking of the window per day; past the budget
+    (many days of big windows) each window is a fixed draw of its papers and those rated in it, still
+    graded day by day, in the list's order."""
+    from papercast.tools.ranking import evaluation
+
+    name, shown_ndcg, _ = rate_lists(service, "galaxy formation, dark matter", "astro-ph.GA",
+                                     date(2026, 7, 1), date(2026, 8, 20))
+    monkeypatch.setattr(evaluation, "REPLAY_BUDGET", 4 * 452 - 1)  # the four days' windows hold 452 each
+    got = evaluate(paper_store(service), service.profile_show(name), background=100)
+    assert [d.in_lists for d in got.days] == [1, 1, 1, 1]
+    assert all(0 < d.learning.ndcg <= 1 and 0 < d.no_learning.ndcg <= 1 for d in got.days)
+    assert [d.learning.ndcg for d in got.days] != pytest.approx(shown_ndcg, abs=1e-6), "a draw, not the list"
+    monkeypatch.setattr(evaluation, "REPLAY_BUDGET", 4 * 452)
+    got = evaluate(paper_store(service), service.profile_show(name), background=100)
+    assert [d.learning.ndcg for d in got.days] == pytest.approx(shown_ndcg, abs=1e-6)
 
 
 # -- teach -----------------------------------------------------------------------------------------------
