@@ -203,7 +203,8 @@ class _Scorer:
 
 def _shown_order(scores: np.ndarray, listed: Sequence[int]) -> np.ndarray:
     """Each pool paper's place as a score (higher first): the listed papers in the list's order, then
-    every other paper by its score; a paper the profile excludes or has read stays -inf."""
+    every other paper by its score (one the profile has read too: a paper rated again later); a paper
+    the profile excludes stays -inf."""
     order = np.argsort(-scores, kind="stable")
     order = order[np.isfinite(scores[order])]
     is_listed = np.zeros(len(scores), dtype=bool)
