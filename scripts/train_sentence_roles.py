@@ -5,7 +5,8 @@ sentence of 2,189 computer-science abstracts background, objective, method, resu
 never ships: this script reads it from a folder holding train.jsonl, dev.jsonl and test.jsonl, runs the
 bundled MiniLM over every sentence once (its token states are cached in --cache: that is the slow part),
 trains ``--members`` models of ``papercast.tools.writing.roles`` from different seeds on train, keeps
-each one's epoch that reads dev best (accuracy + macro-F1), and writes their weights (the large
+each one's weights averaged over the epochs around the one that reads dev best (accuracy + macro-F1;
+``--average`` epochs either side), and writes their weights (the large
 matrices as int8 with a float16 scale per column, the rest as float16). papercast reads them with numpy
 alone; training needs PyTorch, which papercast does not: ``pip install torch``.
 Run: .venv/bin/python scripts/train_sentence_roles.py CSABSTRUCT_DIR [--cache F] [--out F]
@@ -159,7 +160,9 @@ def log_probs(model: Any, rows: list[dict]) -> np.ndarray:
 
 
 def train_member(data: dict[str, list[dict]], seed: int, args: argparse.Namespace) -> dict[str, np.ndarray]:
-    """One member trained from ``seed``: its state at the epoch that reads dev best."""
+    """One member trained from ``seed``: its weights averaged over the epochs ``args.average`` either side
+    of the one that reads dev best (a flatter point of the same run; every member read better on held-out
+    dev so, 8 of 8 in docs/benchmarks.md), or that epoch's alone when ``args.average`` is 0."""
     import torch
     from torch import nn
 
@@ -168,7 +171,8 @@ def train_member(data: dict[str, list[dict]], seed: int, args: argparse.Namespac
     model = network(args.buckets, args.words, args.channels, args.width, args.hidden, args.dropout)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     y_dev = np.concatenate([a["labels"].numpy() for a in data["dev"]])
-    best: tuple[float, int, dict[str, Any]] = (-1.0, -1, {})
+    best: tuple[float, int] = (-1.0, -1)
+    states: list[dict[str, Any]] = []
     for epoch in range(args.epochs):
         model.train()
         order = rng.permutation(len(data["train"]))
@@ -182,11 +186,15 @@ def train_member(data: dict[str, list[dict]], seed: int, args: argparse.Namespac
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
         accuracy, macro_f1 = scores(y_dev, log_probs(model, data["dev"]).argmax(1))
         if accuracy + macro_f1 > best[0]:
-            best = (accuracy + macro_f1, epoch, {k: v.clone() for k, v in model.state_dict().items()})
-    print(f"member {seed}: dev {best[0]:.3f} (accuracy + macro-F1) at epoch {best[1]}", file=sys.stderr)
-    model.load_state_dict(best[2])
+            best = (accuracy + macro_f1, epoch)
+    around = states[max(0, best[1] - args.average): best[1] + args.average + 1]
+    model.load_state_dict({k: sum(s[k].float() for s in around) / len(around) for k in around[0]})
+    accuracy, macro_f1 = scores(y_dev, log_probs(model, data["dev"]).argmax(1))
+    print(f"member {seed}: dev {best[0]:.3f} (accuracy + macro-F1) at epoch {best[1]}; averaged over "
+          f"{len(around)} epochs {accuracy + macro_f1:.3f}", file=sys.stderr)
     return {k: v.numpy() for k, v in model.state_dict().items()}
 
 
@@ -249,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--average", type=int, default=2,
+                        help="average each member's weights over this many epochs either side of its best")
     args = parser.parse_args(argv)
     data = token_states(args.folder, args.cache)
     if args.embed_only:
@@ -260,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     members = [member_arrays(train_member(rows, seed, args)) for seed in range(args.members)]
     version = f"roles-gru{args.members}-tokens-b{args.buckets}"
+    version += f"-avg{args.average}" if args.average else ""
     save(args.out, version, args.buckets, members)
     print(f"{version}: {args.out} {args.out.stat().st_size / 1e6:.2f} MB, trained in "
           f"{time.perf_counter() - began:.0f} s")

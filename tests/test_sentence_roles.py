@@ -122,9 +122,15 @@ def test_offline_summary_fields_come_from_their_roles_and_old_ones_are_redone(se
     llm_log(service).put_summary(old)
     [summary] = service.summarize([PAPER.id])
     assert summary.prompt_version == OFFLINE_VERSION != "extractive-v1"
+    roles = {r.text: r.role for r in service.abstract_roles(PAPER.id)}
+    assert roles[ABSTRACT[3]] == "method" and roles[ABSTRACT[4]] == "result"
     assert ABSTRACT[4] in summary.results
-    assert ABSTRACT[3] in summary.method
+    # the TL;DR is the surest objective or method sentence; the method field the other method sentences
     assert summary.tldr.rstrip("…") in ABSTRACT[2] + ABSTRACT[3]
+    tldr = next(s for s in ABSTRACT if s.startswith(summary.tldr.rstrip("…")))
+    assert roles[tldr] in ("objective", "method")
+    in_method = [s for s in ABSTRACT if s in summary.method]
+    assert in_method and tldr not in in_method and all(roles[s] == "method" for s in in_method)
     # the summary remembered the roles on its way: showing them embeds nothing
     counter = CountingEmbed()
     assert Papercast(service.settings, embed=counter).abstract_roles(PAPER.id) and len(counter.texts) == 0

@@ -4,7 +4,8 @@ Each sentence is read from the bundled MiniLM's token states (a convolution over
 learned attention pooling), its mean-pooled vector, its hashed words (cue phrases such as "we propose"),
 and its place in the abstract; a bidirectional GRU then reads the sentences in order, since a role depends
 on its neighbours (abstracts run background -> objective -> method -> result). A few such models, trained
-from different seeds, vote by averaging their log-probabilities. Trained on CSAbstruct by
+from different seeds (each averaged over the epochs around its best), vote by averaging their
+log-probabilities. Trained on CSAbstruct by
 ``scripts/train_sentence_roles.py``; the weights ship in ``papercast/data/sentence_roles.npz`` (int8 and
 float16; provenance and licence in ``sentence_roles.LICENSE``). Inference is numpy alone. Any input gets
 roles, never an error.

@@ -70,8 +70,8 @@ logger = logging.getLogger(__name__)  # not ``log``: that is the LLMLog paramete
 OFFLINE_MODEL = "offline"
 # v2: fields picked by sentence role; v3: the two-stage role model; v4: the role model reading token states;
 # v5: contributions only from objective, method and result sentences; v6: a tldr read alone (no leading
-# "First, ...")
-OFFLINE_VERSION = "extractive-v6"
+# "First, ..."); v7: the role model's members averaged over the epochs around their best
+OFFLINE_VERSION = "extractive-v7"
 FALLBACK = "fallback: "  # prompt_version prefix of an offline summary standing in for a failed LLM one
 
 SYSTEM_PROMPT = f"""You write structured summaries of research papers for a busy researcher.
