@@ -5,10 +5,9 @@ learned attention pooling), its mean-pooled vector, its hashed words (cue phrase
 and its place in the abstract; a bidirectional GRU then reads the sentences in order, since a role depends
 on its neighbours (abstracts run background -> objective -> method -> result). A few such models, trained
 from different seeds (each averaged over the epochs around its best), vote by averaging their
-log-probabilities. Trained on CSAbstruct by
-``scripts/train_sentence_roles.py``; the weights ship in ``papercast/data/sentence_roles.npz`` (int8 and
-float16; provenance and licence in ``sentence_roles.LICENSE``). Inference is numpy alone. Any input gets
-roles, never an error.
+log-probabilities. Trained on CSAbstruct by ``scripts/train_sentence_roles.py``; the weights ship in
+``papercast/data/sentence_roles.npz`` (int8 and float16; provenance and licence in
+``sentence_roles.LICENSE``). Inference is numpy alone. Any input gets roles, never an error.
 """
 
 from __future__ import annotations
