@@ -176,6 +176,8 @@ async def test_profile_charts_learning_per_week_and_says_the_overall(tui, servic
         assert f"with learning nDCG {overall.learning.ndcg:.2f}" in summary
         assert f"without learning nDCG {overall.no_learning.ndcg:.2f}" in summary
         assert "MRR" in summary and "balanced accuracy" in summary
+        assert summary.endswith(" Each day ranked among a draw of the library from the rated papers' dates "
+                                "(rated outside a list).")
 
         await pilot.press("ctrl+n")  # a new profile: the section follows the profile shown
         await wait_for(pilot, lambda: tui.screen.__class__.__name__ == "PromptDialog")

@@ -217,7 +217,7 @@ def eval_table(evaluation: Evaluation) -> list[str]:
              f"since {evaluation.first_day}, each later day graded on its own ratings"
              + (f" (and {hidden} dismissed papers, graded as not liked)" if hidden else ""),
              "learning: ranked knowing the ratings given before that day; "
-             "no learning: the first day's only", where_ranked(evaluation.overall), ""]
+             "no learning: the first day's only", evaluation.overall.ranked_among(), ""]
     lines += [_row("", "", "", ("nDCG", ""), ("MRR", ""), ("bal. acc.", "")),
               _row("period", "likes", "dislikes", ("learning", "no learning"), ("learning", "no learning"),
                    ("learning", "no learning"))]
@@ -227,19 +227,6 @@ def eval_table(evaluation: Evaluation) -> list[str]:
     lines += [_period_row(week) for week in evaluation.weeks]
     lines += [_period_row(evaluation.overall), "", verdict(evaluation.overall)]
     return lines
-
-
-def where_ranked(overall: EvaluationPeriod) -> str:
-    """Which papers each day was ranked among: the list it was rated in (ratings given in the reading list
-    or teach keep its dates), else a draw of the library (ratings given by id, in a search, or older)."""
-    days, listed = overall.days, overall.in_lists
-    if listed == days:
-        return "each day ranked among the papers of the list it was rated in, in the order the list shows"
-    drawn = "ranked among a draw of the library from the rated papers' dates (rated outside a list)"
-    if not listed:
-        return f"each day {drawn}"
-    return (f"{listed} of {days} days ranked among the papers of the list they were rated in, the other "
-            f"{days - listed} {drawn}")
 
 
 def _row(label: str, likes: str, dislikes: str, *pairs: tuple[str, str]) -> str:

@@ -50,6 +50,18 @@ class EvaluationPeriod(BaseModel):
     learning: RankingMetrics
     no_learning: RankingMetrics
 
+    def ranked_among(self) -> str:
+        """Which papers its days were ranked among, said for the user: the list each was rated in (ratings
+        given in the reading list or teach keep its dates), else a draw of the library (by id, in a search,
+        or before windows were kept)."""
+        drawn = "ranked among a draw of the library from the rated papers' dates (rated outside a list)"
+        if self.in_lists == self.days:
+            return "each day ranked among the papers of the list it was rated in, in the order the list shows"
+        if not self.in_lists:
+            return f"each day {drawn}"
+        return (f"{self.in_lists} of {self.days} days ranked among the papers of the list they were rated "
+                f"in, the other {self.days - self.in_lists} {drawn}")
+
 
 class Evaluation(BaseModel):
     """The recommender graded on a profile's own ratings, split by time (``papercast eval``)."""

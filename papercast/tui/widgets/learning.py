@@ -49,14 +49,17 @@ def _metric(value: float | None) -> str:
 
 
 def overall_sentence(overall: EvaluationPeriod) -> str:
-    """Overall nDCG, MRR and balanced accuracy, with learning and without, in one sentence."""
+    """Overall nDCG, MRR and balanced accuracy, with learning and without, in one sentence, and which papers
+    the days were ranked among."""
     learned, base = overall.learning, overall.no_learning
     days = f"{overall.days} rating day{'' if overall.days == 1 else 's'}"
     rest = f"{overall.dislikes} dislikes" + (f", {overall.dismissed} dismissed" if overall.dismissed else "")
+    among = overall.ranked_among()
     return (f"Overall ({overall.likes} likes, {rest} over {days} after the first): "
             f"with learning nDCG {_metric(learned.ndcg)}, MRR {_metric(learned.mrr)}, balanced accuracy "
             f"{_metric(learned.balanced_accuracy)}; without learning nDCG {_metric(base.ndcg)}, MRR "
-            f"{_metric(base.mrr)}, balanced accuracy {_metric(base.balanced_accuracy)}.")
+            f"{_metric(base.mrr)}, balanced accuracy {_metric(base.balanced_accuracy)}. "
+            f"{among[:1].upper()}{among[1:]}.")
 
 
 class LearningSection(Vertical):
