@@ -102,9 +102,13 @@ def test_a_write_the_cache_did_not_see_makes_the_next_reader_rebuild_it(service)
     store.collection.upsert(ids=[paper.id], embeddings=[[0.05] * 384], documents=[paper.embedding_text],
                             metadatas=[to_metadata(paper)])
     assert store.fresh_ranking_cache() is None  # the store's generation moved without it
+    day = date(2026, 9, 2)
+    assert store.count(date(2026, 9, 1), None) == 1 == store.count(day, day)  # counted by Chroma
     window = windows.load_window(store, date(2026, 9, 1), None)
     assert window.pool.ids == ["2609.00002"]
     assert store.fresh_ranking_cache() is not None
+    assert store.count(date(2026, 9, 1), None) == 1 == store.count(day, day)  # by the ranking cache
+    assert store.count(date(2026, 9, 3), None) == 0 and store.count() == len(store.ids())
 
 
 def test_writes_in_flight_are_not_trusted_and_a_dead_writers_are_rebuilt(service):

@@ -392,9 +392,14 @@ class PaperStore:
         return found
 
     # -- reading --------------------------------------------------------------------------
-    def count(self) -> int:
+    def count(self, since: date | None = None, until: date | None = None) -> int:
+        """How many papers are published in [since, until] (all of them without dates)."""
         cache = self.fresh_ranking_cache()  # no Chroma (nor its import) when the cache is fresh
-        return cache.count() if cache is not None else int(self.collection.count())
+        if cache is not None:
+            return cache.count(since, until)
+        if since is None and until is None:
+            return int(self.collection.count())
+        return len(self.ids(since, until))
 
     def ids(self, since: date | None = None, until: date | None = None) -> list[str]:
         """The ids of the papers published in [since, until], every paper's without dates (from the

@@ -291,8 +291,13 @@ class RankingCache:
         return int(self.conn.execute("SELECT COUNT(*) FROM rank_papers WHERE store = ?",
                                      (self.store,)).fetchone()[0])
 
-    def count(self) -> int:
-        return self._count_rows()
+    def count(self, since: date | None = None, until: date | None = None) -> int:
+        """How many papers are published in [since, until] (all of them without dates)."""
+        if since is None and until is None:
+            return self._count_rows()
+        where, args = self._where(since, until)
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM rank_papers WHERE store = ?{where}",
+                                     (self.store, *args)).fetchone()[0])
 
     def dimensions(self) -> int | None:
         """The size of the stored vectors (None while there are none)."""

@@ -121,7 +121,7 @@ class _Pools:
             self.members[day_window(day_rated)].extend(r.paper_id for r in day_rated)
         graded = [window for day, day_rated in by_day.items() if day > first
                   and (window := day_window(day_rated)) is not None]
-        sizes = {window: len(store.ids(*window)) for window in set(graded)}
+        sizes = {window: store.count(*window) for window in set(graded)}
         self.whole = sum(sizes[window] for window in graded) <= REPLAY_BUDGET
         self.built: dict[object, Pool] = {}
 
