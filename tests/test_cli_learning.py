@@ -272,6 +272,21 @@ def test_eval_says_which_days_it_replayed_on_the_list_they_were_rated_in(service
     assert [w["in_lists"] for w in evaluation["weeks"]] == ([2, 0] if listed == 2 else [2, 2])
 
 
+def test_a_rating_by_id_after_recommend_keeps_the_window_of_the_list_that_showed_it(service, home, capsys):
+    """`papercast recommend`, then `profile like ID` or `dislike ID`: the rating keeps that list's dates, as
+    one given in the TUI's list does, so eval replays its day on the list; a paper no list showed keeps
+    none (eval ranks its day among a draw of the library)."""
+    assert run(home, "recommend", "--since", "2026-08-03", "--until", "2026-08-07", "-n", "3", "--json",
+               "--no-llm") == 0
+    listed = [item["id"] for item in json.loads(capsys.readouterr().out)]
+    assert len(listed) == 3 and PAPER not in listed  # PAPER is of 2026-08-20
+    assert run(home, "profile", "like", listed[0], PAPER) == 0
+    assert run(home, "profile", "dislike", listed[1]) == 0
+    week = (date(2026, 8, 3), date(2026, 8, 7))
+    assert {f.paper_id: f.window for f in service.profile_show().feedback} == {
+        listed[0]: week, PAPER: None, listed[1]: week}
+
+
 def test_eval_of_likes_and_dismissals_grades_the_dismissed_as_not_liked(service, home, capsys):
     rate_history(service, negative="dismiss")
     assert run(home, "eval") == 0

@@ -22,6 +22,7 @@ from papercast.store.deliveries import DeliveryStore
 from papercast.store.documents import DocumentStore
 from papercast.store.llm_log import LLMLog
 from papercast.store.profiles import ProfileStore
+from papercast.store.shown import ShownLists
 from papercast.tools.sources.breaker import HostBreaker
 
 if TYPE_CHECKING:
@@ -139,6 +140,12 @@ class ServiceCore:
         """What was delivered where, and the papers each profile has seen (never resent)."""
         self._profiles  # noqa: B018  (the profiles' tables come first: deliveries refer to them)
         return DeliveryStore(self.settings.db_path)
+
+    @cached_property
+    def _shown(self) -> ShownLists:
+        """The lists each profile was shown lately (a rating given by id keeps its list's window)."""
+        self._profiles  # noqa: B018  (the profiles' tables come first: shown lists refer to them)
+        return ShownLists(self.settings.db_path)
 
     @cached_property
     def _breaker(self) -> HostBreaker:

@@ -3,16 +3,19 @@ the window's trending papers (``tools/ranking``)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import TYPE_CHECKING
 
 from papercast.models import ReadingList, Recommendation
 from papercast.service.core import ServiceCore, ranking_tools
 from papercast.service.profiles import hiding
+from papercast.store.db import DatabaseError
 
 if TYPE_CHECKING:
     from papercast.models import Evaluation, TeachCandidate
 
+log = logging.getLogger(__name__)
 
 class LearningMixin(ServiceCore):
     """Ranking for a profile (uses ``active_profile`` and ``llm_client`` of the other mixins)."""
@@ -38,7 +41,19 @@ class LearningMixin(ServiceCore):
             reading.items, reading.llm_notes = ranking_tools().rerank(client, target, reading.items,
                                                                       self.settings.rerank_top_k)
         reading.items = reading.items[:n]
+        self._remember_shown(target.name, reading)
         return reading
+
+    def _remember_shown(self, profile: str, reading: ReadingList) -> None:
+        """Remember the list's papers and window, so a rating given later by id (the CLI, the agent, MCP)
+        keeps the window of the list that showed the paper (``store/shown.py``). A home papercast cannot
+        write still lists: it cannot rate either, so nothing is lost."""
+        if not reading.items or reading.since is None or reading.until is None:
+            return
+        try:
+            self._shown.record(profile, (reading.since, reading.until), [r.paper.id for r in reading.items])
+        except DatabaseError as err:
+            log.debug("the list shown to %s was not remembered: %s", profile, err)
 
     def teach(self, *, profile: str | None = None, n: int = 5, since: date | None = None,
               until: date | None = None) -> tuple[list[TeachCandidate], str | None]:

@@ -45,13 +45,15 @@ class ProfilesMixin(ServiceCore):
                  undo: bool = False, window: tuple[date, date] | None = None) -> Profile:
         """Record (or undo) like/dislike/save/dismiss for papers; unknown ids change nothing. ``window``:
         the dates of the list the papers were rated in (the reading list's, teach's), kept with each rating
-        so ``eval`` grades that day on the same papers."""
+        so ``eval`` grades that day on the same papers. Without one, each paper keeps the window of the
+        latest list that showed it to the profile (``store/shown.py``), if any did lately."""
         papers = self.get_papers(ids)
         target = self.active_profile(profile)
         pids = [p.id for p in papers]
         if undo:
             return self._profiles.remove_feedback(target.name, pids, kind)
-        return self._profiles.add_feedback(target.name, pids, kind, window=window)
+        shown = self._shown.windows_of(target.name, pids) if window is None else {}
+        return self._profiles.add_feedback(target.name, pids, kind, window=window, windows=shown)
 
     def profile_list(self) -> list[Profile]:
         """All profiles (the starter one is created on first use, so never an empty list)."""

@@ -176,6 +176,18 @@ MIGRATIONS: dict[str, tuple[Migration, ...]] = {
             "ALTER TABLE profile_feedback ADD COLUMN window_since TEXT",
             "ALTER TABLE profile_feedback ADD COLUMN window_until TEXT",
         )),
+        Migration("the lists shown to each profile lately: a rating given by id keeps its list's window "
+                  "(store/shown.py)", (
+            """CREATE TABLE shown_papers (
+                profile TEXT NOT NULL REFERENCES profiles(name) ON UPDATE CASCADE ON DELETE CASCADE,
+                paper_id TEXT NOT NULL,
+                since TEXT NOT NULL,
+                until TEXT NOT NULL,
+                at TEXT NOT NULL,
+                PRIMARY KEY (profile, paper_id)
+            )""",
+            "CREATE INDEX shown_papers_at ON shown_papers(at)",
+        )),
     ),
     # langgraph's checkpointer creates and migrates its own tables (checkpoints, writes) in this file.
     "threads": (

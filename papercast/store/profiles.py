@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -238,21 +238,24 @@ class ProfileStore:
 
     # -- feedback ---------------------------------------------------------------------------
     def add_feedback(self, name: str, ids: Sequence[str], kind: FeedbackKind, *,
-                     at: datetime | None = None, window: tuple[date, date] | None = None) -> Profile:
+                     at: datetime | None = None, window: tuple[date, date] | None = None,
+                     windows: Mapping[str, tuple[date, date]] | None = None) -> Profile:
         """Record feedback (ids are canonical arXiv ids; the caller checked they exist).
 
         A repeat keeps the first timestamp (and window). Liking removes a dislike of the same paper and
         vice versa, in the same transaction. ``at``: when it was given, if not now (ratings replayed from
         elsewhere, and the benchmark's simulated days: ``eval`` splits ratings by the day they were given).
-        ``window``: the dates of the list it was given in, so ``eval`` can replay the day on that list.
+        ``window``: the dates of the list it was given in, so ``eval`` can replay the day on that list;
+        ``windows``: a window per paper, for the papers ``window`` (when given) does not cover.
         """
         _check_kind(kind)
         current = self.get(name)
         now = _now()
         given = at.astimezone(UTC).isoformat(timespec="microseconds") if at is not None else now
-        since, until = (window[0].isoformat(), window[1].isoformat()) if window is not None else (None, None)
         with self._conn as conn:
             for pid in dict.fromkeys(ids):
+                shown = window if window is not None else (windows or {}).get(pid)
+                since, until = (shown[0].isoformat(), shown[1].isoformat()) if shown else (None, None)
                 if kind in OPPOSITE_FEEDBACK:
                     conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = "
                                  "?", (current.name, pid, OPPOSITE_FEEDBACK[kind]))
