@@ -30,6 +30,8 @@ ratings dated one simulated day apart, ``--teach`` (day 1 rates the 10 papers ``
 about, against the top 10) and ``--eval`` (``papercast eval`` on each simulated user, against the
 bench's own figure for it), ``--null`` (a learner that learns nothing and lists day 0's scores plus a
 little noise: how many users the backfire count flags by chance). ``--no-svm`` skips the SVM for quick runs.
+The gap closed is printed with a 95% interval over the areas resampled, and ``--compare JSON`` sets this
+run against an earlier one's results, paired per user: what the 24 areas can tell from noise.
 
 Run: .venv/bin/python bench/recommend_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
@@ -545,7 +547,61 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
 
 # the per-day table's columns (when run)
 DAILY_TABLE = ("papercast", "no learning", "LogReg", "SVM", "ceiling")
+RESAMPLES = 2000  # bootstrap resamples of the areas for the intervals printed with --daily
+
+
+def by_area(users: list[User]) -> list[np.ndarray]:
+    """Each area's rows (its draws): the unit the intervals resample, as one area's draws share its pool,
+    its interests text and its relevant papers, so they are not independent users."""
+    rows: dict[str, list[int]] = {}
+    for i, user in enumerate(users):
+        rows.setdefault(user.area.split("#")[0], []).append(i)
+    return [np.array(r) for r in rows.values()]
+
+
+def area_interval(users: list[User], statistic, seed: int = SEED) -> tuple[float, float]:
+    """A 95% percentile interval of ``statistic(rows)`` over ``RESAMPLES`` resamples of the areas."""
+    groups = by_area(users)
+    rng = np.random.default_rng(seed)
+    got = [statistic(np.concatenate([groups[g] for g in rng.integers(0, len(groups), len(groups))]))
+           for _ in range(RESAMPLES)]
+    low, high = np.nanpercentile(got, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def gap_closed(arr: dict[str, np.ndarray], rows: np.ndarray, day: int, method: str = "papercast") -> float:
+    """The share of the gap between no learning and the ceiling that ``method`` closes on ``day``."""
+    none, best = arr["no learning"][rows, day].mean(), arr["ceiling"][rows, day].mean()
+    return float((arr[method][rows, day].mean() - none) / (best - none)) if best > none else float("nan")
 BACKFIRE = 0.05  # issue 21: no user, no day, below its own no-learning control by more than this
+
+
+def print_comparison(users: list[User], results: dict[str, dict[str, list[list[float]]]], path: Path) -> None:
+    """This run against an earlier one (its ``recommend_daily.json``) on the same users: per day, the mean
+    paired difference of papercast's nDCG@20 and of the gap closed, each with a 95% interval over the areas
+    resampled. An interval that holds 0 is a difference these users cannot tell from noise."""
+    try:
+        before = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"--compare: cannot read {path}: {err}") from None
+    if before.get("users") != [u.area for u in users]:
+        raise SystemExit(f"--compare: {path} was run on other users or draws")
+    for label, res in results.items():
+        if label not in before.get("results", {}):
+            continue
+        now = {m: np.array(v, dtype=float) for m, v in res.items()}
+        then = {m: np.array(v, dtype=float) for m, v in before["results"][label].items()}
+        print(f"\nAgainst {path.name}, {label} (this run minus that one; 95% intervals, areas resampled):")
+        for day in range(1, DAYS + 1):
+            diff = now["papercast"][:, day] - then["papercast"][:, day]
+            low, high = area_interval(users, lambda rows, x=diff: float(x[rows].mean()))
+            line = f"  day {day}: nDCG@20 {diff.mean():+.3f} ({low:+.3f} to {high:+.3f})"
+            if "ceiling" in now and "ceiling" in then:
+                def change(rows, d=day, now=now, then=then):
+                    return gap_closed(now, rows, d) - gap_closed(then, rows, d)
+                low, high = area_interval(users, change)
+                line += f", gap closed {change(np.arange(len(users))):+.0%} ({low:+.0%} to {high:+.0%})"
+            print(line)
 
 
 def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]]]]) -> None:
@@ -569,6 +625,11 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                   + (f" {mean['papercast'] - mean['SVM']:>+9.3f}" if "SVM" in arr else "")
                   + f" {int((diff[:, day] < -1e-9).sum()):>14} "
                   f"{int((diff[:, day] < -BACKFIRE).sum()):>10}{closed}")
+        if gap:
+            spans = [area_interval(users, lambda rows, d=d, arr=arr: gap_closed(arr, rows, d))
+                     for d in range(1, DAYS + 1)]
+            print(f"  gap closed, 95% intervals over the {len(by_area(users))} areas resampled (each area's "
+                  "draws together): " + " / ".join(f"{lo:.0%} to {hi:.0%}" for lo, hi in spans))
         if gap and "LogReg" in arr:
             ours, none, best = (arr[m].mean(axis=0) for m in ("LogReg", "no learning", "ceiling"))
             shares = [(ours[d] - none[d]) / (best[d] - none[d]) for d in range(1, DAYS + 1)]
@@ -643,6 +704,9 @@ def main() -> int:
     parser.add_argument("--null", action="store_true",
                         help="--daily: beside each user, a learner that learns nothing and lists day 0's "
                         "scores plus a little noise (what the backfire count means)")
+    parser.add_argument("--compare", type=Path, metavar="JSON",
+                        help="--daily: this run against an earlier run's recommend_daily.json (copy it "
+                        "first: each run writes over it), paired per user, with intervals")
     parser.add_argument("--eval", action="store_true",
                         help="--daily: grade each user with `papercast eval` after day 3, against the "
                         "bench's figure")
@@ -680,6 +744,8 @@ def main() -> int:
                         daily.setdefault(label, {}).setdefault(method, []).extend(per_user)
         shown = [u if len(draws) == 1 else replace(u, area=f"{u.area}#{d}") for d in draws for u in users]
         print_daily(shown, daily)
+        if args.compare:
+            print_comparison(shown, daily, args.compare)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "recommend_daily.json").write_text(json.dumps(
             {"users": [u.area for u in shown], "draws": draws, "results": daily,
