@@ -31,7 +31,9 @@ about, against the top 10) and ``--eval`` (``papercast eval`` on each simulated 
 bench's own figure for it), ``--null`` (a learner that learns nothing and lists day 0's scores plus a
 little noise: how many users the backfire count flags by chance). ``--no-svm`` skips the SVM for quick runs.
 The gap closed is printed with a 95% interval over the areas resampled, and ``--compare JSON`` sets this
-run against an earlier one's results, paired per user: what the 24 areas can tell from noise.
+run against an earlier one's results, paired per user: what the 24 areas can tell from noise. Beside
+nDCG, the relevant papers among each day's rated 10, against a user who rates the no-learning list's
+next 10 each day: what learning changes in what the user sees.
 
 Run: .venv/bin/python bench/recommend_quality.py  (needs bench/.cache/corpus_embeddings.npz)
 """
@@ -493,6 +495,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
         scores: dict[str, list[float]] = {m: [] for m in per_day}
         extra: dict[str, float] = {}
         own: list[float | None] = []
+        found = [float("nan")]  # relevant papers among each day's rated 10
+        found_alone = [float("nan")]  # the same for a user who rates the no-learning list's own next 10
         current = control
         for day in range(DAYS + 1):
             if day:
@@ -506,6 +510,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
                     shown = [c.paper.id for c in asked]
                 own.append(ndcg(-np.arange(len(shown), dtype=float),
                                 np.array([p in relevant for p in shown])))
+                found.append(float(sum(p in relevant for p in shown)))
+                found_alone.append(float(sum(p in relevant for p in control[(day - 1) * SHOWN:day * SHOWN])))
                 liked |= set(rate(shown, day))
                 rated |= set(shown)
                 current = ranked()
@@ -528,6 +534,8 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
                 scores["ceiling"].append(ndcg_at([p for p in best if p not in rated][:100], left))
         for m in per_day:
             out[m].append(scores[m])
+        out.setdefault("relevant rated", []).append(found)
+        out.setdefault("relevant rated, no learning", []).append(found_alone)
         for m, value in extra.items():
             out.setdefault(m, []).append([float("nan"), value, float("nan"), float("nan")])
         if grade:
@@ -602,6 +610,11 @@ def print_comparison(users: list[User], results: dict[str, dict[str, list[list[f
                 low, high = area_interval(users, change)
                 line += f", gap closed {change(np.arange(len(users))):+.0%} ({low:+.0%} to {high:+.0%})"
             print(line)
+        if "relevant rated" in now and "relevant rated" in then:
+            more = np.nansum(now["relevant rated"], axis=1) - np.nansum(then["relevant rated"], axis=1)
+            low, high = area_interval(users, lambda rows, x=more: float(x[rows].mean()))
+            print(f"  relevant papers among the rated 10s, days 1-{DAYS} together: {more.mean():+.2f} a user "
+                  f"({low:+.2f} to {high:+.2f})")
 
 
 def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]]]]) -> None:
@@ -642,6 +655,14 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
               + " ".join(f"{u.area}:{w:+.2f}" for u, w in zip(users, worst, strict=True) if w < -BACKFIRE))
         print(f"  users below their control by > {BACKFIRE} on average over days 1-{DAYS}: "
               f"{int((diff[:, 1:].mean(axis=1) < -BACKFIRE).sum())} of {len(users)}")
+        if "relevant rated" in arr:
+            ours, alone = arr["relevant rated"][:, 1:], arr["relevant rated, no learning"][:, 1:]
+            more = ours.sum(axis=1) - alone.sum(axis=1)
+            low, high = area_interval(users, lambda rows, x=more: float(x[rows].mean()))
+            print(f"  relevant papers among the {SHOWN} rated each day (days 1-{DAYS}): papercast "
+                  + " / ".join(f"{x:.2f}" for x in ours.mean(axis=0)) + "; a user of the no-learning list "
+                  "rating its next 10 each day " + " / ".join(f"{x:.2f}" for x in alone.mean(axis=0))
+                  + f"; over the {DAYS} days {more.mean():+.2f} a user ({low:+.2f} to {high:+.2f})")
         if "null 0" in arr:
             noise = [arr[f"null {k}"] - arr[f"null control {k}"] for k in range(NULL_SEEDS)]
             ever = [int((x.min(axis=1) < -BACKFIRE).sum()) for x in noise]
