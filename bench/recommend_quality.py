@@ -663,6 +663,8 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                   + " / ".join(f"{x:.2f}" for x in ours.mean(axis=0)) + "; a user of the no-learning list "
                   "rating its next 10 each day " + " / ".join(f"{x:.2f}" for x in alone.mean(axis=0))
                   + f"; over the {DAYS} days {more.mean():+.2f} a user ({low:+.2f} to {high:+.2f})")
+            print(f"    users who saw fewer: {int((more < 0).sum())}, 2 or more fewer: "
+                  f"{int((more <= -2).sum())}, 2 or more more: {int((more >= 2).sum())} of {len(users)}")
         if "null 0" in arr:
             noise = [arr[f"null {k}"] - arr[f"null control {k}"] for k in range(NULL_SEEDS)]
             ever = [int((x.min(axis=1) < -BACKFIRE).sum()) for x in noise]
