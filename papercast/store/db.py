@@ -304,6 +304,18 @@ def connect(path: Path, *, schema: str = "papercast") -> sqlite3.Connection:
     return conn
 
 
+class HomeTables:
+    """The queries on some tables of a home SQLite file: each thread gets its own connection (the TUI works
+    in worker threads), opened, and migrated on first use, by ``connect``."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return connect(self.db_path)
+
+
 class Connection(sqlite3.Connection):
     """A connection whose later failures name its file too: a query that finds the file damaged,
     read-only, full or locked for too long raises the same one-line ``DatabaseError`` as opening it

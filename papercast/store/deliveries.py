@@ -10,28 +10,19 @@ a paper says nothing about liking it), which only hides the paper from the next 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from papercast.models import DeliveryChannel, DeliveryRecord
-from papercast.store.db import connect
+from papercast.store.db import HomeTables
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class DeliveryStore:
+class DeliveryStore(HomeTables):
     """Deliveries and seen papers in the home's SQLite file (``settings.db_path``)."""
-
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = Path(db_path)
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        return connect(self.db_path)  # one connection per thread (the TUI reads from worker threads)
 
     def record(self, profile: str, channel: DeliveryChannel, target: str, day: date,
                paper_ids: Sequence[str]) -> DeliveryRecord:

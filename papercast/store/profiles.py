@@ -18,7 +18,7 @@ from pathlib import Path
 
 from papercast.errors import UserError
 from papercast.models import OPPOSITE_FEEDBACK, Feedback, FeedbackKind, Profile
-from papercast.store.db import connect
+from papercast.store.db import HomeTables, connect
 
 KINDS: tuple[str, ...] = ("like", "dislike", "save", "dismiss")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # what the help says: ASCII, no spaces
@@ -75,18 +75,13 @@ def check_name(name: str) -> str:
     return text
 
 
-class ProfileStore:
+class ProfileStore(HomeTables):
     """Profiles and feedback in one SQLite file (``settings.db_path``)."""
 
     def __init__(self, db_path: Path) -> None:
-        self.db_path = Path(db_path)
+        super().__init__(db_path)
         # open (and on first use migrate) now: a damaged file fails here, not mid-command
         connect(self.db_path)
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        # One connection per thread (the TUI runs work in threads).
-        return connect(self.db_path)
 
     # -- reading ----------------------------------------------------------------------------
     def _row(self, name: str) -> sqlite3.Row | None:

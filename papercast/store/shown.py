@@ -9,25 +9,16 @@ window of the latest list that showed its paper. Rows follow a profile's renames
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from papercast.store.db import connect
+from papercast.store.db import HomeTables
 
 SHOWN_DAYS = 14  # a list older than this is not what a rating given today answers
 
 
-class ShownLists:
+class ShownLists(HomeTables):
     """The papers listed to each profile lately, with their list's window (``settings.db_path``)."""
-
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = Path(db_path)
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        return connect(self.db_path)  # one connection per thread (the TUI ranks in worker threads)
 
     def record(self, profile: str, window: tuple[date, date], paper_ids: Sequence[str],
                *, at: datetime | None = None) -> None:
