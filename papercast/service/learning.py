@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class LearningMixin(ServiceCore):
     """Ranking for a profile (uses ``active_profile`` and ``llm_client`` of the other mixins)."""
 
