@@ -555,6 +555,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
 
 # the per-day table's columns (when run)
 DAILY_TABLE = ("papercast", "no learning", "LogReg", "SVM", "ceiling")
+BACKFIRE = 0.05  # issue 21: no user, no day, below its own no-learning control by more than this
 RESAMPLES = 2000  # bootstrap resamples of the areas for the intervals printed with --daily
 
 
@@ -581,7 +582,6 @@ def gap_closed(arr: dict[str, np.ndarray], rows: np.ndarray, day: int, method: s
     """The share of the gap between no learning and the ceiling that ``method`` closes on ``day``."""
     none, best = arr["no learning"][rows, day].mean(), arr["ceiling"][rows, day].mean()
     return float((arr[method][rows, day].mean() - none) / (best - none)) if best > none else float("nan")
-BACKFIRE = 0.05  # issue 21: no user, no day, below its own no-learning control by more than this
 
 
 def print_comparison(users: list[User], results: dict[str, dict[str, list[list[float]]]], path: Path) -> None:
