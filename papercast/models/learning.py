@@ -51,9 +51,9 @@ class EvaluationPeriod(BaseModel):
     no_learning: RankingMetrics
 
     def ranked_among(self) -> str:
-        """Which papers its days were ranked among, said for the user: the list each was rated in (ratings
-        given in the reading list or teach keep its dates), else a draw of the library (by id, in a search,
-        or before windows were kept)."""
+        """Which papers its days were ranked among, said for the user: the list each was rated in (a rating
+        keeps the dates of the list that showed its paper, ``store/shown.py``), else a draw of the library
+        (papers no list showed lately, or rated before windows were kept)."""
         drawn = "ranked among a draw of the library from the rated papers' dates (rated outside a list)"
         if self.in_lists == self.days:
             return "each day ranked among the papers of the list it was rated in, in the order the list shows"

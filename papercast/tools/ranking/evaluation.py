@@ -107,9 +107,9 @@ class _Pools:
     a list is ranked among the papers that list ranked (``load_window``, as the list loaded them), while
     every graded day's window adds up to at most ``REPLAY_BUDGET`` papers; beyond it, or for a day that
     also rated papers outside its window, among a fixed draw of ``background`` papers of the window and
-    every paper rated on the days of that window. A day rated elsewhere (by id, in a search, or before
-    windows were kept): among every rated paper and ``background`` papers drawn from the dates of those
-    rated after the first day."""
+    every paper rated on the days of that window. A day rated outside a list (papers no list showed lately,
+    or rated before windows were kept): among every rated paper and ``background`` papers drawn from the
+    dates of those rated after the first day."""
 
     def __init__(self, store: PaperStore, rated: Sequence[Rating], first: date, background: int) -> None:
         self.store, self.rated, self.first, self.background = store, rated, first, background
