@@ -29,7 +29,8 @@ neighbour, written up front), the count of users ever below their own control by
 ratings dated one simulated day apart, ``--teach`` (day 1 rates the 10 papers ``papercast teach`` asks
 about, against the top 10) and ``--eval`` (``papercast eval`` on each simulated user, against the
 bench's own figure for it), ``--null`` (a learner that learns nothing and lists day 0's scores plus a
-little noise: how many users the backfire count flags by chance). ``--no-svm`` skips the SVM for quick runs.
+little noise: how many users the backfire count flags by chance), ``--noisy P`` (the user rates each
+on-topic paper as off-topic with probability P, as real users do). ``--no-svm`` skips the SVM for quick runs.
 The gap closed is printed with a 95% interval over the areas resampled, and ``--compare JSON`` sets this
 run against an earlier one's results, paired per user: what the 24 areas can tell from noise. Beside
 nDCG, the relevant papers among each day's rated 10, against a user who rates the no-learning list's
@@ -427,7 +428,7 @@ DAY0 = datetime(2026, 7, 1, 9, tzinfo=UTC)
 
 def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool: list[dict],
                  dislikes: bool, weights=None, ceiling: bool = False, svm: bool = True, teach: bool = False,
-                 grade: bool = False, null: bool = False) -> dict[str, list[list[float]]]:
+                 grade: bool = False, null: bool = False, noisy: float = 0.0) -> dict[str, list[list[float]]]:
     """The issue's protocol: day 0 is interests + 5 likes; each day the top 10 of papercast's list
     are rated (a like for each relevant paper; with ``dislikes`` a dislike for each other one, else
     it is dismissed unrated) and leave every list. After each round, nDCG@20 over the papers not yet
@@ -443,7 +444,10 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
     in the order they were shown, averaged over days 1-3 with a like among the 10 (the days eval can grade:
     nDCG needs a relevant paper); method "eval", and "bench's own" with that figure and, second, the
     same averaged over all three days with a day of no like as 0.
-    ``null``: ``null_rounds`` beside each user (methods "null k" and "null control k", k the draw)."""
+    ``null``: ``null_rounds`` beside each user (methods "null k" and "null control k", k the draw).
+    ``noisy`` (issue 21): the share of on-topic papers the user rates as off-topic (a dislike, or with
+    likes only a dismissal), as real users do: each drawn by a fixed seed per user, draw and day. Every
+    figure still grades by the true labels."""
     from papercast.tools.ranking.evaluation import ndcg
     from papercast.tools.ranking.score import recommend
 
@@ -470,9 +474,13 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
                             weights=weights)
             return [r.paper.id for r in got.items]
 
-        def rate(shown: list[str], day: int, name: str = name, relevant: set[str] = relevant) -> list[str]:
+        def rate(shown: list[str], day: int, name: str = name, relevant: set[str] = relevant,
+                 area: str = user.area) -> list[str]:
             good = [pid for pid in shown if pid in relevant]
-            bad = [pid for pid in shown if pid not in relevant]
+            if noisy:
+                slip = np.random.default_rng([zlib.crc32(area.encode()), LIKE_DRAW, day]).random(len(good))
+                good = [pid for pid, r in zip(sorted(good), slip, strict=True) if r >= noisy]
+            bad = [pid for pid in shown if pid not in good]
             at = DAY0 + timedelta(days=day)
             window = (POOL_SINCE, POOL_UNTIL)  # the list's window: eval replays the day on it
             if good:
@@ -512,7 +520,7 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
                                 np.array([p in relevant for p in shown])))
                 found.append(float(sum(p in relevant for p in shown)))
                 found_alone.append(float(sum(p in relevant for p in control[(day - 1) * SHOWN:day * SHOWN])))
-                liked |= set(rate(shown, day))
+                liked |= set(rate(shown, day))  # what the user liked, noisy or not
                 rated |= set(shown)
                 current = ranked()
                 if teach and day == 1:
@@ -730,6 +738,9 @@ def main() -> int:
     parser.add_argument("--compare", type=Path, metavar="JSON",
                         help="--daily: this run against an earlier run's recommend_daily.json (copy it "
                         "first: each run writes over it), paired per user, with intervals")
+    parser.add_argument("--noisy", type=float, default=0.0, metavar="P",
+                        help="--daily: the user rates each on-topic paper as off-topic with probability P "
+                        "(noisy dislikes, as real users give)")
     parser.add_argument("--eval", action="store_true",
                         help="--daily: grade each user with `papercast eval` after day 3, against the "
                         "bench's figure")
@@ -762,7 +773,7 @@ def main() -> int:
                 if args.variant in ("both", label.split()[-1]):
                     got = daily_rounds(app, base, users, rows, pool, dislikes=flag, weights=weights,
                                        ceiling=args.ceiling, svm=not args.no_svm, teach=args.teach,
-                                       grade=args.eval, null=args.null)
+                                       grade=args.eval, null=args.null, noisy=args.noisy)
                     for method, per_user in got.items():
                         daily.setdefault(label, {}).setdefault(method, []).extend(per_user)
         shown = [u if len(draws) == 1 else replace(u, area=f"{u.area}#{d}") for d in draws for u in users]
