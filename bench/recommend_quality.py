@@ -746,6 +746,8 @@ def main() -> int:
                         "bench's figure")
     args = parser.parse_args()
 
+    if not 0.0 <= args.noisy <= 1.0:
+        parser.error(f"--noisy is a probability, from 0 to 1 (got {args.noisy})")
     global LIKE_DRAW
     draws = [int(d) for d in args.draw.split(",")]
     if len(draws) > 1 and not args.daily:

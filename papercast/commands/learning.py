@@ -63,8 +63,8 @@ ratings: nDCG and MRR of its likes, and the balanced accuracy of the like/dislik
 ISO week and one overall (and one per day when at most {DAYS_SHOWN} days were graded; --json has every
 day). Too few ratings is not an error: it says what is missing (exit 0).
 
-Both columns are graded on the papers you rated, and you rated what the learning list showed you: a
-replay of your days, not a trial of the two lists side by side (papers you never saw are not graded)."""
+Both columns are graded on the papers you rated, mostly those the learning list showed you: a replay of
+your days, not a trial of the two lists side by side (papers you never saw are not graded)."""
 
 
 def register(sub: Any) -> None:
