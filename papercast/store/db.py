@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -302,6 +303,12 @@ def connect(path: Path, *, schema: str = "papercast") -> sqlite3.Connection:
         conn = _open(Path(path), schema)
         cache[key] = conn
     return conn
+
+
+def stamp(moment: datetime | None = None) -> str:
+    """A moment (now by default) as the home's tables store it: UTC, to the microsecond. Queries compare
+    these as text (``at < ?``), so every table writes them alike."""
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class HomeTables:

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from papercast.models import DeliveryChannel, DeliveryRecord
-from papercast.store.db import HomeTables
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+from papercast.store.db import HomeTables, stamp
 
 
 class DeliveryStore(HomeTables):
@@ -27,7 +23,7 @@ class DeliveryStore(HomeTables):
     def record(self, profile: str, channel: DeliveryChannel, target: str, day: date,
                paper_ids: Sequence[str]) -> DeliveryRecord:
         """Record one delivery and mark its papers seen, in one transaction (both or neither)."""
-        at = _now()
+        at = stamp()
         ids = list(dict.fromkeys(paper_ids))
         with self._conn as conn:
             cursor = conn.execute(

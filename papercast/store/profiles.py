@@ -13,12 +13,12 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from papercast.errors import UserError
 from papercast.models import OPPOSITE_FEEDBACK, Feedback, FeedbackKind, Profile
-from papercast.store.db import HomeTables, connect
+from papercast.store.db import HomeTables, connect, stamp
 
 KINDS: tuple[str, ...] = ("like", "dislike", "save", "dismiss")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # what the help says: ASCII, no spaces
@@ -32,10 +32,6 @@ class UnknownProfile(UserError):
 
 class ProfileExists(UserError):
     """A profile of that name exists already (names are case-insensitive)."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _clean_list(values: Iterable[str]) -> list[str]:
@@ -146,7 +142,7 @@ class ProfileStore(HomeTables):
                     chosen = oldest["name"]
                 else:
                     chosen, created = check_name(name), True
-                    now = _now()
+                    now = stamp()
                     conn.execute("INSERT INTO profiles (name, interests, created, updated) VALUES (?, ?, ?, "
                                  "?)", (chosen, interests, now, now))
                 self._set_active(conn, chosen)
@@ -157,7 +153,7 @@ class ProfileStore(HomeTables):
                categories: Sequence[str] = ()) -> Profile:
         """A new profile; the first profile ever created becomes the active one."""
         name = check_name(name)
-        now = _now()
+        now = stamp()
         try:
             with self._conn as conn:
                 conn.execute(
@@ -198,7 +194,7 @@ class ProfileStore(HomeTables):
             conn.execute(
                 "UPDATE profiles SET interests = ?, keywords = ?, excluded_keywords = ?, authors = ?,"
                 " categories = ?, updated = ? WHERE name = ?",
-                (text, *(json.dumps(fields[f]) for f in _LIST_FIELDS), _now(), current.name))
+                (text, *(json.dumps(fields[f]) for f in _LIST_FIELDS), stamp(), current.name))
         return self.get(current.name)
 
     def rename(self, old: str, new: str) -> Profile:
@@ -210,7 +206,7 @@ class ProfileStore(HomeTables):
             was_active = self._active_in(conn) == current.name
             # ON UPDATE CASCADE carries the feedback rows along.
             conn.execute("UPDATE profiles SET name = ?, updated = ? WHERE name = ?",
-                         (new, _now(), current.name))
+                         (new, stamp(), current.name))
             if was_active:
                 self._set_active(conn, new)
         return self.get(new)
@@ -245,8 +241,8 @@ class ProfileStore(HomeTables):
         """
         _check_kind(kind)
         current = self.get(name)
-        now = _now()
-        given = at.astimezone(UTC).isoformat(timespec="microseconds") if at is not None else now
+        now = stamp()
+        given = stamp(at) if at is not None else now
         with self._conn as conn:
             for pid in dict.fromkeys(ids):
                 shown = window if window is not None else (windows or {}).get(pid)
@@ -273,7 +269,7 @@ class ProfileStore(HomeTables):
                 else:
                     conn.execute("DELETE FROM profile_feedback WHERE profile = ? AND paper_id = ? AND kind = "
                                  "?", (current.name, pid, kind))
-            conn.execute("UPDATE profiles SET updated = ? WHERE name = ?", (_now(), current.name))
+            conn.execute("UPDATE profiles SET updated = ? WHERE name = ?", (stamp(), current.name))
         return self.get(current.name)
 
     # -- helpers ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from papercast.store.db import HomeTables
+from papercast.store.db import HomeTables, stamp
 
 SHOWN_DAYS = 14  # a list older than this is not what a rating given today answers
 
@@ -26,22 +26,22 @@ class ShownLists(HomeTables):
         wins), and forget lists older than ``SHOWN_DAYS``, in one transaction. ``at``: when the list was
         shown, if not now (tests)."""
         now = datetime.now(UTC)
-        when = (at or now).astimezone(UTC)
+        when = stamp(at or now)
         since, until = window[0].isoformat(), window[1].isoformat()
         with self._conn as conn:
-            conn.execute("DELETE FROM shown_papers WHERE at < ?", (_iso(now - timedelta(days=SHOWN_DAYS)),))
+            conn.execute("DELETE FROM shown_papers WHERE at < ?", (stamp(now - timedelta(days=SHOWN_DAYS)),))
             conn.executemany(
                 "INSERT INTO shown_papers (profile, paper_id, since, until, at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (profile, paper_id) DO UPDATE SET since = excluded.since, "
                 "until = excluded.until, at = excluded.at",
-                [(profile, pid, since, until, _iso(when)) for pid in dict.fromkeys(paper_ids)])
+                [(profile, pid, since, until, when) for pid in dict.fromkeys(paper_ids)])
 
     def windows_of(self, profile: str, paper_ids: Sequence[str],
                    *, now: datetime | None = None) -> dict[str, tuple[date, date]]:
         """The window of the latest list (within ``SHOWN_DAYS``) that showed each of ``paper_ids`` to
         ``profile``; papers no such list showed are left out."""
         wanted = list(dict.fromkeys(paper_ids))
-        oldest = _iso((now or datetime.now(UTC)).astimezone(UTC) - timedelta(days=SHOWN_DAYS))
+        oldest = stamp((now or datetime.now(UTC)) - timedelta(days=SHOWN_DAYS))
         out: dict[str, tuple[date, date]] = {}
         for start in range(0, len(wanted), 500):  # well under SQLite's limit on bound parameters
             chunk = wanted[start:start + 500]
@@ -55,7 +55,3 @@ class ShownLists(HomeTables):
                     continue
                 out[row["paper_id"]] = shown
         return out
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
