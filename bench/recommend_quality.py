@@ -29,8 +29,9 @@ neighbour, written up front), the count of users ever below their own control by
 ratings dated one simulated day apart, ``--teach`` (day 1 rates the 10 papers ``papercast teach`` asks
 about, against the top 10) and ``--eval`` (``papercast eval`` on each simulated user, against the
 bench's own figure for it), ``--null`` (a learner that learns nothing and lists day 0's scores plus a
-little noise: how many users the backfire count flags by chance), ``--noisy P`` (the user rates each
-on-topic paper as off-topic with probability P, as real users do). ``--no-svm`` skips the SVM for quick runs.
+little noise: how many users the backfire count, and the relevant papers seen, flag by chance),
+``--noisy P`` (the user rates each on-topic paper as off-topic with probability P, as real users do).
+``--no-svm`` skips the SVM for quick runs.
 The gap closed is printed with a 95% interval over the areas resampled, and ``--compare JSON`` sets this
 run against an earlier one's results, paired per user: what the 24 areas can tell from noise. Beside
 nDCG, the relevant papers among each day's rated 10, against a user who rates the no-learning list's
@@ -65,7 +66,8 @@ from service_parts import paper_store, profile_store  # noqa: E402
 POOL_SINCE, POOL_UNTIL = date(2026, 1, 1), date(2026, 6, 30)
 # BENCH_QUALITY_HOME: another home (parallel runs of different code must not share one ranking cache)
 HOME = Path(os.environ.get("BENCH_QUALITY_HOME") or ROOT / "bench" / ".cache" / "quality-home")
-RESULTS = ROOT / "bench" / "results"
+# BENCH_RESULTS: another folder for the results (parallel runs would write over each other's)
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results")
 SEED = 20260101
 
 
@@ -389,12 +391,13 @@ NULL_NOISE = 0.05  # --null: day 0's scores plus this many of their standard dev
 NULL_SEEDS = 5  # --null: draws of that noise per user
 
 
-def null_rounds(app, name: str, relevant: set[str], seed: int) -> list[tuple[list[float], list[float]]]:
+def null_rounds(app, name: str, relevant: set[str], seed: int) -> list[tuple[list[float], ...]]:
     """What the per-user backfire count means: a "learner" that learns nothing and lists day 0's scores
     plus fixed random noise of ``NULL_NOISE`` standard deviations (a reshuffle of near-ties no user would
     notice), rating its own top 10 each day like the simulated user. Per draw of the noise (drawn over the
-    papers sorted by id, so a run repeats it): its nDCG@20 per day and its own no-learning control's
-    (day 0's scores without the noise, minus the same rated papers)."""
+    papers sorted by id, so a run repeats it): its nDCG@20 per day, its own no-learning control's (day 0's
+    scores without the noise, minus the same rated papers), and the relevant papers among its rated 10 and
+    among the 10 a user of the clean list rates each day (the "relevant papers seen" measure's chance)."""
     from papercast.tools.ranking.score import score_pool
     from papercast.tools.ranking.window import load_window
 
@@ -412,13 +415,18 @@ def null_rounds(app, name: str, relevant: set[str], seed: int) -> list[tuple[lis
                                                kind="stable")[:300]]
         rated: set[str] = set()
         mine, theirs = [], []
+        seen, seen_alone = [float("nan")], [float("nan")]
         for day in range(DAYS + 1):
             if day:
-                rated |= set([p for p in shuffled if p not in rated][:SHOWN])
+                shown = [p for p in shuffled if p not in rated][:SHOWN]
+                rated |= set(shown)
+                seen.append(float(len(relevant.intersection(shown))))
+                alone = control[(day - 1) * SHOWN: day * SHOWN]
+                seen_alone.append(float(len(relevant.intersection(alone))))
             left = relevant - rated
             mine.append(ndcg_at([p for p in shuffled if p not in rated], left))
             theirs.append(ndcg_at([p for p in control if p not in rated], left))
-        out.append((mine, theirs))
+        out.append((mine, theirs, seen, seen_alone))
     return out
 
 
@@ -492,10 +500,12 @@ def daily_rounds(app, base: Baselines, users: list[User], rows: list[dict], pool
 
         control = ranked()
         if null:
-            for k, (got, theirs) in enumerate(null_rounds(app, name, relevant,
-                                                          seed=zlib.crc32(user.area.encode()) + LIKE_DRAW)):
+            for k, (got, theirs, seen, alone) in enumerate(
+                    null_rounds(app, name, relevant, seed=zlib.crc32(user.area.encode()) + LIKE_DRAW)):
                 out.setdefault(f"null {k}", []).append(got)
                 out.setdefault(f"null control {k}", []).append(theirs)
+                out.setdefault(f"null seen {k}", []).append(seen)
+                out.setdefault(f"null seen alone {k}", []).append(alone)
         best = ([base.pool_ids[i]
                  for i in np.argsort(-ceiling_scores(base, user.area, relevant), kind="stable")]
                 if ceiling else [])
@@ -683,6 +693,13 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                   f"days 1-{DAYS}: {np.mean(mean):.1f} ({min(mean)} to {max(mean)}); mean change per day "
                   + " / ".join(f"{np.mean([x[:, d].mean() for x in noise]):+.3f}"
                                for d in range(1, DAYS + 1)))
+            more = [np.nansum(arr[f"null seen {k}"][:, 1:] - arr[f"null seen alone {k}"][:, 1:], axis=1)
+                    for k in range(NULL_SEEDS)]
+            lost = [int((x <= -2).sum()) for x in more]
+            print(f"    its relevant papers seen over days 1-{DAYS} against the no-learning list's: "
+                  f"users who saw fewer {np.mean([(x < 0).sum() for x in more]):.1f}, 2 or more fewer "
+                  f"{np.mean(lost):.1f} (from {min(lost)} to {max(lost)}), 2 or more more "
+                  f"{np.mean([(x >= 2).sum() for x in more]):.1f} of {len(users)}")
         for split in dict.fromkeys(u.split.split("#")[0] for u in users):
             rows = [i for i, u in enumerate(users) if u.split == split]
             if len(rows) < len(users):
@@ -734,10 +751,12 @@ def main() -> int:
                         help="--daily: day 1's ratings are the 10 papers `teach` asks about (issue 21)")
     parser.add_argument("--null", action="store_true",
                         help="--daily: beside each user, a learner that learns nothing and lists day 0's "
-                        "scores plus a little noise (what the backfire count means)")
+                        "scores plus a little noise (what the backfire count and the relevant papers seen "
+                        "mean by chance)")
     parser.add_argument("--compare", type=Path, metavar="JSON",
                         help="--daily: this run against an earlier run's recommend_daily.json (copy it "
-                        "first: each run writes over it), paired per user, with intervals")
+                        "first, or give each run its own BENCH_RESULTS folder: a run writes over it), paired "
+                        "per user, with intervals")
     parser.add_argument("--noisy", type=float, default=0.0, metavar="P",
                         help="--daily: the user rates each on-topic paper as off-topic with probability P "
                         "(noisy dislikes, as real users give)")
