@@ -577,6 +577,12 @@ BACKFIRE = 0.05  # issue 21: no user, no day, below its own no-learning control 
 RESAMPLES = 2000  # bootstrap resamples of the areas for the intervals printed with --daily
 
 
+def seen_changes(more: np.ndarray) -> tuple[int, int, int]:
+    """From each user's relevant papers seen minus the no-learning list's: the users who saw fewer, 2 or
+    more fewer, and 2 or more more (one count for papercast and for the null learner's chance of it)."""
+    return int((more < 0).sum()), int((more <= -2).sum()), int((more >= 2).sum())
+
+
 def by_area(users: list[User]) -> list[np.ndarray]:
     """Each area's rows (its draws): the unit the intervals resample, as one area's draws share its pool,
     its interests text and its relevant papers, so they are not independent users."""
@@ -681,8 +687,9 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                   + " / ".join(f"{x:.2f}" for x in ours.mean(axis=0)) + "; a user of the no-learning list "
                   "rating its next 10 each day " + " / ".join(f"{x:.2f}" for x in alone.mean(axis=0))
                   + f"; over the {DAYS} days {more.mean():+.2f} a user ({low:+.2f} to {high:+.2f})")
-            print(f"    users who saw fewer: {int((more < 0).sum())}, 2 or more fewer: "
-                  f"{int((more <= -2).sum())}, 2 or more more: {int((more >= 2).sum())} of {len(users)}")
+            fewer, lost, gained = seen_changes(more)
+            print(f"    users who saw fewer: {fewer}, 2 or more fewer: {lost}, 2 or more more: {gained} of "
+                  f"{len(users)}")
         if "null 0" in arr:
             noise = [arr[f"null {k}"] - arr[f"null control {k}"] for k in range(NULL_SEEDS)]
             ever = [int((x.min(axis=1) < -BACKFIRE).sum()) for x in noise]
@@ -693,13 +700,13 @@ def print_daily(users: list[User], results: dict[str, dict[str, list[list[float]
                   f"days 1-{DAYS}: {np.mean(mean):.1f} ({min(mean)} to {max(mean)}); mean change per day "
                   + " / ".join(f"{np.mean([x[:, d].mean() for x in noise]):+.3f}"
                                for d in range(1, DAYS + 1)))
-            more = [np.nansum(arr[f"null seen {k}"][:, 1:] - arr[f"null seen alone {k}"][:, 1:], axis=1)
-                    for k in range(NULL_SEEDS)]
-            lost = [int((x <= -2).sum()) for x in more]
+            counts = np.array([seen_changes(np.nansum(arr[f"null seen {k}"][:, 1:]
+                                                      - arr[f"null seen alone {k}"][:, 1:], axis=1))
+                               for k in range(NULL_SEEDS)])
+            fewer, lost, gained = counts.mean(axis=0)
             print(f"    its relevant papers seen over days 1-{DAYS} against the no-learning list's: "
-                  f"users who saw fewer {np.mean([(x < 0).sum() for x in more]):.1f}, 2 or more fewer "
-                  f"{np.mean(lost):.1f} (from {min(lost)} to {max(lost)}), 2 or more more "
-                  f"{np.mean([(x >= 2).sum() for x in more]):.1f} of {len(users)}")
+                  f"users who saw fewer {fewer:.1f}, 2 or more fewer {lost:.1f} (from {counts[:, 1].min()} "
+                  f"to {counts[:, 1].max()}), 2 or more more {gained:.1f} of {len(users)}")
         for split in dict.fromkeys(u.split.split("#")[0] for u in users):
             rows = [i for i, u in enumerate(users) if u.split == split]
             if len(rows) < len(users):
